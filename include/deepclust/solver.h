@@ -1,0 +1,96 @@
+/* Clustering solvers behind one handle.
+ *
+ * A solver is created by method name ("kmeans", "njw", "scdbas", "edcwrn",
+ * "idec", "dec" -- dc_solver_method_count/_name list those built in), tuned by
+ * named parameters, fitted on a data set, then queried for labels, matrices
+ * ("centers", "embedding", "weights", "trace", ...) and scalar statistics
+ * ("inertia", "seconds_knn", "p", "iterations", ...).
+ *
+ * Parameters are name/value pairs so that bindings and the CLI never mirror
+ * a C struct: every parameter has a type, a default, inclusive bounds and a
+ * help text that can be queried. Enumerated parameters take one of their
+ * choice names through dc_solver_set_str and read back as the choice index.
+ *
+ * Thread-safety: one thread at a time per handle; different handles may be
+ * used on different threads concurrently. */
+#ifndef DEEPCLUST_SOLVER_H
+#define DEEPCLUST_SOLVER_H
+
+#include <stdint.h>
+#include "deepclust/export.h"
+#include "deepclust/status.h"
+#include "deepclust/core.h"
+#include "deepclust/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dc_solver dc_solver;
+
+typedef enum dc_param_type {
+    DC_PARAM_INT = 0,
+    DC_PARAM_REAL = 1,
+    DC_PARAM_BOOL = 2,
+    DC_PARAM_CHOICE = 3
+} dc_param_type;
+
+DC_API int dc_solver_method_count(void);
+/* Name of built-in method i (static), or NULL if out of range. */
+DC_API const char *dc_solver_method_name(int i);
+
+/* Creates a solver with default parameters. Unknown method: DC_ERR_UNKNOWN_NAME. */
+DC_API dc_status dc_solver_create(dc_solver **out, const char *method);
+/* Accepts NULL. */
+DC_API void dc_solver_free(dc_solver *s);
+DC_API const char *dc_solver_method(const dc_solver *s);
+
+/* Parameters. Out-of-bounds values: DC_ERR_INVALID_ARG (nothing changed). */
+DC_API dc_status dc_solver_set(dc_solver *s, const char *name, double value);
+/* Sets from text: a number, "true"/"false", or a choice name. */
+DC_API dc_status dc_solver_set_str(dc_solver *s, const char *name, const char *value);
+DC_API dc_status dc_solver_get(const dc_solver *s, const char *name, double *value);
+
+/* Parameter introspection: index 0 .. count-1. Strings are static. */
+DC_API int dc_solver_param_count(const dc_solver *s);
+DC_API const char *dc_solver_param_name(const dc_solver *s, int index);
+DC_API dc_status dc_solver_param_info(const dc_solver *s, const char *name, dc_param_type *type,
+                                      double *default_value, double *min_value,
+                                      double *max_value);
+/* Help text, and for DC_PARAM_CHOICE the choices as "a|b|c" ("" otherwise). */
+DC_API const char *dc_solver_param_help(const dc_solver *s, const char *name);
+DC_API const char *dc_solver_param_choices(const dc_solver *s, const char *name);
+
+/* Progress callback (see dc_progress_fn), NULL to remove. */
+DC_API dc_status dc_solver_set_progress(dc_solver *s, dc_progress_fn fn, void *user);
+
+/* Fits on the data set (borrowed for the call only). Parameter "k" (number
+ * of clusters) must be set. On failure the handle holds no result. */
+DC_API dc_status dc_solver_fit(dc_solver *s, const dc_dataset *data);
+
+/* Copies the n labels of the last fit into dst (0..k-1). With dst NULL only
+ * writes *n_out (the size query). capacity < n: DC_ERR_SHAPE. */
+DC_API dc_status dc_solver_labels(const dc_solver *s, int32_t *dst, int64_t capacity,
+                                  int64_t *n_out);
+
+/* Copies a named float matrix of the last fit (row-major) into dst. With dst
+ * NULL only writes rows/cols. Unknown name: DC_ERR_UNKNOWN_NAME. */
+DC_API dc_status dc_solver_output(const dc_solver *s, const char *name, float *dst,
+                                  int64_t capacity, int64_t *rows, int64_t *cols);
+DC_API int dc_solver_output_count(const dc_solver *s);
+DC_API const char *dc_solver_output_name(const dc_solver *s, int index);
+
+/* Named scalar statistics of the last fit (timings in seconds, inertia, ...). */
+DC_API dc_status dc_solver_stat(const dc_solver *s, const char *name, double *value);
+DC_API int dc_solver_stat_count(const dc_solver *s);
+DC_API const char *dc_solver_stat_name(const dc_solver *s, int index);
+
+/* Labels for new data with a fitted solver, for methods that support it
+ * (kmeans: nearest centre). Others: DC_ERR_UNSUPPORTED. */
+DC_API dc_status dc_solver_predict(dc_solver *s, const dc_dataset *data, int32_t *dst,
+                                   int64_t capacity);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

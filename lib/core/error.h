@@ -1,0 +1,27 @@
+/* Internal error helpers: set the thread-local detail and return the code. */
+#ifndef DCI_ERROR_H
+#define DCI_ERROR_H
+
+#include "deepclust/status.h"
+
+/* Formats the detail (printf-style), stores it thread-locally, returns code.
+ * Usage: return dci_fail(DC_ERR_SHAPE, "row %lld: expected %lld columns", r, d); */
+dc_status dci_fail(dc_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prefixes the current detail with "context: " and returns code unchanged,
+ * e.g. return dci_context(st, "%s", path); */
+dc_status dci_context(dc_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define DCI_CHECK_NULL(p)                                                          \
+    do {                                                                           \
+        if ((p) == NULL) return dci_fail(DC_ERR_NULL, "%s: argument '%s' is NULL", \
+                                         __func__, #p);                            \
+    } while (0)
+
+#define DCI_TRY(expr)                    \
+    do {                                 \
+        dc_status dci_st_ = (expr);      \
+        if (dci_st_ != DC_OK) return dci_st_; \
+    } while (0)
+
+#endif

@@ -1,0 +1,65 @@
+#include "core/util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "deepclust/version.h"
+
+double dci_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *what) {
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = x + i * d;
+        float acc = 0.0f;
+        /* x*0 is 0 for finite x and NaN otherwise: one cheap pass, then locate. */
+        for (int64_t j = 0; j < d; j++) acc += row[j] * 0.0f;
+        if (acc != 0.0f) {
+            for (int64_t j = 0; j < d; j++)
+                if (!isfinite(row[j]))
+                    return dci_fail(DC_ERR_NONFINITE, "%s: row %lld, column %lld is %s", what,
+                                    (long long)i, (long long)j, isnan(row[j]) ? "NaN" : "Inf");
+        }
+    }
+    return DC_OK;
+}
+
+static dc_log_fn g_log = NULL;
+static void *g_log_user = NULL;
+static dc_log_level g_log_max = DC_LOG_INFO;
+
+void dc_set_log(dc_log_fn fn, void *user, dc_log_level max_level) {
+    g_log = fn;
+    g_log_user = user;
+    g_log_max = max_level;
+}
+
+void dci_log(dc_log_level level, const char *fmt, ...) {
+    if (!g_log || level > g_log_max) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    g_log(g_log_user, level, buf);
+}
+
+dc_status dci_progress(dc_progress_fn fn, void *user, const char *phase, long long done,
+                       long long total, double value) {
+    if (fn && fn(user, phase, done, total, value))
+        return dci_fail(DC_ERR_CANCELLED, "%s: cancelled by the progress callback", phase);
+    return DC_OK;
+}
+
+#define DCI_STR2(x) #x
+#define DCI_STR(x) DCI_STR2(x)
+const char *dc_version_string(void) {
+    return DCI_STR(DC_VERSION_MAJOR) "." DCI_STR(DC_VERSION_MINOR) "." DCI_STR(DC_VERSION_PATCH);
+}
+int dc_version_number(void) { return DC_VERSION_NUMBER; }

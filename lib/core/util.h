@@ -1,0 +1,22 @@
+/* Small internal helpers shared by all modules. */
+#ifndef DCI_UTIL_H
+#define DCI_UTIL_H
+
+#include <stdint.h>
+#include "deepclust/core.h"
+#include "deepclust/status.h"
+
+/* Monotonic wall clock in seconds. */
+double dci_now(void);
+
+/* DC_ERR_NONFINITE naming the first bad (row, col) of an n x d matrix. */
+dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *what);
+
+/* Logs through the user's sink (no-op when none is set). */
+void dci_log(dc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Calls a progress callback if set; DC_ERR_CANCELLED when it asks to stop. */
+dc_status dci_progress(dc_progress_fn fn, void *user, const char *phase, long long done,
+                       long long total, double value);
+
+#endif

@@ -1,0 +1,91 @@
+/* Internal interface between the generic solver handle (solver.c) and the
+ * methods (kmeans.c, scdbas.c, njw.c, edcwrn.c ...). A method declares its
+ * parameters in a table and implements fit (and optionally predict); results
+ * are handed to the solver with dci_solver_put_* so that the public query
+ * functions work the same for every method. */
+#ifndef DCI_METHOD_H
+#define DCI_METHOD_H
+
+#include <stdint.h>
+#include "deepclust/solver.h"
+
+typedef struct dci_param_def {
+    const char *name;
+    dc_param_type type;
+    double def, lo, hi;   /* inclusive bounds */
+    const char *choices;  /* "a|b|c" for DC_PARAM_CHOICE, NULL otherwise */
+    const char *help;
+} dci_param_def;
+
+typedef struct dci_method {
+    const char *name;
+    const dci_param_def *params;
+    int n_params;
+    /* Fits; on success the method has called dci_solver_put_labels. */
+    dc_status (*fit)(dc_solver *s, const dc_dataset *ds);
+    /* Optional: labels for new data (dst has dc_dataset_rows(ds) entries). */
+    dc_status (*predict)(dc_solver *s, const dc_dataset *ds, int32_t *dst);
+    /* Optional: frees s->state. */
+    void (*free_state)(void *state);
+} dci_method;
+
+#define DCI_MAX_RESULTS 48
+
+typedef struct dci_output {
+    const char *name; /* static string */
+    float *data;      /* owned */
+    int64_t rows, cols;
+} dci_output;
+
+typedef struct dci_stat {
+    const char *name; /* static string */
+    double value;
+} dci_stat;
+
+struct dc_solver {
+    const dci_method *m;
+    double *pv; /* parameter values, in table order */
+    dc_progress_fn progress;
+    void *progress_user;
+    int32_t *labels;
+    int64_t n_labels;
+    dci_output out[DCI_MAX_RESULTS];
+    int n_out;
+    dci_stat stat[DCI_MAX_RESULTS];
+    int n_stat;
+    void *state; /* method-private, kept across fit for predict */
+};
+
+/* Current value of a parameter of the solver's own method. Asking for a name
+ * the method does not declare is a bug: it aborts in debug builds. */
+double dci_param(const dc_solver *s, const char *name);
+int64_t dci_param_i(const dc_solver *s, const char *name);
+
+/* Takes ownership of `labels` (n entries, allocated with dci_malloc). */
+void dci_solver_put_labels(dc_solver *s, int32_t *labels, int64_t n);
+/* Takes ownership of `data` (rows*cols floats, dci_malloc). Replaces same name. */
+dc_status dci_solver_put_output(dc_solver *s, const char *name, float *data, int64_t rows,
+                                int64_t cols);
+/* Copies `data` (rows*cols floats). */
+dc_status dci_solver_put_output_copy(dc_solver *s, const char *name, const float *data,
+                                     int64_t rows, int64_t cols);
+dc_status dci_solver_put_stat(dc_solver *s, const char *name, double value);
+/* Drops all results (labels, outputs, stats) but keeps parameters and state. */
+void dci_solver_clear_results(dc_solver *s);
+
+/* Validates k against n (1 <= k <= n, plus k >= kmin): DC_ERR_K_RANGE. */
+dc_status dci_check_k(int64_t k, int64_t n, int64_t kmin, const char *method);
+
+/* Progress through the solver's callback. */
+dc_status dci_solver_progress(const dc_solver *s, const char *phase, long long done,
+                              long long total, double value);
+
+/* The built-in methods (defined in their own files). */
+extern const dci_method dci_method_kmeans;
+extern const dci_method dci_method_njw;
+extern const dci_method dci_method_scdbas;
+extern const dci_method dci_method_edcwrn;
+extern const dci_method dci_method_idec;
+extern const dci_method dci_method_dec;
+
+#endif

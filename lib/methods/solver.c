@@ -1,0 +1,377 @@
+/* The generic solver handle: parameter tables, results storage and the
+ * public dc_solver_* entry points shared by every method. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/util.h"
+#include "methods/method.h"
+
+/* Registered methods, in the order dc_solver_method_name lists them. */
+static const dci_method *const g_methods[] = {
+    &dci_method_kmeans,
+#ifdef DCI_HAVE_SPECTRAL
+    &dci_method_njw,    &dci_method_scdbas,
+#endif
+#ifdef DCI_HAVE_DEEP
+    &dci_method_edcwrn, &dci_method_idec,   &dci_method_dec,
+#endif
+};
+#define N_METHODS ((int)(sizeof g_methods / sizeof g_methods[0]))
+
+int dc_solver_method_count(void) { return N_METHODS; }
+
+const char *dc_solver_method_name(int i) {
+    return (i >= 0 && i < N_METHODS) ? g_methods[i]->name : NULL;
+}
+
+static const dci_method *find_method(const char *name) {
+    for (int i = 0; i < N_METHODS; i++)
+        if (strcasecmp(g_methods[i]->name, name) == 0) return g_methods[i];
+    return NULL;
+}
+
+dc_status dc_solver_create(dc_solver **out, const char *method) {
+    DCI_CHECK_NULL(out);
+    *out = NULL;
+    DCI_CHECK_NULL(method);
+    const dci_method *m = find_method(method);
+    if (!m) {
+        char list[256] = "";
+        for (int i = 0; i < N_METHODS; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, g_methods[i]->name, sizeof list - strlen(list) - 1);
+        }
+        return dci_fail(DC_ERR_UNKNOWN_NAME, "unknown method '%s' (built in: %s)", method, list);
+    }
+    dc_solver *s = DCI_NEW_ZEROS(dc_solver, 1, "solver");
+    if (!s) return DC_ERR_NOMEM;
+    s->m = m;
+    s->pv = DCI_NEW_ZEROS(double, m->n_params, "solver parameters");
+    if (!s->pv) {
+        dci_free(s);
+        return DC_ERR_NOMEM;
+    }
+    for (int i = 0; i < m->n_params; i++) s->pv[i] = m->params[i].def;
+    *out = s;
+    return DC_OK;
+}
+
+void dci_solver_clear_results(dc_solver *s) {
+    dci_free(s->labels);
+    s->labels = NULL;
+    s->n_labels = 0;
+    for (int i = 0; i < s->n_out; i++) dci_free(s->out[i].data);
+    s->n_out = 0;
+    s->n_stat = 0;
+}
+
+void dc_solver_free(dc_solver *s) {
+    if (!s) return;
+    dci_solver_clear_results(s);
+    if (s->state && s->m->free_state) s->m->free_state(s->state);
+    dci_free(s->pv);
+    dci_free(s);
+}
+
+const char *dc_solver_method(const dc_solver *s) { return s ? s->m->name : NULL; }
+
+static int param_index(const dc_solver *s, const char *name) {
+    for (int i = 0; i < s->m->n_params; i++)
+        if (strcmp(s->m->params[i].name, name) == 0) return i;
+    return -1;
+}
+
+static dc_status unknown_param(const dc_solver *s, const char *name) {
+    char list[1024] = "";
+    for (int i = 0; i < s->m->n_params; i++) {
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, s->m->params[i].name, sizeof list - strlen(list) - 1);
+    }
+    return dci_fail(DC_ERR_UNKNOWN_NAME, "method '%s' has no parameter '%s' (it has: %s)",
+                    s->m->name, name, list);
+}
+
+double dci_param(const dc_solver *s, const char *name) {
+    int i = param_index(s, name);
+    if (i < 0) {
+        fprintf(stderr, "libdeepclust bug: method '%s' reads undeclared parameter '%s'\n",
+                s->m->name, name);
+        abort();
+    }
+    return s->pv[i];
+}
+
+int64_t dci_param_i(const dc_solver *s, const char *name) { return (int64_t)llround(dci_param(s, name)); }
+
+dc_status dc_solver_set(dc_solver *s, const char *name, double value) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(name);
+    int i = param_index(s, name);
+    if (i < 0) return unknown_param(s, name);
+    const dci_param_def *p = &s->m->params[i];
+    if (!isfinite(value)) return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' must be finite", name);
+    if (p->type != DC_PARAM_REAL && value != floor(value))
+        return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' takes a whole number, got %g", name, value);
+    if (value < p->lo || value > p->hi)
+        return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' = %g is outside [%g, %g]: %s", name,
+                        value, p->lo, p->hi, p->help);
+    s->pv[i] = value;
+    return DC_OK;
+}
+
+/* Index of `value` in a "a|b|c" list, or -1. */
+static int choice_index(const char *choices, const char *value) {
+    int idx = 0;
+    size_t vl = strlen(value);
+    for (const char *c = choices; *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == vl && strncasecmp(c, value, len) == 0) return idx;
+        idx++;
+        if (!bar) break;
+        c = bar + 1;
+    }
+    return -1;
+}
+
+dc_status dc_solver_set_str(dc_solver *s, const char *name, const char *value) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(name);
+    DCI_CHECK_NULL(value);
+    int i = param_index(s, name);
+    if (i < 0) return unknown_param(s, name);
+    const dci_param_def *p = &s->m->params[i];
+    if (p->type == DC_PARAM_CHOICE) {
+        int c = choice_index(p->choices, value);
+        if (c >= 0) return dc_solver_set(s, name, c);
+    }
+    if (p->type == DC_PARAM_BOOL) {
+        if (!strcasecmp(value, "true") || !strcasecmp(value, "on") || !strcasecmp(value, "yes"))
+            return dc_solver_set(s, name, 1);
+        if (!strcasecmp(value, "false") || !strcasecmp(value, "off") || !strcasecmp(value, "no"))
+            return dc_solver_set(s, name, 0);
+    }
+    char *end = NULL;
+    double v = strtod(value, &end);
+    if (end == value || *end != '\0') {
+        if (p->type == DC_PARAM_CHOICE)
+            return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s': '%s' is not one of %s", name,
+                            value, p->choices);
+        return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s': '%s' is not a number", name, value);
+    }
+    return dc_solver_set(s, name, v);
+}
+
+dc_status dc_solver_get(const dc_solver *s, const char *name, double *value) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(name);
+    DCI_CHECK_NULL(value);
+    int i = param_index(s, name);
+    if (i < 0) return unknown_param(s, name);
+    *value = s->pv[i];
+    return DC_OK;
+}
+
+int dc_solver_param_count(const dc_solver *s) { return s ? s->m->n_params : 0; }
+
+const char *dc_solver_param_name(const dc_solver *s, int index) {
+    if (!s || index < 0 || index >= s->m->n_params) return NULL;
+    return s->m->params[index].name;
+}
+
+dc_status dc_solver_param_info(const dc_solver *s, const char *name, dc_param_type *type,
+                               double *default_value, double *min_value, double *max_value) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(name);
+    int i = param_index(s, name);
+    if (i < 0) return unknown_param(s, name);
+    const dci_param_def *p = &s->m->params[i];
+    if (type) *type = p->type;
+    if (default_value) *default_value = p->def;
+    if (min_value) *min_value = p->lo;
+    if (max_value) *max_value = p->hi;
+    return DC_OK;
+}
+
+const char *dc_solver_param_help(const dc_solver *s, const char *name) {
+    if (!s || !name) return "";
+    int i = param_index(s, name);
+    return i < 0 ? "" : s->m->params[i].help;
+}
+
+const char *dc_solver_param_choices(const dc_solver *s, const char *name) {
+    if (!s || !name) return "";
+    int i = param_index(s, name);
+    return (i < 0 || !s->m->params[i].choices) ? "" : s->m->params[i].choices;
+}
+
+dc_status dc_solver_set_progress(dc_solver *s, dc_progress_fn fn, void *user) {
+    DCI_CHECK_NULL(s);
+    s->progress = fn;
+    s->progress_user = user;
+    return DC_OK;
+}
+
+dc_status dci_solver_progress(const dc_solver *s, const char *phase, long long done,
+                              long long total, double value) {
+    return dci_progress(s->progress, s->progress_user, phase, done, total, value);
+}
+
+dc_status dci_check_k(int64_t k, int64_t n, int64_t kmin, const char *method) {
+    if (k < kmin)
+        return dci_fail(DC_ERR_K_RANGE, "%s: k = %lld, need k >= %lld%s", method, (long long)k,
+                        (long long)kmin, k == 0 ? " (set the number of clusters, parameter 'k')" : "");
+    if (k > n)
+        return dci_fail(DC_ERR_K_RANGE, "%s: k = %lld is larger than the number of samples n = %lld",
+                        method, (long long)k, (long long)n);
+    return DC_OK;
+}
+
+dc_status dc_solver_fit(dc_solver *s, const dc_dataset *data) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(data);
+    dci_solver_clear_results(s);
+    double t0 = dci_now();
+    dc_status st = s->m->fit(s, data);
+    if (st != DC_OK) {
+        dci_solver_clear_results(s);
+        return st;
+    }
+    if (!s->labels) {
+        dci_solver_clear_results(s);
+        return dci_fail(DC_ERR_INTERNAL, "method '%s' finished without labels", s->m->name);
+    }
+    return dci_solver_put_stat(s, "seconds", dci_now() - t0);
+}
+
+void dci_solver_put_labels(dc_solver *s, int32_t *labels, int64_t n) {
+    dci_free(s->labels);
+    s->labels = labels;
+    s->n_labels = n;
+}
+
+static int output_index(const dc_solver *s, const char *name) {
+    for (int i = 0; i < s->n_out; i++)
+        if (strcmp(s->out[i].name, name) == 0) return i;
+    return -1;
+}
+
+dc_status dci_solver_put_output(dc_solver *s, const char *name, float *data, int64_t rows,
+                                int64_t cols) {
+    int i = output_index(s, name);
+    if (i < 0) {
+        if (s->n_out == DCI_MAX_RESULTS) {
+            dci_free(data);
+            return dci_fail(DC_ERR_INTERNAL, "too many outputs");
+        }
+        i = s->n_out++;
+    } else {
+        dci_free(s->out[i].data);
+    }
+    s->out[i] = (dci_output){name, data, rows, cols};
+    return DC_OK;
+}
+
+dc_status dci_solver_put_output_copy(dc_solver *s, const char *name, const float *data,
+                                     int64_t rows, int64_t cols) {
+    float *c = DCI_NEW_ARRAY(float, rows * cols, name);
+    if (!c) return DC_ERR_NOMEM;
+    memcpy(c, data, sizeof(float) * (size_t)(rows * cols));
+    return dci_solver_put_output(s, name, c, rows, cols);
+}
+
+dc_status dci_solver_put_stat(dc_solver *s, const char *name, double value) {
+    for (int i = 0; i < s->n_stat; i++)
+        if (strcmp(s->stat[i].name, name) == 0) {
+            s->stat[i].value = value;
+            return DC_OK;
+        }
+    if (s->n_stat == DCI_MAX_RESULTS) return dci_fail(DC_ERR_INTERNAL, "too many statistics");
+    s->stat[s->n_stat++] = (dci_stat){name, value};
+    return DC_OK;
+}
+
+static dc_status need_fit(const dc_solver *s) {
+    if (!s->labels) return dci_fail(DC_ERR_STATE, "solver '%s' has no result: call dc_solver_fit first", s->m->name);
+    return DC_OK;
+}
+
+dc_status dc_solver_labels(const dc_solver *s, int32_t *dst, int64_t capacity, int64_t *n_out) {
+    DCI_CHECK_NULL(s);
+    DCI_TRY(need_fit(s));
+    if (n_out) *n_out = s->n_labels;
+    if (!dst) return n_out ? DC_OK : dci_fail(DC_ERR_NULL, "dc_solver_labels: dst and n_out are both NULL");
+    if (capacity < s->n_labels)
+        return dci_fail(DC_ERR_SHAPE, "dc_solver_labels: capacity %lld < %lld labels",
+                        (long long)capacity, (long long)s->n_labels);
+    memcpy(dst, s->labels, sizeof(int32_t) * (size_t)s->n_labels);
+    return DC_OK;
+}
+
+dc_status dc_solver_output(const dc_solver *s, const char *name, float *dst, int64_t capacity,
+                           int64_t *rows, int64_t *cols) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(name);
+    DCI_TRY(need_fit(s));
+    int i = output_index(s, name);
+    if (i < 0) {
+        char list[512] = "";
+        for (int j = 0; j < s->n_out; j++) {
+            strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, s->out[j].name, sizeof list - strlen(list) - 1);
+        }
+        return dci_fail(DC_ERR_UNKNOWN_NAME, "method '%s' has no output '%s' (it has: %s)",
+                        s->m->name, name, list);
+    }
+    const dci_output *o = &s->out[i];
+    if (rows) *rows = o->rows;
+    if (cols) *cols = o->cols;
+    if (!dst) return DC_OK;
+    if (capacity < o->rows * o->cols)
+        return dci_fail(DC_ERR_SHAPE, "dc_solver_output '%s': capacity %lld < %lld values", name,
+                        (long long)capacity, (long long)(o->rows * o->cols));
+    memcpy(dst, o->data, sizeof(float) * (size_t)(o->rows * o->cols));
+    return DC_OK;
+}
+
+int dc_solver_output_count(const dc_solver *s) { return s ? s->n_out : 0; }
+const char *dc_solver_output_name(const dc_solver *s, int index) {
+    return (s && index >= 0 && index < s->n_out) ? s->out[index].name : NULL;
+}
+
+dc_status dc_solver_stat(const dc_solver *s, const char *name, double *value) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(name);
+    DCI_CHECK_NULL(value);
+    DCI_TRY(need_fit(s));
+    for (int i = 0; i < s->n_stat; i++)
+        if (strcmp(s->stat[i].name, name) == 0) {
+            *value = s->stat[i].value;
+            return DC_OK;
+        }
+    return dci_fail(DC_ERR_UNKNOWN_NAME, "method '%s' has no statistic '%s'", s->m->name, name);
+}
+
+int dc_solver_stat_count(const dc_solver *s) { return s ? s->n_stat : 0; }
+const char *dc_solver_stat_name(const dc_solver *s, int index) {
+    return (s && index >= 0 && index < s->n_stat) ? s->stat[index].name : NULL;
+}
+
+dc_status dc_solver_predict(dc_solver *s, const dc_dataset *data, int32_t *dst, int64_t capacity) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(data);
+    DCI_CHECK_NULL(dst);
+    if (!s->m->predict)
+        return dci_fail(DC_ERR_UNSUPPORTED, "method '%s' cannot label new data", s->m->name);
+    DCI_TRY(need_fit(s));
+    int64_t n = dc_dataset_rows(data);
+    if (capacity < n)
+        return dci_fail(DC_ERR_SHAPE, "dc_solver_predict: capacity %lld < %lld rows",
+                        (long long)capacity, (long long)n);
+    return s->m->predict(s, data, dst);
+}

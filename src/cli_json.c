@@ -1,0 +1,51 @@
+#include "cli_json.h"
+
+#include <math.h>
+
+static void put_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void key(cli_json *j, const char *k) {
+    if (j->n++) fputs(", ", j->f);
+    put_string(j->f, k);
+    fputs(": ", j->f);
+}
+
+void json_begin(cli_json *j, FILE *f) {
+    j->f = f;
+    j->n = 0;
+    fputc('{', f);
+}
+void json_str(cli_json *j, const char *k, const char *v) {
+    key(j, k);
+    put_string(j->f, v);
+}
+void json_num(cli_json *j, const char *k, double v) {
+    key(j, k);
+    /* JSON has no NaN/Inf: write null rather than an unparsable token. */
+    if (isfinite(v)) fprintf(j->f, "%.10g", v);
+    else fputs("null", j->f);
+}
+void json_int(cli_json *j, const char *k, long long v) {
+    key(j, k);
+    fprintf(j->f, "%lld", v);
+}
+void json_begin_object(cli_json *j, const char *k, cli_json *inner) {
+    key(j, k);
+    json_begin(inner, j->f);
+}
+void json_end_object(cli_json *inner) { fputc('}', inner->f); }
+void json_end(cli_json *j) {
+    fputs("}\n", j->f);
+    fflush(j->f);
+}

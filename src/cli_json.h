@@ -1,0 +1,19 @@
+/* Tiny JSON object writer for the CLI's --json output (one object on stdout). */
+#ifndef DC_CLI_JSON_H
+#define DC_CLI_JSON_H
+#include <stdio.h>
+
+typedef struct cli_json {
+    FILE *f;
+    int n;
+} cli_json;
+
+void json_begin(cli_json *j, FILE *f);
+void json_str(cli_json *j, const char *key, const char *value);
+void json_num(cli_json *j, const char *key, double value);
+void json_int(cli_json *j, const char *key, long long value);
+/* Starts a nested object value under key; close with json_end_object. */
+void json_begin_object(cli_json *j, const char *key, cli_json *inner);
+void json_end_object(cli_json *inner);
+void json_end(cli_json *j);
+#endif
