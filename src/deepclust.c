@@ -1,1 +1,547 @@
-int main(void) { return 0; }
+/* deepclust -- command-line front end of libdeepclust (public API only).
+ *
+ * stdout carries machine-readable output only (--json: exactly one object);
+ * human messages and the progress bar go to stderr. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <deepclust.h>
+
+#include "cli_json.h"
+#include "cli_progress.h"
+#include "cli_svg.h"
+
+#define MAX_OPTS 128
+
+typedef struct opt {
+    const char *key; /* without leading dashes, '-' kept */
+    const char *val; /* NULL for a bare flag */
+    int used;
+} opt;
+
+typedef struct args {
+    opt o[MAX_OPTS];
+    int n;
+    const char *positional[8];
+    int n_pos;
+} args;
+
+static const char *g_prog = "deepclust";
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: ", g_prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see '%s --help')\n", g_prog);
+    return 2;
+}
+
+static int lib_error(dc_status st, const char *what) {
+    const char *detail = dc_last_error();
+    fprintf(stderr, "%s: error: %s: %s%s%s\n", g_prog, what, dc_strerror(st),
+            detail[0] ? ": " : "", detail);
+    return 1;
+}
+
+/* Flags that never take a value. */
+static int is_flag(const char *key) {
+    static const char *flags[] = {"json", "quiet", "help", "fast-blas", "progress", NULL};
+    for (int i = 0; flags[i]; i++)
+        if (!strcmp(key, flags[i])) return 1;
+    return 0;
+}
+
+static int parse_args(args *a, int argc, char **argv, int first) {
+    memset(a, 0, sizeof *a);
+    for (int i = first; i < argc; i++) {
+        const char *s = argv[i];
+        if (s[0] == '-' && s[1] == '-' && s[2]) {
+            if (a->n == MAX_OPTS) return usage_error("too many options%s", "");
+            opt *o = &a->o[a->n++];
+            const char *eq = strchr(s + 2, '=');
+            if (eq) {
+                char *k = strndup(s + 2, (size_t)(eq - s - 2));
+                o->key = k;
+                o->val = eq + 1;
+            } else {
+                o->key = s + 2;
+                if (!is_flag(o->key)) {
+                    if (i + 1 >= argc) return usage_error("option --%s needs a value", o->key);
+                    o->val = argv[++i];
+                }
+            }
+        } else {
+            if (a->n_pos == 8) return usage_error("too many arguments (at '%s')", s);
+            a->positional[a->n_pos++] = s;
+        }
+    }
+    return 0;
+}
+
+static const char *get(args *a, const char *key) {
+    for (int i = 0; i < a->n; i++)
+        if (!strcmp(a->o[i].key, key)) {
+            a->o[i].used = 1;
+            return a->o[i].val ? a->o[i].val : "";
+        }
+    return NULL;
+}
+
+static int has(args *a, const char *key) { return get(a, key) != NULL; }
+
+/* Parses a non-negative whole number; -1 on error. */
+static long long parse_count(const char *s) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0) return -1;
+    return v;
+}
+
+static int parse_format(const char *s, dc_format *f) {
+    if (!s || !strcmp(s, "auto")) *f = DC_FORMAT_AUTO;
+    else if (!strcmp(s, "csv")) *f = DC_FORMAT_CSV;
+    else if (!strcmp(s, "npy")) *f = DC_FORMAT_NPY;
+    else if (!strcmp(s, "idx")) *f = DC_FORMAT_IDX;
+    else return usage_error("unknown --format '%s' (use csv, npy, idx or auto)", s);
+    return 0;
+}
+
+/* Loads --data with --format/--label-column/--labels/--image-shape/--normalize. */
+static int load_data(args *a, dc_dataset **out) {
+    const char *path = get(a, "data");
+    if (!path) return usage_error("missing --data PATH%s", "");
+    dc_load_options lo;
+    dc_load_options_default(&lo);
+    if (parse_format(get(a, "format"), &lo.format)) return 2;
+    const char *lc = get(a, "label-column");
+    if (lc) {
+        if (!strcmp(lc, "last")) lo.label_column = DC_LABEL_COLUMN_LAST;
+        else {
+            long long c = parse_count(lc);
+            if (c < 0 || c > 1000000000) return usage_error("--label-column takes an index or 'last', got '%s'", lc);
+            lo.label_column = (int)c;
+        }
+    }
+    const char *hdr = get(a, "header");
+    if (hdr) {
+        if (!strcmp(hdr, "yes")) lo.header = 1;
+        else if (!strcmp(hdr, "no")) lo.header = 0;
+        else if (!strcmp(hdr, "auto")) lo.header = -1;
+        else return usage_error("--header takes yes, no or auto, got '%s'", hdr);
+    }
+    dc_status st = dc_dataset_load(out, path, &lo);
+    if (st) return lib_error(st, path);
+    const char *labels = get(a, "labels");
+    if (labels) {
+        if (lc) {
+            dc_dataset_free(*out);
+            return usage_error("give either --labels or --label-column, not both%s", "");
+        }
+        st = dc_dataset_load_labels(*out, labels, DC_FORMAT_AUTO);
+        if (st) {
+            dc_dataset_free(*out);
+            return lib_error(st, labels);
+        }
+    }
+    const char *shape = get(a, "image-shape");
+    if (shape) {
+        long long h, w, c = 1;
+        int got = sscanf(shape, "%lldx%lldx%lld", &h, &w, &c);
+        if (got < 2 || h < 1 || w < 1 || c < 1) {
+            dc_dataset_free(*out);
+            return usage_error("--image-shape takes HxW or HxWxC, got '%s'", shape);
+        }
+        st = dc_dataset_set_image_shape(*out, h, w, c);
+        if (st) {
+            dc_dataset_free(*out);
+            return lib_error(st, "--image-shape");
+        }
+    }
+    const char *norm = get(a, "normalize");
+    if (norm) {
+        dc_normalization nm;
+        st = dc_normalization_from_name(norm, &nm);
+        if (!st) st = dc_dataset_normalize(*out, nm);
+        if (st) {
+            dc_dataset_free(*out);
+            return lib_error(st, "--normalize");
+        }
+    }
+    return 0;
+}
+
+/* --some-name VALUE for every remaining option that names a solver parameter
+ * (dashes map to underscores), plus --param name=value. */
+static int apply_params(args *a, dc_solver *s) {
+    for (int i = 0; i < a->n; i++) {
+        opt *o = &a->o[i];
+        if (o->used) continue;
+        char name[128];
+        const char *val = o->val;
+        if (!strcmp(o->key, "param")) {
+            const char *eq = val ? strchr(val, '=') : NULL;
+            if (!eq || eq == val) return usage_error("--param takes name=value, got '%s'", val ? val : "");
+            snprintf(name, sizeof name, "%.*s", (int)(eq - val), val);
+            val = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", o->key);
+        }
+        for (char *c = name; *c; c++)
+            if (*c == '-') *c = '_';
+        double dummy;
+        if (dc_solver_get(s, name, &dummy) != DC_OK) {
+            fprintf(stderr, "%s: unknown option --%s for method '%s' (see '%s help %s')\n", g_prog,
+                    o->key, dc_solver_method(s), g_prog, dc_solver_method(s));
+            return 2;
+        }
+        if (!val) return usage_error("option --%s needs a value", o->key);
+        dc_status st = dc_solver_set_str(s, name, val);
+        if (st) {
+            lib_error(st, "invalid parameter");
+            return 2;
+        }
+        o->used = 1;
+    }
+    return 0;
+}
+
+typedef struct metrics {
+    double acc, nmi, nmi_arith, ari, f1;
+} metrics;
+
+static int compute_metrics(const int32_t *truth, const int32_t *pred, int64_t n, metrics *m) {
+    dc_status st;
+    if ((st = dc_metrics_acc(truth, pred, n, &m->acc)) ||
+        (st = dc_metrics_nmi(truth, pred, n, DC_NMI_SQRT, &m->nmi)) ||
+        (st = dc_metrics_nmi(truth, pred, n, DC_NMI_ARITHMETIC, &m->nmi_arith)) ||
+        (st = dc_metrics_ari(truth, pred, n, &m->ari)) || (st = dc_metrics_f1(truth, pred, n, &m->f1)))
+        return lib_error(st, "metrics");
+    return 0;
+}
+
+/* Writes a named solver output matrix to a .csv/.npy file. */
+static int write_output(dc_solver *s, const char *name, const char *path) {
+    int64_t rows, cols;
+    dc_status st = dc_solver_output(s, name, NULL, 0, &rows, &cols);
+    if (st) return lib_error(st, path);
+    float *buf = malloc(sizeof(float) * (size_t)(rows * cols > 0 ? rows * cols : 1));
+    if (!buf) return lib_error(DC_ERR_NOMEM, path);
+    st = dc_solver_output(s, name, buf, rows * cols, &rows, &cols);
+    if (!st) st = dc_write_matrix(path, buf, rows, cols, DC_FORMAT_AUTO);
+    free(buf);
+    return st ? lib_error(st, path) : 0;
+}
+
+/* Reads a 1 x n output (a trace) into a new array; NULL if absent. */
+static float *read_vector(dc_solver *s, const char *name, int64_t *len) {
+    int64_t rows, cols;
+    if (dc_solver_output(s, name, NULL, 0, &rows, &cols) != DC_OK) return NULL;
+    float *v = malloc(sizeof(float) * (size_t)(rows * cols > 0 ? rows * cols : 1));
+    if (v && dc_solver_output(s, name, v, rows * cols, &rows, &cols) != DC_OK) {
+        free(v);
+        return NULL;
+    }
+    *len = rows * cols;
+    return v;
+}
+
+static int write_trace_svg(dc_solver *s, const char *path) {
+    int64_t n1 = 0, n2 = 0;
+    float *t1 = read_vector(s, "trace", &n1);
+    if (!t1) {
+        fprintf(stderr, "%s: method '%s' has no fitness trace for --trace-svg\n", g_prog, dc_solver_method(s));
+        return 1;
+    }
+    float *t2 = read_vector(s, "trace_undamped", &n2);
+    svg_series series[2] = {{"damped BAS", t1, n1}, {"undamped BAS", t2, n2}};
+    int rc = svg_line_chart(path, "Beetle antennae search: best fitness per iteration", "iteration",
+                            "within-cluster SSE", series, t2 ? 2 : 1);
+    free(t1);
+    free(t2);
+    if (rc) fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, path, strerror(errno));
+    return rc;
+}
+
+static int cmd_cluster(args *a, int json) {
+    const char *method = get(a, "method");
+    if (!method) return usage_error("missing --method (one of: kmeans%s ...; see 'deepclust methods')", "");
+    dc_solver *s = NULL;
+    dc_status st = dc_solver_create(&s, method);
+    if (st) return lib_error(st, "--method");
+
+    const char *out = get(a, "out");
+    const char *trace_svg = get(a, "trace-svg");
+    const char *embedding_out = get(a, "embedding-out");
+    const char *centers_out = get(a, "centers-out");
+    int quiet = has(a, "quiet");
+    int show_progress = !quiet && (has(a, "progress") || isatty(STDERR_FILENO));
+
+    dc_dataset *ds = NULL;
+    int rc = load_data(a, &ds);
+    if (rc) goto done;
+    if ((rc = apply_params(a, s))) goto done;
+    double k = 0, seed = 0;
+    dc_solver_get(s, "k", &k);
+    dc_solver_get(s, "seed", &seed);
+
+    progress_state ps;
+    progress_init(&ps, show_progress);
+    dc_solver_set_progress(s, progress_callback, &ps);
+    st = dc_solver_fit(s, ds);
+    progress_finish(&ps);
+    if (st) {
+        rc = lib_error(st, method);
+        goto done;
+    }
+
+    int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)n);
+    if (!pred) {
+        rc = lib_error(DC_ERR_NOMEM, "labels");
+        goto done;
+    }
+    dc_solver_labels(s, pred, n, NULL);
+
+    metrics mt;
+    const int32_t *truth = dc_dataset_labels(ds);
+    if (truth && (rc = compute_metrics(truth, pred, n, &mt))) goto free_pred;
+
+    /* Files only after everything succeeded, each written atomically. */
+    if (out && (st = dc_write_labels(out, pred, n, DC_FORMAT_AUTO))) {
+        rc = lib_error(st, out);
+        goto free_pred;
+    }
+    if (embedding_out && (rc = write_output(s, "embedding", embedding_out))) goto free_pred;
+    if (centers_out && (rc = write_output(s, "centers", centers_out))) goto free_pred;
+    if (trace_svg && (rc = write_trace_svg(s, trace_svg))) goto free_pred;
+
+    double seconds = 0;
+    dc_solver_stat(s, "seconds", &seconds);
+    if (json) {
+        cli_json j, ph;
+        json_begin(&j, stdout);
+        json_str(&j, "method", dc_solver_method(s));
+        json_int(&j, "n", n);
+        json_int(&j, "d", d);
+        json_int(&j, "k", (long long)k);
+        json_int(&j, "seed", (long long)seed);
+        json_num(&j, "seconds", seconds);
+        if (truth) {
+            json_num(&j, "acc", mt.acc);
+            json_num(&j, "nmi", mt.nmi);
+            json_str(&j, "nmi_normalization", "sqrt");
+            json_num(&j, "nmi_arithmetic", mt.nmi_arith);
+            json_num(&j, "ari", mt.ari);
+            json_num(&j, "f1", mt.f1);
+        }
+        /* Solver statistics: "seconds_X" become phases.X, the rest go top level. */
+        json_begin_object(&j, "phases", &ph);
+        for (int i = 0; i < dc_solver_stat_count(s); i++) {
+            const char *name = dc_solver_stat_name(s, i);
+            double v;
+            dc_solver_stat(s, name, &v);
+            if (!strncmp(name, "seconds_", 8)) json_num(&ph, name + 8, v);
+        }
+        json_end_object(&ph);
+        for (int i = 0; i < dc_solver_stat_count(s); i++) {
+            const char *name = dc_solver_stat_name(s, i);
+            double v;
+            dc_solver_stat(s, name, &v);
+            if (strncmp(name, "seconds", 7)) json_num(&j, name, v);
+        }
+        if (out) json_str(&j, "out", out);
+        json_end(&j);
+    }
+    if (!quiet) {
+        fprintf(stderr, "%s: n=%lld d=%lld k=%lld in %.3f s\n", dc_solver_method(s), (long long)n,
+                (long long)d, (long long)k, seconds);
+        if (truth)
+            fprintf(stderr, "ACC %.4f  NMI %.4f (sqrt; arithmetic %.4f)  ARI %.4f  F1 %.4f\n", mt.acc,
+                    mt.nmi, mt.nmi_arith, mt.ari, mt.f1);
+        if (out) fprintf(stderr, "labels written to %s\n", out);
+    }
+free_pred:
+    free(pred);
+done:
+    dc_dataset_free(ds);
+    dc_solver_free(s);
+    return rc;
+}
+
+static int cmd_info(args *a, int json) {
+    if (a->n_pos != 1) return usage_error("info takes exactly one PATH%s", "");
+    const char *path = a->positional[0];
+    dc_load_options lo;
+    dc_load_options_default(&lo);
+    if (parse_format(get(a, "format"), &lo.format)) return 2;
+    dc_dataset *ds = NULL;
+    dc_status st = dc_dataset_load(&ds, path, &lo);
+    if (st) return lib_error(st, path);
+    int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), h, w, c;
+    int img = dc_dataset_image_shape(ds, &h, &w, &c);
+    const float *x = dc_dataset_data(ds);
+    double lo_v = INFINITY, hi_v = -INFINITY, sum = 0;
+    for (int64_t i = 0; i < n * d; i++) {
+        double v = x[i];
+        lo_v = v < lo_v ? v : lo_v;
+        hi_v = v > hi_v ? v : hi_v;
+        sum += v;
+    }
+    if (json) {
+        cli_json j;
+        json_begin(&j, stdout);
+        json_str(&j, "path", path);
+        json_int(&j, "n", n);
+        json_int(&j, "d", d);
+        if (img) {
+            json_int(&j, "height", h);
+            json_int(&j, "width", w);
+            json_int(&j, "channels", c);
+        }
+        json_num(&j, "min", lo_v);
+        json_num(&j, "max", hi_v);
+        json_num(&j, "mean", sum / (double)(n * d));
+        json_end(&j);
+    } else {
+        printf("%s: %lld rows x %lld columns (float32)\n", path, (long long)n, (long long)d);
+        if (img) printf("image shape: %lld x %lld x %lld\n", (long long)h, (long long)w, (long long)c);
+        printf("values: min %g, max %g, mean %g\n", lo_v, hi_v, sum / (double)(n * d));
+    }
+    dc_dataset_free(ds);
+    return 0;
+}
+
+static void print_method_params(const char *method) {
+    dc_solver *s;
+    if (dc_solver_create(&s, method)) return;
+    printf("%s parameters (--name value, or --param name=value):\n", method);
+    for (int i = 0; i < dc_solver_param_count(s); i++) {
+        const char *name = dc_solver_param_name(s, i);
+        dc_param_type t;
+        double def, lo, hi;
+        dc_solver_param_info(s, name, &t, &def, &lo, &hi);
+        char flag[128];
+        snprintf(flag, sizeof flag, "%s", name);
+        for (char *c = flag; *c; c++)
+            if (*c == '_') *c = '-';
+        const char *choices = dc_solver_param_choices(s, name);
+        if (t == DC_PARAM_CHOICE) {
+            /* The default is an index into the choices. */
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", choices);
+            char *tok = strtok(buf, "|");
+            for (int j = 0; tok && j < (int)def; j++) tok = strtok(NULL, "|");
+            printf("  --%-18s %s (default %s; one of %s)\n", flag, dc_solver_param_help(s, name),
+                   tok ? tok : "?", choices);
+        } else if (t == DC_PARAM_BOOL) {
+            printf("  --%-18s %s (default %s)\n", flag, dc_solver_param_help(s, name), def ? "true" : "false");
+        } else {
+            printf("  --%-18s %s (default %g, range [%g, %g])\n", flag, dc_solver_param_help(s, name),
+                   def, lo, hi);
+        }
+    }
+    dc_solver_free(s);
+}
+
+static void print_help(void) {
+    printf("deepclust %s -- deep and spectral clustering (libdeepclust)\n\n", dc_version_string());
+    printf("usage:\n"
+           "  deepclust cluster --method M --data PATH --k K [options]\n"
+           "  deepclust info PATH [--format F] [--json]\n"
+           "  deepclust methods                 list the methods\n"
+           "  deepclust help METHOD             list a method's parameters\n"
+           "  deepclust --version\n\n"
+           "cluster options:\n"
+           "  --data PATH           .csv/.tsv/.txt, .npy, IDX (-ubyte, .idx), optionally .gz\n"
+           "  --format F            csv|npy|idx|auto (default auto: by extension)\n"
+           "  --labels PATH         true labels (IDX, .npy, or one integer per line)\n"
+           "  --label-column N|last CSV column holding the true labels\n"
+           "  --header yes|no|auto  CSV header line (default auto)\n"
+           "  --image-shape HxW[xC] image shape for non-IDX data\n"
+           "  --normalize MODE      none|scale255|minmax|zscore (default none)\n"
+           "  --k K                 number of clusters\n"
+           "  --seed S              random seed (default 0)\n"
+           "  --out FILE            write labels (.csv or .npy); only on success\n"
+           "  --embedding-out FILE  write the method's embedding (.csv or .npy)\n"
+           "  --centers-out FILE    write the centres (.csv or .npy)\n"
+           "  --trace-svg FILE      SVG chart of the beetle-search fitness trace (scdbas)\n"
+           "  --json                one JSON object on stdout (method, n, d, k, seed, seconds,\n"
+           "                        acc, nmi, ari, f1 when labels are known, phases, stats)\n"
+           "  --threads N           BLAS threads (default: OpenBLAS's choice)\n"
+           "  --fast-blas           run with OPENBLAS_CORETYPE=SkylakeX (re-executes itself;\n"
+           "                        only on CPUs with AVX-512)\n"
+           "  --progress            progress on stderr even when it is not a terminal\n"
+           "  --quiet               no human output on stderr\n"
+           "  --NAME VALUE          any method parameter (see 'deepclust help METHOD')\n\n"
+           "NMI is printed with sqrt normalisation (EDCWRN paper Eq. 17); the JSON also has\n"
+           "nmi_arithmetic (scikit-learn's default). Exit status: 0 ok, 1 error, 2 usage.\n");
+}
+
+/* OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, so the only honest way
+ * to apply it is to re-execute with it set (never behind the user's back). */
+static void maybe_reexec_fast_blas(int argc, char **argv) {
+    int want = 0;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--fast-blas")) want = 1;
+    if (!want || getenv("OPENBLAS_CORETYPE")) return;
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    execv("/proc/self/exe", argv);
+    /* Not fatal: continue with OpenBLAS's default kernels. */
+    fprintf(stderr, "%s: --fast-blas: cannot re-execute (%s); continuing\n", g_prog, strerror(errno));
+}
+
+int main(int argc, char **argv) {
+    maybe_reexec_fast_blas(argc, argv);
+    if (argc < 2) {
+        print_help();
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        print_help();
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("deepclust %s\n", dc_version_string());
+        return 0;
+    }
+    if (!strcmp(cmd, "methods")) {
+        for (int i = 0; i < dc_solver_method_count(); i++) printf("%s\n", dc_solver_method_name(i));
+        return 0;
+    }
+    if (!strcmp(cmd, "help")) {
+        if (argc < 3) {
+            print_help();
+            return 0;
+        }
+        dc_solver *s;
+        if (dc_solver_create(&s, argv[2])) return lib_error(DC_ERR_UNKNOWN_NAME, argv[2]);
+        dc_solver_free(s);
+        print_method_params(argv[2]);
+        return 0;
+    }
+    args a;
+    if (parse_args(&a, argc, argv, 2)) return 2;
+    if (has(&a, "help")) {
+        print_help();
+        return 0;
+    }
+    int json = has(&a, "json");
+    has(&a, "fast-blas");
+    const char *threads = get(&a, "threads");
+    if (threads) {
+        long long t = parse_count(threads);
+        if (t < 1 || t > 4096) return usage_error("--threads takes a number >= 1, got '%s'", threads);
+        dc_set_threads((int)t);
+    }
+    if (!strcmp(cmd, "cluster")) {
+        if (a.n_pos) return usage_error("unexpected argument '%s'", a.positional[0]);
+        return cmd_cluster(&a, json);
+    }
+    if (!strcmp(cmd, "info")) return cmd_info(&a, json);
+    return usage_error("unknown command '%s' (cluster, info, methods, help)", cmd);
+}

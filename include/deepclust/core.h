@@ -18,6 +18,12 @@ typedef void *(*dc_realloc_fn)(void *user, void *ptr, size_t size);
 typedef void (*dc_free_fn)(void *user, void *ptr);
 DC_API dc_status dc_set_allocator(dc_malloc_fn m, dc_realloc_fn r, dc_free_fn f, void *user);
 
+/* Number of threads for the dense linear algebra (OpenBLAS) used by every
+ * method: process-wide, like OpenBLAS's own setting. n >= 1; the library
+ * adds no threads of its own on top, so this is the whole parallelism. */
+DC_API dc_status dc_set_threads(int n);
+DC_API int dc_get_threads(void);
+
 typedef enum dc_log_level {
     DC_LOG_ERROR = 0,
     DC_LOG_WARN = 1,

@@ -52,6 +52,7 @@ dc_status dci_context(dc_status code, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, dci_errbuf, sizeof old);
-    snprintf(dci_errbuf, sizeof dci_errbuf, "%s: %s", prefix, old[0] ? old : dc_strerror(code));
+    /* Bounded pieces: the prefix and the old detail each keep at most 500 bytes. */
+    snprintf(dci_errbuf, sizeof dci_errbuf, "%.500s: %.500s", prefix, old[0] ? old : dc_strerror(code));
     return code;
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "core/error.h"
 #include "deepclust/version.h"
 
@@ -63,3 +65,11 @@ const char *dc_version_string(void) {
     return DCI_STR(DC_VERSION_MAJOR) "." DCI_STR(DC_VERSION_MINOR) "." DCI_STR(DC_VERSION_PATCH);
 }
 int dc_version_number(void) { return DC_VERSION_NUMBER; }
+
+dc_status dc_set_threads(int n) {
+    if (n < 1) return dci_fail(DC_ERR_INVALID_ARG, "dc_set_threads: n = %d, need n >= 1", n);
+    openblas_set_num_threads(n);
+    return DC_OK;
+}
+
+int dc_get_threads(void) { return openblas_get_num_threads(); }

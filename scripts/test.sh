@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: installs missing Debian packages, then builds and runs
+# `meson test` twice -- a normal release build and an ASan+UBSan debug build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+
+# Two cores: OpenBLAS threads inside tests running in parallel would oversubscribe.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_suite() { # name build-dir [meson setup options...]
+  local name=$1 dir=$2
+  shift 2
+  echo "== $name"
+  ./scripts/build.sh "$dir" "$@"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C "$dir" --print-errorlogs --num-processes 2 | tee -a "$log"
+}
+
+status=0
+run_suite "release build" build || status=1
+run_suite "ASan + UBSan build" build-asan -Dbuildtype=debug \
+  -Db_sanitize=address,undefined -Db_lundef=false -Dpython_tests=false || status=1
+
+# One closing line over both builds, counted from meson's summaries.
+ok=$(awk '/^Ok:/ {s += $2} END {print s + 0}' "$log")
+bad=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {s += $2} END {print s + 0}' "$log")
+skipped=$(awk '/^Skipped:/ {s += $2} END {print s + 0}' "$log")
+echo "$ok passed, $bad failed, $skipped skipped"
+if [[ $status -ne 0 || $bad -ne 0 || $ok -eq 0 ]]; then exit 1; fi

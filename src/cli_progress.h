@@ -1,0 +1,17 @@
+/* Progress bar on stderr, fed by the library's progress callback. */
+#ifndef DC_CLI_PROGRESS_H
+#define DC_CLI_PROGRESS_H
+
+typedef struct progress_state {
+    int enabled;
+    double start;       /* wall time of the current phase's start */
+    char phase[32];
+    int drawn;          /* a line is on screen and needs a newline */
+} progress_state;
+
+void progress_init(progress_state *p, int enabled);
+/* dc_progress_fn: never cancels. */
+int progress_callback(void *user, const char *phase, long long done, long long total, double value);
+void progress_finish(progress_state *p);
+
+#endif

@@ -1,0 +1,135 @@
+/* Core: status text, thread-local errors, allocator hooks, RNG, finiteness. */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "deepclust.h"
+
+static void *thread_fail(void *arg) {
+    (void)arg;
+    dci_fail(DC_ERR_IO, "other thread's error");
+    return (void *)dc_last_error();
+}
+
+static long n_mallocs, n_frees;
+static void *count_malloc(void *u, size_t n) { (void)u; n_mallocs++; return malloc(n); }
+static void *count_realloc(void *u, void *p, size_t n) { (void)u; return realloc(p, n); }
+static void count_free(void *u, void *p) { (void)u; n_frees++; free(p); }
+
+int main(void) {
+    /* Every status has its own non-empty text. */
+    for (int a = 0; a >= -19; a--) {
+        CHECK(strlen(dc_strerror((dc_status)a)) > 0);
+        for (int b = a - 1; b >= -19; b--) CHECK(strcmp(dc_strerror((dc_status)a), dc_strerror((dc_status)b)));
+    }
+    CHECK(!strcmp(dc_strerror((dc_status)-999), "unknown status code"));
+
+    /* Errors carry detail, context prefixes it, and are per thread. */
+    CHECK(dci_fail(DC_ERR_SHAPE, "row %d: expected %d columns", 17, 784) == DC_ERR_SHAPE);
+    CHECK(!strcmp(dc_last_error(), "row 17: expected 784 columns"));
+    CHECK(dci_context(DC_ERR_SHAPE, "%s", "data.csv") == DC_ERR_SHAPE);
+    CHECK(!strcmp(dc_last_error(), "data.csv: row 17: expected 784 columns"));
+    pthread_t th;
+    void *other = NULL;
+    pthread_create(&th, NULL, thread_fail, NULL);
+    pthread_join(th, &other);
+    CHECK(!strcmp(dc_last_error(), "data.csv: row 17: expected 784 columns"));
+    dc_clear_error();
+    CHECK(dc_last_error()[0] == '\0');
+
+    /* Overflowing sizes fail cleanly instead of wrapping. */
+    CHECK(dci_alloc_array(INT64_MAX / 2, 8, "huge") == NULL);
+    CHECK(strstr(dc_last_error(), "huge") != NULL);
+    CHECK(dci_alloc_array(-1, 4, "negative") == NULL);
+
+    /* Allocator hooks see the library's allocations. */
+    CHECK_STATUS(dc_set_allocator(count_malloc, NULL, NULL, NULL), DC_ERR_NULL);
+    CHECK_OK(dc_set_allocator(count_malloc, count_realloc, count_free, NULL));
+    float *p = DCI_NEW_ARRAY(float, 100, "test");
+    CHECK(p != NULL);
+    dci_free(p);
+    CHECK(n_mallocs == 1 && n_frees == 1);
+    CHECK_OK(dc_set_allocator(NULL, NULL, NULL, NULL));
+
+    /* xoshiro256** reference: state {1,2,3,4} gives 11520 then 0. */
+    dci_rng r = {{1, 2, 3, 4}};
+    CHECK(dci_rng_u64(&r) == 11520u);
+    CHECK(dci_rng_u64(&r) == 0u);
+
+    /* Same seed and stream: same sequence; other stream or seed: different. */
+    dci_rng a, b, c, d;
+    dci_rng_init(&a, 42, DCI_STREAM_KMEANS);
+    dci_rng_init(&b, 42, DCI_STREAM_KMEANS);
+    dci_rng_init(&c, 42, DCI_STREAM_SHUFFLE);
+    dci_rng_init(&d, 43, DCI_STREAM_KMEANS);
+    int same_ab = 1, same_ac = 0, same_ad = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t va = dci_rng_u64(&a), vb = dci_rng_u64(&b), vc = dci_rng_u64(&c), vd = dci_rng_u64(&d);
+        same_ab &= va == vb;
+        same_ac += va == vc;
+        same_ad += va == vd;
+    }
+    CHECK(same_ab && same_ac == 0 && same_ad == 0);
+
+    /* Distributions: uniform range, below() bounds and balance, normal moments. */
+    dci_rng_init(&a, 7, DCI_STREAM_TEST);
+    const int N = 200000;
+    double s1 = 0, s2 = 0, umin = 1, umax = 0;
+    long counts[7] = {0};
+    int below_ok = 1;
+    for (int i = 0; i < N; i++) {
+        double u = dci_rng_uniform(&a);
+        umin = fmin(umin, u), umax = fmax(umax, u);
+        uint64_t k = dci_rng_below(&a, 7);
+        below_ok &= k < 7;
+        if (k < 7) counts[k]++;
+        double z = dci_rng_normal(&a);
+        s1 += z, s2 += z * z;
+    }
+    CHECK(below_ok);
+    CHECK(umin >= 0 && umax < 1 && umin < 1e-3 && umax > 1 - 1e-3);
+    double chi2 = 0;
+    for (int k = 0; k < 7; k++) chi2 += pow(counts[k] - N / 7.0, 2) / (N / 7.0);
+    CHECK_MSG(chi2 < 30, "chi2 = %g (6 dof)", chi2);
+    CHECK_NEAR(s1 / N, 0.0, 0.015);
+    CHECK_NEAR(s2 / N - (s1 / N) * (s1 / N), 1.0, 0.02);
+
+    /* Shuffle yields a permutation. */
+    int64_t perm[50];
+    for (int i = 0; i < 50; i++) perm[i] = i;
+    dci_rng_shuffle_i64(&a, perm, 50);
+    int seen[50] = {0}, moved = 0;
+    for (int i = 0; i < 50; i++) {
+        if (perm[i] >= 0 && perm[i] < 50) seen[perm[i]]++;
+        moved += perm[i] != i;
+    }
+    int all_once = 1;
+    for (int i = 0; i < 50; i++) all_once &= seen[i] == 1;
+    CHECK(all_once && moved > 25);
+
+    /* Non-finite values are located precisely. */
+    float x[6] = {1, 2, 3, 4, NAN, 6};
+    CHECK_STATUS(dci_check_finite(x, 3, 2, "data"), DC_ERR_NONFINITE);
+    CHECK(strstr(dc_last_error(), "row 2, column 0 is NaN") != NULL);
+    x[4] = INFINITY;
+    CHECK_STATUS(dci_check_finite(x, 3, 2, "data"), DC_ERR_NONFINITE);
+    x[4] = 5;
+    CHECK_OK(dci_check_finite(x, 3, 2, "data"));
+
+    /* Version agrees with the header. */
+    CHECK(dc_version_number() == DC_VERSION_NUMBER);
+    char expect[32];
+    snprintf(expect, sizeof expect, "%d.%d.%d", DC_VERSION_MAJOR, DC_VERSION_MINOR, DC_VERSION_PATCH);
+    CHECK(!strcmp(dc_version_string(), expect));
+    CHECK_STATUS(dc_set_threads(0), DC_ERR_INVALID_ARG);
+    CHECK_OK(dc_set_threads(1));
+    CHECK(dc_get_threads() == 1);
+    DC_TEST_END();
+}
