@@ -1,0 +1,54 @@
+/* Gaussian affinity with adaptive sigma (SPEC 3.1).
+ *
+ *   p       = max(1, round(n / K^2)), clamped to n - 1
+ *   sigma_i = mean Euclidean distance from x_i to its p nearest other points
+ *   W_ij    = exp(-||x_i - x_j||^2 / (sigma_i sigma_j)), W_ii = 0
+ *
+ * sigma_i = 0 happens when the p nearest other points of x_i are duplicates of
+ * it. Such a sigma is raised to the smallest positive sigma of the data set
+ * (the finest scale the data shows), so duplicates get W = 1 among themselves
+ * and finite, non-NaN weights to everything else. If every sigma is 0 then all
+ * points coincide with their p nearest: DC_ERR_DEGENERATE.
+ *
+ * Dense mode stores all n^2 weights (exact). Sparse mode keeps W_ij only on the
+ * symmetrised m-NN graph (edge if j is among the m nearest of i OR i among
+ * those of j) in CSR; default m = max(p, 10) capped at min(n - 1, 50). Weights
+ * that underflow to 0 stay stored as 0 (the spectral step ignores them). */
+#ifndef DCI_GRAPH_AFFINITY_H
+#define DCI_GRAPH_AFFINITY_H
+
+#include <stdint.h>
+#include "deepclust/status.h"
+
+/* Symmetric sparse matrix, compressed sparse rows, columns ascending per row. */
+typedef struct dci_csr {
+    int64_t n;
+    int64_t *rowptr; /* n + 1 */
+    int64_t *col;    /* rowptr[n] */
+    double *val;     /* rowptr[n] */
+} dci_csr;
+
+/* Frees the arrays (dci_free) and zeroes the struct; NULL-safe. */
+void dci_csr_free(dci_csr *a);
+
+/* p for n points and K clusters (n >= 2). */
+int64_t dci_affinity_p(int64_t n, int64_t K);
+/* Default m of the sparse graph for a given p (n >= 2). */
+int64_t dci_affinity_default_m(int64_t n, int64_t p);
+
+/* Applies the sigma floor in place (see above); DC_ERR_DEGENERATE if all 0. */
+dc_status dci_affinity_floor_sigma(double *sigma, int64_t n);
+
+/* Adaptive sigmas (floored), 1 <= p <= n-1. */
+dc_status dci_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, double *sigma);
+
+/* Dense n x n W (row-major, float64) and, if sigma_out != NULL, the sigmas. */
+dc_status dci_affinity_dense(const float *x, int64_t n, int64_t d, int64_t p, double *w,
+                             double *sigma_out);
+
+/* Sparse W on the symmetrised m-NN graph, 1 <= p, m <= n-1. On success *w owns
+ * its arrays (free with dci_csr_free). */
+dc_status dci_affinity_sparse(const float *x, int64_t n, int64_t d, int64_t p, int64_t m,
+                              dci_csr *w);
+
+#endif

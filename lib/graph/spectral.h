@@ -1,0 +1,65 @@
+/* Spectral embedding (SPEC 3.2): kNN -> adaptive-sigma affinity W ->
+ * S = D^-1/2 W D^-1/2 -> top-K eigenvectors U of S -> rows of U normalised.
+ *
+ * Connected components: the eigenvalue 1 of S has one eigenvector per
+ * component c, known in closed form: v_c(i) = sqrt(D_i / vol(c)) on c, 0
+ * elsewhere. Those c columns are put into U directly, and the eigensolver only
+ * looks for the remaining K - c eigenvectors of S - 3 V V^T (which moves the
+ * known ones to eigenvalue -2, out of the way). That sidesteps the
+ * multiplicity trap (ARPACK may return fewer copies of a repeated eigenvalue)
+ * and makes well-separated groups come out exactly: with c == K the rows of Y
+ * are K orthogonal unit vectors, one per component. More components than K:
+ * DC_ERR_DEGENERATE. An isolated point (degree 0) is its own component with
+ * S_ii = 1 (the usual convention L_sym_ii = 0), so it gets an indicator
+ * vector and never a NaN.
+ *
+ * Columns of U are ordered by decreasing eigenvalue (components first, in the
+ * order of their lowest index); each eigenvector's sign makes its entry of
+ * largest magnitude positive. ARPACK keeps global state: its use is serialised
+ * by a process-wide mutex. */
+#ifndef DCI_GRAPH_SPECTRAL_H
+#define DCI_GRAPH_SPECTRAL_H
+
+#include <stdint.h>
+#include "deepclust/status.h"
+#include "graph/affinity.h"
+
+enum { DCI_SPECTRAL_AUTO = 0, DCI_SPECTRAL_DENSE = 1, DCI_SPECTRAL_SPARSE = 2 };
+enum { DCI_EIGEN_AUTO = 0, DCI_EIGEN_LAPACK = 1, DCI_EIGEN_ARPACK = 2 };
+
+/* Auto mode is dense for n <= DCI_SPECTRAL_DENSE_MAX, sparse above. */
+#define DCI_SPECTRAL_DENSE_MAX 4000
+
+typedef struct dci_spectral_opts {
+    int mode;        /* DCI_SPECTRAL_*: 0 auto, 1 dense, 2 sparse */
+    int64_t m;       /* neighbours of the sparse graph; 0 = default (affinity.h) */
+    int eigensolver; /* DCI_EIGEN_*: 0 auto (LAPACK for dense, ARPACK for sparse) */
+    uint64_t seed;   /* ARPACK start vector */
+} dci_spectral_opts;
+
+typedef struct dci_spectral_stats {
+    double t_knn, t_affinity, t_eigen; /* seconds */
+    int64_t p, m;                      /* m = 0 in dense mode */
+    int64_t components;
+    int dense; /* 1 if the dense affinity was used */
+} dci_spectral_stats;
+
+/* The whole pipeline. x is n x d float32 (finite), 2 <= K <= n (else
+ * DC_ERR_K_RANGE); m >= n: DC_ERR_INVALID_ARG. Y is caller-allocated n x K
+ * float32, unit rows. o == NULL means all defaults; st may be NULL. */
+dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K,
+                                 const dci_spectral_opts *o, float *Y, dci_spectral_stats *st);
+
+/* Top-K eigenvectors of S for a given affinity (the steps after W), as n x K
+ * float64 row-major in U; lambda (K, may be NULL) gets the eigenvalues and
+ * *components (may be NULL) the number of connected components. */
+dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uint64_t seed,
+                               double *U, double *lambda, int64_t *components);
+dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, int eigensolver,
+                                 uint64_t seed, double *U, double *lambda, int64_t *components);
+
+/* Y_i = U_i / ||U_i|| in float32; a zero row (cannot happen for U from the
+ * functions above) becomes e_1 so that Y has unit rows. */
+void dci_spectral_normalize_rows(const double *U, int64_t n, int64_t K, float *Y);
+
+#endif
