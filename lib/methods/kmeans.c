@@ -1,0 +1,90 @@
+/* The "kmeans" method: plain k-means on the raw features (baseline). */
+#include <string.h>
+
+#include "cluster/kmeans.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "deepclust/dataset.h"
+#include "methods/method.h"
+
+static const dci_param_def params[] = {
+    {"k", DC_PARAM_INT, 0, 0, 1e9, NULL, "number of clusters (required)"},
+    {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, NULL, "random seed of the k-means++ seeding"},
+    {"n_init", DC_PARAM_INT, 10, 1, 10000, NULL, "restarts; the run with the lowest inertia is kept"},
+    {"max_iter", DC_PARAM_INT, 300, 1, 1e7, NULL, "Lloyd iterations per restart"},
+    {"tol", DC_PARAM_REAL, 1e-4, 0, 1, NULL,
+     "stop when the squared centre shift is at most tol times the mean feature variance"},
+};
+
+/* Kept after fit so that predict can assign new rows. */
+typedef struct km_state {
+    float *centers;
+    int64_t k, d;
+} km_state;
+
+static void free_state(void *p) {
+    km_state *st = p;
+    if (!st) return;
+    dci_free(st->centers);
+    dci_free(st);
+}
+
+static dc_status fit(dc_solver *s, const dc_dataset *ds) {
+    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = dci_param_i(s, "k");
+    DCI_TRY(dci_check_k(k, n, 1, "kmeans"));
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    o.n_init = dci_param_i(s, "n_init");
+    o.max_iter = dci_param_i(s, "max_iter");
+    o.tol = dci_param(s, "tol");
+    o.seed = (uint64_t)dci_param_i(s, "seed");
+    o.progress = s->progress;
+    o.progress_user = s->progress_user;
+
+    free_state(s->state);
+    s->state = NULL;
+    km_state *st = DCI_NEW_ZEROS(km_state, 1, "kmeans state");
+    int32_t *labels = DCI_NEW_ARRAY(int32_t, n, "kmeans labels");
+    float *centers = DCI_NEW_ARRAY(float, k * d, "kmeans centres");
+    if (!st || !labels || !centers) {
+        dci_free(st);
+        dci_free(labels);
+        dci_free(centers);
+        return DC_ERR_NOMEM;
+    }
+    double inertia = 0.0;
+    int64_t iterations = 0;
+    dc_status rc = dci_kmeans(dc_dataset_data(ds), n, d, k, &o, labels, centers, &inertia, &iterations);
+    if (rc == DC_OK) rc = dci_solver_put_output_copy(s, "centers", centers, k, d);
+    if (rc != DC_OK) {
+        dci_free(st);
+        dci_free(labels);
+        dci_free(centers);
+        return rc;
+    }
+    dci_solver_put_labels(s, labels, n);
+    *st = (km_state){centers, k, d};
+    s->state = st;
+    DCI_TRY(dci_solver_put_stat(s, "inertia", inertia));
+    DCI_TRY(dci_solver_put_stat(s, "iterations", (double)iterations));
+    return dci_solver_put_stat(s, "n_init", (double)o.n_init);
+}
+
+static dc_status predict(dc_solver *s, const dc_dataset *ds, int32_t *dst) {
+    const km_state *st = s->state;
+    if (!st) return dci_fail(DC_ERR_STATE, "kmeans: predict needs a fitted solver");
+    const int64_t d = dc_dataset_cols(ds);
+    if (d != st->d)
+        return dci_fail(DC_ERR_SHAPE, "kmeans predict: data have %lld columns, the model was fitted on %lld",
+                        (long long)d, (long long)st->d);
+    return dci_kmeans_assign(dc_dataset_data(ds), dc_dataset_rows(ds), d, st->centers, st->k, dst, NULL);
+}
+
+const dci_method dci_method_kmeans = {
+    .name = "kmeans",
+    .params = params,
+    .n_params = (int)(sizeof params / sizeof params[0]),
+    .fit = fit,
+    .predict = predict,
+    .free_state = free_state,
+};
