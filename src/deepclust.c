@@ -473,7 +473,7 @@ static void print_help(void) {
            "                        acc, nmi, ari, f1 when labels are known, phases, stats)\n"
            "  --threads N           BLAS threads (default: OpenBLAS's choice)\n"
            "  --fast-blas           run with OPENBLAS_CORETYPE=SkylakeX (re-executes itself;\n"
-           "                        only on CPUs with AVX-512)\n"
+           "                        ignored with a warning on CPUs without AVX-512)\n"
            "  --progress            progress on stderr even when it is not a terminal\n"
            "  --quiet               no human output on stderr\n"
            "  --NAME VALUE          any method parameter (see 'deepclust help METHOD')\n\n"
@@ -488,6 +488,12 @@ static void maybe_reexec_fast_blas(int argc, char **argv) {
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--fast-blas")) want = 1;
     if (!want || getenv("OPENBLAS_CORETYPE")) return;
+    /* SkylakeX kernels are AVX-512: on a CPU without it they die with SIGILL. */
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) {
+        fprintf(stderr, "%s: --fast-blas: this CPU has no AVX-512; keeping OpenBLAS's default kernels\n", g_prog);
+        return;
+    }
     setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
     execv("/proc/self/exe", argv);
     /* Not fatal: continue with OpenBLAS's default kernels. */
