@@ -20,6 +20,7 @@ enum {
     DCI_STREAM_DBAS = 5,      /* beetle antennae search */
     DCI_STREAM_SCDBAS = 6,    /* SCDBAS initial individuals */
     DCI_STREAM_NOISE = 7,     /* robustness noise models */
+    DCI_STREAM_SPECTRAL = 8,  /* ARPACK start vector of the spectral embedding */
     DCI_STREAM_TEST = 99
 };
 
