@@ -1,0 +1,147 @@
+#include "nn/augment.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include "core/error.h"
+
+dci_augment_ranges dci_augment_ranges_default(void) {
+    return (dci_augment_ranges){0.1, 0.1, 10.0, 0.1};
+}
+
+dc_status dci_augment_check(const dci_image_shape *shape, int64_t d) {
+    if (!shape)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "augmentation needs image data: the data set has no image shape (H x W x C)");
+    if (shape->h < 1 || shape->w < 1 || shape->c < 1)
+        return dci_fail(DC_ERR_INVALID_ARG, "augmentation: image shape %lld x %lld x %lld",
+                        (long long)shape->h, (long long)shape->w, (long long)shape->c);
+    if (shape->h > INT64_MAX / shape->w || shape->h * shape->w > INT64_MAX / shape->c ||
+        shape->h * shape->w * shape->c != d)
+        return dci_fail(DC_ERR_SHAPE,
+                        "augmentation: image shape %lld x %lld x %lld does not match %lld columns",
+                        (long long)shape->h, (long long)shape->w, (long long)shape->c,
+                        (long long)d);
+    return DC_OK;
+}
+
+dci_affine dci_affine_identity(void) { return (dci_affine){0.0, 0.0, 0.0, 1.0, 1.0}; }
+
+static double uniform_pm(dci_rng *r, double range) {
+    return (2.0 * dci_rng_uniform(r) - 1.0) * range;
+}
+
+dci_affine dci_affine_draw(dci_rng *r, const dci_image_shape *shape,
+                           const dci_augment_ranges *ranges) {
+    dci_affine t;
+    t.shift_x = uniform_pm(r, ranges->width_shift) * (double)shape->w;
+    t.shift_y = uniform_pm(r, ranges->height_shift) * (double)shape->h;
+    t.rotation = uniform_pm(r, ranges->rotation);
+    t.zoom_x = 1.0 + uniform_pm(r, ranges->zoom);
+    t.zoom_y = 1.0 + uniform_pm(r, ranges->zoom);
+    return t;
+}
+
+/* cos and sin of an angle in degrees, exact at multiples of 90° so that
+ * quarter turns move pixels without interpolation error. */
+static void cos_sin_deg(double deg, double *c, double *s) {
+    double q = deg / 90.0;
+    if (q == floor(q) && fabs(q) < 1e9) {
+        static const double cs[4][2] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+        long k = ((long)q % 4 + 4) % 4;
+        *c = cs[k][0];
+        *s = cs[k][1];
+        return;
+    }
+    double rad = deg * (3.14159265358979323846 / 180.0);
+    *c = cos(rad);
+    *s = sin(rad);
+}
+
+void dci_affine_apply(const float *src, float *dst, const dci_image_shape *shape,
+                      const dci_affine *t) {
+    const int64_t H = shape->h, W = shape->w, C = shape->c;
+    const double cy = 0.5 * (double)(H - 1), cx = 0.5 * (double)(W - 1);
+    double cs, sn;
+    cos_sin_deg(t->rotation, &cs, &sn);
+    /* Forward map of content (u = row − cy, v = col − cx; "up" is −u):
+     * p' = R·Z·p + shift. Inverse for each output pixel:
+     *   a = u' − shift_y, b = v' − shift_x
+     *   u = ( a·cos + b·sin) / zoom_y,  v = (−a·sin + b·cos) / zoom_x.
+     * The source position is affine in (row, col): step it along a row. */
+    const double iy = 1.0 / t->zoom_y, ix = 1.0 / t->zoom_x;
+    const double dr_dcol = sn * iy, dc_dcol = cs * ix;  /* per output column */
+    for (int64_t r = 0; r < H; r++) {
+        double a = (double)r - cy - t->shift_y;
+        double b0 = -cx - t->shift_x;
+        double rs = (a * cs + b0 * sn) * iy + cy;
+        double csrc = (-a * sn + b0 * cs) * ix + cx;
+        float *out = dst + r * W * C;
+        for (int64_t c = 0; c < W; c++, rs += dr_dcol, csrc += dc_dcol, out += C) {
+            double fr0 = floor(rs), fc0 = floor(csrc);
+            int64_t r0 = (int64_t)fr0, c0 = (int64_t)fc0;
+            float wr = (float)(rs - fr0), wc = (float)(csrc - fc0);
+            for (int64_t ch = 0; ch < C; ch++) out[ch] = 0.0f;
+            if (r0 < -1 || r0 >= H || c0 < -1 || c0 >= W) continue;
+            const float wt[2][2] = {{(1.0f - wr) * (1.0f - wc), (1.0f - wr) * wc},
+                                    {wr * (1.0f - wc), wr * wc}};
+            for (int dr = 0; dr < 2; dr++) {
+                int64_t rr = r0 + dr;
+                if (rr < 0 || rr >= H) continue;
+                for (int dc = 0; dc < 2; dc++) {
+                    int64_t cc = c0 + dc;
+                    if (cc < 0 || cc >= W || wt[dr][dc] == 0.0f) continue;
+                    const float *p = src + (rr * W + cc) * C;
+                    for (int64_t ch = 0; ch < C; ch++) out[ch] += wt[dr][dc] * p[ch];
+                }
+            }
+        }
+    }
+}
+
+void dci_augment_batch(const float *x, float *out, int64_t batch, const dci_image_shape *shape,
+                       const dci_augment_ranges *ranges, dci_rng *r) {
+    const int64_t d = shape->h * shape->w * shape->c;
+    for (int64_t i = 0; i < batch; i++) {
+        dci_affine t = dci_affine_draw(r, shape, ranges);
+        dci_affine_apply(x + i * d, out + i * d, shape, &t);
+    }
+}
+
+static float clip(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+dc_status dci_noise_apply(float *x, int64_t count, dci_noise_kind kind, double level, float lo,
+                          float hi, dci_rng *r) {
+    if (count > 0) DCI_CHECK_NULL(x);
+    DCI_CHECK_NULL(r);
+    if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+        return dci_fail(DC_ERR_INVALID_ARG, "noise: data range [%g, %g] is not an interval",
+                        (double)lo, (double)hi);
+    switch (kind) {
+    case DCI_NOISE_GAUSSIAN:
+    case DCI_NOISE_SPECKLE: {
+        if (!(level >= 0.0) || !isfinite(level))
+            return dci_fail(DC_ERR_INVALID_ARG, "noise: variance %g must be >= 0", level);
+        const double sd = sqrt(level);
+        const int mult = kind == DCI_NOISE_SPECKLE;
+        for (int64_t i = 0; i < count; i++) {
+            double n = sd * dci_rng_normal(r);
+            double v = (double)x[i] + (mult ? (double)x[i] * n : n);
+            x[i] = clip((float)v, lo, hi);
+        }
+        return DC_OK;
+    }
+    case DCI_NOISE_SALT_PEPPER: {
+        if (!(level >= 0.0 && level <= 1.0))
+            return dci_fail(DC_ERR_INVALID_ARG, "noise: salt & pepper density %g out of [0, 1]",
+                            level);
+        const double half = 0.5 * level;
+        for (int64_t i = 0; i < count; i++) {
+            double u = dci_rng_uniform(r);
+            x[i] = u < half ? lo : (u < level ? hi : clip(x[i], lo, hi));
+        }
+        return DC_OK;
+    }
+    }
+    return dci_fail(DC_ERR_INVALID_ARG, "noise: unknown kind %d", (int)kind);
+}

@@ -1,0 +1,107 @@
+#include "nn/pretrain.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "nn/sgd.h"
+
+dci_pretrain_opts dci_pretrain_opts_default(void) {
+    dci_pretrain_opts o;
+    memset(&o, 0, sizeof o);
+    o.epochs = 200;
+    o.batch = 256;
+    o.lr = 1.0f;
+    o.momentum = 0.9f;
+    return o;
+}
+
+static dc_status check_args(dci_autoencoder *ae, const float *x, int64_t n, int64_t d,
+                            const dci_pretrain_opts *o) {
+    DCI_CHECK_NULL(ae);
+    DCI_CHECK_NULL(ae->enc);
+    DCI_CHECK_NULL(x);
+    DCI_CHECK_NULL(o);
+    if (n < 1) return dci_fail(DC_ERR_DEGENERATE, "pretrain: no samples");
+    if (d != dci_mlp_in_dim(ae->enc))
+        return dci_fail(DC_ERR_SHAPE, "pretrain: data has %lld columns, the network expects %lld",
+                        (long long)d, (long long)dci_mlp_in_dim(ae->enc));
+    if (o->epochs < 0)
+        return dci_fail(DC_ERR_INVALID_ARG, "pretrain: epochs %lld < 0", (long long)o->epochs);
+    if (o->batch < 1 || o->batch > dci_mlp_max_batch(ae->enc))
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "pretrain: batch %lld out of [1, %lld] (the network's workspace)",
+                        (long long)o->batch, (long long)dci_mlp_max_batch(ae->enc));
+    if (o->augment) DCI_TRY(dci_augment_check(o->augment, d));
+    return dci_check_finite(x, n, d, "pretrain data");
+}
+
+dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d,
+                       const dci_pretrain_opts *opts, double *final_loss) {
+    if (final_loss) *final_loss = NAN;
+    DCI_TRY(check_args(ae, x, n, d, opts));
+    const dci_pretrain_opts o = *opts;
+    const int64_t batch = o.batch < n ? o.batch : n;
+    const dci_augment_ranges ranges = o.ranges ? *o.ranges : dci_augment_ranges_default();
+
+    dci_sgd *sgd = NULL;
+    dc_status st = dci_sgd_create(&sgd, o.lr, o.momentum);
+    if (st == DC_OK) st = dci_sgd_add_mlp(sgd, ae->enc);
+    if (st == DC_OK) st = dci_sgd_add_mlp(sgd, ae->dec);
+    int64_t *order = DCI_NEW_ARRAY(int64_t, n, "pretrain order");
+    float *xb = DCI_NEW_ARRAY(float, batch * d, "pretrain batch");
+    float *grad = DCI_NEW_ARRAY(float, batch * d, "pretrain gradient");
+    if (st == DC_OK && (!order || !xb || !grad)) st = DC_ERR_NOMEM;
+    if (st != DC_OK) goto done;
+
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    dci_rng shuffle, aug;
+    dci_rng_init(&shuffle, o.seed, DCI_STREAM_SHUFFLE);
+    dci_rng_init(&aug, o.seed, DCI_STREAM_AUGMENT);
+
+    double epoch_loss = NAN;
+    for (int64_t e = 0; e < o.epochs; e++) {
+        dci_rng_shuffle_i64(&shuffle, order, n);
+        double sum = 0.0;
+        for (int64_t start = 0, bi = 0; start < n; start += batch, bi++) {
+            const int64_t b = n - start < batch ? n - start : batch;
+            for (int64_t i = 0; i < b; i++) {
+                const float *src = x + order[start + i] * d;
+                if (o.augment) {
+                    dci_affine t = dci_affine_draw(&aug, o.augment, &ranges);
+                    dci_affine_apply(src, xb + i * d, o.augment, &t);
+                } else {
+                    memcpy(xb + i * d, src, (size_t)d * sizeof *xb);
+                }
+            }
+            const float *recon = dci_autoencoder_forward(ae, xb, b);
+            double loss = dci_mse(recon, xb, b, d, grad);
+            if (!isfinite(loss)) {
+                st = dci_fail(DC_ERR_NUMERIC,
+                              "pretrain: loss is %s at epoch %lld, batch %lld (learning rate %g "
+                              "too high?)",
+                              isnan(loss) ? "NaN" : "Inf", (long long)e + 1, (long long)bi + 1,
+                              (double)o.lr);
+                goto done;
+            }
+            dci_autoencoder_zero_grad(ae);
+            dci_autoencoder_backward(ae, grad, NULL, NULL);
+            dci_sgd_step(sgd);
+            sum += loss * (double)b;
+        }
+        epoch_loss = sum / (double)n;
+        st = dci_progress(o.progress, o.progress_user, "pretrain", (long long)e + 1,
+                          (long long)o.epochs, epoch_loss);
+        if (st != DC_OK) goto done;
+    }
+    if (final_loss) *final_loss = epoch_loss;
+done:
+    dci_sgd_free(sgd);
+    dci_free(order);
+    dci_free(xb);
+    dci_free(grad);
+    return st;
+}

@@ -1,0 +1,41 @@
+/* Autoencoder pre-training (EDCWRN step 1, as DEC / IDEC / DEC-DA do it):
+ * shuffled mini-batches each epoch, optional random affine augmentation of
+ * image data (the network reconstructs the augmented sample), MSE loss, SGD
+ * with momentum (nn/sgd.h). */
+#ifndef DCI_PRETRAIN_H
+#define DCI_PRETRAIN_H
+
+#include <stdint.h>
+#include "deepclust/core.h"
+#include "nn/augment.h"
+#include "nn/autoencoder.h"
+
+typedef struct dci_pretrain_opts {
+    int64_t epochs;       /* >= 0 */
+    int64_t batch;        /* 1 .. the autoencoder's max_batch (clamped to n) */
+    float lr;             /* > 0 */
+    float momentum;       /* [0, 1) */
+    uint64_t seed;        /* shuffling: stream DCI_STREAM_SHUFFLE; augmentation:
+                             DCI_STREAM_AUGMENT */
+    const dci_image_shape *augment;   /* NULL: no augmentation */
+    const dci_augment_ranges *ranges; /* NULL: dci_augment_ranges_default() */
+    dc_progress_fn progress;          /* phase "pretrain", done = epochs finished,
+                                         value = that epoch's mean loss */
+    void *progress_user;
+} dci_pretrain_opts;
+
+/* epochs 200, batch 256, lr 1.0, momentum 0.9 (SPEC §1.1), seed 0, no
+ * augmentation, no progress callback. */
+dci_pretrain_opts dci_pretrain_opts_default(void);
+
+/* Trains ae in place on x (n × d, borrowed). *final_loss (may be NULL) gets
+ * the last epoch's mean training loss (per sample over the epoch's batches),
+ * NaN when epochs = 0. Errors: DC_ERR_SHAPE (d differs from the network's
+ * input), DC_ERR_INVALID_ARG (options; augmentation without a matching image
+ * shape), DC_ERR_NONFINITE (x), DC_ERR_NUMERIC (loss became NaN/Inf: names
+ * epoch and batch), DC_ERR_CANCELLED (progress callback). After an error the
+ * weights are partly trained: discard them. */
+dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d,
+                       const dci_pretrain_opts *opts, double *final_loss);
+
+#endif

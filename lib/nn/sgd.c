@@ -1,0 +1,95 @@
+#include "nn/sgd.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+
+typedef struct sgd_block {
+    float *param;
+    const float *grad; /* NULL when taken from mlp at each step */
+    dci_mlp *mlp;
+    float *vel;
+    int64_t count;
+} sgd_block;
+
+struct dci_sgd {
+    float lr, momentum;
+    sgd_block *blocks;
+    int n_blocks, cap;
+};
+
+dc_status dci_sgd_create(dci_sgd **out, float lr, float momentum) {
+    DCI_CHECK_NULL(out);
+    *out = NULL;
+    if (!(lr > 0.0f) || !isfinite(lr))
+        return dci_fail(DC_ERR_INVALID_ARG, "SGD: learning rate %g must be > 0", (double)lr);
+    if (!(momentum >= 0.0f && momentum < 1.0f))
+        return dci_fail(DC_ERR_INVALID_ARG, "SGD: momentum %g out of [0, 1)", (double)momentum);
+    dci_sgd *s = dci_calloc(1, sizeof *s);
+    if (!s) return dci_fail(DC_ERR_NOMEM, "SGD: cannot allocate the handle");
+    s->lr = lr;
+    s->momentum = momentum;
+    *out = s;
+    return DC_OK;
+}
+
+void dci_sgd_free(dci_sgd *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n_blocks; i++) dci_free(s->blocks[i].vel);
+    dci_free(s->blocks);
+    dci_free(s);
+}
+
+static dc_status add(dci_sgd *s, float *param, const float *grad, dci_mlp *mlp, int64_t count) {
+    if (count < 1) return dci_fail(DC_ERR_INVALID_ARG, "SGD: empty parameter block");
+    if (s->n_blocks == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 8;
+        sgd_block *nb = dci_realloc(s->blocks, (size_t)cap * sizeof *nb);
+        if (!nb) return dci_fail(DC_ERR_NOMEM, "SGD: cannot grow the block list");
+        s->blocks = nb;
+        s->cap = cap;
+    }
+    float *vel = DCI_NEW_ZEROS(float, count, "SGD velocity");
+    if (!vel) return DC_ERR_NOMEM;
+    s->blocks[s->n_blocks++] = (sgd_block){param, grad, mlp, vel, count};
+    return DC_OK;
+}
+
+dc_status dci_sgd_add_mlp(dci_sgd *s, dci_mlp *m) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(m);
+    return add(s, dci_mlp_params(m), NULL, m, dci_mlp_param_count(m));
+}
+
+dc_status dci_sgd_add_block(dci_sgd *s, float *param, const float *grad, int64_t count) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(param);
+    DCI_CHECK_NULL(grad);
+    return add(s, param, grad, NULL, count);
+}
+
+void dci_sgd_update(float *w, float *v, const float *g, int64_t n, float lr, float momentum) {
+    for (int64_t i = 0; i < n; i++) {
+        float vi = momentum * v[i] - lr * g[i];
+        v[i] = vi;
+        w[i] += vi;
+    }
+}
+
+void dci_sgd_step(dci_sgd *s) {
+    for (int i = 0; i < s->n_blocks; i++) {
+        sgd_block *b = &s->blocks[i];
+        const float *g = b->mlp ? dci_mlp_grads(b->mlp) : b->grad;
+        dci_sgd_update(b->param, b->vel, g, b->count, s->lr, s->momentum);
+    }
+}
+
+void dci_sgd_set_lr(dci_sgd *s, float lr) { s->lr = lr; }
+float dci_sgd_lr(const dci_sgd *s) { return s->lr; }
+
+void dci_sgd_reset(dci_sgd *s) {
+    for (int i = 0; i < s->n_blocks; i++)
+        memset(s->blocks[i].vel, 0, (size_t)s->blocks[i].count * sizeof(float));
+}

@@ -1,0 +1,38 @@
+/* Stochastic gradient descent with momentum over several parameter blocks
+ * (the networks' blocks plus extras such as cluster centres).
+ *
+ * Convention (Keras / Sutskever et al. 2013, without Nesterov):
+ *     v ← μ·v − lr·g;   w ← w + v          (v starts at 0)
+ * PyTorch's form b ← μ·b + g; w ← w − lr·b is the same sequence of weights
+ * while lr is constant (v = −lr·b); they differ only right after an lr change,
+ * where this form keeps the old step in the velocity. */
+#ifndef DCI_SGD_H
+#define DCI_SGD_H
+
+#include <stdint.h>
+#include "nn/dense.h"
+
+typedef struct dci_sgd dci_sgd;
+
+/* lr > 0, momentum in [0, 1) (DC_ERR_INVALID_ARG otherwise). */
+dc_status dci_sgd_create(dci_sgd **out, float lr, float momentum);
+void dci_sgd_free(dci_sgd *s); /* accepts NULL */
+
+/* Registers all parameters of m (their gradients are read at each step
+ * through dci_mlp_grads, which honours a pending zero_grad). */
+dc_status dci_sgd_add_mlp(dci_sgd *s, dci_mlp *m);
+/* Registers a raw block: param and grad of count floats, borrowed. */
+dc_status dci_sgd_add_block(dci_sgd *s, float *param, const float *grad, int64_t count);
+
+/* One update of every registered block. */
+void dci_sgd_step(dci_sgd *s);
+
+void dci_sgd_set_lr(dci_sgd *s, float lr);
+float dci_sgd_lr(const dci_sgd *s);
+/* Zeroes all velocities (e.g. when a new training phase starts). */
+void dci_sgd_reset(dci_sgd *s);
+
+/* The update rule on one block, shared by dci_sgd_step and usable alone. */
+void dci_sgd_update(float *w, float *v, const float *g, int64_t n, float lr, float momentum);
+
+#endif

@@ -1,0 +1,675 @@
+/* nn: dense layers, autoencoder, MSE, SGD, augmentation, noise, pre-training.
+ * Gradients are checked against central differences of a double-precision
+ * reference forward written here from the documented parameter layout
+ * (per layer: W row-major in × out, then b). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/rng.h"
+#include "deepclust.h"
+#include "nn/augment.h"
+#include "nn/autoencoder.h"
+#include "nn/dense.h"
+#include "nn/pretrain.h"
+#include "nn/sgd.h"
+
+static dci_rng trng;
+
+static void fill_uniform(float *x, int64_t n, double lo, double hi) {
+    for (int64_t i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * dci_rng_uniform(&trng));
+}
+
+/* ---- double reference ---- */
+
+/* Forward of a ReLU stack (linear last layer) in double; params in the
+ * library's layout. Records the smallest |pre-activation| of ReLU units so a
+ * test can make sure finite differences do not straddle a kink. */
+static void ref_forward(const int64_t *dims, int n_dims, const double *p, const double *x,
+                        int64_t batch, double *out, double *min_pre) {
+    double cur[64 * 64], nxt[64 * 64];
+    memcpy(cur, x, (size_t)(batch * dims[0]) * sizeof(double));
+    const double *q = p;
+    for (int l = 0; l + 1 < n_dims; l++) {
+        int64_t in = dims[l], o = dims[l + 1];
+        const double *W = q, *b = q + in * o;
+        for (int64_t i = 0; i < batch; i++)
+            for (int64_t j = 0; j < o; j++) {
+                double s = b[j];
+                for (int64_t k = 0; k < in; k++) s += cur[i * in + k] * W[k * o + j];
+                if (l + 2 < n_dims) {
+                    if (min_pre && fabs(s) < *min_pre) *min_pre = fabs(s);
+                    s = s > 0 ? s : 0;
+                }
+                nxt[i * o + j] = s;
+            }
+        memcpy(cur, nxt, (size_t)(batch * o) * sizeof(double));
+        q += in * o + o;
+    }
+    memcpy(out, cur, (size_t)(batch * dims[n_dims - 1]) * sizeof(double));
+}
+
+static void to_double(const float *a, double *b, int64_t n) {
+    for (int64_t i = 0; i < n; i++) b[i] = a[i];
+}
+
+/* Whole-AE loss in double: mse(dec(enc(x)), t) + Σ e·z. */
+typedef struct ae_ref {
+    int64_t enc_dims[8], dec_dims[8];
+    int n_dims;
+    int64_t batch;
+    double pe[4096], pd[4096], x[256], t[256], e[64];
+} ae_ref;
+
+static double ae_ref_loss(const ae_ref *r, double *min_pre) {
+    double z[64], y[256];
+    ref_forward(r->enc_dims, r->n_dims, r->pe, r->x, r->batch, z, min_pre);
+    ref_forward(r->dec_dims, r->n_dims, r->pd, z, r->batch, y, min_pre);
+    int64_t d = r->enc_dims[0], m = r->enc_dims[r->n_dims - 1];
+    double s = 0, c = 0;
+    for (int64_t i = 0; i < r->batch * d; i++) s += (y[i] - r->t[i]) * (y[i] - r->t[i]);
+    for (int64_t i = 0; i < r->batch * m; i++) c += r->e[i] * z[i];
+    return s / (double)(r->batch * d) + c;
+}
+
+/* Central difference of ae_ref_loss w.r.t. *v, compared with analytic g. */
+static int fd_matches(ae_ref *r, double *v, float g, double *worst) {
+    const double eps = 1e-6, keep = *v;
+    *v = keep + eps;
+    double lp = ae_ref_loss(r, NULL);
+    *v = keep - eps;
+    double lm = ae_ref_loss(r, NULL);
+    *v = keep;
+    double fd = (lp - lm) / (2 * eps);
+    double err = fabs(fd - (double)g) / (1e-3 + fabs(fd));
+    if (err > *worst) *worst = err;
+    return err < 1e-3;
+}
+
+static void test_ae_gradients(void) {
+    const int64_t dims[4] = {5, 4, 3, 2};
+    const int64_t B = 3, d = 5, M = 2;
+    dci_autoencoder ae;
+    CHECK_OK(dci_autoencoder_create(&ae, dims, 4, 7, 4));
+    /* Non-zero biases so their effect on the gradient is exercised. */
+    for (int which = 0; which < 2; which++) {
+        dci_mlp *m = which ? ae.dec : ae.enc;
+        for (int l = 0; l < dci_mlp_n_layers(m); l++) {
+            dci_dense L = dci_mlp_layer(m, l);
+            fill_uniform(L.b, L.out, -0.3, 0.3);
+        }
+    }
+    ae_ref r;
+    memset(&r, 0, sizeof r);
+    r.n_dims = 4;
+    r.batch = B;
+    for (int i = 0; i < 4; i++) r.enc_dims[i] = dims[i], r.dec_dims[i] = dims[3 - i];
+    float x[15], t[15], e[6], dx[15];
+    fill_uniform(x, B * d, -1, 1);
+    fill_uniform(t, B * d, -1, 1);
+    fill_uniform(e, B * M, -0.5, 0.5);
+    to_double(x, r.x, B * d);
+    to_double(t, r.t, B * d);
+    to_double(e, r.e, B * M);
+    to_double(dci_mlp_params(ae.enc), r.pe, dci_mlp_param_count(ae.enc));
+    to_double(dci_mlp_params(ae.dec), r.pd, dci_mlp_param_count(ae.dec));
+    double min_pre = INFINITY;
+    double ref = ae_ref_loss(&r, &min_pre);
+    CHECK_MSG(min_pre > 1e-4, "a ReLU input is %g from the kink", min_pre);
+
+    /* Forward agrees with the reference, and dci_mse gives the loss. */
+    const float *recon = dci_autoencoder_forward(&ae, x, B);
+    float grad[15];
+    double mse = dci_mse(recon, t, B, d, grad);
+    const float *z = dci_mlp_output(ae.enc);
+    double c = 0;
+    for (int i = 0; i < B * M; i++) c += (double)e[i] * z[i];
+    CHECK_NEAR(mse + c, ref, 1e-5);
+
+    dci_autoencoder_zero_grad(&ae);
+    dci_autoencoder_backward(&ae, grad, e, dx);
+    double worst = 0;
+    int bad = 0;
+    const float *ge = dci_mlp_grads(ae.enc), *gd = dci_mlp_grads(ae.dec);
+    for (int64_t i = 0; i < dci_mlp_param_count(ae.enc); i++) bad += !fd_matches(&r, &r.pe[i], ge[i], &worst);
+    for (int64_t i = 0; i < dci_mlp_param_count(ae.dec); i++) bad += !fd_matches(&r, &r.pd[i], gd[i], &worst);
+    for (int64_t i = 0; i < B * d; i++) bad += !fd_matches(&r, &r.x[i], dx[i], &worst);
+    CHECK_MSG(bad == 0, "%d gradient entries differ from finite differences (worst rel %g)", bad,
+              worst);
+
+    /* Backward accumulates: a second identical pass doubles the gradients,
+     * until zero_grad, after which it overwrites. */
+    float g1 = dci_mlp_grads(ae.enc)[3];
+    dci_autoencoder_forward(&ae, x, B);
+    dci_autoencoder_backward(&ae, grad, e, NULL);
+    CHECK_NEAR(dci_mlp_grads(ae.enc)[3], 2 * g1, 1e-6 * (1 + fabs(g1)));
+    dci_autoencoder_zero_grad(&ae);
+    int all_zero = 1;
+    const float *gz = dci_mlp_grads(ae.enc);
+    for (int64_t i = 0; i < dci_mlp_param_count(ae.enc); i++) all_zero &= gz[i] == 0.0f;
+    CHECK(all_zero);
+    dci_autoencoder_free(&ae);
+}
+
+/* A single dense layer, linear and ReLU, against the reference: loss Σ c·y. */
+static void test_dense_layer(int relu) {
+    const int64_t in = 5, out = 4, B = 3;
+    float w[20], b[4], dw[20], db[4], x[15], y[12], c[12], dx[15];
+    fill_uniform(w, in * out, -1, 1);
+    fill_uniform(b, out, -0.5, 0.5);
+    fill_uniform(x, B * in, -1, 1);
+    fill_uniform(c, B * out, -1, 1);
+    dci_dense L = {in, out, w, b, dw, db};
+    dci_dense_forward(&L, x, B, y, relu);
+    /* Reference: the linear layer in double, ReLU applied here. */
+    double p[24], xd[15], yd[12], min_pre = INFINITY;
+    to_double(w, p, 20);
+    to_double(b, p + 20, 4);
+    to_double(x, xd, 15);
+    int64_t dims2[2] = {in, out};
+    ref_forward(dims2, 2, p, xd, B, yd, NULL);
+    int ok = 1;
+    for (int i = 0; i < B * out; i++) {
+        double want = relu ? (yd[i] > 0 ? yd[i] : 0) : yd[i];
+        ok &= fabs(y[i] - want) < 1e-5;
+        if (fabs(yd[i]) < min_pre) min_pre = fabs(yd[i]);
+    }
+    CHECK_MSG(ok, "dense forward (relu=%d) differs from the reference", relu);
+    CHECK(min_pre > 1e-4);
+    float dy[12];
+    memcpy(dy, c, sizeof dy);
+    if (relu) dci_relu_backward(dy, y, B * out);
+    dci_dense_backward(&L, x, dy, B, 0, dx);
+    /* Finite differences of Σ c·act(xW + b) in double. */
+    int bad = 0;
+    double eps = 1e-6;
+    for (int which = 0; which < 3; which++) {
+        double *v = which == 0 ? p : which == 1 ? p + 20 : xd;
+        const float *g = which == 0 ? dw : which == 1 ? db : dx;
+        int cnt = which == 0 ? 20 : which == 1 ? 4 : 15;
+        for (int i = 0; i < cnt; i++) {
+            double keep = v[i], l[2];
+            for (int s = 0; s < 2; s++) {
+                v[i] = keep + (s ? -eps : eps);
+                ref_forward(dims2, 2, p, xd, B, yd, NULL);
+                l[s] = 0;
+                for (int k = 0; k < B * out; k++) l[s] += c[k] * (relu && yd[k] < 0 ? 0 : yd[k]);
+            }
+            v[i] = keep;
+            double fd = (l[0] - l[1]) / (2 * eps);
+            bad += fabs(fd - g[i]) > 1e-4 * (1 + fabs(fd));
+        }
+    }
+    CHECK_MSG(bad == 0, "dense backward (relu=%d): %d entries off", relu, bad);
+    /* accumulate = 1 adds to what is there. */
+    float dw0 = dw[7], db0 = db[2];
+    dci_dense_backward(&L, x, dy, B, 1, NULL);
+    CHECK_NEAR(dw[7], 2 * dw0, 1e-6);
+    CHECK_NEAR(db[2], 2 * db0, 1e-6);
+}
+
+/* The ReLU derivative at exactly 0 is 0 (PyTorch / Keras convention). */
+static void test_relu_at_zero(void) {
+    float y[4] = {0.0f, 1.0f, 0.0f, 2.5f}, dy[4] = {3.0f, 3.0f, -1.0f, -1.0f};
+    dci_relu_backward(dy, y, 4);
+    CHECK(dy[0] == 0.0f && dy[1] == 3.0f && dy[2] == 0.0f && dy[3] == -1.0f);
+    /* In a network: first layer all zero => hidden units sit exactly at 0 and
+     * pass no gradient to the first layer. */
+    const int64_t dims[3] = {2, 3, 1};
+    dci_mlp *m;
+    CHECK_OK(dci_mlp_create(&m, dims, 3, 2));
+    float *p = dci_mlp_params(m);
+    for (int64_t i = 6 + 3; i < dci_mlp_param_count(m); i++) p[i] = 1.0f; /* second layer */
+    float x[4] = {1, 2, -3, 4}, dout[2] = {1, 1}, dx[4];
+    const float *o = dci_mlp_forward(m, x, 2);
+    CHECK(o[0] == 1.0f && o[1] == 1.0f); /* bias only */
+    dci_mlp_backward(m, dout, dx);
+    const float *g = dci_mlp_grads(m);
+    int zero_first = 1;
+    for (int i = 0; i < 9; i++) zero_first &= g[i] == 0.0f;
+    CHECK(zero_first);
+    CHECK(g[9 + 3] == 2.0f); /* output bias: sum of dout */
+    CHECK(dx[0] == 0.0f && dx[3] == 0.0f);
+    dci_mlp_free(m);
+}
+
+/* Stacked batch = two separate passes accumulated; apply = forward; clone. */
+static void test_mlp_batching(void) {
+    const int64_t dims[4] = {6, 5, 4, 3};
+    dci_mlp *m, *c;
+    CHECK_OK(dci_mlp_create(&m, dims, 4, 8));
+    dci_rng r;
+    dci_rng_init(&r, 3, DCI_STREAM_INIT);
+    dci_mlp_init_uniform(m, &r);
+    CHECK_OK(dci_mlp_clone(&c, m, 4));
+    CHECK(dci_mlp_max_batch(c) == 4);
+    float x[48], dout[24], out[24];
+    fill_uniform(x, 48, -1, 1);
+    fill_uniform(dout, 24, -1, 1);
+    memcpy(out, dci_mlp_forward(m, x, 8), sizeof out);
+    dci_mlp_zero_grad(m);
+    dci_mlp_backward(m, dout, NULL);
+    /* c: rows 0-3 then 4-7 in two passes with shared weights. */
+    dci_mlp_zero_grad(c);
+    const float *o1 = dci_mlp_forward(c, x, 4);
+    int same = !memcmp(o1, out, 12 * sizeof(float));
+    dci_mlp_backward(c, dout, NULL);
+    const float *o2 = dci_mlp_forward(c, x + 24, 4);
+    same &= !memcmp(o2, out + 12, 12 * sizeof(float));
+    dci_mlp_backward(c, dout + 12, NULL);
+    CHECK(same);
+    double maxd = 0;
+    const float *gm = dci_mlp_grads(m), *gc = dci_mlp_grads(c);
+    for (int64_t i = 0; i < dci_mlp_param_count(m); i++)
+        if (fabs(gm[i] - gc[i]) > maxd) maxd = fabs(gm[i] - gc[i]);
+    CHECK(maxd < 1e-5);
+    /* apply over more rows than the workspace holds (chunked). */
+    float out2[24];
+    dci_mlp_apply(c, x, 8, out2);
+    int close = 1;
+    for (int i = 0; i < 24; i++) close &= fabs(out2[i] - out[i]) < 1e-6;
+    CHECK(close);
+    CHECK(dci_mlp_batch(c) == 0 && dci_mlp_output(c) == NULL);
+    /* Parameters are independent copies. */
+    dci_mlp_params(c)[0] += 1.0f;
+    CHECK(dci_mlp_params(m)[0] != dci_mlp_params(c)[0]);
+    CHECK_OK(dci_mlp_copy_params(c, m));
+    CHECK(dci_mlp_params(m)[0] == dci_mlp_params(c)[0]);
+    const int64_t other[3] = {6, 5, 3};
+    dci_mlp *o;
+    CHECK_OK(dci_mlp_create(&o, other, 3, 1));
+    CHECK_STATUS(dci_mlp_copy_params(o, m), DC_ERR_SHAPE);
+    dci_mlp_free(o);
+    dci_mlp_free(m);
+    dci_mlp_free(c);
+}
+
+static void test_create_errors(void) {
+    dci_mlp *m = (dci_mlp *)1;
+    const int64_t bad[3] = {4, 0, 2};
+    CHECK_STATUS(dci_mlp_create(&m, bad, 3, 4), DC_ERR_INVALID_ARG);
+    CHECK(m == NULL);
+    const int64_t ok[2] = {4, 2};
+    CHECK_STATUS(dci_mlp_create(&m, ok, 1, 4), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_mlp_create(&m, ok, 2, 0), DC_ERR_INVALID_ARG);
+    dci_autoencoder ae;
+    CHECK_STATUS(dci_autoencoder_create(&ae, ok, 2, 1, 4), DC_ERR_INVALID_ARG); /* no hidden */
+    CHECK(ae.enc == NULL && ae.dec == NULL);
+    CHECK_STATUS(dci_autoencoder_create(NULL, ok, 2, 1, 4), DC_ERR_NULL);
+}
+
+static void test_init(void) {
+    int64_t dims[5];
+    CHECK(dci_autoencoder_default_dims(30, 10, dims) == 5);
+    CHECK(dims[0] == 30 && dims[1] == 500 && dims[2] == 500 && dims[3] == 2000 && dims[4] == 10);
+    const int64_t small[4] = {40, 60, 30, 5};
+    dci_autoencoder a, b, c;
+    CHECK_OK(dci_autoencoder_create(&a, small, 4, 11, 8));
+    CHECK_OK(dci_autoencoder_create(&b, small, 4, 11, 16));
+    CHECK_OK(dci_autoencoder_create(&c, small, 4, 12, 8));
+    /* Decoder mirrors the encoder. */
+    const int64_t *dd = dci_mlp_dims(a.dec);
+    CHECK(dci_mlp_n_layers(a.dec) == 3 && dd[0] == 5 && dd[1] == 30 && dd[2] == 60 && dd[3] == 40);
+    int bounds_ok = 1, biases_zero = 1;
+    for (int which = 0; which < 2; which++) {
+        dci_mlp *m = which ? a.dec : a.enc;
+        for (int l = 0; l < dci_mlp_n_layers(m); l++) {
+            dci_dense L = dci_mlp_layer(m, l);
+            double bound = sqrt(1.0 / (double)L.in), mx = 0, s = 0, s2 = 0;
+            int64_t cnt = L.in * L.out;
+            for (int64_t i = 0; i < cnt; i++) {
+                mx = fmax(mx, fabs(L.w[i]));
+                s += L.w[i];
+                s2 += (double)L.w[i] * L.w[i];
+            }
+            /* Uniform(±bound): max near bound, mean ~0, variance bound²/3. */
+            bounds_ok &= mx <= bound && mx > 0.95 * bound;
+            bounds_ok &= fabs(s / cnt) < 0.1 * bound;
+            bounds_ok &= fabs(s2 / cnt / (bound * bound / 3) - 1) < 0.15;
+            for (int64_t j = 0; j < L.out; j++) biases_zero &= L.b[j] == 0.0f;
+        }
+    }
+    CHECK(bounds_ok);
+    CHECK(biases_zero);
+    /* Same seed: same weights (workspace size does not matter); other seed: different. */
+    CHECK(!memcmp(dci_mlp_params(a.enc), dci_mlp_params(b.enc),
+                  (size_t)dci_mlp_param_count(a.enc) * sizeof(float)));
+    CHECK(!memcmp(dci_mlp_params(a.dec), dci_mlp_params(b.dec),
+                  (size_t)dci_mlp_param_count(a.dec) * sizeof(float)));
+    CHECK(memcmp(dci_mlp_params(a.enc), dci_mlp_params(c.enc),
+                 (size_t)dci_mlp_param_count(a.enc) * sizeof(float)));
+    dci_autoencoder_free(&a);
+    dci_autoencoder_free(&b);
+    dci_autoencoder_free(&c);
+    dci_autoencoder_free(NULL);
+}
+
+static void test_mse(void) {
+    float a[4] = {1, 2, 3, 4}, b[4] = {0, 2, 5, 4}, g[4];
+    CHECK_NEAR(dci_mse(a, b, 2, 2, g), 1.25, 1e-12);
+    CHECK(g[0] == 0.5f && g[1] == 0.0f && g[2] == -1.0f && g[3] == 0.0f);
+    CHECK_NEAR(dci_mse(a, b, 2, 2, NULL), 1.25, 1e-12);
+}
+
+static void test_sgd(void) {
+    /* Two steps by hand: v = μv − lr·g, w += v (lr 0.1, μ 0.9).
+     * w = 1, g = 0.5: v = −0.05, w = 0.95; g = 0.2: v = −0.065, w = 0.885. */
+    float w[2] = {1.0f, -2.0f}, g[2] = {0.5f, 0.0f};
+    dci_sgd *s;
+    CHECK_STATUS(dci_sgd_create(&s, 0.0f, 0.9f), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_sgd_create(&s, 0.1f, 1.0f), DC_ERR_INVALID_ARG);
+    CHECK_OK(dci_sgd_create(&s, 0.1f, 0.9f));
+    CHECK_OK(dci_sgd_add_block(s, w, g, 2));
+    dci_sgd_step(s);
+    CHECK_NEAR(w[0], 0.95, 1e-7);
+    CHECK(w[1] == -2.0f);
+    g[0] = 0.2f;
+    dci_sgd_step(s);
+    CHECK_NEAR(w[0], 0.885, 1e-7);
+    /* Zero gradient: the velocity alone moves w (−0.0585). */
+    g[0] = 0.0f;
+    dci_sgd_step(s);
+    CHECK_NEAR(w[0], 0.8265, 1e-6);
+    dci_sgd_reset(s);
+    dci_sgd_step(s);
+    CHECK_NEAR(w[0], 0.8265, 1e-6);
+
+    /* An mlp's block, with a pending zero_grad honoured. */
+    const int64_t dims[2] = {1, 1};
+    dci_mlp *m;
+    CHECK_OK(dci_mlp_create(&m, dims, 2, 1));
+    dci_mlp_params(m)[0] = 2.0f; /* w */
+    CHECK_OK(dci_sgd_add_mlp(s, m));
+    float x = 3.0f, dout = 1.0f;
+    dci_mlp_forward(m, &x, 1);
+    dci_mlp_backward(m, &dout, NULL); /* dw = 3, db = 1 */
+    dci_sgd_step(s);
+    CHECK_NEAR(dci_mlp_params(m)[0], 2.0 - 0.3, 1e-6);
+    CHECK_NEAR(dci_mlp_params(m)[1], -0.1, 1e-7);
+    dci_mlp_zero_grad(m);
+    dci_sgd_step(s); /* momentum only: v = 0.9·(−0.3) */
+    CHECK_NEAR(dci_mlp_params(m)[0], 1.7 - 0.27, 1e-6);
+    dci_sgd_free(s);
+    dci_mlp_free(m);
+}
+
+/* ---- augmentation ---- */
+
+static float px(const float *img, const dci_image_shape *s, int64_t r, int64_t c, int64_t ch) {
+    if (r < 0 || r >= s->h || c < 0 || c >= s->w) return 0.0f;
+    return img[(r * s->w + c) * s->c + ch];
+}
+
+static void test_affine(void) {
+    const dci_image_shape sq = {5, 5, 2}, rect = {4, 7, 1};
+    float src[70], dst[70];
+    fill_uniform(src, 70, 0.1, 1.0);
+    dci_affine t = dci_affine_identity();
+    dci_affine_apply(src, dst, &sq, &t);
+    CHECK(!memcmp(src, dst, 50 * sizeof(float)));
+
+    /* Integer shift: content moves 2 right and 1 up, zeros come in. */
+    t.shift_x = 2;
+    t.shift_y = -1;
+    dci_affine_apply(src, dst, &rect, &t);
+    int ok = 1;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 7; c++) ok &= dst[r * 7 + c] == px(src, &rect, r + 1, c - 2, 0);
+    CHECK(ok);
+
+    /* Half-pixel shift: the average of two neighbours (bilinear). */
+    t = dci_affine_identity();
+    t.shift_x = 0.5;
+    dci_affine_apply(src, dst, &rect, &t);
+    ok = 1;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 7; c++)
+            ok &= fabs(dst[r * 7 + c] - 0.5 * (px(src, &rect, r, c, 0) + px(src, &rect, r, c - 1, 0))) < 1e-6;
+    CHECK(ok);
+
+    /* 90° counter-clockwise: out[r][c] = in[c][N−1−r] (the top-right corner
+     * goes to the top-left). */
+    t = dci_affine_identity();
+    t.rotation = 90;
+    dci_affine_apply(src, dst, &sq, &t);
+    ok = 1;
+    for (int r = 0; r < 5; r++)
+        for (int c = 0; c < 5; c++)
+            for (int ch = 0; ch < 2; ch++)
+                ok &= dst[(r * 5 + c) * 2 + ch] == px(src, &sq, c, 4 - r, ch);
+    CHECK(ok);
+    /* 180° on a non-square image: point reflection through the centre. */
+    t.rotation = -180;
+    dci_affine_apply(src, dst, &rect, &t);
+    ok = 1;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 7; c++) ok &= dst[r * 7 + c] == px(src, &rect, 3 - r, 6 - c, 0);
+    CHECK(ok);
+
+    /* Zoom 2 about the centre of a 5×5 image: centre kept, (2,3) comes from
+     * (2, 2.5), the mean of two pixels. */
+    t = dci_affine_identity();
+    t.zoom_x = t.zoom_y = 2;
+    dci_affine_apply(src, dst, &sq, &t);
+    CHECK_NEAR(dst[(2 * 5 + 2) * 2], src[(2 * 5 + 2) * 2], 1e-7);
+    CHECK_NEAR(dst[(2 * 5 + 3) * 2], 0.5 * (src[(2 * 5 + 2) * 2] + src[(2 * 5 + 3) * 2]), 1e-6);
+
+    /* Random transforms: parameters in their ranges, outputs in the data
+     * range [0, 1] (bilinear weights are convex, fill is 0), samples differ. */
+    dci_rng r;
+    dci_rng_init(&r, 5, DCI_STREAM_AUGMENT);
+    dci_augment_ranges rg = dci_augment_ranges_default();
+    const dci_image_shape mn = {28, 28, 1};
+    int in_range = 1, zoom_differs = 0;
+    double max_rot = 0;
+    for (int i = 0; i < 2000; i++) {
+        dci_affine a = dci_affine_draw(&r, &mn, &rg);
+        in_range &= fabs(a.shift_x) <= 2.8 && fabs(a.shift_y) <= 2.8 && fabs(a.rotation) <= 10 &&
+                    fabs(a.zoom_x - 1) <= 0.1 && fabs(a.zoom_y - 1) <= 0.1;
+        zoom_differs |= a.zoom_x != a.zoom_y;
+        max_rot = fmax(max_rot, fabs(a.rotation));
+    }
+    CHECK(in_range && zoom_differs && max_rot > 9.9);
+    float *imgs = malloc(3 * 784 * sizeof(float)), *aug = malloc(3 * 784 * sizeof(float));
+    fill_uniform(imgs, 784, 0, 1);
+    memcpy(imgs + 784, imgs, 784 * sizeof(float));
+    memcpy(imgs + 1568, imgs, 784 * sizeof(float));
+    dci_augment_batch(imgs, aug, 3, &mn, &rg, &r);
+    int within = 1;
+    for (int i = 0; i < 3 * 784; i++) within &= aug[i] >= 0.0f && aug[i] <= 1.0f;
+    CHECK(within);
+    CHECK(memcmp(aug, aug + 784, 784 * sizeof(float)) && memcmp(aug, imgs, 784 * sizeof(float)));
+    free(imgs);
+    free(aug);
+
+    CHECK_STATUS(dci_augment_check(NULL, 784), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_augment_check(&mn, 785), DC_ERR_SHAPE);
+    const dci_image_shape zero = {0, 28, 1};
+    CHECK_STATUS(dci_augment_check(&zero, 0), DC_ERR_INVALID_ARG);
+    CHECK_OK(dci_augment_check(&mn, 784));
+}
+
+static void moments(const float *x, int64_t n, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (int64_t i = 0; i < n; i++) s += x[i];
+    *mean = s / n;
+    for (int64_t i = 0; i < n; i++) s2 += (x[i] - *mean) * (x[i] - *mean);
+    *var = s2 / (n - 1);
+}
+
+static void test_noise(void) {
+    const int64_t n = 100000;
+    float *x = malloc(n * sizeof(float));
+    dci_rng r;
+    dci_rng_init(&r, 9, DCI_STREAM_NOISE);
+    double mean, var;
+
+    /* Gaussian, variance 0.01, no clipping in [−10, 10]: sd of the mean
+     * 3e-4, of the variance ~4.5e-5. */
+    for (int64_t i = 0; i < n; i++) x[i] = 0.5f;
+    CHECK_OK(dci_noise_apply(x, n, DCI_NOISE_GAUSSIAN, 0.01, -10, 10, &r));
+    moments(x, n, &mean, &var);
+    CHECK_NEAR(mean, 0.5, 0.0015);
+    CHECK_NEAR(var, 0.01, 3e-4);
+
+    /* Speckle x + x·n, variance 0.04 at x = 0.5: variance 0.25·0.04. */
+    for (int64_t i = 0; i < n; i++) x[i] = 0.5f;
+    CHECK_OK(dci_noise_apply(x, n, DCI_NOISE_SPECKLE, 0.04, -10, 10, &r));
+    moments(x, n, &mean, &var);
+    CHECK_NEAR(mean, 0.5, 0.0015);
+    CHECK_NEAR(var, 0.01, 3e-4);
+    /* ... and zero stays zero. */
+    float zz[3] = {0, 0, 0};
+    CHECK_OK(dci_noise_apply(zz, 3, DCI_NOISE_SPECKLE, 0.5, 0, 1, &r));
+    CHECK(zz[0] == 0 && zz[1] == 0 && zz[2] == 0);
+
+    /* Salt & pepper, density 0.2: 10% lo, 10% hi, the rest unchanged. */
+    for (int64_t i = 0; i < n; i++) x[i] = 0.5f;
+    CHECK_OK(dci_noise_apply(x, n, DCI_NOISE_SALT_PEPPER, 0.2, 0, 1, &r));
+    int64_t lo = 0, hi = 0, same = 0;
+    for (int64_t i = 0; i < n; i++) lo += x[i] == 0.0f, hi += x[i] == 1.0f, same += x[i] == 0.5f;
+    CHECK(lo + hi + same == n);
+    CHECK_NEAR((double)lo / n, 0.1, 0.005);
+    CHECK_NEAR((double)hi / n, 0.1, 0.005);
+
+    /* Clipping: variance 0.25 at 0.5 in [0, 1]: P(> 1) = P(N(0,1) > 1) = 0.1587. */
+    for (int64_t i = 0; i < n; i++) x[i] = 0.5f;
+    CHECK_OK(dci_noise_apply(x, n, DCI_NOISE_GAUSSIAN, 0.25, 0, 1, &r));
+    int64_t top = 0, outside = 0;
+    for (int64_t i = 0; i < n; i++) top += x[i] == 1.0f, outside += x[i] < 0.0f || x[i] > 1.0f;
+    CHECK(outside == 0);
+    CHECK_NEAR((double)top / n, 0.1587, 0.005);
+
+    CHECK_STATUS(dci_noise_apply(x, n, DCI_NOISE_GAUSSIAN, -0.1, 0, 1, &r), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_noise_apply(x, n, DCI_NOISE_SALT_PEPPER, 1.5, 0, 1, &r), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_noise_apply(x, n, DCI_NOISE_SPECKLE, 0.1, 1, 1, &r), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_noise_apply(x, n, (dci_noise_kind)7, 0.1, 0, 1, &r), DC_ERR_INVALID_ARG);
+    free(x);
+}
+
+/* ---- pre-training ---- */
+
+typedef struct prog_log {
+    int calls, cancel_at;
+    long long last_done;
+    double first, last;
+    int ok;
+} prog_log;
+
+static int on_progress(void *user, const char *phase, long long done, long long total, double v) {
+    prog_log *p = user;
+    p->ok &= !strcmp(phase, "pretrain") && done == p->calls + 1 && total > 0 && isfinite(v);
+    if (!p->calls) p->first = v;
+    p->calls++;
+    p->last = v;
+    p->last_done = done;
+    return p->cancel_at && done >= p->cancel_at;
+}
+
+/* n points on a 2-D subspace of R^16 (plus a little noise), values in ~[0, 1]. */
+static float *synthetic(int64_t n, int64_t d) {
+    float *x = malloc((size_t)(n * d) * sizeof(float));
+    float basis[2][64];
+    fill_uniform(basis[0], d, 0, 0.5);
+    fill_uniform(basis[1], d, 0, 0.5);
+    for (int64_t i = 0; i < n; i++) {
+        double a = dci_rng_uniform(&trng), b = dci_rng_uniform(&trng);
+        for (int64_t j = 0; j < d; j++)
+            x[i * d + j] = (float)(a * basis[0][j] + b * basis[1][j] + 0.01 * dci_rng_normal(&trng));
+    }
+    return x;
+}
+
+static void test_pretrain(void) {
+    const int64_t n = 300, d = 16;
+    float *x = synthetic(n, d);
+    const int64_t dims[4] = {d, 32, 16, 4};
+    dci_autoencoder ae, ae2;
+    CHECK_OK(dci_autoencoder_create(&ae, dims, 4, 1, 32));
+    CHECK_OK(dci_autoencoder_create(&ae2, dims, 4, 1, 32));
+    double initial = dci_autoencoder_mse(&ae, x, n), final = 0, final2 = 0;
+    dci_pretrain_opts o = dci_pretrain_opts_default();
+    CHECK(o.epochs == 200 && o.batch == 256 && o.lr == 1.0f && o.momentum == 0.9f);
+    o.epochs = 40;
+    o.batch = 32;
+    o.lr = 0.1f;
+    o.seed = 5;
+    prog_log pl = {0, 0, 0, 0, 0, 1};
+    o.progress = on_progress;
+    o.progress_user = &pl;
+    CHECK_OK(dci_pretrain(&ae, x, n, d, &o, &final));
+    double after = dci_autoencoder_mse(&ae, x, n);
+    CHECK_MSG(final < 0.5 * initial && after < 0.5 * initial,
+              "loss %g -> %g (epoch mean %g)", initial, after, final);
+    CHECK(pl.ok && pl.calls == 40 && pl.last == final && pl.first > final);
+    /* Deterministic for a seed. */
+    o.progress = NULL;
+    CHECK_OK(dci_pretrain(&ae2, x, n, d, &o, &final2));
+    CHECK(final == final2);
+    CHECK(!memcmp(dci_mlp_params(ae.enc), dci_mlp_params(ae2.enc),
+                  (size_t)dci_mlp_param_count(ae.enc) * sizeof(float)));
+
+    /* Argument errors. */
+    CHECK_STATUS(dci_pretrain(&ae, x, n, d - 1, &o, NULL), DC_ERR_SHAPE);
+    o.batch = 33;
+    CHECK_STATUS(dci_pretrain(&ae, x, n, d, &o, NULL), DC_ERR_INVALID_ARG);
+    o.batch = 32;
+    dci_image_shape wrong = {4, 3, 1};
+    o.augment = &wrong;
+    CHECK_STATUS(dci_pretrain(&ae, x, n, d, &o, NULL), DC_ERR_SHAPE);
+    o.augment = NULL;
+    x[17] = NAN;
+    CHECK_STATUS(dci_pretrain(&ae, x, n, d, &o, NULL), DC_ERR_NONFINITE);
+    x[17] = 0.1f;
+
+    /* Cancel from the callback after 3 epochs. */
+    prog_log cancel = {0, 3, 0, 0, 0, 1};
+    o.progress = on_progress;
+    o.progress_user = &cancel;
+    CHECK_STATUS(dci_pretrain(&ae, x, n, d, &o, &final), DC_ERR_CANCELLED);
+    CHECK(cancel.calls == 3 && isnan(final));
+
+    /* A learning rate far too high: NaN/Inf reported with epoch and batch. */
+    o.progress = NULL;
+    o.lr = 1e6f;
+    o.momentum = 0.0f;
+    CHECK_STATUS(dci_pretrain(&ae2, x, n, d, &o, &final), DC_ERR_NUMERIC);
+    CHECK(strstr(dc_last_error(), "epoch") && strstr(dc_last_error(), "batch"));
+
+    /* With augmentation of 4×4 images: still learns. */
+    dci_autoencoder ae3;
+    CHECK_OK(dci_autoencoder_create(&ae3, dims, 4, 2, 32));
+    double init3 = dci_autoencoder_mse(&ae3, x, n);
+    dci_image_shape img = {4, 4, 1};
+    o = dci_pretrain_opts_default();
+    o.epochs = 40;
+    o.batch = 32;
+    o.lr = 0.1f;
+    o.augment = &img;
+    CHECK_OK(dci_pretrain(&ae3, x, n, d, &o, &final));
+    CHECK_MSG(final < 0.5 * init3, "augmented: %g -> %g", init3, final);
+
+    dci_autoencoder_free(&ae);
+    dci_autoencoder_free(&ae2);
+    dci_autoencoder_free(&ae3);
+    free(x);
+}
+
+int main(void) {
+    dci_rng_init(&trng, 2024, DCI_STREAM_TEST);
+    test_dense_layer(0);
+    test_dense_layer(1);
+    test_relu_at_zero();
+    test_ae_gradients();
+    test_mlp_batching();
+    test_create_errors();
+    test_init();
+    test_mse();
+    test_sgd();
+    test_affine();
+    test_noise();
+    test_pretrain();
+    DC_TEST_END();
+}
