@@ -10,5 +10,6 @@
 #include "deepclust/dataset.h"
 #include "deepclust/metrics.h"
 #include "deepclust/solver.h"
+#include "deepclust/graph.h"
 
 #endif

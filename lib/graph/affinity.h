@@ -42,13 +42,21 @@ dc_status dci_affinity_floor_sigma(double *sigma, int64_t n);
 /* Adaptive sigmas (floored), 1 <= p <= n-1. */
 dc_status dci_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, double *sigma);
 
-/* Dense n x n W (row-major, float64) and, if sigma_out != NULL, the sigmas. */
+/* Dense n x n W (row-major, float64) for given sigmas: all pairs, squared
+ * distances from a float64 Gram matrix of the mean-centred data. */
+dc_status dci_affinity_dense_w(const float *x, int64_t n, int64_t d, const double *sigma,
+                               double *w);
+
+/* Sparse W from the m nearest other neighbours of every point (idx, dist: n x m,
+ * as from dci_knn_select) and the sigmas. On success *w owns its arrays. */
+dc_status dci_affinity_csr_from_knn(int64_t n, int64_t m, const int64_t *idx, const float *dist,
+                                    const double *sigma, dci_csr *w);
+
+/* Convenience compositions: sigma (p neighbours) then W. sigma_out (n, may be
+ * NULL) receives the sigmas. Sparse: 1 <= m <= n-1, *w owns its arrays. */
 dc_status dci_affinity_dense(const float *x, int64_t n, int64_t d, int64_t p, double *w,
                              double *sigma_out);
-
-/* Sparse W on the symmetrised m-NN graph, 1 <= p, m <= n-1. On success *w owns
- * its arrays (free with dci_csr_free). */
 dc_status dci_affinity_sparse(const float *x, int64_t n, int64_t d, int64_t p, int64_t m,
-                              dci_csr *w);
+                              dci_csr *w, double *sigma_out);
 
 #endif

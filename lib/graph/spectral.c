@@ -1,10 +1,489 @@
-/* Placeholder so callers link while the implementation lands. */
 #include "graph/spectral.h"
 
+#include <arpack/arpack.h>
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "core/alloc.h"
 #include "core/error.h"
+#include "core/rng.h"
+#include "core/util.h"
+#include "deepclust/graph.h"
+#include "graph/knn.h"
+
+/* Sparse graphs this small or smaller are densified for LAPACK on request;
+ * above, n^2 doubles would be the memory problem sparse mode exists to avoid. */
+#define DENSIFY_MAX 10000
+/* Below this size ARPACK buys nothing over LAPACK; auto mode uses LAPACK. */
+#define ARPACK_MIN_N 64
+/* The known eigenvectors are moved from eigenvalue 1 to 1 - DEFLATE_SHIFT = -2,
+ * below the spectrum of S (which lies in [-1, 1]). */
+#define DEFLATE_SHIFT 3.0
+
+static pthread_mutex_t arpack_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- graph structure: degrees, components, known eigenvectors ------------ */
+
+typedef struct graph_info {
+    int64_t n, c;    /* points, connected components */
+    double *dinv;    /* D_i^-1/2, 0 for isolated points */
+    int64_t *comp;   /* component of each point, numbered by lowest member */
+    double *v;       /* v_i = sqrt(D_i / vol(comp_i)), 1 for isolated points */
+    int64_t *parent; /* union-find scratch */
+} graph_info;
+
+static void graph_info_free(graph_info *g) {
+    dci_free(g->dinv);
+    dci_free(g->comp);
+    dci_free(g->v);
+    dci_free(g->parent);
+}
+
+static dc_status graph_info_alloc(graph_info *g, int64_t n) {
+    memset(g, 0, sizeof *g);
+    g->n = n;
+    g->dinv = DCI_NEW_ARRAY(double, n, "degrees");
+    g->comp = DCI_NEW_ARRAY(int64_t, n, "components");
+    g->v = DCI_NEW_ARRAY(double, n, "component vectors");
+    g->parent = DCI_NEW_ARRAY(int64_t, n, "union-find");
+    if (!g->dinv || !g->comp || !g->v || !g->parent) {
+        graph_info_free(g);
+        return DC_ERR_NOMEM;
+    }
+    for (int64_t i = 0; i < n; i++) g->parent[i] = i;
+    return DC_OK;
+}
+
+/* From the degrees in g->dinv and the components in g->comp: the unit
+ * eigenvectors of S for eigenvalue 1, then turns degrees into D^-1/2. */
+static dc_status graph_info_finish(graph_info *g, int64_t K) {
+    const int64_t n = g->n;
+    if (g->c > K)
+        return dci_fail(DC_ERR_DEGENERATE,
+                        "spectral embedding: the affinity graph has %lld connected components, "
+                        "more than k = %lld; increase m or use dense mode",
+                        (long long)g->c, (long long)K);
+    double *vol = DCI_NEW_ZEROS(double, g->c, "component volumes");
+    if (!vol) return DC_ERR_NOMEM;
+    for (int64_t i = 0; i < n; i++) vol[g->comp[i]] += g->dinv[i];
+    for (int64_t i = 0; i < n; i++) {
+        double deg = g->dinv[i];
+        g->v[i] = deg > 0.0 ? sqrt(deg / vol[g->comp[i]]) : 1.0;
+        g->dinv[i] = deg > 0.0 ? 1.0 / sqrt(deg) : 0.0;
+    }
+    dci_free(vol);
+    return DC_OK;
+}
+
+/* Union-find whose root is always the lowest index of its set, so that the
+ * components come out numbered by their lowest member. */
+static int64_t uf_find(int64_t *parent, int64_t i) {
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+static void uf_union(int64_t *parent, int64_t a, int64_t b) {
+    a = uf_find(parent, a);
+    b = uf_find(parent, b);
+    if (a < b) parent[b] = a;
+    else if (b < a) parent[a] = b;
+}
+
+static void uf_label(graph_info *g) {
+    g->c = 0;
+    for (int64_t i = 0; i < g->n; i++) {
+        int64_t r = uf_find(g->parent, i);
+        g->comp[i] = r == i ? g->c++ : g->comp[r];
+    }
+}
+
+static dc_status graph_info_csr(const dci_csr *w, int64_t K, graph_info *g) {
+    DCI_TRY(graph_info_alloc(g, w->n));
+    for (int64_t i = 0; i < w->n; i++) {
+        double s = 0.0;
+        for (int64_t e = w->rowptr[i]; e < w->rowptr[i + 1]; e++) {
+            s += w->val[e];
+            if (w->val[e] > 0.0) uf_union(g->parent, i, w->col[e]);
+        }
+        g->dinv[i] = s;
+    }
+    uf_label(g);
+    dc_status st = graph_info_finish(g, K);
+    if (st != DC_OK) graph_info_free(g);
+    return st;
+}
+
+static dc_status graph_info_dense(const double *w, int64_t n, int64_t K, graph_info *g) {
+    DCI_TRY(graph_info_alloc(g, n));
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (int64_t j = 0; j < n; j++) {
+            s += w[i * n + j];
+            if (j > i && w[i * n + j] > 0.0) uf_union(g->parent, i, j);
+        }
+        g->dinv[i] = s;
+    }
+    uf_label(g);
+    dc_status st = graph_info_finish(g, K);
+    if (st != DC_OK) graph_info_free(g);
+    return st;
+}
+
+/* ---- the operator A = S + diag(isolated) - 3 V V^T ---------------------- */
+
+typedef struct op_ctx {
+    const graph_info *g;
+    const dci_csr *w;     /* sparse W, or */
+    const double *dense;  /* dense A (already including the corrections) */
+    double *csum;         /* per-component scratch */
+} op_ctx;
+
+/* y = A x for the sparse form; the dense form is a plain dsymv. */
+static void op_apply(const op_ctx *o, const double *x, double *y) {
+    const graph_info *g = o->g;
+    const int64_t n = g->n;
+    if (o->dense) {
+        cblas_dsymv(CblasRowMajor, CblasUpper, (int)n, 1.0, o->dense, (int)n, x, 1, 0.0, y, 1);
+        return;
+    }
+    const dci_csr *w = o->w;
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (int64_t e = w->rowptr[i]; e < w->rowptr[i + 1]; e++)
+            s += w->val[e] * g->dinv[w->col[e]] * x[w->col[e]];
+        y[i] = g->dinv[i] > 0.0 ? g->dinv[i] * s : x[i];
+    }
+    memset(o->csum, 0, (size_t)g->c * sizeof *o->csum);
+    for (int64_t i = 0; i < n; i++) o->csum[g->comp[i]] += g->v[i] * x[i];
+    for (int64_t i = 0; i < n; i++) y[i] -= DEFLATE_SHIFT * g->v[i] * o->csum[g->comp[i]];
+}
+
+/* Dense A (n x n, both triangles) from dense W or sparse W. */
+static dc_status op_densify(const graph_info *g, const double *wd, const dci_csr *ws, double **out) {
+    const int64_t n = g->n;
+    double *a = DCI_NEW_ZEROS(double, n * n, "dense operator");
+    if (!a) return DC_ERR_NOMEM;
+    if (wd) {
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++) a[i * n + j] = g->dinv[i] * wd[i * n + j] * g->dinv[j];
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t e = ws->rowptr[i]; e < ws->rowptr[i + 1]; e++)
+                a[i * n + ws->col[e]] = g->dinv[i] * ws->val[e] * g->dinv[ws->col[e]];
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (g->dinv[i] == 0.0) a[i * n + i] = 1.0;
+        for (int64_t j = 0; j < n; j++)
+            if (g->comp[i] == g->comp[j]) a[i * n + j] -= DEFLATE_SHIFT * g->v[i] * g->v[j];
+    }
+    *out = a;
+    return DC_OK;
+}
+
+/* ---- eigensolvers: r largest eigenpairs of A, descending ----------------- */
+
+/* z: n x r column-major (eigenvector l at z + l n). */
+static dc_status eig_lapack(double *a, int64_t n, int64_t r, double *lam, double *z) {
+    double *wv = DCI_NEW_ARRAY(double, n, "eigenvalues");
+    double *zz = DCI_NEW_ARRAY(double, n * r, "eigenvectors");
+    lapack_int *isuppz = DCI_NEW_ARRAY(lapack_int, 2 * r, "eigenvector supports");
+    dc_status st = DC_OK;
+    if (!wv || !zz || !isuppz) {
+        st = DC_ERR_NOMEM;
+        goto done;
+    }
+    lapack_int found = 0;
+    /* Column-major view of the symmetric a: same matrix. */
+    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', (lapack_int)n, a,
+                                     (lapack_int)n, 0.0, 0.0, (lapack_int)(n - r + 1),
+                                     (lapack_int)n, 0.0, &found, wv, zz, (lapack_int)n, isuppz);
+    if (info != 0 || found != r) {
+        st = dci_fail(info > 0 ? DC_ERR_NOT_CONVERGED : DC_ERR_INTERNAL,
+                      "spectral embedding: LAPACK dsyevr failed (info %d, %d of %lld eigenpairs)",
+                      (int)info, (int)found, (long long)r);
+        goto done;
+    }
+    for (int64_t l = 0; l < r; l++) { /* ascending -> descending */
+        lam[l] = wv[r - 1 - l];
+        memcpy(z + l * n, zz + (r - 1 - l) * n, (size_t)n * sizeof *z);
+    }
+done:
+    dci_free(wv);
+    dci_free(zz);
+    dci_free(isuppz);
+    return st;
+}
+
+static dc_status eig_arpack(const op_ctx *o, int64_t n, int64_t r, uint64_t seed, double *lam,
+                            double *z) {
+    if (n > INT32_MAX / 64)
+        return dci_fail(DC_ERR_UNSUPPORTED, "spectral embedding: n = %lld too large for ARPACK",
+                        (long long)n);
+    const a_int nn = (a_int)n, nev = (a_int)r;
+    a_int ncv = 2 * nev + 1 > 20 ? 2 * nev + 1 : 20;
+    if (ncv > nn) ncv = nn;
+    const a_int lworkl = ncv * (ncv + 8);
+    const double tol = 1e-10; /* relative residual |A u - l u| <= tol |l| */
+    double *resid = DCI_NEW_ARRAY(double, n, "ARPACK residual");
+    double *v = DCI_NEW_ARRAY(double, n * ncv, "ARPACK basis");
+    double *workd = DCI_NEW_ARRAY(double, 3 * n, "ARPACK work");
+    double *workl = DCI_NEW_ARRAY(double, lworkl, "ARPACK work");
+    double *d = DCI_NEW_ARRAY(double, nev, "ARPACK eigenvalues");
+    double *zz = DCI_NEW_ARRAY(double, n * nev, "ARPACK eigenvectors");
+    a_int *select = DCI_NEW_ZEROS(a_int, ncv, "ARPACK select");
+    dc_status st = DC_OK;
+    if (!resid || !v || !workd || !workl || !d || !zz || !select) {
+        st = DC_ERR_NOMEM;
+        goto done;
+    }
+    /* A fixed start vector (info = 1) makes the result reproducible. */
+    dci_rng rng;
+    dci_rng_init(&rng, seed, DCI_STREAM_SPECTRAL);
+    for (int64_t i = 0; i < n; i++) resid[i] = dci_rng_uniform(&rng) - 0.5;
+
+    a_int iparam[11] = {0}, ipntr[14] = {0};
+    iparam[0] = 1;                                      /* exact shifts */
+    iparam[2] = (a_int)(n < 30000 ? 30000 : n);         /* restarts allowed */
+    iparam[6] = 1;                                      /* mode 1: A x = l x */
+    a_int ido = 0, info = 1;
+    pthread_mutex_lock(&arpack_lock);
+    for (;;) {
+        dsaupd_c(&ido, "I", nn, "LA", nev, tol, resid, ncv, v, nn, iparam, ipntr, workd, workl,
+                 lworkl, &info);
+        if (ido != 1 && ido != -1) break;
+        op_apply(o, workd + ipntr[0] - 1, workd + ipntr[1] - 1);
+    }
+    if (info == 0) {
+        a_int ierr = 0;
+        dseupd_c(1, "A", select, d, zz, nn, 0.0, "I", nn, "LA", nev, tol, resid, ncv, v, nn,
+                 iparam, ipntr, workd, workl, lworkl, &ierr);
+        info = ierr;
+    }
+    pthread_mutex_unlock(&arpack_lock);
+    if (info != 0 || iparam[4] < nev) {
+        st = dci_fail(DC_ERR_NOT_CONVERGED,
+                      "spectral embedding: ARPACK did not converge (info %d, %d of %d eigenpairs "
+                      "after %d restarts); try dense mode or a larger m",
+                      (int)info, (int)iparam[4], (int)nev, (int)iparam[2]);
+        goto done;
+    }
+    /* dseupd returns the eigenvalues ascending; sort descending robustly. */
+    for (a_int l = 0; l < nev; l++) {
+        a_int best = -1;
+        for (a_int t = 0; t < nev; t++)
+            if (!select[t] && (best < 0 || d[t] > d[best])) best = t;
+        select[best] = 1;
+        lam[l] = d[best];
+        memcpy(z + (int64_t)l * n, zz + (int64_t)best * n, (size_t)n * sizeof *z);
+    }
+done:
+    dci_free(resid);
+    dci_free(v);
+    dci_free(workd);
+    dci_free(workl);
+    dci_free(d);
+    dci_free(zz);
+    dci_free(select);
+    return st;
+}
+
+/* ---- assembly ------------------------------------------------------------ */
+
+/* U = [component vectors | r computed eigenvectors], signs fixed. */
+static void assemble(const graph_info *g, int64_t K, const double *lam_r, const double *z,
+                     double *U, double *lambda) {
+    const int64_t n = g->n, c = g->c, r = K - c;
+    memset(U, 0, (size_t)(n * K) * sizeof *U);
+    for (int64_t i = 0; i < n; i++) U[i * K + g->comp[i]] = g->v[i];
+    for (int64_t l = 0; l < r; l++) {
+        const double *col = z + l * n;
+        /* Sign: the first entry at least half the largest magnitude is
+         * positive. "The largest entry" alone is ambiguous for the symmetric
+         * and antisymmetric vectors of symmetric graphs (equal magnitudes). */
+        double big = 0.0;
+        for (int64_t i = 0; i < n; i++) big = fmax(big, fabs(col[i]));
+        int64_t arg = 0;
+        while (arg < n - 1 && fabs(col[arg]) < 0.5 * big) arg++;
+        double sign = col[arg] < 0.0 ? -1.0 : 1.0;
+        for (int64_t i = 0; i < n; i++) U[i * K + c + l] = sign * col[i];
+    }
+    if (lambda) {
+        for (int64_t l = 0; l < c; l++) lambda[l] = 1.0;
+        for (int64_t l = 0; l < r; l++) lambda[c + l] = lam_r[l];
+    }
+}
+
+static int choose_arpack(int eigensolver, int64_t n, int sparse) {
+    if (eigensolver == DCI_EIGEN_ARPACK) return 1;
+    if (eigensolver == DCI_EIGEN_LAPACK) return 0;
+    return sparse && n > ARPACK_MIN_N;
+}
+
+static dc_status check_solver_args(int64_t n, int64_t K, int eigensolver, double *U) {
+    DCI_CHECK_NULL(U);
+    if (K < 1 || K > n)
+        return dci_fail(DC_ERR_K_RANGE, "spectral embedding: k = %lld for n = %lld points",
+                        (long long)K, (long long)n);
+    if (eigensolver < DCI_EIGEN_AUTO || eigensolver > DCI_EIGEN_ARPACK)
+        return dci_fail(DC_ERR_INVALID_ARG, "spectral embedding: unknown eigensolver %d",
+                        eigensolver);
+    return DC_OK;
+}
+
+/* Shared tail of the dense and sparse forms once g is known. */
+static dc_status top_common(const graph_info *g, const double *wd, const dci_csr *ws, int64_t K,
+                            int eigensolver, uint64_t seed, double *U, double *lambda) {
+    const int64_t n = g->n, r = K - g->c;
+    double *lam = DCI_NEW_ARRAY(double, r > 0 ? r : 1, "eigenvalues");
+    double *z = DCI_NEW_ARRAY(double, r > 0 ? n * r : 1, "eigenvectors");
+    double *a = NULL;
+    op_ctx o = {g, ws, NULL, NULL};
+    dc_status st = (lam && z) ? DC_OK : DC_ERR_NOMEM;
+    if (st == DC_OK && r > 0) {
+        int arpack = choose_arpack(eigensolver, n, ws != NULL);
+        if (!arpack && ws && n > DENSIFY_MAX)
+            st = dci_fail(DC_ERR_INVALID_ARG,
+                          "spectral embedding: LAPACK needs the dense matrix, n = %lld > %d; "
+                          "use ARPACK for sparse graphs this large",
+                          (long long)n, DENSIFY_MAX);
+        if (st == DC_OK && (wd || !arpack)) st = op_densify(g, wd, ws, &a);
+        if (st == DC_OK && arpack) {
+            o.dense = a;
+            o.csum = DCI_NEW_ARRAY(double, g->c, "component sums");
+            st = o.csum ? eig_arpack(&o, n, r, seed, lam, z) : DC_ERR_NOMEM;
+        } else if (st == DC_OK) {
+            st = eig_lapack(a, n, r, lam, z);
+        }
+    }
+    if (st == DC_OK) assemble(g, K, lam, z, U, lambda);
+    dci_free(lam);
+    dci_free(z);
+    dci_free(a);
+    dci_free(o.csum);
+    return st;
+}
+
+dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uint64_t seed,
+                               double *U, double *lambda, int64_t *components) {
+    DCI_CHECK_NULL(w);
+    DCI_TRY(check_solver_args(w->n, K, eigensolver, U));
+    graph_info g;
+    DCI_TRY(graph_info_csr(w, K, &g));
+    if (components) *components = g.c;
+    dc_status st = top_common(&g, NULL, w, K, eigensolver, seed, U, lambda);
+    graph_info_free(&g);
+    return st;
+}
+
+dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, int eigensolver,
+                                 uint64_t seed, double *U, double *lambda, int64_t *components) {
+    DCI_CHECK_NULL(w);
+    DCI_TRY(check_solver_args(n, K, eigensolver, U));
+    graph_info g;
+    DCI_TRY(graph_info_dense(w, n, K, &g));
+    if (components) *components = g.c;
+    dc_status st = top_common(&g, w, NULL, K, eigensolver, seed, U, lambda);
+    graph_info_free(&g);
+    return st;
+}
+
+void dci_spectral_normalize_rows(const double *U, int64_t n, int64_t K, float *Y) {
+    for (int64_t i = 0; i < n; i++) {
+        const double *u = U + i * K;
+        double s = 0.0;
+        for (int64_t l = 0; l < K; l++) s += u[l] * u[l];
+        for (int64_t l = 0; l < K; l++)
+            Y[i * K + l] = s > 0.0 ? (float)(u[l] / sqrt(s)) : (l == 0 ? 1.0f : 0.0f);
+    }
+}
+
+/* ---- the pipeline -------------------------------------------------------- */
 
 dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K,
                                  const dci_spectral_opts *o, float *Y, dci_spectral_stats *st) {
-    (void)x; (void)n; (void)d; (void)K; (void)o; (void)Y; (void)st;
-    return dci_fail(DC_ERR_UNSUPPORTED, "spectral embedding: not implemented yet");
+    static const dci_spectral_opts defaults = {DCI_SPECTRAL_AUTO, 0, DCI_EIGEN_AUTO, 0};
+    if (!o) o = &defaults;
+    DCI_CHECK_NULL(x);
+    DCI_CHECK_NULL(Y);
+    if (n < 1 || d < 1)
+        return dci_fail(DC_ERR_INVALID_ARG, "spectral embedding: data is %lld x %lld",
+                        (long long)n, (long long)d);
+    if (K < 2 || K > n)
+        return dci_fail(DC_ERR_K_RANGE, "spectral embedding: k = %lld, need 2 <= k <= n = %lld",
+                        (long long)K, (long long)n);
+    if (o->mode < DCI_SPECTRAL_AUTO || o->mode > DCI_SPECTRAL_SPARSE)
+        return dci_fail(DC_ERR_INVALID_ARG, "spectral embedding: unknown mode %d", o->mode);
+    if (o->m < 0 || o->m >= n)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "spectral embedding: m = %lld graph neighbours, need 1..%lld (0 = default)",
+                        (long long)o->m, (long long)(n - 1));
+    if (o->eigensolver < DCI_EIGEN_AUTO || o->eigensolver > DCI_EIGEN_ARPACK)
+        return dci_fail(DC_ERR_INVALID_ARG, "spectral embedding: unknown eigensolver %d",
+                        o->eigensolver);
+    DCI_TRY(dci_check_finite(x, n, d, "spectral embedding data"));
+
+    dci_spectral_stats s = {0};
+    s.dense = o->mode == DCI_SPECTRAL_DENSE ||
+              (o->mode == DCI_SPECTRAL_AUTO && n <= DCI_SPECTRAL_DENSE_MAX);
+    s.p = dci_affinity_p(n, K);
+    s.m = s.dense ? 0 : (o->m ? o->m : dci_affinity_default_m(n, s.p));
+
+    double *sigma = DCI_NEW_ARRAY(double, n, "sigmas");
+    double *U = DCI_NEW_ARRAY(double, n * K, "eigenvectors");
+    double *wd = NULL;
+    int64_t *idx = NULL;
+    float *dist = NULL;
+    dci_csr ws = {0};
+    dc_status rc = (sigma && U) ? DC_OK : DC_ERR_NOMEM;
+    double t0 = dci_now();
+    if (rc == DC_OK && s.dense) {
+        rc = dci_affinity_sigma(x, n, d, s.p, sigma);
+        s.t_knn = dci_now() - t0;
+        t0 = dci_now();
+        if (rc == DC_OK) rc = (wd = DCI_NEW_ARRAY(double, n * n, "dense affinity")) ? DC_OK
+                                                                                  : DC_ERR_NOMEM;
+        if (rc == DC_OK) rc = dci_affinity_dense_w(x, n, d, sigma, wd);
+        s.t_affinity = dci_now() - t0;
+        t0 = dci_now();
+        if (rc == DC_OK)
+            rc = dci_spectral_top_dense(wd, n, K, o->eigensolver, o->seed, U, NULL, &s.components);
+    } else if (rc == DC_OK) {
+        int64_t k = s.p > s.m ? s.p : s.m;
+        idx = DCI_NEW_ARRAY(int64_t, n * s.m, "kNN indices");
+        dist = DCI_NEW_ARRAY(float, n * s.m, "kNN distances");
+        rc = (idx && dist) ? DC_OK : DC_ERR_NOMEM;
+        if (rc == DC_OK) rc = dci_knn_select(x, n, NULL, n, d, k, s.m, idx, dist, s.p, sigma);
+        s.t_knn = dci_now() - t0;
+        t0 = dci_now();
+        if (rc == DC_OK) rc = dci_affinity_floor_sigma(sigma, n);
+        if (rc == DC_OK) rc = dci_affinity_csr_from_knn(n, s.m, idx, dist, sigma, &ws);
+        s.t_affinity = dci_now() - t0;
+        t0 = dci_now();
+        if (rc == DC_OK)
+            rc = dci_spectral_top_csr(&ws, K, o->eigensolver, o->seed, U, NULL, &s.components);
+    }
+    s.t_eigen = dci_now() - t0;
+    if (rc == DC_OK) dci_spectral_normalize_rows(U, n, K, Y);
+    if (st) *st = s;
+    dci_free(sigma);
+    dci_free(U);
+    dci_free(wd);
+    dci_free(idx);
+    dci_free(dist);
+    dci_csr_free(&ws);
+    return rc;
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+dc_status dc_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t k, int mode,
+                                int64_t m, float *Y) {
+    dci_spectral_opts o = {mode, m, DCI_EIGEN_AUTO, 0};
+    return dci_spectral_embedding(x, n, d, k, &o, Y, NULL);
 }

@@ -14,8 +14,8 @@
  * vector and never a NaN.
  *
  * Columns of U are ordered by decreasing eigenvalue (components first, in the
- * order of their lowest index); each eigenvector's sign makes its entry of
- * largest magnitude positive. ARPACK keeps global state: its use is serialised
+ * order of their lowest index); each eigenvector's sign makes positive its
+ * first entry of at least half the largest magnitude. ARPACK keeps global state: its use is serialised
  * by a process-wide mutex. */
 #ifndef DCI_GRAPH_SPECTRAL_H
 #define DCI_GRAPH_SPECTRAL_H

@@ -1,0 +1,589 @@
+/* Graph modules: exact kNN against a float64 brute force, the adaptive-sigma
+ * affinity against hand-computed values, and the spectral embedding against
+ * graphs with known eigenpairs (path graph), LAPACK against ARPACK, and
+ * disconnected graphs (exact block structure, too many components). */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/rng.h"
+#include "deepclust.h"
+#include "deepclust/graph.h"
+#include "graph/affinity.h"
+#include "graph/knn.h"
+#include "graph/spectral.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static float *random_data(int64_t n, int64_t d, uint64_t seed, double offset, double scale) {
+    dci_rng r;
+    dci_rng_init(&r, seed, DCI_STREAM_TEST);
+    float *x = malloc((size_t)(n * d) * sizeof *x);
+    for (int64_t i = 0; i < n * d; i++) x[i] = (float)(offset + scale * dci_rng_normal(&r));
+    return x;
+}
+
+static double d2_ref(const float *a, const float *b, int64_t d) {
+    double s = 0.0;
+    for (int64_t t = 0; t < d; t++) s += ((double)a[t] - b[t]) * ((double)a[t] - b[t]);
+    return s;
+}
+
+/* Brute force: k nearest by (exact d2, index), by insertion into a sorted list. */
+static void knn_ref(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d, int self,
+                    int64_t k, int64_t *idx, double *d2) {
+    for (int64_t i = 0; i < nq; i++) {
+        int64_t *bi = idx + i * k;
+        double *bd = d2 + i * k;
+        int64_t size = 0;
+        for (int64_t j = 0; j < nr; j++) {
+            if (self && j == i) continue;
+            double v = d2_ref(q + i * d, ref + j * d, d);
+            if (size == k && !(v < bd[k - 1])) continue; /* j larger: ties keep earlier */
+            int64_t pos = size < k ? size++ : k - 1;
+            while (pos > 0 && bd[pos - 1] > v) {
+                bd[pos] = bd[pos - 1];
+                bi[pos] = bi[pos - 1];
+                pos--;
+            }
+            bd[pos] = v;
+            bi[pos] = j;
+        }
+    }
+}
+
+/* kNN of x against the reference; returns the number of mismatches. */
+static int knn_compare(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
+                       int64_t k) {
+    int self = q == NULL;
+    int64_t *idx = malloc((size_t)(nq * k) * sizeof *idx), *ridx = malloc((size_t)(nq * k) * sizeof *ridx);
+    float *dist = malloc((size_t)(nq * k) * sizeof *dist);
+    double *rd2 = malloc((size_t)(nq * k) * sizeof *rd2);
+    knn_ref(ref, nr, self ? ref : q, nq, d, self, k, ridx, rd2);
+    dc_status st = self ? dci_knn_self(ref, nr, d, k, idx, dist)
+                        : dci_knn_query(ref, nr, q, nq, d, k, idx, dist);
+    CHECK_OK(st);
+    int bad = 0;
+    for (int64_t e = 0; e < nq * k; e++) {
+        if (idx[e] != ridx[e] || fabs(dist[e] - sqrt(rd2[e])) > 1e-6 * (1.0 + sqrt(rd2[e]))) {
+            if (bad < 3)
+                fprintf(stderr, "  knn row %lld col %lld: got %lld (%.9g), want %lld (%.9g)\n",
+                        (long long)(e / k), (long long)(e % k), (long long)idx[e], dist[e],
+                        (long long)ridx[e], sqrt(rd2[e]));
+            bad++;
+        }
+    }
+    free(idx);
+    free(ridx);
+    free(dist);
+    free(rd2);
+    return bad;
+}
+
+/* Max over the matrix of |S u - lambda u| and of |U^T U - I|, dense S. */
+static void eig_check(const double *S, int64_t n, const double *U, const double *lam, int64_t K,
+                      double *resid, double *orth) {
+    *resid = 0.0;
+    *orth = 0.0;
+    for (int64_t l = 0; l < K; l++) {
+        for (int64_t i = 0; i < n; i++) {
+            double s = 0.0;
+            for (int64_t j = 0; j < n; j++) s += S[i * n + j] * U[j * K + l];
+            double r = fabs(s - lam[l] * U[i * K + l]);
+            if (r > *resid) *resid = r;
+        }
+        for (int64_t l2 = 0; l2 < K; l2++) {
+            double s = 0.0;
+            for (int64_t i = 0; i < n; i++) s += U[i * K + l] * U[i * K + l2];
+            double e = fabs(s - (l == l2));
+            if (e > *orth) *orth = e;
+        }
+    }
+}
+
+/* Frobenius norm of U1 U1^T - U2 U2^T via traces: K + K - 2 |U1^T U2|_F^2. */
+static double projector_distance(const double *U1, const double *U2, int64_t n, int64_t K) {
+    double cross = 0.0;
+    for (int64_t a = 0; a < K; a++)
+        for (int64_t b = 0; b < K; b++) {
+            double s = 0.0;
+            for (int64_t i = 0; i < n; i++) s += U1[i * K + a] * U2[i * K + b];
+            cross += s * s;
+        }
+    double v = 2.0 * (double)K - 2.0 * cross;
+    return sqrt(v > 0.0 ? v : 0.0);
+}
+
+static void csr_to_dense(const dci_csr *w, double *out) {
+    memset(out, 0, (size_t)(w->n * w->n) * sizeof *out);
+    for (int64_t i = 0; i < w->n; i++)
+        for (int64_t e = w->rowptr[i]; e < w->rowptr[i + 1]; e++) out[i * w->n + w->col[e]] = w->val[e];
+}
+
+/* S = D^-1/2 W D^-1/2 with S_ii = 1 for isolated points (the documented convention). */
+static void normalized(const double *W, int64_t n, double *S) {
+    double *dinv = malloc((size_t)n * sizeof *dinv);
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (int64_t j = 0; j < n; j++) s += W[i * n + j];
+        dinv[i] = s > 0 ? 1.0 / sqrt(s) : 0.0;
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) S[i * n + j] = dinv[i] * W[i * n + j] * dinv[j];
+    for (int64_t i = 0; i < n; i++)
+        if (dinv[i] == 0.0) S[i * n + i] = 1.0;
+    free(dinv);
+}
+
+/* Path graph 0-1-2-...-(n-1) with unit weights, as CSR and dense. */
+static void path_graph(int64_t n, dci_csr *w, double *dense) {
+    w->n = n;
+    w->rowptr = malloc((size_t)(n + 1) * sizeof *w->rowptr);
+    w->col = malloc((size_t)(2 * n) * sizeof *w->col);
+    w->val = malloc((size_t)(2 * n) * sizeof *w->val);
+    int64_t e = 0;
+    for (int64_t i = 0; i < n; i++) {
+        w->rowptr[i] = e;
+        if (i > 0) { w->col[e] = i - 1; w->val[e++] = 1.0; }
+        if (i < n - 1) { w->col[e] = i + 1; w->val[e++] = 1.0; }
+    }
+    w->rowptr[n] = e;
+    csr_to_dense(w, dense);
+}
+
+static void free_test_csr(dci_csr *w) {
+    free(w->rowptr);
+    free(w->col);
+    free(w->val);
+}
+
+/* ---- kNN ----------------------------------------------------------------- */
+
+static void test_knn(void) {
+    /* Small random set with duplicates (rows 10..14 copy rows 0..4). */
+    float *x = random_data(60, 7, 1, 0.0, 1.0);
+    for (int i = 0; i < 5; i++) memcpy(x + (10 + i) * 7, x + i * 7, 7 * sizeof *x);
+    memcpy(x + 20 * 7, x + 0, 7 * sizeof *x); /* a triple */
+    CHECK(knn_compare(x, 60, NULL, 60, 7, 5) == 0);
+    CHECK(knn_compare(x, 60, NULL, 60, 7, 59) == 0);
+    {
+        /* The duplicate is the nearest neighbour at exactly 0. */
+        int64_t idx[60 * 2];
+        float dist[60 * 2];
+        CHECK_OK(dci_knn_self(x, 60, 7, 2, idx, dist));
+        CHECK(idx[0] == 10 && idx[1] == 20 && dist[0] == 0.0f && dist[1] == 0.0f);
+        CHECK(idx[20 * 2] == 0 && idx[20 * 2 + 1] == 10);
+    }
+    free(x);
+
+    /* Integer lattice: many exact ties, broken by lower index. */
+    float lat[100 * 2];
+    for (int i = 0; i < 100; i++) { lat[2 * i] = (float)(i % 10); lat[2 * i + 1] = (float)(i / 10); }
+    CHECK(knn_compare(lat, 100, NULL, 100, 2, 4) == 0);
+    CHECK(knn_compare(lat, 100, NULL, 100, 2, 13) == 0);
+    {
+        int64_t idx[100 * 4];
+        CHECK_OK(dci_knn_self(lat, 100, 2, 4, idx, NULL));
+        /* point 55 = (5,5): neighbours at distance 1 are 45, 54, 56, 65 */
+        CHECK(idx[55 * 4] == 45 && idx[55 * 4 + 1] == 54 && idx[55 * 4 + 2] == 56 && idx[55 * 4 + 3] == 65);
+    }
+
+    /* Larger than one tile on both sides (512 queries x 4096 references),
+     * far from the origin (GEMM cancellation), with near-duplicates. */
+    x = random_data(5000, 5, 2, 1000.0, 1.0);
+    for (int i = 0; i < 50; i++)
+        for (int t = 0; t < 5; t++) x[(4500 + i) * 5 + t] = x[(7 * i) * 5 + t] + (t == 0 ? 1e-4f : 0.0f);
+    CHECK(knn_compare(x, 5000, NULL, 5000, 5, 6) == 0);
+    /* Query form: queries include exact copies of references (distance 0). */
+    float *q = random_data(700, 5, 3, 1000.0, 1.0);
+    for (int i = 0; i < 20; i++) memcpy(q + i * 5, x + (100 * i) * 5, 5 * sizeof *q);
+    CHECK(knn_compare(x, 5000, q, 700, 5, 3) == 0);
+    free(q);
+    free(x);
+
+    /* High dimension (GEMM does most of the work). */
+    x = random_data(700, 300, 4, 0.5, 0.3);
+    CHECK(knn_compare(x, 700, NULL, 700, 300, 10) == 0);
+
+    /* Argument errors. */
+    int64_t idx[700];
+    float bad[6] = {0, 1, 2, NAN, 4, 5};
+    CHECK_STATUS(dci_knn_self(x, 700, 300, 700, idx, NULL), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_knn_self(x, 700, 300, 0, idx, NULL), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_knn_query(x, 700, x, 1, 300, 701, idx, NULL), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_knn_self(bad, 3, 2, 1, idx, NULL), DC_ERR_NONFINITE);
+    CHECK_STATUS(dci_knn_self(NULL, 3, 2, 1, idx, NULL), DC_ERR_NULL);
+    CHECK_STATUS(dci_knn_self(x, 1, 300, 1, idx, NULL), DC_ERR_INVALID_ARG);
+    /* k = n - 1 on two points; public API wrappers. */
+    float two[2] = {0.0f, 3.0f};
+    float dd[2];
+    CHECK_OK(dc_knn(two, 2, 1, 1, idx, dd));
+    CHECK(idx[0] == 1 && idx[1] == 0 && dd[0] == 3.0f && dd[1] == 3.0f);
+    float q1[1] = {2.0f};
+    CHECK_OK(dc_knn_query(two, 2, q1, 1, 1, 2, idx, dd));
+    CHECK(idx[0] == 1 && idx[1] == 0 && dd[0] == 1.0f && dd[1] == 2.0f);
+    free(x);
+}
+
+/* ---- affinity ------------------------------------------------------------ */
+
+static void test_affinity(void) {
+    CHECK(dci_affinity_p(4, 2) == 1);
+    CHECK(dci_affinity_p(100, 3) == 11);  /* 11.1 */
+    CHECK(dci_affinity_p(150, 10) == 2);  /* 1.5 rounds up */
+    CHECK(dci_affinity_p(10, 1) == 9);    /* clamped to n - 1 */
+    CHECK(dci_affinity_p(10, 100) == 1);  /* at least 1 */
+    CHECK(dci_affinity_default_m(1000, 3) == 10);
+    CHECK(dci_affinity_default_m(100000, 700) == 50);
+    CHECK(dci_affinity_default_m(6, 1) == 5);
+    CHECK(dc_affinity_p(1, 1) == 0 && dc_affinity_p(4, 2) == 1);
+
+    /* Four points on a line: 0, 1, 3, 7. p = 1: sigma = 1, 1, 2, 4. */
+    float x4[4] = {0.0f, 1.0f, 3.0f, 7.0f};
+    double W[16], sg[4];
+    CHECK_OK(dci_affinity_dense(x4, 4, 1, 1, W, sg));
+    CHECK_NEAR(sg[0], 1.0, 1e-12);
+    CHECK_NEAR(sg[1], 1.0, 1e-12);
+    CHECK_NEAR(sg[2], 2.0, 1e-12);
+    CHECK_NEAR(sg[3], 4.0, 1e-12);
+    const double want1[16] = {0, exp(-1.0), exp(-9.0 / 2), exp(-49.0 / 4),
+                              exp(-1.0), 0, exp(-4.0 / 2), exp(-36.0 / 4),
+                              exp(-9.0 / 2), exp(-4.0 / 2), 0, exp(-16.0 / 8),
+                              exp(-49.0 / 4), exp(-36.0 / 4), exp(-16.0 / 8), 0};
+    for (int e = 0; e < 16; e++) CHECK_NEAR(W[e], want1[e], 1e-14);
+    /* p = 2: sigma = (1+3)/2, (1+2)/2, (2+3)/2, (4+6)/2 = 2, 1.5, 2.5, 5. */
+    CHECK_OK(dci_affinity_dense(x4, 4, 1, 2, W, sg));
+    CHECK_NEAR(sg[1], 1.5, 1e-12);
+    CHECK_NEAR(sg[3], 5.0, 1e-12);
+    CHECK_NEAR(W[0 * 4 + 3], exp(-49.0 / 10), 1e-14);
+    CHECK_NEAR(W[1 * 4 + 2], exp(-4.0 / 3.75), 1e-14);
+    {
+        float Wf[16], sf[4];
+        CHECK_OK(dc_affinity_dense(x4, 4, 1, 2, Wf));
+        CHECK_OK(dc_affinity_sigma(x4, 4, 1, 2, sf));
+        CHECK_NEAR(Wf[2 * 4 + 3], exp(-16.0 / 12.5), 1e-7);
+        CHECK_NEAR(sf[2], 2.5, 1e-6);
+    }
+    /* Sparse with m = n - 1 holds every pair, equal to the dense W. */
+    dci_csr ws;
+    CHECK_OK(dci_affinity_sparse(x4, 4, 1, 1, 3, &ws, NULL));
+    CHECK(ws.rowptr[4] == 12);
+    double Wd[16];
+    csr_to_dense(&ws, Wd);
+    for (int e = 0; e < 16; e++) CHECK_NEAR(Wd[e], want1[e], 1e-14);
+    dci_csr_free(&ws);
+
+    /* Random data: dense symmetric, zero diagonal, in (0, 1]; sparse with
+     * m = n - 1 equals dense; sparse with small m is the symmetrised kNN graph. */
+    const int64_t n = 120, d = 6;
+    float *x = random_data(n, d, 5, 3.0, 2.0);
+    double *Wn = malloc((size_t)(n * n) * sizeof *Wn), *Ws = malloc((size_t)(n * n) * sizeof *Ws);
+    CHECK_OK(dci_affinity_dense(x, n, d, 4, Wn, NULL));
+    int sym = 1, diag = 1, range = 1, agree = 1;
+    for (int64_t i = 0; i < n; i++) {
+        diag &= Wn[i * n + i] == 0.0;
+        for (int64_t j = 0; j < n; j++) {
+            sym &= Wn[i * n + j] == Wn[j * n + i];
+            if (i != j) range &= Wn[i * n + j] > 0.0 && Wn[i * n + j] <= 1.0;
+        }
+    }
+    CHECK(sym && diag && range);
+    CHECK_OK(dci_affinity_sparse(x, n, d, 4, n - 1, &ws, NULL));
+    csr_to_dense(&ws, Ws);
+    /* The sparse path squares float distances: relative error ~1e-7 in the
+     * exponent -log W. */
+    for (int64_t e = 0; e < n * n; e++)
+        agree &= fabs(Ws[e] - Wn[e]) <= 1e-6 * Wn[e] * (1.0 - log(Wn[e] + 1e-300)) + 1e-300;
+    CHECK(agree);
+    CHECK(ws.rowptr[n] == n * (n - 1));
+    dci_csr_free(&ws);
+
+    const int64_t m = 5;
+    int64_t *nb = malloc((size_t)(n * m) * sizeof *nb);
+    CHECK_OK(dci_knn_self(x, n, d, m, nb, NULL));
+    CHECK_OK(dci_affinity_sparse(x, n, d, 4, m, &ws, NULL));
+    csr_to_dense(&ws, Ws);
+    int edges_ok = 1, sorted = 1;
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t e = ws.rowptr[i] + 1; e < ws.rowptr[i + 1]; e++) sorted &= ws.col[e - 1] < ws.col[e];
+        for (int64_t j = 0; j < n; j++) {
+            int in_i = 0, in_j = 0;
+            for (int64_t l = 0; l < m; l++) {
+                in_i |= nb[i * m + l] == j;
+                in_j |= nb[j * m + l] == i;
+            }
+            int stored = 0;
+            for (int64_t e = ws.rowptr[i]; e < ws.rowptr[i + 1]; e++) stored |= ws.col[e] == j;
+            edges_ok &= stored == (in_i || in_j);
+            if (stored) edges_ok &= Ws[i * n + j] == Ws[j * n + i] &&
+                                    fabs(Ws[i * n + j] - Wn[i * n + j]) <=
+                                        1e-6 * Wn[i * n + j] * (1.0 - log(Wn[i * n + j]));
+        }
+    }
+    CHECK(edges_ok && sorted);
+    dci_csr_free(&ws);
+    free(nb);
+
+    /* Duplicates: sigma 0 is floored, no NaN, W = 1 between copies. */
+    for (int i = 0; i < 10; i++) memcpy(x + (50 + i) * d, x + i * d, (size_t)d * sizeof *x);
+    double *sig = malloc((size_t)n * sizeof *sig);
+    CHECK_OK(dci_affinity_dense(x, n, d, 1, Wn, sig));
+    double smin = INFINITY;
+    int finite = 1;
+    for (int64_t i = 0; i < n; i++) {
+        if (i != 0 && i != 50) smin = fmin(smin, sig[i]);
+        for (int64_t j = 0; j < n; j++) finite &= isfinite(Wn[i * n + j]);
+    }
+    CHECK(finite);
+    CHECK(sig[0] > 0.0 && sig[0] == smin && sig[50] == smin);
+    CHECK(Wn[0 * n + 50] == 1.0);
+    CHECK_OK(dci_affinity_sparse(x, n, d, 1, 3, &ws, NULL));
+    finite = 1;
+    for (int64_t e = 0; e < ws.rowptr[n]; e++) finite &= isfinite(ws.val[e]);
+    CHECK(finite);
+    dci_csr_free(&ws);
+
+    /* All identical: no scale. */
+    for (int64_t i = 1; i < n; i++) memcpy(x + i * d, x, (size_t)d * sizeof *x);
+    CHECK_STATUS(dci_affinity_dense(x, n, d, 3, Wn, NULL), DC_ERR_DEGENERATE);
+    CHECK_STATUS(dci_affinity_sparse(x, n, d, 3, 5, &ws, NULL), DC_ERR_DEGENERATE);
+    CHECK_STATUS(dci_affinity_sparse(x4, 4, 1, 1, 4, &ws, NULL), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_affinity_sigma(x4, 4, 1, 0, sig), DC_ERR_INVALID_ARG);
+    free(sig);
+    free(x);
+    free(Wn);
+    free(Ws);
+}
+
+/* ---- spectral ------------------------------------------------------------ */
+
+static void test_spectral_known(void) {
+    /* Path graph P_n: S has eigenvalues cos(pi j / (n-1)), j = 0..n-1. */
+    const int64_t n = 120, K = 4;
+    dci_csr w;
+    double *Wd = malloc((size_t)(n * n) * sizeof *Wd), *S = malloc((size_t)(n * n) * sizeof *S);
+    path_graph(n, &w, Wd);
+    normalized(Wd, n, S);
+    double U1[120 * 4], U2[120 * 4], U3[120 * 4], l1[4], l2[4], l3[4], res, orth;
+    int64_t c = 0;
+    CHECK_OK(dci_spectral_top_dense(Wd, n, K, DCI_EIGEN_LAPACK, 0, U1, l1, &c));
+    CHECK(c == 1);
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 0, U2, l2, NULL));
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_LAPACK, 0, U3, l3, NULL));
+    for (int64_t j = 0; j < K; j++) {
+        double want = cos(M_PI * (double)j / (double)(n - 1));
+        CHECK_NEAR(l1[j], want, 1e-12);
+        CHECK_NEAR(l2[j], want, 1e-9);
+        CHECK_NEAR(l3[j], want, 1e-12);
+    }
+    eig_check(S, n, U1, l1, K, &res, &orth);
+    CHECK_MSG(res < 1e-10 && orth < 1e-10, "lapack resid %g orth %g", res, orth);
+    eig_check(S, n, U2, l2, K, &res, &orth);
+    CHECK_MSG(res < 1e-8 && orth < 1e-8, "arpack resid %g orth %g", res, orth);
+    /* Simple eigenvalues: the vectors agree up to sign, and the sign rule fixes it. */
+    double dmax = 0.0;
+    for (int64_t e = 0; e < n * K; e++) dmax = fmax(dmax, fabs(U1[e] - U2[e]));
+    CHECK_MSG(dmax < 1e-6, "LAPACK vs ARPACK vectors differ by %g", dmax);
+    /* The first is the known sqrt(D_i / vol). */
+    CHECK_NEAR(U1[0], sqrt(1.0 / (2.0 * (double)(n - 1))), 1e-14);
+    CHECK_NEAR(U1[5 * K], sqrt(2.0 / (2.0 * (double)(n - 1))), 1e-14);
+    free_test_csr(&w);
+
+    /* Complete graph: S = (J - I) / (n-1), eigenvalues 1 and -1/(n-1) (n-1 times). */
+    const int64_t nc = 30;
+    for (int64_t i = 0; i < nc; i++)
+        for (int64_t j = 0; j < nc; j++) Wd[i * nc + j] = i == j ? 0.0 : 2.5;
+    normalized(Wd, nc, S);
+    double Uc[30 * 3], lc[3];
+    for (int solver = DCI_EIGEN_LAPACK; solver <= DCI_EIGEN_ARPACK; solver++) {
+        CHECK_OK(dci_spectral_top_dense(Wd, nc, 3, solver, 7, Uc, lc, NULL));
+        CHECK_NEAR(lc[0], 1.0, 1e-15);
+        CHECK_NEAR(lc[1], -1.0 / 29.0, 1e-10);
+        CHECK_NEAR(lc[2], -1.0 / 29.0, 1e-10);
+        eig_check(S, nc, Uc, lc, 3, &res, &orth);
+        CHECK_MSG(res < 1e-8 && orth < 1e-8, "complete graph solver %d: resid %g orth %g", solver, res, orth);
+    }
+    free(Wd);
+    free(S);
+}
+
+static void test_spectral_random(void) {
+    /* LAPACK vs ARPACK on the kNN affinity of random data: same subspace. */
+    const int64_t n = 400, d = 5, K = 6;
+    float *x = random_data(n, d, 6, 0.0, 1.0);
+    dci_csr w;
+    CHECK_OK(dci_affinity_sparse(x, n, d, dci_affinity_p(n, K), 10, &w, NULL));
+    double *Ua = malloc((size_t)(n * K) * sizeof *Ua), *Ul = malloc((size_t)(n * K) * sizeof *Ul);
+    double la[6], ll[6];
+    int64_t c = 0;
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 1, Ua, la, &c));
+    CHECK(c == 1);
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_LAPACK, 1, Ul, ll, NULL));
+    for (int l = 0; l < K; l++) CHECK_NEAR(la[l], ll[l], 1e-9);
+    double pd = projector_distance(Ua, Ul, n, K);
+    CHECK_MSG(pd < 1e-6, "projector distance %g (gap %g)", pd, ll[K - 1]);
+    double *Wd = malloc((size_t)(n * n) * sizeof *Wd), *S = malloc((size_t)(n * n) * sizeof *S);
+    csr_to_dense(&w, Wd);
+    normalized(Wd, n, S);
+    double res, orth;
+    eig_check(S, n, Ua, la, K, &res, &orth);
+    CHECK_MSG(res < 1e-8 && orth < 1e-8, "arpack resid %g orth %g", res, orth);
+    /* Same seed, same result (bit for bit). */
+    double *Ub = malloc((size_t)(n * K) * sizeof *Ub);
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 1, Ub, NULL, NULL));
+    CHECK(memcmp(Ua, Ub, (size_t)(n * K) * sizeof *Ua) == 0);
+
+    /* Pipeline: rows of Y have unit length; dense and sparse agree on the
+     * dense affinity's subspace when sparse keeps all pairs. */
+    float *Y1 = malloc((size_t)(n * K) * sizeof *Y1), *Y2 = malloc((size_t)(n * K) * sizeof *Y2);
+    dci_spectral_opts od = {DCI_SPECTRAL_DENSE, 0, DCI_EIGEN_AUTO, 0};
+    dci_spectral_opts os = {DCI_SPECTRAL_SPARSE, n - 1, DCI_EIGEN_ARPACK, 0};
+    dci_spectral_stats st1, st2;
+    CHECK_OK(dci_spectral_embedding(x, n, d, K, &od, Y1, &st1));
+    CHECK_OK(dci_spectral_embedding(x, n, d, K, &os, Y2, &st2));
+    CHECK(st1.dense == 1 && st2.dense == 0 && st1.p == 11 && st2.m == n - 1 && st1.components == 1);
+    double worst = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double s1 = 0, s2 = 0, dot = 0;
+        for (int64_t l = 0; l < K; l++) {
+            s1 += (double)Y1[i * K + l] * Y1[i * K + l];
+            s2 += (double)Y2[i * K + l] * Y2[i * K + l];
+        }
+        worst = fmax(worst, fmax(fabs(s1 - 1.0), fabs(s2 - 1.0)));
+        (void)dot;
+    }
+    CHECK_MSG(worst < 1e-6, "row norms off by %g", worst);
+    /* Same eigenvalue ordering and sign rule: Y agrees entry-wise. */
+    double ydiff = 0.0;
+    for (int64_t e = 0; e < n * K; e++) ydiff = fmax(ydiff, fabs(Y1[e] - Y2[e]));
+    CHECK_MSG(ydiff < 1e-4, "dense vs sparse (m = n-1) Y differ by %g", ydiff);
+    dci_csr_free(&w);
+    free(Ua);
+    free(Ul);
+    free(Ub);
+    free(Wd);
+    free(S);
+    free(Y1);
+    free(Y2);
+    free(x);
+}
+
+/* Blobs far apart: blob b at offset 1000 b. */
+static float *blobs(int64_t nb, int64_t per, int64_t d, uint64_t seed) {
+    float *x = random_data(nb * per, d, seed, 0.0, 1.0);
+    for (int64_t i = 0; i < nb * per; i++) x[i * d] += 1000.0f * (float)(i / per);
+    return x;
+}
+
+static void test_spectral_components(void) {
+    const int64_t per = 60, d = 3, K = 3, n = 3 * per;
+    float *x = blobs(3, per, d, 8);
+    float *Y = malloc((size_t)(n * K) * sizeof *Y);
+    for (int mode = DCI_SPECTRAL_DENSE; mode <= DCI_SPECTRAL_SPARSE; mode++) {
+        dci_spectral_opts o = {mode, 10, DCI_EIGEN_AUTO, 0};
+        dci_spectral_stats st;
+        memset(Y, 0xff, (size_t)(n * K) * sizeof *Y);
+        CHECK_OK(dci_spectral_embedding(x, n, d, K, &o, Y, &st));
+        CHECK(st.components == 3);
+        /* Blob b's rows are exactly e_b. */
+        int exact = 1;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t l = 0; l < K; l++) exact &= Y[i * K + l] == (l == i / per ? 1.0f : 0.0f);
+        CHECK_MSG(exact, "mode %d: rows are not the blob indicators", mode);
+    }
+    /* K = 4 > 3 components: one computed eigenvector on top, still finite. */
+    dci_spectral_opts o4 = {DCI_SPECTRAL_SPARSE, 10, DCI_EIGEN_ARPACK, 0};
+    float *Y4 = malloc((size_t)(n * 4) * sizeof *Y4);
+    CHECK_OK(dci_spectral_embedding(x, n, d, 4, &o4, Y4, NULL));
+    int finite = 1;
+    for (int64_t e = 0; e < n * 4; e++) finite &= isfinite(Y4[e]);
+    CHECK(finite);
+    free(Y4);
+    /* Public API, sparse mode. */
+    CHECK_OK(dc_spectral_embedding(x, n, d, K, DC_SPECTRAL_SPARSE, 0, Y));
+    CHECK(Y[0] == 1.0f && Y[per * K + 1] == 1.0f && Y[(n - 1) * K + 2] == 1.0f);
+    free(x);
+
+    /* Four blobs, K = 3: more components than clusters. */
+    x = blobs(4, 30, d, 9);
+    dci_spectral_opts os = {DCI_SPECTRAL_SPARSE, 5, DCI_EIGEN_AUTO, 0};
+    CHECK_STATUS(dci_spectral_embedding(x, 120, d, 3, &os, Y, NULL), DC_ERR_DEGENERATE);
+    CHECK(strstr(dc_last_error(), "4 connected components") != NULL);
+    free(x);
+
+    /* An isolated point (row 0 has no edges) next to a path 1..n-1. */
+    const int64_t ni = 80;
+    dci_csr w, path;
+    double *Wd = malloc((size_t)(ni * ni) * sizeof *Wd), *S = malloc((size_t)(ni * ni) * sizeof *S);
+    path_graph(ni - 1, &path, Wd);
+    w.n = ni;
+    w.rowptr = malloc((size_t)(ni + 1) * sizeof *w.rowptr);
+    w.col = path.col;
+    w.val = path.val;
+    w.rowptr[0] = 0;
+    for (int64_t i = 0; i < ni; i++) w.rowptr[i + 1] = path.rowptr[i];
+    for (int64_t e = 0; e < path.rowptr[ni - 1]; e++) w.col[e] += 1;
+    csr_to_dense(&w, Wd);
+    normalized(Wd, ni, S);
+    double U[80 * 3], lam[3], res, orth;
+    float Yi[80 * 3];
+    int64_t c = 0;
+    for (int solver = DCI_EIGEN_LAPACK; solver <= DCI_EIGEN_ARPACK; solver++) {
+        CHECK_OK(dci_spectral_top_csr(&w, 3, solver, 0, U, lam, &c));
+        CHECK(c == 2);
+        CHECK(U[0] == 1.0 && U[1] == 0.0 && fabs(U[2]) < 1e-10); /* the isolated point's indicator */
+        CHECK_NEAR(lam[2], cos(M_PI / (double)(ni - 2)), 1e-9);
+        eig_check(S, ni, U, lam, 3, &res, &orth);
+        CHECK_MSG(res < 1e-8 && orth < 1e-8, "isolated, solver %d: resid %g orth %g", solver, res, orth);
+        dci_spectral_normalize_rows(U, ni, 3, Yi);
+        int ok = 1;
+        for (int64_t e = 0; e < ni * 3; e++) ok &= isfinite(Yi[e]);
+        CHECK(ok && Yi[0] == 1.0f);
+    }
+    CHECK_STATUS(dci_spectral_top_csr(&w, 1, DCI_EIGEN_AUTO, 0, U, lam, &c), DC_ERR_DEGENERATE);
+    free(w.rowptr);
+    free_test_csr(&path);
+    free(Wd);
+    free(S);
+    free(Y);
+}
+
+static void test_spectral_errors(void) {
+    float *x = random_data(50, 2, 10, 0.0, 1.0);
+    float Y[50 * 50];
+    dci_spectral_opts o = {DCI_SPECTRAL_SPARSE, 0, DCI_EIGEN_AUTO, 0};
+    CHECK_STATUS(dci_spectral_embedding(x, 50, 2, 1, &o, Y, NULL), DC_ERR_K_RANGE);
+    CHECK_STATUS(dci_spectral_embedding(x, 50, 2, 51, &o, Y, NULL), DC_ERR_K_RANGE);
+    o.m = 50;
+    CHECK_STATUS(dci_spectral_embedding(x, 50, 2, 3, &o, Y, NULL), DC_ERR_INVALID_ARG);
+    o.m = 0;
+    o.mode = 7;
+    CHECK_STATUS(dci_spectral_embedding(x, 50, 2, 3, &o, Y, NULL), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_spectral_embedding(x, 50, 2, 3, 7, 0, Y), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_spectral_embedding(x, 50, 2, 3, 0, 0, NULL), DC_ERR_NULL);
+    x[17] = NAN;
+    CHECK_STATUS(dc_spectral_embedding(x, 50, 2, 3, DC_SPECTRAL_DENSE, 0, Y), DC_ERR_NONFINITE);
+    x[17] = 0.0f;
+    /* K = n (dense): every eigenvector; rows still unit. */
+    CHECK_OK(dc_spectral_embedding(x, 50, 2, 50, DC_SPECTRAL_DENSE, 0, Y));
+    int ok = 1;
+    for (int64_t i = 0; i < 50; i++) {
+        double s = 0;
+        for (int64_t l = 0; l < 50; l++) s += (double)Y[i * 50 + l] * Y[i * 50 + l];
+        ok &= fabs(s - 1.0) < 1e-5;
+    }
+    CHECK(ok);
+    free(x);
+}
+
+int main(void) {
+    test_knn();
+    test_affinity();
+    test_spectral_known();
+    test_spectral_random();
+    test_spectral_components();
+    test_spectral_errors();
+    DC_TEST_END();
+}
