@@ -267,9 +267,10 @@ static void test_mlp_batching(void) {
     CHECK(maxd < 1e-5);
     /* apply over more rows than the workspace holds (chunked). */
     float out2[24];
-    dci_mlp_apply(c, x, 8, out2);
-    int close = 1;
-    for (int i = 0; i < 24; i++) close &= fabs(out2[i] - out[i]) < 1e-6;
+    out2[21] = -99.0f;
+    dci_mlp_apply(c, x, 7, out2); /* a full chunk and a partial one */
+    int close = out2[21] == -99.0f;
+    for (int i = 0; i < 21; i++) close &= fabs(out2[i] - out[i]) < 1e-6;
     CHECK(close);
     CHECK(dci_mlp_batch(c) == 0 && dci_mlp_output(c) == NULL);
     /* Parameters are independent copies. */
@@ -481,6 +482,12 @@ static void test_affine(void) {
     for (int i = 0; i < 3 * 784; i++) within &= aug[i] >= 0.0f && aug[i] <= 1.0f;
     CHECK(within);
     CHECK(memcmp(aug, aug + 784, 784 * sizeof(float)) && memcmp(aug, imgs, 784 * sizeof(float)));
+    /* Gather: plain rows in the given order, or each augmented on its own. */
+    const int64_t idx[3] = {2, 0, 2};
+    dci_gather_batch(imgs, 784, idx, 3, aug, NULL, NULL, &r);
+    CHECK(!memcmp(aug, imgs + 1568, 784 * sizeof(float)) && !memcmp(aug + 784, imgs, 784 * sizeof(float)));
+    dci_gather_batch(imgs, 784, idx, 3, aug, &mn, NULL, &r);
+    CHECK(memcmp(aug, aug + 1568, 784 * sizeof(float)) && memcmp(aug, imgs, 784 * sizeof(float)));
     free(imgs);
     free(aug);
 

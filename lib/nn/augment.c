@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "core/error.h"
 
@@ -78,22 +79,35 @@ void dci_affine_apply(const float *src, float *dst, const dci_image_shape *shape
         double csrc = (-a * sn + b0 * cs) * ix + cx;
         float *out = dst + r * W * C;
         for (int64_t c = 0; c < W; c++, rs += dr_dcol, csrc += dc_dcol, out += C) {
-            double fr0 = floor(rs), fc0 = floor(csrc);
-            int64_t r0 = (int64_t)fr0, c0 = (int64_t)fc0;
-            float wr = (float)(rs - fr0), wc = (float)(csrc - fc0);
-            for (int64_t ch = 0; ch < C; ch++) out[ch] = 0.0f;
-            if (r0 < -1 || r0 >= H || c0 < -1 || c0 >= W) continue;
-            const float wt[2][2] = {{(1.0f - wr) * (1.0f - wc), (1.0f - wr) * wc},
-                                    {wr * (1.0f - wc), wr * wc}};
-            for (int dr = 0; dr < 2; dr++) {
-                int64_t rr = r0 + dr;
-                if (rr < 0 || rr >= H) continue;
-                for (int dc = 0; dc < 2; dc++) {
-                    int64_t cc = c0 + dc;
-                    if (cc < 0 || cc >= W || wt[dr][dc] == 0.0f) continue;
-                    const float *p = src + (rr * W + cc) * C;
-                    for (int64_t ch = 0; ch < C; ch++) out[ch] += wt[dr][dc] * p[ch];
+            if (!(rs > -1.0 && rs < (double)H && csrc > -1.0 && csrc < (double)W)) {
+                for (int64_t ch = 0; ch < C; ch++) out[ch] = 0.0f;
+                continue;
+            }
+            /* Both > −1 here, so truncation of (v + 1) is floor(v) + 1 (no libm call). */
+            const int64_t r0 = (int64_t)(rs + 1.0) - 1, c0 = (int64_t)(csrc + 1.0) - 1;
+            const float wr = (float)(rs - (double)r0), wc = (float)(csrc - (double)c0);
+            const float w00 = (1.0f - wr) * (1.0f - wc), w01 = (1.0f - wr) * wc;
+            const float w10 = wr * (1.0f - wc), w11 = wr * wc;
+            if (r0 >= 0 && r0 + 1 < H && c0 >= 0 && c0 + 1 < W) {
+                const float *p00 = src + (r0 * W + c0) * C, *p10 = p00 + W * C;
+                if (C == 1) { /* grey images: the common case, without a channel loop */
+                    out[0] = w00 * p00[0] + w01 * p00[1] + w10 * p10[0] + w11 * p10[1];
+                    continue;
                 }
+                for (int64_t ch = 0; ch < C; ch++)
+                    out[ch] = w00 * p00[ch] + w01 * p00[C + ch] + w10 * p10[ch] + w11 * p10[C + ch];
+                continue;
+            }
+            /* Border: taps outside the image read as 0. */
+            const int in_r0 = r0 >= 0, in_r1 = r0 + 1 < H, in_c0 = c0 >= 0, in_c1 = c0 + 1 < W;
+            for (int64_t ch = 0; ch < C; ch++) {
+                const int64_t k = (r0 * W + c0) * C + ch; /* may be negative: index, not pointer */
+                float v = 0.0f;
+                if (in_r0 && in_c0) v += w00 * src[k];
+                if (in_r0 && in_c1) v += w01 * src[k + C];
+                if (in_r1 && in_c0) v += w10 * src[k + W * C];
+                if (in_r1 && in_c1) v += w11 * src[k + W * C + C];
+                out[ch] = v;
             }
         }
     }
@@ -105,6 +119,22 @@ void dci_augment_batch(const float *x, float *out, int64_t batch, const dci_imag
     for (int64_t i = 0; i < batch; i++) {
         dci_affine t = dci_affine_draw(r, shape, ranges);
         dci_affine_apply(x + i * d, out + i * d, shape, &t);
+    }
+}
+
+void dci_gather_batch(const float *x, int64_t d, const int64_t *idx, int64_t b, float *out,
+                      const dci_image_shape *shape, const dci_augment_ranges *ranges,
+                      dci_rng *r) {
+    const dci_augment_ranges def = dci_augment_ranges_default();
+    if (!ranges) ranges = &def;
+    for (int64_t i = 0; i < b; i++) {
+        const float *src = x + idx[i] * d;
+        if (shape) {
+            dci_affine t = dci_affine_draw(r, shape, ranges);
+            dci_affine_apply(src, out + i * d, shape, &t);
+        } else {
+            memcpy(out + i * d, src, (size_t)d * sizeof *out);
+        }
     }
 }
 

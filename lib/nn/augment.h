@@ -58,6 +58,13 @@ void dci_affine_apply(const float *src, float *dst, const dci_image_shape *shape
 void dci_augment_batch(const float *x, float *out, int64_t batch, const dci_image_shape *shape,
                        const dci_augment_ranges *ranges, dci_rng *r);
 
+/* out[i] = row idx[i] of x (rows of d floats) for i < b: a mini-batch
+ * gather, each row under its own random transform when shape is not NULL
+ * (shape must then match d; ranges NULL = defaults). */
+void dci_gather_batch(const float *x, int64_t d, const int64_t *idx, int64_t b, float *out,
+                      const dci_image_shape *shape, const dci_augment_ranges *ranges,
+                      dci_rng *r);
+
 /* ---- noise models (robustness experiment) ---- */
 
 typedef enum dci_noise_kind {

@@ -68,15 +68,7 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
         double sum = 0.0;
         for (int64_t start = 0, bi = 0; start < n; start += batch, bi++) {
             const int64_t b = n - start < batch ? n - start : batch;
-            for (int64_t i = 0; i < b; i++) {
-                const float *src = x + order[start + i] * d;
-                if (o.augment) {
-                    dci_affine t = dci_affine_draw(&aug, o.augment, &ranges);
-                    dci_affine_apply(src, xb + i * d, o.augment, &t);
-                } else {
-                    memcpy(xb + i * d, src, (size_t)d * sizeof *xb);
-                }
-            }
+            dci_gather_batch(x, d, order + start, b, xb, o.augment, &ranges, &aug);
             const float *recon = dci_autoencoder_forward(ae, xb, b);
             double loss = dci_mse(recon, xb, b, d, grad);
             if (!isfinite(loss)) {
