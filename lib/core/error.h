@@ -2,6 +2,8 @@
 #ifndef DCI_ERROR_H
 #define DCI_ERROR_H
 
+#include <stddef.h>
+
 #include "deepclust/status.h"
 
 /* Formats the detail (printf-style), stores it thread-locally, returns code.
