@@ -110,7 +110,8 @@ static int parse_format(const char *s, dc_format *f) {
     return 0;
 }
 
-/* Loads --data with --format/--label-column/--labels/--image-shape/--normalize. */
+/* Loads --data with --format/--label-column/--labels/--image-shape/--normalize.
+ * On failure *out may hold a partly prepared set: the caller frees it. */
 static int load_data(args *a, dc_dataset **out) {
     const char *path = get(a, "data");
     if (!path) return usage_error("missing --data PATH%s", "");
@@ -138,38 +139,27 @@ static int load_data(args *a, dc_dataset **out) {
     const char *labels = get(a, "labels");
     if (labels) {
         if (lc) {
-            dc_dataset_free(*out);
             return usage_error("give either --labels or --label-column, not both%s", "");
         }
         st = dc_dataset_load_labels(*out, labels, DC_FORMAT_AUTO);
-        if (st) {
-            dc_dataset_free(*out);
-            return lib_error(st, labels);
-        }
+        if (st) return lib_error(st, labels);
     }
     const char *shape = get(a, "image-shape");
     if (shape) {
         long long h, w, c = 1;
         int got = sscanf(shape, "%lldx%lldx%lld", &h, &w, &c);
         if (got < 2 || h < 1 || w < 1 || c < 1) {
-            dc_dataset_free(*out);
             return usage_error("--image-shape takes HxW or HxWxC, got '%s'", shape);
         }
         st = dc_dataset_set_image_shape(*out, h, w, c);
-        if (st) {
-            dc_dataset_free(*out);
-            return lib_error(st, "--image-shape");
-        }
+        if (st) return lib_error(st, "--image-shape");
     }
     const char *norm = get(a, "normalize");
     if (norm) {
         dc_normalization nm;
         st = dc_normalization_from_name(norm, &nm);
         if (!st) st = dc_dataset_normalize(*out, nm);
-        if (st) {
-            dc_dataset_free(*out);
-            return lib_error(st, "--normalize");
-        }
+        if (st) return lib_error(st, "--normalize");
     }
     return 0;
 }

@@ -1,0 +1,156 @@
+"""The deepclust CLI contract: one JSON object on stdout, metrics that agree
+with scikit-learn on the labels it wrote, clear failures that write nothing."""
+import json
+import os
+import subprocess
+
+import pytest
+
+np = pytest.importorskip("numpy")
+sk_metrics = pytest.importorskip("sklearn.metrics")
+
+CLI = os.environ.get("DEEPCLUST_CLI")
+pytestmark = pytest.mark.skipif(not CLI, reason="DEEPCLUST_CLI is not set")
+
+
+def run(*args, check=None):
+    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120)
+    if check is not None:
+        assert p.returncode == check, (p.returncode, p.stdout, p.stderr)
+    return p
+
+
+def blobs(n_per=60, k=3, d=4, seed=0, spread=0.3):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=10.0, size=(k, d))
+    x = np.concatenate([c + spread * rng.normal(size=(n_per, d)) for c in centres])
+    y = np.repeat(np.arange(k), n_per)
+    perm = rng.permutation(len(y))
+    return x[perm].astype(np.float32), y[perm]
+
+
+@pytest.fixture()
+def csv_with_labels(tmp_path):
+    x, y = blobs()
+    path = tmp_path / "blobs.csv"
+    with open(path, "w") as f:
+        f.write(",".join(f"f{j}" for j in range(x.shape[1])) + ",label\n")
+        for row, lab in zip(x, y):
+            f.write(",".join(f"{v:.6f}" for v in row) + f",{lab}\n")
+    return path, x, y
+
+
+def test_json_contract_and_metrics_match_sklearn(csv_with_labels, tmp_path):
+    path, x, y = csv_with_labels
+    out = tmp_path / "labels.csv"
+    p = run("cluster", "--method", "kmeans", "--data", path, "--label-column", "last",
+            "--k", 3, "--seed", 5, "--json", "--out", out, check=0)
+    lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1, p.stdout
+    j = json.loads(lines[0])
+    for key in ("method", "n", "d", "k", "seed", "seconds", "acc", "nmi", "ari", "f1"):
+        assert key in j, key
+    assert (j["method"], j["n"], j["d"], j["k"], j["seed"]) == ("kmeans", len(y), x.shape[1], 3, 5)
+    assert j["seconds"] >= 0
+    for key in ("acc", "nmi", "ari", "f1"):
+        assert 0.0 <= j[key] <= 1.0
+    pred = np.loadtxt(out, dtype=np.int64)
+    assert pred.shape == y.shape and set(pred) <= {0, 1, 2}
+    assert j["ari"] == pytest.approx(sk_metrics.adjusted_rand_score(y, pred), abs=1e-9)
+    assert j["nmi"] == pytest.approx(
+        sk_metrics.normalized_mutual_info_score(y, pred, average_method="geometric"), abs=1e-9)
+    assert j["nmi_arithmetic"] == pytest.approx(
+        sk_metrics.normalized_mutual_info_score(y, pred), abs=1e-9)
+    assert j["acc"] == 1.0  # well-separated blobs
+    assert "ACC" in p.stderr  # human summary goes to stderr
+
+
+def test_same_seed_same_labels_npy_output(csv_with_labels, tmp_path):
+    path, _, _ = csv_with_labels
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"l{i}.npy"
+        run("cluster", "--method", "kmeans", "--data", path, "--label-column", "last",
+            "--k", 4, "--seed", 11, "--quiet", "--out", out, check=0)
+        outs.append(np.load(out))
+    assert outs[0].dtype == np.int32
+    assert np.array_equal(outs[0], outs[1])
+
+
+def test_no_labels_means_no_metrics_and_npy_input(tmp_path):
+    x, _ = blobs()
+    path = tmp_path / "x.npy"
+    np.save(path, x.astype(np.float64))
+    p = run("cluster", "--method", "kmeans", "--data", path, "--k", 3, "--json", check=0)
+    j = json.loads(p.stdout)
+    assert j["n"] == x.shape[0] and "acc" not in j and "inertia" in j
+
+
+def test_info(tmp_path):
+    x, _ = blobs()
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    j = json.loads(run("info", path, "--json", check=0).stdout)
+    assert (j["n"], j["d"]) == x.shape
+    assert j["min"] == pytest.approx(float(x.min()), rel=1e-6)
+
+
+@pytest.mark.parametrize("extra,code,needle", [
+    (["--k", 1000], 1, "larger than the number of samples"),
+    (["--k", 0], 1, "k"),
+    (["--k", 3, "--n-init", 0], 2, "n_init"),
+    (["--k", 3, "--no-such-option", 1], 2, "no-such-option"),
+    (["--k", 3, "--param", "tol=abc"], 2, "not a number"),
+    (["--k", 3, "--normalize", "bogus"], 1, "bogus"),
+])
+def test_bad_parameters_fail_without_output(csv_with_labels, tmp_path, extra, code, needle):
+    path, _, _ = csv_with_labels
+    out = tmp_path / "never.csv"
+    p = run("cluster", "--method", "kmeans", "--data", path, "--label-column", "last",
+            "--out", out, "--json", *extra)
+    assert p.returncode == code, (p.returncode, p.stderr)
+    assert needle in p.stderr
+    assert p.stdout == ""
+    assert not out.exists()
+    assert not list(tmp_path.glob("never.csv*"))  # no temp file left either
+
+
+def test_bad_files(tmp_path):
+    bad_row = tmp_path / "bad.csv"
+    bad_row.write_text("1,2,3\n4,5,6\n7,8\n")
+    nan = tmp_path / "nan.csv"
+    nan.write_text("1,2\n3,nan\n5,6\n")
+    trunc = tmp_path / "t.npy"
+    np.save(trunc, np.ones((50, 4), dtype=np.float32))
+    trunc.write_bytes(trunc.read_bytes()[:-40])
+    unknown = tmp_path / "x.weird"
+    unknown.write_text("1,2\n")
+    cases = [(bad_row, "line 3"), (nan, "NaN"), (trunc, "trunc"),
+             (unknown, "format"), (tmp_path / "missing.csv", "missing.csv")]
+    for path, needle in cases:
+        out = tmp_path / "out.csv"
+        p = run("cluster", "--method", "kmeans", "--data", path, "--k", 2, "--out", out)
+        assert p.returncode == 1, (path, p.stderr)
+        assert needle.lower() in p.stderr.lower(), (path, p.stderr)
+        assert not out.exists()
+
+
+def test_labels_count_mismatch(csv_with_labels, tmp_path):
+    path, x, _ = csv_with_labels
+    lab = tmp_path / "lab.txt"
+    lab.write_text("\n".join(["0"] * (len(x) - 1)) + "\n")
+    p = run("cluster", "--method", "kmeans", "--data", path, "--header", "yes",
+            "--labels", lab, "--k", 3)
+    assert p.returncode == 1 and "rows" in p.stderr
+
+
+def test_unknown_method_and_command():
+    p = run("cluster", "--method", "nope", "--data", "x.csv", "--k", 2)
+    assert p.returncode == 1 and "kmeans" in p.stderr
+    assert run("frobnicate").returncode == 2
+
+
+def test_help_lists_every_parameter():
+    for method in run("methods", check=0).stdout.split():
+        text = run("help", method, check=0).stdout
+        assert "--k " in text and "--seed " in text, method
