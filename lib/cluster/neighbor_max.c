@@ -1,7 +1,7 @@
 #include "cluster/neighbor_max.h"
 
-#include "cluster/scratch.h"
 #include "core/error.h"
+#include "graph/knn.h"
 
 dc_status dci_nmax_check_k(int64_t k, int64_t n) {
     if (k < 1 || k >= n)
@@ -61,34 +61,5 @@ dc_status dci_nmax_knn_batch(const float *emb, int64_t B, int64_t M, int64_t k, 
         dci_nmax_self(B, k, idx);
         return DC_OK;
     }
-    dci_scratch sc;
-    double *best = dci_scratch_get(&sc, k, "batch neighbour scratch");
-    if (!best) return DC_ERR_NOMEM;
-    for (int64_t i = 0; i < B; i++) {
-        const float *xi = emb + i * M;
-        int64_t *nb = idx + i * k;
-        int64_t have = 0;
-        for (int64_t j = 0; j < B; j++) {
-            if (j == i) continue;
-            const float *xj = emb + j * M;
-            double d = 0.0;
-            for (int64_t m = 0; m < M; m++) {
-                double t = (double)xi[m] - (double)xj[m];
-                d += t * t;
-            }
-            /* Insertion into the sorted top-k; strict comparison keeps the
-             * lower index first among equal distances (j ascends). */
-            if (have == k && !(d < best[k - 1])) continue;
-            int64_t pos = have < k ? have++ : k - 1;
-            while (pos > 0 && d < best[pos - 1]) {
-                best[pos] = best[pos - 1];
-                nb[pos] = nb[pos - 1];
-                pos--;
-            }
-            best[pos] = d;
-            nb[pos] = j;
-        }
-    }
-    dci_scratch_release(&sc);
-    return DC_OK;
+    return dci_knn_self(emb, B, M, k, idx, NULL);
 }

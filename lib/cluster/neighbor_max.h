@@ -38,8 +38,8 @@ void dci_nmax_self(int64_t n, int64_t k, int64_t *idx);
  * OTHER rows by Euclidean distance (ascending; equal distances: lower index
  * first), as indices 0..B-1 into the batch (map them through the batch's
  * sample ids for global indices). If k >= B every sample is its own
- * neighbour (dci_nmax_self). Direct O(B^2 M) in double: meant for a
- * mini-batch; use dci_knn_self for the whole data set.
+ * neighbour (dci_nmax_self); otherwise this is dci_knn_self on the batch
+ * (exact; the same call gives the global lists on the whole embedding set).
  * DC_ERR_INVALID_ARG if k < 1. */
 dc_status dci_nmax_knn_batch(const float *emb, int64_t B, int64_t M, int64_t k, int64_t *idx);
 
