@@ -1,9 +1,20 @@
 /* k-means (SPEC §1.6): greedy k-means++ seeding, Lloyd iterations with the
  * scikit-learn stopping rule, best of n_init restarts.
  *
- * Time goes into one sgemm per row tile (x . C^T) per iteration; the argmin
- * and the centre sums are fused into the same tile loop so each row is read
- * from memory once per iteration while it is still in cache. */
+ * Where the time goes and what is done about it:
+ * - Distances of many rows to all centres: one sgemm per row tile
+ *   (||x||^2 + ||c||^2 - 2 x.c), with the argmin and the centre sums fused
+ *   into the same tile loop while the rows are in cache.
+ * - Lloyd after the first iteration: most points keep their centre, which
+ *   the triangle inequality proves without computing distances (Elkan 2003
+ *   with one lower bound per point and centre for small k in high
+ *   dimension, Hamerly 2010 with a single lower bound otherwise). The
+ *   centre sums are updated only for points that change cluster.
+ * - k-means++ seeding: a candidate cannot get closer to a point than the
+ *   point's current centre when it is at least twice that distance away
+ *   from that centre, so such rows are skipped.
+ * Everything is sequential apart from the BLAS calls, so results depend only
+ * on the seed. */
 #include "cluster/kmeans.h"
 
 #include <cblas.h>
@@ -21,26 +32,38 @@ void dci_kmeans_opts_default(dci_kmeans_opts *o) {
     o->n_init = 10;
     o->max_iter = 300;
     o->tol = 1e-4;
+    o->algorithm = DCI_KMEANS_AUTO;
 }
 
 /* ||x||^2 + ||c||^2 - 2 x.c loses precision in float when the data sit far
  * from the origin compared with their spread; then the rows are shifted by
  * the data mean (per tile, no copy of x) before the sgemm. */
 #define SHIFT_RATIO 10.0
+/* Elkan keeps n*k lower bounds: worth it for few centres in high dimension. */
+#define ELKAN_MAX_K 64
+
+/* The hot loops over a row benefit from 8-wide vectors; the default build
+ * targets baseline x86-64. Without FMA contraction (ISO C mode) both clones
+ * round identically, so results do not depend on the CPU. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define DCI_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DCI_VECTOR_CLONES
+#endif
 
 /* One k-means problem: the data, their squared norms and the work buffers,
  * allocated once and reused by every iteration and restart. */
 typedef struct km_ctx {
     const float *x;
     int64_t n, d, k;
-    float *shift;  /* NULL, or the data mean subtracted from every row */
-    float *xn;     /* n squared norms of the (shifted) rows */
+    float *shift;     /* NULL, or the data mean subtracted from every row */
+    float *xn;        /* n squared norms of the (shifted) rows */
     double tol_scale; /* mean per-feature variance */
-    int64_t tile;  /* rows per sgemm call */
-    int64_t width; /* columns of dist */
-    float *tbuf;   /* tile x d shifted rows (only with shift) */
-    float *dist;   /* tile x width */
-    float *cn;     /* width squared norms of centres / candidates */
+    int64_t tile;     /* rows per sgemm call */
+    float *tbuf;      /* tile x d gathered / shifted rows */
+    float *dist;      /* tile x width sgemm results */
+    float *cn;        /* width squared norms of centres / candidates */
+    int64_t *todo;    /* tile row indices gathered into tbuf */
 } km_ctx;
 
 static void ctx_free(km_ctx *c) {
@@ -49,6 +72,7 @@ static void ctx_free(km_ctx *c) {
     dci_free(c->tbuf);
     dci_free(c->dist);
     dci_free(c->cn);
+    dci_free(c->todo);
     memset(c, 0, sizeof *c);
 }
 
@@ -70,6 +94,17 @@ static dc_status check_args(const float *x, int64_t n, int64_t d, int64_t k, con
     return dci_check_finite(x, n, d, "kmeans data");
 }
 
+static dc_status check_opts(const dci_kmeans_opts *o) {
+    DCI_CHECK_NULL(o);
+    if (o->n_init < 1 || o->max_iter < 1 || !(o->tol >= 0.0) || !isfinite(o->tol))
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "kmeans: need n_init >= 1, max_iter >= 1, finite tol >= 0 (got %lld, %lld, %g)",
+                        (long long)o->n_init, (long long)o->max_iter, o->tol);
+    if (o->algorithm < DCI_KMEANS_AUTO || o->algorithm > DCI_KMEANS_ELKAN)
+        return dci_fail(DC_ERR_INVALID_ARG, "kmeans: unknown algorithm %d", (int)o->algorithm);
+    return DC_OK;
+}
+
 /* Copies row i of the data, in the centres' coordinates, to out (d floats). */
 static void shifted_row(const km_ctx *c, int64_t i, float *out) {
     const float *r = c->x + i * c->d;
@@ -86,13 +121,52 @@ static float sq_norm(const float *v, int64_t d) {
     return (float)s;
 }
 
+static float root_clamped(float v) { return v > 0.0f ? sqrtf(v) : 0.0f; }
+
+/* Squared distance of a - shift (shift may be NULL) to b, from differences
+ * (no cancellation); 8 partial sums so that it vectorises. */
+DCI_VECTOR_CLONES
+static float diff_dist2(const float *a, const float *shift, const float *b, int64_t d) {
+    float acc[8] = {0};
+    int64_t t = 0;
+    if (shift) {
+        for (; t + 8 <= d; t += 8)
+            for (int q = 0; q < 8; q++) {
+                float u = a[t + q] - shift[t + q] - b[t + q];
+                acc[q] += u * u;
+            }
+    } else {
+        for (; t + 8 <= d; t += 8)
+            for (int q = 0; q < 8; q++) {
+                float u = a[t + q] - b[t + q];
+                acc[q] += u * u;
+            }
+    }
+    float s = 0.0f;
+    for (; t < d; t++) {
+        float u = a[t] - (shift ? shift[t] : 0.0f) - b[t];
+        s += u * u;
+    }
+    for (int q = 0; q < 8; q++) s += acc[q];
+    return s;
+}
+
+/* Distance from row i to centre cc (shifted coordinates). */
+static float point_dist(const km_ctx *c, int64_t i, const float *cc) {
+    return sqrtf(diff_dist2(c->x + i * c->d, c->shift, cc, c->d));
+}
+
 /* Rows [i0, i0+m) in the centres' coordinates (pointer into x or tbuf). */
 static const float *tile_rows(const km_ctx *c, int64_t i0, int64_t m) {
     const float *r = c->x + i0 * c->d;
     if (!c->shift) return r;
-    const int64_t d = c->d;
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < d; j++) c->tbuf[i * d + j] = r[i * d + j] - c->shift[j];
+    for (int64_t i = 0; i < m; i++) shifted_row(c, i0 + i, c->tbuf + i * c->d);
+    return c->tbuf;
+}
+
+/* The m rows listed in c->todo, gathered into tbuf. */
+static const float *gather_rows(const km_ctx *c, int64_t m) {
+    for (int64_t r = 0; r < m; r++) shifted_row(c, c->todo[r], c->tbuf + r * c->d);
     return c->tbuf;
 }
 
@@ -102,7 +176,11 @@ static void tile_dot(const km_ctx *c, const float *rows, int64_t m, const float 
                 (int)c->d, p, (int)c->d, 0.0f, c->dist, (int)kc);
 }
 
-/* Mean, per-feature variance and (when needed) the shift; squared norms;
+static void point_norms(km_ctx *c, const float *p, int64_t np) {
+    for (int64_t j = 0; j < np; j++) c->cn[j] = sq_norm(p + j * c->d, c->d);
+}
+
+/* Mean, per-feature variance, the shift if needed, squared row norms, and
  * buffers for up to `width` centres per sgemm. */
 static dc_status ctx_init(km_ctx *c, const float *x, int64_t n, int64_t d, int64_t k, int64_t width) {
     memset(c, 0, sizeof *c);
@@ -110,11 +188,8 @@ static dc_status ctx_init(km_ctx *c, const float *x, int64_t n, int64_t d, int64
     c->n = n;
     c->d = d;
     c->k = k;
-    c->width = width;
     double *mean = DCI_NEW_ZEROS(double, d, "kmeans mean");
     double *m2 = DCI_NEW_ZEROS(double, d, "kmeans variance");
-    c->xn = DCI_NEW_ARRAY(float, n, "kmeans row norms");
-    c->cn = DCI_NEW_ARRAY(float, width, "kmeans centre norms");
     /* About 1 MB of rows per tile keeps the fused argmin/update in cache;
      * the distance block is capped for large k. */
     int64_t tile = ((int64_t)1 << 18) / d;
@@ -124,10 +199,13 @@ static dc_status ctx_init(km_ctx *c, const float *x, int64_t n, int64_t d, int64
     if (tile > cap) tile = cap > 0 ? cap : 1;
     if (tile > n) tile = n;
     c->tile = tile;
+    c->xn = DCI_NEW_ARRAY(float, n, "kmeans row norms");
+    c->cn = DCI_NEW_ARRAY(float, width, "kmeans centre norms");
     c->dist = DCI_NEW_ARRAY(float, tile * width, "kmeans distance tile");
-    if (!mean || !m2 || !c->xn || !c->cn || !c->dist) goto nomem;
+    c->tbuf = DCI_NEW_ARRAY(float, tile * d, "kmeans row tile");
+    c->todo = DCI_NEW_ARRAY(int64_t, tile, "kmeans row list");
+    if (!mean || !m2 || !c->xn || !c->cn || !c->dist || !c->tbuf || !c->todo) goto nomem;
 
-    /* Welford per feature would be slower; two passes in double are exact enough. */
     for (int64_t i = 0; i < n; i++)
         for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
     double mu2 = 0.0, var = 0.0;
@@ -145,19 +223,16 @@ static dc_status ctx_init(km_ctx *c, const float *x, int64_t n, int64_t d, int64
 
     if (mu2 > SHIFT_RATIO * var) {
         c->shift = DCI_NEW_ARRAY(float, d, "kmeans shift");
-        c->tbuf = DCI_NEW_ARRAY(float, tile * d, "kmeans row tile");
-        if (!c->shift || !c->tbuf) goto nomem;
+        if (!c->shift) goto nomem;
         for (int64_t j = 0; j < d; j++) c->shift[j] = (float)mean[j];
-        for (int64_t i = 0; i < n; i++) {
-            double s = 0.0;
-            for (int64_t j = 0; j < d; j++) {
-                double t = (double)x[i * d + j] - c->shift[j];
-                s += t * t;
-            }
-            c->xn[i] = (float)s;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (int64_t j = 0; j < d; j++) {
+            double t = (double)x[i * d + j] - (c->shift ? c->shift[j] : 0.0f);
+            s += t * t;
         }
-    } else {
-        for (int64_t i = 0; i < n; i++) c->xn[i] = sq_norm(x + i * d, d);
+        c->xn[i] = (float)s;
     }
     dci_free(mean);
     dci_free(m2);
@@ -169,165 +244,337 @@ nomem:
     return DC_ERR_NOMEM;
 }
 
-/* Nearest centre of every row. With sums != NULL also accumulates the
- * per-cluster sums (double) and counts in the same pass. Returns the number
- * of labels that changed. */
-static int64_t assign_step(km_ctx *c, const float *cent, int32_t *labels, float *mind,
-                           double *sums, int64_t *counts) {
-    const int64_t n = c->n, d = c->d, k = c->k;
-    for (int64_t j = 0; j < k; j++) c->cn[j] = sq_norm(cent + j * d, d);
-    int64_t changed = 0;
-    for (int64_t i0 = 0; i0 < n; i0 += c->tile) {
-        int64_t m = n - i0 < c->tile ? n - i0 : c->tile;
-        const float *rows = tile_rows(c, i0, m);
-        tile_dot(c, rows, m, cent, k);
-        for (int64_t r = 0; r < m; r++) {
-            const float *g = c->dist + r * k;
-            int32_t best = 0;
-            float bv = g[0] + c->cn[0];
-            for (int64_t j = 1; j < k; j++) {
-                float v = g[j] + c->cn[j];
-                if (v < bv) {
-                    bv = v;
-                    best = (int32_t)j;
-                }
-            }
-            int64_t i = i0 + r;
-            bv += c->xn[i];
-            mind[i] = bv > 0.0f ? bv : 0.0f;
-            changed += labels[i] != best;
-            labels[i] = best;
-            if (sums) {
-                double *s = sums + (int64_t)best * d;
-                const float *xr = rows + r * d;
-                for (int64_t j = 0; j < d; j++) s[j] += xr[j];
-                counts[best]++;
-            }
-        }
-    }
-    return changed;
-}
-
-/* An empty cluster takes the point farthest from its centre among clusters
- * that can spare one (n >= k guarantees there is such a cluster). */
-static void relocate_empty(km_ctx *c, int32_t *labels, float *mind, double *sums, int64_t *counts,
-                           float *row) {
-    const int64_t n = c->n, d = c->d;
-    for (int64_t e = 0; e < c->k; e++) {
-        if (counts[e] > 0) continue;
-        int64_t far = -1;
-        float fv = -1.0f;
-        for (int64_t i = 0; i < n; i++)
-            if (counts[labels[i]] > 1 && mind[i] > fv) {
-                fv = mind[i];
-                far = i;
-            }
-        if (far < 0) return; /* only when k > n, rejected earlier */
-        int32_t old = labels[far];
-        shifted_row(c, far, row);
-        for (int64_t j = 0; j < d; j++) {
-            sums[old * d + j] -= row[j];
-            sums[e * d + j] = row[j];
-        }
-        counts[old]--;
-        counts[e] = 1;
-        labels[far] = (int32_t)e;
-        mind[far] = 0.0f;
-    }
-}
-
-/* Work arrays of the Lloyd loop. */
+/* Work arrays of the Lloyd loop. Bounds: ub[i] >= distance of point i to
+ * its centre; Hamerly: lb[i] <= distance to every other centre; Elkan:
+ * lb[i*k + j] <= distance to centre j. */
 typedef struct km_work {
+    int elkan;
     int32_t *labels;
-    float *mind;
-    double *sums;
+    float *ub, *lb;
+    float *far;     /* n: squared distances when re-seeding empty clusters */
+    double *sums;   /* k x d, kept in step with labels */
     int64_t *counts;
-    float *row;
+    float *half;    /* k: half the distance to the nearest other centre */
+    float *gap;     /* Elkan, k x k: half the distance between two centres */
+    float *moved;   /* k: how far each centre moved in the last update */
 } km_work;
 
 static void work_free(km_work *w) {
     dci_free(w->labels);
-    dci_free(w->mind);
+    dci_free(w->ub);
+    dci_free(w->lb);
+    dci_free(w->far);
     dci_free(w->sums);
     dci_free(w->counts);
-    dci_free(w->row);
+    dci_free(w->half);
+    dci_free(w->gap);
+    dci_free(w->moved);
+    memset(w, 0, sizeof *w);
 }
 
-static dc_status work_init(km_work *w, int64_t n, int64_t d, int64_t k) {
+static dc_status work_init(km_work *w, const km_ctx *c, dci_kmeans_algo algo) {
+    const int64_t n = c->n, k = c->k;
+    memset(w, 0, sizeof *w);
+    /* Elkan pays n*k bounds to skip distances; in low dimension a distance
+     * is as cheap as a bound, so Hamerly's single bound wins there. */
+    w->elkan = algo == DCI_KMEANS_ELKAN ||
+               (algo == DCI_KMEANS_AUTO && k <= ELKAN_MAX_K && k <= 2 * c->d);
     w->labels = DCI_NEW_ARRAY(int32_t, n, "kmeans labels");
-    w->mind = DCI_NEW_ARRAY(float, n, "kmeans distances");
-    w->sums = DCI_NEW_ARRAY(double, k * d, "kmeans sums");
+    w->ub = DCI_NEW_ARRAY(float, n, "kmeans bounds");
+    w->lb = DCI_NEW_ARRAY(float, w->elkan ? n * k : n, "kmeans bounds");
+    w->far = DCI_NEW_ARRAY(float, n, "kmeans distances");
+    w->sums = DCI_NEW_ARRAY(double, k * c->d, "kmeans sums");
     w->counts = DCI_NEW_ARRAY(int64_t, k, "kmeans counts");
-    w->row = DCI_NEW_ARRAY(float, d, "kmeans row");
-    if (!w->labels || !w->mind || !w->sums || !w->counts || !w->row) {
+    w->half = DCI_NEW_ARRAY(float, k, "kmeans centre gaps");
+    w->gap = w->elkan ? DCI_NEW_ARRAY(float, k * k, "kmeans centre gaps") : NULL;
+    w->moved = DCI_NEW_ARRAY(float, k, "kmeans centre moves");
+    if (!w->labels || !w->ub || !w->lb || !w->far || !w->sums || !w->counts || !w->half ||
+        (w->elkan && !w->gap) || !w->moved) {
         work_free(w);
         return DC_ERR_NOMEM;
     }
     return DC_OK;
 }
 
-/* Lloyd from centres cent (shifted coordinates) as scikit-learn does it:
- * stop when the labels repeat, or the summed squared centre shift is at most
- * tol_abs (then relabel with the final centres), or after max_iter.
- * Returns the number of iterations; w->labels hold the final assignment. */
-static int64_t lloyd(km_ctx *c, km_work *w, float *cent, int64_t max_iter, double tol_abs) {
-    const int64_t n = c->n, d = c->d, k = c->k;
-    for (int64_t i = 0; i < n; i++) w->labels[i] = -1;
-    int64_t it = 0;
-    for (; it < max_iter; it++) {
-        memset(w->sums, 0, sizeof(double) * (size_t)(k * d));
-        memset(w->counts, 0, sizeof(int64_t) * (size_t)k);
-        /* Repeated labels mean the centres already are their means. */
-        if (assign_step(c, cent, w->labels, w->mind, w->sums, w->counts) == 0) return it + 1;
-        relocate_empty(c, w->labels, w->mind, w->sums, w->counts, w->row);
-        double shift = 0.0;
-        for (int64_t j = 0; j < k; j++) {
-            double inv = 1.0 / (double)w->counts[j];
-            for (int64_t t = 0; t < d; t++) {
-                float v = (float)(w->sums[j * d + t] * inv);
-                double diff = (double)v - cent[j * d + t];
-                shift += diff * diff;
-                cent[j * d + t] = v;
+/* Centre norms; half the distance from each centre to its nearest other
+ * (and, for Elkan, to every other). */
+static void centre_prep(km_ctx *c, km_work *w, const float *cent) {
+    const int64_t k = c->k;
+    point_norms(c, cent, k);
+    for (int64_t j0 = 0; j0 < k; j0 += c->tile) {
+        int64_t m = k - j0 < c->tile ? k - j0 : c->tile;
+        tile_dot(c, cent + j0 * c->d, m, cent, k);
+        for (int64_t r = 0; r < m; r++) {
+            const int64_t a = j0 + r;
+            float best = INFINITY;
+            for (int64_t j = 0; j < k; j++) {
+                float h = j == a ? 0.0f : 0.5f * root_clamped(c->dist[r * k + j] + c->cn[j] + c->cn[a]);
+                if (w->gap) w->gap[a * k + j] = h;
+                if (j != a && h < best) best = h;
             }
-        }
-        if (shift <= tol_abs) {
-            it++;
-            break;
+            w->half[a] = best;
         }
     }
-    assign_step(c, cent, w->labels, w->mind, NULL, NULL);
+}
+
+/* Nearest centre of every row (c->cn must hold the centre norms). With w:
+ * also the initial bounds, and the cluster sums (zeroed by the caller) in the
+ * same pass while the rows are in cache. */
+DCI_VECTOR_CLONES
+static void full_assign(km_ctx *c, const float *cent, int32_t *labels, km_work *w) {
+    const int64_t n = c->n, d = c->d, k = c->k;
+    for (int64_t i0 = 0; i0 < n; i0 += c->tile) {
+        int64_t m = n - i0 < c->tile ? n - i0 : c->tile;
+        const float *rows = tile_rows(c, i0, m);
+        tile_dot(c, rows, m, cent, k);
+        for (int64_t r = 0; r < m; r++) {
+            const int64_t i = i0 + r;
+            const float *g = c->dist + r * k;
+            int32_t best = 0;
+            float v1 = g[0] + c->cn[0], v2 = INFINITY;
+            for (int64_t j = 1; j < k; j++) {
+                float v = g[j] + c->cn[j];
+                if (v < v1) {
+                    v2 = v1;
+                    v1 = v;
+                    best = (int32_t)j;
+                } else if (v < v2) {
+                    v2 = v;
+                }
+            }
+            labels[i] = best;
+            if (!w) continue;
+            w->ub[i] = root_clamped(v1 + c->xn[i]);
+            if (w->elkan)
+                for (int64_t j = 0; j < k; j++) w->lb[i * k + j] = root_clamped(g[j] + c->cn[j] + c->xn[i]);
+            else
+                w->lb[i] = root_clamped(v2 + c->xn[i]);
+            double *s = w->sums + (int64_t)best * d;
+            const float *xr = rows + r * d;
+            for (int64_t j = 0; j < d; j++) s[j] += xr[j];
+            w->counts[best]++;
+        }
+    }
+}
+
+/* Moves a row (shifted coordinates) from cluster `from` to `to` in the sums. */
+DCI_VECTOR_CLONES
+static void move_row(const km_ctx *c, km_work *w, const float *row, int32_t from, int32_t to) {
+    double *sf = w->sums + (int64_t)from * c->d, *st = w->sums + (int64_t)to * c->d;
+    for (int64_t j = 0; j < c->d; j++) {
+        sf[j] -= row[j];
+        st[j] += row[j];
+    }
+    w->counts[from]--;
+    w->counts[to]++;
+}
+
+static void relabel(km_ctx *c, km_work *w, int64_t i, int32_t to) {
+    shifted_row(c, i, c->tbuf);
+    move_row(c, w, c->tbuf, w->labels[i], to);
+    w->labels[i] = to;
+}
+
+/* Hamerly: all k distances for the m rows in c->todo (one sgemm). */
+static int64_t hamerly_rows(km_ctx *c, km_work *w, const float *cent, int64_t m) {
+    const int64_t d = c->d, k = c->k;
+    const float *rows = gather_rows(c, m);
+    tile_dot(c, rows, m, cent, k);
+    int64_t changed = 0;
+    for (int64_t r = 0; r < m; r++) {
+        const int64_t i = c->todo[r];
+        const float *g = c->dist + r * k;
+        int32_t best = 0;
+        float v1 = g[0] + c->cn[0], v2 = INFINITY;
+        for (int64_t j = 1; j < k; j++) {
+            float v = g[j] + c->cn[j];
+            if (v < v1) {
+                v2 = v1;
+                v1 = v;
+                best = (int32_t)j;
+            } else if (v < v2) {
+                v2 = v;
+            }
+        }
+        w->ub[i] = root_clamped(v1 + c->xn[i]);
+        w->lb[i] = root_clamped(v2 + c->xn[i]);
+        if (best != w->labels[i]) {
+            move_row(c, w, rows + r * d, w->labels[i], best);
+            w->labels[i] = best;
+            changed++;
+        }
+    }
+    return changed;
+}
+
+/* Hamerly's step: a point keeps its centre while its upper bound is below
+ * both its lower bound and half the gap from its centre to the nearest
+ * other; otherwise the upper bound is made exact and, if that does not
+ * settle it, all k distances are computed (batched per tile). */
+static int64_t hamerly_assign(km_ctx *c, km_work *w, const float *cent) {
+    const int64_t n = c->n, d = c->d;
+    int64_t changed = 0, m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int32_t a = w->labels[i];
+        const float bound = w->half[a] > w->lb[i] ? w->half[a] : w->lb[i];
+        if (w->ub[i] <= bound) continue;
+        w->ub[i] = point_dist(c, i, cent + (int64_t)a * d);
+        if (w->ub[i] <= bound) continue;
+        c->todo[m++] = i;
+        if (m == c->tile) {
+            changed += hamerly_rows(c, w, cent, m);
+            m = 0;
+        }
+    }
+    if (m) changed += hamerly_rows(c, w, cent, m);
+    return changed;
+}
+
+/* Elkan's step: centre j is only a candidate for point i when the upper
+ * bound exceeds both the lower bound for j and half the distance between the
+ * point's centre and j. */
+static int64_t elkan_assign(km_ctx *c, km_work *w, const float *cent) {
+    const int64_t n = c->n, d = c->d, k = c->k;
+    int64_t changed = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t a = w->labels[i];
+        float u = w->ub[i];
+        if (u <= w->half[a]) continue;
+        float *l = w->lb + i * k;
+        int exact = 0;
+        for (int64_t j = 0; j < k; j++) {
+            if (j == a || u <= l[j] || u <= w->gap[a * k + j]) continue;
+            if (!exact) {
+                u = l[a] = point_dist(c, i, cent + (int64_t)a * d);
+                exact = 1;
+                if (u <= l[j] || u <= w->gap[a * k + j]) continue;
+            }
+            float dj = l[j] = point_dist(c, i, cent + j * d);
+            if (dj < u) {
+                u = dj;
+                a = (int32_t)j;
+            }
+        }
+        w->ub[i] = u;
+        if (a != w->labels[i]) {
+            relabel(c, w, i, a);
+            changed++;
+        }
+    }
+    return changed;
+}
+
+static int64_t bounded_assign(km_ctx *c, km_work *w, const float *cent) {
+    return w->elkan ? elkan_assign(c, w, cent) : hamerly_assign(c, w, cent);
+}
+
+/* An empty cluster takes the point farthest from its centre among clusters
+ * that can spare one (n >= k guarantees there is such a cluster). */
+static void relocate_empty(km_ctx *c, km_work *w, const float *cent) {
+    const int64_t n = c->n, d = c->d, k = c->k;
+    int64_t empty = 0;
+    for (int64_t e = 0; e < k; e++) empty += w->counts[e] == 0;
+    if (!empty) return;
+    for (int64_t i = 0; i < n; i++) w->far[i] = point_dist(c, i, cent + (int64_t)w->labels[i] * d);
+    for (int64_t e = 0; e < k; e++) {
+        if (w->counts[e] > 0) continue;
+        int64_t far = -1;
+        float fv = -1.0f;
+        for (int64_t i = 0; i < n; i++)
+            if (w->counts[w->labels[i]] > 1 && w->far[i] > fv) {
+                fv = w->far[i];
+                far = i;
+            }
+        if (far < 0) break; /* only when k > n, rejected earlier */
+        relabel(c, w, far, (int32_t)e);
+        /* The point becomes the centre; its other distances are unknown. */
+        w->ub[far] = 0.0f;
+        if (w->elkan)
+            for (int64_t j = 0; j < k; j++) w->lb[far * k + j] = 0.0f;
+        else
+            w->lb[far] = 0.0f;
+        w->far[far] = 0.0f;
+    }
+}
+
+/* Centres = cluster means; loosens the bounds by how far the centres moved.
+ * Returns the summed squared centre shift. */
+static double update_centres(km_ctx *c, km_work *w, float *cent) {
+    const int64_t n = c->n, d = c->d, k = c->k;
+    double total = 0.0;
+    int64_t far1 = 0;
+    float m1 = 0.0f, m2 = 0.0f;
+    for (int64_t j = 0; j < k; j++) {
+        double inv = 1.0 / (double)w->counts[j], s2 = 0.0;
+        for (int64_t t = 0; t < d; t++) {
+            float v = (float)(w->sums[j * d + t] * inv);
+            double diff = (double)v - cent[j * d + t];
+            s2 += diff * diff;
+            cent[j * d + t] = v;
+        }
+        total += s2;
+        float mv = (float)sqrt(s2);
+        w->moved[j] = mv;
+        if (mv > m1) {
+            m2 = m1;
+            m1 = mv;
+            far1 = j;
+        } else if (mv > m2) {
+            m2 = mv;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const int32_t a = w->labels[i];
+        w->ub[i] += w->moved[a];
+        if (w->elkan) {
+            float *l = w->lb + i * k;
+            for (int64_t j = 0; j < k; j++) l[j] -= w->moved[j];
+        } else {
+            w->lb[i] -= a == far1 ? m2 : m1;
+        }
+    }
+    return total;
+}
+
+/* Lloyd from centres cent (shifted coordinates) with scikit-learn's stopping
+ * rule: stop when the labels repeat, or when the summed squared centre shift
+ * is at most tol_abs (then relabel with the final centres), or after max_iter.
+ * Returns the number of iterations; w->labels hold the final assignment. */
+static int64_t lloyd(km_ctx *c, km_work *w, float *cent, int64_t max_iter, double tol_abs) {
+    memset(w->sums, 0, sizeof(double) * (size_t)(c->k * c->d));
+    memset(w->counts, 0, sizeof(int64_t) * (size_t)c->k);
+    centre_prep(c, w, cent);
+    full_assign(c, cent, w->labels, w);
+    int64_t it = 1;
+    for (;;) {
+        relocate_empty(c, w, cent);
+        double shift = update_centres(c, w, cent);
+        centre_prep(c, w, cent);
+        if (shift <= tol_abs || it >= max_iter) break;
+        it++;
+        /* Repeated labels mean the centres already are their means. */
+        if (bounded_assign(c, w, cent) == 0) return it;
+    }
+    bounded_assign(c, w, cent);
     return it;
 }
 
-/* Sum of squared distances in double; cent in the shifted coordinates. */
-static double exact_inertia(const km_ctx *c, const float *cent, const int32_t *labels) {
+/* Sum of squared distances in double, with centres cent + shift (shift may
+ * be NULL). */
+static double exact_inertia(const km_ctx *c, const float *cent, const float *shift,
+                            const int32_t *labels) {
     const int64_t d = c->d;
     double total = 0.0;
     for (int64_t i = 0; i < c->n; i++) {
         const float *xr = c->x + i * d, *cr = cent + (int64_t)labels[i] * d;
         double s = 0.0;
         for (int64_t j = 0; j < d; j++) {
-            double t = (double)xr[j] - (c->shift ? c->shift[j] : 0.0f) - cr[j];
+            double t = (double)xr[j] - (shift ? shift[j] : 0.0f) - cr[j];
             s += t * t;
         }
         total += s;
     }
     return total;
-}
-
-/* Distances from every row to np points p (shifted coordinates): out n x np. */
-static void dists_to_points(km_ctx *c, const float *p, int64_t np, float *out) {
-    const int64_t n = c->n, d = c->d;
-    for (int64_t j = 0; j < np; j++) c->cn[j] = sq_norm(p + j * d, d);
-    for (int64_t i0 = 0; i0 < n; i0 += c->tile) {
-        int64_t m = n - i0 < c->tile ? n - i0 : c->tile;
-        tile_dot(c, tile_rows(c, i0, m), m, p, np);
-        for (int64_t r = 0; r < m; r++)
-            for (int64_t j = 0; j < np; j++) {
-                float v = c->dist[r * np + j] + c->xn[i0 + r] + c->cn[j];
-                out[(i0 + r) * np + j] = v > 0.0f ? v : 0.0f;
-            }
-    }
 }
 
 /* Index i with cum[i-1] <= r < cum[i]: sampling proportional to potential,
@@ -342,20 +589,24 @@ static int64_t sample_cum(const double *cum, int64_t n, double r) {
     return lo;
 }
 
-/* Seeding buffers for k-means++. */
+/* Seeding state for k-means++. */
 typedef struct km_seed {
-    float *closest; /* n */
+    float *closest; /* n: squared distance to the nearest chosen centre */
+    int32_t *near;  /* n: that centre */
     double *cum;    /* n */
-    float *cand_d;  /* n x trials */
+    float *cand_d;  /* n x trials squared distances (INFINITY: cannot be closer) */
     float *cand;    /* trials x d */
+    float *cc2;     /* trials x k: squared candidate-centre distances */
     int64_t trials;
 } km_seed;
 
 static void seed_free(km_seed *s) {
     dci_free(s->closest);
+    dci_free(s->near);
     dci_free(s->cum);
     dci_free(s->cand_d);
     dci_free(s->cand);
+    dci_free(s->cc2);
 }
 
 static int64_t local_trials(int64_t k) { return 2 + (int64_t)log((double)k); }
@@ -363,32 +614,76 @@ static int64_t local_trials(int64_t k) { return 2 + (int64_t)log((double)k); }
 static dc_status seed_init(km_seed *s, int64_t n, int64_t d, int64_t k) {
     s->trials = local_trials(k);
     s->closest = DCI_NEW_ARRAY(float, n, "kmeans++ distances");
+    s->near = DCI_NEW_ARRAY(int32_t, n, "kmeans++ nearest centres");
     s->cum = DCI_NEW_ARRAY(double, n, "kmeans++ potentials");
     s->cand_d = DCI_NEW_ARRAY(float, n * s->trials, "kmeans++ candidate distances");
     s->cand = DCI_NEW_ARRAY(float, s->trials * d, "kmeans++ candidates");
-    if (!s->closest || !s->cum || !s->cand_d || !s->cand) {
+    s->cc2 = DCI_NEW_ARRAY(float, s->trials * k, "kmeans++ candidate gaps");
+    if (!s->closest || !s->near || !s->cum || !s->cand_d || !s->cand || !s->cc2) {
         seed_free(s);
         return DC_ERR_NOMEM;
     }
     return DC_OK;
 }
 
+/* Squared distances from the m rows in c->todo to the t candidates. */
+static void seed_rows(km_ctx *c, km_seed *s, int64_t m) {
+    const int64_t t = s->trials;
+    tile_dot(c, gather_rows(c, m), m, s->cand, t);
+    for (int64_t r = 0; r < m; r++) {
+        const int64_t i = c->todo[r];
+        for (int64_t q = 0; q < t; q++) {
+            float v = c->dist[r * t + q] + c->xn[i] + c->cn[q];
+            s->cand_d[i * t + q] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
 /* Greedy k-means++ (Arthur & Vassilvitskii 2007, as in scikit-learn): each
  * new centre is the best of `trials` candidates sampled by D^2 weighting,
  * judged by the potential it leaves. */
 static void kmeanspp(km_ctx *c, km_seed *s, dci_rng *rng, float *cent) {
-    const int64_t n = c->n, d = c->d, t = s->trials;
+    const int64_t n = c->n, d = c->d, k = c->k, t = s->trials;
     shifted_row(c, (int64_t)dci_rng_below(rng, (uint64_t)n), cent);
-    dists_to_points(c, cent, 1, s->closest);
-    for (int64_t ci = 1; ci < c->k; ci++) {
+    c->cn[0] = sq_norm(cent, d);
+    for (int64_t i0 = 0; i0 < n; i0 += c->tile) {
+        int64_t m = n - i0 < c->tile ? n - i0 : c->tile;
+        tile_dot(c, tile_rows(c, i0, m), m, cent, 1);
+        for (int64_t r = 0; r < m; r++) {
+            float v = c->dist[r] + c->xn[i0 + r] + c->cn[0];
+            s->closest[i0 + r] = v > 0.0f ? v : 0.0f;
+            s->near[i0 + r] = 0;
+        }
+    }
+    for (int64_t ci = 1; ci < k; ci++) {
         double acc = 0.0;
         for (int64_t i = 0; i < n; i++) s->cum[i] = acc += s->closest[i];
         for (int64_t q = 0; q < t; q++) {
             int64_t idx = acc > 0.0 ? sample_cum(s->cum, n, dci_rng_uniform(rng) * acc)
                                     : (int64_t)dci_rng_below(rng, (uint64_t)n);
             shifted_row(c, idx, s->cand + q * d);
+            for (int64_t j = 0; j < ci; j++)
+                s->cc2[q * k + j] = diff_dist2(s->cand + q * d, NULL, cent + j * d, d);
         }
-        dists_to_points(c, s->cand, t, s->cand_d);
+        point_norms(c, s->cand, t);
+        /* |cand - x| >= |cand - c| - |x - c| >= |x - c| when |cand - c| >= 2 |x - c|. */
+        int64_t m = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const float lim = 4.0f * s->closest[i];
+            const float *g = s->cc2 + s->near[i];
+            int need = 0;
+            for (int64_t q = 0; q < t; q++) need |= g[q * k] < lim;
+            if (!need) {
+                for (int64_t q = 0; q < t; q++) s->cand_d[i * t + q] = INFINITY;
+                continue;
+            }
+            c->todo[m++] = i;
+            if (m == c->tile) {
+                seed_rows(c, s, m);
+                m = 0;
+            }
+        }
+        if (m) seed_rows(c, s, m);
         int64_t best = 0;
         double best_pot = INFINITY;
         for (int64_t q = 0; q < t; q++) {
@@ -404,13 +699,16 @@ static void kmeanspp(km_ctx *c, km_seed *s, dci_rng *rng, float *cent) {
         }
         for (int64_t i = 0; i < n; i++) {
             float v = s->cand_d[i * t + best];
-            if (v < s->closest[i]) s->closest[i] = v;
+            if (v < s->closest[i]) {
+                s->closest[i] = v;
+                s->near[i] = (int32_t)ci;
+            }
         }
         memcpy(cent + ci * d, s->cand + best * d, sizeof(float) * (size_t)d);
     }
 }
 
-/* Centres from shifted back to data coordinates. */
+/* Centres between data and shifted coordinates. */
 static void unshift(const km_ctx *c, float *cent) {
     if (!c->shift) return;
     for (int64_t j = 0; j < c->k; j++)
@@ -425,19 +723,17 @@ static void to_shifted(const km_ctx *c, float *cent) {
 
 dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_kmeans_opts *o,
                      int32_t *labels, float *centers, double *inertia, int64_t *iterations) {
-    DCI_CHECK_NULL(o);
+    DCI_TRY(check_opts(o));
     DCI_TRY(check_args(x, n, d, k, centers));
-    if (o->n_init < 1 || o->max_iter < 1 || !(o->tol >= 0.0) || !isfinite(o->tol))
-        return dci_fail(DC_ERR_INVALID_ARG, "kmeans: need n_init >= 1, max_iter >= 1, tol >= 0 (got %lld, %lld, %g)",
-                        (long long)o->n_init, (long long)o->max_iter, o->tol);
     km_ctx c;
     int64_t trials = local_trials(k);
     DCI_TRY(ctx_init(&c, x, n, d, k, k > trials ? k : trials));
     km_work w = {0};
     km_seed s = {0};
     float *cent = DCI_NEW_ARRAY(float, k * d, "kmeans centres");
-    dc_status st = cent ? DC_OK : DC_ERR_NOMEM;
-    if (st == DC_OK) st = work_init(&w, n, d, k);
+    int32_t *best_l = labels ? labels : DCI_NEW_ARRAY(int32_t, n, "kmeans labels");
+    dc_status st = cent && best_l ? DC_OK : DC_ERR_NOMEM;
+    if (st == DC_OK) st = work_init(&w, &c, o->algorithm);
     if (st == DC_OK) st = seed_init(&s, n, d, k);
     if (st != DC_OK) goto done;
 
@@ -450,21 +746,46 @@ dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_
         dci_rng_init(&rng, dci_rng_u64(&master), DCI_STREAM_KMEANS);
         kmeanspp(&c, &s, &rng, cent);
         int64_t its = lloyd(&c, &w, cent, o->max_iter, tol_abs);
-        double in = exact_inertia(&c, cent, w.labels);
+        double in = exact_inertia(&c, cent, c.shift, w.labels);
         if (in < best) {
             best = in;
             memcpy(centers, cent, sizeof(float) * (size_t)(k * d));
-            if (labels) memcpy(labels, w.labels, sizeof(int32_t) * (size_t)n);
+            memcpy(best_l, w.labels, sizeof(int32_t) * (size_t)n);
             if (iterations) *iterations = its;
         }
         st = dci_progress(o->progress, o->progress_user, "kmeans", r + 1, o->n_init, best);
         if (st != DC_OK) goto done;
     }
     unshift(&c, centers);
-    if (inertia) *inertia = best;
+    /* Reported against the float centres the caller gets. */
+    if (inertia) *inertia = c.shift ? exact_inertia(&c, centers, NULL, best_l) : best;
 done:
+    if (best_l != labels) dci_free(best_l);
     dci_free(cent);
     seed_free(&s);
+    work_free(&w);
+    ctx_free(&c);
+    return st;
+}
+
+dc_status dci_kmeans_refine_opts(const float *x, int64_t n, int64_t d, int64_t k, float *centers,
+                                 const dci_kmeans_opts *o, int32_t *labels, double *inertia,
+                                 int64_t *iterations) {
+    DCI_TRY(check_opts(o));
+    DCI_TRY(check_args(x, n, d, k, centers));
+    DCI_TRY(dci_check_finite(centers, k, d, "kmeans initial centres"));
+    km_ctx c;
+    DCI_TRY(ctx_init(&c, x, n, d, k, k));
+    km_work w;
+    dc_status st = work_init(&w, &c, o->algorithm);
+    if (st == DC_OK) {
+        to_shifted(&c, centers);
+        int64_t its = lloyd(&c, &w, centers, o->max_iter, o->tol * c.tol_scale);
+        unshift(&c, centers);
+        if (inertia) *inertia = exact_inertia(&c, centers, NULL, w.labels);
+        if (iterations) *iterations = its;
+        if (labels) memcpy(labels, w.labels, sizeof(int32_t) * (size_t)n);
+    }
     work_free(&w);
     ctx_free(&c);
     return st;
@@ -473,26 +794,11 @@ done:
 dc_status dci_kmeans_refine(const float *x, int64_t n, int64_t d, int64_t k, float *centers,
                             int64_t max_iter, double tol, int32_t *labels, double *inertia,
                             int64_t *iterations) {
-    DCI_TRY(check_args(x, n, d, k, centers));
-    if (max_iter < 1 || !(tol >= 0.0) || !isfinite(tol))
-        return dci_fail(DC_ERR_INVALID_ARG, "kmeans refine: need max_iter >= 1 and tol >= 0 (got %lld, %g)",
-                        (long long)max_iter, tol);
-    DCI_TRY(dci_check_finite(centers, k, d, "kmeans initial centres"));
-    km_ctx c;
-    DCI_TRY(ctx_init(&c, x, n, d, k, k));
-    km_work w = {0};
-    dc_status st = work_init(&w, n, d, k);
-    if (st == DC_OK) {
-        to_shifted(&c, centers);
-        int64_t its = lloyd(&c, &w, centers, max_iter, tol * c.tol_scale);
-        if (inertia) *inertia = exact_inertia(&c, centers, w.labels);
-        if (iterations) *iterations = its;
-        if (labels) memcpy(labels, w.labels, sizeof(int32_t) * (size_t)n);
-        unshift(&c, centers);
-    }
-    work_free(&w);
-    ctx_free(&c);
-    return st;
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    o.max_iter = max_iter;
+    o.tol = tol;
+    return dci_kmeans_refine_opts(x, n, d, k, centers, &o, labels, inertia, iterations);
 }
 
 dc_status dci_kmeans_assign(const float *x, int64_t n, int64_t d, const float *centers, int64_t k,
@@ -508,17 +814,15 @@ dc_status dci_kmeans_assign(const float *x, int64_t n, int64_t d, const float *c
     km_ctx c;
     DCI_TRY(ctx_init(&c, x, n, d, k, k));
     float *cent = DCI_NEW_ARRAY(float, k * d, "kmeans centres");
-    float *mind = DCI_NEW_ARRAY(float, n, "kmeans distances");
-    dc_status st = cent && mind ? DC_OK : DC_ERR_NOMEM;
+    dc_status st = cent ? DC_OK : DC_ERR_NOMEM;
     if (st == DC_OK) {
         memcpy(cent, centers, sizeof(float) * (size_t)(k * d));
         to_shifted(&c, cent);
-        for (int64_t i = 0; i < n; i++) labels[i] = -1;
-        assign_step(&c, cent, labels, mind, NULL, NULL);
-        if (inertia) *inertia = exact_inertia(&c, cent, labels);
+        point_norms(&c, cent, k);
+        full_assign(&c, cent, labels, NULL);
+        if (inertia) *inertia = exact_inertia(&c, centers, NULL, labels);
     }
     dci_free(cent);
-    dci_free(mind);
     ctx_free(&c);
     return st;
 }

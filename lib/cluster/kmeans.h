@@ -10,6 +10,14 @@
 #include "deepclust/core.h"
 #include "deepclust/status.h"
 
+/* How Lloyd's assignment step avoids distance computations. All give the
+ * same result up to floating-point ties. */
+typedef enum dci_kmeans_algo {
+    DCI_KMEANS_AUTO = 0,    /* Elkan for k <= 64 and k <= 2 d, else Hamerly */
+    DCI_KMEANS_HAMERLY = 1, /* one lower bound per point */
+    DCI_KMEANS_ELKAN = 2    /* one lower bound per point and centre (n*k floats) */
+} dci_kmeans_algo;
+
 typedef struct dci_kmeans_opts {
     int64_t n_init;   /* restarts, default 10 */
     int64_t max_iter; /* Lloyd iterations per restart, default 300 */
@@ -20,6 +28,7 @@ typedef struct dci_kmeans_opts {
     dc_progress_fn progress; /* optional: phase "kmeans", done = restarts finished,
                                 total = n_init, value = best inertia so far */
     void *progress_user;
+    dci_kmeans_algo algorithm; /* default DCI_KMEANS_AUTO */
 } dci_kmeans_opts;
 
 void dci_kmeans_opts_default(dci_kmeans_opts *o);
@@ -43,5 +52,10 @@ dc_status dci_kmeans_assign(const float *x, int64_t n, int64_t d, const float *c
 dc_status dci_kmeans_refine(const float *x, int64_t n, int64_t d, int64_t k, float *centers,
                             int64_t max_iter, double tol, int32_t *labels, double *inertia,
                             int64_t *iterations);
+
+/* Same with the options' max_iter, tol and algorithm (n_init and seed unused). */
+dc_status dci_kmeans_refine_opts(const float *x, int64_t n, int64_t d, int64_t k, float *centers,
+                                 const dci_kmeans_opts *o, int32_t *labels, double *inertia,
+                                 int64_t *iterations);
 
 #endif

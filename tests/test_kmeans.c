@@ -1,0 +1,367 @@
+/* k-means: hand-computed cases, a naive double-precision Lloyd as reference,
+ * blob recovery, empty clusters, degenerate sizes, errors, and the "kmeans"
+ * solver method end to end. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cluster/kmeans.h"
+#include "core/rng.h"
+#include "deepclust.h"
+
+/* n points around `nc` centres spaced `sep` apart on the diagonal, plus offset. */
+static float *blobs(int64_t n, int64_t d, int64_t nc, double sep, double sd, double offset,
+                    uint64_t seed, int32_t *truth) {
+    float *x = malloc(sizeof(float) * (size_t)(n * d));
+    dci_rng r;
+    dci_rng_init(&r, seed, DCI_STREAM_TEST);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t c = i % nc;
+        if (truth) truth[i] = (int32_t)c;
+        for (int64_t j = 0; j < d; j++)
+            x[i * d + j] = (float)(offset + ((j % nc) == c ? sep : 0.0) + sd * dci_rng_normal(&r));
+    }
+    return x;
+}
+
+/* Same partition up to renaming the clusters. */
+static int same_partition(const int32_t *a, const int32_t *b, int64_t n, int64_t k) {
+    int32_t *ab = malloc(sizeof(int32_t) * (size_t)k), *ba = malloc(sizeof(int32_t) * (size_t)k);
+    for (int64_t j = 0; j < k; j++) ab[j] = ba[j] = -1;
+    int ok = 1;
+    for (int64_t i = 0; i < n && ok; i++) {
+        if (a[i] < 0 || a[i] >= k || b[i] < 0 || b[i] >= k) ok = 0;
+        else if (ab[a[i]] < 0 && ba[b[i]] < 0) {
+            ab[a[i]] = b[i];
+            ba[b[i]] = a[i];
+        } else if (ab[a[i]] != b[i] || ba[b[i]] != a[i]) ok = 0;
+    }
+    free(ab);
+    free(ba);
+    return ok;
+}
+
+static double inertia_of(const float *x, int64_t n, int64_t d, const float *c, const int32_t *l) {
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++) {
+            double t = (double)x[i * d + j] - c[(int64_t)l[i] * d + j];
+            s += t * t;
+        }
+    return s;
+}
+
+/* Textbook Lloyd in double from given centres, to a fixed point. */
+static void naive_lloyd(const float *x, int64_t n, int64_t d, int64_t k, double *c, int32_t *l) {
+    double *sum = malloc(sizeof(double) * (size_t)(k * d));
+    int64_t *cnt = malloc(sizeof(int64_t) * (size_t)k);
+    for (int it = 0; it < 1000; it++) {
+        int changed = 0;
+        for (int64_t i = 0; i < n; i++) {
+            int32_t best = 0;
+            double bv = INFINITY;
+            for (int64_t j = 0; j < k; j++) {
+                double s = 0.0;
+                for (int64_t t = 0; t < d; t++) {
+                    double u = x[i * d + t] - c[j * d + t];
+                    s += u * u;
+                }
+                if (s < bv) {
+                    bv = s;
+                    best = (int32_t)j;
+                }
+            }
+            changed |= it == 0 || l[i] != best;
+            l[i] = best;
+        }
+        if (!changed) break;
+        memset(sum, 0, sizeof(double) * (size_t)(k * d));
+        memset(cnt, 0, sizeof(int64_t) * (size_t)k);
+        for (int64_t i = 0; i < n; i++) {
+            cnt[l[i]]++;
+            for (int64_t t = 0; t < d; t++) sum[l[i] * d + t] += x[i * d + t];
+        }
+        for (int64_t j = 0; j < k; j++)
+            if (cnt[j])
+                for (int64_t t = 0; t < d; t++) c[j * d + t] = sum[j * d + t] / (double)cnt[j];
+    }
+    free(sum);
+    free(cnt);
+}
+
+static int all_finite(const float *v, int64_t m) {
+    for (int64_t i = 0; i < m; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+static int all_nonempty(const int32_t *l, int64_t n, int64_t k) {
+    int64_t *cnt = calloc((size_t)k, sizeof(int64_t));
+    int ok = 1;
+    for (int64_t i = 0; i < n; i++) {
+        if (l[i] < 0 || l[i] >= k) ok = 0;
+        else cnt[l[i]]++;
+    }
+    for (int64_t j = 0; j < k; j++) ok &= cnt[j] > 0;
+    free(cnt);
+    return ok;
+}
+
+static int cancel_cb(void *u, const char *phase, long long done, long long total, double v) {
+    (void)phase; (void)total; (void)v;
+    *(long long *)u = done;
+    return done >= 2;
+}
+
+static void test_hand(void) {
+    /* 1-D: {0, 1, 10, 11}, k = 2 -> centres 0.5 and 10.5, inertia 4 * 0.25. */
+    const float x[] = {0, 1, 10, 11};
+    int32_t l[4];
+    float c[2];
+    double in = -1;
+    int64_t its = 0;
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    CHECK(o.n_init == 10 && o.max_iter == 300 && o.tol == 1e-4);
+    CHECK_OK(dci_kmeans(x, 4, 1, 2, &o, l, c, &in, &its));
+    CHECK_NEAR(in, 1.0, 1e-12);
+    CHECK(l[0] == l[1] && l[2] == l[3] && l[0] != l[2]);
+    CHECK_NEAR(c[l[0]], 0.5, 1e-6);
+    CHECK_NEAR(c[l[2]], 10.5, 1e-6);
+    CHECK(its >= 1);
+
+    /* Assignment against given centres: nearest by hand, inertia by hand. */
+    const float p[] = {0, 0, 3, 4, 10, 0, 6, 1};
+    const float cc[] = {0, 1, 9, 0, 4, 4};
+    int32_t pl[4];
+    CHECK_OK(dci_kmeans_assign(p, 4, 2, cc, 3, pl, &in));
+    CHECK(pl[0] == 0 && pl[1] == 2 && pl[2] == 1 && pl[3] == 1);
+    /* 1 + 1 + 1 + (9 + 1) */
+    CHECK_NEAR(in, 13.0, 1e-9);
+}
+
+static void test_blobs(void) {
+    const int64_t n = 600, d = 6, k = 4;
+    int32_t truth[600], l[600];
+    float c[4 * 6];
+    float *x = blobs(n, d, k, 10.0, 0.5, 0.0, 1, truth);
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    double in = 0;
+    int64_t its = 0;
+    CHECK_OK(dci_kmeans(x, n, d, k, &o, l, c, &in, &its));
+    CHECK(same_partition(truth, l, n, k));
+    CHECK_NEAR(in, inertia_of(x, n, d, c, l), 1e-6 * in);
+    /* Lloyd fixed point: every point sits with its nearest centre, every
+     * centre is the mean of its points. */
+    double *mc = calloc((size_t)(k * d), sizeof(double));
+    int64_t cnt[4] = {0};
+    int nearest = 1;
+    for (int64_t i = 0; i < n; i++) {
+        double own = 0, bestd = INFINITY;
+        for (int64_t j = 0; j < k; j++) {
+            double s = 0;
+            for (int64_t t = 0; t < d; t++) s += pow((double)x[i * d + t] - c[j * d + t], 2);
+            if (j == l[i]) own = s;
+            if (s < bestd) bestd = s;
+        }
+        nearest &= own <= bestd * (1 + 1e-5) + 1e-6;
+        cnt[l[i]]++;
+        for (int64_t t = 0; t < d; t++) mc[l[i] * d + t] += x[i * d + t];
+    }
+    CHECK(nearest);
+    double maxdiff = 0;
+    for (int64_t j = 0; j < k; j++)
+        for (int64_t t = 0; t < d; t++) maxdiff = fmax(maxdiff, fabs(mc[j * d + t] / cnt[j] - c[j * d + t]));
+    CHECK_MSG(maxdiff < 1e-4, "centre vs mean %g", maxdiff);
+    free(mc);
+
+    /* Far from the origin (the shifted-distance path): same partition. */
+    float *xf = blobs(n, d, k, 1.0, 0.05, 3.0e4, 1, truth);
+    CHECK_OK(dci_kmeans(xf, n, d, k, &o, l, c, &in, NULL));
+    CHECK(same_partition(truth, l, n, k));
+    CHECK_NEAR(in, inertia_of(xf, n, d, c, l), 1e-5 * in);
+    CHECK(in < n * d * 0.05 * 0.05 * 1.5);
+    free(xf);
+
+    /* Progress: restarts are reported and a non-zero return cancels. */
+    long long seen = 0;
+    o.progress = cancel_cb;
+    o.progress_user = &seen;
+    CHECK_STATUS(dci_kmeans(x, n, d, k, &o, l, c, &in, NULL), DC_ERR_CANCELLED);
+    CHECK(seen == 2);
+    free(x);
+}
+
+static void test_reference_lloyd(void) {
+    /* Overlapping clusters: from the same start, our Lloyd reaches the same
+     * fixed point as a textbook double-precision Lloyd. tol = 0 so only
+     * repeated labels stop it. */
+    const int64_t n = 500, d = 3, k = 5;
+    float *x = blobs(n, d, 3, 1.0, 1.0, 2.0, 7, NULL);
+    float c[5 * 3];
+    double cd[5 * 3];
+    for (int64_t j = 0; j < k * d; j++) cd[j] = c[j] = x[(j / d) * 37 * d + j % d];
+    int32_t l[500], lr[500];
+    double in = 0;
+    int64_t its = 0;
+    CHECK_OK(dci_kmeans_refine(x, n, d, k, c, 1000, 0.0, l, &in, &its));
+    naive_lloyd(x, n, d, k, cd, lr);
+    int same = 1;
+    for (int64_t i = 0; i < n; i++) same &= l[i] == lr[i];
+    CHECK(same);
+    double md = 0;
+    for (int64_t j = 0; j < k * d; j++) md = fmax(md, fabs(c[j] - cd[j]));
+    CHECK_MSG(md < 1e-5, "centre difference %g", md);
+    CHECK(its > 1 && its < 1000);
+    CHECK_NEAR(in, inertia_of(x, n, d, c, l), 1e-6 * in);
+    free(x);
+}
+
+static void test_determinism(void) {
+    /* Uniform square: many local optima, so seeds matter. */
+    const int64_t n = 400, d = 2, k = 9;
+    float *x = malloc(sizeof(float) * n * d);
+    dci_rng r;
+    dci_rng_init(&r, 3, DCI_STREAM_TEST);
+    for (int64_t i = 0; i < n * d; i++) x[i] = (float)dci_rng_uniform(&r);
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    o.n_init = 1;
+    o.seed = 5;
+    int32_t l1[400], l2[400];
+    float c1[18], c2[18];
+    double i1, i2;
+    CHECK_OK(dci_kmeans(x, n, d, k, &o, l1, c1, &i1, NULL));
+    CHECK_OK(dci_kmeans(x, n, d, k, &o, l2, c2, &i2, NULL));
+    CHECK(!memcmp(l1, l2, sizeof l1) && !memcmp(c1, c2, sizeof c1) && i1 == i2);
+    int differ = 0;
+    for (uint64_t s = 6; s < 12; s++) {
+        o.seed = s;
+        CHECK_OK(dci_kmeans(x, n, d, k, &o, l2, c2, &i2, NULL));
+        differ += i2 != i1;
+    }
+    CHECK_MSG(differ > 0, "6 other seeds all gave inertia %g", i1);
+    /* More restarts never do worse than the first of them. */
+    o.seed = 5;
+    o.n_init = 8;
+    CHECK_OK(dci_kmeans(x, n, d, k, &o, l2, c2, &i2, NULL));
+    CHECK(i2 <= i1);
+    free(x);
+}
+
+static void test_empty_and_degenerate(void) {
+    const int64_t n = 200, d = 2, k = 4;
+    float *x = blobs(n, d, 2, 5.0, 1.0, 0.0, 11, NULL);
+    int32_t l[200];
+    double in;
+    /* One start centre far from everything, two identical: both clusters
+     * would be empty; they must be re-seeded, never NaN. */
+    float c[] = {0, 0, 5, 5, 1e4f, 1e4f, 0, 0};
+    CHECK_OK(dci_kmeans_refine(x, n, d, k, c, 300, 1e-4, l, &in, NULL));
+    CHECK(all_finite(c, k * d));
+    CHECK(all_nonempty(l, n, k));
+    CHECK(isfinite(in) && fabs(c[4]) < 100);
+    CHECK_NEAR(in, inertia_of(x, n, d, c, l), 1e-6 * in);
+    free(x);
+
+    /* k == n: every point its own centre. */
+    const float sq[] = {0, 0, 1, 0, 0, 1, 1, 1, 5, 5};
+    int32_t ls[5];
+    float cs[10];
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    CHECK_OK(dci_kmeans(sq, 5, 2, 5, &o, ls, cs, &in, NULL));
+    CHECK(in == 0.0);
+    CHECK(all_nonempty(ls, 5, 5));
+
+    /* Duplicates: 3 distinct points x 10 copies. */
+    float dup[60];
+    for (int i = 0; i < 30; i++) {
+        dup[2 * i] = (float)(i % 3) * 4.0f;
+        dup[2 * i + 1] = (float)(i % 3 == 2);
+    }
+    int32_t ld[30];
+    float cdp[8];
+    CHECK_OK(dci_kmeans(dup, 30, 2, 3, &o, ld, cdp, &in, NULL));
+    CHECK(in == 0.0);
+    int grouped = 1;
+    for (int i = 3; i < 30; i++) grouped &= ld[i] == ld[i % 3];
+    CHECK(grouped && ld[0] != ld[1] && ld[1] != ld[2] && ld[0] != ld[2]);
+    /* More clusters than distinct points: still finite, still exact. */
+    CHECK_OK(dci_kmeans(dup, 30, 2, 4, &o, ld, cdp, &in, NULL));
+    CHECK(all_finite(cdp, 8) && in == 0.0);
+    /* All points identical. */
+    float same[20] = {0};
+    for (int i = 0; i < 20; i++) same[i] = 2.5f;
+    CHECK_OK(dci_kmeans(same, 10, 2, 3, &o, ld, cdp, &in, NULL));
+    CHECK(all_finite(cdp, 6) && in == 0.0);
+    /* k == 1: the mean. */
+    CHECK_OK(dci_kmeans(sq, 5, 2, 1, &o, ls, cs, &in, NULL));
+    CHECK_NEAR(cs[0], 7.0 / 5, 1e-6);
+    CHECK_NEAR(cs[1], 7.0 / 5, 1e-6);
+    CHECK(ls[0] == 0 && ls[4] == 0);
+
+    /* Errors. */
+    CHECK_STATUS(dci_kmeans(sq, 5, 2, 6, &o, ls, cs, &in, NULL), DC_ERR_K_RANGE);
+    CHECK_STATUS(dci_kmeans(sq, 5, 2, 0, &o, ls, cs, &in, NULL), DC_ERR_K_RANGE);
+    CHECK_STATUS(dci_kmeans_refine(sq, 5, 2, 6, cs, 10, 0, ls, &in, NULL), DC_ERR_K_RANGE);
+    float bad[10];
+    memcpy(bad, sq, sizeof bad);
+    bad[7] = NAN;
+    CHECK_STATUS(dci_kmeans(bad, 5, 2, 2, &o, ls, cs, &in, NULL), DC_ERR_NONFINITE);
+    CHECK(strstr(dc_last_error(), "row 3") != NULL);
+    CHECK_STATUS(dci_kmeans_assign(bad, 5, 2, sq, 2, ls, NULL), DC_ERR_NONFINITE);
+    CHECK_STATUS(dci_kmeans(NULL, 5, 2, 2, &o, ls, cs, &in, NULL), DC_ERR_NULL);
+    o.n_init = 0;
+    CHECK_STATUS(dci_kmeans(sq, 5, 2, 2, &o, ls, cs, &in, NULL), DC_ERR_INVALID_ARG);
+}
+
+static void test_solver(void) {
+    const int64_t n = 300, d = 4, k = 3;
+    int32_t truth[300], l[300], p[300];
+    float *x = blobs(n, d, k, 8.0, 0.5, 1.0, 21, truth);
+    dc_dataset *ds = NULL, *narrow = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x, n, d, DC_BORROW));
+    CHECK_OK(dc_dataset_create(&narrow, x, n, d - 1, DC_COPY));
+    dc_solver *s = NULL;
+    CHECK_OK(dc_solver_create(&s, "kmeans"));
+    CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_K_RANGE);
+    CHECK_OK(dc_solver_set(s, "k", (double)k));
+    CHECK_OK(dc_solver_set(s, "seed", 3));
+    CHECK_STATUS(dc_solver_set(s, "n_init", 0), DC_ERR_INVALID_ARG);
+    CHECK_OK(dc_solver_fit(s, ds));
+    int64_t got = 0, rows = 0, cols = 0;
+    CHECK_OK(dc_solver_labels(s, l, n, &got));
+    CHECK(got == n && same_partition(truth, l, n, k));
+    float c[12];
+    CHECK_OK(dc_solver_output(s, "centers", c, 12, &rows, &cols));
+    CHECK(rows == k && cols == d);
+    double in = 0, its = 0, ni = 0;
+    CHECK_OK(dc_solver_stat(s, "inertia", &in));
+    CHECK_OK(dc_solver_stat(s, "iterations", &its));
+    CHECK_OK(dc_solver_stat(s, "n_init", &ni));
+    CHECK_NEAR(in, inertia_of(x, n, d, c, l), 1e-6 * in);
+    CHECK(its >= 1 && ni == 10);
+    CHECK_OK(dc_solver_predict(s, ds, p, n));
+    CHECK(!memcmp(p, l, sizeof l));
+    CHECK_STATUS(dc_solver_predict(s, narrow, p, n), DC_ERR_SHAPE);
+    CHECK_OK(dc_solver_set(s, "k", (double)(n + 1)));
+    CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_K_RANGE);
+    dc_solver_free(s);
+    dc_dataset_free(ds);
+    dc_dataset_free(narrow);
+    free(x);
+}
+
+int main(void) {
+    test_hand();
+    test_blobs();
+    test_reference_lloyd();
+    test_determinism();
+    test_empty_and_degenerate();
+    test_solver();
+    DC_TEST_END();
+}
