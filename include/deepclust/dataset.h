@@ -24,7 +24,8 @@ typedef enum dc_ownership {
 } dc_ownership;
 
 typedef enum dc_format {
-    DC_FORMAT_AUTO = 0, /* by extension: .csv/.tsv .npy, -ubyte/.idx (+ .gz) */
+    DC_FORMAT_AUTO = 0, /* by extension: .csv/.tsv/.txt, .npy, *-ubyte/.idx (+ .gz);
+                           other names fail with DC_ERR_UNSUPPORTED */
     DC_FORMAT_CSV = 1,
     DC_FORMAT_NPY = 2,
     DC_FORMAT_IDX = 3
@@ -37,9 +38,12 @@ typedef enum dc_format {
 typedef struct dc_load_options {
     int struct_size;      /* sizeof(dc_load_options), set by _default() */
     dc_format format;     /* DC_FORMAT_AUTO */
-    char delimiter;       /* CSV: ',', ';' or '\t'; 0 = detect from first line */
-    int header;           /* CSV: 1 = first line is a header, 0 = no, -1 = detect */
-    int label_column;     /* CSV: column index, DC_LABEL_COLUMN_LAST or _NONE */
+    char delimiter;       /* CSV: ',', ';', '\t', or ' ' (runs of blanks, as numpy's
+                             savetxt writes); 0 = detect from the first line (.tsv: tab) */
+    int header;           /* CSV: 1 = first line is a header, 0 = no, -1 = detect (a header
+                             has a non-numeric field) */
+    int label_column;     /* CSV: 0-based index of a column of integer labels ("3.0" is
+                             accepted), DC_LABEL_COLUMN_LAST, or _NONE (default) */
 } dc_load_options;
 
 DC_API void dc_load_options_default(dc_load_options *opt);
@@ -49,14 +53,24 @@ DC_API void dc_load_options_default(dc_load_options *opt);
 DC_API dc_status dc_dataset_create(dc_dataset **out, const float *data, int64_t rows,
                                    int64_t cols, dc_ownership mode);
 
-/* Loads a feature matrix from CSV, NPY (float32/float64/uint8/int32/int64, C
- * order) or IDX (raw or .gz). IDX images of shape n x H x W get image shape
- * H x W x 1 (n x H x W x C: H x W x C). opt may be NULL (defaults). */
+/* Loads a feature matrix from CSV, NPY (float32/float64/uint8/int8/int16/
+ * int32/int64, little-endian, C order, format 1.0-3.0) or IDX; any of them
+ * may be gzip-compressed (.gz). Arrays of shape (n,) load as n x 1, (n, d) as
+ * n x d, and n x H x W [x C] images as n x (H*W*C) with image shape
+ * H x W x 1 [C]. CSV: blank lines and lines starting with '#' are skipped;
+ * CRLF and a UTF-8 BOM are accepted. opt may be NULL (defaults).
+ * Errors: DC_ERR_IO (cannot open; detail has the path and reason),
+ * DC_ERR_UNSUPPORTED (unknown extension, dtype, Fortran order, big-endian),
+ * DC_ERR_FORMAT (malformed: detail names the line and column for CSV),
+ * DC_ERR_TRUNCATED (file shorter than its header says, cut .gz stream),
+ * DC_ERR_NONFINITE (NaN/Inf), DC_ERR_SHAPE (no rows or no columns). */
 DC_API dc_status dc_dataset_load(dc_dataset **out, const char *path, const dc_load_options *opt);
 
 /* Attaches labels read from a file: IDX labels (ubyte, raw/.gz), NPY integer
- * vector, or CSV/text with one integer per line (first column). The count
- * must equal the number of rows (DC_ERR_SHAPE otherwise). */
+ * vector (or floats with integral values), or CSV/text with one integer per
+ * line (first column; a header line is detected). format may be
+ * DC_FORMAT_AUTO. The count must equal the number of rows (DC_ERR_SHAPE
+ * otherwise); on failure the set keeps its previous labels. */
 DC_API dc_status dc_dataset_load_labels(dc_dataset *ds, const char *path, dc_format format);
 
 /* Copies `n` labels; n must equal the number of rows. */
@@ -89,16 +103,20 @@ DC_API dc_status dc_dataset_normalize(dc_dataset *ds, dc_normalization mode);
 /* Parses "none", "scale255", "minmax", "zscore". */
 DC_API dc_status dc_normalization_from_name(const char *name, dc_normalization *out);
 
-/* Copies rows [first, first+count) into a new handle (labels and image shape kept). */
+/* Copies rows [first, first+count) into a new handle (labels and image shape
+ * kept). count < 1 is DC_ERR_SHAPE, rows outside the set DC_ERR_INVALID_ARG. */
 DC_API dc_status dc_dataset_subset(dc_dataset **out, const dc_dataset *ds, int64_t first,
                                    int64_t count);
 
 /* Accepts NULL. */
 DC_API void dc_dataset_free(dc_dataset *ds);
 
-/* Writers. Format by extension (.csv or .npy) unless given. Written to a
- * temporary file in the same folder and renamed, so a failed write never
- * leaves a partial file at `path`. */
+/* Writers. Format by extension unless given: .csv/.txt (comma-separated,
+ * floats as "%.9g", which reads back to the same float), .tsv (tab), .npy
+ * (labels '<i4' of shape (n,), matrices '<f4' of shape (rows, cols)); other
+ * names are DC_ERR_UNSUPPORTED. Written to "<path>.tmp.XXXXXX" in the same
+ * folder and renamed, so a failed write (DC_ERR_IO) never leaves a partial
+ * file at `path`, nor a temporary file. */
 DC_API dc_status dc_write_labels(const char *path, const int32_t *labels, int64_t n,
                                  dc_format format);
 DC_API dc_status dc_write_matrix(const char *path, const float *data, int64_t rows,
