@@ -135,14 +135,14 @@ static int load_data(args *a, dc_dataset **out) {
         else return usage_error("--header takes yes, no or auto, got '%s'", hdr);
     }
     dc_status st = dc_dataset_load(out, path, &lo);
-    if (st) return lib_error(st, path);
+    if (st) return lib_error(st, "--data"); /* the detail names the file */
     const char *labels = get(a, "labels");
     if (labels) {
         if (lc) {
             return usage_error("give either --labels or --label-column, not both%s", "");
         }
         st = dc_dataset_load_labels(*out, labels, DC_FORMAT_AUTO);
-        if (st) return lib_error(st, labels);
+        if (st) return lib_error(st, "--labels");
     }
     const char *shape = get(a, "image-shape");
     if (shape) {
