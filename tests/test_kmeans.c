@@ -196,27 +196,55 @@ static void test_blobs(void) {
 }
 
 static void test_reference_lloyd(void) {
-    /* Overlapping clusters: from the same start, our Lloyd reaches the same
-     * fixed point as a textbook double-precision Lloyd. tol = 0 so only
-     * repeated labels stop it. */
-    const int64_t n = 500, d = 3, k = 5;
-    float *x = blobs(n, d, 3, 1.0, 1.0, 2.0, 7, NULL);
-    float c[5 * 3];
-    double cd[5 * 3];
-    for (int64_t j = 0; j < k * d; j++) cd[j] = c[j] = x[(j / d) * 37 * d + j % d];
-    int32_t l[500], lr[500];
-    double in = 0;
-    int64_t its = 0;
-    CHECK_OK(dci_kmeans_refine(x, n, d, k, c, 1000, 0.0, l, &in, &its));
-    naive_lloyd(x, n, d, k, cd, lr);
-    int same = 1;
-    for (int64_t i = 0; i < n; i++) same &= l[i] == lr[i];
-    CHECK(same);
-    double md = 0;
-    for (int64_t j = 0; j < k * d; j++) md = fmax(md, fabs(c[j] - cd[j]));
-    CHECK_MSG(md < 1e-5, "centre difference %g", md);
-    CHECK(its > 1 && its < 1000);
-    CHECK_NEAR(in, inertia_of(x, n, d, c, l), 1e-6 * in);
+    /* Overlapping clusters: from the same start, every bounding variant
+     * reaches the same fixed point as a textbook double-precision Lloyd.
+     * tol = 0 so only repeated labels stop it. d = 13 exercises the vector
+     * tails; the offset data exercise the mean shift. */
+    const int64_t n = 500, d = 13, k = 5;
+    for (int far = 0; far < 2; far++) {
+        float *x = blobs(n, d, 3, 1.0, 1.0, far ? 500.0 : 2.0, 7, NULL);
+        double cd[5 * 13];
+        int32_t lr[500];
+        for (int64_t j = 0; j < k * d; j++) cd[j] = x[(j / d) * 37 * d + j % d];
+        naive_lloyd(x, n, d, k, cd, lr);
+        for (int algo = DCI_KMEANS_AUTO; algo <= DCI_KMEANS_ELKAN; algo++) {
+            dci_kmeans_opts o;
+            dci_kmeans_opts_default(&o);
+            o.tol = 0.0;
+            o.max_iter = 1000;
+            o.algorithm = (dci_kmeans_algo)algo;
+            float c[5 * 13];
+            for (int64_t j = 0; j < k * d; j++) c[j] = x[(j / d) * 37 * d + j % d];
+            int32_t l[500];
+            double in = 0;
+            int64_t its = 0;
+            CHECK_OK(dci_kmeans_refine_opts(x, n, d, k, c, &o, l, &in, &its));
+            int same = 1;
+            for (int64_t i = 0; i < n; i++) same &= l[i] == lr[i];
+            CHECK_MSG(same, "algorithm %d, offset %d", algo, far);
+            double md = 0;
+            for (int64_t j = 0; j < k * d; j++) md = fmax(md, fabs(c[j] - cd[j]));
+            CHECK_MSG(md < (far ? 1e-3 : 1e-5), "algorithm %d: centre difference %g", algo, md);
+            CHECK(its > 1 && its < 1000);
+            CHECK_NEAR(in, inertia_of(x, n, d, c, l), 1e-6 * in);
+        }
+        free(x);
+    }
+    /* Whole runs with either bound agree exactly on well-separated data. */
+    float *x = blobs(400, 9, 6, 3.0, 1.0, 0.0, 9, NULL);
+    int32_t lh[400], le[400];
+    float ch[54], ce[54];
+    double ih, ie;
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    o.algorithm = DCI_KMEANS_HAMERLY;
+    CHECK_OK(dci_kmeans(x, 400, 9, 6, &o, lh, ch, &ih, NULL));
+    o.algorithm = DCI_KMEANS_ELKAN;
+    CHECK_OK(dci_kmeans(x, 400, 9, 6, &o, le, ce, &ie, NULL));
+    CHECK(!memcmp(lh, le, sizeof lh));
+    CHECK_NEAR(ih, ie, 1e-9 * ih);
+    o.algorithm = (dci_kmeans_algo)7;
+    CHECK_STATUS(dci_kmeans(x, 400, 9, 6, &o, lh, ch, &ih, NULL), DC_ERR_INVALID_ARG);
     free(x);
 }
 
@@ -259,12 +287,17 @@ static void test_empty_and_degenerate(void) {
     double in;
     /* One start centre far from everything, two identical: both clusters
      * would be empty; they must be re-seeded, never NaN. */
-    float c[] = {0, 0, 5, 5, 1e4f, 1e4f, 0, 0};
-    CHECK_OK(dci_kmeans_refine(x, n, d, k, c, 300, 1e-4, l, &in, NULL));
-    CHECK(all_finite(c, k * d));
-    CHECK(all_nonempty(l, n, k));
-    CHECK(isfinite(in) && fabs(c[4]) < 100);
-    CHECK_NEAR(in, inertia_of(x, n, d, c, l), 1e-6 * in);
+    for (int algo = DCI_KMEANS_HAMERLY; algo <= DCI_KMEANS_ELKAN; algo++) {
+        float c[] = {0, 0, 5, 5, 1e4f, 1e4f, 0, 0};
+        dci_kmeans_opts ro;
+        dci_kmeans_opts_default(&ro);
+        ro.algorithm = (dci_kmeans_algo)algo;
+        CHECK_OK(dci_kmeans_refine_opts(x, n, d, k, c, &ro, l, &in, NULL));
+        CHECK(all_finite(c, k * d));
+        CHECK(all_nonempty(l, n, k));
+        CHECK(isfinite(in) && fabs(c[4]) < 100);
+        CHECK_NEAR(in, inertia_of(x, n, d, c, l), 1e-6 * in);
+    }
     free(x);
 
     /* k == n: every point its own centre. */
