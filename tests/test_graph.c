@@ -62,8 +62,9 @@ static int knn_compare(const float *ref, int64_t nr, const float *q, int64_t nq,
     float *dist = malloc((size_t)(nq * k) * sizeof *dist);
     double *rd2 = malloc((size_t)(nq * k) * sizeof *rd2);
     knn_ref(ref, nr, self ? ref : q, nq, d, self, k, ridx, rd2);
-    dc_status st = self ? dci_knn_self(ref, nr, d, k, idx, dist)
-                        : dci_knn_query(ref, nr, q, nq, d, k, idx, dist);
+    /* nq < nr with q == NULL: the first nq rows of ref against all of ref. */
+    dc_status st = nq == nr && self ? dci_knn_self(ref, nr, d, k, idx, dist)
+                   : dci_knn_select(ref, nr, q, nq, d, k, k, idx, dist, 0, NULL);
     CHECK_OK(st);
     int bad = 0;
     for (int64_t e = 0; e < nq * k; e++) {
@@ -202,6 +203,26 @@ static void test_knn(void) {
     CHECK(knn_compare(x, 5000, q, 700, 5, 3) == 0);
     free(q);
     free(x);
+
+    /* A thin spherical shell around point 0: its neighbours differ in distance
+     * by ~1e-7 relative, below the float rounding of |q|^2 + |r|^2 - 2 q.r,
+     * so only the exact recheck orders them right. */
+    {
+        const int64_t ns = 3000, ds = 16;
+        float *s = random_data(ns, ds, 11, 0.0, 1.0);
+        dci_rng r;
+        dci_rng_init(&r, 12, DCI_STREAM_TEST);
+        for (int64_t i = 1; i < ns; i++) {
+            double nrm = 0.0;
+            for (int64_t t = 0; t < ds; t++) nrm += (double)s[i * ds + t] * s[i * ds + t];
+            double radius = 100.0 * (1.0 + 1e-6 * dci_rng_uniform(&r));
+            for (int64_t t = 0; t < ds; t++) s[i * ds + t] = (float)(s[i * ds + t] * radius / sqrt(nrm));
+        }
+        for (int64_t t = 0; t < ds; t++) s[t] = 0.0f;
+        CHECK(knn_compare(s, ns, NULL, 1, ds, 40) == 0); /* row 0 only (nq = 1) */
+        CHECK(knn_compare(s, ns, s, 1, ds, 40) == 0);
+        free(s);
+    }
 
     /* High dimension (GEMM does most of the work). */
     x = random_data(700, 300, 4, 0.5, 0.3);

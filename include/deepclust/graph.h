@@ -49,8 +49,8 @@ DC_API dc_status dc_affinity_dense(const float *x, int64_t n, int64_t d, int64_t
 
 typedef enum dc_spectral_mode {
     DC_SPECTRAL_AUTO = 0,   /* dense up to 4000 points, sparse above */
-    DC_SPECTRAL_DENSE = 1,  /* all-pairs affinity, LAPACK eigensolver */
-    DC_SPECTRAL_SPARSE = 2  /* m-nearest-neighbour affinity, ARPACK eigensolver */
+    DC_SPECTRAL_DENSE = 1,  /* all-pairs affinity (n^2 doubles of memory) */
+    DC_SPECTRAL_SPARSE = 2  /* affinity on the symmetrised m-nearest-neighbour graph */
 } dc_spectral_mode;
 
 /* Spectral embedding with k clusters: the top-k eigenvectors of

@@ -17,7 +17,7 @@
 /* Sparse graphs this small or smaller are densified for LAPACK on request;
  * above, n^2 doubles would be the memory problem sparse mode exists to avoid. */
 #define DENSIFY_MAX 10000
-/* Below this size ARPACK buys nothing over LAPACK; auto mode uses LAPACK. */
+/* Below this size ARPACK buys nothing over LAPACK; auto uses LAPACK. */
 #define ARPACK_MIN_N 64
 /* The known eigenvectors are moved from eigenvalue 1 to 1 - DEFLATE_SHIFT = -2,
  * below the spectrum of S (which lies in [-1, 1]). */
@@ -164,15 +164,15 @@ static void op_apply(const op_ctx *o, const double *x, double *y) {
     for (int64_t i = 0; i < n; i++) y[i] -= DEFLATE_SHIFT * g->v[i] * o->csum[g->comp[i]];
 }
 
-/* Dense A (n x n, both triangles) from dense W or sparse W. */
-static dc_status op_densify(const graph_info *g, const double *wd, const dci_csr *ws, double **out) {
+/* Dense A (n x n, both triangles) from dense W or sparse W, into a (which
+ * may be wd itself: every entry is read before it is overwritten). */
+static void op_densify(const graph_info *g, const double *wd, const dci_csr *ws, double *a) {
     const int64_t n = g->n;
-    double *a = DCI_NEW_ZEROS(double, n * n, "dense operator");
-    if (!a) return DC_ERR_NOMEM;
     if (wd) {
         for (int64_t i = 0; i < n; i++)
             for (int64_t j = 0; j < n; j++) a[i * n + j] = g->dinv[i] * wd[i * n + j] * g->dinv[j];
     } else {
+        memset(a, 0, (size_t)(n * n) * sizeof *a);
         for (int64_t i = 0; i < n; i++)
             for (int64_t e = ws->rowptr[i]; e < ws->rowptr[i + 1]; e++)
                 a[i * n + ws->col[e]] = g->dinv[i] * ws->val[e] * g->dinv[ws->col[e]];
@@ -182,8 +182,6 @@ static dc_status op_densify(const graph_info *g, const double *wd, const dci_csr
         for (int64_t j = 0; j < n; j++)
             if (g->comp[i] == g->comp[j]) a[i * n + j] -= DEFLATE_SHIFT * g->v[i] * g->v[j];
     }
-    *out = a;
-    return DC_OK;
 }
 
 /* ---- eigensolvers: r largest eigenpairs of A, descending ----------------- */
@@ -319,12 +317,6 @@ static void assemble(const graph_info *g, int64_t K, const double *lam_r, const 
     }
 }
 
-static int choose_arpack(int eigensolver, int64_t n, int sparse) {
-    if (eigensolver == DCI_EIGEN_ARPACK) return 1;
-    if (eigensolver == DCI_EIGEN_LAPACK) return 0;
-    return sparse && n > ARPACK_MIN_N;
-}
-
 static dc_status check_solver_args(int64_t n, int64_t K, int eigensolver, double *U) {
     DCI_CHECK_NULL(U);
     if (K < 1 || K > n)
@@ -336,35 +328,55 @@ static dc_status check_solver_args(int64_t n, int64_t K, int eigensolver, double
     return DC_OK;
 }
 
-/* Shared tail of the dense and sparse forms once g is known. */
-static dc_status top_common(const graph_info *g, const double *wd, const dci_csr *ws, int64_t K,
-                            int eigensolver, uint64_t seed, double *U, double *lambda) {
+/* Shared tail of the dense and sparse forms once g is known. scratch: NULL,
+ * or an n x n buffer for the dense operator (may be wd, which is then lost).
+ *
+ * Auto solver: ARPACK, which needs only mat-vecs (measured 20x faster than
+ * dsyevr on a dense n = 4000 operator), unless the problem is small or asks
+ * for a large share of the spectrum; if ARPACK fails and the operator fits in
+ * memory densely, LAPACK takes over. */
+static dc_status top_common(const graph_info *g, const double *wd, const dci_csr *ws,
+                            double *scratch, int64_t K, int eigensolver, uint64_t seed, double *U,
+                            double *lambda) {
     const int64_t n = g->n, r = K - g->c;
+    const int dense_ok = wd != NULL || n <= DENSIFY_MAX;
+    int arpack = eigensolver == DCI_EIGEN_ARPACK ||
+                 (eigensolver == DCI_EIGEN_AUTO && ((n > ARPACK_MIN_N && 4 * r <= n) || !dense_ok));
+    if (r > 0 && !arpack && !dense_ok)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "spectral embedding: LAPACK needs the dense matrix, n = %lld > %d; "
+                        "use ARPACK for sparse graphs this large",
+                        (long long)n, DENSIFY_MAX);
     double *lam = DCI_NEW_ARRAY(double, r > 0 ? r : 1, "eigenvalues");
     double *z = DCI_NEW_ARRAY(double, r > 0 ? n * r : 1, "eigenvectors");
-    double *a = NULL;
+    double *a = NULL, *a_owned = NULL;
     op_ctx o = {g, ws, NULL, NULL};
     dc_status st = (lam && z) ? DC_OK : DC_ERR_NOMEM;
-    if (st == DC_OK && r > 0) {
-        int arpack = choose_arpack(eigensolver, n, ws != NULL);
-        if (!arpack && ws && n > DENSIFY_MAX)
-            st = dci_fail(DC_ERR_INVALID_ARG,
-                          "spectral embedding: LAPACK needs the dense matrix, n = %lld > %d; "
-                          "use ARPACK for sparse graphs this large",
-                          (long long)n, DENSIFY_MAX);
-        if (st == DC_OK && (wd || !arpack)) st = op_densify(g, wd, ws, &a);
-        if (st == DC_OK && arpack) {
-            o.dense = a;
-            o.csum = DCI_NEW_ARRAY(double, g->c, "component sums");
-            st = o.csum ? eig_arpack(&o, n, r, seed, lam, z) : DC_ERR_NOMEM;
-        } else if (st == DC_OK) {
-            st = eig_lapack(a, n, r, lam, z);
+    if (st == DC_OK && r > 0 && (wd || !arpack)) {
+        a = scratch ? scratch : (a_owned = DCI_NEW_ARRAY(double, n * n, "dense operator"));
+        if (a) op_densify(g, wd, ws, a);
+        else st = DC_ERR_NOMEM;
+    }
+    if (st == DC_OK && r > 0 && arpack) {
+        o.dense = a;
+        o.csum = DCI_NEW_ARRAY(double, g->c, "component sums");
+        st = o.csum ? eig_arpack(&o, n, r, seed, lam, z) : DC_ERR_NOMEM;
+        if (st == DC_ERR_NOT_CONVERGED && eigensolver == DCI_EIGEN_AUTO && dense_ok) {
+            dci_log(DC_LOG_WARN, "%s; falling back to LAPACK", dc_last_error());
+            arpack = 0;
+            st = DC_OK;
+            if (!a) {
+                a = scratch ? scratch : (a_owned = DCI_NEW_ARRAY(double, n * n, "dense operator"));
+                if (a) op_densify(g, wd, ws, a);
+                else st = DC_ERR_NOMEM;
+            }
         }
     }
+    if (st == DC_OK && r > 0 && !arpack) st = eig_lapack(a, n, r, lam, z);
     if (st == DC_OK) assemble(g, K, lam, z, U, lambda);
     dci_free(lam);
     dci_free(z);
-    dci_free(a);
+    dci_free(a_owned);
     dci_free(o.csum);
     return st;
 }
@@ -376,21 +388,28 @@ dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uin
     graph_info g;
     DCI_TRY(graph_info_csr(w, K, &g));
     if (components) *components = g.c;
-    dc_status st = top_common(&g, NULL, w, K, eigensolver, seed, U, lambda);
+    dc_status st = top_common(&g, NULL, w, NULL, K, eigensolver, seed, U, lambda);
+    graph_info_free(&g);
+    return st;
+}
+
+/* scratch as in top_common. */
+static dc_status top_dense(const double *w, double *scratch, int64_t n, int64_t K,
+                           int eigensolver, uint64_t seed, double *U, double *lambda,
+                           int64_t *components) {
+    DCI_CHECK_NULL(w);
+    DCI_TRY(check_solver_args(n, K, eigensolver, U));
+    graph_info g;
+    DCI_TRY(graph_info_dense(w, n, K, &g));
+    if (components) *components = g.c;
+    dc_status st = top_common(&g, w, NULL, scratch, K, eigensolver, seed, U, lambda);
     graph_info_free(&g);
     return st;
 }
 
 dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, int eigensolver,
                                  uint64_t seed, double *U, double *lambda, int64_t *components) {
-    DCI_CHECK_NULL(w);
-    DCI_TRY(check_solver_args(n, K, eigensolver, U));
-    graph_info g;
-    DCI_TRY(graph_info_dense(w, n, K, &g));
-    if (components) *components = g.c;
-    dc_status st = top_common(&g, w, NULL, K, eigensolver, seed, U, lambda);
-    graph_info_free(&g);
-    return st;
+    return top_dense(w, NULL, n, K, eigensolver, seed, U, lambda, components);
 }
 
 void dci_spectral_normalize_rows(const double *U, int64_t n, int64_t K, float *Y) {
@@ -452,7 +471,7 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
         s.t_affinity = dci_now() - t0;
         t0 = dci_now();
         if (rc == DC_OK)
-            rc = dci_spectral_top_dense(wd, n, K, o->eigensolver, o->seed, U, NULL, &s.components);
+            rc = top_dense(wd, wd, n, K, o->eigensolver, o->seed, U, NULL, &s.components);
     } else if (rc == DC_OK) {
         int64_t k = s.p > s.m ? s.p : s.m;
         idx = DCI_NEW_ARRAY(int64_t, n * s.m, "kNN indices");
@@ -469,7 +488,14 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
             rc = dci_spectral_top_csr(&ws, K, o->eigensolver, o->seed, U, NULL, &s.components);
     }
     s.t_eigen = dci_now() - t0;
-    if (rc == DC_OK) dci_spectral_normalize_rows(U, n, K, Y);
+    if (rc == DC_OK) {
+        dci_spectral_normalize_rows(U, n, K, Y);
+        dci_log(DC_LOG_INFO,
+                "spectral embedding: n %lld, k %lld, %s, p %lld, m %lld, %lld component(s); "
+                "kNN %.2f s, affinity %.2f s, eigen %.2f s",
+                (long long)n, (long long)K, s.dense ? "dense" : "sparse", (long long)s.p,
+                (long long)s.m, (long long)s.components, s.t_knn, s.t_affinity, s.t_eigen);
+    }
     if (st) *st = s;
     dci_free(sigma);
     dci_free(U);

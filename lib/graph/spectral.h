@@ -33,7 +33,8 @@ enum { DCI_EIGEN_AUTO = 0, DCI_EIGEN_LAPACK = 1, DCI_EIGEN_ARPACK = 2 };
 typedef struct dci_spectral_opts {
     int mode;        /* DCI_SPECTRAL_*: 0 auto, 1 dense, 2 sparse */
     int64_t m;       /* neighbours of the sparse graph; 0 = default (affinity.h) */
-    int eigensolver; /* DCI_EIGEN_*: 0 auto (LAPACK for dense, ARPACK for sparse) */
+    int eigensolver; /* DCI_EIGEN_*: 0 auto = ARPACK (LAPACK for n <= 64 or K > n/4,
+                        and as fallback when ARPACK fails and n^2 doubles are affordable) */
     uint64_t seed;   /* ARPACK start vector */
 } dci_spectral_opts;
 
