@@ -58,6 +58,7 @@ typedef struct km_ctx {
     int64_t n, d, k;
     float *shift;     /* NULL, or the data mean subtracted from every row */
     float *xn;        /* n squared norms of the (shifted) rows */
+    double xn_total;  /* their sum, in double */
     double tol_scale; /* mean per-feature variance */
     int64_t tile;     /* rows per sgemm call */
     float *tbuf;      /* tile x d gathered / shifted rows */
@@ -124,20 +125,21 @@ static float sq_norm(const float *v, int64_t d) {
 static float root_clamped(float v) { return v > 0.0f ? sqrtf(v) : 0.0f; }
 
 /* Squared distance of a - shift (shift may be NULL) to b, from differences
- * (no cancellation); 8 partial sums so that it vectorises. */
+ * (no cancellation). 32 partial sums: four independent vector accumulators,
+ * so the loop is not bound by the latency of one add chain. */
 DCI_VECTOR_CLONES
 static float diff_dist2(const float *a, const float *shift, const float *b, int64_t d) {
-    float acc[8] = {0};
+    float acc[32] = {0};
     int64_t t = 0;
     if (shift) {
-        for (; t + 8 <= d; t += 8)
-            for (int q = 0; q < 8; q++) {
+        for (; t + 32 <= d; t += 32)
+            for (int q = 0; q < 32; q++) {
                 float u = a[t + q] - shift[t + q] - b[t + q];
                 acc[q] += u * u;
             }
     } else {
-        for (; t + 8 <= d; t += 8)
-            for (int q = 0; q < 8; q++) {
+        for (; t + 32 <= d; t += 32)
+            for (int q = 0; q < 32; q++) {
                 float u = a[t + q] - b[t + q];
                 acc[q] += u * u;
             }
@@ -147,7 +149,7 @@ static float diff_dist2(const float *a, const float *shift, const float *b, int6
         float u = a[t] - (shift ? shift[t] : 0.0f) - b[t];
         s += u * u;
     }
-    for (int q = 0; q < 8; q++) s += acc[q];
+    for (int q = 0; q < 32; q++) s += acc[q];
     return s;
 }
 
@@ -233,6 +235,7 @@ static dc_status ctx_init(km_ctx *c, const float *x, int64_t n, int64_t d, int64
             s += t * t;
         }
         c->xn[i] = (float)s;
+        c->xn_total += s;
     }
     dci_free(mean);
     dci_free(m2);
@@ -430,35 +433,74 @@ static int64_t hamerly_assign(km_ctx *c, km_work *w, const float *cent) {
     return changed;
 }
 
-/* Elkan's step: centre j is only a candidate for point i when the upper
- * bound exceeds both the lower bound for j and half the distance between the
+/* Starts loading row i into the cache. The Elkan step touches a scattered
+ * subset of rows, which the hardware prefetcher does not foresee; the step
+ * is bound by that memory latency otherwise. */
+static void prefetch_row(const km_ctx *c, int64_t i) {
+#if defined(__GNUC__)
+    const char *p = (const char *)(c->x + i * c->d);
+    const size_t bytes = sizeof(float) * (size_t)c->d;
+    for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
+#else
+    (void)c;
+    (void)i;
+#endif
+}
+
+/* Elkan: centre j is only a candidate for point i when the upper bound
+ * exceeds both the lower bound for j and half the distance between the
  * point's centre and j. */
-static int64_t elkan_assign(km_ctx *c, km_work *w, const float *cent) {
-    const int64_t n = c->n, d = c->d, k = c->k;
-    int64_t changed = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t a = w->labels[i];
-        float u = w->ub[i];
-        if (u <= w->half[a]) continue;
-        float *l = w->lb + i * k;
-        int exact = 0;
-        for (int64_t j = 0; j < k; j++) {
-            if (j == a || u <= l[j] || u <= w->gap[a * k + j]) continue;
-            if (!exact) {
-                u = l[a] = point_dist(c, i, cent + (int64_t)a * d);
-                exact = 1;
-                if (u <= l[j] || u <= w->gap[a * k + j]) continue;
-            }
-            float dj = l[j] = point_dist(c, i, cent + j * d);
-            if (dj < u) {
-                u = dj;
-                a = (int32_t)j;
-            }
+static int elkan_candidate(const km_work *w, int64_t i, int64_t k) {
+    const int32_t a = w->labels[i];
+    const float u = w->ub[i];
+    if (u <= w->half[a]) return 0;
+    const float *l = w->lb + i * k, *g = w->gap + a * k;
+    for (int64_t j = 0; j < k; j++)
+        if (j != a && u > l[j] && u > g[j]) return 1;
+    return 0;
+}
+
+/* Elkan for one point; returns 1 if it changed cluster. */
+static int elkan_point(km_ctx *c, km_work *w, const float *cent, int64_t i) {
+    const int64_t d = c->d, k = c->k;
+    int32_t a = w->labels[i];
+    float u = w->ub[i];
+    float *l = w->lb + i * k;
+    int exact = 0;
+    for (int64_t j = 0; j < k; j++) {
+        if (j == a || u <= l[j] || u <= w->gap[a * k + j]) continue;
+        if (!exact) {
+            u = l[a] = point_dist(c, i, cent + (int64_t)a * d);
+            exact = 1;
+            if (u <= l[j] || u <= w->gap[a * k + j]) continue;
         }
-        w->ub[i] = u;
-        if (a != w->labels[i]) {
-            relabel(c, w, i, a);
-            changed++;
+        float dj = l[j] = point_dist(c, i, cent + j * d);
+        if (dj < u) {
+            u = dj;
+            a = (int32_t)j;
+        }
+    }
+    w->ub[i] = u;
+    if (a == w->labels[i]) return 0;
+    relabel(c, w, i, a);
+    return 1;
+}
+
+/* Elkan's step, per tile: list the points that need distances (bounds
+ * only), then compute them with their rows prefetched a few points ahead. */
+static int64_t elkan_assign(km_ctx *c, km_work *w, const float *cent) {
+    enum { AHEAD = 2 };
+    const int64_t n = c->n, k = c->k;
+    int64_t changed = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += c->tile) {
+        const int64_t end = n - i0 < c->tile ? n : i0 + c->tile;
+        int64_t m = 0;
+        for (int64_t i = i0; i < end; i++)
+            if (elkan_candidate(w, i, k)) c->todo[m++] = i;
+        for (int64_t r = 0; r < m && r < AHEAD; r++) prefetch_row(c, c->todo[r]);
+        for (int64_t r = 0; r < m; r++) {
+            if (r + AHEAD < m) prefetch_row(c, c->todo[r + AHEAD]);
+            changed += elkan_point(c, w, cent, c->todo[r]);
         }
     }
     return changed;
@@ -559,22 +601,39 @@ static int64_t lloyd(km_ctx *c, km_work *w, float *cent, int64_t max_iter, doubl
     return it;
 }
 
-/* Sum of squared distances in double, with centres cent + shift (shift may
- * be NULL). */
-static double exact_inertia(const km_ctx *c, const float *cent, const float *shift,
-                            const int32_t *labels) {
+/* Sum of squared distances to centres in data coordinates, in double. */
+static double exact_inertia(const km_ctx *c, const float *cent, const int32_t *labels) {
     const int64_t d = c->d;
     double total = 0.0;
     for (int64_t i = 0; i < c->n; i++) {
         const float *xr = c->x + i * d, *cr = cent + (int64_t)labels[i] * d;
         double s = 0.0;
         for (int64_t j = 0; j < d; j++) {
-            double t = (double)xr[j] - (shift ? shift[j] : 0.0f) - cr[j];
+            double t = (double)xr[j] - cr[j];
             s += t * t;
         }
         total += s;
     }
     return total;
+}
+
+/* The inertia from the running cluster sums, without a pass over the data:
+ * sum ||x||^2 - 2 sum_j c_j . S_j + sum_j n_j ||c_j||^2 (double; the terms
+ * are of the size of the inertia unless the data sit far from the origin,
+ * which the shift prevents). */
+static double sums_inertia(const km_ctx *c, const km_work *w, const float *cent) {
+    double total = c->xn_total;
+    for (int64_t j = 0; j < c->k; j++) {
+        const float *cj = cent + j * c->d;
+        const double *sj = w->sums + j * c->d;
+        double dot = 0.0, nn = 0.0;
+        for (int64_t t = 0; t < c->d; t++) {
+            dot += cj[t] * sj[t];
+            nn += (double)cj[t] * cj[t];
+        }
+        total += (double)w->counts[j] * nn - 2.0 * dot;
+    }
+    return total > 0.0 ? total : 0.0;
 }
 
 /* Index i with cum[i-1] <= r < cum[i]: sampling proportional to potential,
@@ -626,12 +685,93 @@ static dc_status seed_init(km_seed *s, int64_t n, int64_t d, int64_t k) {
     return DC_OK;
 }
 
-/* Squared distances from the m rows in c->todo to the t candidates. */
-static void seed_rows(km_ctx *c, km_seed *s, int64_t m) {
-    const int64_t t = s->trials;
-    tile_dot(c, gather_rows(c, m), m, s->cand, t);
+/* -2 x.p for a few points p (np <= FEW_MAX), reading each row once: sgemm
+ * packs the rows first, which for so few columns costs more than the
+ * products. np is a constant after inlining, so the accumulators (8-float
+ * vectors) stay in registers. */
+#define FEW_MAX 8
+#if defined(__GNUC__)
+typedef float km_v8 __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) void dot_few_n(const float *rows, int64_t m,
+                                                            int64_t d, const float *p,
+                                                            const int np, float *out) {
     for (int64_t r = 0; r < m; r++) {
-        const int64_t i = c->todo[r];
+        const float *xr = rows + r * d;
+        km_v8 acc[FEW_MAX];
+        for (int q = 0; q < np; q++) acc[q] = (km_v8){0};
+        int64_t t = 0;
+        for (; t + 8 <= d; t += 8) {
+            km_v8 xv, pv;
+            memcpy(&xv, xr + t, sizeof xv);
+            for (int q = 0; q < np; q++) {
+                memcpy(&pv, p + q * d + t, sizeof pv);
+                acc[q] += xv * pv;
+            }
+        }
+        for (int q = 0; q < np; q++) {
+            float s = 0.0f;
+            for (int64_t u = t; u < d; u++) s += xr[u] * p[q * d + u];
+            for (int l = 0; l < 8; l++) s += acc[q][l];
+            out[r * np + q] = -2.0f * s;
+        }
+    }
+}
+#else
+static void dot_few_n(const float *rows, int64_t m, int64_t d, const float *p, int np, float *out) {
+    for (int64_t r = 0; r < m; r++)
+        for (int q = 0; q < np; q++) {
+            float s = 0.0f;
+            for (int64_t u = 0; u < d; u++) s += rows[r * d + u] * p[q * d + u];
+            out[r * np + q] = -2.0f * s;
+        }
+}
+#endif
+
+DCI_VECTOR_CLONES
+static void dot_few(const float *rows, int64_t m, int64_t d, const float *p, int64_t np, float *out) {
+    switch (np) {
+    case 1: dot_few_n(rows, m, d, p, 1, out); break;
+    case 2: dot_few_n(rows, m, d, p, 2, out); break;
+    case 3: dot_few_n(rows, m, d, p, 3, out); break;
+    case 4: dot_few_n(rows, m, d, p, 4, out); break;
+    case 5: dot_few_n(rows, m, d, p, 5, out); break;
+    case 6: dot_few_n(rows, m, d, p, 6, out); break;
+    case 7: dot_few_n(rows, m, d, p, 7, out); break;
+    default: dot_few_n(rows, m, d, p, 8, out); break;
+    }
+}
+
+/* c->dist = -2 rows . P^T for the seeding candidates. */
+static void cand_dot(const km_ctx *c, const float *rows, int64_t m, const float *p, int64_t np) {
+    if (np <= FEW_MAX) dot_few(rows, m, c->d, p, np, c->dist);
+    else tile_dot(c, rows, m, p, np);
+}
+
+/* Squared distances from rows [i0, i0+m) to the t candidates, for the rows
+ * a candidate can come closer to: |cand - x| >= |cand - c| - |x - c| >=
+ * |x - c| when |cand - c| >= 2 |x - c| (c: the row's nearest centre). In
+ * high dimension few rows are excluded, so when most of the tile is needed
+ * it is computed whole, without gathering. */
+static void seed_tile(km_ctx *c, km_seed *s, int64_t i0, int64_t m) {
+    const int64_t t = s->trials, k = c->k;
+    int64_t need = 0;
+    for (int64_t i = i0; i < i0 + m; i++) {
+        const float lim = 4.0f * s->closest[i];
+        const float *g = s->cc2 + s->near[i];
+        int any = 0;
+        for (int64_t q = 0; q < t; q++) any |= g[q * k] < lim;
+        if (any) {
+            c->todo[need++] = i;
+        } else {
+            for (int64_t q = 0; q < t; q++) s->cand_d[i * t + q] = INFINITY;
+        }
+    }
+    if (!need) return;
+    const int whole = 2 * need > m;
+    const int64_t rows = whole ? m : need;
+    cand_dot(c, whole ? tile_rows(c, i0, m) : gather_rows(c, need), rows, s->cand, t);
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t i = whole ? i0 + r : c->todo[r];
         for (int64_t q = 0; q < t; q++) {
             float v = c->dist[r * t + q] + c->xn[i] + c->cn[q];
             s->cand_d[i * t + q] = v > 0.0f ? v : 0.0f;
@@ -648,7 +788,7 @@ static void kmeanspp(km_ctx *c, km_seed *s, dci_rng *rng, float *cent) {
     c->cn[0] = sq_norm(cent, d);
     for (int64_t i0 = 0; i0 < n; i0 += c->tile) {
         int64_t m = n - i0 < c->tile ? n - i0 : c->tile;
-        tile_dot(c, tile_rows(c, i0, m), m, cent, 1);
+        cand_dot(c, tile_rows(c, i0, m), m, cent, 1);
         for (int64_t r = 0; r < m; r++) {
             float v = c->dist[r] + c->xn[i0 + r] + c->cn[0];
             s->closest[i0 + r] = v > 0.0f ? v : 0.0f;
@@ -666,24 +806,7 @@ static void kmeanspp(km_ctx *c, km_seed *s, dci_rng *rng, float *cent) {
                 s->cc2[q * k + j] = diff_dist2(s->cand + q * d, NULL, cent + j * d, d);
         }
         point_norms(c, s->cand, t);
-        /* |cand - x| >= |cand - c| - |x - c| >= |x - c| when |cand - c| >= 2 |x - c|. */
-        int64_t m = 0;
-        for (int64_t i = 0; i < n; i++) {
-            const float lim = 4.0f * s->closest[i];
-            const float *g = s->cc2 + s->near[i];
-            int need = 0;
-            for (int64_t q = 0; q < t; q++) need |= g[q * k] < lim;
-            if (!need) {
-                for (int64_t q = 0; q < t; q++) s->cand_d[i * t + q] = INFINITY;
-                continue;
-            }
-            c->todo[m++] = i;
-            if (m == c->tile) {
-                seed_rows(c, s, m);
-                m = 0;
-            }
-        }
-        if (m) seed_rows(c, s, m);
+        for (int64_t i0 = 0; i0 < n; i0 += c->tile) seed_tile(c, s, i0, n - i0 < c->tile ? n - i0 : c->tile);
         int64_t best = 0;
         double best_pot = INFINITY;
         for (int64_t q = 0; q < t; q++) {
@@ -746,7 +869,7 @@ dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_
         dci_rng_init(&rng, dci_rng_u64(&master), DCI_STREAM_KMEANS);
         kmeanspp(&c, &s, &rng, cent);
         int64_t its = lloyd(&c, &w, cent, o->max_iter, tol_abs);
-        double in = exact_inertia(&c, cent, c.shift, w.labels);
+        double in = sums_inertia(&c, &w, cent);
         if (in < best) {
             best = in;
             memcpy(centers, cent, sizeof(float) * (size_t)(k * d));
@@ -757,8 +880,8 @@ dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_
         if (st != DC_OK) goto done;
     }
     unshift(&c, centers);
-    /* Reported against the float centres the caller gets. */
-    if (inertia) *inertia = c.shift ? exact_inertia(&c, centers, NULL, best_l) : best;
+    /* Reported exactly, against the float centres the caller gets. */
+    if (inertia) *inertia = exact_inertia(&c, centers, best_l);
 done:
     if (best_l != labels) dci_free(best_l);
     dci_free(cent);
@@ -782,7 +905,7 @@ dc_status dci_kmeans_refine_opts(const float *x, int64_t n, int64_t d, int64_t k
         to_shifted(&c, centers);
         int64_t its = lloyd(&c, &w, centers, o->max_iter, o->tol * c.tol_scale);
         unshift(&c, centers);
-        if (inertia) *inertia = exact_inertia(&c, centers, NULL, w.labels);
+        if (inertia) *inertia = exact_inertia(&c, centers, w.labels);
         if (iterations) *iterations = its;
         if (labels) memcpy(labels, w.labels, sizeof(int32_t) * (size_t)n);
     }
@@ -820,7 +943,7 @@ dc_status dci_kmeans_assign(const float *x, int64_t n, int64_t d, const float *c
         to_shifted(&c, cent);
         point_norms(&c, cent, k);
         full_assign(&c, cent, labels, NULL);
-        if (inertia) *inertia = exact_inertia(&c, centers, NULL, labels);
+        if (inertia) *inertia = exact_inertia(&c, centers, labels);
     }
     dci_free(cent);
     ctx_free(&c);
