@@ -1,0 +1,298 @@
+"""Finding, loading and checking libdeepclust, and the ctypes prototype of
+every C function this package calls.
+
+Lookup order (the first library that loads and has this package's version
+wins):
+
+1. ``$DEEPCLUST_LIBRARY`` -- a path to the shared library. If set, it is the
+   only candidate: a wrong path or version is an error, not a fallback.
+2. ``$DEEPCLUST_BUILD_DIR/lib/libdeepclust.so`` -- a meson build directory.
+3. ``ctypes.util.find_library("deepclust")`` -- an installed library.
+4. ``<repository>/build/lib/libdeepclust.so`` -- the default meson build
+   directory of the source tree this package sits in (bindings/python/..).
+
+The library is loaded on first use, not on import, so ``import deepclust``
+works (e.g. for get_params/clone) on a machine without the library.
+
+Only the functions declared in _PROTOTYPES are reachable (``lib().name``);
+each has argtypes and restype, and every function returning a dc_status has
+an errcheck that raises the matching DeepClustError.
+"""
+import ctypes
+import ctypes.util
+import os
+import pathlib
+import threading
+
+import numpy as np
+
+from ._status import LibraryError, Status, error_class
+from ._version import __version__
+
+LIBRARY_ENV = "DEEPCLUST_LIBRARY"
+BUILD_DIR_ENV = "DEEPCLUST_BUILD_DIR"
+_SONAME = "libdeepclust.so"
+
+
+# Opaque handles: typed pointers, so that a dataset cannot be passed as a solver.
+class DatasetStruct(ctypes.Structure):
+    pass
+
+
+class SolverStruct(ctypes.Structure):
+    pass
+
+
+DatasetP = ctypes.POINTER(DatasetStruct)
+SolverP = ctypes.POINTER(SolverStruct)
+
+LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
+                               ctypes.c_longlong, ctypes.c_longlong, ctypes.c_double)
+NO_LOG, NO_PROGRESS = LOG_FN(), PROGRESS_FN()  # NULL function pointers
+
+
+class _Array:
+    """ctypes argument type for a numpy array crossing the boundary: checks
+    dtype, C order (and writability for outputs) so a wrong buffer can never
+    reach C; passes the data pointer itself (no copy). None passes NULL."""
+
+    def __init__(self, dtype, writable):
+        self.dtype = np.dtype(dtype)
+        self.writable = writable
+
+    def from_param(self, arr):
+        if arr is None:
+            return None
+        if not isinstance(arr, np.ndarray):
+            raise TypeError("expected a numpy array, got %s" % type(arr).__name__)
+        if arr.dtype != self.dtype or not arr.flags.c_contiguous:
+            raise TypeError("expected a C-contiguous %s array, got %s%s" % (
+                self.dtype, arr.dtype, "" if arr.flags.c_contiguous else " (not C-contiguous)"))
+        if self.writable and not arr.flags.writeable:
+            raise TypeError("output array is read-only")
+        return ctypes.c_void_p(arr.ctypes.data)
+
+
+F32_IN, F32_OUT = _Array(np.float32, False), _Array(np.float32, True)
+I32_IN, I32_OUT = _Array(np.int32, False), _Array(np.int32, True)
+I64_OUT = _Array(np.int64, True)
+
+_STATUS = "dc_status"  # marker: restype c_int + errcheck raising DeepClustError
+c_int, c_i64, c_double, c_char_p, c_void_p = (ctypes.c_int, ctypes.c_int64, ctypes.c_double,
+                                              ctypes.c_char_p, ctypes.c_void_p)
+P_int, P_i64, P_double = (ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int64),
+                          ctypes.POINTER(ctypes.c_double))
+
+# name: (restype, argtypes). Enums (dc_format, dc_ownership, ...) are C ints.
+_PROTOTYPES = {
+    # version.h
+    "dc_version_string": (c_char_p, []),
+    "dc_version_number": (c_int, []),
+    # status.h
+    "dc_strerror": (c_char_p, [c_int]),
+    "dc_last_error": (c_char_p, []),
+    "dc_clear_error": (None, []),
+    # core.h
+    "dc_set_threads": (_STATUS, [c_int]),
+    "dc_get_threads": (c_int, []),
+    "dc_set_log": (None, [LOG_FN, c_void_p, c_int]),
+    # dataset.h (dc_load_options is a struct: only NULL, the defaults, is passed)
+    "dc_dataset_create": (_STATUS, [ctypes.POINTER(DatasetP), F32_IN, c_i64, c_i64, c_int]),
+    "dc_dataset_load": (_STATUS, [ctypes.POINTER(DatasetP), c_char_p, c_void_p]),
+    "dc_dataset_load_labels": (_STATUS, [DatasetP, c_char_p, c_int]),
+    "dc_dataset_set_labels": (_STATUS, [DatasetP, I32_IN, c_i64]),
+    "dc_dataset_set_image_shape": (_STATUS, [DatasetP, c_i64, c_i64, c_i64]),
+    "dc_dataset_rows": (c_i64, [DatasetP]),
+    "dc_dataset_cols": (c_i64, [DatasetP]),
+    "dc_dataset_data": (c_void_p, [DatasetP]),
+    "dc_dataset_labels": (c_void_p, [DatasetP]),
+    "dc_dataset_image_shape": (c_int, [DatasetP, P_i64, P_i64, P_i64]),
+    "dc_dataset_normalize": (_STATUS, [DatasetP, c_int]),
+    "dc_normalization_from_name": (_STATUS, [c_char_p, P_int]),
+    "dc_dataset_subset": (_STATUS, [ctypes.POINTER(DatasetP), DatasetP, c_i64, c_i64]),
+    "dc_dataset_free": (None, [DatasetP]),
+    "dc_write_labels": (_STATUS, [c_char_p, I32_IN, c_i64, c_int]),
+    "dc_write_matrix": (_STATUS, [c_char_p, F32_IN, c_i64, c_i64, c_int]),
+    # metrics.h
+    "dc_metrics_acc": (_STATUS, [I32_IN, I32_IN, c_i64, P_double]),
+    "dc_metrics_nmi": (_STATUS, [I32_IN, I32_IN, c_i64, c_int, P_double]),
+    "dc_metrics_ari": (_STATUS, [I32_IN, I32_IN, c_i64, P_double]),
+    "dc_metrics_f1": (_STATUS, [I32_IN, I32_IN, c_i64, P_double]),
+    "dc_metrics_inter_cluster_variance": (_STATUS, [F32_IN, c_i64, c_i64, I32_IN, P_double]),
+    # solver.h
+    "dc_solver_method_count": (c_int, []),
+    "dc_solver_method_name": (c_char_p, [c_int]),
+    "dc_solver_create": (_STATUS, [ctypes.POINTER(SolverP), c_char_p]),
+    "dc_solver_free": (None, [SolverP]),
+    "dc_solver_method": (c_char_p, [SolverP]),
+    "dc_solver_set": (_STATUS, [SolverP, c_char_p, c_double]),
+    "dc_solver_set_str": (_STATUS, [SolverP, c_char_p, c_char_p]),
+    "dc_solver_get": (_STATUS, [SolverP, c_char_p, P_double]),
+    "dc_solver_param_count": (c_int, [SolverP]),
+    "dc_solver_param_name": (c_char_p, [SolverP, c_int]),
+    "dc_solver_param_info": (_STATUS, [SolverP, c_char_p, P_int, P_double, P_double, P_double]),
+    "dc_solver_param_help": (c_char_p, [SolverP, c_char_p]),
+    "dc_solver_param_choices": (c_char_p, [SolverP, c_char_p]),
+    "dc_solver_set_progress": (_STATUS, [SolverP, PROGRESS_FN, c_void_p]),
+    "dc_solver_fit": (_STATUS, [SolverP, DatasetP]),
+    "dc_solver_labels": (_STATUS, [SolverP, I32_OUT, c_i64, P_i64]),
+    "dc_solver_output": (_STATUS, [SolverP, c_char_p, F32_OUT, c_i64, P_i64, P_i64]),
+    "dc_solver_output_count": (c_int, [SolverP]),
+    "dc_solver_output_name": (c_char_p, [SolverP, c_int]),
+    "dc_solver_stat": (_STATUS, [SolverP, c_char_p, P_double]),
+    "dc_solver_stat_count": (c_int, [SolverP]),
+    "dc_solver_stat_name": (c_char_p, [SolverP, c_int]),
+    "dc_solver_predict": (_STATUS, [SolverP, DatasetP, I32_OUT, c_i64]),
+    # graph.h
+    "dc_knn": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, I64_OUT, F32_OUT]),
+    "dc_knn_query": (_STATUS, [F32_IN, c_i64, F32_IN, c_i64, c_i64, c_i64, I64_OUT, F32_OUT]),
+    "dc_affinity_p": (c_i64, [c_i64, c_i64]),
+    "dc_affinity_sigma": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, F32_OUT]),
+    "dc_affinity_dense": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, F32_OUT]),
+    "dc_spectral_embedding": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, c_int, c_i64, F32_OUT]),
+}
+
+
+class Library:
+    """The loaded library: one attribute per declared C function, nothing else."""
+
+    def __init__(self, cdll, path):
+        self.path = path
+        self._cdll = cdll
+        missing = []
+        for name, (restype, argtypes) in _PROTOTYPES.items():
+            try:
+                fn = getattr(cdll, name)
+            except AttributeError:
+                missing.append(name)
+                continue
+            fn.argtypes = argtypes
+            if restype is _STATUS:
+                fn.restype = ctypes.c_int
+                fn.errcheck = self._check
+            else:
+                fn.restype = restype
+            setattr(self, name, fn)
+        if missing:
+            raise LibraryError("%s lacks %s: it is not a libdeepclust %s build" % (
+                path, ", ".join(missing), __version__))
+
+    def _check(self, status, fn, args):
+        if status == Status.OK:
+            return status
+        detail = (self.dc_last_error() or b"").decode("utf-8", "replace")
+        self.dc_clear_error()  # a later failure without detail must not show this one
+        raise error_class(status)(status, fn.__name__, detail)
+
+
+_lock = threading.Lock()
+_loaded = None
+
+
+def _version_tuple(text):
+    parts = text.split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ValueError("not a MAJOR.MINOR.PATCH version: %r" % text)
+    return tuple(int(p) for p in parts)
+
+
+def check_version(lib, path, expected=None):
+    """Raises LibraryError unless the library at `path` reports `expected`
+    (default: this package's __version__) both as string and as number."""
+    expected = __version__ if expected is None else expected
+    major, minor, patch = _version_tuple(expected)
+    got = lib.dc_version_string().decode()
+    got_number = lib.dc_version_number()
+    if got != expected or got_number != major * 10000 + minor * 100 + patch:
+        raise LibraryError(
+            "%s is libdeepclust %s (version number %d), but this deepclust Python package is "
+            "%s: use a matching library (set %s to its path)" % (
+                path, got, got_number, expected, LIBRARY_ENV))
+
+
+def candidates():
+    """Paths to try, in order, as (path, explicit): an explicit path is the
+    user's choice, so its failure is final."""
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        return [(env, True)]
+    out = []
+    build_dir = os.environ.get(BUILD_DIR_ENV)
+    if build_dir:
+        out.append((os.path.join(build_dir, "lib", _SONAME), False))
+    found = ctypes.util.find_library("deepclust")
+    if found:
+        out.append((found, False))
+    repo = pathlib.Path(__file__).resolve().parents[3]
+    out.append((str(repo / "build" / "lib" / _SONAME), False))
+    return out
+
+
+def open_library(path):
+    """Loads and checks one library file (raises LibraryError)."""
+    try:
+        cdll = ctypes.CDLL(path)
+    except OSError as e:
+        raise LibraryError("cannot load %s: %s" % (path, e)) from None
+    lib = Library(cdll, path)
+    check_version(lib, path)
+    return lib
+
+
+def load(path=None):
+    """Loads libdeepclust (once). With `path`, loads exactly that file and
+    makes it the library used from now on."""
+    global _loaded
+    with _lock:
+        if path is not None:
+            _loaded = open_library(os.fspath(path))
+            return _loaded
+        if _loaded is not None:
+            return _loaded
+        tried = []
+        for cand, explicit in candidates():
+            if not explicit and os.path.sep in cand and not os.path.exists(cand):
+                tried.append("%s: no such file" % cand)
+                continue
+            try:
+                _loaded = open_library(cand)
+                return _loaded
+            except LibraryError as e:
+                if explicit:
+                    raise
+                tried.append(str(e))
+        raise LibraryError(
+            "libdeepclust %s not found. Set %s to the path of libdeepclust.so, or %s to a "
+            "meson build directory. Tried:\n  %s" % (
+                __version__, LIBRARY_ENV, BUILD_DIR_ENV, "\n  ".join(tried)))
+
+
+def lib():
+    """The loaded library (loading it on first use)."""
+    return _loaded if _loaded is not None else load()
+
+
+def loaded():
+    """The loaded library, or None: never triggers loading."""
+    return _loaded
+
+
+def strerror(status):
+    """dc_strerror text, or None if no library is loaded yet."""
+    if _loaded is None:
+        return None
+    return _loaded.dc_strerror(int(status)).decode("utf-8", "replace")
+
+
+def cstr(text):
+    """A Python str (or path) as a C string."""
+    if isinstance(text, bytes):
+        return text
+    if isinstance(text, os.PathLike):
+        return os.fsencode(text)
+    return str(text).encode("utf-8")
+
+
+def pystr(raw):
+    return None if raw is None else raw.decode("utf-8", "replace")

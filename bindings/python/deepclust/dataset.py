@@ -1,0 +1,186 @@
+"""The dc_dataset handle (include/deepclust/dataset.h) and the file writers."""
+import ctypes
+import weakref
+
+import numpy as np
+
+from . import _lib
+from ._arrays import as_int32_labels, as_matrix
+
+_FORMATS = {"auto": 0, "csv": 1, "npy": 2, "idx": 3}
+_COPY, _BORROW = 0, 1
+
+
+def _format_code(fmt):
+    try:
+        return _FORMATS[str(fmt).lower()]
+    except KeyError:
+        raise ValueError("format must be one of %s, got %r" % ("|".join(_FORMATS), fmt)) from None
+
+
+def _free(free_fn, handle, _keepalive):
+    # `_keepalive` is the borrowed numpy array: referenced here, it lives
+    # exactly as long as the C handle that reads it.
+    free_fn(handle)
+
+
+class Dataset:
+    """An n x d float32 matrix owned or borrowed by the library, with optional
+    integer labels and image shape.
+
+    ``Dataset(X)`` borrows a C-contiguous float32 ``X`` (no copy; keep it
+    unchanged while the dataset lives -- the Dataset holds a reference so it
+    cannot be freed). Other dtypes/layouts are converted once into a private
+    array, which is borrowed. ``copy=True`` makes the library copy the data
+    instead (then ``X`` may change freely).
+
+    The handle is freed by :meth:`close`, by ``with Dataset(X) as ds:``, or
+    when the object is garbage-collected (also safe at interpreter exit).
+    """
+
+    def __init__(self, X, labels=None, *, copy=False):
+        arr = as_matrix(X)
+        lib = _lib.lib()
+        handle = _lib.DatasetP()
+        lib.dc_dataset_create(ctypes.byref(handle), arr, arr.shape[0], arr.shape[1],
+                              _COPY if copy else _BORROW)
+        self._adopt(lib, handle, None if copy else arr)
+        if labels is not None:
+            self.set_labels(labels)
+
+    def _adopt(self, lib, handle, keepalive):
+        self._lib = lib
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, _free, lib.dc_dataset_free, handle, keepalive)
+
+    @classmethod
+    def _from_handle(cls, lib, handle):
+        self = cls.__new__(cls)
+        self._adopt(lib, handle, None)
+        return self
+
+    @classmethod
+    def load(cls, path, labels=None):
+        """Reads CSV, NPY or IDX(.gz) data (format from the file name) with
+        the library's default load options; `labels` is an optional labels
+        file (IDX, NPY or one integer per line).
+
+        The C load options (format, CSV label column, delimiter, header) are
+        a struct, which this binding does not mirror, so a CSV is read
+        without a label column; for labels in a CSV column load it with
+        numpy and pass the arrays to Dataset(X, labels)."""
+        lib = _lib.lib()
+        handle = _lib.DatasetP()
+        lib.dc_dataset_load(ctypes.byref(handle), _lib.cstr(path), None)
+        self = cls._from_handle(lib, handle)
+        if labels is not None:
+            self.load_labels(labels)
+        return self
+
+    # -- lifetime ---------------------------------------------------------
+
+    def close(self):
+        """Frees the C handle now (idempotent)."""
+        self._finalizer()
+
+    @property
+    def closed(self):
+        return not self._finalizer.alive
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def handle(self):
+        """The dc_dataset pointer (for this package's own calls)."""
+        if not self._finalizer.alive:
+            raise ValueError("operation on a closed Dataset")
+        return self._handle
+
+    # -- contents ---------------------------------------------------------
+
+    @property
+    def shape(self):
+        h = self.handle
+        return (self._lib.dc_dataset_rows(h), self._lib.dc_dataset_cols(h))
+
+    def __len__(self):
+        return self.shape[0]
+
+    def to_numpy(self):
+        """A copy of the data as an (n, d) float32 array."""
+        n, d = self.shape
+        ptr = self._lib.dc_dataset_data(self.handle)
+        return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)),
+                                     shape=(n, d)).copy()
+
+    def _data_address(self):
+        """Address of the matrix the library reads (tests check no-copy)."""
+        return self._lib.dc_dataset_data(self.handle)
+
+    @property
+    def labels(self):
+        """A copy of the labels (int32), or None."""
+        ptr = self._lib.dc_dataset_labels(self.handle)
+        if not ptr:
+            return None
+        return np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_int32)),
+                                     shape=(len(self),)).copy()
+
+    def set_labels(self, labels):
+        """Copies integer labels (one per row) into the dataset."""
+        lab = as_int32_labels(labels)
+        self._lib.dc_dataset_set_labels(self.handle, lab, lab.shape[0])
+
+    def load_labels(self, path, format="auto"):
+        self._lib.dc_dataset_load_labels(self.handle, _lib.cstr(path), _format_code(format))
+
+    @property
+    def image_shape(self):
+        """(H, W, C), or None if no image shape is set."""
+        h, w, c = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+        if not self._lib.dc_dataset_image_shape(self.handle, ctypes.byref(h), ctypes.byref(w),
+                                                ctypes.byref(c)):
+            return None
+        return (h.value, w.value, c.value)
+
+    def set_image_shape(self, h, w, c=1):
+        self._lib.dc_dataset_set_image_shape(self.handle, h, w, c)
+
+    def normalize(self, mode):
+        """In place: "none", "scale255", "minmax" or "zscore". A borrowed
+        dataset is copied first by the library; the caller's array is never
+        written."""
+        code = ctypes.c_int()
+        self._lib.dc_normalization_from_name(_lib.cstr(mode), ctypes.byref(code))
+        self._lib.dc_dataset_normalize(self.handle, code.value)
+        return self
+
+    def subset(self, first, count):
+        """Rows [first, first + count) as a new (copied) Dataset."""
+        handle = _lib.DatasetP()
+        self._lib.dc_dataset_subset(ctypes.byref(handle), self.handle, first, count)
+        return Dataset._from_handle(self._lib, handle)
+
+    def __repr__(self):
+        if self.closed:
+            return "<deepclust.Dataset (closed)>"
+        n, d = self.shape
+        return "<deepclust.Dataset %d x %d%s>" % (n, d, " with labels" if self.labels is not None
+                                                  else "")
+
+
+def write_labels(path, labels, format="auto"):
+    """Writes integer labels to .csv (one per line) or .npy (int32), atomically."""
+    lab = as_int32_labels(labels)
+    _lib.lib().dc_write_labels(_lib.cstr(path), lab, lab.shape[0], _format_code(format))
+
+
+def write_matrix(path, X, format="auto"):
+    """Writes an (n, d) matrix to .csv or .npy (float32), atomically."""
+    arr = as_matrix(X)
+    _lib.lib().dc_write_matrix(_lib.cstr(path), arr, arr.shape[0], arr.shape[1],
+                               _format_code(format))

@@ -1,0 +1,235 @@
+"""The generic dc_solver handle (include/deepclust/solver.h): every method,
+every parameter by name, every output and statistic. The estimators in
+deepclust.estimators are built on it."""
+import collections
+import ctypes
+import weakref
+
+import numpy as np
+
+from . import _lib
+from ._status import CancelledError
+from .dataset import Dataset
+
+PARAM_TYPES = ("int", "real", "bool", "choice")  # dc_param_type order
+
+ParamInfo = collections.namedtuple("ParamInfo",
+                                   "name type default min max help choices")
+ParamInfo.__doc__ = """One solver parameter: type is "int", "real", "bool" or
+"choice"; default/min/max are the C values (a choice's are indices);
+choices is a tuple of names for "choice" parameters, () otherwise."""
+
+
+def methods():
+    """Names of the methods built into the loaded library."""
+    lib = _lib.lib()
+    return [_lib.pystr(lib.dc_solver_method_name(i)) for i in range(lib.dc_solver_method_count())]
+
+
+class _Progress:
+    """Adapts a Python callable ``fn(phase, done, total, value) -> bool|None``
+    (True cancels) to dc_progress_fn. An exception in ``fn`` cancels the C
+    call and is re-raised from the Python call that ran it."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.error = None
+        self.c_fn = _lib.PROGRESS_FN(self._call)  # kept alive by self
+
+    def _call(self, _user, phase, done, total, value):
+        try:
+            return 1 if self.fn(_lib.pystr(phase), done, total, value) else 0
+        except BaseException as e:  # noqa: B902 - re-raised by the caller
+            self.error = e
+            return 1
+
+
+class Solver:
+    """A clustering solver: ``Solver("scdbas", k=3, seed=1).fit(X).labels()``.
+
+    Parameters are set by name (``set``/keyword arguments) and checked by the
+    library (out of bounds: InvalidArgumentError; unknown: UnknownNameError).
+    Strings set choice parameters by name and booleans take True/False.
+    Free the handle with :meth:`close` or a ``with`` block (or leave it to
+    the garbage collector).
+    """
+
+    def __init__(self, method, **params):
+        lib = _lib.lib()
+        handle = _lib.SolverP()
+        lib.dc_solver_create(ctypes.byref(handle), _lib.cstr(method))
+        self._lib = lib
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, lib.dc_solver_free, handle)
+        for name, value in params.items():
+            self.set(name, value)
+
+    # -- lifetime ---------------------------------------------------------
+
+    def close(self):
+        """Frees the C handle now (idempotent)."""
+        self._finalizer()
+
+    @property
+    def closed(self):
+        return not self._finalizer.alive
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def handle(self):
+        if not self._finalizer.alive:
+            raise ValueError("operation on a closed Solver")
+        return self._handle
+
+    @property
+    def method(self):
+        return _lib.pystr(self._lib.dc_solver_method(self.handle))
+
+    def __repr__(self):
+        if self.closed:
+            return "<deepclust.Solver (closed)>"
+        return "<deepclust.Solver %r>" % self.method
+
+    # -- parameters -------------------------------------------------------
+
+    def param_names(self):
+        h = self.handle
+        return [_lib.pystr(self._lib.dc_solver_param_name(h, i))
+                for i in range(self._lib.dc_solver_param_count(h))]
+
+    def param_info(self, name):
+        t = ctypes.c_int()
+        d, lo, hi = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        h, cname = self.handle, _lib.cstr(name)
+        self._lib.dc_solver_param_info(h, cname, ctypes.byref(t), ctypes.byref(d),
+                                       ctypes.byref(lo), ctypes.byref(hi))
+        choices = _lib.pystr(self._lib.dc_solver_param_choices(h, cname))
+        return ParamInfo(name, PARAM_TYPES[t.value], d.value, lo.value, hi.value,
+                         _lib.pystr(self._lib.dc_solver_param_help(h, cname)),
+                         tuple(choices.split("|")) if choices else ())
+
+    def params(self):
+        """{name: ParamInfo} of every parameter of the method."""
+        return {name: self.param_info(name) for name in self.param_names()}
+
+    def set(self, name, value):
+        """Sets one parameter: a number, a bool, or a choice name (str)."""
+        h, cname = self.handle, _lib.cstr(name)
+        if isinstance(value, str):
+            self._lib.dc_solver_set_str(h, cname, _lib.cstr(value))
+        elif isinstance(value, (bool, np.bool_)):
+            self._lib.dc_solver_set(h, cname, 1.0 if value else 0.0)
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError, OverflowError):
+                raise TypeError("parameter %r takes a number, a bool or a name, got %r"
+                                % (name, value)) from None
+            if isinstance(value, (int, np.integer)) and int(number) != int(value):
+                raise ValueError("parameter %r = %d is too large" % (name, value))
+            self._lib.dc_solver_set(h, cname, number)
+        return self
+
+    def get(self, name):
+        """The current value, typed: int, float, bool, or the choice name."""
+        v = ctypes.c_double()
+        self._lib.dc_solver_get(self.handle, _lib.cstr(name), ctypes.byref(v))
+        info = self.param_info(name)
+        if info.type == "int":
+            return int(v.value)
+        if info.type == "bool":
+            return v.value != 0
+        if info.type == "choice":
+            return info.choices[int(v.value)]
+        return v.value
+
+    def get_params(self):
+        return {name: self.get(name) for name in self.param_names()}
+
+    # -- fitting ----------------------------------------------------------
+
+    def _run(self, fn, progress, *args):
+        """Runs a C call with an optional progress callable installed."""
+        if progress is None:
+            return fn(*args)
+        cb = _Progress(progress)
+        self._lib.dc_solver_set_progress(self.handle, cb.c_fn, None)
+        try:
+            return fn(*args)
+        except CancelledError:
+            if cb.error is not None:
+                raise cb.error
+            raise
+        finally:
+            self._lib.dc_solver_set_progress(self.handle, _lib.NO_PROGRESS, None)
+
+    def fit(self, X, progress=None):
+        """Fits on X (array-like (n, d) or a Dataset). A C-contiguous float32
+        array is borrowed for the call, not copied. `progress(phase, done,
+        total, value)` is called during the fit; returning True cancels
+        (CancelledError). Returns self."""
+        if isinstance(X, Dataset):
+            self._run(self._lib.dc_solver_fit, progress, self.handle, X.handle)
+        else:
+            with Dataset(X) as ds:
+                self._run(self._lib.dc_solver_fit, progress, self.handle, ds.handle)
+        return self
+
+    def labels(self):
+        """Labels of the last fit (int32, values 0..k-1)."""
+        n = ctypes.c_int64()
+        self._lib.dc_solver_labels(self.handle, None, 0, ctypes.byref(n))
+        out = np.empty(n.value, dtype=np.int32)
+        self._lib.dc_solver_labels(self.handle, out, out.shape[0], ctypes.byref(n))
+        return out
+
+    def output_names(self):
+        h = self.handle
+        return [_lib.pystr(self._lib.dc_solver_output_name(h, i))
+                for i in range(self._lib.dc_solver_output_count(h))]
+
+    def output(self, name):
+        """A named float32 matrix of the last fit ("centers", "embedding",
+        "trace", ...), as a new (rows, cols) array."""
+        rows, cols = ctypes.c_int64(), ctypes.c_int64()
+        h, cname = self.handle, _lib.cstr(name)
+        self._lib.dc_solver_output(h, cname, None, 0, ctypes.byref(rows), ctypes.byref(cols))
+        out = np.empty((rows.value, cols.value), dtype=np.float32)
+        self._lib.dc_solver_output(h, cname, out, out.size, ctypes.byref(rows),
+                                   ctypes.byref(cols))
+        return out
+
+    def outputs(self):
+        return {name: self.output(name) for name in self.output_names()}
+
+    def stat_names(self):
+        h = self.handle
+        return [_lib.pystr(self._lib.dc_solver_stat_name(h, i))
+                for i in range(self._lib.dc_solver_stat_count(h))]
+
+    def stat(self, name):
+        v = ctypes.c_double()
+        self._lib.dc_solver_stat(self.handle, _lib.cstr(name), ctypes.byref(v))
+        return v.value
+
+    def stats(self):
+        """{name: value} of every statistic of the last fit (timings, inertia...)."""
+        return {name: self.stat(name) for name in self.stat_names()}
+
+    def predict(self, X):
+        """Labels for new rows, for methods that support it (kmeans);
+        others raise UnsupportedError."""
+        if isinstance(X, Dataset):
+            return self._predict(X)
+        with Dataset(X) as ds:
+            return self._predict(ds)
+
+    def _predict(self, ds):
+        out = np.empty(len(ds), dtype=np.int32)
+        self._lib.dc_solver_predict(self.handle, ds.handle, out, out.shape[0])
+        return out
