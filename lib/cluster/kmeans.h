@@ -13,7 +13,7 @@
 /* How Lloyd's assignment step avoids distance computations. All give the
  * same result up to floating-point ties. */
 typedef enum dci_kmeans_algo {
-    DCI_KMEANS_AUTO = 0,    /* Elkan for k <= 64 and k <= 2 d, else Hamerly */
+    DCI_KMEANS_AUTO = 0,    /* Elkan for k <= 64 and d >= 256, else Hamerly */
     DCI_KMEANS_HAMERLY = 1, /* one lower bound per point */
     DCI_KMEANS_ELKAN = 2    /* one lower bound per point and centre (n*k floats) */
 } dci_kmeans_algo;
