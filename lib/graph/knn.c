@@ -192,7 +192,7 @@ static void admit(const knn_ctx *c, knn_query *s, int64_t gi, int64_t gj, double
     }
 }
 
-/* Threshold on |r|^2 (1 - tol) + g for a query with squared norm qn: a
+/* Threshold on g = |r|^2 (1 - tol) - 2 q.r for a query with squared norm qn: a
  * candidate passes when its lower bound is <= bound. Rounded up to float. */
 static float screen_threshold(double bound, float qn, double tol) {
     float thr = (float)(bound - qn * (1.0 - tol));
@@ -202,9 +202,9 @@ static float screen_threshold(double bound, float qn, double tol) {
 /* Whether any of a fixed-size block passes the screen: a constant trip count
  * and an integer count let the compiler vectorise it (the scan over all nq x nr
  * screened values is the only non-GEMM O(n^2) work). */
-__attribute__((noinline)) static int block_passes(const float *radj, const float *g, float thr) {
+__attribute__((noinline)) static int block_passes(const float *g, float thr) {
     int count = 0;
-    for (int j = 0; j < KNN_SCAN_BLOCK; j++) count += radj[j] + g[j] <= thr;
+    for (int j = 0; j < KNN_SCAN_BLOCK; j++) count += g[j] <= thr;
     return count != 0;
 }
 
@@ -269,9 +269,12 @@ dc_status dci_knn_select(const float *ref, int64_t nr, const float *q, int64_t n
             const int64_t mr = nr - r0 < tr ? nr - r0 : tr;
             center_rows(ref, r0, mr, d, mu, rc, NULL);
             for (int64_t j = 0; j < mr; j++) radj[j] = (float)(rnorm[r0 + j] * (1.0 - tol));
-            /* g = -2 q.r, so the screened value is |q|^2 + |r|^2 + g. */
+            /* g = |r|^2 (1 - tol) - 2 q.r: the screened value |q|^2 + |r|^2 - 2 q.r
+             * minus its error bound, less |q|^2 (1 - tol). Prefilling and beta = 1
+             * spare sgemm its separate pass over the tile to apply beta = 0. */
+            for (int64_t i = 0; i < mq; i++) memcpy(g + i * mr, radj, (size_t)mr * sizeof *g);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)mr, (int)d, -2.0f,
-                        qc, (int)d, rc, (int)d, 0.0f, g, (int)mr);
+                        qc, (int)d, rc, (int)d, 1.0f, g, (int)mr);
             for (int64_t i = 0; i < mq; i++) {
                 knn_query *sq = &qs[i];
                 const int64_t gi = q0 + i;
@@ -280,14 +283,13 @@ dc_status dci_knn_select(const float *ref, int64_t nr, const float *q, int64_t n
                 float thr = screen_threshold(sq->bound, qnorm[i], tol);
                 for (int64_t j0 = 0; j0 < mr; j0 += KNN_SCAN_BLOCK) {
                     const int64_t j1 = j0 + KNN_SCAN_BLOCK < mr ? j0 + KNN_SCAN_BLOCK : mr;
-                    if (j1 - j0 == KNN_SCAN_BLOCK && !block_passes(radj + j0, gr + j0, thr))
-                        continue;
+                    if (j1 - j0 == KNN_SCAN_BLOCK && !block_passes(gr + j0, thr)) continue;
                     for (int64_t j = j0; j < j1; j++) {
-                        if (!(radj[j] + gr[j] <= thr)) continue;
+                        if (!(gr[j] <= thr)) continue;
                         const int64_t gj = r0 + j;
                         if (self && gj == gi) continue;
-                        const double sum = qn + rnorm[gj], err = tol * sum;
-                        admit(&ctx, sq, gi, gj, sum + gr[j] - err, sum + gr[j] + err);
+                        const double lo = qn * (1.0 - tol) + gr[j];
+                        admit(&ctx, sq, gi, gj, lo, lo + 2.0 * tol * (qn + rnorm[gj]));
                         thr = screen_threshold(sq->bound, qnorm[i], tol);
                     }
                 }
