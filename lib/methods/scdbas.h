@@ -1,0 +1,57 @@
+/* SCDBAS clustering stage (SPEC 3.4): K centres found by the damped beetle
+ * antennae search minimising the within-cluster sum of squares (SSE) of the
+ * rows of Y. Separate from the solver method so that other compositions
+ * (image segmentation) and the unit tests can call it on any n x d matrix. */
+#ifndef DCI_METHODS_SCDBAS_H
+#define DCI_METHODS_SCDBAS_H
+
+#include <stdint.h>
+#include "deepclust/dbas.h"
+
+typedef enum dci_scdbas_mode {
+    /* Default: the beetle search as a basin-hopping optimiser. Each beetle
+     * starts from a k-means++ seeding refined by Lloyd iterations (a local
+     * minimum of the SSE), then repeats excursions: a damped search of
+     * `excursion` iterations from its current centres, with the step
+     * relative to the data scale (step_0 = step * sqrt(K) * RMS distance of
+     * a row to its centre), whose end point (and best point, if better than
+     * the start) is polished by Lloyd iterations and kept if its SSE is
+     * lower. The lowest SSE over the beetles wins. */
+    DCI_SCDBAS_IMPROVED = 0,
+    /* The paper as published: one beetle (unless asked for more) started at
+     * K random rows of Y, absolute step, labels = nearest centre of the best
+     * individual, no polish. */
+    DCI_SCDBAS_PAPER = 1
+} dci_scdbas_mode;
+
+#define DCI_SCDBAS_DEFAULT_ITERS 100
+#define DCI_SCDBAS_DEFAULT_EXCURSION 20
+#define DCI_SCDBAS_PAPER_STEP 0.1
+#define DCI_SCDBAS_IMPROVED_STEP 2.0
+
+typedef struct dci_scdbas_opts {
+    dci_scdbas_mode mode;
+    dc_dbas_config dbas;  /* step, eta, c, iterations (per beetle), damp, beetles, seed,
+                             progress */
+    int64_t excursion;    /* improved mode: search iterations per excursion, >= 1 */
+    int record_undamped;  /* also run the same search with damp = 0 (traces only) */
+} dci_scdbas_opts;
+
+typedef struct dci_scdbas_result {
+    double fitness;        /* SSE of the returned labels and centres */
+    double fitness_start;  /* lowest SSE among the beetles' start points */
+    int64_t improvements;  /* improved mode: polished excursions that lowered an SSE */
+} dci_scdbas_result;
+
+/* Y: n x d (finite), 1 <= K <= n. Writes labels (n), centers (K x d) and,
+ * when not NULL, iterations + 1 values each of trace / trace_current (the
+ * best SSE found so far -- including polished excursions -- and the SSE of
+ * the beetle's current position, lowest over the beetles, after each search
+ * iteration), and the same for the undamped search if record_undamped.
+ * Deterministic for a given dbas.seed. */
+dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
+                             const dci_scdbas_opts *o, int32_t *labels, float *centers,
+                             double *trace, double *trace_current, double *trace_undamped,
+                             double *trace_undamped_current, dci_scdbas_result *res);
+
+#endif

@@ -1,0 +1,51 @@
+#include "methods/spectral_common.h"
+
+#include <math.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/util.h"
+#include "graph/spectral.h"
+
+dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,
+                                     const float **Y, int64_t *n_out, int64_t *k_out) {
+    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = dci_param_i(s, "k");
+    const float *x = dc_dataset_data(ds);
+    DCI_TRY(dci_check_k(k, n, 2, method));
+    int64_t m = dci_param_i(s, "m");
+    if (m == 0) m = n - 1 < DCI_SPECTRAL_DEFAULT_M ? n - 1 : DCI_SPECTRAL_DEFAULT_M;
+    else if (m >= n)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "%s: m = %lld neighbours, need m < n = %lld (0 = min(10, n - 1))", method,
+                        (long long)m, (long long)n);
+    DCI_TRY(dci_check_finite(x, n, d, method));
+
+    dci_spectral_opts o = {
+        .mode = (int)dci_param_i(s, "affinity"),
+        .m = m,
+        .eigensolver = (int)dci_param_i(s, "eigensolver"),
+        .seed = (uint64_t)dci_param_i(s, "seed"),
+    };
+    dci_spectral_stats st = {0};
+    DCI_TRY(dci_solver_progress(s, "embedding", 0, 1, NAN));
+    float *emb = DCI_NEW_ARRAY(float, n * k, "spectral embedding");
+    if (!emb) return DC_ERR_NOMEM;
+    dc_status rc = dci_spectral_embedding(x, n, d, k, &o, emb, &st);
+    if (rc != DC_OK) {
+        dci_free(emb);
+        return dci_context(rc, "%s", method);
+    }
+    DCI_TRY(dci_solver_put_output(s, "embedding", emb, n, k));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_knn", st.t_knn));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_affinity", st.t_affinity));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_eigen", st.t_eigen));
+    DCI_TRY(dci_solver_put_stat(s, "p", (double)st.p));
+    DCI_TRY(dci_solver_put_stat(s, "m", (double)st.m));
+    DCI_TRY(dci_solver_put_stat(s, "components", (double)st.components));
+    DCI_TRY(dci_solver_put_stat(s, "dense", (double)st.dense));
+    DCI_TRY(dci_solver_progress(s, "embedding", 1, 1, NAN));
+    *Y = emb;
+    *n_out = n;
+    *k_out = k;
+    return DC_OK;
+}

@@ -1,0 +1,38 @@
+/* What the spectral methods (NJW, SCDBAS) share: their common parameters and
+ * the first half of their fit -- checks, the spectral embedding Y (SPEC 3.1,
+ * 3.2), and the "embedding" output and graph statistics of the solver. */
+#ifndef DCI_METHODS_SPECTRAL_COMMON_H
+#define DCI_METHODS_SPECTRAL_COMMON_H
+
+#include <stdint.h>
+#include "deepclust/dataset.h"
+#include "methods/method.h"
+
+/* Parameter-table entries of every spectral method, in this order. */
+#define DCI_SPECTRAL_PARAMS                                                                      \
+    {"k", DC_PARAM_INT, 0, 0, 1e9, NULL, "number of clusters (required, >= 2)"},                \
+    {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, NULL,                                       \
+     "random seed (eigensolver start vector, k-means / beetle search)"},                         \
+    {"affinity", DC_PARAM_CHOICE, 2, 0, 2, "auto|dense|sparse",                                  \
+     "Gaussian affinity on all pairs (dense) or on the symmetrised m-nearest-neighbour graph "   \
+     "(sparse, the default: it follows thin or curved clusters); auto = dense up to 4000 "       \
+     "points"},                                                                                  \
+    {"m", DC_PARAM_INT, 0, 0, 1e9, NULL,                                                         \
+     "neighbours per point of the sparse graph; 0 = min(10, n - 1) (10 as scikit-learn's "       \
+     "n_neighbors: a local graph keeps thin or curved clusters apart)"},                         \
+    {"eigensolver", DC_PARAM_CHOICE, 0, 0, 2, "auto|lapack|arpack",                              \
+     "auto = LAPACK for the dense affinity, ARPACK for the sparse one"},                         \
+    {"n_init", DC_PARAM_INT, 10, 1, 10000, NULL,                                                 \
+     "k-means restarts on the embedding (NJW; SCDBAS: default number of beetles)"}
+
+/* Default neighbours of the sparse graph (parameter m = 0), clamped to n - 1. */
+#define DCI_SPECTRAL_DEFAULT_M 10
+
+/* Checks the data (finite, k in [2, n], m < n), computes the embedding Y
+ * (n x k, unit rows), stores it as the solver's "embedding" output and the
+ * stats seconds_knn, seconds_affinity, seconds_eigen, p, m, components.
+ * *Y is borrowed from the solver (valid until its results are cleared). */
+dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,
+                                     const float **Y, int64_t *n, int64_t *k);
+
+#endif

@@ -1,0 +1,35 @@
+/* Damped beetle antennae search (SPEC 3.3): the public minimiser
+ * dc_dbas_minimize (include/deepclust/dbas.h) plus the pieces unit tests and
+ * methods reach directly. */
+#ifndef DCI_DBAS_H
+#define DCI_DBAS_H
+
+#include <stdint.h>
+#include "core/rng.h"
+#include "deepclust/dbas.h"
+
+/* Copies a caller's config over the defaults, honouring its struct_size
+ * (older, shorter structs keep defaults for the fields they lack); NULL
+ * gives the defaults. Then checks every field: DC_ERR_INVALID_ARG naming the
+ * parameter and its range. */
+dc_status dci_dbas_resolve(const dc_dbas_config *in, dc_dbas_config *out);
+
+/* Draws a uniformly distributed unit vector (normalised Gaussian) into b. */
+void dci_dbas_direction(dci_rng *r, double *b, int64_t dim);
+
+/* One beetle move from x along the unit direction b (SPEC 3.3): smells
+ * x +- (step / c) b, goes to the candidate x - step * b * sign(f_l - f_r) and
+ * damps: x_new = damp * x + (1 - damp) * candidate. x_new may not alias x.
+ * work holds dim doubles. The antenna values go to *f_left / *f_right (may
+ * be NULL). DC_ERR_NUMERIC if f returns NaN or -Inf. */
+dc_status dci_dbas_step(dc_fitness_fn f, void *user, int64_t dim, const double *x,
+                        const double *b, double step, double c, double damp, double *x_new,
+                        double *work, double *f_left, double *f_right);
+
+/* dc_dbas_minimize, plus the final positions of the beetles (beetles x dim,
+ * may be NULL): where the search ended, which need not be its best point. */
+dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x0,
+                       int64_t x0_rows, const dc_dbas_config *cfg, double *x_best,
+                       double *f_best, double *x_final, double *trace, double *trace_current);
+
+#endif
