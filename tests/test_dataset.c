@@ -271,6 +271,30 @@ static dc_status csv_status(const char *name, const char *text, const dc_load_op
     return st;
 }
 
+/* Options set by name (the bindings' path) load exactly like the struct fields. */
+static void test_options_by_name(void) {
+    CHECK(dc_load_options_size() == sizeof(dc_load_options));
+    dc_load_options o;
+    dc_load_options_default(&o);
+    CHECK_OK(dc_load_options_set(&o, "delimiter", ';'));
+    CHECK_OK(dc_load_options_set(&o, "header", 1));
+    CHECK_OK(dc_load_options_set(&o, "label_column", DC_LABEL_COLUMN_LAST));
+    CHECK_OK(dc_load_options_set(&o, "format", DC_FORMAT_CSV));
+    CHECK(o.delimiter == ';' && o.header == 1 && o.label_column == DC_LABEL_COLUMN_LAST &&
+          o.format == DC_FORMAT_CSV);
+    write_text(tmp("named.txt"), "a;b;y\n1;2;7\n3;4;8\n");
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_load(&ds, tmp("named.txt"), &o));
+    CHECK(ds && dc_dataset_rows(ds) == 2 && dc_dataset_cols(ds) == 2);
+    CHECK(ds && dc_dataset_labels(ds) && dc_dataset_labels(ds)[1] == 8);
+    dc_dataset_free(ds);
+    CHECK_STATUS(dc_load_options_set(&o, "header", 2), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_load_options_set(&o, "delimiter", 0.5), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_load_options_set(&o, "format", 9), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_load_options_set(&o, "quote", 1), DC_ERR_UNKNOWN_NAME);
+    CHECK_STATUS(dc_load_options_set(NULL, "header", 1), DC_ERR_NULL);
+}
+
 static void test_csv(void) {
     dc_dataset *ds;
     /* Header detected, comma, label last. */
@@ -853,6 +877,7 @@ int main(void) {
     test_labels_shape_subset();
     test_normalize();
     test_csv();
+    test_options_by_name();
     test_npy();
     test_idx();
     test_paths_and_labels();

@@ -265,6 +265,20 @@ static void test_defaults(void) {
     CHECK(cfg.struct_size == (int)sizeof cfg);
     CHECK(cfg.step == 0.1 && cfg.eta == 0.95 && cfg.c == 5.0 && cfg.iterations == 100 &&
           cfg.damp == 0.5 && cfg.beetles == 1);
+
+    /* The layout-free path fills the same fields a C caller would. */
+    CHECK(dc_dbas_config_size() == sizeof(dc_dbas_config));
+    CHECK_OK(dc_dbas_config_set(&cfg, "step", 0.25));
+    CHECK_OK(dc_dbas_config_set(&cfg, "iterations", 7));
+    CHECK_OK(dc_dbas_config_set(&cfg, "seed", 99));
+    CHECK_OK(dc_dbas_config_set(&cfg, "damp", 0.0));
+    CHECK(cfg.step == 0.25 && cfg.iterations == 7 && cfg.seed == 99 && cfg.damp == 0.0);
+    CHECK_STATUS(dc_dbas_config_set(&cfg, "beetles", 1.5), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_dbas_config_set(&cfg, "eta", NAN), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_dbas_config_set(&cfg, "speed", 1), DC_ERR_UNKNOWN_NAME);
+    CHECK(strstr(dc_last_error(), "iterations") != NULL);
+    CHECK_STATUS(dc_dbas_config_set(NULL, "step", 1), DC_ERR_NULL);
+    CHECK(cfg.beetles == 1);
 }
 
 int main(void) {

@@ -6,6 +6,7 @@
 #ifndef DEEPCLUST_DATASET_H
 #define DEEPCLUST_DATASET_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "deepclust/export.h"
 #include "deepclust/status.h"
@@ -47,6 +48,15 @@ typedef struct dc_load_options {
 } dc_load_options;
 
 DC_API void dc_load_options_default(dc_load_options *opt);
+
+/* Layout-free access for bindings that cannot mirror the struct: allocate
+ * dc_load_options_size() bytes, call dc_load_options_default on them, then
+ * set fields by name: "format" (a dc_format value), "delimiter" (a character
+ * code, 0 = detect), "header" (1, 0 or -1), "label_column" (index,
+ * DC_LABEL_COLUMN_LAST or DC_LABEL_COLUMN_NONE). Unknown name:
+ * DC_ERR_UNKNOWN_NAME; a value out of range: DC_ERR_INVALID_ARG. */
+DC_API size_t dc_load_options_size(void);
+DC_API dc_status dc_load_options_set(dc_load_options *opt, const char *name, double value);
 
 /* Creates a data set from caller memory. Rejects NULL, rows/cols < 1, and
  * NaN/Inf (DC_ERR_NONFINITE, detail names the first bad row and column). */

@@ -15,6 +15,7 @@
 #ifndef DEEPCLUST_DBAS_H
 #define DEEPCLUST_DBAS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "deepclust/export.h"
 #include "deepclust/status.h"
@@ -46,6 +47,15 @@ typedef struct dc_dbas_config {
 } dc_dbas_config;
 
 DC_API void dc_dbas_config_default(dc_dbas_config *cfg);
+
+/* Layout-free access for bindings that cannot mirror the struct: allocate
+ * dc_dbas_config_size() bytes, call dc_dbas_config_default on them, then set
+ * fields by name: "step", "eta", "c", "iterations", "damp", "beetles",
+ * "seed" (whole numbers for the last three). Ranges are checked by
+ * dc_dbas_minimize. Unknown name: DC_ERR_UNKNOWN_NAME; a fraction for a
+ * whole-number field or a non-finite value: DC_ERR_INVALID_ARG. */
+DC_API size_t dc_dbas_config_size(void);
+DC_API dc_status dc_dbas_config_set(dc_dbas_config *cfg, const char *name, double value);
 
 /* Minimises f from the start point(s) x0: x0 holds either one row of `dim`
  * values (every beetle starts there) or cfg->beetles rows (one per beetle),

@@ -59,7 +59,7 @@ dc_status dci_array_alloc(dci_array *a, dci_dtype t, int ndim, const int64_t *sh
     a->data = NULL;
     a->dtype = t;
     a->ndim = ndim;
-    uint64_t bytes;
+    uint64_t bytes = 0;
     DCI_TRY(dci_shape_bytes(t, ndim, shape, &bytes, what));
     memcpy(a->shape, shape, (size_t)ndim * sizeof *shape);
     a->data = dci_alloc_array((int64_t)bytes, 1, what);

@@ -2,6 +2,7 @@
  * subsets and accessors. */
 #include "data/dataset.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -22,6 +23,36 @@ void dc_load_options_default(dc_load_options *opt) {
     opt->delimiter = 0;
     opt->header = -1;
     opt->label_column = DC_LABEL_COLUMN_NONE;
+}
+
+size_t dc_load_options_size(void) { return sizeof(dc_load_options); }
+
+dc_status dc_load_options_set(dc_load_options *opt, const char *name, double value) {
+    DCI_CHECK_NULL(opt);
+    DCI_CHECK_NULL(name);
+    if (value != floor(value) || !isfinite(value))
+        return dci_fail(DC_ERR_INVALID_ARG, "load option %s takes a whole number, got %g", name, value);
+    if (!strcmp(name, "format")) {
+        if (value < DC_FORMAT_AUTO || value > DC_FORMAT_IDX)
+            return dci_fail(DC_ERR_INVALID_ARG, "load option format = %g is not a dc_format", value);
+        opt->format = (dc_format)value;
+    } else if (!strcmp(name, "delimiter")) {
+        if (value < 0 || value > 127)
+            return dci_fail(DC_ERR_INVALID_ARG, "load option delimiter = %g is not an ASCII code", value);
+        opt->delimiter = (char)value;
+    } else if (!strcmp(name, "header")) {
+        if (value < -1 || value > 1)
+            return dci_fail(DC_ERR_INVALID_ARG, "load option header = %g, need 1, 0 or -1", value);
+        opt->header = (int)value;
+    } else if (!strcmp(name, "label_column")) {
+        if (value < DC_LABEL_COLUMN_LAST || value > 2147483647.0)
+            return dci_fail(DC_ERR_INVALID_ARG, "load option label_column = %g is out of range", value);
+        opt->label_column = (int)value;
+    } else {
+        return dci_fail(DC_ERR_UNKNOWN_NAME,
+                        "no load option '%s' (format, delimiter, header, label_column)", name);
+    }
+    return DC_OK;
 }
 
 static dc_status check_shape(int64_t rows, int64_t cols, const char *what) {

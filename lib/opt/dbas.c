@@ -25,6 +25,28 @@ void dc_dbas_config_default(dc_dbas_config *cfg) {
     cfg->seed = 0;
 }
 
+size_t dc_dbas_config_size(void) { return sizeof(dc_dbas_config); }
+
+dc_status dc_dbas_config_set(dc_dbas_config *cfg, const char *name, double value) {
+    DCI_CHECK_NULL(cfg);
+    DCI_CHECK_NULL(name);
+    if (!isfinite(value)) return dci_fail(DC_ERR_INVALID_ARG, "dbas: %s must be finite", name);
+    int whole = !strcmp(name, "iterations") || !strcmp(name, "beetles") || !strcmp(name, "seed");
+    if (whole && (value != floor(value) || value < 0 || value > 9007199254740992.0))
+        return dci_fail(DC_ERR_INVALID_ARG, "dbas: %s takes a whole number >= 0, got %g", name, value);
+    if (!strcmp(name, "step")) cfg->step = value;
+    else if (!strcmp(name, "eta")) cfg->eta = value;
+    else if (!strcmp(name, "c")) cfg->c = value;
+    else if (!strcmp(name, "damp")) cfg->damp = value;
+    else if (!strcmp(name, "iterations")) cfg->iterations = (int64_t)value;
+    else if (!strcmp(name, "beetles")) cfg->beetles = (int64_t)value;
+    else if (!strcmp(name, "seed")) cfg->seed = (uint64_t)value;
+    else
+        return dci_fail(DC_ERR_UNKNOWN_NAME,
+                        "dbas: no setting '%s' (step, eta, c, iterations, damp, beetles, seed)", name);
+    return DC_OK;
+}
+
 dc_status dci_dbas_resolve(const dc_dbas_config *in, dc_dbas_config *out) {
     dc_dbas_config_default(out);
     if (in) {
