@@ -10,6 +10,7 @@
 #include "deepclust/dataset.h"
 #include "deepclust/metrics.h"
 #include "deepclust/solver.h"
+#include "deepclust/model.h"
 #include "deepclust/dbas.h"
 #include "deepclust/graph.h"
 

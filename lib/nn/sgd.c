@@ -93,3 +93,11 @@ void dci_sgd_reset(dci_sgd *s) {
     for (int i = 0; i < s->n_blocks; i++)
         memset(s->blocks[i].vel, 0, (size_t)s->blocks[i].count * sizeof(float));
 }
+
+int dci_sgd_block_count(const dci_sgd *s) { return s->n_blocks; }
+
+float *dci_sgd_velocity(dci_sgd *s, int block, int64_t *count) {
+    if (block < 0 || block >= s->n_blocks) return NULL;
+    if (count) *count = s->blocks[block].count;
+    return s->blocks[block].vel;
+}

@@ -32,6 +32,11 @@ float dci_sgd_lr(const dci_sgd *s);
 /* Zeroes all velocities (e.g. when a new training phase starts). */
 void dci_sgd_reset(dci_sgd *s);
 
+/* Registered blocks (in registration order) and the velocity of block i with
+ * its length: lets a checkpoint save and restore the optimiser state. */
+int dci_sgd_block_count(const dci_sgd *s);
+float *dci_sgd_velocity(dci_sgd *s, int block, int64_t *count);
+
 /* The update rule on one block, shared by dci_sgd_step and usable alone. */
 void dci_sgd_update(float *w, float *v, const float *g, int64_t n, float lr, float momentum);
 

@@ -1,0 +1,117 @@
+/* Trained deep clustering models (EDCWRN, IDEC, DEC): keep, save, reload and
+ * apply them; reuse a pre-trained autoencoder; checkpoint and resume a fit.
+ *
+ * A dc_model is either a clustering model (encoders, decoder, clustering
+ * layer: centres and representation weights) taken from a fitted solver, or
+ * a pre-trained autoencoder (encoder + decoder) that a later fit can start
+ * from instead of pre-training again.
+ *
+ * Predicting labels for data: embed every row, find each row's neighbours
+ * for the neighbour branch among the rows passed in the same call (a single
+ * row is its own neighbour), assign to the nearest centre by the model's
+ * kernel. A fitted solver's labels are computed by exactly this procedure on
+ * the training rows, so loading a saved model and predicting on the
+ * training data reproduces the fitted labels exactly (same library build and
+ * number of BLAS threads). Because neighbours come from the rows passed
+ * together, pass a whole data set (or large batches) rather than one row at
+ * a time for labels that agree with batch use.
+ *
+ * File format (little-endian, versioned, CRC32-protected named records): see
+ * docs/formats.md. Loading a damaged file fails cleanly: DC_ERR_TRUNCATED
+ * (short file), DC_ERR_CHECKSUM (altered bytes), DC_ERR_FORMAT (not a model
+ * file), DC_ERR_VERSION (written by a newer format version).
+ *
+ * Thread-safety: a dc_model is used by one thread at a time (predict and
+ * embed use its network workspaces); different models may be used on
+ * different threads. */
+#ifndef DEEPCLUST_MODEL_H
+#define DEEPCLUST_MODEL_H
+
+#include <stdint.h>
+#include "deepclust/export.h"
+#include "deepclust/status.h"
+#include "deepclust/dataset.h"
+#include "deepclust/solver.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dc_model dc_model;
+
+/* ---- models from a solver (methods "edcwrn", "idec", "dec"; others:
+ * DC_ERR_UNSUPPORTED; before a successful fit: DC_ERR_STATE) ---- */
+
+/* A copy of the fitted clustering model; free with dc_model_free. */
+DC_API dc_status dc_solver_model(const dc_solver *s, dc_model **out);
+
+/* A copy of the pre-trained autoencoder the last fit started its clustering
+ * phase from (pre-trained by that fit or given by dc_solver_use_pretrained). */
+DC_API dc_status dc_solver_pretrained(const dc_solver *s, dc_model **out);
+
+/* Makes the following fits skip pre-training and start from a copy of the
+ * autoencoder `ae` (a model for which dc_model_is_autoencoder is true, else
+ * DC_ERR_INVALID_ARG); NULL restores pre-training. The autoencoder's layer
+ * sizes replace the parameters embed_dim and hidden1..3. A fit on data whose
+ * column count differs from the autoencoder's input fails with DC_ERR_SHAPE.
+ * With the same seed and parameters the fit gives the same result as one
+ * that pre-trained the same autoencoder itself. */
+DC_API dc_status dc_solver_use_pretrained(dc_solver *s, const dc_model *ae);
+
+/* Checkpoints of the clustering phase: when path is not NULL, following fits
+ * write the whole training state to `path` (atomically: temporary file +
+ * rename) at clustering iteration 0 and then every `every` >= 1 iterations
+ * (this also sets the parameter checkpoint_every). NULL path turns
+ * checkpoints off. The path is copied. If a fit fails (e.g. DC_ERR_NUMERIC
+ * when the loss diverges, or DC_ERR_CANCELLED) the last checkpoint written
+ * stays valid. */
+DC_API dc_status dc_solver_set_checkpoint(dc_solver *s, const char *path, int64_t every);
+
+/* Continues the fit saved in a checkpoint on the same data (rows, columns and
+ * content are verified: DC_ERR_STATE if they differ; a checkpoint of another
+ * method: DC_ERR_INVALID_ARG). The solver's parameters are replaced by the
+ * checkpoint's, except checkpoint_every; checkpoints continue to be written
+ * if set. The result equals that of the uninterrupted fit with the same
+ * parameters and seed. */
+DC_API dc_status dc_solver_resume(dc_solver *s, const dc_dataset *data,
+                                  const char *checkpoint_path);
+
+/* ---- model files ---- */
+
+/* Writes the model (atomically: temporary file + rename). */
+DC_API dc_status dc_model_save(const dc_model *m, const char *path);
+/* Reads a model file, or the current model inside a checkpoint file. */
+DC_API dc_status dc_model_load(dc_model **out, const char *path);
+
+/* ---- applying a model ---- */
+
+/* Labels (0 .. k-1) of the n rows of data (see the top of this file).
+ * capacity < n or a column count other than dc_model_input_dim:
+ * DC_ERR_SHAPE; an autoencoder: DC_ERR_UNSUPPORTED. */
+DC_API dc_status dc_model_predict(dc_model *m, const dc_dataset *data, int32_t *labels,
+                                  int64_t capacity);
+/* Embeddings, n x dc_model_embed_dim row-major (clustering model: the
+ * embedding its labels are computed from; autoencoder: the encoder output).
+ * capacity is in floats. */
+DC_API dc_status dc_model_embed(dc_model *m, const dc_dataset *data, float *z, int64_t capacity);
+
+/* ---- introspection (NULL model: 0 / NULL) ---- */
+
+DC_API int dc_model_is_autoencoder(const dc_model *m);
+/* "edcwrn", "idec" or "dec": the method that trained (or pre-trained) it. */
+DC_API const char *dc_model_method(const dc_model *m);
+DC_API int64_t dc_model_input_dim(const dc_model *m);
+DC_API int64_t dc_model_embed_dim(const dc_model *m);
+/* Number of clusters (0 for an autoencoder). */
+DC_API int64_t dc_model_k(const dc_model *m);
+/* Value of a hyper-parameter of the fit that made the model (the solver
+ * parameter names: "lambda", "seed", ...). Unknown: DC_ERR_UNKNOWN_NAME. */
+DC_API dc_status dc_model_get(const dc_model *m, const char *name, double *value);
+
+/* Accepts NULL. */
+DC_API void dc_model_free(dc_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,387 @@
+#include "methods/deep_model.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "deepclust/dataset.h"
+#include "graph/knn.h"
+
+void dc_model_free(dc_model *m) {
+    if (!m) return;
+    dci_mlp_free(m->enc);
+    dci_mlp_free(m->enc_nb);
+    dci_mlp_free(m->dec);
+    dci_free(m->centers);
+    dci_free(m->weights);
+    dci_free(m);
+}
+
+dc_status dci_model_new(dc_model **out, dci_model_kind kind, const char *method,
+                        const int64_t *dims, int n_dims, int64_t batch, int with_nb,
+                        int with_dec, int64_t k, int with_weights) {
+    *out = NULL;
+    if (n_dims < 3 || n_dims > DCI_DEEP_MAX_DIMS)
+        return dci_fail(DC_ERR_INVALID_ARG, "model: %d encoder dims, need 3..%d", n_dims,
+                        DCI_DEEP_MAX_DIMS);
+    dc_model *m = DCI_NEW_ZEROS(dc_model, 1, "model");
+    if (!m) return DC_ERR_NOMEM;
+    m->kind = kind;
+    snprintf(m->method, sizeof m->method, "%s", method);
+    m->n_dims = n_dims;
+    memcpy(m->dims, dims, (size_t)n_dims * sizeof *dims);
+    m->batch = batch;
+    m->k = k;
+    m->kernel = dci_kernel_proposed(DCI_KERNEL_A_DEFAULT, DCI_KERNEL_B_DEFAULT);
+    m->pretrain_loss = NAN;
+    int64_t rdims[DCI_DEEP_MAX_DIMS];
+    for (int i = 0; i < n_dims; i++) rdims[i] = dims[n_dims - 1 - i];
+    const int64_t M = dims[n_dims - 1];
+    dc_status st = dci_mlp_create(&m->enc, dims, n_dims, batch);
+    if (st == DC_OK && with_nb) st = dci_mlp_create(&m->enc_nb, dims, n_dims, batch);
+    if (st == DC_OK && with_dec) st = dci_mlp_create(&m->dec, rdims, n_dims, batch);
+    if (st == DC_OK && k > 0) {
+        m->centers = DCI_NEW_ZEROS(float, k * M, "cluster centres");
+        if (!m->centers) st = DC_ERR_NOMEM;
+        if (st == DC_OK && with_weights) {
+            m->weights = DCI_NEW_ZEROS(float, k * M, "representation weights");
+            if (!m->weights) st = DC_ERR_NOMEM;
+        }
+    }
+    if (st != DC_OK) {
+        dc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return DC_OK;
+}
+
+dc_status dci_model_clone(dc_model **out, const dc_model *m) {
+    DCI_TRY(dci_model_new(out, m->kind, m->method, m->dims, m->n_dims, m->batch,
+                          m->enc_nb != NULL, m->dec != NULL, m->k, m->weights != NULL));
+    dc_model *c = *out;
+    /* Copy the scalar fields, then put back the new allocations. */
+    dci_mlp *enc = c->enc, *nb = c->enc_nb, *dec = c->dec;
+    float *centers = c->centers, *weights = c->weights;
+    *c = *m;
+    c->enc = enc;
+    c->enc_nb = nb;
+    c->dec = dec;
+    c->centers = centers;
+    c->weights = weights;
+    dci_mlp_copy_params(c->enc, m->enc);
+    if (nb) dci_mlp_copy_params(nb, m->enc_nb);
+    if (dec) dci_mlp_copy_params(dec, m->dec);
+    const int64_t km = m->k * dci_model_dim(m);
+    if (centers) memcpy(centers, m->centers, (size_t)km * sizeof *centers);
+    if (weights) memcpy(weights, m->weights, (size_t)km * sizeof *weights);
+    return DC_OK;
+}
+
+void dci_model_set_param(dc_model *m, const char *name, double value) {
+    for (int i = 0; i < m->n_params; i++)
+        if (strcmp(m->params[i].name, name) == 0) {
+            m->params[i].value = value;
+            return;
+        }
+    if (m->n_params == DCI_MODEL_MAX_PARAMS || strlen(name) >= sizeof m->params[0].name) return;
+    dci_model_param *p = &m->params[m->n_params++];
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->value = value;
+}
+
+/* ---- inference ---- */
+
+void dci_model_encode(dc_model *m, const float *x, int64_t n, float *e, float *e_nb) {
+    dci_mlp_apply(m->enc, x, n, e);
+    if (m->enc_nb && e_nb) dci_mlp_apply(m->enc_nb, x, n, e_nb);
+}
+
+void dci_model_combine(const dc_model *m, const float *e, const float *e_nb, const int64_t *nbr,
+                       int64_t n, float *z) {
+    const int64_t M = dci_model_dim(m), k = m->neighbors_k;
+    if (!m->enc_nb) {
+        for (int64_t t = 0; t < n * M; t++) z[t] = 2.0f * e[t];
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const float *ei = e + i * M;
+        float *zi = z + i * M;
+        if (!nbr) {
+            const float *si = e_nb + i * M;
+            for (int64_t mm = 0; mm < M; mm++) zi[mm] = ei[mm] + si[mm];
+            continue;
+        }
+        /* Same max (first winner on ties) as cluster/neighbor_max.h, read
+         * straight from the rows instead of a gathered copy. */
+        const int64_t *ni = nbr + i * k;
+        for (int64_t mm = 0; mm < M; mm++) {
+            float best = e_nb[ni[0] * M + mm];
+            for (int64_t l = 1; l < k; l++) {
+                float c = e_nb[ni[l] * M + mm];
+                if (c > best) best = c;
+            }
+            zi[mm] = ei[mm] + best;
+        }
+    }
+}
+
+dc_status dci_embedding_check(const float *z, int64_t n, int64_t M) {
+    for (int64_t i = 0; i < n * M; i++)
+        if (!(fabsf(z[i]) <= DCI_EMBED_LIMIT))
+            return dci_fail(DC_ERR_NUMERIC, "the embedding %s (row %lld: %g; learning rate too "
+                                            "high?)",
+                            isnan(z[i]) ? "became NaN" : "diverged", (long long)(i / M),
+                            (double)z[i]);
+    return DC_OK;
+}
+
+dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z) {
+    const int64_t M = dci_model_dim(m), k = m->neighbors_k;
+    if (m->kind == DCI_MODEL_AUTOENCODER) {
+        dci_mlp_apply(m->enc, x, n, z);
+        return DC_OK;
+    }
+    if (!m->enc_nb) {
+        dci_model_encode(m, x, n, z, NULL);
+        dci_model_combine(m, z, NULL, NULL, n, z);
+        return DC_OK;
+    }
+    float *e = DCI_NEW_ARRAY(float, n * M, "embedding");
+    float *enb = DCI_NEW_ARRAY(float, n * M, "neighbour embedding");
+    int64_t *nbr = k < n ? DCI_NEW_ARRAY(int64_t, n * k, "neighbour lists") : NULL;
+    dc_status st = (!e || !enb || (k < n && !nbr)) ? DC_ERR_NOMEM : DC_OK;
+    if (st == DC_OK) {
+        dci_model_encode(m, x, n, e, enb);
+        dci_model_combine(m, e, enb, NULL, n, z);
+        st = dci_embedding_check(z, n, M);
+        if (st == DC_OK && nbr) {
+            st = dci_knn_self(z, n, M, k, nbr, NULL);
+            if (st == DC_OK) dci_model_combine(m, e, enb, nbr, n, z);
+        }
+    }
+    dci_free(e);
+    dci_free(enb);
+    dci_free(nbr);
+    return st;
+}
+
+dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *q,
+                           int32_t *labels) {
+    float *qq = q ? q : DCI_NEW_ARRAY(float, n * m->k, "soft assignment");
+    if (!qq) return DC_ERR_NOMEM;
+    dc_status st = dci_assign_q(m->kernel, z, n, dci_model_dim(m), m->centers, m->weights, m->k, qq);
+    if (st == DC_OK && labels) dci_assign_labels(qq, n, m->k, labels);
+    if (!q) dci_free(qq);
+    return st;
+}
+
+/* ---- records ---- */
+
+static const char *kind_name(dci_model_kind k) {
+    return k == DCI_MODEL_AUTOENCODER ? "autoencoder" : "clustering";
+}
+
+/* Record names with a prefix ("" or "ae."). */
+typedef struct rec_name {
+    char buf[96];
+} rec_name;
+
+static const char *pname(rec_name *n, const char *prefix, const char *name) {
+    snprintf(n->buf, sizeof n->buf, "%s%s", prefix, name);
+    return n->buf;
+}
+
+static void put_mlp(dci_rec_writer *w, const char *name, const dci_mlp *net) {
+    if (net)
+        dci_rec_put(w, name, DCI_REC_F32, dci_mlp_params_const(net), dci_mlp_param_count(net));
+}
+
+void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix) {
+    rec_name n;
+    dci_rec_put_str(w, pname(&n, prefix, "kind"), kind_name(m->kind));
+    dci_rec_put_str(w, pname(&n, prefix, "method"), m->method);
+    dci_rec_put(w, pname(&n, prefix, "dims"), DCI_REC_I64, m->dims, m->n_dims);
+    dci_rec_put_i64(w, pname(&n, prefix, "batch"), m->batch);
+    put_mlp(w, pname(&n, prefix, "enc"), m->enc);
+    put_mlp(w, pname(&n, prefix, "enc_nb"), m->enc_nb);
+    put_mlp(w, pname(&n, prefix, "dec"), m->dec);
+    dci_rec_put_i64(w, pname(&n, prefix, "k"), m->k);
+    const int64_t km = m->k * dci_model_dim(m);
+    if (m->centers) dci_rec_put(w, pname(&n, prefix, "centers"), DCI_REC_F32, m->centers, km);
+    if (m->weights) dci_rec_put(w, pname(&n, prefix, "weights"), DCI_REC_F32, m->weights, km);
+    const double kern[3] = {m->kernel.a, m->kernel.b, (double)m->kernel.normalise};
+    dci_rec_put(w, pname(&n, prefix, "kernel"), DCI_REC_F64, kern, 3);
+    dci_rec_put_i64(w, pname(&n, prefix, "neighbors_k"), m->neighbors_k);
+    dci_rec_put_f64(w, pname(&n, prefix, "pretrain_loss"), m->pretrain_loss);
+    char name[64];
+    for (int i = 0; i < m->n_params; i++) {
+        snprintf(name, sizeof name, "param.%s", m->params[i].name);
+        dci_rec_put_f64(w, pname(&n, prefix, name), m->params[i].value);
+    }
+}
+
+static dc_status get_mlp(const dci_rec_file *f, const char *name, dci_mlp *net) {
+    return dci_rec_get(f, name, DCI_REC_F32, dci_mlp_param_count(net), dci_mlp_params(net));
+}
+
+static dc_status read_into(const dci_rec_file *f, const char *prefix, dc_model *m) {
+    rec_name n;
+    DCI_TRY(get_mlp(f, pname(&n, prefix, "enc"), m->enc));
+    if (m->enc_nb) DCI_TRY(get_mlp(f, pname(&n, prefix, "enc_nb"), m->enc_nb));
+    if (m->dec) DCI_TRY(get_mlp(f, pname(&n, prefix, "dec"), m->dec));
+    const int64_t km = m->k * dci_model_dim(m);
+    if (m->centers)
+        DCI_TRY(dci_rec_get(f, pname(&n, prefix, "centers"), DCI_REC_F32, km, m->centers));
+    if (m->weights)
+        DCI_TRY(dci_rec_get(f, pname(&n, prefix, "weights"), DCI_REC_F32, km, m->weights));
+    double kern[3];
+    DCI_TRY(dci_rec_get(f, pname(&n, prefix, "kernel"), DCI_REC_F64, 3, kern));
+    m->kernel = (dci_kernel){kern[0], kern[1], kern[2] != 0.0};
+    if (dci_kernel_check(m->kernel) != DC_OK)
+        return dci_fail(DC_ERR_FORMAT, "'%s': invalid kernel (a = %g, b = %g)", f->path, kern[0],
+                        kern[1]);
+    DCI_TRY(dci_rec_get_f64(f, pname(&n, prefix, "pretrain_loss"), &m->pretrain_loss));
+    /* Hyper-parameters: every "<prefix>param.<name>" record. */
+    char head[80];
+    const size_t hl = (size_t)snprintf(head, sizeof head, "%sparam.", prefix);
+    for (int64_t i = 0; i < f->n_recs; i++) {
+        const dci_rec *r = &f->recs[i];
+        if (r->name_len <= hl || r->name_len - hl >= sizeof m->params[0].name ||
+            memcmp(r->name, head, hl) != 0)
+            continue;
+        char full[96];
+        snprintf(full, sizeof full, "%.*s", (int)r->name_len, r->name);
+        double v;
+        DCI_TRY(dci_rec_get_f64(f, full, &v));
+        dci_model_set_param(m, full + hl, v);
+    }
+    return DC_OK;
+}
+
+dc_status dci_model_read(const dci_rec_file *f, const char *prefix, dc_model **out) {
+    *out = NULL;
+    rec_name n;
+    char kind[32], method[16];
+    DCI_TRY(dci_rec_get_str(f, pname(&n, prefix, "kind"), kind, sizeof kind));
+    DCI_TRY(dci_rec_get_str(f, pname(&n, prefix, "method"), method, sizeof method));
+    dci_model_kind mk;
+    if (strcmp(kind, "clustering") == 0) mk = DCI_MODEL_CLUSTERING;
+    else if (strcmp(kind, "autoencoder") == 0) mk = DCI_MODEL_AUTOENCODER;
+    else return dci_fail(DC_ERR_FORMAT, "'%s': unknown model kind '%s'", f->path, kind);
+    int64_t n_dims = dci_rec_count(f, pname(&n, prefix, "dims"));
+    if (n_dims < 3 || n_dims > DCI_DEEP_MAX_DIMS)
+        return dci_fail(DC_ERR_FORMAT, "'%s': %lld encoder dims", f->path, (long long)n_dims);
+    int64_t dims[DCI_DEEP_MAX_DIMS], batch, k, nk;
+    DCI_TRY(dci_rec_get(f, pname(&n, prefix, "dims"), DCI_REC_I64, n_dims, dims));
+    DCI_TRY(dci_rec_get_i64(f, pname(&n, prefix, "batch"), &batch));
+    DCI_TRY(dci_rec_get_i64(f, pname(&n, prefix, "k"), &k));
+    DCI_TRY(dci_rec_get_i64(f, pname(&n, prefix, "neighbors_k"), &nk));
+    for (int i = 0; i < n_dims; i++)
+        if (dims[i] < 1 || dims[i] > INT_MAX)
+            return dci_fail(DC_ERR_FORMAT, "'%s': layer size %lld", f->path, (long long)dims[i]);
+    const int with_nb = dci_rec_count(f, pname(&n, prefix, "enc_nb")) >= 0;
+    const int with_dec = dci_rec_count(f, pname(&n, prefix, "dec")) >= 0;
+    const int with_w = dci_rec_count(f, pname(&n, prefix, "weights")) >= 0;
+    if (batch < 1 || batch > INT_MAX || k < 0 || k > INT_MAX || nk < 0 || (nk > 0) != with_nb ||
+        (mk == DCI_MODEL_CLUSTERING && k < 1))
+        return dci_fail(DC_ERR_FORMAT, "'%s': inconsistent sizes (batch %lld, k %lld, %lld "
+                                       "neighbours)",
+                        f->path, (long long)batch, (long long)k, (long long)nk);
+    dc_model *m = NULL;
+    DCI_TRY(dci_model_new(&m, mk, method, dims, (int)n_dims, batch, with_nb, with_dec,
+                          mk == DCI_MODEL_CLUSTERING ? k : 0, with_w));
+    m->neighbors_k = nk;
+    dc_status st = read_into(f, prefix, m);
+    if (st != DC_OK) {
+        dc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return DC_OK;
+}
+
+/* ---- public API ---- */
+
+dc_status dc_model_save(const dc_model *m, const char *path) {
+    DCI_CHECK_NULL(m);
+    DCI_CHECK_NULL(path);
+    dci_rec_writer w;
+    DCI_TRY(dci_rec_begin(&w, path, DCI_MAGIC_MODEL));
+    dci_model_write(&w, m, "");
+    return dci_rec_commit(&w);
+}
+
+dc_status dc_model_load(dc_model **out, const char *path) {
+    DCI_CHECK_NULL(out);
+    *out = NULL;
+    DCI_CHECK_NULL(path);
+    dci_rec_file f;
+    DCI_TRY(dci_rec_load(&f, path));
+    dc_status st = dci_model_read(&f, "", out);
+    dci_rec_close(&f);
+    return st;
+}
+
+static dc_status check_data(const dc_model *m, const dc_dataset *ds, const char *fn) {
+    if (dc_dataset_cols(ds) != m->dims[0])
+        return dci_fail(DC_ERR_SHAPE, "%s: data have %lld columns, the model takes %lld", fn,
+                        (long long)dc_dataset_cols(ds), (long long)m->dims[0]);
+    return DC_OK;
+}
+
+dc_status dc_model_predict(dc_model *m, const dc_dataset *data, int32_t *labels,
+                           int64_t capacity) {
+    DCI_CHECK_NULL(m);
+    DCI_CHECK_NULL(data);
+    DCI_CHECK_NULL(labels);
+    if (m->kind != DCI_MODEL_CLUSTERING)
+        return dci_fail(DC_ERR_UNSUPPORTED, "dc_model_predict: a pre-trained autoencoder has no "
+                                            "clusters (fit a solver with it first)");
+    DCI_TRY(check_data(m, data, "dc_model_predict"));
+    const int64_t n = dc_dataset_rows(data);
+    if (capacity < n)
+        return dci_fail(DC_ERR_SHAPE, "dc_model_predict: capacity %lld < %lld rows",
+                        (long long)capacity, (long long)n);
+    float *z = DCI_NEW_ARRAY(float, n * dci_model_dim(m), "embedding");
+    if (!z) return DC_ERR_NOMEM;
+    dc_status st = dci_model_embed(m, dc_dataset_data(data), n, z);
+    if (st == DC_OK) st = dci_model_assign(m, z, n, NULL, labels);
+    dci_free(z);
+    return st;
+}
+
+dc_status dc_model_embed(dc_model *m, const dc_dataset *data, float *z, int64_t capacity) {
+    DCI_CHECK_NULL(m);
+    DCI_CHECK_NULL(data);
+    DCI_CHECK_NULL(z);
+    DCI_TRY(check_data(m, data, "dc_model_embed"));
+    const int64_t n = dc_dataset_rows(data), M = dci_model_dim(m);
+    if (capacity / M < n)
+        return dci_fail(DC_ERR_SHAPE, "dc_model_embed: capacity %lld < %lld x %lld",
+                        (long long)capacity, (long long)n, (long long)M);
+    return dci_model_embed(m, dc_dataset_data(data), n, z);
+}
+
+int dc_model_is_autoencoder(const dc_model *m) {
+    return m && m->kind == DCI_MODEL_AUTOENCODER;
+}
+const char *dc_model_method(const dc_model *m) { return m ? m->method : NULL; }
+int64_t dc_model_input_dim(const dc_model *m) { return m ? m->dims[0] : 0; }
+int64_t dc_model_embed_dim(const dc_model *m) { return m ? dci_model_dim(m) : 0; }
+int64_t dc_model_k(const dc_model *m) { return m ? m->k : 0; }
+
+dc_status dc_model_get(const dc_model *m, const char *name, double *value) {
+    DCI_CHECK_NULL(m);
+    DCI_CHECK_NULL(name);
+    DCI_CHECK_NULL(value);
+    for (int i = 0; i < m->n_params; i++)
+        if (strcmp(m->params[i].name, name) == 0) {
+            *value = m->params[i].value;
+            return DC_OK;
+        }
+    return dci_fail(DC_ERR_UNKNOWN_NAME, "the model has no hyper-parameter '%s'", name);
+}

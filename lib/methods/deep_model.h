@@ -1,0 +1,104 @@
+/* The deep model behind the public dc_model handle: the networks and the
+ * clustering layer of EDCWRN / IDEC / DEC (or a bare pre-trained
+ * autoencoder), its inference procedure, and its records in model and
+ * checkpoint files (methods/model_io.h).
+ *
+ * Inference (used for the final labels of a fit and by predict, so both give
+ * the same labels for the same rows):
+ *   e_i = enc(x_i), e'_i = enc_nb(x_i)
+ *   pass 1: z0_i = e_i + e'_i                (each sample its own neighbour)
+ *   neighbours: the k nearest OTHER rows by z0 among the rows given (exact
+ *               kNN; fewer than k + 1 rows: each sample its own neighbour)
+ *   pass 2: z_i = e_i + max_l e'_{nbr(i,l)}  (element-wise max)
+ *   q_ij   = kernel(z_i, r_j, w_j),  label_i = argmax_j q_ij
+ * Without the neighbour branch z_i = 2 e_i (the branch would see the sample
+ * itself and, trained on the same input and gradient, equal enc; SPEC §1.3).
+ *
+ * Networks run in chunks of `batch` rows (the training batch), so a saved
+ * and reloaded model repeats the fitted model's arithmetic exactly. */
+#ifndef DCI_DEEP_MODEL_H
+#define DCI_DEEP_MODEL_H
+
+#include <stdint.h>
+
+#include "cluster/assign.h"
+#include "deepclust/model.h"
+#include "methods/model_io.h"
+#include "nn/dense.h"
+
+#define DCI_DEEP_MAX_DIMS 16
+#define DCI_MODEL_MAX_PARAMS 48
+
+typedef enum dci_model_kind {
+    DCI_MODEL_CLUSTERING = 0, /* networks + clustering layer */
+    DCI_MODEL_AUTOENCODER = 1 /* pre-trained encoder + decoder only */
+} dci_model_kind;
+
+typedef struct dci_model_param {
+    char name[32];
+    double value;
+} dci_model_param;
+
+struct dc_model {
+    dci_model_kind kind;
+    char method[16];                   /* "edcwrn", "idec", "dec" (that trained it) */
+    int n_dims;
+    int64_t dims[DCI_DEEP_MAX_DIMS];   /* encoder [d, h_1, ..., M]; decoder mirrors */
+    int64_t batch;                     /* rows per network call */
+    dci_mlp *enc;                      /* sample encoder (autoencoder: the encoder) */
+    dci_mlp *enc_nb;                   /* neighbour encoder, NULL without the branch */
+    dci_mlp *dec;                      /* NULL for DEC */
+    int64_t k;                         /* clusters (0 for an autoencoder) */
+    float *centers;                    /* k x M */
+    float *weights;                    /* k x M, NULL = all 1 (weighting off) */
+    dci_kernel kernel;
+    int64_t neighbors_k;               /* 0 without the neighbour branch */
+    double pretrain_loss;              /* NaN if unknown */
+    int n_params;                      /* hyper-parameters of the fit, for the record */
+    dci_model_param params[DCI_MODEL_MAX_PARAMS];
+};
+
+/* A model with zero parameters: encoder dims[0..n_dims-1], networks sized for
+ * `batch` rows, the neighbour encoder / decoder / weights when asked, and k
+ * centres (k = 0 for an autoencoder). */
+dc_status dci_model_new(dc_model **out, dci_model_kind kind, const char *method,
+                        const int64_t *dims, int n_dims, int64_t batch, int with_nb,
+                        int with_dec, int64_t k, int with_weights);
+/* Deep copy (networks get fresh workspaces of the same size). */
+dc_status dci_model_clone(dc_model **out, const dc_model *m);
+
+static inline int64_t dci_model_dim(const dc_model *m) { return m->dims[m->n_dims - 1]; }
+
+void dci_model_set_param(dc_model *m, const char *name, double value);
+
+/* e = enc(x) and, with the branch, e_nb = enc_nb(x), each n x M. */
+void dci_model_encode(dc_model *m, const float *x, int64_t n, float *e, float *e_nb);
+/* z = e + max_l e_nb[nbr(i, l)] over nbr (n x neighbors_k row indices into
+ * e_nb), or e + e_nb when nbr is NULL; z = 2e without the branch. */
+void dci_model_combine(const dc_model *m, const float *e, const float *e_nb, const int64_t *nbr,
+                       int64_t n, float *z);
+/* DC_ERR_NUMERIC unless every entry of z (n x M) is finite and at most
+ * DCI_EMBED_LIMIT in magnitude: beyond that squared distances overflow float
+ * and neighbour search or the kernel would be meaningless (a diverged fit). */
+#define DCI_EMBED_LIMIT 1e15f
+dc_status dci_embedding_check(const float *z, int64_t n, int64_t M);
+/* The inference embedding of n rows (see the top of this file). */
+dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z);
+/* q (n x k, may be NULL) and labels (n, may be NULL) of embeddings z. */
+dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *q,
+                           int32_t *labels);
+
+/* The model's records (methods/model_io.h), shared by model files and
+ * checkpoints, each name preceded by `prefix` (e.g. "ae." for the
+ * pre-trained autoencoder inside a checkpoint):
+ *   kind (text "clustering"|"autoencoder"), method (text), dims (i64[n_dims]),
+ *   batch (i64), enc (f32: W_0, b_0, W_1, ... of nn/dense.h), enc_nb (f32,
+ *   with the neighbour branch), dec (f32, with a decoder), k (i64),
+ *   centers (f32 k*M), weights (f32 k*M, with weighting), kernel
+ *   (f64[3]: a, b, normalise), neighbors_k (i64), pretrain_loss (f64),
+ *   param.<name> (f64, one per hyper-parameter of the fit). */
+void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix);
+/* Every name above is read with `prefix` prepended ("" for a model file). */
+dc_status dci_model_read(const dci_rec_file *f, const char *prefix, dc_model **out);
+
+#endif

@@ -1,0 +1,104 @@
+/* EDCWRN clustering phase (SPEC §2) and its IDEC / DEC special cases: the
+ * training state, one mini-batch loss with gradients, target updates.
+ * methods/edcwrn.c composes them into the "edcwrn", "idec" and "dec"
+ * methods; the pieces are declared here for the unit tests. */
+#ifndef DCI_EDCWRN_H
+#define DCI_EDCWRN_H
+
+#include <stdint.h>
+
+#include "cluster/assign.h"
+#include "core/rng.h"
+#include "methods/deep_model.h"
+#include "nn/augment.h"
+#include "nn/sgd.h"
+
+typedef enum dci_deep_method {
+    DCI_DEEP_EDCWRN = 0,
+    DCI_DEEP_IDEC = 1, /* weighting off, neighbours off, Student-t + KL, with decoder */
+    DCI_DEEP_DEC = 2   /* as IDEC without decoder: L = L_c */
+} dci_deep_method;
+
+/* Everything a fit reads from the solver's parameters (see edcwrn.c). */
+typedef struct dci_deep_cfg {
+    dci_deep_method method;
+    int64_t k, batch, embed_dim, hidden[3];
+    int64_t pretrain_epochs, n_init, neighbors_k, update_interval, max_iter, checkpoint_every;
+    double pretrain_lr, pretrain_momentum, lr, momentum, lambda, a, b, alpha, beta, tol;
+    int weighting, neighbors, formulation_idec, ce_normalized, augment;
+    uint64_t seed;
+} dci_deep_cfg;
+
+/* The method's fixed settings and the parameter defaults. */
+dci_deep_cfg dci_deep_cfg_default(dci_deep_method method);
+
+typedef struct dci_deep_train {
+    dci_deep_cfg cfg;
+    dc_model *m;         /* the clustering network being trained */
+    dci_closs closs;
+    double lambda_c;     /* weight of L_c in the total loss */
+    int64_t n, d, K, M, B, kn; /* kn: neighbours (0: branch off) */
+    dci_sgd *sgd;        /* blocks: enc, enc_nb, dec, centres (those present) */
+    float *dr;           /* K x M centre gradient */
+    /* mini-batch workspace (B rows) */
+    float *xb, *z, *dz, *drecon, *qb, *pb, *enb, *de, *dez, *zself;
+    int32_t *arg;
+    int64_t *lnbr;       /* batch-local neighbour lists, B x kn */
+    /* whole-set state */
+    float *e, *e_nb, *zall, *q, *p; /* n x M (e, e_nb, zall), n x K (q, p) */
+    int64_t *nbr;        /* global neighbour lists n x kn (self before the first update) */
+    int32_t *labels, *labels_new;
+    int have_labels;
+    int64_t *order, pos; /* batch order of the current epoch and position in it */
+    dci_rng shuffle, aug;
+    dci_image_shape shape;
+    int augment;
+    int64_t iter;        /* clustering iterations done */
+    double last_change;  /* fraction of changed labels at the last update (NaN: none yet) */
+    int converged;
+    float *loss;         /* per iteration: L, L_r, L_c */
+    int64_t n_loss, cap_loss;
+    float *trace;        /* per update: iteration, label change */
+    int64_t n_trace, cap_trace;
+    double seconds_pretrain, seconds_cluster, pretrain_loss;
+} dci_deep_train;
+
+/* Builds the clustering network from a pre-trained autoencoder (copied):
+ * sample and neighbour encoders from its encoder, decoder (not for DEC),
+ * centres zero, weights 1/M; optimiser state zero; each sample its own
+ * neighbour; batch order and augmentation generators from cfg->seed. shape is
+ * needed when cfg->augment. The caller has validated cfg (dci_deep_check). */
+dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, const dc_model *ae,
+                                int64_t n, const dci_image_shape *shape);
+void dci_deep_train_free(dci_deep_train *t);
+
+/* Validates cfg against n x d data with an optional image shape (see the
+ * parameter table in edcwrn.c for the messages). */
+dc_status dci_deep_check(const dci_deep_cfg *cfg, int64_t n, int64_t d,
+                         const dci_image_shape *shape);
+
+/* Centres by k-means (cfg n_init restarts) on z = enc(x) + enc_nb(x). */
+dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_fn progress,
+                                void *user);
+
+/* Loss of one mini-batch, SPEC §2 step 4, with the target rows pb (b x K)
+ * and the current weights held fixed:
+ *   z_i = enc(x_i) + max_l enc_nb(x_{nbr(i,l)}),  L = L_r + lambda L_c
+ * nbr (b x kn, indices into the batch) gives the neighbour lists; NULL
+ * computes the batch-local ones (kNN among the batch by enc(x) + enc_nb(x)).
+ * parts (may be NULL) gets {L, L_r, L_c}. With grad the parameter gradients
+ * of the networks (dci_mlp_grads) and of the centres (t->dr) are written.
+ * DC_ERR_NUMERIC if an embedding or the loss is not finite. */
+dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, int64_t b, const float *pb,
+                              const int64_t *nbr, int grad, double parts[3]);
+
+/* Target update (SPEC §2 step 4, every T iterations): embeds all n rows of x
+ * with the current global neighbour lists, recomputes the lists, Q, P, the
+ * weights and the labels; sets t->last_change. */
+dc_status dci_deep_update(dci_deep_train *t, const float *x);
+
+/* One clustering iteration: next batch, forward/backward, SGD step, weights
+ * from the batch. */
+dc_status dci_deep_iteration(dci_deep_train *t, const float *x);
+
+#endif
