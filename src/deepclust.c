@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <deepclust.h>
@@ -256,6 +257,70 @@ static int write_trace_svg(dc_solver *s, const char *path) {
     return rc;
 }
 
+static int write_weights_svg(dc_solver *s, const char *path) {
+    int64_t rows, cols;
+    if (dc_solver_output(s, "weights", NULL, 0, &rows, &cols) != DC_OK) {
+        fprintf(stderr, "%s: method '%s' has no representation weights for --weights-svg\n", g_prog,
+                dc_solver_method(s));
+        return 1;
+    }
+    int64_t len;
+    float *w = read_vector(s, "weights", &len);
+    if (!w) return lib_error(DC_ERR_NOMEM, path);
+    int rc = svg_heatmap(path, "Local representation weights w (rows: clusters)", "cluster",
+                         "embedding dimension", w, rows, cols);
+    free(w);
+    if (rc) fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, path, strerror(errno));
+    return rc ? 1 : 0;
+}
+
+static int write_embedding_svg(dc_solver *s, const int32_t *labels, const char *path) {
+    int64_t rows, cols, len;
+    if (dc_solver_output(s, "embedding", NULL, 0, &rows, &cols) != DC_OK) {
+        fprintf(stderr, "%s: method '%s' has no embedding for --embedding-svg\n", g_prog,
+                dc_solver_method(s));
+        return 1;
+    }
+    float *z = read_vector(s, "embedding", &len);
+    if (!z) return lib_error(DC_ERR_NOMEM, path);
+    char title[128];
+    snprintf(title, sizeof title, "%s embedding (%lld x %lld)", dc_solver_method(s), (long long)rows,
+             (long long)cols);
+    int rc = svg_embedding(path, title, z, rows, cols, labels, 5000);
+    free(z);
+    if (rc) fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, path, strerror(errno));
+    return rc ? 1 : 0;
+}
+
+/* Saves the fitted model (pretrained = 0) or its pre-trained autoencoder. */
+static int save_solver_model(dc_solver *s, const char *path, int pretrained) {
+    dc_model *m = NULL;
+    dc_status st = pretrained ? dc_solver_pretrained(s, &m) : dc_solver_model(s, &m);
+    if (!st) st = dc_model_save(m, path);
+    dc_model_free(m);
+    return st ? lib_error(st, path) : 0;
+}
+
+/* --load-pretrained, --checkpoint and --checkpoint-every (deep methods). */
+static int setup_model_options(dc_solver *s, const char *load_pretrained, const char *checkpoint,
+                               const char *every) {
+    if (load_pretrained) {
+        dc_model *ae = NULL;
+        dc_status st = dc_model_load(&ae, load_pretrained);
+        if (!st) st = dc_solver_use_pretrained(s, ae);
+        dc_model_free(ae);
+        if (st) return lib_error(st, "--load-pretrained");
+    }
+    if (every && !checkpoint) return usage_error("--checkpoint-every needs --checkpoint FILE%s", "");
+    if (checkpoint) {
+        long long n = every ? parse_count(every) : 500;
+        if (n < 1) return usage_error("--checkpoint-every takes a number >= 1, got '%s'", every);
+        dc_status st = dc_solver_set_checkpoint(s, checkpoint, n);
+        if (st) return lib_error(st, "--checkpoint");
+    }
+    return 0;
+}
+
 static int cmd_cluster(args *a, int json) {
     const char *method = get(a, "method");
     if (!method) return usage_error("missing --method (one of: kmeans%s ...; see 'deepclust methods')", "");
@@ -267,6 +332,15 @@ static int cmd_cluster(args *a, int json) {
     const char *trace_svg = get(a, "trace-svg");
     const char *embedding_out = get(a, "embedding-out");
     const char *centers_out = get(a, "centers-out");
+    const char *weights_out = get(a, "weights-out");
+    const char *weights_svg = get(a, "weights-svg");
+    const char *embedding_svg = get(a, "embedding-svg");
+    const char *save_model = get(a, "save-model");
+    const char *save_pretrained = get(a, "save-pretrained");
+    const char *load_pretrained = get(a, "load-pretrained");
+    const char *checkpoint = get(a, "checkpoint");
+    const char *checkpoint_every = get(a, "checkpoint-every");
+    const char *resume = get(a, "resume");
     int quiet = has(a, "quiet");
     int show_progress = !quiet && (has(a, "progress") || isatty(STDERR_FILENO));
 
@@ -274,6 +348,7 @@ static int cmd_cluster(args *a, int json) {
     int rc = load_data(a, &ds);
     if (rc) goto done;
     if ((rc = apply_params(a, s))) goto done;
+    if ((rc = setup_model_options(s, load_pretrained, checkpoint, checkpoint_every))) goto done;
     double k = 0, seed = 0;
     dc_solver_get(s, "k", &k);
     dc_solver_get(s, "seed", &seed);
@@ -281,7 +356,7 @@ static int cmd_cluster(args *a, int json) {
     progress_state ps;
     progress_init(&ps, show_progress);
     dc_solver_set_progress(s, progress_callback, &ps);
-    st = dc_solver_fit(s, ds);
+    st = resume ? dc_solver_resume(s, ds, resume) : dc_solver_fit(s, ds);
     progress_finish(&ps);
     if (st) {
         rc = lib_error(st, method);
@@ -308,6 +383,11 @@ static int cmd_cluster(args *a, int json) {
     if (embedding_out && (rc = write_output(s, "embedding", embedding_out))) goto free_pred;
     if (centers_out && (rc = write_output(s, "centers", centers_out))) goto free_pred;
     if (trace_svg && (rc = write_trace_svg(s, trace_svg))) goto free_pred;
+    if (weights_out && (rc = write_output(s, "weights", weights_out))) goto free_pred;
+    if (weights_svg && (rc = write_weights_svg(s, weights_svg))) goto free_pred;
+    if (embedding_svg && (rc = write_embedding_svg(s, pred, embedding_svg))) goto free_pred;
+    if (save_model && (rc = save_solver_model(s, save_model, 0))) goto free_pred;
+    if (save_pretrained && (rc = save_solver_model(s, save_pretrained, 1))) goto free_pred;
 
     double seconds = 0;
     dc_solver_stat(s, "seconds", &seconds);
@@ -362,12 +442,118 @@ done:
     return rc;
 }
 
+/* Every option must have been understood by the command. */
+static int check_unused(args *a, const char *cmd) {
+    for (int i = 0; i < a->n; i++)
+        if (!a->o[i].used) {
+            fprintf(stderr, "%s: unknown option --%s for '%s' (see '%s --help')\n", g_prog, a->o[i].key,
+                    cmd, g_prog);
+            return 2;
+        }
+    return 0;
+}
+
+static double wall_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmd_predict(args *a, int json) {
+    const char *model_path = get(a, "model");
+    if (!model_path) return usage_error("predict needs --model FILE%s", "");
+    const char *out = get(a, "out");
+    const char *embedding_out = get(a, "embedding-out");
+    int quiet = has(a, "quiet");
+    dc_model *m = NULL;
+    dc_dataset *ds = NULL;
+    int32_t *pred = NULL;
+    float *z = NULL;
+    int rc = load_data(a, &ds);
+    if (rc || (rc = check_unused(a, "predict"))) goto done;
+    dc_status st = dc_model_load(&m, model_path);
+    if (st) {
+        rc = lib_error(st, "--model");
+        goto done;
+    }
+    int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    pred = malloc(sizeof(int32_t) * (size_t)n);
+    if (!pred) {
+        rc = lib_error(DC_ERR_NOMEM, "labels");
+        goto done;
+    }
+    double t0 = wall_seconds();
+    st = dc_model_predict(m, ds, pred, n);
+    double seconds = wall_seconds() - t0;
+    if (st) {
+        rc = lib_error(st, "predict");
+        goto done;
+    }
+    metrics mt;
+    const int32_t *truth = dc_dataset_labels(ds);
+    if (truth && (rc = compute_metrics(truth, pred, n, &mt))) goto done;
+    if (out && (st = dc_write_labels(out, pred, n, DC_FORMAT_AUTO))) {
+        rc = lib_error(st, out);
+        goto done;
+    }
+    if (embedding_out) {
+        int64_t md = dc_model_embed_dim(m);
+        z = malloc(sizeof(float) * (size_t)(n * md));
+        if (!z) {
+            rc = lib_error(DC_ERR_NOMEM, embedding_out);
+            goto done;
+        }
+        if ((st = dc_model_embed(m, ds, z, n * md)) || (st = dc_write_matrix(embedding_out, z, n, md, DC_FORMAT_AUTO))) {
+            rc = lib_error(st, embedding_out);
+            goto done;
+        }
+    }
+    double seed = 0;
+    dc_model_get(m, "seed", &seed);
+    if (json) {
+        cli_json j;
+        json_begin(&j, stdout);
+        json_str(&j, "method", dc_model_method(m));
+        json_int(&j, "n", n);
+        json_int(&j, "d", d);
+        json_int(&j, "k", dc_model_k(m));
+        json_int(&j, "seed", (long long)seed);
+        json_num(&j, "seconds", seconds);
+        if (truth) {
+            json_num(&j, "acc", mt.acc);
+            json_num(&j, "nmi", mt.nmi);
+            json_str(&j, "nmi_normalization", "sqrt");
+            json_num(&j, "nmi_arithmetic", mt.nmi_arith);
+            json_num(&j, "ari", mt.ari);
+            json_num(&j, "f1", mt.f1);
+        }
+        json_str(&j, "model", model_path);
+        if (out) json_str(&j, "out", out);
+        json_end(&j);
+    }
+    if (!quiet) {
+        fprintf(stderr, "predict (%s model): n=%lld d=%lld k=%lld in %.3f s\n", dc_model_method(m),
+                (long long)n, (long long)d, (long long)dc_model_k(m), seconds);
+        if (truth)
+            fprintf(stderr, "ACC %.4f  NMI %.4f (sqrt; arithmetic %.4f)  ARI %.4f  F1 %.4f\n", mt.acc,
+                    mt.nmi, mt.nmi_arith, mt.ari, mt.f1);
+    }
+done:
+    free(z);
+    free(pred);
+    dc_model_free(m);
+    dc_dataset_free(ds);
+    return rc;
+}
+
 static int cmd_info(args *a, int json) {
     if (a->n_pos != 1) return usage_error("info takes exactly one PATH%s", "");
     const char *path = a->positional[0];
     dc_load_options lo;
     dc_load_options_default(&lo);
     if (parse_format(get(a, "format"), &lo.format)) return 2;
+    int rc = check_unused(a, "info");
+    if (rc) return rc;
     dc_dataset *ds = NULL;
     dc_status st = dc_dataset_load(&ds, path, &lo);
     if (st) return lib_error(st, path);
@@ -441,6 +627,7 @@ static void print_help(void) {
     printf("deepclust %s -- deep and spectral clustering (libdeepclust)\n\n", dc_version_string());
     printf("usage:\n"
            "  deepclust cluster --method M --data PATH --k K [options]\n"
+           "  deepclust predict --model FILE --data PATH [--labels PATH] [--out FILE] [--json]\n"
            "  deepclust info PATH [--format F] [--json]\n"
            "  deepclust methods                 list the methods\n"
            "  deepclust help METHOD             list a method's parameters\n"
@@ -459,6 +646,9 @@ static void print_help(void) {
            "  --embedding-out FILE  write the method's embedding (.csv or .npy)\n"
            "  --centers-out FILE    write the centres (.csv or .npy)\n"
            "  --trace-svg FILE      SVG chart of the beetle-search fitness trace (scdbas)\n"
+           "  --embedding-svg FILE  SVG scatter of the embedding's two principal axes, by cluster\n"
+           "  --weights-out FILE    representation weights k x embed_dim (edcwrn; .csv or .npy)\n"
+           "  --weights-svg FILE    SVG heat map of the representation weights (edcwrn)\n"
            "  --json                one JSON object on stdout (method, n, d, k, seed, seconds,\n"
            "                        acc, nmi, ari, f1 when labels are known, phases, stats)\n"
            "  --threads N           BLAS threads (default: OpenBLAS's choice)\n"
@@ -467,6 +657,18 @@ static void print_help(void) {
            "  --progress            progress on stderr even when it is not a terminal\n"
            "  --quiet               no human output on stderr\n"
            "  --NAME VALUE          any method parameter (see 'deepclust help METHOD')\n\n"
+           "deep methods (edcwrn, idec, dec):\n"
+           "  --save-model FILE     save the trained model (for 'deepclust predict')\n"
+           "  --save-pretrained FILE  save the pre-trained autoencoder\n"
+           "  --load-pretrained FILE  start from a saved autoencoder instead of pre-training\n"
+           "  --checkpoint FILE     write the training state there (atomically) ...\n"
+           "  --checkpoint-every N  ... every N clustering iterations (default 500)\n"
+           "  --resume FILE         continue the fit saved in a checkpoint (same data)\n"
+           "                        (the final labels equal those of an uninterrupted run)\n\n"
+
+           "predict options: --model FILE (a --save-model file or a checkpoint), --data,\n"
+           "  --labels/--label-column/--normalize as for cluster (normalise new data the\n"
+           "  way the training data was), --out, --embedding-out, --json.\n\n"
            "NMI is printed with sqrt normalisation (EDCWRN paper Eq. 17); the JSON also has\n"
            "nmi_arithmetic (scikit-learn's default). Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -538,6 +740,10 @@ int main(int argc, char **argv) {
         if (a.n_pos) return usage_error("unexpected argument '%s'", a.positional[0]);
         return cmd_cluster(&a, json);
     }
+    if (!strcmp(cmd, "predict")) {
+        if (a.n_pos) return usage_error("unexpected argument '%s'", a.positional[0]);
+        return cmd_predict(&a, json);
+    }
     if (!strcmp(cmd, "info")) return cmd_info(&a, json);
-    return usage_error("unknown command '%s' (cluster, info, methods, help)", cmd);
+    return usage_error("unknown command '%s' (cluster, predict, info, methods, help)", cmd);
 }

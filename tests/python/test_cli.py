@@ -154,3 +154,90 @@ def test_help_lists_every_parameter():
     for method in run("methods", check=0).stdout.split():
         text = run("help", method, check=0).stdout
         assert "--k " in text and "--seed " in text, method
+
+
+# ---- deep methods: model files, predict, checkpoints, pictures ----
+
+DEEP = ["--hidden1", 32, "--hidden2", 32, "--hidden3", 64, "--embed-dim", 4,
+        "--pretrain-epochs", 10, "--max-iter", 200, "--update-interval", 40,
+        "--normalize", "minmax", "--k", 3, "--seed", 2, "--batch", 64]
+
+
+@pytest.fixture()
+def deep_data(tmp_path):
+    x, y = blobs(n_per=80, k=3, d=12, seed=4, spread=0.5)
+    xp, yp = tmp_path / "x.npy", tmp_path / "y.txt"
+    np.save(xp, x)
+    np.savetxt(yp, y, fmt="%d")
+    return xp, yp
+
+
+@pytest.mark.parametrize("method", ["edcwrn", "idec", "dec"])
+def test_deep_save_predict_reproduces_labels(deep_data, tmp_path, method):
+    xp, yp = deep_data
+    model, l1, l2 = tmp_path / "m.dcm", tmp_path / "l1.npy", tmp_path / "l2.npy"
+    p = run("cluster", "--method", method, "--data", xp, "--labels", yp, *DEEP, "--json",
+            "--save-model", model, "--out", l1, check=0)
+    j = json.loads(p.stdout)
+    assert set(j["phases"]) >= {"pretrain", "cluster"} and j["iterations"] >= 1
+    q = run("predict", "--model", model, "--data", xp, "--labels", yp, "--normalize", "minmax",
+            "--json", "--out", l2, check=0)
+    jp = json.loads(q.stdout)
+    assert np.array_equal(np.load(l1), np.load(l2))
+    assert jp["method"] == method and jp["acc"] == pytest.approx(j["acc"], abs=0)
+
+
+def test_deep_resume_equals_uninterrupted(deep_data, tmp_path):
+    xp, yp = deep_data
+    ck = tmp_path / "ck.bin"
+    l1, l2 = tmp_path / "full.npy", tmp_path / "resumed.npy"
+    run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--quiet", "--out", l1,
+        "--checkpoint", ck, "--checkpoint-every", 60, check=0)
+    assert ck.exists()
+    run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--quiet", "--out", l2,
+        "--resume", ck, check=0)
+    assert np.array_equal(np.load(l1), np.load(l2))
+
+
+def test_deep_pretrained_reuse_and_pictures(deep_data, tmp_path):
+    import xml.etree.ElementTree as ET
+    xp, yp = deep_data
+    ae, l1, l2 = tmp_path / "ae.dcm", tmp_path / "a.npy", tmp_path / "b.npy"
+    w_svg, e_svg, w_csv = tmp_path / "w.svg", tmp_path / "e.svg", tmp_path / "w.csv"
+    run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--quiet", "--out", l1,
+        "--save-pretrained", ae, "--weights-svg", w_svg, "--embedding-svg", e_svg,
+        "--weights-out", w_csv, check=0)
+    run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--quiet", "--out", l2,
+        "--load-pretrained", ae, check=0)
+    assert np.array_equal(np.load(l1), np.load(l2))  # same seed: same as pre-training itself
+    w = np.loadtxt(w_csv, delimiter=",")
+    assert w.shape == (3, 4) and np.allclose(w.sum(axis=1), 1, atol=1e-5)
+    svg = "{http://www.w3.org/2000/svg}"
+    cells = ET.parse(w_svg).getroot().findall(f"{svg}rect")
+    assert len(cells) >= 12  # one cell per weight (+ background, colour bar)
+    dots = ET.parse(e_svg).getroot().findall(f"{svg}circle")
+    assert len(dots) == 240
+
+
+def test_deep_bad_input(deep_data, tmp_path):
+    xp, yp = deep_data
+    model = tmp_path / "m.dcm"
+    run("cluster", "--method", "idec", "--data", xp, *DEEP, "--quiet", "--save-model", model, check=0)
+    other = tmp_path / "other.npy"
+    np.save(other, np.ones((20, 5), dtype=np.float32))
+    p = run("predict", "--model", model, "--data", other)
+    assert p.returncode == 1 and "column" in p.stderr.lower()
+    broken = tmp_path / "broken.dcm"
+    broken.write_bytes(model.read_bytes()[:-100])
+    p = run("predict", "--model", broken, "--data", xp)
+    assert p.returncode == 1 and "trunc" in p.stderr.lower()
+    p = run("cluster", "--method", "idec", "--data", xp, *DEEP, "--checkpoint-every", 5)
+    assert p.returncode == 2 and "--checkpoint" in p.stderr
+    p = run("cluster", "--method", "idec", "--data", xp, *DEEP, "--load-pretrained", model)
+    assert p.returncode == 1  # a clustering model is not an autoencoder
+    p = run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--augment", "true")
+    assert p.returncode == 1 and "image" in p.stderr.lower()
+    p = run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--neighbors-k", 240)
+    assert p.returncode == 1
+    p = run("predict", "--data", xp)
+    assert p.returncode == 2 and "--model" in p.stderr
