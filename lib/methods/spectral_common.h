@@ -21,7 +21,7 @@
      "neighbours per point of the sparse graph; 0 = min(10, n - 1) (10 as scikit-learn's "       \
      "n_neighbors: a local graph keeps thin or curved clusters apart)"},                         \
     {"eigensolver", DC_PARAM_CHOICE, 0, 0, 2, "auto|lapack|arpack",                              \
-     "auto = LAPACK for the dense affinity, ARPACK for the sparse one"},                         \
+     "auto = ARPACK (LAPACK when n <= 64 or k > n/4, and as the fallback if ARPACK fails on a matrix that fits densely)"},                         \
     {"n_init", DC_PARAM_INT, 10, 1, 10000, NULL,                                                 \
      "k-means restarts on the embedding (NJW; SCDBAS: default number of beetles)"}
 
