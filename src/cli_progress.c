@@ -23,8 +23,13 @@ int progress_callback(void *user, const char *phase, long long done, long long t
         if (p->drawn) fputc('\n', stderr);
         snprintf(p->phase, sizeof p->phase, "%s", phase);
         p->start = now();
+        p->last_draw = 0;
     }
-    double el = now() - p->start;
+    double t = now(), el = t - p->start;
+    /* Redraw at most ten times a second (and always at the end of a phase):
+     * a fast phase would otherwise spend its time writing to the terminal. */
+    if (t - p->last_draw < 0.1 && !(total > 0 && done >= total)) return 0;
+    p->last_draw = t;
     fprintf(stderr, "\r%-10s", phase);
     if (total > 0) {
         int width = 24, fill = (int)(width * (double)done / (double)total);

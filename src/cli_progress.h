@@ -5,6 +5,7 @@
 typedef struct progress_state {
     int enabled;
     double start;       /* wall time of the current phase's start */
+    double last_draw;   /* wall time of the last redraw (throttling) */
     char phase[32];
     int drawn;          /* a line is on screen and needs a newline */
 } progress_state;
