@@ -7,9 +7,9 @@ must load in numpy to the same arrays.
 """
 import ctypes
 import gzip
-import os
 
 import pytest
+from conftest import declare
 
 np = pytest.importorskip("numpy")
 
@@ -18,35 +18,22 @@ DC_FORMAT_AUTO = 0
 
 
 @pytest.fixture(scope="module")
-def lib():
-    path = os.environ.get("DEEPCLUST_LIBRARY")
-    if not path:
-        pytest.skip("DEEPCLUST_LIBRARY is not set")
-    lib = ctypes.CDLL(path)
-    vp, i64 = ctypes.c_void_p, ctypes.c_int64
-    lib.dc_dataset_load.argtypes = [ctypes.POINTER(vp), ctypes.c_char_p, vp]
-    lib.dc_dataset_load.restype = ctypes.c_int
-    lib.dc_dataset_load_labels.argtypes = [vp, ctypes.c_char_p, ctypes.c_int]
-    lib.dc_dataset_load_labels.restype = ctypes.c_int
-    lib.dc_dataset_rows.argtypes = lib.dc_dataset_cols.argtypes = [vp]
-    lib.dc_dataset_rows.restype = lib.dc_dataset_cols.restype = i64
-    lib.dc_dataset_data.argtypes = [vp]
-    lib.dc_dataset_data.restype = ctypes.POINTER(ctypes.c_float)
-    lib.dc_dataset_labels.argtypes = [vp]
-    lib.dc_dataset_labels.restype = ctypes.POINTER(ctypes.c_int32)
-    lib.dc_dataset_image_shape.argtypes = [vp] + [ctypes.POINTER(i64)] * 3
-    lib.dc_dataset_image_shape.restype = ctypes.c_int
-    lib.dc_dataset_free.argtypes = [vp]
-    lib.dc_dataset_free.restype = None
-    lib.dc_write_matrix.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_float), i64, i64,
-                                    ctypes.c_int]
-    lib.dc_write_matrix.restype = ctypes.c_int
-    lib.dc_write_labels.argtypes = [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int32), i64,
-                                    ctypes.c_int]
-    lib.dc_write_labels.restype = ctypes.c_int
-    lib.dc_last_error.argtypes = []
-    lib.dc_last_error.restype = ctypes.c_char_p
-    return lib
+def lib(cdll):
+    vp, i64, i32, f32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32, ctypes.c_float
+    return declare(cdll, {
+        "dc_dataset_load": (ctypes.c_int, [ctypes.POINTER(vp), ctypes.c_char_p, vp]),
+        "dc_dataset_load_labels": (ctypes.c_int, [vp, ctypes.c_char_p, ctypes.c_int]),
+        "dc_dataset_rows": (i64, [vp]),
+        "dc_dataset_cols": (i64, [vp]),
+        "dc_dataset_data": (ctypes.POINTER(f32), [vp]),
+        "dc_dataset_labels": (ctypes.POINTER(i32), [vp]),
+        "dc_dataset_image_shape": (ctypes.c_int, [vp] + [ctypes.POINTER(i64)] * 3),
+        "dc_dataset_free": (None, [vp]),
+        "dc_write_matrix": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(f32), i64, i64,
+                                           ctypes.c_int]),
+        "dc_write_labels": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(i32), i64,
+                                           ctypes.c_int]),
+    })
 
 
 class Loaded:

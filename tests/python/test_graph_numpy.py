@@ -4,9 +4,9 @@ adaptive sigmas, dense affinity, and the whole spectral embedding in dense
 and sparse mode. The embedding is compared rotation-free: for Y = N U with
 N = diag(1 / |U_i|), Y Y^T = N (U U^T) N depends only on the eigenspace."""
 import ctypes as C
-import os
 
 import pytest
+from conftest import declare
 
 np = pytest.importorskip("numpy")
 
@@ -14,25 +14,16 @@ DC_ERR_INVALID_ARG, DC_ERR_K_RANGE, DC_ERR_DEGENERATE = -2, -10, -11
 
 
 @pytest.fixture(scope="module")
-def lib():
-    path = os.environ.get("DEEPCLUST_LIBRARY")
-    if not path:
-        pytest.skip("DEEPCLUST_LIBRARY is not set")
-    lib = C.CDLL(path)
-    fp, i64p = C.POINTER(C.c_float), C.POINTER(C.c_int64)
-    i64 = C.c_int64
-    lib.dc_knn.argtypes = [fp, i64, i64, i64, i64p, fp]
-    lib.dc_knn_query.argtypes = [fp, i64, fp, i64, i64, i64, i64p, fp]
-    lib.dc_affinity_p.argtypes = [i64, i64]
-    lib.dc_affinity_p.restype = i64
-    lib.dc_affinity_sigma.argtypes = [fp, i64, i64, i64, fp]
-    lib.dc_affinity_dense.argtypes = [fp, i64, i64, i64, fp]
-    lib.dc_spectral_embedding.argtypes = [fp, i64, i64, i64, C.c_int, i64, fp]
-    lib.dc_last_error.restype = C.c_char_p
-    for fn in (lib.dc_knn, lib.dc_knn_query, lib.dc_affinity_sigma, lib.dc_affinity_dense,
-               lib.dc_spectral_embedding):
-        fn.restype = C.c_int
-    return lib
+def lib(cdll):
+    fp, i64p, i64, st = C.POINTER(C.c_float), C.POINTER(C.c_int64), C.c_int64, C.c_int
+    return declare(cdll, {
+        "dc_knn": (st, [fp, i64, i64, i64, i64p, fp]),
+        "dc_knn_query": (st, [fp, i64, fp, i64, i64, i64, i64p, fp]),
+        "dc_affinity_p": (i64, [i64, i64]),
+        "dc_affinity_sigma": (st, [fp, i64, i64, i64, fp]),
+        "dc_affinity_dense": (st, [fp, i64, i64, i64, fp]),
+        "dc_spectral_embedding": (st, [fp, i64, i64, i64, C.c_int, i64, fp]),
+    })
 
 
 def ptr(a, t=C.c_float):

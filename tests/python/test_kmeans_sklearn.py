@@ -7,9 +7,9 @@ by a few per cent); the reported inertia must equal numpy's recomputation
 from our labels and centres; predict must give numpy's nearest centre.
 """
 import ctypes
-import os
 
 import pytest
+from conftest import declare
 
 np = pytest.importorskip("numpy")
 sklearn_cluster = pytest.importorskip("sklearn.cluster")
@@ -19,29 +19,22 @@ DC_BORROW = 1
 
 
 @pytest.fixture(scope="module")
-def lib():
-    path = os.environ.get("DEEPCLUST_LIBRARY")
-    if not path:
-        pytest.skip("DEEPCLUST_LIBRARY is not set")
-    lib = ctypes.CDLL(path)
+def lib(cdll):
     vp, i64, f32p = ctypes.c_void_p, ctypes.c_int64, ctypes.POINTER(ctypes.c_float)
     i32p, i64p = ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int64)
-    for name, args, res in [
-        ("dc_dataset_create", [ctypes.POINTER(vp), f32p, i64, i64, ctypes.c_int], ctypes.c_int),
-        ("dc_dataset_free", [vp], None),
-        ("dc_solver_create", [ctypes.POINTER(vp), ctypes.c_char_p], ctypes.c_int),
-        ("dc_solver_free", [vp], None),
-        ("dc_solver_set", [vp, ctypes.c_char_p, ctypes.c_double], ctypes.c_int),
-        ("dc_solver_fit", [vp, vp], ctypes.c_int),
-        ("dc_solver_labels", [vp, i32p, i64, i64p], ctypes.c_int),
-        ("dc_solver_output", [vp, ctypes.c_char_p, f32p, i64, i64p, i64p], ctypes.c_int),
-        ("dc_solver_stat", [vp, ctypes.c_char_p, ctypes.POINTER(ctypes.c_double)], ctypes.c_int),
-        ("dc_solver_predict", [vp, vp, i32p, i64], ctypes.c_int),
-        ("dc_last_error", [], ctypes.c_char_p),
-    ]:
-        fn = getattr(lib, name)
-        fn.argtypes, fn.restype = args, res
-    return lib
+    st = ctypes.c_int
+    return declare(cdll, {
+        "dc_dataset_create": (st, [ctypes.POINTER(vp), f32p, i64, i64, ctypes.c_int]),
+        "dc_dataset_free": (None, [vp]),
+        "dc_solver_create": (st, [ctypes.POINTER(vp), ctypes.c_char_p]),
+        "dc_solver_free": (None, [vp]),
+        "dc_solver_set": (st, [vp, ctypes.c_char_p, ctypes.c_double]),
+        "dc_solver_fit": (st, [vp, vp]),
+        "dc_solver_labels": (st, [vp, i32p, i64, i64p]),
+        "dc_solver_output": (st, [vp, ctypes.c_char_p, f32p, i64, i64p, i64p]),
+        "dc_solver_stat": (st, [vp, ctypes.c_char_p, ctypes.POINTER(ctypes.c_double)]),
+        "dc_solver_predict": (st, [vp, vp, i32p, i64]),
+    })
 
 
 def check(lib, status):

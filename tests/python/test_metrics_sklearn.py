@@ -6,9 +6,9 @@ built from sklearn's pair_confusion_matrix with the conventions documented in
 include/deepclust/metrics.h.
 """
 import ctypes
-import os
 
 import pytest
+from conftest import declare
 
 np = pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
@@ -23,25 +23,18 @@ TOL = 1e-9
 
 
 @pytest.fixture(scope="module")
-def lib():
-    path = os.environ.get("DEEPCLUST_LIBRARY")
-    if not path:
-        pytest.skip("DEEPCLUST_LIBRARY is not set")
-    lib = ctypes.CDLL(path)
-    i32p = ctypes.POINTER(ctypes.c_int32)
+def lib(cdll):
+    i32p, i64 = ctypes.POINTER(ctypes.c_int32), ctypes.c_int64
     dp = ctypes.POINTER(ctypes.c_double)
-    for name in ("dc_metrics_acc", "dc_metrics_ari", "dc_metrics_f1"):
-        fn = getattr(lib, name)
-        fn.argtypes = [i32p, i32p, ctypes.c_int64, dp]
-        fn.restype = ctypes.c_int
-    lib.dc_metrics_nmi.argtypes = [i32p, i32p, ctypes.c_int64, ctypes.c_int, dp]
-    lib.dc_metrics_nmi.restype = ctypes.c_int
-    lib.dc_metrics_inter_cluster_variance.argtypes = [
-        ctypes.POINTER(ctypes.c_float), ctypes.c_int64, ctypes.c_int64, i32p, dp]
-    lib.dc_metrics_inter_cluster_variance.restype = ctypes.c_int
-    lib.dc_last_error.argtypes = []
-    lib.dc_last_error.restype = ctypes.c_char_p
-    return lib
+    pair = (ctypes.c_int, [i32p, i32p, i64, dp])
+    return declare(cdll, {
+        "dc_metrics_acc": pair,
+        "dc_metrics_ari": pair,
+        "dc_metrics_f1": pair,
+        "dc_metrics_nmi": (ctypes.c_int, [i32p, i32p, i64, ctypes.c_int, dp]),
+        "dc_metrics_inter_cluster_variance": (
+            ctypes.c_int, [ctypes.POINTER(ctypes.c_float), i64, i64, i32p, dp]),
+    })
 
 
 def _i32(a):

@@ -43,3 +43,14 @@ def test_spectral_example():
     assert scores(out, "kmeans")[0] < 0.8  # rings: k-means fails...
     for method in ("njw", "scdbas", "paper"):  # ...the spectral methods do not
         assert scores(out, method)[0] == 1.0, method
+
+
+def test_deep_example():
+    pytest.importorskip("sklearn.datasets")  # the example's data: scikit-learn's digits
+    out = run("deep_example.py")
+    kmeans_acc = scores(out, "kmeans")[0]
+    for method in ("edcwrn", "idec"):  # small networks: about k-means' level, not far below
+        assert scores(out, method)[0] > min(0.7, kmeans_acc - 0.05), method
+    assert "predictions identical to the fit: True" in out
+    assert "pre-training 0.00 s: reused" in out
+    assert "expected error: edcwrn: parameter augment" in out

@@ -4,9 +4,11 @@
     labels = deepclust.SCDBAS(n_clusters=3, random_state=0).fit_predict(X)
     print(deepclust.metrics.acc(y, labels))
 
-Estimators (scikit-learn conventions): KMeans, NJW, SCDBAS. Lower level:
-Solver (any method, every parameter by name), Dataset, deepclust.graph,
-deepclust.metrics. Every failing library call raises a DeepClustError
+Estimators (scikit-learn conventions): KMeans, NJW, SCDBAS and the deep
+methods EDCWRN, IDEC, DEC (with Model: save, load, predict, embed; reuse of
+a pre-trained autoencoder; checkpoints). Lower level: Solver (any method,
+every parameter by name), Dataset, dbas_minimize (the beetle search on a
+Python function), deepclust.graph, deepclust.metrics. Every failing library call raises a DeepClustError
 subclass carrying the status code and the library's detail message.
 
 The shared library is found on first use: $DEEPCLUST_LIBRARY, then
@@ -24,11 +26,14 @@ from ._version import __version__
 from .core import (get_threads, library_path, library_version, load_library, set_log,
                    set_threads)
 from .dataset import Dataset, write_labels, write_matrix
-from .estimators import NJW, SCDBAS, KMeans, NotFittedError
+from .dbas import DBASResult, dbas_minimize
+from .estimators import DEC, EDCWRN, IDEC, NJW, SCDBAS, KMeans, NotFittedError
+from .model import Model
 from .solver import ParamInfo, Solver, methods
 
 __all__ = [
-    "__version__", "estimators", "KMeans", "NJW", "SCDBAS", "Solver", "ParamInfo", "Dataset", "methods",
+    "__version__", "estimators", "KMeans", "NJW", "SCDBAS", "EDCWRN", "IDEC", "DEC", "Model",
+    "Solver", "ParamInfo", "Dataset", "methods", "dbas_minimize", "DBASResult",
     "metrics", "graph", "write_labels", "write_matrix", "set_threads", "get_threads",
     "set_log", "library_version", "library_path", "load_library", "Status", "DeepClustError",
     "LibraryError", "NotFittedError", "NullArgumentError", "InvalidArgumentError", "ShapeError",

@@ -23,6 +23,7 @@ import ctypes.util
 import os
 import pathlib
 import threading
+import weakref
 
 import numpy as np
 
@@ -43,12 +44,19 @@ class SolverStruct(ctypes.Structure):
     pass
 
 
+class ModelStruct(ctypes.Structure):
+    pass
+
+
 DatasetP = ctypes.POINTER(DatasetStruct)
 SolverP = ctypes.POINTER(SolverStruct)
+ModelP = ctypes.POINTER(ModelStruct)
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p,
                                ctypes.c_longlong, ctypes.c_longlong, ctypes.c_double)
+FITNESS_FN = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.POINTER(ctypes.c_double), ctypes.c_int64,
+                              ctypes.c_void_p)
 NO_LOG, NO_PROGRESS = LOG_FN(), PROGRESS_FN()  # NULL function pointers
 
 
@@ -77,10 +85,51 @@ class _Array:
 F32_IN, F32_OUT = _Array(np.float32, False), _Array(np.float32, True)
 I32_IN, I32_OUT = _Array(np.int32, False), _Array(np.int32, True)
 I64_OUT = _Array(np.int64, True)
+F64_IN, F64_OUT = _Array(np.float64, False), _Array(np.float64, True)
+
+def _free(free_fn, handle, _keepalive):
+    # `_keepalive` (e.g. a borrowed numpy array) is referenced here, so it
+    # lives exactly as long as the C handle that reads it.
+    free_fn(handle)
+
+
+class Handle:
+    """Lifetime of an object that owns a C handle (Dataset, Solver, Model):
+    close() frees it now (idempotent), so does a ``with`` block or the
+    garbage collector (also safe at interpreter exit); `handle` refuses use
+    after close."""
+
+    def _own(self, lib, handle, free_fn, keepalive=None):
+        self._lib = lib
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, _free, free_fn, handle, keepalive)
+
+    def close(self):
+        """Frees the C handle now (idempotent)."""
+        self._finalizer()
+
+    @property
+    def closed(self):
+        return not self._finalizer.alive
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def handle(self):
+        """The C pointer (for this package's own calls)."""
+        if not self._finalizer.alive:
+            raise ValueError("operation on a closed %s" % type(self).__name__)
+        return self._handle
+
 
 _STATUS = "dc_status"  # marker: restype c_int + errcheck raising DeepClustError
-c_int, c_i64, c_double, c_char_p, c_void_p = (ctypes.c_int, ctypes.c_int64, ctypes.c_double,
-                                              ctypes.c_char_p, ctypes.c_void_p)
+c_int, c_i64, c_double, c_char_p, c_void_p, c_size_t = (
+    ctypes.c_int, ctypes.c_int64, ctypes.c_double, ctypes.c_char_p, ctypes.c_void_p,
+    ctypes.c_size_t)
 P_int, P_i64, P_double = (ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int64),
                           ctypes.POINTER(ctypes.c_double))
 
@@ -97,7 +146,10 @@ _PROTOTYPES = {
     "dc_set_threads": (_STATUS, [c_int]),
     "dc_get_threads": (c_int, []),
     "dc_set_log": (None, [LOG_FN, c_void_p, c_int]),
-    # dataset.h (dc_load_options is a struct: only NULL, the defaults, is passed)
+    # dataset.h (dc_load_options is a struct: built layout-free, see config_struct)
+    "dc_load_options_size": (c_size_t, []),
+    "dc_load_options_default": (None, [c_void_p]),
+    "dc_load_options_set": (_STATUS, [c_void_p, c_char_p, c_double]),
     "dc_dataset_create": (_STATUS, [ctypes.POINTER(DatasetP), F32_IN, c_i64, c_i64, c_int]),
     "dc_dataset_load": (_STATUS, [ctypes.POINTER(DatasetP), c_char_p, c_void_p]),
     "dc_dataset_load_labels": (_STATUS, [DatasetP, c_char_p, c_int]),
@@ -144,6 +196,29 @@ _PROTOTYPES = {
     "dc_solver_stat_count": (c_int, [SolverP]),
     "dc_solver_stat_name": (c_char_p, [SolverP, c_int]),
     "dc_solver_predict": (_STATUS, [SolverP, DatasetP, I32_OUT, c_i64]),
+    # model.h
+    "dc_solver_model": (_STATUS, [SolverP, ctypes.POINTER(ModelP)]),
+    "dc_solver_pretrained": (_STATUS, [SolverP, ctypes.POINTER(ModelP)]),
+    "dc_solver_use_pretrained": (_STATUS, [SolverP, ModelP]),
+    "dc_solver_set_checkpoint": (_STATUS, [SolverP, c_char_p, c_i64]),
+    "dc_solver_resume": (_STATUS, [SolverP, DatasetP, c_char_p]),
+    "dc_model_save": (_STATUS, [ModelP, c_char_p]),
+    "dc_model_load": (_STATUS, [ctypes.POINTER(ModelP), c_char_p]),
+    "dc_model_predict": (_STATUS, [ModelP, DatasetP, I32_OUT, c_i64]),
+    "dc_model_embed": (_STATUS, [ModelP, DatasetP, F32_OUT, c_i64]),
+    "dc_model_is_autoencoder": (c_int, [ModelP]),
+    "dc_model_method": (c_char_p, [ModelP]),
+    "dc_model_input_dim": (c_i64, [ModelP]),
+    "dc_model_embed_dim": (c_i64, [ModelP]),
+    "dc_model_k": (c_i64, [ModelP]),
+    "dc_model_get": (_STATUS, [ModelP, c_char_p, P_double]),
+    "dc_model_free": (None, [ModelP]),
+    # dbas.h (dc_dbas_config is a struct: built layout-free, see config_struct)
+    "dc_dbas_config_size": (c_size_t, []),
+    "dc_dbas_config_default": (None, [c_void_p]),
+    "dc_dbas_config_set": (_STATUS, [c_void_p, c_char_p, c_double]),
+    "dc_dbas_minimize": (_STATUS, [FITNESS_FN, c_void_p, c_i64, F64_IN, c_i64, c_void_p, F64_OUT,
+                                   P_double, F64_OUT, F64_OUT]),
     # graph.h
     "dc_knn": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, I64_OUT, F32_OUT]),
     "dc_knn_query": (_STATUS, [F32_IN, c_i64, F32_IN, c_i64, c_i64, c_i64, I64_OUT, F32_OUT]),
@@ -296,3 +371,33 @@ def cstr(text):
 
 def pystr(raw):
     return None if raw is None else raw.decode("utf-8", "replace")
+
+
+def as_c_double(name, value):
+    """A parameter value as the C double the setters take: numbers, and
+    bools as 0/1; an int that a double cannot hold exactly is refused rather
+    than rounded."""
+    if isinstance(value, (bool, np.bool_)):
+        return 1.0 if value else 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError("%s takes a number, got %r" % (name, value)) from None
+    if isinstance(value, (int, np.integer)) and int(number) != int(value):
+        raise ValueError("%s = %d is too large to pass exactly" % (name, value))
+    return number
+
+
+def config_struct(size_fn, default_fn, set_fn, values):
+    """A C options struct this package does not mirror (dc_load_options,
+    dc_dbas_config): a buffer of the size the library reports, filled by its
+    _default() function, then each value of `values` that is not None set
+    by name through its _set() function (which checks names and ranges).
+    The buffer is 8-byte aligned, as the structs' doubles and pointers need."""
+    words = (int(size_fn()) + 7) // 8
+    buf = (ctypes.c_uint64 * max(words, 1))()
+    default_fn(buf)
+    for name, value in values.items():
+        if value is not None:
+            set_fn(buf, cstr(name), as_c_double(name, value))
+    return buf

@@ -1,6 +1,5 @@
 """The dc_dataset handle (include/deepclust/dataset.h) and the file writers."""
 import ctypes
-import weakref
 
 import numpy as np
 
@@ -18,13 +17,39 @@ def _format_code(fmt):
         raise ValueError("format must be one of %s, got %r" % ("|".join(_FORMATS), fmt)) from None
 
 
-def _free(free_fn, handle, _keepalive):
-    # `_keepalive` is the borrowed numpy array: referenced here, it lives
-    # exactly as long as the C handle that reads it.
-    free_fn(handle)
+_DELIMITERS = (",", ";", "\t", " ")
+_HEADER = {None: -1, True: 1, False: 0}
+_LABEL_COLUMN_NONE, _LABEL_COLUMN_LAST = -1, -2  # DC_LABEL_COLUMN_*
 
 
-class Dataset:
+def _header_code(header):
+    if header is None or isinstance(header, (bool, np.bool_)):
+        return _HEADER[None if header is None else bool(header)]
+    raise ValueError("header must be True, False or None (detect), got %r" % (header,))
+
+
+def _delimiter_code(delimiter):
+    if delimiter is None:
+        return 0
+    if delimiter not in _DELIMITERS:
+        raise ValueError("delimiter must be one of %r or None (detect), got %r"
+                         % (_DELIMITERS, delimiter))
+    return ord(delimiter)
+
+
+def _label_column_code(column):
+    if column is None:
+        return _LABEL_COLUMN_NONE
+    if isinstance(column, str) and column == "last":
+        return _LABEL_COLUMN_LAST
+    if isinstance(column, (int, np.integer)) and not isinstance(column, (bool, np.bool_)) \
+            and column >= -1:
+        return _LABEL_COLUMN_LAST if column == -1 else int(column)
+    raise ValueError("label_column must be a column index >= 0, 'last' (or -1) or None, got %r"
+                     % (column,))
+
+
+class Dataset(_lib.Handle):
     """An n x d float32 matrix owned or borrowed by the library, with optional
     integer labels and image shape.
 
@@ -49,9 +74,7 @@ class Dataset:
             self.set_labels(labels)
 
     def _adopt(self, lib, handle, keepalive):
-        self._lib = lib
-        self._handle = handle
-        self._finalizer = weakref.finalize(self, _free, lib.dc_dataset_free, handle, keepalive)
+        self._own(lib, handle, lib.dc_dataset_free, keepalive)
 
     @classmethod
     def _from_handle(cls, lib, handle):
@@ -60,45 +83,35 @@ class Dataset:
         return self
 
     @classmethod
-    def load(cls, path, labels=None):
-        """Reads CSV, NPY or IDX(.gz) data (format from the file name) with
-        the library's default load options; `labels` is an optional labels
+    def load(cls, path, labels=None, *, format="auto", delimiter=None, header=None,
+             label_column=None):
+        """Reads CSV, NPY or IDX(.gz) data. `labels` is an optional labels
         file (IDX, NPY or one integer per line).
 
-        The C load options (format, CSV label column, delimiter, header) are
-        a struct, which this binding does not mirror, so a CSV is read
-        without a label column; for labels in a CSV column load it with
-        numpy and pass the arrays to Dataset(X, labels)."""
+        format: "auto" (by the file name), "csv", "npy" or "idx".
+        CSV only -- delimiter: one of "," ";" "\\t" " " (blank runs, as
+        numpy.savetxt writes), None = detect; header: True, False, or None
+        = detect (a header line has a non-numeric field); label_column: the
+        0-based column holding integer labels (then not a feature), "last"
+        or -1 for the last one, None for no label column.
+        """
         lib = _lib.lib()
+        opt = _lib.config_struct(lib.dc_load_options_size, lib.dc_load_options_default,
+                                 lib.dc_load_options_set, {
+                                     "format": _format_code(format),
+                                     "delimiter": _delimiter_code(delimiter),
+                                     "header": _header_code(header),
+                                     "label_column": _label_column_code(label_column)})
         handle = _lib.DatasetP()
-        lib.dc_dataset_load(ctypes.byref(handle), _lib.cstr(path), None)
+        lib.dc_dataset_load(ctypes.byref(handle), _lib.cstr(path), opt)
         self = cls._from_handle(lib, handle)
         if labels is not None:
-            self.load_labels(labels)
+            try:
+                self.load_labels(labels)
+            except BaseException:
+                self.close()
+                raise
         return self
-
-    # -- lifetime ---------------------------------------------------------
-
-    def close(self):
-        """Frees the C handle now (idempotent)."""
-        self._finalizer()
-
-    @property
-    def closed(self):
-        return not self._finalizer.alive
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    @property
-    def handle(self):
-        """The dc_dataset pointer (for this package's own calls)."""
-        if not self._finalizer.alive:
-            raise ValueError("operation on a closed Dataset")
-        return self._handle
 
     # -- contents ---------------------------------------------------------
 

@@ -8,12 +8,17 @@ at None keeps the library's default. ``random_state`` is an int seed; None
 means seed 0, so results are reproducible by default.
 
 Adding a method is a subclass with an explicit ``__init__`` (scikit-learn
-reads the signature) and its tables -- see KMeans, NJW, SCDBAS.
+reads the signature) and its tables -- see KMeans, NJW, SCDBAS. The deep
+methods (EDCWRN, IDEC, DEC) share _DeepEstimator: the fitted model
+(model_, predict, save/load), a pre-trained autoencoder to start from, and
+checkpoints.
 """
 import numpy as np
 
 from ._arrays import as_matrix
-from ._status import DeepClustError, StateError, Status
+from ._status import DeepClustError, InvalidArgumentError, StateError, Status
+from .dataset import Dataset
+from .model import Model
 from .solver import Solver
 
 try:  # scikit-learn is optional: same behaviour with the small local base
@@ -123,11 +128,19 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
         """Clusters X (n_samples, n_features); y is ignored. `progress`, if
         given, is called as progress(phase, done, total, value) during the
         fit; returning True cancels it (CancelledError). Returns self."""
+        return self._fit(X, lambda solver, ds: solver.fit(ds, progress=progress))
+
+    def _dataset(self, X):
+        return Dataset(X)
+
+    def _fit(self, X, run):
+        """Runs run(solver, dataset) on a fresh solver and stores the results."""
         X = as_matrix(X)
         self._reset()
         solver = self._make_solver()
         try:
-            solver.fit(X, progress=progress)
+            with self._dataset(X) as ds:
+                run(solver, ds)
             self._store(solver, X)
         except BaseException:
             solver.close()
@@ -300,3 +313,246 @@ class SCDBAS(_SolverEstimator):
         self.dbas_beetles = dbas_beetles
         self.record_undamped = record_undamped
         self.random_state = random_state
+
+
+def _store_args(est, args):
+    """__init__ body of the deep estimators: every argument becomes the
+    attribute of the same name (scikit-learn: no checks, no changes)."""
+    for name, value in args.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
+
+
+def _autoencoder(pretrained):
+    """The Model a fit starts from: None, a Model, or a fitted deep
+    estimator (its pretrained_)."""
+    if pretrained is None or isinstance(pretrained, Model):
+        return pretrained
+    if isinstance(pretrained, _DeepEstimator):
+        if not hasattr(pretrained, "pretrained_"):
+            raise NotFittedError("pretrained=%s has no pre-trained autoencoder (pretrained_): "
+                                 "fit it first" % type(pretrained).__name__)
+        return pretrained.pretrained_
+    raise TypeError("pretrained must be a deepclust.Model (an autoencoder), a fitted deep "
+                    "estimator or None, got %r" % (pretrained,))
+
+
+# __init__ argument -> solver parameter, shared by EDCWRN, IDEC and DEC.
+_DEEP_PARAMS = dict(_SolverEstimator._params, pretrain_epochs="pretrain_epochs",
+                    pretrain_lr="pretrain_lr", pretrain_momentum="pretrain_momentum",
+                    batch_size="batch", lr="lr", momentum="momentum",
+                    update_interval="update_interval", tol="tol", max_iter="max_iter",
+                    n_init="n_init", embed_dim="embed_dim", hidden1="hidden1",
+                    hidden2="hidden2", hidden3="hidden3", augment="augment",
+                    checkpoint_every="checkpoint_every")
+
+_DEEP_DOC = """
+    Network and training (None = the library's default for any of them):
+    hidden1, hidden2, hidden3 (encoder hidden layers; 0 drops layer 2 or 3;
+    the decoder mirrors them), embed_dim (embedding size M).
+    pretrain_epochs, pretrain_lr, pretrain_momentum: autoencoder
+    pre-training (SGD with momentum). batch_size: mini-batch of both
+    phases. lr, momentum: clustering phase. update_interval: T, clustering
+    iterations between target-distribution updates; tol: stop when fewer
+    than this fraction of labels changed between two updates; max_iter:
+    clustering iterations (mini-batches). n_init: k-means restarts for the
+    initial centres. augment: random affine augmentation of image batches
+    (needs image_shape = (H, W) or (H, W, C)). random_state: int seed
+    (None = 0).
+
+    pretrained: a pre-trained autoencoder (deepclust.Model, e.g. another
+    estimator's pretrained_, or that estimator itself) to start from
+    instead of pre-training; its layer sizes replace hidden1..3 and
+    embed_dim. fit(X, pretrained=...) overrides it for one fit.
+
+    checkpoint: a file to which the fit writes its whole training state
+    every checkpoint_every clustering iterations (0 = at every target
+    update); resume(X, checkpoint) continues an interrupted fit and gives
+    the result of the uninterrupted one.
+
+    Fitted attributes: labels_, embedding_ (n_samples, embed_dim),
+    cluster_centers_ (n_clusters, embed_dim, in the embedding), q_ (soft
+    assignment, n_samples x n_clusters), loss_history_ (one row per
+    clustering iteration: total, reconstruction and clustering loss),
+    label_change_history_ (one row per target update: iteration, fraction
+    of labels changed), n_iter_, converged_, pretrain_loss_, stats_ (all
+    statistics, timings included), model_ (deepclust.Model: predict, embed,
+    save), pretrained_ (the autoencoder the clustering started from),
+    n_features_in_.
+
+    predict(X) labels new rows with the model (neighbours for the
+    neighbour branch come from the rows passed together: predict whole
+    data sets or large batches); on the training data it reproduces
+    labels_ exactly. save(path) writes model_; the class method
+    load(path) returns an estimator that predicts (its parameters are
+    those recorded in the file; it has no labels_). Pickling keeps the
+    model."""
+
+
+class _DeepEstimator(_SolverEstimator):
+    _outputs = {"embedding_": "embedding", "cluster_centers_": "centers", "q_": "q",
+                "loss_history_": "loss", "label_change_history_": "trace"}
+    _stats = {"n_iter_": ("iterations", int), "converged_": ("converged", bool),
+              "pretrain_loss_": ("pretrain_loss", float)}
+
+    def _make_solver(self):
+        solver = super()._make_solver()
+        try:
+            every = self.checkpoint_every or 0
+            if self.checkpoint is not None:
+                solver.set_checkpoint(self.checkpoint, every or solver.get("update_interval"))
+            elif every:
+                raise InvalidArgumentError(
+                    Status.ERR_INVALID_ARG, "%s.fit" % type(self).__name__,
+                    "checkpoint_every=%r needs a checkpoint file (checkpoint=path)" % (every,))
+        except BaseException:
+            solver.close()
+            raise
+        return solver
+
+    def _dataset(self, X):
+        ds = Dataset(X)
+        if self.image_shape is not None:
+            try:
+                ds.set_image_shape(*self.image_shape)
+            except BaseException:
+                ds.close()
+                raise
+        return ds
+
+    def fit(self, X, y=None, pretrained=None, progress=None):
+        """Pre-trains the autoencoder (unless a pre-trained one is given:
+        `pretrained` here or in __init__), then clusters X (n_samples,
+        n_features); y is ignored. `progress(phase, done, total, value)`
+        is called during the fit; returning True cancels it. Returns self."""
+        ae = _autoencoder(self.pretrained if pretrained is None else pretrained)
+
+        def run(solver, ds):
+            if ae is not None:
+                solver.use_pretrained(ae)
+            solver.fit(ds, progress=progress)
+
+        return self._fit(X, run)
+
+    def resume(self, X, path, progress=None):
+        """Continues the fit saved in the checkpoint file `path` on the same
+        X (StateError if X differs). The checkpoint's hyper-parameters are
+        used (see model_.params()), not this estimator's. Returns self."""
+        return self._fit(X, lambda solver, ds: solver.resume(ds, path, progress=progress))
+
+    def _store(self, solver, X):
+        super()._store(solver, X)
+        # Histories are absent when no iteration / update ran (max_iter = 0).
+        if not hasattr(self, "loss_history_"):
+            self.loss_history_ = np.empty((0, 3), dtype=np.float32)
+        if not hasattr(self, "label_change_history_"):
+            self.label_change_history_ = np.empty((0, 2), dtype=np.float32)
+        self.model_ = solver.model()
+        self.pretrained_ = solver.pretrained()
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise NotFittedError("this %s instance is not fitted yet: call fit (or load)"
+                                 % type(self).__name__)
+
+    def predict(self, X):
+        """Cluster labels of the rows of X by the fitted model."""
+        self._check_fitted()
+        return self.model_.predict(X)
+
+    def embed(self, X):
+        """Embeddings (n, embed_dim) of the rows of X by the fitted model."""
+        self._check_fitted()
+        return self.model_.embed(X)
+
+    def save(self, path):
+        """Writes the fitted model (model_) to `path`; see load."""
+        self._check_fitted()
+        self.model_.save(path)
+
+    @classmethod
+    def load(cls, path):
+        """An estimator holding the model saved in `path` (by save, the CLI
+        or the C API): predict and embed work, the parameters are those of
+        the fit that made the model, labels_ and the other fit results are
+        not stored in the file."""
+        model = Model.load(path)
+        if model.is_autoencoder or model.method != cls._method:
+            what = ("a pre-trained %s autoencoder (use it as pretrained=)" % model.method
+                    if model.is_autoencoder else "a %s model" % model.method)
+            model.close()
+            raise ValueError("%s holds %s, not a %s model" % (path, what, cls.__name__))
+        recorded = model.params()
+        args = {arg: recorded[cname] for arg, cname in cls._params.items()
+                if cname in recorded and cname != "checkpoint_every"}
+        est = cls(**args)
+        est.model_ = model
+        est.n_features_in_ = model.input_dim
+        return est
+
+
+class EDCWRN(_DeepEstimator):
+    __doc__ = """Deep clustering with local representation weighting and a
+    neighbour-max encoder branch (EDCWRN): an autoencoder trained jointly
+    with a clustering layer whose kernel q = 1 / (1 + a s^b) uses the
+    per-cluster weighted distance s = sum_m w_jm (z_m - r_jm)^2.
+
+    lam: weight of the clustering loss, L = L_r + lam L_c (the paper's
+    lambda). a, b: kernel. alpha, beta: representation weighting
+    (weighting=False: plain squared distance). neighbors_k: neighbours per
+    sample of the max branch (neighbors=False: no branch). formulation:
+    "proposed" (the kernel above with cross-entropy) or "idec" (Student-t
+    with KL). ce_normalized: cross-entropy against q normalised over the
+    clusters (as the authors' code).
+    """ + _DEEP_DOC + """
+    weights_ (n_clusters, embed_dim): the representation weights.
+    """
+
+    _method = "edcwrn"
+    _params = dict(_DEEP_PARAMS, lam="lambda", a="a", b="b", alpha="alpha", beta="beta",
+                   neighbors_k="neighbors_k", weighting="weighting", neighbors="neighbors",
+                   formulation="formulation", ce_normalized="ce_normalized")
+    _outputs = dict(_DeepEstimator._outputs, weights_="weights")
+
+    def __init__(self, n_clusters=8, *, lam=0.1, a=1.93, b=0.79, alpha=2.0, beta=2.0,
+                 neighbors_k=2, weighting=True, neighbors=True, formulation="proposed",
+                 ce_normalized=True, hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
+                 pretrain_epochs=50, pretrain_lr=1.0, pretrain_momentum=0.9, batch_size=256,
+                 lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
+                 n_init=20, augment=False, image_shape=None, pretrained=None,
+                 checkpoint=None, checkpoint_every=0, random_state=None):
+        _store_args(self, locals())
+
+
+class IDEC(_DeepEstimator):
+    __doc__ = """Improved deep embedded clustering (Guo et al. 2017): an
+    autoencoder trained jointly with a Student-t clustering layer, L = L_r +
+    lam KL(P || Q) (lam: the paper's gamma; the solver parameter "lambda").
+    """ + _DEEP_DOC
+
+    _method = "idec"
+    _params = dict(_DEEP_PARAMS, lam="lambda")
+
+    def __init__(self, n_clusters=8, *, lam=0.1, hidden1=500, hidden2=500, hidden3=2000,
+                 embed_dim=10, pretrain_epochs=50, pretrain_lr=1.0, pretrain_momentum=0.9,
+                 batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
+                 max_iter=8000, n_init=20, augment=False, image_shape=None, pretrained=None,
+                 checkpoint=None, checkpoint_every=0, random_state=None):
+        _store_args(self, locals())
+
+
+class DEC(_DeepEstimator):
+    __doc__ = """Deep embedded clustering (Xie et al. 2016): a pre-trained
+    encoder fine-tuned with the Student-t clustering layer and KL(P || Q)
+    only (the decoder is dropped after pre-training).
+    """ + _DEEP_DOC
+
+    _method = "dec"
+    _params = _DEEP_PARAMS
+
+    def __init__(self, n_clusters=8, *, hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
+                 pretrain_epochs=50, pretrain_lr=1.0, pretrain_momentum=0.9, batch_size=256,
+                 lr=0.01, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
+                 n_init=20, augment=False, image_shape=None, pretrained=None, checkpoint=None,
+                 checkpoint_every=0, random_state=None):
+        _store_args(self, locals())

@@ -3,13 +3,13 @@ every parameter by name, every output and statistic. The estimators in
 deepclust.estimators are built on it."""
 import collections
 import ctypes
-import weakref
 
 import numpy as np
 
 from . import _lib
 from ._status import CancelledError
 from .dataset import Dataset
+from .model import Model
 
 PARAM_TYPES = ("int", "real", "bool", "choice")  # dc_param_type order
 
@@ -18,6 +18,18 @@ ParamInfo = collections.namedtuple("ParamInfo",
 ParamInfo.__doc__ = """One solver parameter: type is "int", "real", "bool" or
 "choice"; default/min/max are the C values (a choice's are indices);
 choices is a tuple of names for "choice" parameters, () otherwise."""
+
+
+def typed_value(info, raw):
+    """A parameter's C double as its Python type (ParamInfo `info`): int,
+    bool, the choice name, or float."""
+    if info.type == "int":
+        return int(raw)
+    if info.type == "bool":
+        return raw != 0
+    if info.type == "choice":
+        return info.choices[int(raw)]
+    return raw
 
 
 def methods():
@@ -44,7 +56,7 @@ class _Progress:
             return 1
 
 
-class Solver:
+class Solver(_lib.Handle):
     """A clustering solver: ``Solver("scdbas", k=3, seed=1).fit(X).labels()``.
 
     Parameters are set by name (``set``/keyword arguments) and checked by the
@@ -58,33 +70,9 @@ class Solver:
         lib = _lib.lib()
         handle = _lib.SolverP()
         lib.dc_solver_create(ctypes.byref(handle), _lib.cstr(method))
-        self._lib = lib
-        self._handle = handle
-        self._finalizer = weakref.finalize(self, lib.dc_solver_free, handle)
+        self._own(lib, handle, lib.dc_solver_free)
         for name, value in params.items():
             self.set(name, value)
-
-    # -- lifetime ---------------------------------------------------------
-
-    def close(self):
-        """Frees the C handle now (idempotent)."""
-        self._finalizer()
-
-    @property
-    def closed(self):
-        return not self._finalizer.alive
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    @property
-    def handle(self):
-        if not self._finalizer.alive:
-            raise ValueError("operation on a closed Solver")
-        return self._handle
 
     @property
     def method(self):
@@ -122,31 +110,16 @@ class Solver:
         h, cname = self.handle, _lib.cstr(name)
         if isinstance(value, str):
             self._lib.dc_solver_set_str(h, cname, _lib.cstr(value))
-        elif isinstance(value, (bool, np.bool_)):
-            self._lib.dc_solver_set(h, cname, 1.0 if value else 0.0)
         else:
-            try:
-                number = float(value)
-            except (TypeError, ValueError, OverflowError):
-                raise TypeError("parameter %r takes a number, a bool or a name, got %r"
-                                % (name, value)) from None
-            if isinstance(value, (int, np.integer)) and int(number) != int(value):
-                raise ValueError("parameter %r = %d is too large" % (name, value))
-            self._lib.dc_solver_set(h, cname, number)
+            self._lib.dc_solver_set(h, cname, _lib.as_c_double(
+                "parameter %r (a number, a bool or a choice name)" % name, value))
         return self
 
     def get(self, name):
         """The current value, typed: int, float, bool, or the choice name."""
         v = ctypes.c_double()
         self._lib.dc_solver_get(self.handle, _lib.cstr(name), ctypes.byref(v))
-        info = self.param_info(name)
-        if info.type == "int":
-            return int(v.value)
-        if info.type == "bool":
-            return v.value != 0
-        if info.type == "choice":
-            return info.choices[int(v.value)]
-        return v.value
+        return typed_value(self.param_info(name), v.value)
 
     def get_params(self):
         return {name: self.get(name) for name in self.param_names()}
@@ -233,3 +206,43 @@ class Solver:
         out = np.empty(len(ds), dtype=np.int32)
         self._lib.dc_solver_predict(self.handle, ds.handle, out, out.shape[0])
         return out
+
+    # -- deep methods (edcwrn, idec, dec): models and checkpoints ---------
+
+    def model(self):
+        """A copy of the fitted clustering model (deepclust.Model); other
+        methods raise UnsupportedError, an unfitted solver StateError."""
+        return Model._take(self._lib, self._lib.dc_solver_model, self.handle)
+
+    def pretrained(self):
+        """A copy of the autoencoder the last fit started clustering from
+        (pre-trained by it, or the one given to use_pretrained)."""
+        return Model._take(self._lib, self._lib.dc_solver_pretrained, self.handle)
+
+    def use_pretrained(self, model):
+        """Following fits skip pre-training and start from a copy of the
+        autoencoder `model` (a Model with is_autoencoder True); None
+        restores pre-training. Its layer sizes replace embed_dim and
+        hidden1..3."""
+        self._lib.dc_solver_use_pretrained(self.handle, None if model is None else model.handle)
+        return self
+
+    def set_checkpoint(self, path, every):
+        """Following fits write their whole training state to `path`
+        (atomically) at clustering iteration 0 and every `every`
+        iterations; path None turns checkpoints off."""
+        self._lib.dc_solver_set_checkpoint(self.handle, None if path is None else
+                                           _lib.cstr(path), 0 if path is None else int(every))
+        return self
+
+    def resume(self, X, path, progress=None):
+        """Continues the fit saved in the checkpoint `path` on the same data
+        X (verified: StateError if it differs). The checkpoint's parameters
+        replace the solver's (except checkpoint_every). Returns self."""
+        cpath = _lib.cstr(path)
+        if isinstance(X, Dataset):
+            self._run(self._lib.dc_solver_resume, progress, self.handle, X.handle, cpath)
+        else:
+            with Dataset(X) as ds:
+                self._run(self._lib.dc_solver_resume, progress, self.handle, ds.handle, cpath)
+        return self

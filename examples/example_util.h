@@ -1,0 +1,67 @@
+/* Shared by edcwrn_train.c and edcwrn_predict.c: error reporting, data
+ * loading and scoring. Both programs must read and scale the data the same
+ * way, because a saved model does not record how its training data were
+ * preprocessed. */
+#ifndef DEEPCLUST_EXAMPLE_UTIL_H
+#define DEEPCLUST_EXAMPLE_UTIL_H
+
+#include <deepclust.h>
+
+#include <stdio.h>
+#include <string.h>
+
+/* Every call returns a dc_status; on failure dc_last_error() says why.
+ * Returns 1 (and prints) on failure, 0 on success. */
+static int example_failed(dc_status st, const char *what) {
+    if (st == DC_OK) return 0;
+    fprintf(stderr, "%s: %s: %s\n", what, dc_strerror(st), dc_last_error());
+    return 1;
+}
+
+/* Loads DATA (IDX images such as Fashion-MNIST, NPY or CSV) with the labels
+ * from LABELS -- a labels file, or "-" for a CSV whose last column holds
+ * them -- keeps the first max_rows rows (0: all) and scales the features to
+ * [0, 1]: pixels / 255 for images, per-feature min-max otherwise. On failure
+ * prints why and returns the status. */
+static dc_status example_load(const char *data, const char *labels, int64_t max_rows,
+                              dc_dataset **out) {
+    dc_load_options opt;
+    dc_load_options_default(&opt);
+    if (strcmp(labels, "-") == 0) opt.label_column = DC_LABEL_COLUMN_LAST;
+    dc_dataset *all = NULL, *part = NULL;
+    dc_status st = dc_dataset_load(&all, data, &opt);
+    if (st == DC_OK && strcmp(labels, "-") != 0)
+        st = dc_dataset_load_labels(all, labels, DC_FORMAT_AUTO);
+    if (st == DC_OK && max_rows > 0 && max_rows < dc_dataset_rows(all)) {
+        st = dc_dataset_subset(&part, all, 0, max_rows);
+        if (st == DC_OK) {
+            dc_dataset_free(all);
+            all = part;
+        }
+    }
+    int64_t h, w, c;
+    if (st == DC_OK)
+        st = dc_dataset_normalize(all, dc_dataset_image_shape(all, &h, &w, &c) ? DC_NORM_SCALE255
+                                                                               : DC_NORM_MINMAX);
+    if (example_failed(st, data)) {
+        dc_dataset_free(all);
+        return st;
+    }
+    *out = all;
+    return DC_OK;
+}
+
+/* Prints "ACC a  NMI b  ARI c" of labels against the data set's labels. */
+static dc_status example_scores(const dc_dataset *data, const int32_t *labels) {
+    const int32_t *truth = dc_dataset_labels(data);
+    const int64_t n = dc_dataset_rows(data);
+    double acc = 0, nmi = 0, ari = 0;
+    dc_status st = dc_metrics_acc(truth, labels, n, &acc);
+    if (st == DC_OK) st = dc_metrics_nmi(truth, labels, n, DC_NMI_SQRT, &nmi);
+    if (st == DC_OK) st = dc_metrics_ari(truth, labels, n, &ari);
+    if (example_failed(st, "scores")) return st;
+    printf("ACC %.4f  NMI %.4f  ARI %.4f\n", acc, nmi, ari);
+    return DC_OK;
+}
+
+#endif
