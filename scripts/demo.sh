@@ -29,7 +29,13 @@ if grep -qx scdbas <<<"$methods"; then
 fi
 
 if grep -qx edcwrn <<<"$methods"; then
-  echo "== EDCWRN (short schedule: a few minutes)"
+  echo "== EDCWRN (short schedule: a few minutes; the reference schedule is far longer)"
+  mkdir -p build/demo
   $cli cluster --method edcwrn "${common[@]}" --pretrain-epochs 5 --max-iter 1400 \
-    --save-model build/demo/edcwrn.model
+    --save-model build/demo/edcwrn.model --weights-svg build/demo/edcwrn_weights.svg \
+    --embedding-svg build/demo/edcwrn_embedding.svg
+  echo "== the saved model labels the same images again (deepclust predict)"
+  $cli predict --model build/demo/edcwrn.model --data "$data/t10k-images-idx3-ubyte.gz" \
+    --labels "$data/t10k-labels-idx1-ubyte.gz" --normalize scale255
+  echo "   pictures: build/demo/edcwrn_weights.svg, build/demo/edcwrn_embedding.svg"
 fi
