@@ -31,9 +31,14 @@ int svg_line_chart(const char *path, const char *title, const char *xlabel, cons
     fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
     fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
     fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, T, L, H - B);
+    /* Enough significant digits that the five ticks differ even when the
+     * range is small next to the values (a nearly flat trace). */
+    double mag = fmax(fabs(ymin), fabs(ymax));
+    int prec = 3 + (int)ceil(log10(fmax(mag / (ymax - ymin), 1.0)));
+    if (prec > 12) prec = 12;
     for (int t = 0; t <= 4; t++) {
         double v = ymin + (ymax - ymin) * t / 4.0, y = H - B - (H - T - B) * t / 4.0;
-        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.4g</text>\n", L - 6, y + 4, v);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.*g</text>\n", L - 6, y + 4, prec, v);
         double xv = (double)(nmax - 1) * t / 4.0, x = L + (W - L - R) * t / 4.0;
         fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", x, H - B + 18, xv);
     }
