@@ -13,6 +13,7 @@
 #include "deepclust/graph.h"
 #include "graph/affinity.h"
 #include "graph/knn.h"
+#include "graph/pca.h"
 #include "graph/spectral.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -54,17 +55,24 @@ static void knn_ref(const float *ref, int64_t nr, const float *q, int64_t nq, in
     }
 }
 
-/* kNN of x against the reference; returns the number of mismatches. */
-static int knn_compare(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
-                       int64_t k) {
+/* kNN of x against the reference, with the given cells setting of
+ * dci_knn_search; returns the number of mismatches. */
+static int knn_compare_cells(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
+                             int64_t k, int64_t cells) {
     int self = q == NULL;
     int64_t *idx = malloc((size_t)(nq * k) * sizeof *idx), *ridx = malloc((size_t)(nq * k) * sizeof *ridx);
     float *dist = malloc((size_t)(nq * k) * sizeof *dist);
     double *rd2 = malloc((size_t)(nq * k) * sizeof *rd2);
     knn_ref(ref, nr, self ? ref : q, nq, d, self, k, ridx, rd2);
     /* nq < nr with q == NULL: the first nq rows of ref against all of ref. */
-    dc_status st = nq == nr && self ? dci_knn_self(ref, nr, d, k, idx, dist)
-                   : dci_knn_select(ref, nr, q, nq, d, k, k, idx, dist, 0, NULL);
+    dc_status st;
+    if (cells) {
+        dci_knn_args a = {ref, NULL, nr, q, NULL, nq, d, k, k, 0, idx, dist, NULL, cells};
+        st = dci_knn_search(&a);
+    } else {
+        st = nq == nr && self ? dci_knn_self(ref, nr, d, k, idx, dist)
+                              : dci_knn_select(ref, nr, q, nq, d, k, k, idx, dist, 0, NULL);
+    }
     CHECK_OK(st);
     int bad = 0;
     for (int64_t e = 0; e < nq * k; e++) {
@@ -81,6 +89,11 @@ static int knn_compare(const float *ref, int64_t nr, const float *q, int64_t nq,
     free(dist);
     free(rd2);
     return bad;
+}
+
+static int knn_compare(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
+                       int64_t k) {
+    return knn_compare_cells(ref, nr, q, nq, d, k, 0);
 }
 
 /* Max over the matrix of |S u - lambda u| and of |U^T U - I|, dense S. */
@@ -245,6 +258,246 @@ static void test_knn(void) {
     float q1[1] = {2.0f};
     CHECK_OK(dc_knn_query(two, 2, q1, 1, 1, 2, idx, dd));
     CHECK(idx[0] == 1 && idx[1] == 0 && dd[0] == 1.0f && dd[1] == 2.0f);
+    free(x);
+}
+
+
+/* Cells (triangle-inequality skipping), reference subsets and query subsets
+ * give the same exact neighbours as the brute force. */
+static void test_knn_search(void) {
+    /* Eight well-separated groups: most cells are skipped for most tiles. */
+    const int64_t groups = 8, per = 500, d = 6, n = groups * per;
+    float *x = random_data(n, d, 21, 0.0, 1.0);
+    for (int64_t i = 0; i < n; i++) x[i * d + (i / per) % d] += 40.0f * (float)(1 + i / per);
+    for (int i = 0; i < 30; i++) memcpy(x + (n - 1 - i) * d, x + (7 * i) * d, (size_t)d * sizeof *x);
+    CHECK(knn_compare_cells(x, n, NULL, n, d, 5, 1) == 0);
+    CHECK(knn_compare_cells(x, n, NULL, n, d, 5, 40) == 0);
+    CHECK(knn_compare_cells(x, n, NULL, n, d, 60, 40) == 0);
+    CHECK(knn_compare_cells(x, n, NULL, n, d, 600, 20) == 0); /* beyond one group */
+    /* Query form with cells: queries near and between the groups. */
+    float *q = random_data(300, d, 22, 0.0, 30.0);
+    CHECK(knn_compare_cells(x, n, q, 300, d, 7, 12) == 0);
+    free(q);
+    /* One diffuse cloud: nothing to skip, the visiting order still must not matter. */
+    float *c = random_data(1500, 4, 23, 0.0, 1.0);
+    CHECK(knn_compare_cells(c, 1500, NULL, 1500, 4, 9, 8) == 0);
+    /* Integer lattice with cells: exact ties across cells. */
+    float lat[400 * 2];
+    for (int i = 0; i < 400; i++) { lat[2 * i] = (float)(i % 20); lat[2 * i + 1] = (float)(i / 20); }
+    CHECK(knn_compare_cells(lat, 400, NULL, 400, 2, 12, 10) == 0);
+
+    /* Mean distance over the first p_mean against the brute force, and the
+     * same neighbours with and without cells. */
+    {
+        const int64_t k = 40, p = 25, ko = 5;
+        int64_t *ridx = malloc((size_t)(n * k) * sizeof *ridx), *idx = malloc((size_t)(n * ko) * sizeof *idx);
+        double *rd2 = malloc((size_t)(n * k) * sizeof *rd2), *mean = malloc((size_t)n * sizeof *mean);
+        float *dist = malloc((size_t)(n * ko) * sizeof *dist);
+        knn_ref(x, n, x, n, d, 1, k, ridx, rd2);
+        for (int64_t cells = 1; cells <= 20; cells += 19) {
+            dci_knn_args a = {x, NULL, n, NULL, NULL, n, d, k, ko, p, idx, dist, mean, cells};
+            CHECK_OK(dci_knn_search(&a));
+            int bad = 0;
+            double worst = 0.0;
+            for (int64_t i = 0; i < n; i++) {
+                double sum = 0.0;
+                for (int64_t l = 0; l < p; l++) sum += sqrt(rd2[i * k + l]);
+                worst = fmax(worst, fabs(mean[i] - sum / (double)p) / (sum / (double)p + 1e-300));
+                for (int64_t l = 0; l < ko; l++) bad += idx[i * ko + l] != ridx[i * k + l];
+            }
+            CHECK_MSG(bad == 0 && worst < 1e-12, "cells %lld: %d index mismatches, mean rel err %g",
+                      (long long)cells, bad, worst);
+        }
+        free(ridx);
+        free(idx);
+        free(rd2);
+        free(mean);
+        free(dist);
+    }
+
+    /* A subset of the rows as references, all rows as queries (self search):
+     * a query that is in the subset never finds itself. */
+    {
+        const int64_t ns = n / 3, k = 6;
+        int64_t *rows = malloc((size_t)ns * sizeof *rows), *idx = malloc((size_t)(n * k) * sizeof *idx);
+        float *sub = malloc((size_t)(ns * d) * sizeof *sub);
+        for (int64_t e = 0; e < ns; e++) {
+            rows[e] = 3 * e + (e % 3);
+            memcpy(sub + e * d, x + rows[e] * d, (size_t)d * sizeof *sub);
+        }
+        for (int64_t cells = 1; cells <= 9; cells += 8) {
+            dci_knn_args a = {x, rows, ns, NULL, NULL, n, d, k, k, 0, idx, NULL, NULL, cells};
+            CHECK_OK(dci_knn_search(&a));
+            int bad = 0;
+            for (int64_t i = 0; i < n; i++) {
+                /* Brute force over the subset without row i, ties by row. */
+                int64_t best[6];
+                double bd[6];
+                int64_t size = 0;
+                for (int64_t e = 0; e < ns; e++) {
+                    if (rows[e] == i) continue;
+                    double v = d2_ref(x + i * d, sub + e * d, d);
+                    if (size == k && !(v < bd[k - 1])) continue;
+                    int64_t pos = size < k ? size++ : k - 1;
+                    while (pos > 0 && bd[pos - 1] > v) {
+                        bd[pos] = bd[pos - 1];
+                        best[pos] = best[pos - 1];
+                        pos--;
+                    }
+                    bd[pos] = v;
+                    best[pos] = rows[e];
+                }
+                for (int64_t l = 0; l < k; l++) bad += idx[i * k + l] != best[l];
+            }
+            CHECK_MSG(bad == 0, "reference subset, cells %lld: %d mismatches", (long long)cells, bad);
+        }
+        /* Query subset (q_rows) of another matrix. */
+        int64_t qrows[3] = {5, 1, 5};
+        int64_t qi[3 * 2], want[2];
+        dci_knn_args aq = {x, NULL, n, sub, qrows, 3, d, 2, 2, 0, qi, NULL, NULL, 0};
+        CHECK_OK(dci_knn_search(&aq));
+        CHECK_OK(dci_knn_query(x, n, sub + 5 * d, 1, d, 2, want, NULL));
+        CHECK(qi[0] == want[0] && qi[1] == want[1] && qi[4] == want[0] && qi[5] == want[1]);
+        CHECK(qi[0] == rows[5]); /* row 5 of sub is a row of x, at distance 0 */
+        /* Bad arguments. */
+        int64_t desc[2] = {4, 3};
+        dci_knn_args bad = {x, desc, 2, NULL, NULL, n, d, 1, 1, 0, idx, NULL, NULL, 0};
+        CHECK_STATUS(dci_knn_search(&bad), DC_ERR_INVALID_ARG);
+        bad.ref_rows = rows;
+        bad.nref = ns;
+        bad.cells = -1;
+        CHECK_STATUS(dci_knn_search(&bad), DC_ERR_INVALID_ARG);
+        bad.cells = 0;
+        bad.k = ns; /* self search over the subset: at most ns - 1 */
+        CHECK_STATUS(dci_knn_search(&bad), DC_ERR_INVALID_ARG);
+        free(rows);
+        free(idx);
+        free(sub);
+    }
+    free(c);
+    free(x);
+}
+
+/* ---- PCA ----------------------------------------------------------------- */
+
+/* Six points +-3 u1, +-2 u2, +-1 u3 around an offset, u the rows of an exact
+ * rotation: the sample covariance is (18 u1 u1' + 8 u2 u2' + 2 u3 u3') / 5. */
+static void test_pca_hand(void) {
+    const double u[3][3] = {{0.36, 0.48, 0.8}, {0.48, 0.64, -0.6}, {-0.8, 0.6, 0.0}};
+    const double a[3] = {3.0, 2.0, 1.0}, off[3] = {5.0, -1.0, 2.0};
+    float x[6 * 3];
+    for (int r = 0; r < 6; r++)
+        for (int t = 0; t < 3; t++)
+            x[r * 3 + t] = (float)(off[t] + (r % 2 ? -1.0 : 1.0) * a[r / 2] * u[r / 2][t]);
+    /* Sign rule: the largest-magnitude entry positive, so u3 flips. */
+    const double want[3][3] = {{0.36, 0.48, 0.8}, {0.48, 0.64, -0.6}, {0.8, -0.6, 0.0}};
+    for (int method = DCI_PCA_COVARIANCE; method <= DCI_PCA_RANDOMIZED; method++) {
+        dci_pca p;
+        CHECK_OK(dci_pca_fit(x, 6, 3, 3, 0.0, method, 1, &p));
+        CHECK(p.q == 3 && p.d == 3);
+        CHECK_NEAR(p.total, 28.0 / 5.0, 1e-5);
+        CHECK_NEAR(p.variance[0], 18.0 / 5.0, 1e-5);
+        CHECK_NEAR(p.variance[1], 8.0 / 5.0, 1e-5);
+        CHECK_NEAR(p.variance[2], 2.0 / 5.0, 1e-5);
+        double err = 0.0;
+        for (int c = 0; c < 3; c++)
+            for (int t = 0; t < 3; t++) err = fmax(err, fabs(p.components[c * 3 + t] - want[c][t]));
+        CHECK_MSG(err < 1e-5, "method %d: components off by %g", method, err);
+        /* x_0 = off + 3 u1 projects to (3, 0, 0); x_3 = off - 2 u2 to (0, -2, 0). */
+        float z[6 * 3];
+        CHECK_OK(dci_pca_transform(&p, x, 6, z));
+        CHECK_NEAR(z[0], 3.0, 1e-5);
+        CHECK_NEAR(z[1], 0.0, 1e-5);
+        CHECK_NEAR(z[3 * 3 + 1], -2.0, 1e-5);
+        CHECK_NEAR(z[5 * 3 + 2], 1.0, 1e-5); /* -u3 = +want[2] */
+        dci_pca_free(&p);
+    }
+    /* var_keep: 18/28 = 0.643, 26/28 = 0.929 of the variance. */
+    dci_pca p;
+    CHECK_OK(dci_pca_fit(x, 6, 3, 3, 0.6, DCI_PCA_AUTO, 0, &p));
+    CHECK(p.q == 1);
+    dci_pca_free(&p);
+    CHECK_OK(dci_pca_fit(x, 6, 3, 3, 0.9, DCI_PCA_AUTO, 0, &p));
+    CHECK(p.q == 2);
+    dci_pca_free(&p);
+    CHECK_OK(dci_pca_fit(x, 6, 3, 2, 0.95, DCI_PCA_AUTO, 0, &p)); /* capped by q_max */
+    CHECK(p.q == 2);
+    dci_pca_free(&p);
+    /* Errors. */
+    CHECK_STATUS(dci_pca_fit(x, 6, 3, 4, 0.0, 0, 0, &p), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_pca_fit(x, 6, 3, 0, 0.0, 0, 0, &p), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_pca_fit(x, 1, 3, 1, 0.0, 0, 0, &p), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_pca_fit(x, 6, 3, 1, 0.0, 9, 0, &p), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_pca_fit(NULL, 6, 3, 1, 0.0, 0, 0, &p), DC_ERR_NULL);
+    x[4] = NAN;
+    CHECK_STATUS(dci_pca_fit(x, 6, 3, 1, 0.0, 0, 0, &p), DC_ERR_NONFINITE);
+}
+
+/* Random data with five strong directions: both methods satisfy the
+ * eigen-equation of a float64 covariance computed here, and agree. */
+static void test_pca_random(void) {
+    const int64_t n = 1500, d = 120, r = 5;
+    float *x = random_data(n, d, 31, 0.0, 0.05);
+    float *g = random_data(n, r, 32, 0.0, 1.0), *b = random_data(r, d, 33, 0.0, 1.0);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t t = 0; t < d; t++) {
+            double v = 3.0;
+            for (int64_t l = 0; l < r; l++) v += (double)(10 - 2 * l) * g[i * r + l] * b[l * d + t] / sqrt((double)d);
+            x[i * d + t] += (float)v;
+        }
+    double *cov = calloc((size_t)(d * d), sizeof *cov), *mean = calloc((size_t)d, sizeof *mean);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t t = 0; t < d; t++) mean[t] += x[i * d + t] / (double)n;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t s1 = 0; s1 < d; s1++)
+            for (int64_t s2 = 0; s2 < d; s2++)
+                cov[s1 * d + s2] += ((double)x[i * d + s1] - mean[s1]) * ((double)x[i * d + s2] - mean[s2]) / (double)(n - 1);
+    dci_pca pc, pr;
+    CHECK_OK(dci_pca_fit(x, n, d, r, 0.0, DCI_PCA_COVARIANCE, 0, &pc));
+    CHECK_OK(dci_pca_fit(x, n, d, r, 0.0, DCI_PCA_RANDOMIZED, 7, &pr));
+    double trace = 0.0;
+    for (int64_t t = 0; t < d; t++) trace += cov[t * d + t];
+    CHECK_NEAR(pc.total, trace, 1e-9 * trace);
+    const dci_pca *both[2] = {&pc, &pr};
+    for (int m = 0; m < 2; m++) {
+        const dci_pca *p = both[m];
+        double resid = 0.0, orth = 0.0;
+        for (int64_t c = 0; c < r; c++) {
+            const float *v = p->components + c * d;
+            for (int64_t s1 = 0; s1 < d; s1++) {
+                double cv = 0.0;
+                for (int64_t s2 = 0; s2 < d; s2++) cv += cov[s1 * d + s2] * v[s2];
+                resid = fmax(resid, fabs(cv - p->variance[c] * v[s1]));
+            }
+            for (int64_t c2 = 0; c2 < r; c2++) {
+                double dot = 0.0;
+                for (int64_t t = 0; t < d; t++) dot += (double)v[t] * p->components[c2 * d + t];
+                orth = fmax(orth, fabs(dot - (c == c2)));
+            }
+            if (c > 0) CHECK(p->variance[c] <= p->variance[c - 1]);
+        }
+        CHECK_MSG(resid < 1e-4 * p->variance[0] && orth < 1e-5,
+                  "method %d: |C v - l v| = %g (l1 = %g), |V V' - I| = %g", m, resid, p->variance[0], orth);
+        CHECK_NEAR(p->variance[r - 1], pc.variance[r - 1], 1e-4 * pc.variance[r - 1]);
+    }
+    /* Transform against (x - mean) V' in float64. */
+    float *z = malloc((size_t)(n * r) * sizeof *z);
+    CHECK_OK(dci_pca_transform(&pc, x, n, z));
+    double zerr = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t c = 0; c < r; c++) {
+            double v = 0.0;
+            for (int64_t t = 0; t < d; t++) v += ((double)x[i * d + t] - mean[t]) * pc.components[c * d + t];
+            zerr = fmax(zerr, fabs(v - z[i * r + c]));
+        }
+    CHECK_MSG(zerr < 1e-4, "projection off by %g", zerr);
+    dci_pca_free(&pc);
+    dci_pca_free(&pr);
+    free(z);
+    free(cov);
+    free(mean);
+    free(g);
+    free(b);
     free(x);
 }
 
@@ -459,8 +712,8 @@ static void test_spectral_random(void) {
     /* Pipeline: rows of Y have unit length; dense and sparse agree on the
      * dense affinity's subspace when sparse keeps all pairs. */
     float *Y1 = malloc((size_t)(n * K) * sizeof *Y1), *Y2 = malloc((size_t)(n * K) * sizeof *Y2);
-    dci_spectral_opts od = {DCI_SPECTRAL_DENSE, 0, DCI_EIGEN_AUTO, 0};
-    dci_spectral_opts os = {DCI_SPECTRAL_SPARSE, n - 1, DCI_EIGEN_ARPACK, 0};
+    dci_spectral_opts od = {.mode = DCI_SPECTRAL_DENSE, .m = 0, .eigensolver = DCI_EIGEN_AUTO, .seed = 0};
+    dci_spectral_opts os = {.mode = DCI_SPECTRAL_SPARSE, .m = n - 1, .eigensolver = DCI_EIGEN_ARPACK, .seed = 0};
     dci_spectral_stats st1, st2;
     CHECK_OK(dci_spectral_embedding(x, n, d, K, &od, Y1, &st1));
     CHECK_OK(dci_spectral_embedding(x, n, d, K, &os, Y2, &st2));
@@ -503,7 +756,7 @@ static void test_spectral_components(void) {
     float *x = blobs(3, per, d, 8);
     float *Y = malloc((size_t)(n * K) * sizeof *Y);
     for (int mode = DCI_SPECTRAL_DENSE; mode <= DCI_SPECTRAL_SPARSE; mode++) {
-        dci_spectral_opts o = {mode, 10, DCI_EIGEN_AUTO, 0};
+        dci_spectral_opts o = {.mode = mode, .m = 10, .eigensolver = DCI_EIGEN_AUTO, .seed = 0};
         dci_spectral_stats st;
         memset(Y, 0xff, (size_t)(n * K) * sizeof *Y);
         CHECK_OK(dci_spectral_embedding(x, n, d, K, &o, Y, &st));
@@ -515,7 +768,7 @@ static void test_spectral_components(void) {
         CHECK_MSG(exact, "mode %d: rows are not the blob indicators", mode);
     }
     /* K = 4 > 3 components: one computed eigenvector on top, still finite. */
-    dci_spectral_opts o4 = {DCI_SPECTRAL_SPARSE, 10, DCI_EIGEN_ARPACK, 0};
+    dci_spectral_opts o4 = {.mode = DCI_SPECTRAL_SPARSE, .m = 10, .eigensolver = DCI_EIGEN_ARPACK, .seed = 0};
     float *Y4 = malloc((size_t)(n * 4) * sizeof *Y4);
     CHECK_OK(dci_spectral_embedding(x, n, d, 4, &o4, Y4, NULL));
     int finite = 1;
@@ -529,7 +782,7 @@ static void test_spectral_components(void) {
 
     /* Four blobs, K = 3: more components than clusters. */
     x = blobs(4, 30, d, 9);
-    dci_spectral_opts os = {DCI_SPECTRAL_SPARSE, 5, DCI_EIGEN_AUTO, 0};
+    dci_spectral_opts os = {.mode = DCI_SPECTRAL_SPARSE, .m = 5, .eigensolver = DCI_EIGEN_AUTO, .seed = 0};
     CHECK_STATUS(dci_spectral_embedding(x, 120, d, 3, &os, Y, NULL), DC_ERR_DEGENERATE);
     CHECK(strstr(dc_last_error(), "4 connected components") != NULL);
     free(x);
@@ -571,10 +824,123 @@ static void test_spectral_components(void) {
     free(Y);
 }
 
+
+/* The sampled sigma estimate: exact when the sample would be everything;
+ * otherwise close to the exact means (the p' nearest of a 1/5 sample sit at
+ * the same distance quantile), reproducible by seed. */
+static void test_sigma_sampled(void) {
+    const int64_t n = 5000, d = 4, p = 500;
+    float *x = random_data(n, d, 41, 0.0, 1.0);
+    double *se = malloc((size_t)n * sizeof *se), *ss = malloc((size_t)n * sizeof *ss);
+    double *s2 = malloc((size_t)n * sizeof *s2);
+    CHECK_OK(dci_affinity_sigma(x, n, d, p, se));
+    int64_t used = 0;
+    /* s - 1 = ceil(600 * 4999 / 500) = 5999 >= n - 1: exact. */
+    CHECK_OK(dci_affinity_sigma_sampled(x, n, d, p, 600, 1, &used, ss));
+    CHECK(used == p && memcmp(se, ss, (size_t)n * sizeof *se) == 0);
+    /* s - 1 = ceil(100 * 4999 / 500) = 1000, p' = round(500 * 1000 / 4999) = 100. */
+    CHECK_OK(dci_affinity_sigma_sampled(x, n, d, p, 100, 1, &used, ss));
+    CHECK(used == 100);
+    double abs_err = 0.0, bias = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double r = ss[i] / se[i] - 1.0;
+        abs_err += fabs(r) / (double)n;
+        bias += r / (double)n;
+    }
+    /* Measured 0.012 mean |relative error| for p' = 100 on such data. */
+    CHECK_MSG(abs_err < 0.03 && fabs(bias) < 0.01, "sampled sigma: mean |rel err| %g, bias %g",
+              abs_err, bias);
+    CHECK_OK(dci_affinity_sigma_sampled(x, n, d, p, 100, 1, NULL, s2));
+    CHECK(memcmp(ss, s2, (size_t)n * sizeof *ss) == 0);
+    CHECK_OK(dci_affinity_sigma_sampled(x, n, d, p, 100, 2, NULL, s2));
+    CHECK(memcmp(ss, s2, (size_t)n * sizeof *ss) != 0);
+    CHECK_STATUS(dci_affinity_sigma_sampled(x, n, d, p, 0, 1, NULL, s2), DC_ERR_INVALID_ARG);
+    free(x);
+    free(se);
+    free(ss);
+    free(s2);
+}
+
+/* Largest |(Y1 Y1^T - Y2 Y2^T)_ij|: compares embeddings up to rotation. */
+static double gram_distance(const float *Y1, const float *Y2, int64_t n, int64_t K) {
+    double worst = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double a = 0.0, b = 0.0;
+            for (int64_t l = 0; l < K; l++) {
+                a += (double)Y1[i * K + l] * Y1[j * K + l];
+                b += (double)Y2[i * K + l] * Y2[j * K + l];
+            }
+            worst = fmax(worst, fabs(a - b));
+        }
+    return worst;
+}
+
+/* The speed options of the pipeline: when auto turns them on, and that a
+ * projection onto all components (a rotation) changes nothing. */
+static void test_spectral_options(void) {
+    const int64_t K = 3, per = 80, n = 3 * per;
+    float *Y1 = malloc((size_t)(n * K) * sizeof *Y1), *Y2 = malloc((size_t)(n * K) * sizeof *Y2);
+    dci_spectral_stats st;
+    /* Three touching groups in 150 dimensions (d > 128), all variance in 4. */
+    const int64_t d = 150;
+    float *x = random_data(n, d, 51, 0.0, 0.01);
+    float *lat = random_data(n, 4, 52, 0.0, 1.0);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t t = 0; t < d; t++) {
+            double v = 2.5 * (double)(i / per) * (t % 3 == 0);
+            for (int64_t l = 0; l < 4; l++) v += lat[i * 4 + l] * sin((double)(t + 1) * (l + 1));
+            x[i * d + t] += (float)(v / sqrt((double)d / 2.0));
+        }
+    dci_spectral_opts o = {.mode = DCI_SPECTRAL_SPARSE, .m = 10};
+    CHECK_OK(dci_spectral_embedding(x, n, d, K, &o, Y1, &st));
+    CHECK(st.pca_dims >= 1 && st.pca_dims <= 5 && st.p_sigma == st.p && st.components == 1);
+    o.pca_dims = -1;
+    CHECK_OK(dci_spectral_embedding(x, n, d, K, &o, Y2, &st));
+    CHECK(st.pca_dims == 0);
+    o.pca_dims = 0;
+    o.mode = DCI_SPECTRAL_DENSE;
+    CHECK_OK(dci_spectral_embedding(x, n, d, K, &o, Y2, &st));
+    CHECK(st.pca_dims == 0 && st.dense == 1);
+    free(x);
+    free(lat);
+
+    /* d <= 128: auto leaves the data alone; pca = d rotates them, which keeps
+     * every distance and so the embedding (up to rounding). */
+    const int64_t d2 = 8;
+    x = random_data(n, d2, 53, 0.0, 1.0);
+    for (int64_t i = 0; i < n; i++) x[i * d2 + (i / per)] += 4.0f;
+    o = (dci_spectral_opts){.mode = DCI_SPECTRAL_SPARSE, .m = 10};
+    CHECK_OK(dci_spectral_embedding(x, n, d2, K, &o, Y1, &st));
+    CHECK(st.pca_dims == 0);
+    o.pca_dims = d2;
+    CHECK_OK(dci_spectral_embedding(x, n, d2, K, &o, Y2, &st));
+    CHECK(st.pca_dims == d2);
+    double g = gram_distance(Y1, Y2, n, K);
+    CHECK_MSG(g < 1e-4, "rotation changed the embedding by %g", g);
+    /* Explicit sigma sampling: p = round(240 / 9) = 27, p_sample 9 ->
+     * s - 1 = ceil(9 * 239 / 27) = 80, p' = round(27 * 80 / 239) = 9. */
+    o.pca_dims = 0;
+    o.sigma_sample = 9;
+    CHECK_OK(dci_spectral_embedding(x, n, d2, K, &o, Y2, &st));
+    CHECK(st.p == 27 && st.p_sigma == 9);
+    /* Bad values. */
+    o.sigma_sample = -2;
+    CHECK_STATUS(dci_spectral_embedding(x, n, d2, K, &o, Y2, NULL), DC_ERR_INVALID_ARG);
+    o.sigma_sample = 0;
+    o.pca_dims = d2 + 1;
+    CHECK_STATUS(dci_spectral_embedding(x, n, d2, K, &o, Y2, NULL), DC_ERR_INVALID_ARG);
+    o.pca_dims = -2;
+    CHECK_STATUS(dci_spectral_embedding(x, n, d2, K, &o, Y2, NULL), DC_ERR_INVALID_ARG);
+    free(x);
+    free(Y1);
+    free(Y2);
+}
+
 static void test_spectral_errors(void) {
     float *x = random_data(50, 2, 10, 0.0, 1.0);
     float Y[50 * 50];
-    dci_spectral_opts o = {DCI_SPECTRAL_SPARSE, 0, DCI_EIGEN_AUTO, 0};
+    dci_spectral_opts o = {.mode = DCI_SPECTRAL_SPARSE, .m = 0, .eigensolver = DCI_EIGEN_AUTO, .seed = 0};
     CHECK_STATUS(dci_spectral_embedding(x, 50, 2, 1, &o, Y, NULL), DC_ERR_K_RANGE);
     CHECK_STATUS(dci_spectral_embedding(x, 50, 2, 51, &o, Y, NULL), DC_ERR_K_RANGE);
     o.m = 50;
@@ -601,10 +967,15 @@ static void test_spectral_errors(void) {
 
 int main(void) {
     test_knn();
+    test_knn_search();
+    test_pca_hand();
+    test_pca_random();
     test_affinity();
     test_spectral_known();
     test_spectral_random();
     test_spectral_components();
+    test_spectral_options();
+    test_sigma_sampled();
     test_spectral_errors();
     DC_TEST_END();
 }

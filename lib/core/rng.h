@@ -21,6 +21,8 @@ enum {
     DCI_STREAM_SCDBAS = 6,    /* SCDBAS initial individuals */
     DCI_STREAM_NOISE = 7,     /* robustness noise models */
     DCI_STREAM_SPECTRAL = 8,  /* ARPACK start vector of the spectral embedding */
+    DCI_STREAM_PCA = 9,       /* randomized PCA test matrix (graph search projection) */
+    DCI_STREAM_SIGMA = 10,    /* sample of the sampled adaptive-sigma estimate */
     DCI_STREAM_TEST = 99
 };
 

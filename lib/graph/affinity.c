@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "core/util.h"
 #include "deepclust/graph.h"
 #include "graph/knn.h"
@@ -65,6 +66,39 @@ dc_status dci_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, do
     DCI_CHECK_NULL(sigma);
     DCI_TRY(dci_knn_select(x, n, NULL, n, d, p, 0, NULL, NULL, p, sigma));
     return dci_affinity_floor_sigma(sigma, n);
+}
+
+dc_status dci_affinity_sigma_sampled(const float *x, int64_t n, int64_t d, int64_t p,
+                                     int64_t p_sample, uint64_t seed, int64_t *p_used,
+                                     double *sigma) {
+    DCI_TRY(check_xp(x, n, d, p));
+    DCI_CHECK_NULL(sigma);
+    if (p_sample < 1)
+        return dci_fail(DC_ERR_INVALID_ARG, "affinity: %lld sample neighbours for sigma",
+                        (long long)p_sample);
+    /* s - 1 = p_sample (n - 1) / p, rounded up, in double: no overflow. */
+    double others = ceil((double)p_sample * (double)(n - 1) / (double)p);
+    if (others + 1.0 >= (double)n) {
+        if (p_used) *p_used = p;
+        return dci_affinity_sigma(x, n, d, p, sigma);
+    }
+    const int64_t s = (int64_t)others + 1;
+    int64_t pp = (int64_t)llround((double)p * (double)(s - 1) / (double)(n - 1));
+    if (pp < 1) pp = 1;
+    if (pp > s - 1) pp = s - 1;
+    if (p_used) *p_used = pp;
+    int64_t *rows = DCI_NEW_ARRAY(int64_t, s, "sigma sample");
+    if (!rows) return DC_ERR_NOMEM;
+    /* Selection sampling (Knuth's Algorithm S): uniform, rows ascending. */
+    dci_rng r;
+    dci_rng_init(&r, seed, DCI_STREAM_SIGMA);
+    for (int64_t i = 0, need = s; need > 0; i++)
+        if ((int64_t)dci_rng_below(&r, (uint64_t)(n - i)) < need) rows[s - need--] = i;
+    const dci_knn_args a = {x, rows, s, NULL, NULL, n, d, pp, 0, pp,
+                            NULL, NULL, sigma, 0};
+    dc_status st = dci_knn_search(&a);
+    dci_free(rows);
+    return st == DC_OK ? dci_affinity_floor_sigma(sigma, n) : st;
 }
 
 static double gauss(double d2, double si, double sj) {

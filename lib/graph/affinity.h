@@ -42,6 +42,20 @@ dc_status dci_affinity_floor_sigma(double *sigma, int64_t n);
 /* Adaptive sigmas (floored), 1 <= p <= n-1. */
 dc_status dci_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, double *sigma);
 
+/* Sampled estimate of the sigmas, for large p (p = n / K^2 grows with n, and
+ * the exact means cost a p-nearest search over all n points). A uniform
+ * sample of s = ceil(p_sample (n - 1) / p) + 1 rows (seeded) stands in for
+ * the data: sigma_i ~ mean distance from x_i to its p' = round(p (s - 1) /
+ * (n - 1)) nearest sample rows other than itself. The p' nearest of the s - 1
+ * sampled others sit at the same distance quantile, p / (n - 1), as the p
+ * nearest of all n - 1 others, so their mean estimates sigma_i with a relative
+ * spread of order 1 / sqrt(p'); cost n s d instead of n^2 d. If s >= n the
+ * exact sigmas are computed. *p_used (may be NULL) receives p' (p if exact).
+ * Floored as above. */
+dc_status dci_affinity_sigma_sampled(const float *x, int64_t n, int64_t d, int64_t p,
+                                     int64_t p_sample, uint64_t seed, int64_t *p_used,
+                                     double *sigma);
+
 /* Dense n x n W (row-major, float64) for given sigmas: all pairs, squared
  * distances from a float64 Gram matrix of the mean-centred data. */
 dc_status dci_affinity_dense_w(const float *x, int64_t n, int64_t d, const double *sigma,

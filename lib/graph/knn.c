@@ -5,6 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -17,61 +20,162 @@
  * speed. TQ shrinks when k is large so the per-query state stays bounded. */
 enum { KNN_TQ = 512, KNN_TR = 4096, KNN_SCAN_BLOCK = 16 };
 #define KNN_STATE_BUDGET ((int64_t)64 << 20) /* bytes of per-query state per tile */
+/* Cells: about this many references each, at most KNN_CELL_MAX of them (the
+ * per-tile bound matrix is TQ x cells), placed by a few Lloyd steps (their
+ * quality only changes how much is skipped, never the result). */
+#define KNN_CELL_SIZE 2048
+#define KNN_CELL_MAX 1024
+#define KNN_LLOYD_STEPS 2
+/* Relative slack on the cell bounds for the double rounding of sqrt and of
+ * the radius (the float rounding of the GEMM is covered by tol). */
+#define KNN_CELL_SLACK 1e-12
 
-typedef struct knn_entry {
-    double d2; /* exact squared distance, or a lower bound on it */
+/* The hot row loops benefit from 8-wide vectors; the default build targets
+ * baseline x86-64. Without FMA contraction (ISO C mode) both clones round
+ * identically, so results do not depend on the CPU. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define KNN_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KNN_VECTOR_CLONES
+#endif
+
+/* A candidate: key = exact squared distance or a lower bound on it; j = its
+ * position in the reference set (the sets are ascending, so comparing
+ * positions compares rows). (key, j) is a strict total order. */
+typedef struct knn_cand {
+    double key;
     int64_t j;
-} knn_entry;
+} knn_cand;
 
-/* Max-heap order: "a is worse than b" = farther, or as far with a higher index. */
-static int worse(const knn_entry *a, const knn_entry *b) {
-    return a->d2 > b->d2 || (a->d2 == b->d2 && a->j > b->j);
+static inline int cand_less(const knn_cand *a, const knn_cand *b) {
+    return a->key < b->key || (a->key == b->key && a->j < b->j);
 }
 
-static int cmp_entry(const void *pa, const void *pb) {
-    const knn_entry *a = pa, *b = pb;
-    return worse(a, b) - worse(b, a);
+static int cmp_cand(const void *pa, const void *pb) {
+    const knn_cand *a = pa, *b = pb;
+    return cand_less(b, a) - cand_less(a, b);
 }
 
-static void sift_down(knn_entry *h, int64_t size, int64_t i) {
-    for (;;) {
-        int64_t l = 2 * i + 1, r = l + 1, top = i;
-        if (l < size && worse(&h[l], &h[top])) top = l;
-        if (r < size && worse(&h[r], &h[top])) top = r;
-        if (top == i) return;
-        knn_entry t = h[i];
-        h[i] = h[top];
-        h[top] = t;
-        i = top;
+static inline void swap_cand(knn_cand *a, knn_cand *b) {
+    knn_cand t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Hoare partition of a[lo..hi] (hi - lo >= 2) around the median of three: on
+ * return a[lo..*pj] <= pivot <= a[*pi..hi] and *pj < *pi; with no equal
+ * elements, at most the pivot itself lies between. */
+static void partition(knn_cand *a, int64_t lo, int64_t hi, int64_t *pi, int64_t *pj) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (cand_less(&a[mid], &a[lo])) swap_cand(&a[mid], &a[lo]);
+    if (cand_less(&a[hi], &a[lo])) swap_cand(&a[hi], &a[lo]);
+    if (cand_less(&a[hi], &a[mid])) swap_cand(&a[hi], &a[mid]);
+    const knn_cand pivot = a[mid];
+    int64_t i = lo, j = hi;
+    while (i <= j) {
+        while (cand_less(&a[i], &pivot)) i++;
+        while (cand_less(&pivot, &a[j])) j--;
+        if (i <= j) swap_cand(&a[i++], &a[j--]);
+    }
+    *pi = i;
+    *pj = j;
+}
+
+/* Rearranges a[0..n) so that a[0..k) are its k smallest and a[k-1] the k-th
+ * (1 <= k <= n). Quickselect; a bounded number of rounds, then a sort, so
+ * unlucky pivots cannot make it quadratic. */
+static void select_smallest(knn_cand *a, int64_t n, int64_t k) {
+    int64_t lo = 0, hi = n - 1;
+    const int64_t t = k - 1;
+    for (int rounds = 0; hi - lo > 1; rounds++) {
+        if (rounds == 64) {
+            qsort(a + lo, (size_t)(hi - lo + 1), sizeof *a, cmp_cand);
+            return;
+        }
+        int64_t i, j;
+        partition(a, lo, hi, &i, &j);
+        if (t <= j) hi = j;
+        else if (t >= i) lo = i;
+        else return;
+    }
+    if (hi > lo && cand_less(&a[hi], &a[lo])) swap_cand(&a[lo], &a[hi]);
+}
+
+static void sort_cands_depth(knn_cand *a, int64_t n, int depth) {
+    while (n > 16) {
+        if (depth-- == 0) {
+            qsort(a, (size_t)n, sizeof *a, cmp_cand);
+            return;
+        }
+        int64_t i, j;
+        partition(a, 0, n - 1, &i, &j);
+        sort_cands_depth(a, j + 1, depth); /* the left part recursively, the right in the loop */
+        a += i;
+        n -= i;
+    }
+    for (int64_t i = 1; i < n; i++) {
+        knn_cand c = a[i];
+        int64_t p = i;
+        while (p > 0 && cand_less(&c, &a[p - 1])) {
+            a[p] = a[p - 1];
+            p--;
+        }
+        a[p] = c;
     }
 }
 
-static void sift_up(knn_entry *h, int64_t i) {
-    while (i > 0) {
-        int64_t parent = (i - 1) / 2;
-        if (!worse(&h[i], &h[parent])) return;
-        knn_entry t = h[i];
-        h[i] = h[parent];
-        h[parent] = t;
-        i = parent;
-    }
+static void sort_cands(knn_cand *a, int64_t n) {
+    sort_cands_depth(a, n, 64);
 }
 
-/* Offers c to a max-heap of capacity k holding *size entries. */
-static void heap_offer(knn_entry *h, int64_t *size, int64_t k, knn_entry c) {
-    if (*size < k) {
-        h[*size] = c;
-        sift_up(h, (*size)++);
-    } else if (worse(&h[0], &c)) {
-        h[0] = c;
-        sift_down(h, k, 0);
+/* The k-th smallest (1 <= k <= n) of a[0..n); a and b (n doubles each) are
+ * clobbered. Quickselect with out-of-place, branch-free three-way partitions:
+ * on keys in random order a comparison branch mispredicts about every other
+ * time, and this is the selection run each time a candidate buffer fills. */
+static double kth_smallest(double *a, double *b, int64_t n, int64_t k) {
+    for (int rounds = 0; n > 16 && rounds < 64; rounds++) {
+        double x = a[0], y = a[n / 2], z = a[n - 1];
+        double p = fmax(fmin(x, y), fmin(fmax(x, y), z)); /* median of three */
+        int64_t lo = 0, hi = n - 1;
+        for (int64_t i = 0; i < n; i++) {
+            /* lo <= hi before each step, so neither write hits a kept slot. */
+            const double v = a[i];
+            b[lo] = v;
+            lo += v < p;
+            b[hi] = v;
+            hi -= v > p;
+        }
+        /* b[0..lo) < p, b[lo..hi] == p (not written), b(hi..n) > p. */
+        if (k <= lo) {
+            n = lo;
+        } else if (k <= hi + 1) {
+            return p;
+        } else {
+            k -= hi + 1;
+            n -= hi + 1;
+            b += hi + 1;
+        }
+        double *t = a;
+        a = b;
+        b = t;
     }
+    /* Few left, or unlucky pivots: sort what remains. */
+    for (int64_t i = 1; i < n; i++) {
+        double v = a[i];
+        int64_t j = i;
+        while (j > 0 && a[j - 1] > v) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = v;
+    }
+    return a[k - 1];
 }
 
 /* Squared distance in float64. Eight partial sums let the compiler vectorise
  * (a single running sum is one dependent add per coordinate); the order is
  * fixed and symmetric in a, b, so d(a, b) == d(b, a) bit for bit. */
-static double exact_d2(const float *a, const float *b, int64_t d) {
+KNN_VECTOR_CLONES static double exact_d2(const float *a, const float *b, int64_t d) {
     double acc[8] = {0};
     int64_t t = 0;
     for (; t + 8 <= d; t += 8)
@@ -86,11 +190,16 @@ static double exact_d2(const float *a, const float *b, int64_t d) {
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-/* rows [r0, r0+m) of a minus mu, into out (m x d), and their squared norms. */
-static void center_rows(const float *a, int64_t r0, int64_t m, int64_t d, const float *mu,
-                        float *out, float *norm2) {
+static inline int64_t row_of(const int64_t *rows, int64_t p) {
+    return rows ? rows[p] : p;
+}
+
+/* Rows rows[pos[i]] (pos NULL: positions p0 + i) of a, minus mu, into out
+ * (m x d), and their squared norms (if norm2). */
+static void center_rows(const float *a, const int64_t *rows, const int64_t *pos, int64_t p0,
+                        int64_t m, int64_t d, const float *mu, float *out, float *norm2) {
     for (int64_t i = 0; i < m; i++) {
-        const float *src = a + (r0 + i) * d;
+        const float *src = a + row_of(rows, pos ? pos[i] : p0 + i) * d;
         float *dst = out + i * d;
         double s = 0.0;
         for (int64_t t = 0; t < d; t++) {
@@ -101,230 +210,557 @@ static void center_rows(const float *a, int64_t r0, int64_t m, int64_t d, const 
     }
 }
 
-static dc_status check_args(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
-                            int64_t k, int64_t k_out, int64_t p_mean) {
-    DCI_CHECK_NULL(ref);
-    if (d < 1) return dci_fail(DC_ERR_INVALID_ARG, "kNN: dimension d = %lld < 1", (long long)d);
-    if (nr < 1 || nq < 0)
-        return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld reference and %lld query rows",
-                        (long long)nr, (long long)nq);
-    int64_t avail = q ? nr : nr - 1;
-    if (k < 1 || k > avail)
-        return dci_fail(DC_ERR_INVALID_ARG,
-                        "kNN: k = %lld neighbours asked, need 1 <= k <= %lld (%s)",
-                        (long long)k, (long long)avail,
-                        q ? "number of reference points" : "number of other points");
-    if (k_out < 0 || k_out > k || (p_mean != 0 && (p_mean < 1 || p_mean > k)))
-        return dci_fail(DC_ERR_INVALID_ARG, "kNN: k_out = %lld, p_mean = %lld for k = %lld",
-                        (long long)k_out, (long long)p_mean, (long long)k);
-    DCI_TRY(dci_check_finite(ref, nr, d, q ? "kNN reference" : "kNN data"));
-    if (q) DCI_TRY(dci_check_finite(q, nq, d, "kNN queries"));
-    return DC_OK;
-}
-
-/* Per-query search state. The cheap mode keeps candidates by their lower
- * bound lo = screened - err and admits a reference only if lo <= U, where U is
- * the k-th smallest upper bound screened + err seen so far (so at least k
- * points are within U, and every true neighbour has lo <= U). Exact distances
- * are then computed only for the few survivors, at the end. If pruning cannot
- * keep the list short (many points tied within the rounding bound, e.g. mass
- * duplicates), the query switches to exact mode: a heap of the k best exact
- * distances, every admitted candidate rechecked at once. */
-typedef struct knn_query {
-    int exact;
-    double bound;      /* U (cheap mode) or the k-th best exact d2; +inf until k seen */
-    knn_entry *cand;   /* cheap: (lo, j) list; exact: max-heap of (d2, j) */
-    int64_t ncand;
-    knn_entry *upper;  /* cheap: max-heap of (upper bound, j), k entries */
-    int64_t nupper;
-} knn_query;
-
-typedef struct knn_ctx {
-    const float *ref, *q;
-    int64_t d, k, cap;
-    int self;
-} knn_ctx;
-
-/* Drops candidates that can no longer be among the k nearest. */
-static void prune(knn_query *s) {
-    int64_t w = 0;
-    for (int64_t e = 0; e < s->ncand; e++)
-        if (s->cand[e].d2 <= s->bound) s->cand[w++] = s->cand[e];
-    s->ncand = w;
-}
-
-/* The k best candidates by exact (d2, j), ascending, into cand[0..k). */
-static void exact_best(const knn_ctx *c, knn_query *s, int64_t gi) {
-    prune(s);
-    for (int64_t e = 0; e < s->ncand; e++)
-        s->cand[e].d2 = exact_d2(c->q + gi * c->d, c->ref + s->cand[e].j * c->d, c->d);
-    qsort(s->cand, (size_t)s->ncand, sizeof *s->cand, cmp_entry);
-    if (s->ncand > c->k) s->ncand = c->k;
-}
-
-static void switch_to_exact(const knn_ctx *c, knn_query *s, int64_t gi) {
-    exact_best(c, s, gi);
-    /* Descending order is a valid max-heap. */
-    for (int64_t a = 0, b = s->ncand - 1; a < b; a++, b--) {
-        knn_entry t = s->cand[a];
-        s->cand[a] = s->cand[b];
-        s->cand[b] = t;
-    }
-    s->exact = 1;
-    s->bound = s->ncand == c->k ? s->cand[0].d2 : INFINITY;
-}
-
-/* Reference gj passed the screen for query gi, with bounds [lo, hi] on d2. */
-static void admit(const knn_ctx *c, knn_query *s, int64_t gi, int64_t gj, double lo, double hi) {
-    if (s->exact) {
-        knn_entry e = {exact_d2(c->q + gi * c->d, c->ref + gj * c->d, c->d), gj};
-        heap_offer(s->cand, &s->ncand, c->k, e);
-        if (s->ncand == c->k) s->bound = s->cand[0].d2;
-        return;
-    }
-    heap_offer(s->upper, &s->nupper, c->k, (knn_entry){hi, gj});
-    if (s->nupper == c->k) s->bound = s->upper[0].d2;
-    if (lo > s->bound) return;
-    s->cand[s->ncand++] = (knn_entry){lo, gj};
-    if (s->ncand == c->cap) {
-        prune(s);
-        if (s->ncand > c->cap / 2) switch_to_exact(c, s, gi);
-    }
-}
-
 /* Threshold on g = |r|^2 (1 - tol) - 2 q.r for a query with squared norm qn: a
  * candidate passes when its lower bound is <= bound. Rounded up to float. */
-static float screen_threshold(double bound, float qn, double tol) {
+static float screen_threshold(double bound, double qn, double tol) {
     float thr = (float)(bound - qn * (1.0 - tol));
     return isfinite(thr) ? nextafterf(thr, INFINITY) : thr;
 }
 
-/* Whether any of a fixed-size block passes the screen: a constant trip count
- * and an integer count let the compiler vectorise it (the scan over all nq x nr
- * screened values is the only non-GEMM O(n^2) work). */
-__attribute__((noinline)) static int block_passes(const float *g, float thr) {
-    int count = 0;
-    for (int j = 0; j < KNN_SCAN_BLOCK; j++) count += g[j] <= thr;
-    return count != 0;
+/* Positions j in [j0, m) with g[j] <= thr, into hits, scanning until at least
+ * `want` are found (whole blocks); returns their number, *end = where the
+ * scan stopped. The block test (constant trip count, integer count)
+ * vectorises; the scan over all nq x nr screened values is the only non-GEMM
+ * O(n^2) work. Stopping early lets the caller tighten thr as soon as its
+ * buffer is full instead of collecting a whole loose row. */
+/* Bit l set iff g[l] <= thr, for l < 16. SSE2 (baseline x86-64) compares
+ * four at a time and movemask turns lanes into bits, so a block costs a few
+ * instructions whether or not anything passes, and the hits come out by
+ * counting trailing zeros instead of sixteen unpredictable branches (about
+ * half the blocks hold a hit at k/n = 1 %). */
+static inline unsigned block_mask(const float *g, float thr) {
+#if defined(__SSE2__)
+    const __m128 t = _mm_set1_ps(thr);
+    return (unsigned)_mm_movemask_ps(_mm_cmple_ps(_mm_loadu_ps(g), t)) |
+           (unsigned)_mm_movemask_ps(_mm_cmple_ps(_mm_loadu_ps(g + 4), t)) << 4 |
+           (unsigned)_mm_movemask_ps(_mm_cmple_ps(_mm_loadu_ps(g + 8), t)) << 8 |
+           (unsigned)_mm_movemask_ps(_mm_cmple_ps(_mm_loadu_ps(g + 12), t)) << 12;
+#else
+    unsigned mask = 0;
+    for (int l = 0; l < KNN_SCAN_BLOCK; l++) mask |= (unsigned)(g[l] <= thr) << l;
+    return mask;
+#endif
 }
 
-dc_status dci_knn_select(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
-                         int64_t k, int64_t k_out, int64_t *idx, float *dist, int64_t p_mean,
-                         double *mean_dist) {
-    DCI_TRY(check_args(ref, nr, q, nq, d, k, k_out, mean_dist ? p_mean : 0));
-    const int self = (q == NULL);
-    if (self) q = ref;
-    if (nq == 0) return DC_OK;
+/* Positions j in [j0, m) with g[j] <= thr, into hits, scanning until at least
+ * `want` are found (whole blocks of 16); returns their number, *end = where
+ * the scan stopped. The scan over all nq x nr screened values is the only
+ * non-GEMM O(n^2) work. Stopping early lets the caller tighten thr as soon as
+ * its buffer is full instead of collecting a whole loose row. */
+static int64_t screen_row(const float *g, int64_t j0, int64_t m, float thr, int64_t want,
+                          int32_t *hits, int64_t *end) {
+    int64_t nh = 0;
+    for (; j0 + KNN_SCAN_BLOCK <= m && nh < want; j0 += KNN_SCAN_BLOCK)
+        for (unsigned mask = block_mask(g + j0, thr); mask; mask &= mask - 1)
+            hits[nh++] = (int32_t)(j0 + __builtin_ctz(mask));
+    if (nh < want)
+        for (; j0 < m; j0++)
+            if (g[j0] <= thr) hits[nh++] = (int32_t)j0;
+    *end = j0;
+    return nh;
+}
 
-    const knn_ctx ctx = {ref, q, d, k, 2 * k + 64, self};
-    const int64_t per_query = (ctx.cap + k) * (int64_t)sizeof(knn_entry);
-    int64_t tq = KNN_STATE_BUDGET / per_query;
+/* ---- per-query selection ------------------------------------------------- */
+
+/* Cheap mode keeps every candidate whose lower bound lo = screened - err is
+ * <= U, where U is the k-th smallest upper bound screened + err seen so far
+ * (so at least k references are within U and every true neighbour has
+ * lo <= U); exact distances are computed only for the survivors, at the end.
+ * U is refreshed only when the buffer fills (quickselect), so a candidate
+ * costs O(1). If pruning cannot halve a full buffer (many points tied within
+ * the rounding bound, e.g. mass duplicates), the query switches to exact
+ * mode: keys become exact squared distances, and a full buffer is cut to the
+ * k best by (d2, position). */
+typedef struct knn_query {
+    int exact;
+    double bound; /* U (cheap mode) or the k-th best exact d2; +inf until known */
+    double qn;    /* squared norm of the centred query */
+    const float *qrow;
+    knn_cand *buf;
+    int64_t n;
+} knn_query;
+
+typedef struct knn_ctx {
+    const float *x;
+    const int64_t *ref_rows;
+    int64_t d, k, cap;
+    double tol;
+    const float *rnorm; /* squared norms of the centred references, by position */
+    double *sa, *sb;    /* cap doubles each, for kth_smallest */
+} knn_ctx;
+
+/* Tightens the bound to the k-th smallest upper bound in the buffer and
+ * drops the candidates it rules out. (A cheaper guessed bound, from a sample
+ * of the entries and checked by counting, measured no faster.) */
+static void cheap_bound(const knn_ctx *c, knn_query *s) {
+    const double scale = 2.0 * c->tol;
+    for (int64_t e = 0; e < s->n; e++)
+        c->sa[e] = s->buf[e].key + scale * (s->qn + c->rnorm[s->buf[e].j]);
+    double u = kth_smallest(c->sa, c->sb, s->n, c->k);
+    if (u < s->bound) s->bound = u;
+    int64_t w = 0;
+    for (int64_t e = 0; e < s->n; e++) { /* branch-free filter */
+        s->buf[w] = s->buf[e];
+        w += s->buf[e].key <= s->bound;
+    }
+    s->n = w;
+}
+
+/* Rows a few candidates ahead are requested early: the rows are scattered
+ * over the data, and waiting for each one dominated the exact recheck. */
+#define KNN_PREFETCH_AHEAD 8
+
+static void prefetch_row(const float *row, int64_t d) {
+    for (int64_t t = 0; t < d; t += 64 / (int64_t)sizeof *row) __builtin_prefetch(row + t);
+}
+
+static void to_exact(const knn_ctx *c, knn_query *s) {
+    const int64_t d = c->d;
+    for (int64_t e = 0; e < s->n && e < KNN_PREFETCH_AHEAD; e++)
+        prefetch_row(c->x + row_of(c->ref_rows, s->buf[e].j) * d, d);
+    for (int64_t e = 0; e < s->n; e++) {
+        if (e + KNN_PREFETCH_AHEAD < s->n)
+            prefetch_row(c->x + row_of(c->ref_rows, s->buf[e + KNN_PREFETCH_AHEAD].j) * d, d);
+        s->buf[e].key = exact_d2(s->qrow, c->x + row_of(c->ref_rows, s->buf[e].j) * d, d);
+    }
+    s->exact = 1;
+}
+
+/* Exact mode, n >= k: keeps the k best, bound = the k-th. */
+static void keep_k_best(const knn_ctx *c, knn_query *s) {
+    select_smallest(s->buf, s->n, c->k);
+    s->n = c->k;
+    s->bound = s->buf[c->k - 1].key;
+}
+
+static void on_full(const knn_ctx *c, knn_query *s) {
+    if (!s->exact) {
+        cheap_bound(c, s);
+        if (s->n <= c->cap / 2) return;
+        to_exact(c, s);
+    }
+    keep_k_best(c, s);
+}
+
+/* Leaves the k nearest, by exact d2, in buf[0..k) (any order). */
+static void finish_query(const knn_ctx *c, knn_query *s) {
+    if (!s->exact) {
+        cheap_bound(c, s);
+        to_exact(c, s);
+    }
+    keep_k_best(c, s);
+}
+
+/* Offers one screened row to a query: gr[j] = g value of reference position
+ * rt[j]; gi = the query's own row to skip (self search), or -1. */
+static void scan_row(const knn_ctx *c, knn_query *sq, int64_t gi, const float *gr,
+                     const int64_t *rt, int64_t mr, int32_t *hits) {
+    const double lo0 = sq->qn * (1.0 - c->tol);
+    float thr = screen_threshold(sq->bound, sq->qn, c->tol);
+    for (int64_t j0 = 0; j0 < mr;) {
+        const int64_t nh = screen_row(gr, j0, mr, thr, c->cap - sq->n, hits, &j0);
+        for (int64_t h = 0; h < nh; h++) {
+            const int64_t j = hits[h];
+            if (!(gr[j] <= thr)) continue; /* the threshold tightened since */
+            const int64_t pj = rt[j];
+            const float *row = c->x + row_of(c->ref_rows, pj) * c->d;
+            if (row_of(c->ref_rows, pj) == gi) continue;
+            double key = lo0 + gr[j];
+            if (sq->exact) {
+                key = exact_d2(sq->qrow, row, c->d);
+                if (key > sq->bound) continue;
+            }
+            sq->buf[sq->n++] = (knn_cand){key, pj};
+            if (sq->n == c->cap) {
+                on_full(c, sq);
+                thr = screen_threshold(sq->bound, sq->qn, c->tol);
+            }
+        }
+    }
+}
+
+/* ---- cells --------------------------------------------------------------- */
+
+/* References grouped into c cells: positions members[start[l]..start[l+1])
+ * (ascending), centre cen (raw coordinates, c x d) and radius rad (max exact
+ * distance of a member to its centre). c == 1 with members == NULL is the
+ * whole reference set in order. */
+typedef struct knn_cells {
+    int64_t c;
+    int64_t *start, *members;
+    float *cen;
+    double *rad;
+} knn_cells;
+
+static void cells_free(knn_cells *cl) {
+    dci_free(cl->start);
+    dci_free(cl->members);
+    dci_free(cl->cen);
+    dci_free(cl->rad);
+    memset(cl, 0, sizeof *cl);
+}
+
+/* Nearest centre of every reference, through the plain search itself. */
+static dc_status cells_assign(const dci_knn_args *a, const knn_cells *cl, int64_t *label) {
+    dci_knn_args s = {cl->cen, NULL, cl->c, a->x, a->ref_rows, a->nref, a->d, 1, 1, 0,
+                      label, NULL, NULL, 1};
+    return dci_knn_search(&s);
+}
+
+static dc_status cells_build(const dci_knn_args *a, int64_t c, knn_cells *cl) {
+    const int64_t nref = a->nref, d = a->d;
+    memset(cl, 0, sizeof *cl);
+    cl->c = c;
+    cl->start = DCI_NEW_ZEROS(int64_t, c + 1, "kNN cells");
+    cl->members = DCI_NEW_ARRAY(int64_t, nref, "kNN cell members");
+    cl->cen = DCI_NEW_ARRAY(float, c * d, "kNN cell centres");
+    cl->rad = DCI_NEW_ZEROS(double, c, "kNN cell radii");
+    int64_t *label = DCI_NEW_ARRAY(int64_t, nref, "kNN cell labels");
+    double *sum = DCI_NEW_ARRAY(double, c * d, "kNN cell sums");
+    dc_status st = (cl->start && cl->members && cl->cen && cl->rad && label && sum) ? DC_OK
+                                                                                   : DC_ERR_NOMEM;
+    /* Evenly spaced references as initial centres: deterministic, and they
+     * cover every part of a data set stored sorted by class. */
+    for (int64_t l = 0; st == DC_OK && l < c; l++)
+        memcpy(cl->cen + l * d, a->x + row_of(a->ref_rows, (2 * l + 1) * nref / (2 * c)) * d,
+               (size_t)d * sizeof *cl->cen);
+    for (int step = 0; st == DC_OK; step++) {
+        st = cells_assign(a, cl, label);
+        if (st != DC_OK || step == KNN_LLOYD_STEPS) break;
+        memset(sum, 0, (size_t)(c * d) * sizeof *sum);
+        memset(cl->start, 0, (size_t)(c + 1) * sizeof *cl->start);
+        for (int64_t p = 0; p < nref; p++) {
+            const float *xr = a->x + row_of(a->ref_rows, p) * d;
+            double *sr = sum + label[p] * d;
+            for (int64_t t = 0; t < d; t++) sr[t] += xr[t];
+            cl->start[label[p]]++;
+        }
+        for (int64_t l = 0; l < c; l++)
+            if (cl->start[l] > 0) /* an empty cell keeps its centre */
+                for (int64_t t = 0; t < d; t++)
+                    cl->cen[l * d + t] = (float)(sum[l * d + t] / (double)cl->start[l]);
+    }
+    if (st == DC_OK) {
+        /* Counting sort of the positions by cell (ascending within a cell). */
+        memset(cl->start, 0, (size_t)(c + 1) * sizeof *cl->start);
+        for (int64_t p = 0; p < nref; p++) cl->start[label[p] + 1]++;
+        for (int64_t l = 0; l < c; l++) cl->start[l + 1] += cl->start[l];
+        /* label[p] becomes p's slot in members. */
+        for (int64_t p = 0; p < nref; p++) label[p] = cl->start[label[p]]++;
+        for (int64_t l = c; l > 0; l--) cl->start[l] = cl->start[l - 1];
+        cl->start[0] = 0;
+        for (int64_t p = 0; p < nref; p++) cl->members[label[p]] = p;
+        for (int64_t l = 0; l < c; l++)
+            for (int64_t e = cl->start[l]; e < cl->start[l + 1]; e++) {
+                const int64_t p = cl->members[e];
+                double r = sqrt(exact_d2(a->x + row_of(a->ref_rows, p) * d, cl->cen + l * d, d));
+                if (r > cl->rad[l]) cl->rad[l] = r;
+            }
+    }
+    dci_free(label);
+    dci_free(sum);
+    if (st != DC_OK) cells_free(cl);
+    return st;
+}
+
+typedef struct cell_order {
+    double lb;
+    int64_t l;
+} cell_order;
+
+static int cmp_cell_order(const void *pa, const void *pb) {
+    const cell_order *a = pa, *b = pb;
+    if (a->lb != b->lb) return a->lb < b->lb ? -1 : 1;
+    return (a->l > b->l) - (a->l < b->l);
+}
+
+/* ---- the search ---------------------------------------------------------- */
+
+static dc_status check_search_args(const dci_knn_args *a) {
+    DCI_CHECK_NULL(a);
+    DCI_CHECK_NULL(a->x);
+    const int self = a->q == NULL;
+    if (a->d < 1) return dci_fail(DC_ERR_INVALID_ARG, "kNN: dimension d = %lld < 1", (long long)a->d);
+    if (a->nref < 1 || a->nq < 0)
+        return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld reference and %lld query rows",
+                        (long long)a->nref, (long long)a->nq);
+    int64_t avail = self ? a->nref - 1 : a->nref;
+    if (a->k < 1 || a->k > avail)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "kNN: k = %lld neighbours asked, need 1 <= k <= %lld (%s)",
+                        (long long)a->k, (long long)avail,
+                        self ? "number of other points" : "number of reference points");
+    if (a->k_out < 0 || a->k_out > a->k ||
+        (a->mean_dist && (a->p_mean < 1 || a->p_mean > a->k)))
+        return dci_fail(DC_ERR_INVALID_ARG, "kNN: k_out = %lld, p_mean = %lld for k = %lld",
+                        (long long)a->k_out, (long long)a->p_mean, (long long)a->k);
+    if (a->cells < 0)
+        return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld cells", (long long)a->cells);
+    if (a->ref_rows)
+        for (int64_t p = 0; p < a->nref; p++)
+            if (a->ref_rows[p] < 0 || (p > 0 && a->ref_rows[p] <= a->ref_rows[p - 1]))
+                return dci_fail(DC_ERR_INVALID_ARG,
+                                "kNN: reference rows must be ascending and >= 0 (position %lld)",
+                                (long long)p);
+    if (a->q_rows)
+        for (int64_t i = 0; i < a->nq; i++)
+            if (a->q_rows[i] < 0)
+                return dci_fail(DC_ERR_INVALID_ARG, "kNN: negative query row at %lld",
+                                (long long)i);
+    /* Finite data: checked row by row for subsets. */
+    if (!a->ref_rows) DCI_TRY(dci_check_finite(a->x, a->nref, a->d, self ? "kNN data" : "kNN reference"));
+    else
+        for (int64_t p = 0; p < a->nref; p++)
+            DCI_TRY(dci_check_finite(a->x + a->ref_rows[p] * a->d, 1, a->d, "kNN data"));
+    if (!self) {
+        if (!a->q_rows) DCI_TRY(dci_check_finite(a->q, a->nq, a->d, "kNN queries"));
+        else
+            for (int64_t i = 0; i < a->nq; i++)
+                DCI_TRY(dci_check_finite(a->q + a->q_rows[i] * a->d, 1, a->d, "kNN queries"));
+    }
+    return DC_OK;
+}
+
+/* Writes the outputs of query position qp from its k best (buf, any order). */
+static void emit(const dci_knn_args *a, knn_query *s, int64_t qp) {
+    if (a->mean_dist) {
+        if (a->p_mean < a->k) select_smallest(s->buf, a->k, a->p_mean);
+        double sum = 0.0;
+        for (int64_t l = 0; l < a->p_mean; l++) sum += sqrt(s->buf[l].key);
+        a->mean_dist[qp] = sum / (double)a->p_mean;
+    }
+    if (a->k_out == 0) return;
+    if (a->k_out < a->k) select_smallest(s->buf, a->k, a->k_out);
+    sort_cands(s->buf, a->k_out);
+    for (int64_t l = 0; l < a->k_out; l++) {
+        if (a->idx) a->idx[qp * a->k_out + l] = row_of(a->ref_rows, s->buf[l].j);
+        if (a->dist) a->dist[qp * a->k_out + l] = (float)sqrt(s->buf[l].key);
+    }
+}
+
+dc_status dci_knn_search(const dci_knn_args *a) {
+    DCI_TRY(check_search_args(a));
+    if (a->nq == 0) return DC_OK;
+    const int self = a->q == NULL;
+    const float *qx = self ? a->x : a->q;
+    const int64_t nref = a->nref, nq = a->nq, d = a->d, k = a->k;
+    const int64_t cap = 2 * k + 64;
+    int64_t tq = KNN_STATE_BUDGET / ((int64_t)sizeof(knn_cand) * cap);
     if (tq > KNN_TQ) tq = KNN_TQ;
     if (tq < 16) tq = 16;
     if (tq > nq) tq = nq;
-    const int64_t tr = nr < KNN_TR ? nr : KNN_TR;
+    const int64_t tr = nref < KNN_TR ? nref : KNN_TR;
     /* Rounding bound of the screened value relative to |cq|^2 + |cr|^2: sgemm
      * dot product (d u), centring (4 u), norms and key arithmetic (~4 u),
      * with a factor 2 of margin; u = FLT_EPSILON / 2. */
     const double tol = (double)(d + 16) * FLT_EPSILON;
 
-    float *mu = DCI_NEW_ZEROS(float, d, "kNN mean");
+    int64_t ncell = a->cells ? a->cells : 1;
+    if (a->cells == 0 && nref >= DCI_KNN_CELLS_MIN_REF && nq >= 4096) ncell = nref / KNN_CELL_SIZE;
+    if (ncell > KNN_CELL_MAX) ncell = KNN_CELL_MAX;
+    if (ncell > nref) ncell = nref;
+
+    knn_cells cl = {0};
+    float *mu = DCI_NEW_ARRAY(float, d, "kNN mean");
     double *musum = DCI_NEW_ZEROS(double, d, "kNN mean");
-    float *rnorm = DCI_NEW_ARRAY(float, nr, "kNN reference norms");
+    float *rnorm = DCI_NEW_ARRAY(float, nref, "kNN reference norms");
     float *radj = DCI_NEW_ARRAY(float, tr, "kNN screen terms");
+    int64_t *rt = DCI_NEW_ARRAY(int64_t, tr, "kNN reference tile");
+    int32_t *hits = DCI_NEW_ARRAY(int32_t, tr, "kNN screen hits");
     float *qc = DCI_NEW_ARRAY(float, tq * d, "kNN query tile");
     float *qnorm = DCI_NEW_ARRAY(float, tq, "kNN query norms");
+    int64_t *qp = DCI_NEW_ARRAY(int64_t, tq, "kNN query positions");
     float *rc = DCI_NEW_ARRAY(float, tr * d, "kNN reference tile");
     float *g = DCI_NEW_ARRAY(float, tq * tr, "kNN distance tile");
-    knn_entry *cand_mem = DCI_NEW_ARRAY(knn_entry, tq * ctx.cap, "kNN candidates");
-    knn_entry *upper_mem = DCI_NEW_ARRAY(knn_entry, tq * k, "kNN bounds");
+    knn_cand *cand_mem = DCI_NEW_ARRAY(knn_cand, tq * cap, "kNN candidates");
+    double *scratch = DCI_NEW_ARRAY(double, 2 * cap, "kNN selection");
     knn_query *qs = DCI_NEW_ARRAY(knn_query, tq, "kNN query state");
+    int64_t *qorder = NULL;
+    float *cc = NULL, *cg = NULL;
+    double *ccn = NULL, *lb = NULL;
+    cell_order *corder = NULL;
     dc_status st = DC_OK;
-    if (!mu || !musum || !rnorm || !radj || !qc || !qnorm || !rc || !g || !cand_mem ||
-        !upper_mem || !qs) {
+    if (!mu || !musum || !rnorm || !radj || !rt || !hits || !qc || !qnorm || !qp || !rc || !g ||
+        !cand_mem || !scratch || !qs) {
         st = DC_ERR_NOMEM;
         goto done;
     }
 
     /* Centring on the reference mean keeps |c|^2 small, hence the rounding
      * of the GEMM expression and the number of candidates to recheck. */
-    for (int64_t j = 0; j < nr; j++)
-        for (int64_t t = 0; t < d; t++) musum[t] += ref[j * d + t];
-    for (int64_t t = 0; t < d; t++) mu[t] = (float)(musum[t] / (double)nr);
-    for (int64_t j = 0; j < nr; j++) {
+    for (int64_t p = 0; p < nref; p++) {
+        const float *xr = a->x + row_of(a->ref_rows, p) * d;
+        for (int64_t t = 0; t < d; t++) musum[t] += xr[t];
+    }
+    for (int64_t t = 0; t < d; t++) mu[t] = (float)(musum[t] / (double)nref);
+    for (int64_t p = 0; p < nref; p++) {
+        const float *xr = a->x + row_of(a->ref_rows, p) * d;
         double sum = 0.0;
         for (int64_t t = 0; t < d; t++) {
-            float cj = ref[j * d + t] - mu[t];
+            float cj = xr[t] - mu[t];
             sum += (double)cj * cj;
         }
-        rnorm[j] = (float)sum;
+        rnorm[p] = (float)sum;
     }
 
+    if (ncell > 1) {
+        if ((st = cells_build(a, ncell, &cl)) != DC_OK) goto done;
+        cc = DCI_NEW_ARRAY(float, ncell * d, "kNN cell centres");
+        ccn = DCI_NEW_ARRAY(double, ncell, "kNN cell norms");
+        cg = DCI_NEW_ARRAY(float, tq * ncell, "kNN cell products");
+        lb = DCI_NEW_ARRAY(double, tq * ncell, "kNN cell bounds");
+        corder = DCI_NEW_ARRAY(cell_order, ncell, "kNN cell order");
+        if (!cc || !ccn || !cg || !lb || !corder) {
+            st = DC_ERR_NOMEM;
+            goto done;
+        }
+        center_rows(cl.cen, NULL, NULL, 0, ncell, d, mu, cc, NULL);
+        for (int64_t l = 0; l < ncell; l++) {
+            double s = 0.0;
+            for (int64_t t = 0; t < d; t++) s += (double)cc[l * d + t] * cc[l * d + t];
+            ccn[l] = s;
+        }
+        /* Queries grouped by cell, so that a query tile is compact in space. */
+        if (self && !a->ref_rows && !a->q_rows) {
+            qorder = cl.members;
+        } else {
+            int64_t *label = DCI_NEW_ARRAY(int64_t, nq, "kNN query cells");
+            qorder = DCI_NEW_ARRAY(int64_t, nq, "kNN query order");
+            int64_t *cnt = DCI_NEW_ZEROS(int64_t, ncell + 1, "kNN query cells");
+            st = (label && qorder && cnt) ? DC_OK : DC_ERR_NOMEM;
+            if (st == DC_OK) {
+                dci_knn_args s = {cl.cen, NULL, ncell, qx, a->q_rows, nq, d, 1, 1, 0,
+                                  label, NULL, NULL, 1};
+                st = dci_knn_search(&s);
+            }
+            if (st == DC_OK) {
+                for (int64_t i = 0; i < nq; i++) cnt[label[i] + 1]++;
+                for (int64_t l = 0; l < ncell; l++) cnt[l + 1] += cnt[l];
+                for (int64_t i = 0; i < nq; i++) qorder[cnt[label[i]]++] = i;
+            }
+            dci_free(label);
+            dci_free(cnt);
+            if (st != DC_OK) goto done;
+        }
+    } else {
+        cl.c = 1;
+        cl.start = DCI_NEW_ARRAY(int64_t, 2, "kNN cells");
+        if (!cl.start) {
+            st = DC_ERR_NOMEM;
+            goto done;
+        }
+        cl.start[0] = 0;
+        cl.start[1] = nref;
+    }
+
+    const knn_ctx ctx = {a->x, a->ref_rows, d, k, cap, tol, rnorm, scratch, scratch + cap};
     for (int64_t q0 = 0; q0 < nq; q0 += tq) {
         const int64_t mq = nq - q0 < tq ? nq - q0 : tq;
-        center_rows(q, q0, mq, d, mu, qc, qnorm);
+        for (int64_t i = 0; i < mq; i++) qp[i] = qorder ? qorder[q0 + i] : q0 + i;
+        center_rows(qx, a->q_rows, qp, 0, mq, d, mu, qc, qnorm);
         for (int64_t i = 0; i < mq; i++)
-            qs[i] = (knn_query){0, INFINITY, cand_mem + i * ctx.cap, 0, upper_mem + i * k, 0};
-        for (int64_t r0 = 0; r0 < nr; r0 += tr) {
-            const int64_t mr = nr - r0 < tr ? nr - r0 : tr;
-            center_rows(ref, r0, mr, d, mu, rc, NULL);
-            for (int64_t j = 0; j < mr; j++) radj[j] = (float)(rnorm[r0 + j] * (1.0 - tol));
+            qs[i] = (knn_query){0, INFINITY, qnorm[i], qx + row_of(a->q_rows, qp[i]) * d,
+                                cand_mem + i * cap, 0};
+
+        /* Cell visiting order: by the smallest lower bound over the tile. */
+        if (cl.c > 1) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)cl.c, (int)d,
+                        1.0f, qc, (int)d, cc, (int)d, 0.0f, cg, (int)cl.c);
+            for (int64_t l = 0; l < cl.c; l++) corder[l] = (cell_order){INFINITY, l};
+            for (int64_t i = 0; i < mq; i++)
+                for (int64_t l = 0; l < cl.c; l++) {
+                    double s = (double)qnorm[i] + ccn[l];
+                    double d2lo = s - 2.0 * cg[i * cl.c + l] - tol * s;
+                    double v = sqrt(d2lo > 0.0 ? d2lo : 0.0) - cl.rad[l] * (1.0 + KNN_CELL_SLACK);
+                    lb[i * cl.c + l] = v;
+                    if (v < corder[l].lb) corder[l].lb = v;
+                }
+            qsort(corder, (size_t)cl.c, sizeof *corder, cmp_cell_order);
+        }
+
+        int64_t oc = 0, off = 0; /* next cell (in visiting order) and offset in it */
+        for (;;) {
+            /* Assemble the next reference tile from whole or partial cells;
+             * a cell that no query of the tile can need is skipped. A tile
+             * ends at a cell boundary once it holds TR / 4 rows, so that the
+             * bounds tighten on the nearest cells before the farther ones
+             * are tested. */
+            int64_t mr = 0;
+            while (mr < tr && oc < cl.c) {
+                const int64_t l = cl.c > 1 ? corder[oc].l : 0;
+                const int64_t size = cl.start[l + 1] - cl.start[l];
+                if (off == 0 && cl.c > 1) {
+                    if (mr >= KNN_TR / 4) break;
+                    int needed = 0;
+                    for (int64_t i = 0; i < mq && !needed; i++) {
+                        double v = lb[i * cl.c + l];
+                        needed = v <= 0.0 || v * v <= qs[i].bound * (1.0 + KNN_CELL_SLACK);
+                    }
+                    if (!needed || size == 0) {
+                        oc++;
+                        continue;
+                    }
+                }
+                int64_t take = size - off < tr - mr ? size - off : tr - mr;
+                for (int64_t e = 0; e < take; e++)
+                    rt[mr + e] = cl.members ? cl.members[cl.start[l] + off + e] : cl.start[l] + off + e;
+                mr += take;
+                off += take;
+                if (off == size) {
+                    oc++;
+                    off = 0;
+                }
+            }
+            if (mr == 0) break;
+            center_rows(a->x, a->ref_rows, rt, 0, mr, d, mu, rc, NULL);
+            for (int64_t j = 0; j < mr; j++) radj[j] = (float)(rnorm[rt[j]] * (1.0 - tol));
             /* g = |r|^2 (1 - tol) - 2 q.r: the screened value |q|^2 + |r|^2 - 2 q.r
              * minus its error bound, less |q|^2 (1 - tol). Prefilling and beta = 1
              * spare sgemm its separate pass over the tile to apply beta = 0. */
             for (int64_t i = 0; i < mq; i++) memcpy(g + i * mr, radj, (size_t)mr * sizeof *g);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)mr, (int)d, -2.0f,
                         qc, (int)d, rc, (int)d, 1.0f, g, (int)mr);
-            for (int64_t i = 0; i < mq; i++) {
-                knn_query *sq = &qs[i];
-                const int64_t gi = q0 + i;
-                const float *gr = g + i * mr;
-                const double qn = qnorm[i];
-                float thr = screen_threshold(sq->bound, qnorm[i], tol);
-                for (int64_t j0 = 0; j0 < mr; j0 += KNN_SCAN_BLOCK) {
-                    const int64_t j1 = j0 + KNN_SCAN_BLOCK < mr ? j0 + KNN_SCAN_BLOCK : mr;
-                    if (j1 - j0 == KNN_SCAN_BLOCK && !block_passes(gr + j0, thr)) continue;
-                    for (int64_t j = j0; j < j1; j++) {
-                        if (!(gr[j] <= thr)) continue;
-                        const int64_t gj = r0 + j;
-                        if (self && gj == gi) continue;
-                        const double lo = qn * (1.0 - tol) + gr[j];
-                        admit(&ctx, sq, gi, gj, lo, lo + 2.0 * tol * (qn + rnorm[gj]));
-                        thr = screen_threshold(sq->bound, qnorm[i], tol);
-                    }
-                }
-            }
+            for (int64_t i = 0; i < mq; i++)
+                scan_row(&ctx, &qs[i], self ? row_of(a->q_rows, qp[i]) : -1, g + i * mr, rt, mr,
+                         hits);
         }
         for (int64_t i = 0; i < mq; i++) {
-            knn_query *sq = &qs[i];
-            const int64_t gi = q0 + i;
-            if (sq->exact) qsort(sq->cand, (size_t)sq->ncand, sizeof *sq->cand, cmp_entry);
-            else exact_best(&ctx, sq, gi);
-            for (int64_t l = 0; l < k_out; l++) {
-                if (idx) idx[gi * k_out + l] = sq->cand[l].j;
-                if (dist) dist[gi * k_out + l] = (float)sqrt(sq->cand[l].d2);
-            }
-            if (mean_dist) {
-                double sum = 0.0;
-                for (int64_t l = 0; l < p_mean; l++) sum += sqrt(sq->cand[l].d2);
-                mean_dist[gi] = sum / (double)p_mean;
-            }
+            finish_query(&ctx, &qs[i]);
+            emit(a, &qs[i], qp[i]);
         }
     }
 
 done:
+    if (qorder != cl.members) dci_free(qorder);
+    cells_free(&cl);
     dci_free(mu);
     dci_free(musum);
     dci_free(rnorm);
     dci_free(radj);
+    dci_free(rt);
+    dci_free(hits);
     dci_free(qc);
     dci_free(qnorm);
+    dci_free(qp);
     dci_free(rc);
     dci_free(g);
     dci_free(cand_mem);
-    dci_free(upper_mem);
+    dci_free(scratch);
     dci_free(qs);
+    dci_free(cc);
+    dci_free(ccn);
+    dci_free(cg);
+    dci_free(lb);
+    dci_free(corder);
     return st;
+}
+
+dc_status dci_knn_select(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
+                         int64_t k, int64_t k_out, int64_t *idx, float *dist, int64_t p_mean,
+                         double *mean_dist) {
+    const dci_knn_args a = {ref, NULL, nr, q, NULL, nq, d, k, k_out, p_mean,
+                            idx, dist, mean_dist, 0};
+    return dci_knn_search(&a);
 }
 
 dc_status dci_knn_self(const float *x, int64_t n, int64_t d, int64_t k, int64_t *idx,

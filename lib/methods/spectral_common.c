@@ -19,12 +19,19 @@ dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const c
                         "%s: m = %lld neighbours, need m < n = %lld (0 = min(10, n - 1))", method,
                         (long long)m, (long long)n);
     DCI_TRY(dci_check_finite(x, n, d, method));
+    const int64_t pca = dci_param_i(s, "pca");
+    if (pca > d)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "%s: pca = %lld components, need at most d = %lld (0 = auto, -1 = off)",
+                        method, (long long)pca, (long long)d);
 
     dci_spectral_opts o = {
         .mode = (int)dci_param_i(s, "affinity"),
         .m = m,
         .eigensolver = (int)dci_param_i(s, "eigensolver"),
         .seed = (uint64_t)dci_param_i(s, "seed"),
+        .pca_dims = pca,
+        .sigma_sample = dci_param_i(s, "sigma_sample"),
     };
     dci_spectral_stats st = {0};
     DCI_TRY(dci_solver_progress(s, "embedding", 0, 1, NAN));
@@ -36,11 +43,14 @@ dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const c
         return dci_context(rc, "%s", method);
     }
     DCI_TRY(dci_solver_put_output(s, "embedding", emb, n, k));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_pca", st.t_pca));
     DCI_TRY(dci_solver_put_stat(s, "seconds_knn", st.t_knn));
     DCI_TRY(dci_solver_put_stat(s, "seconds_affinity", st.t_affinity));
     DCI_TRY(dci_solver_put_stat(s, "seconds_eigen", st.t_eigen));
     DCI_TRY(dci_solver_put_stat(s, "p", (double)st.p));
     DCI_TRY(dci_solver_put_stat(s, "m", (double)st.m));
+    DCI_TRY(dci_solver_put_stat(s, "p_sigma", (double)st.p_sigma));
+    DCI_TRY(dci_solver_put_stat(s, "pca_dims", (double)st.pca_dims));
     DCI_TRY(dci_solver_put_stat(s, "components", (double)st.components));
     DCI_TRY(dci_solver_put_stat(s, "dense", (double)st.dense));
     DCI_TRY(dci_solver_progress(s, "embedding", 1, 1, NAN));

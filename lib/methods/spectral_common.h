@@ -23,14 +23,21 @@
     {"eigensolver", DC_PARAM_CHOICE, 0, 0, 2, "auto|lapack|arpack",                              \
      "auto = ARPACK (LAPACK when n <= 64 or k > n/4, and as the fallback if ARPACK fails on a matrix that fits densely)"},                         \
     {"n_init", DC_PARAM_INT, 10, 1, 10000, NULL,                                                 \
-     "k-means restarts on the embedding (NJW; SCDBAS: default number of beetles)"}
+     "k-means restarts on the embedding (NJW; SCDBAS: default number of beetles)"},              \
+    {"pca", DC_PARAM_INT, 0, -1, 1e9, NULL,                                                      \
+     "graph on principal components: 0 = auto (sparse affinity and d > 128: the fewest "        \
+     "keeping 95 % of the variance, at most 50), -1 = off (raw features), q = q components"},    \
+    {"sigma_sample", DC_PARAM_INT, 0, -1, 1e9, NULL,                                             \
+     "0 = auto (exact sigmas while p <= 1000 or dense, else sampled with 128), -1 = exact, "    \
+     "s = each sigma estimated from a uniform sample holding about s of its p nearest"}
 
 /* Default neighbours of the sparse graph (parameter m = 0), clamped to n - 1. */
 #define DCI_SPECTRAL_DEFAULT_M 10
 
 /* Checks the data (finite, k in [2, n], m < n), computes the embedding Y
  * (n x k, unit rows), stores it as the solver's "embedding" output and the
- * stats seconds_knn, seconds_affinity, seconds_eigen, p, m, components.
+ * stats seconds_pca, seconds_knn, seconds_affinity, seconds_eigen, p, m, p_sigma,
+ * pca_dims, components, dense.
  * *Y is borrowed from the solver (valid until its results are cleared). */
 dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,
                                      const float **Y, int64_t *n, int64_t *k);

@@ -176,3 +176,80 @@ def test_embedding_errors(lib):
     assert b"3 connected components" in lib.dc_last_error()
     same = np.ones((10, 3), np.float32)
     assert lib.dc_spectral_embedding(ptr(same), 10, 3, 2, 1, 0, ptr(y)) == DC_ERR_DEGENERATE
+
+
+# ---- the spectral pipeline of the solver with a PCA projection --------------
+
+def solver_lib(cdll):
+    vp, i64, f32p = C.c_void_p, C.c_int64, C.POINTER(C.c_float)
+    i64p, st = C.POINTER(C.c_int64), C.c_int
+    return declare(cdll, {
+        "dc_dataset_create": (st, [C.POINTER(vp), f32p, i64, i64, C.c_int]),
+        "dc_dataset_free": (None, [vp]),
+        "dc_solver_create": (st, [C.POINTER(vp), C.c_char_p]),
+        "dc_solver_free": (None, [vp]),
+        "dc_solver_set": (st, [vp, C.c_char_p, C.c_double]),
+        "dc_solver_fit": (st, [vp, vp]),
+        "dc_solver_output": (st, [vp, C.c_char_p, f32p, i64, i64p, i64p]),
+        "dc_solver_stat": (st, [vp, C.c_char_p, C.POINTER(C.c_double)]),
+    })
+
+
+def njw_embedding(lib, x, k, **params):
+    """(embedding, stats) of the "njw" solver with the given parameters."""
+    s, ds = C.c_void_p(), C.c_void_p()
+    assert lib.dc_solver_create(C.byref(s), b"njw") == 0
+    assert lib.dc_dataset_create(C.byref(ds), ptr(x), x.shape[0], x.shape[1], 1) == 0
+    try:
+        for name, value in dict(k=k, **params).items():
+            assert lib.dc_solver_set(s, name.encode(), value) == 0, lib.dc_last_error()
+        assert lib.dc_solver_fit(s, ds) == 0, lib.dc_last_error()
+        y = np.empty((x.shape[0], k), np.float32)
+        rows, cols = C.c_int64(), C.c_int64()
+        assert lib.dc_solver_output(s, b"embedding", ptr(y), y.size, C.byref(rows),
+                                    C.byref(cols)) == 0
+        stats = {}
+        for name in ("pca_dims", "p", "p_sigma"):
+            v = C.c_double()
+            assert lib.dc_solver_stat(s, name.encode(), C.byref(v)) == 0
+            stats[name] = v.value
+        return y, stats
+    finally:
+        lib.dc_dataset_free(ds)
+        lib.dc_solver_free(s)
+
+
+def test_pca_sparse_embedding_against_numpy(cdll):
+    # Four groups in a 6-dimensional latent space with distinct spreads, mapped
+    # isometrically into 150 dimensions (+ tiny noise, an offset): the top 6
+    # principal components are well separated from the rest, so numpy's SVD
+    # and the library's covariance eigenvectors span the same subspace.
+    lib = solver_lib(cdll)
+    rng = np.random.default_rng(7)
+    n_per, k, d, q, m = 60, 4, 150, 6, 12
+    centres = rng.normal(scale=3.0, size=(k, q)) * np.array([3, 2.5, 2, 1.5, 1, 0.7])
+    lat = np.concatenate([c + rng.normal(size=(n_per, q)) * np.linspace(1.5, 0.5, q)
+                          for c in centres])
+    basis, _ = np.linalg.qr(rng.normal(size=(d, q)))
+    x = (lat @ basis.T + 1e-4 * rng.normal(size=(k * n_per, d)) + 2.0).astype(np.float32)
+    n = x.shape[0]
+
+    xc = x.astype(np.float64) - x.astype(np.float64).mean(0)
+    z = xc @ np.linalg.svd(xc, full_matrices=False)[2][:q].T
+    p = max(1, round(n / k**2))
+    sr = sigma_ref(z, p)
+    ri, _ = knn_ref(z, m, np.arange(n))
+    keep = np.zeros((n, n), bool)
+    keep[np.repeat(np.arange(n), m), ri.ravel()] = True
+    keep |= keep.T
+    ref, gap = embedding_gram_ref(np.where(keep, affinity_ref(z, sr), 0.0), k)
+    assert gap > 0.01
+
+    y, stats = njw_embedding(lib, x, k, affinity=2, m=m, pca=q, sigma_sample=-1)
+    assert stats["pca_dims"] == q and stats["p_sigma"] == p
+    np.testing.assert_allclose(y.astype(np.float64) @ y.T, ref, atol=1e-4)
+
+    # Auto (pca = 0) projects 150 > 128 features onto at most the 6 that
+    # carry 95 % of the variance; pca = -1 keeps the raw features.
+    assert 1 <= njw_embedding(lib, x, k, affinity=2, m=m)[1]["pca_dims"] <= q
+    assert njw_embedding(lib, x, k, affinity=2, m=m, pca=-1)[1]["pca_dims"] == 0

@@ -225,13 +225,18 @@ class KMeans(_SolverEstimator):
 
 
 _SPECTRAL_PARAMS = dict(_SolverEstimator._params, affinity="affinity", n_neighbors="m",
-                        eigensolver="eigensolver", n_init="n_init")
+                        eigensolver="eigensolver", n_init="n_init", pca="pca",
+                        sigma_sample="sigma_sample")
 _SPECTRAL_DOC = """
     affinity: "sparse" (default: Gaussian affinity on the symmetrised
     n_neighbors-nearest-neighbour graph), "dense" (all pairs) or "auto"
     (dense up to 4000 points). n_neighbors: neighbours per point of the
     sparse graph; None = max(p, 10) capped at 50 with p = round(n / k^2).
-    eigensolver: "auto" | "lapack" | "arpack"."""
+    eigensolver: "auto" | "lapack" | "arpack". pca: components of the
+    projection the sparse graph is built on (None = auto: the fewest keeping
+    95 % of the variance, at most 50, when there are more than 128 features;
+    -1 = raw features). sigma_sample: None = auto (exact sigmas while
+    p <= 1000), -1 = exact, s = sampled estimate with about s neighbours."""
 
 
 class NJW(_SolverEstimator):
@@ -250,12 +255,14 @@ class NJW(_SolverEstimator):
     _stats = {"inertia_": ("inertia", float), "n_iter_": ("iterations", int)}
 
     def __init__(self, n_clusters=8, *, affinity="sparse", n_neighbors=None, eigensolver="auto",
-                 n_init=10, random_state=None):
+                 n_init=10, pca=None, sigma_sample=None, random_state=None):
         self.n_clusters = n_clusters
         self.affinity = affinity
         self.n_neighbors = n_neighbors
         self.eigensolver = eigensolver
         self.n_init = n_init
+        self.pca = pca
+        self.sigma_sample = sigma_sample
         self.random_state = random_state
 
 
@@ -295,14 +302,16 @@ class SCDBAS(_SolverEstimator):
     _stats = {"fitness_": ("fitness", float), "n_iter_": ("dbas_iters", int)}
 
     def __init__(self, n_clusters=8, *, affinity="sparse", n_neighbors=None, eigensolver="auto",
-                 n_init=10, dbas_mode="improved", dbas_step=None, dbas_eta=0.95, dbas_c=5.0,
-                 dbas_iters=None, dbas_excursion=20, dbas_damp=0.5, dbas_beetles=None,
-                 record_undamped=False, random_state=None):
+                 n_init=10, pca=None, sigma_sample=None, dbas_mode="improved", dbas_step=None,
+                 dbas_eta=0.95, dbas_c=5.0, dbas_iters=None, dbas_excursion=20, dbas_damp=0.5,
+                 dbas_beetles=None, record_undamped=False, random_state=None):
         self.n_clusters = n_clusters
         self.affinity = affinity
         self.n_neighbors = n_neighbors
         self.eigensolver = eigensolver
         self.n_init = n_init
+        self.pca = pca
+        self.sigma_sample = sigma_sample
         self.dbas_mode = dbas_mode
         self.dbas_step = dbas_step
         self.dbas_eta = dbas_eta
