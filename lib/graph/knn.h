@@ -12,15 +12,23 @@
  * Selection: each query keeps a buffer of the candidates that passed the
  * screen; when it fills up, a quickselect finds the k-th smallest upper bound
  * and tightens the screen. That costs O(1) per candidate (a heap costs
- * O(log k), which dominated the search at k = 100 and made k = 700 slow).
+ * O(log k), which dominated the search at k = 100 and made k = 700 slow);
+ * a row's scan stops as soon as the buffer is full, so the tighter screen
+ * applies to the rest of the row at once. Measured on Fashion-MNIST 10k after
+ * PCA to 64 dimensions, k = 100: 0.75 s -> 0.38 s.
  *
  * Cells (large reference sets): the references are split into cells of about
  * 2048 rows by a few Lloyd steps, with the radius of every cell. A query tile
- * visits the cells nearest first and skips a cell when the triangle
- * inequality, |q - r| >= |q - centre| - radius, proves that none of its rows
- * can beat any query's current k-th distance. The result is still exact (same
- * neighbours, same ties); what is saved depends on the data: nothing on one
- * diffuse cloud, most of the work when the data form separated groups. */
+ * (queries grouped by cell) visits the cells nearest first and skips a cell
+ * when the triangle inequality, |q - r| >= |q - centre| - radius, proves
+ * that none of its rows can beat any query's current k-th distance. The
+ * result is still exact (same neighbours, same ties); what is saved depends
+ * on the data: nothing on one diffuse cloud or on Fashion-MNIST, most of the
+ * work when the data form separated groups (10 Gaussian blobs, 100k x 50,
+ * k = 10: 12 % of the pairs visited, 25 s -> 5.7 s). The serial part (scan,
+ * selection) stays serial: a two-thread split of it between the sgemm calls
+ * measured no faster on this 2-core machine, so the only threads are
+ * OpenBLAS's. */
 #ifndef DCI_GRAPH_KNN_H
 #define DCI_GRAPH_KNN_H
 

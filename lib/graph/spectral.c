@@ -501,6 +501,7 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
         dci_pca pca;
         int64_t qmax = pca_auto ? DCI_SPECTRAL_PCA_AUTO_MAX : o->pca_dims;
         if (qmax > d) qmax = d;
+        if (pca_auto && qmax > n) qmax = n; /* n points span at most n - 1 directions */
         rc = dci_pca_fit(x, n, d, qmax, pca_auto ? DCI_SPECTRAL_PCA_AUTO_VARIANCE : 1.0,
                          DCI_PCA_AUTO, o->seed, &pca);
         if (rc == DC_OK) {
