@@ -4,6 +4,14 @@
 #include <stdlib.h>
 #include <stdio.h>
 
+/* The document element, a white background and the centred title. */
+static void svg_open(FILE *f, double W, double H, const char *title) {
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
+}
+
 static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
 
 int svg_line_chart(const char *path, const char *title, const char *xlabel, const char *ylabel,
@@ -25,10 +33,7 @@ int svg_line_chart(const char *path, const char *title, const char *xlabel, cons
     if (ymax - ymin < 1e-12 * (fabs(ymax) + 1)) ymax = ymin + 1;
     FILE *f = fopen(path, "w");
     if (!f) return -1;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
+    svg_open(f, W, H, title);
     fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
     fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n", L, T, L, H - B);
     /* Enough significant digits that the five ticks differ even when the
@@ -95,10 +100,7 @@ int svg_heatmap(const char *path, const char *title, const char *row_label, cons
     double W = L + cols * cell + 110, H = T + rows * cell + 60;
     FILE *f = fopen(path, "w");
     if (!f) return -1;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
+    svg_open(f, W, H, title);
     for (int64_t i = 0; i < rows; i++) {
         for (int64_t j = 0; j < cols; j++) {
             int r, g, b;
@@ -203,10 +205,7 @@ int svg_embedding(const char *path, const char *title, const float *z, int64_t n
     const double W = 640, H = 640, P = 40;
     FILE *f = fopen(path, "w");
     if (!f) goto out;
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
+    svg_open(f, W, H, title);
     int64_t stride = max_points > 0 && n > max_points ? (n + max_points - 1) / max_points : 1;
     for (int64_t i = 0; i < n; i += stride) {
         double x = P + (W - 2 * P) * (px[i] - xlo) / (xhi - xlo);

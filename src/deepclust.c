@@ -214,6 +214,20 @@ static int compute_metrics(const int32_t *truth, const int32_t *pred, int64_t n,
     return 0;
 }
 
+static void json_metrics(cli_json *j, const metrics *mt) {
+    json_num(j, "acc", mt->acc);
+    json_num(j, "nmi", mt->nmi);
+    json_str(j, "nmi_normalization", "sqrt");
+    json_num(j, "nmi_arithmetic", mt->nmi_arith);
+    json_num(j, "ari", mt->ari);
+    json_num(j, "f1", mt->f1);
+}
+
+static void print_metrics(const metrics *mt) {
+    fprintf(stderr, "ACC %.4f  NMI %.4f (sqrt; arithmetic %.4f)  ARI %.4f  F1 %.4f\n", mt->acc, mt->nmi,
+            mt->nmi_arith, mt->ari, mt->f1);
+}
+
 /* Writes a named solver output matrix to a .csv/.npy file. */
 static int write_output(dc_solver *s, const char *name, const char *path) {
     int64_t rows, cols;
@@ -400,14 +414,7 @@ static int cmd_cluster(args *a, int json) {
         json_int(&j, "k", (long long)k);
         json_int(&j, "seed", (long long)seed);
         json_num(&j, "seconds", seconds);
-        if (truth) {
-            json_num(&j, "acc", mt.acc);
-            json_num(&j, "nmi", mt.nmi);
-            json_str(&j, "nmi_normalization", "sqrt");
-            json_num(&j, "nmi_arithmetic", mt.nmi_arith);
-            json_num(&j, "ari", mt.ari);
-            json_num(&j, "f1", mt.f1);
-        }
+        if (truth) json_metrics(&j, &mt);
         /* Solver statistics: "seconds_X" become phases.X, the rest go top level. */
         json_begin_object(&j, "phases", &ph);
         for (int i = 0; i < dc_solver_stat_count(s); i++) {
@@ -429,9 +436,7 @@ static int cmd_cluster(args *a, int json) {
     if (!quiet) {
         fprintf(stderr, "%s: n=%lld d=%lld k=%lld in %.3f s\n", dc_solver_method(s), (long long)n,
                 (long long)d, (long long)k, seconds);
-        if (truth)
-            fprintf(stderr, "ACC %.4f  NMI %.4f (sqrt; arithmetic %.4f)  ARI %.4f  F1 %.4f\n", mt.acc,
-                    mt.nmi, mt.nmi_arith, mt.ari, mt.f1);
+        if (truth) print_metrics(&mt);
         if (out) fprintf(stderr, "labels written to %s\n", out);
     }
 free_pred:
@@ -519,14 +524,7 @@ static int cmd_predict(args *a, int json) {
         json_int(&j, "k", dc_model_k(m));
         json_int(&j, "seed", (long long)seed);
         json_num(&j, "seconds", seconds);
-        if (truth) {
-            json_num(&j, "acc", mt.acc);
-            json_num(&j, "nmi", mt.nmi);
-            json_str(&j, "nmi_normalization", "sqrt");
-            json_num(&j, "nmi_arithmetic", mt.nmi_arith);
-            json_num(&j, "ari", mt.ari);
-            json_num(&j, "f1", mt.f1);
-        }
+        if (truth) json_metrics(&j, &mt);
         json_str(&j, "model", model_path);
         if (out) json_str(&j, "out", out);
         json_end(&j);
@@ -534,9 +532,7 @@ static int cmd_predict(args *a, int json) {
     if (!quiet) {
         fprintf(stderr, "predict (%s model): n=%lld d=%lld k=%lld in %.3f s\n", dc_model_method(m),
                 (long long)n, (long long)d, (long long)dc_model_k(m), seconds);
-        if (truth)
-            fprintf(stderr, "ACC %.4f  NMI %.4f (sqrt; arithmetic %.4f)  ARI %.4f  F1 %.4f\n", mt.acc,
-                    mt.nmi, mt.nmi_arith, mt.ari, mt.f1);
+        if (truth) print_metrics(&mt);
     }
 done:
     free(z);
