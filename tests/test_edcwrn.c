@@ -646,6 +646,189 @@ static void test_pretrained(const blobs *bl) {
     dc_solver_free(b);
 }
 
+/* ---- representation weighting options ---- */
+
+/* q recomputed in double from the fit's outputs (embedding, centres,
+ * weights): Eq. 11 with the weighted distance times `dist_scale`. */
+static double q_error(const dc_solver *s, int64_t n, int64_t K, int64_t M, double a, double b,
+                      double dist_scale) {
+    float *z = output_of(s, "embedding", NULL, NULL);
+    float *r = output_of(s, "centers", NULL, NULL);
+    float *w = output_of(s, "weights", NULL, NULL);
+    float *q = output_of(s, "q", NULL, NULL);
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < K; j++) {
+            double d = 0;
+            for (int64_t m = 0; m < M; m++) {
+                double t = (double)z[i * M + m] - r[j * M + m];
+                d += w[j * M + m] * t * t;
+            }
+            double ref = 1.0 / (1.0 + a * pow(dist_scale * d, b));
+            worst = fmax(worst, fabs(q[i * K + j] - ref) / ref);
+        }
+    free(z);
+    free(r);
+    free(w);
+    free(q);
+    return worst;
+}
+
+static void test_weighting_norm(const blobs *bl) {
+    /* Default weighting_norm = mean: the kernel's distance is M sum_m w_jm
+     * (z_im - r_jm)^2 while the reported w keeps rows summing to 1; sum:
+     * Eq. 11 with w as reported. */
+    const int64_t M = 3;
+    for (int norm = 0; norm < 2; norm++) {
+        dc_solver *s = small_solver("edcwrn", bl->k, 3);
+        if (norm == 0) CHECK_OK(dc_solver_set_str(s, "weighting_norm", "sum"));
+        double v = -1;
+        CHECK_OK(dc_solver_get(s, "weighting_norm", &v));
+        CHECK(v == (norm == 0 ? 0.0 : 1.0));
+        CHECK_OK(dc_solver_set(s, "max_iter", 40));
+        CHECK_OK(dc_solver_fit(s, bl->ds));
+        const double err = q_error(s, bl->n, bl->k, M, 1.93, 0.79, norm == 0 ? 1.0 : (double)M);
+        CHECK_MSG(err < 1e-4, "weighting_norm %s: q differs from Eq. 11 by %g",
+                  norm ? "mean" : "sum", err);
+        float *w = output_of(s, "weights", NULL, NULL);
+        for (int64_t j = 0; j < bl->k; j++)
+            CHECK_NEAR(w[j * M] + w[j * M + 1] + w[j * M + 2], 1.0, 1e-5);
+        free(w);
+        /* The saved model predicts with the same kernel. */
+        dc_model *m = NULL;
+        CHECK_OK(dc_solver_model(s, &m));
+        int32_t *lf = labels_of(s, bl->n), *lp = calloc((size_t)bl->n, sizeof *lp);
+        CHECK_OK(dc_model_predict(m, bl->ds, lp, bl->n));
+        CHECK(memcmp(lf, lp, sizeof(int32_t) * (size_t)bl->n) == 0);
+        free(lf);
+        free(lp);
+        dc_model_free(m);
+        dc_solver_free(s);
+    }
+
+    /* With uniform weights 1/M the mean-normalised kernel is the kernel of
+     * weighting = false (plain squared distance). */
+    dci_deep_cfg on = dci_deep_cfg_default(DCI_DEEP_EDCWRN), off = on;
+    on.k = off.k = 3;
+    off.weighting = 0;
+    dci_deep_train *ton = NULL, *toff = NULL;
+    dc_model *ae = NULL;
+    {
+        dc_solver *s = small_solver("edcwrn", 3, 1);
+        CHECK_OK(dc_solver_set(s, "max_iter", 0));
+        CHECK_OK(dc_solver_fit(s, bl->ds));
+        CHECK_OK(dc_solver_pretrained(s, &ae));
+        dc_solver_free(s);
+    }
+    on.batch = off.batch = 32;
+    CHECK_OK(dci_deep_train_create(&ton, &on, ae, bl->n, NULL));
+    CHECK_OK(dci_deep_train_create(&toff, &off, ae, bl->n, NULL));
+    CHECK(ton->m->weights != NULL && toff->m->weights == NULL);
+    enum { NZ = 16 };
+    float z[NZ * 3], r[9], qon[NZ * 3], qoff[NZ * 3];
+    fill_uniform(z, NZ * 3, -2, 2);
+    fill_uniform(r, 9, -1, 1);
+    CHECK_OK(dci_assign_q(ton->m->kernel, z, NZ, 3, r, ton->m->weights, 3, qon));
+    CHECK_OK(dci_assign_q(toff->m->kernel, z, NZ, 3, r, NULL, 3, qoff));
+    double worst = 0;
+    for (int i = 0; i < NZ * 3; i++) worst = fmax(worst, fabs(qon[i] - qoff[i]));
+    CHECK_MSG(worst < 1e-6, "uniform weights vs weighting off: %g", worst);
+    dci_deep_train_free(ton);
+    dci_deep_train_free(toff);
+    dc_model_free(ae);
+}
+
+/* weighting_scale = standardized: at a target update the weights are Eq. 15
+ * on the embedding divided per dimension by its standard deviation over the
+ * whole set (recomputed here independently, in double). */
+static void test_weighting_standardized_update(const blobs *bl) {
+    dc_solver *s = small_solver("edcwrn", bl->k, 2);
+    CHECK_OK(dc_solver_set(s, "max_iter", 0));
+    CHECK_OK(dc_solver_fit(s, bl->ds));
+    dc_model *ae = NULL;
+    CHECK_OK(dc_solver_pretrained(s, &ae));
+    dc_solver_free(s);
+    dci_deep_cfg c = dci_deep_cfg_default(DCI_DEEP_EDCWRN);
+    c.k = bl->k;
+    c.batch = 32;
+    c.n_init = 3;
+    c.weighting_scale = DCI_WSCALE_STANDARDIZED;
+    dci_deep_train *t = NULL;
+    CHECK_OK(dci_deep_train_create(&t, &c, ae, bl->n, NULL));
+    const float *x = dc_dataset_data(bl->ds);
+    CHECK_OK(dci_deep_init_centers(t, x, NULL, NULL));
+    CHECK_OK(dci_deep_update(t, x));
+    for (int it = 0; it < 5; it++) CHECK_OK(dci_deep_iteration(t, x));
+    CHECK_OK(dci_deep_update(t, x)); /* q from the batch-updated w, then w from the whole set */
+    const int64_t n = t->n, M = t->M, K = t->K;
+    const float *z = t->zall, *q = t->q, *r = t->m->centers;
+    double worst = 0;
+    for (int64_t j = 0; j < K; j++) {
+        double inv[16], sum = 0;
+        for (int64_t m = 0; m < M; m++) {
+            double mu = 0, var = 0, D = 0;
+            for (int64_t i = 0; i < n; i++) mu += z[i * M + m];
+            mu /= (double)n;
+            for (int64_t i = 0; i < n; i++) var += (z[i * M + m] - mu) * (z[i * M + m] - mu);
+            var /= (double)n;
+            for (int64_t i = 0; i < n; i++) {
+                double d = (z[i * M + m] - r[j * M + m]) / sqrt(var);
+                D += (double)q[i * K + j] * q[i * K + j] * d * d;
+            }
+            sum += inv[m] = 1.0 / D;
+        }
+        for (int64_t m = 0; m < M; m++)
+            worst = fmax(worst, fabs(t->m->weights[j * M + m] - inv[m] / sum));
+    }
+    CHECK_MSG(worst < 1e-5, "standardised weights differ from the reference by %g", worst);
+    dci_deep_train_free(t);
+    dc_model_free(ae);
+}
+
+/* Regression (the weighting collapse): three clearly separated 2-D blobs,
+ * default EDCWRN settings on a tiny network with a very short pre-training,
+ * so that the pre-trained embedding is small (variance ~1e-3). With the
+ * kernel's distance a mean over dimensions (weighting_norm = sum, the old
+ * default) the kernel was nearly flat (q in [0.99, 1] for every cluster),
+ * the targets nearly uniform, and clusters merged: 2 of these 8 seeds
+ * reached ACC 0.95 (6 of 24 seeds); with the default weighting_norm = mean,
+ * 8 of 8 (20 of 24). The bound leaves room for one or two seeds that a
+ * different BLAS sends another way. */
+static void test_separated_blobs(void) {
+    enum { N = 90 };
+    float x[N * 2];
+    int32_t truth[N];
+    const double cx[3] = {0, 5, 2}, cy[3] = {0, 1, 5};
+    dci_rng r;
+    dci_rng_init(&r, 77, DCI_STREAM_TEST);
+    for (int i = 0; i < N; i++) {
+        truth[i] = i % 3;
+        x[i * 2] = (float)((cx[i % 3] + 0.6 * dci_rng_normal(&r)) / 6.0);
+        x[i * 2 + 1] = (float)((cy[i % 3] + 0.6 * dci_rng_normal(&r)) / 6.0);
+    }
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x, N, 2, DC_COPY));
+    int good = 0;
+    const int seeds = 8;
+    for (int seed = 0; seed < seeds; seed++) {
+        dc_solver *s = NULL;
+        CHECK_OK(dc_solver_create(&s, "edcwrn"));
+        set_small(s, 3, seed);
+        CHECK_OK(dc_solver_set(s, "embed_dim", 10));
+        CHECK_OK(dc_solver_set(s, "pretrain_epochs", 5));
+        CHECK_OK(dc_solver_fit(s, ds));
+        int32_t *l = labels_of(s, N);
+        double acc = 0;
+        CHECK_OK(dc_metrics_acc(truth, l, N, &acc));
+        good += acc >= 0.95;
+        printf("separated blobs, seed %d: ACC %.3f\n", seed, acc);
+        free(l);
+        dc_solver_free(s);
+    }
+    CHECK_MSG(good >= seeds - 2, "ACC >= 0.95 in only %d of %d seeds", good, seeds);
+    dc_dataset_free(ds);
+}
+
 /* ---- rejected inputs ---- */
 
 static void expect_fit_error(const blobs *bl, const char *param, double value, dc_status want,
@@ -746,7 +929,10 @@ int main(void) {
     test_pretrained(&bl);
     test_bad_inputs(&bl);
     test_divergence(&bl);
+    test_weighting_norm(&bl);
+    test_weighting_standardized_update(&bl);
     free_blobs(&bl);
+    test_separated_blobs();
     test_checkpoint_resume();
 
     char cmd[600];

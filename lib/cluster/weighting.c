@@ -19,7 +19,32 @@ void dci_weighting_init(float *w, int64_t K, int64_t M) {
     for (int64_t t = 0; t < K * M; t++) w[t] = (float)(1.0 / (double)M);
 }
 
-/* One row of w from its dispersions d[0..M-1] (all finite, >= 0). */
+dc_status dci_weighting_dim_variance(const float *z, int64_t n, int64_t M, double *v) {
+    DCI_CHECK_NULL(z);
+    DCI_CHECK_NULL(v);
+    for (int64_t m = 0; m < M; m++) v[m] = 0.0;
+    if (n <= 1) return DC_OK;
+    /* Two passes (mean, then squared deviations): the embedding can sit far
+     * from the origin relative to its spread. */
+    dci_scratch sc;
+    double *mu = dci_scratch_get(&sc, M, "dimension means");
+    if (!mu) return DC_ERR_NOMEM;
+    for (int64_t m = 0; m < M; m++) mu[m] = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t m = 0; m < M; m++) mu[m] += z[i * M + m];
+    for (int64_t m = 0; m < M; m++) mu[m] /= (double)n;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t m = 0; m < M; m++) {
+            double d = (double)z[i * M + m] - mu[m];
+            v[m] += d * d;
+        }
+    for (int64_t m = 0; m < M; m++) v[m] /= (double)n;
+    dci_scratch_release(&sc);
+    return DC_OK;
+}
+
+/* One row of w from its dispersions d[0..M-1] (each >= 0, finite, or +Inf
+ * for a dimension excluded from the weighting). */
 static void weights_from_dispersions(const double *d, int64_t M, double expo, float *w) {
     int64_t zeros = 0;
     double dmin = INFINITY;
@@ -27,11 +52,12 @@ static void weights_from_dispersions(const double *d, int64_t M, double expo, fl
         if (d[m] == 0.0) zeros++;
         if (d[m] < dmin) dmin = d[m];
     }
-    if (zeros > 0) {
-        for (int64_t m = 0; m < M; m++) w[m] = d[m] == 0.0 ? (float)(1.0 / (double)zeros) : 0.0f;
+    if (zeros > 0 || dmin == INFINITY) {
+        const double share = 1.0 / (double)(zeros > 0 ? zeros : M);
+        for (int64_t m = 0; m < M; m++) w[m] = zeros == 0 || d[m] == 0.0 ? (float)share : 0.0f;
         return;
     }
-    /* Ratios dmin/d are in (0, 1] and the smallest dispersion contributes 1,
+    /* Ratios dmin/d are in [0, 1] and the smallest dispersion contributes 1,
      * so the sum is >= 1 whatever the scale of D. */
     double sum = 0.0;
     for (int64_t m = 0; m < M; m++) {
@@ -45,7 +71,8 @@ static void weights_from_dispersions(const double *d, int64_t M, double expo, fl
 }
 
 dc_status dci_weighting_update(const float *q, const float *z, int64_t n, int64_t M,
-                               const float *r, int64_t K, double alpha, double beta, float *w) {
+                               const float *r, int64_t K, double alpha, double beta,
+                               const double *scale, float *w) {
     DCI_CHECK_NULL(q);
     DCI_CHECK_NULL(z);
     DCI_CHECK_NULL(r);
@@ -85,6 +112,11 @@ dc_status dci_weighting_update(const float *q, const float *z, int64_t n, int64_
             break;
         }
     }
+    if (st == DC_OK && scale)
+        for (int64_t t = 0; t < K * M; t++) {
+            const double v = scale[t % M];
+            D[t] = v > 0.0 ? D[t] / v : INFINITY;
+        }
     if (st == DC_OK)
         for (int64_t j = 0; j < K; j++)
             weights_from_dispersions(D + j * M, M, 1.0 / (beta - 1.0), w + j * M);

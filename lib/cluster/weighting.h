@@ -24,8 +24,17 @@ dc_status dci_weighting_check(double alpha, double beta);
 /* The starting weights w_jm = 1/M (K x M). */
 void dci_weighting_init(float *w, int64_t K, int64_t M);
 
+/* Per-dimension variance of the n rows of z (n x M) into v (M doubles),
+ * population form (divided by n); n <= 1 gives zeros. */
+dc_status dci_weighting_dim_variance(const float *z, int64_t n, int64_t M, double *v);
+
 /* w (K x M) from q (n x K, entries >= 0, e.g. the proposed kernel's output),
  * z (n x M) and r (K x M), over the n given rows.
+ * scale: NULL for Eq. 15 on the raw embedding; otherwise M per-dimension
+ * variances v_m >= 0 and the dispersions become D_jm / v_m, i.e. Eq. 15 on
+ * the embedding standardised per dimension (z_m / sqrt(v_m)), a dispersion
+ * relative to the spread of that dimension. A dimension with v_m = 0
+ * carries no information and gets weight 0 (uniform rows if all do).
  * Zero dispersions: w_jm behaves like D_jm^(-1/(beta-1)), so as some D_jm -> 0
  * those dimensions take all the weight. A row with zeros therefore shares
  * the weight equally among its zero entries; a row that is all zero (a
@@ -34,6 +43,7 @@ void dci_weighting_init(float *w, int64_t K, int64_t M);
  * extreme ratios underflow to 0 rather than overflow.
  * DC_ERR_NUMERIC if a dispersion is NaN/Inf (bad input). */
 dc_status dci_weighting_update(const float *q, const float *z, int64_t n, int64_t M,
-                               const float *r, int64_t K, double alpha, double beta, float *w);
+                               const float *r, int64_t K, double alpha, double beta,
+                               const double *scale, float *w);
 
 #endif

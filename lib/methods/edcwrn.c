@@ -93,6 +93,13 @@
                      "neighbour-max encoder branch (off: each sample its own neighbour)"}
 #define P_FORMULATION {"formulation", DC_PARAM_CHOICE, 0, 0, 1, "proposed|idec", \
                        "proposed: Eq. 11 kernel + cross-entropy; idec: Student-t + KL"}
+#define P_WSCALE {"weighting_scale", DC_PARAM_CHOICE, DCI_WSCALE_RAW, 0, 1, "raw|standardized", \
+                  "dispersions of the weighting (Eq. 15) on the raw embedding, or on the "  \
+                  "embedding standardised per dimension (relative dispersion)"}
+#define P_WNORM {"weighting_norm", DC_PARAM_CHOICE, DCI_WNORM_MEAN, 0, 1, "sum|mean", \
+                 "the kernel's weighted distance uses w (rows sum to 1: a mean over "   \
+                 "dimensions) or M w (mean weight 1: uniform weights give the plain "   \
+                 "squared distance, as weighting=false)"}
 #define P_CENORM {"ce_normalized", DC_PARAM_BOOL, 1, 0, 1, NULL, \
                   "cross-entropy against q normalised over clusters (as the authors' code); "    \
                   "off: -sum p log q of the raw kernel"}
@@ -102,7 +109,7 @@
 
 static const dci_param_def edcwrn_params[] = {
     COMMON_PARAMS, P_LR(DEF_LR), P_LAMBDA, P_A, P_B, P_ALPHA, P_BETA, P_NK,
-    P_WEIGHTING,   P_NEIGHBORS,  P_FORMULATION, P_CENORM,
+    P_WEIGHTING,   P_NEIGHBORS,  P_FORMULATION, P_CENORM, P_WSCALE, P_WNORM,
 };
 static const dci_param_def idec_params[] = {COMMON_PARAMS, P_LR(DEF_LR), P_LAMBDA};
 static const dci_param_def dec_params[] = {COMMON_PARAMS, P_LR(DEF_LR_DEC)};
@@ -136,6 +143,8 @@ dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     c.weighting = c.neighbors = method == DCI_DEEP_EDCWRN;
     c.formulation_idec = method != DCI_DEEP_EDCWRN;
     c.ce_normalized = 1;
+    c.weighting_scale = DCI_WSCALE_RAW;
+    c.weighting_norm = DCI_WNORM_MEAN;
     return c;
 }
 
@@ -185,6 +194,8 @@ static dci_deep_cfg read_cfg(const dc_solver *s, dci_deep_method method) {
     RD_B("formulation", formulation_idec);
     RD_B("ce_normalized", ce_normalized);
     RD_B("augment", augment);
+    RD_I("weighting_scale", weighting_scale);
+    RD_I("weighting_norm", weighting_norm);
     if (opt_param(s, "seed", &v)) c.seed = (uint64_t)llround(v);
 #undef RD_I
 #undef RD_R
@@ -241,7 +252,7 @@ void dci_deep_train_free(dci_deep_train *t) {
     if (!t) return;
     dc_model_free(t->m);
     dci_sgd_free(t->sgd);
-    void *bufs[] = {t->dr,    t->xb,   t->z,     t->dz,  t->drecon, t->qb,    t->pb,
+    void *bufs[] = {t->wvar,  t->dr,    t->xb,   t->z,     t->dz,  t->drecon, t->qb,    t->pb,
                     t->enb,   t->de,   t->dez,   t->zself, t->arg,  t->lnbr,  t->e,
                     t->e_nb,  t->zall, t->q,     t->p,   t->nbr,    t->labels, t->labels_new,
                     t->order, t->loss, t->trace};
@@ -278,6 +289,9 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
     if (m->enc_nb) dci_mlp_copy_params(m->enc_nb, ae->enc);
     if (m->dec) dci_mlp_copy_params(m->dec, ae->dec);
     m->kernel = cfg->formulation_idec ? dci_kernel_student() : dci_kernel_proposed(cfg->a, cfg->b);
+    /* a (M s)^b = (a M^b) s^b: M w in the distance is a rescaled a. */
+    if (cfg->weighting && cfg->weighting_norm == DCI_WNORM_MEAN)
+        m->kernel.a *= pow((double)M, m->kernel.b);
     m->neighbors_k = kn;
     m->pretrain_loss = ae->pretrain_loss;
     if (m->weights) dci_weighting_init(m->weights, K, M);
@@ -288,6 +302,7 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
 #define ALLOC(ptr, type, count) \
     if (!((ptr) = DCI_NEW_ZEROS(type, (count), #ptr))) goto nomem
     ALLOC(t->dr, float, K * M);
+    if (m->weights) ALLOC(t->wvar, double, M);
     ALLOC(t->xb, float, B * d);
     ALLOC(t->z, float, B * M);
     ALLOC(t->dz, float, B * M);
@@ -433,6 +448,17 @@ dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, int64_t b, con
     return DC_OK;
 }
 
+/* The representation weights from n rows of q and z (SPEC §1.5). */
+static dc_status update_weights(dci_deep_train *t, const float *q, const float *z, int64_t n) {
+    const double *scale = NULL;
+    if (t->cfg.weighting_scale == DCI_WSCALE_STANDARDIZED) {
+        DCI_TRY(dci_weighting_dim_variance(z, n, t->M, t->wvar));
+        scale = t->wvar;
+    }
+    return dci_weighting_update(q, z, n, t->M, t->m->centers, t->K, t->cfg.alpha, t->cfg.beta,
+                                scale, t->m->weights);
+}
+
 dc_status dci_deep_update(dci_deep_train *t, const float *x) {
     dc_model *m = t->m;
     const int64_t n = t->n, M = t->M, K = t->K;
@@ -442,9 +468,7 @@ dc_status dci_deep_update(dci_deep_train *t, const float *x) {
     if (t->kn > 0) DCI_TRY(dci_knn_self(t->zall, n, M, t->kn, t->nbr, NULL));
     DCI_TRY(dci_assign_q(m->kernel, t->zall, n, M, m->centers, m->weights, K, t->q));
     DCI_TRY(dci_assign_target(t->q, n, K, t->p));
-    if (m->weights)
-        DCI_TRY(dci_weighting_update(t->q, t->zall, n, M, m->centers, K, t->cfg.alpha,
-                                     t->cfg.beta, m->weights));
+    if (m->weights) DCI_TRY(update_weights(t, t->q, t->zall, n));
     dci_assign_labels(t->q, n, K, t->labels_new);
     double change = 1.0; /* the first update: every label is new */
     if (t->have_labels) {
@@ -479,8 +503,7 @@ dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
     if (m->weights) {
         /* From the batch's forward quantities, before the step moves r. */
         DCI_TRY(dci_assign_q(m->kernel, t->z, b, M, m->centers, m->weights, K, t->qb));
-        DCI_TRY(dci_weighting_update(t->qb, t->z, b, M, m->centers, K, t->cfg.alpha,
-                                     t->cfg.beta, m->weights));
+        DCI_TRY(update_weights(t, t->qb, t->z, b));
     }
     dci_sgd_step(t->sgd);
     const float row[3] = {(float)parts[0], (float)parts[1], (float)parts[2]};

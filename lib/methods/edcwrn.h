@@ -19,6 +19,9 @@ typedef enum dci_deep_method {
     DCI_DEEP_DEC = 2   /* as IDEC without decoder: L = L_c */
 } dci_deep_method;
 
+enum { DCI_WSCALE_RAW = 0, DCI_WSCALE_STANDARDIZED = 1 };
+enum { DCI_WNORM_SUM = 0, DCI_WNORM_MEAN = 1 };
+
 /* Everything a fit reads from the solver's parameters (see edcwrn.c). */
 typedef struct dci_deep_cfg {
     dci_deep_method method;
@@ -26,6 +29,8 @@ typedef struct dci_deep_cfg {
     int64_t pretrain_epochs, n_init, neighbors_k, update_interval, max_iter, checkpoint_every;
     double pretrain_lr, pretrain_momentum, lr, momentum, lambda, a, b, alpha, beta, tol;
     int weighting, neighbors, formulation_idec, ce_normalized, augment;
+    int weighting_scale;  /* DCI_WSCALE_*: dispersions of Eq. 15 on the raw or standardised z */
+    int weighting_norm;   /* DCI_WNORM_*: the kernel uses w (rows sum to 1) or M w (mean 1) */
     uint64_t seed;
 } dci_deep_cfg;
 
@@ -42,6 +47,7 @@ typedef struct dci_deep_train {
     float *dr;           /* K x M centre gradient */
     /* mini-batch workspace (B rows) */
     float *xb, *z, *dz, *drecon, *qb, *pb, *enb, *de, *dez, *zself;
+    double *wvar;        /* M per-dimension variances (standardised weighting) */
     int32_t *arg;
     int64_t *lnbr;       /* batch-local neighbour lists, B x kn */
     /* whole-set state */

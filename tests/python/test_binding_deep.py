@@ -51,12 +51,15 @@ def fitted(data):
 def soft_assignment(est):
     """q recomputed with numpy from embedding_, cluster_centers_ (and
     weights_): EDCWRN Eq. 11 kernel 1 / (1 + a s^b) with the weighted
-    distance, unnormalised; IDEC/DEC Student-t (1 + s)^-1 normalised."""
+    distance (times M for weighting_norm="mean"), unnormalised; IDEC/DEC
+    Student-t (1 + s)^-1 normalised."""
     z = est.embedding_.astype(np.float64)
     r = est.cluster_centers_.astype(np.float64)
     w = est.weights_.astype(np.float64) if hasattr(est, "weights_") else np.ones_like(r)
     s = ((z[:, None, :] - r[None, :, :]) ** 2 * w[None, :, :]).sum(-1)
     if isinstance(est, dc.EDCWRN):
+        if est.weighting and est.weighting_norm == "mean":
+            s = s * z.shape[1]
         return 1.0 / (1.0 + est.a * s ** est.b)
     q = 1.0 / (1.0 + s)
     return q / q.sum(1, keepdims=True)

@@ -512,7 +512,11 @@ class EDCWRN(_DeepEstimator):
     sample of the max branch (neighbors=False: no branch). formulation:
     "proposed" (the kernel above with cross-entropy) or "idec" (Student-t
     with KL). ce_normalized: cross-entropy against q normalised over the
-    clusters (as the authors' code).
+    clusters (as the authors' code). weighting_scale: "raw" (Eq. 15 on the
+    embedding) or "standardized" (on the embedding divided per dimension by
+    its standard deviation). weighting_norm: "mean" (the kernel's distance is
+    M sum_m w_jm (z_m - r_jm)^2, so uniform weights give the plain squared
+    distance) or "sum" (sum_m w_jm (...)^2 with rows of w summing to 1).
     """ + _DEEP_DOC + """
     weights_ (n_clusters, embed_dim): the representation weights.
     """
@@ -520,12 +524,14 @@ class EDCWRN(_DeepEstimator):
     _method = "edcwrn"
     _params = dict(_DEEP_PARAMS, lam="lambda", a="a", b="b", alpha="alpha", beta="beta",
                    neighbors_k="neighbors_k", weighting="weighting", neighbors="neighbors",
-                   formulation="formulation", ce_normalized="ce_normalized")
+                   formulation="formulation", ce_normalized="ce_normalized",
+                   weighting_scale="weighting_scale", weighting_norm="weighting_norm")
     _outputs = dict(_DeepEstimator._outputs, weights_="weights")
 
     def __init__(self, n_clusters=8, *, lam=0.1, a=1.93, b=0.79, alpha=2.0, beta=2.0,
                  neighbors_k=2, weighting=True, neighbors=True, formulation="proposed",
-                 ce_normalized=True, hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
+                 ce_normalized=True, weighting_scale="raw", weighting_norm="mean",
+                 hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
                  pretrain_epochs=50, pretrain_lr=1.0, pretrain_momentum=0.9, batch_size=256,
                  lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, augment=False, image_shape=None, pretrained=None,
