@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "graph/eigen.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -84,38 +85,6 @@ static dc_status times_left(const float *x, int64_t n, int64_t d, const float *m
     return DC_OK;
 }
 
-/* Top q eigenpairs of the symmetric m x m a (row-major, upper triangle read,
- * destroyed): values descending into val, vectors as the ROWS of vec (q x m). */
-static dc_status top_eigen(double *a, int64_t m, int64_t q, double *val, double *vec) {
-    double *w = DCI_NEW_ARRAY(double, m, "PCA eigenvalues");
-    double *z = DCI_NEW_ARRAY(double, m * q, "PCA eigenvectors");
-    lapack_int *isuppz = DCI_NEW_ARRAY(lapack_int, 2 * q, "PCA eigenvector supports");
-    dc_status st = DC_OK;
-    if (!w || !z || !isuppz) {
-        st = DC_ERR_NOMEM;
-        goto done;
-    }
-    lapack_int found = 0;
-    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)m, a,
-                                     (lapack_int)m, 0.0, 0.0, (lapack_int)(m - q + 1),
-                                     (lapack_int)m, 0.0, &found, w, z, (lapack_int)q, isuppz);
-    if (info != 0 || found != q) {
-        st = dci_fail(DC_ERR_INTERNAL, "PCA: LAPACK dsyevr failed (info %d, %d of %lld)",
-                      (int)info, (int)found, (long long)q);
-        goto done;
-    }
-    for (int64_t c = 0; c < q; c++) { /* ascending columns -> descending rows */
-        int64_t src = q - 1 - c;
-        val[c] = w[src];
-        for (int64_t t = 0; t < m; t++) vec[c * m + t] = z[t * q + src];
-    }
-done:
-    dci_free(w);
-    dci_free(z);
-    dci_free(isuppz);
-    return st;
-}
-
 /* Covariance method: the q_max top unit eigenvectors (rows of v) and the
  * eigenvalues of sum (x - mean)(x - mean)^T. */
 static dc_status fit_covariance(const float *x, int64_t n, int64_t d, const float *mean,
@@ -134,7 +103,7 @@ static dc_status fit_covariance(const float *x, int64_t n, int64_t d, const floa
     }
     dci_free(t);
     dci_free(part);
-    if (st == DC_OK) st = top_eigen(cov, d, q, val, v);
+    if (st == DC_OK) st = dci_sym_top_eigen(cov, d, q, val, v, "PCA");
     dci_free(cov);
     return st;
 }
@@ -175,7 +144,7 @@ static dc_status fit_randomized(const float *x, int64_t n, int64_t d, const floa
     if (st == DC_OK) {
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l, (int)l, (int)d, 1.0, bd,
                     (int)l, bd, (int)l, 0.0, g, (int)l);
-        st = top_eigen(g, l, q, val_l, u);
+        st = dci_sym_top_eigen(g, l, q, val_l, u, "PCA");
     }
     if (st == DC_OK) {
         for (int64_t c = 0; c < q; c++) {

@@ -2,11 +2,11 @@
 
 #include <arpack/arpack.h>
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
 
+#include "graph/eigen.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -187,38 +187,6 @@ static void op_densify(const graph_info *g, const double *wd, const dci_csr *ws,
 
 /* ---- eigensolvers: r largest eigenpairs of A, descending ----------------- */
 
-/* z: n x r column-major (eigenvector l at z + l n). */
-static dc_status eig_lapack(double *a, int64_t n, int64_t r, double *lam, double *z) {
-    double *wv = DCI_NEW_ARRAY(double, n, "eigenvalues");
-    double *zz = DCI_NEW_ARRAY(double, n * r, "eigenvectors");
-    lapack_int *isuppz = DCI_NEW_ARRAY(lapack_int, 2 * r, "eigenvector supports");
-    dc_status st = DC_OK;
-    if (!wv || !zz || !isuppz) {
-        st = DC_ERR_NOMEM;
-        goto done;
-    }
-    lapack_int found = 0;
-    /* Column-major view of the symmetric a: same matrix. */
-    lapack_int info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'U', (lapack_int)n, a,
-                                     (lapack_int)n, 0.0, 0.0, (lapack_int)(n - r + 1),
-                                     (lapack_int)n, 0.0, &found, wv, zz, (lapack_int)n, isuppz);
-    if (info != 0 || found != r) {
-        st = dci_fail(info > 0 ? DC_ERR_NOT_CONVERGED : DC_ERR_INTERNAL,
-                      "spectral embedding: LAPACK dsyevr failed (info %d, %d of %lld eigenpairs)",
-                      (int)info, (int)found, (long long)r);
-        goto done;
-    }
-    for (int64_t l = 0; l < r; l++) { /* ascending -> descending */
-        lam[l] = wv[r - 1 - l];
-        memcpy(z + l * n, zz + (r - 1 - l) * n, (size_t)n * sizeof *z);
-    }
-done:
-    dci_free(wv);
-    dci_free(zz);
-    dci_free(isuppz);
-    return st;
-}
-
 static dc_status eig_arpack(const op_ctx *o, int64_t n, int64_t r, uint64_t seed, double *lam,
                             double *z) {
     if (n > INT32_MAX / 64)
@@ -382,7 +350,7 @@ static dc_status top_common(const graph_info *g, const double *wd, const dci_csr
             }
         }
     }
-    if (st == DC_OK && r > 0 && !arpack) st = eig_lapack(a, n, r, lam, z);
+    if (st == DC_OK && r > 0 && !arpack) st = dci_sym_top_eigen(a, n, r, lam, z, "spectral embedding");
     if (st == DC_OK) assemble(g, K, lam, z, U, lambda);
     dci_free(lam);
     dci_free(z);
