@@ -214,6 +214,18 @@ static int compute_metrics(const int32_t *truth, const int32_t *pred, int64_t n,
     return 0;
 }
 
+/* Opens the JSON object with the keys every command reports. */
+static void json_run(cli_json *j, const char *method, int64_t n, int64_t d, long long k,
+                     long long seed, double seconds) {
+    json_begin(j, stdout);
+    json_str(j, "method", method);
+    json_int(j, "n", n);
+    json_int(j, "d", d);
+    json_int(j, "k", k);
+    json_int(j, "seed", seed);
+    json_num(j, "seconds", seconds);
+}
+
 static void json_metrics(cli_json *j, const metrics *mt) {
     json_num(j, "acc", mt->acc);
     json_num(j, "nmi", mt->nmi);
@@ -407,13 +419,7 @@ static int cmd_cluster(args *a, int json) {
     dc_solver_stat(s, "seconds", &seconds);
     if (json) {
         cli_json j, ph;
-        json_begin(&j, stdout);
-        json_str(&j, "method", dc_solver_method(s));
-        json_int(&j, "n", n);
-        json_int(&j, "d", d);
-        json_int(&j, "k", (long long)k);
-        json_int(&j, "seed", (long long)seed);
-        json_num(&j, "seconds", seconds);
+        json_run(&j, dc_solver_method(s), n, d, (long long)k, (long long)seed, seconds);
         if (truth) json_metrics(&j, &mt);
         /* Solver statistics: "seconds_X" become phases.X, the rest go top level. */
         json_begin_object(&j, "phases", &ph);
@@ -517,13 +523,7 @@ static int cmd_predict(args *a, int json) {
     dc_model_get(m, "seed", &seed);
     if (json) {
         cli_json j;
-        json_begin(&j, stdout);
-        json_str(&j, "method", dc_model_method(m));
-        json_int(&j, "n", n);
-        json_int(&j, "d", d);
-        json_int(&j, "k", dc_model_k(m));
-        json_int(&j, "seed", (long long)seed);
-        json_num(&j, "seconds", seconds);
+        json_run(&j, dc_model_method(m), n, d, dc_model_k(m), (long long)seed, seconds);
         if (truth) json_metrics(&j, &mt);
         json_str(&j, "model", model_path);
         if (out) json_str(&j, "out", out);
