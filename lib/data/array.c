@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/util.h"
+#include "data/fileio.h"
 
 size_t dci_dtype_size(dci_dtype t) {
     switch (t) {
@@ -185,4 +186,16 @@ dc_status dci_array_to_labels(const dci_array *a, int32_t **out, const char *wha
     }
     *out = y;
     return DC_OK;
+}
+
+dc_status dci_array_read_file(const char *path, dci_array *out,
+                              dc_status (*read_stream)(struct dci_reader *r, dci_array *out)) {
+    dci_reader r;
+    out->data = NULL;
+    DCI_TRY(dci_reader_open(&r, path));
+    dc_status st = read_stream(&r, out);
+    if (st == DC_OK) st = dci_reader_expect_end(&r);
+    dci_reader_close(&r);
+    if (st != DC_OK) dci_array_free(out);
+    return st;
 }

@@ -45,6 +45,13 @@ dc_status dci_array_alloc(dci_array *a, dci_dtype t, int ndim, const int64_t *sh
                           const char *what);
 void dci_array_free(dci_array *a);
 
+struct dci_reader;
+/* Opens `path` (raw or .gz), reads one array with `read_stream`, requires the
+ * file to end there, closes it; on failure *out holds nothing. Shared by the
+ * NPY and IDX readers. */
+dc_status dci_array_read_file(const char *path, dci_array *out,
+                              dc_status (*read_stream)(struct dci_reader *r, dci_array *out));
+
 /* Writes "(60000, 28, 28)" into buf. */
 void dci_shape_str(const int64_t *shape, int ndim, char *buf, size_t size);
 

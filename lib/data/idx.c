@@ -56,12 +56,5 @@ dc_status dci_idx_read_stream(dci_reader *r, dci_array *out) {
 }
 
 dc_status dci_idx_read(const char *path, dci_array *out) {
-    dci_reader r;
-    out->data = NULL;
-    DCI_TRY(dci_reader_open(&r, path));
-    dc_status st = dci_idx_read_stream(&r, out);
-    if (st == DC_OK) st = dci_reader_expect_end(&r);
-    dci_reader_close(&r);
-    if (st != DC_OK) dci_array_free(out);
-    return st;
+    return dci_array_read_file(path, out, dci_idx_read_stream);
 }

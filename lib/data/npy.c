@@ -215,14 +215,7 @@ dc_status dci_npy_read_stream(dci_reader *r, dci_array *out) {
 }
 
 dc_status dci_npy_read(const char *path, dci_array *out) {
-    dci_reader r;
-    out->data = NULL;
-    DCI_TRY(dci_reader_open(&r, path));
-    dc_status st = dci_npy_read_stream(&r, out);
-    if (st == DC_OK) st = dci_reader_expect_end(&r);
-    dci_reader_close(&r);
-    if (st != DC_OK) dci_array_free(out);
-    return st;
+    return dci_array_read_file(path, out, dci_npy_read_stream);
 }
 
 static const char *descr_of(dci_dtype t) {
