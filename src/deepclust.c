@@ -214,6 +214,16 @@ static int compute_metrics(const int32_t *truth, const int32_t *pred, int64_t n,
     return 0;
 }
 
+/* Metrics against the true labels (when known), then the labels file (when
+ * asked); the CLI's exit code, 0 on success. */
+static int score_and_write(const int32_t *truth, const int32_t *pred, int64_t n, const char *out,
+                           metrics *mt) {
+    int rc = truth ? compute_metrics(truth, pred, n, mt) : 0;
+    if (rc) return rc;
+    dc_status st = out ? dc_write_labels(out, pred, n, DC_FORMAT_AUTO) : DC_OK;
+    return st ? lib_error(st, out) : 0;
+}
+
 /* Opens the JSON object with the keys every command reports. */
 static void json_run(cli_json *j, const char *method, int64_t n, int64_t d, long long k,
                      long long seed, double seconds) {
@@ -399,13 +409,8 @@ static int cmd_cluster(args *a, int json) {
 
     metrics mt;
     const int32_t *truth = dc_dataset_labels(ds);
-    if (truth && (rc = compute_metrics(truth, pred, n, &mt))) goto free_pred;
-
     /* Files only after everything succeeded, each written atomically. */
-    if (out && (st = dc_write_labels(out, pred, n, DC_FORMAT_AUTO))) {
-        rc = lib_error(st, out);
-        goto free_pred;
-    }
+    if ((rc = score_and_write(truth, pred, n, out, &mt))) goto free_pred;
     if (embedding_out && (rc = write_output(s, "embedding", embedding_out))) goto free_pred;
     if (centers_out && (rc = write_output(s, "centers", centers_out))) goto free_pred;
     if (trace_svg && (rc = write_trace_svg(s, trace_svg))) goto free_pred;
@@ -502,11 +507,7 @@ static int cmd_predict(args *a, int json) {
     }
     metrics mt;
     const int32_t *truth = dc_dataset_labels(ds);
-    if (truth && (rc = compute_metrics(truth, pred, n, &mt))) goto done;
-    if (out && (st = dc_write_labels(out, pred, n, DC_FORMAT_AUTO))) {
-        rc = lib_error(st, out);
-        goto done;
-    }
+    if ((rc = score_and_write(truth, pred, n, out, &mt))) goto done;
     if (embedding_out) {
         int64_t md = dc_model_embed_dim(m);
         z = malloc(sizeof(float) * (size_t)(n * md));
