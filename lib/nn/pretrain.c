@@ -19,6 +19,11 @@ dci_pretrain_opts dci_pretrain_opts_default(void) {
     return o;
 }
 
+double dci_pretrain_lr_at(const dci_pretrain_opts *o, int64_t step, int64_t total) {
+    if (!o->cosine || total < 1) return o->lr;
+    return 0.5 * o->lr * (1.0 + cos(M_PI * (double)step / (double)total));
+}
+
 static dc_status check_args(dci_autoencoder *ae, const float *x, int64_t n, int64_t d,
                             const dci_pretrain_opts *o) {
     DCI_CHECK_NULL(ae);
@@ -48,7 +53,8 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
     const dci_augment_ranges ranges = o.ranges ? *o.ranges : dci_augment_ranges_default();
 
     dci_sgd *sgd = NULL;
-    dc_status st = dci_sgd_create(&sgd, o.lr, o.momentum);
+    dc_status st = o.adam ? dci_sgd_create_adam(&sgd, o.lr, o.momentum, 0.999f)
+                          : dci_sgd_create(&sgd, o.lr, o.momentum);
     if (st == DC_OK) st = dci_sgd_add_mlp(sgd, ae->enc);
     if (st == DC_OK) st = dci_sgd_add_mlp(sgd, ae->dec);
     int64_t *order = DCI_NEW_ARRAY(int64_t, n, "pretrain order");
@@ -63,6 +69,8 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
     dci_rng_init(&aug, o.seed, DCI_STREAM_AUGMENT);
 
     double epoch_loss = NAN;
+    const int64_t per_epoch = (n + batch - 1) / batch;
+    const int64_t total_steps = per_epoch * o.epochs;
     for (int64_t e = 0; e < o.epochs; e++) {
         dci_rng_shuffle_i64(&shuffle, order, n);
         double sum = 0.0;
@@ -81,6 +89,7 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
             }
             dci_autoencoder_zero_grad(ae);
             dci_autoencoder_backward(ae, grad, NULL, NULL);
+            if (o.cosine) dci_sgd_set_lr(sgd, (float)dci_pretrain_lr_at(&o, e * per_epoch + bi, total_steps));
             dci_sgd_step(sgd);
             sum += loss * (double)b;
         }

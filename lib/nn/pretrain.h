@@ -15,6 +15,9 @@ typedef struct dci_pretrain_opts {
     int64_t batch;        /* 1 .. the autoencoder's max_batch (clamped to n) */
     float lr;             /* > 0 */
     float momentum;       /* [0, 1) */
+    int adam;             /* 1: Adam (beta1 = momentum, beta2 0.999) instead of SGD */
+    int cosine;           /* 1: lr follows a half cosine from lr down to 0 over
+                             all the batches (0: constant lr) */
     uint64_t seed;        /* shuffling: stream DCI_STREAM_SHUFFLE; augmentation:
                              DCI_STREAM_AUGMENT */
     const dci_image_shape *augment;   /* NULL: no augmentation */
@@ -23,6 +26,9 @@ typedef struct dci_pretrain_opts {
                                          value = that epoch's mean loss */
     void *progress_user;
 } dci_pretrain_opts;
+
+/* The learning rate of batch step (0-based) of total under opts' schedule. */
+double dci_pretrain_lr_at(const dci_pretrain_opts *opts, int64_t step, int64_t total);
 
 /* epochs 200, batch 256, lr 1.0, momentum 0.9 (SPEC §1.1), seed 0, no
  * augmentation, no progress callback. */

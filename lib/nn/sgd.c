@@ -11,11 +11,15 @@ typedef struct sgd_block {
     const float *grad; /* NULL when taken from mlp at each step */
     dci_mlp *mlp;
     float *vel;
+    float *sq; /* Adam: second moments */
     int64_t count;
 } sgd_block;
 
 struct dci_sgd {
     float lr, momentum;
+    int adam;
+    float beta2;
+    int64_t t; /* Adam: steps taken */
     sgd_block *blocks;
     int n_blocks, cap;
 };
@@ -35,9 +39,23 @@ dc_status dci_sgd_create(dci_sgd **out, float lr, float momentum) {
     return DC_OK;
 }
 
+dc_status dci_sgd_create_adam(dci_sgd **out, float lr, float beta1, float beta2) {
+    DCI_CHECK_NULL(out);
+    *out = NULL;
+    if (!(beta2 > 0.0f && beta2 < 1.0f))
+        return dci_fail(DC_ERR_INVALID_ARG, "Adam: beta2 %g out of (0, 1)", (double)beta2);
+    DCI_TRY(dci_sgd_create(out, lr, beta1));
+    (*out)->adam = 1;
+    (*out)->beta2 = beta2;
+    return DC_OK;
+}
+
 void dci_sgd_free(dci_sgd *s) {
     if (!s) return;
-    for (int i = 0; i < s->n_blocks; i++) dci_free(s->blocks[i].vel);
+    for (int i = 0; i < s->n_blocks; i++) {
+        dci_free(s->blocks[i].vel);
+        dci_free(s->blocks[i].sq);
+    }
     dci_free(s->blocks);
     dci_free(s);
 }
@@ -53,7 +71,12 @@ static dc_status add(dci_sgd *s, float *param, const float *grad, dci_mlp *mlp, 
     }
     float *vel = DCI_NEW_ZEROS(float, count, "SGD velocity");
     if (!vel) return DC_ERR_NOMEM;
-    s->blocks[s->n_blocks++] = (sgd_block){param, grad, mlp, vel, count};
+    float *sq = NULL;
+    if (s->adam && !(sq = DCI_NEW_ZEROS(float, count, "Adam second moments"))) {
+        dci_free(vel);
+        return DC_ERR_NOMEM;
+    }
+    s->blocks[s->n_blocks++] = (sgd_block){param, grad, mlp, vel, sq, count};
     return DC_OK;
 }
 
@@ -78,7 +101,34 @@ void dci_sgd_update(float *w, float *v, const float *g, int64_t n, float lr, flo
     }
 }
 
+/* sqrtf without errno lets gcc vectorise the loop. */
+__attribute__((optimize("O3", "no-math-errno"))) static void adam_update(
+    float *restrict w, float *restrict m, float *restrict v, const float *restrict g, int64_t n,
+    float lr, float b1, float b2, int64_t t) {
+    /* Bias corrections folded into the step size and epsilon. */
+    const double c1 = 1.0 - pow(b1, (double)t), c2 = 1.0 - pow(b2, (double)t);
+    const float step = (float)(lr / c1);
+    const float isq = (float)(1.0 / sqrt(c2));
+    for (int64_t i = 0; i < n; i++) {
+        const float gi = g[i];
+        const float mi = b1 * m[i] + (1.0f - b1) * gi;
+        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] -= step * mi / (sqrtf(vi) * isq + 1e-7f);
+    }
+}
+
 void dci_sgd_step(dci_sgd *s) {
+    if (s->adam) {
+        s->t++;
+        for (int i = 0; i < s->n_blocks; i++) {
+            sgd_block *b = &s->blocks[i];
+            const float *g = b->mlp ? dci_mlp_grads(b->mlp) : b->grad;
+            adam_update(b->param, b->vel, b->sq, g, b->count, s->lr, s->momentum, s->beta2, s->t);
+        }
+        return;
+    }
     for (int i = 0; i < s->n_blocks; i++) {
         sgd_block *b = &s->blocks[i];
         const float *g = b->mlp ? dci_mlp_grads(b->mlp) : b->grad;
@@ -90,8 +140,11 @@ void dci_sgd_set_lr(dci_sgd *s, float lr) { s->lr = lr; }
 float dci_sgd_lr(const dci_sgd *s) { return s->lr; }
 
 void dci_sgd_reset(dci_sgd *s) {
-    for (int i = 0; i < s->n_blocks; i++)
+    s->t = 0;
+    for (int i = 0; i < s->n_blocks; i++) {
         memset(s->blocks[i].vel, 0, (size_t)s->blocks[i].count * sizeof(float));
+        if (s->blocks[i].sq) memset(s->blocks[i].sq, 0, (size_t)s->blocks[i].count * sizeof(float));
+    }
 }
 
 int dci_sgd_block_count(const dci_sgd *s) { return s->n_blocks; }

@@ -16,6 +16,13 @@ typedef struct dci_sgd dci_sgd;
 
 /* lr > 0, momentum in [0, 1) (DC_ERR_INVALID_ARG otherwise). */
 dc_status dci_sgd_create(dci_sgd **out, float lr, float momentum);
+/* The same handle running Adam (Kingma & Ba 2015, bias-corrected, epsilon
+ * 1e-7 as Keras): m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
+ * w ← w − lr m̂ / (√v̂ + ε). beta1 in [0, 1), beta2 in (0, 1). Used for
+ * pre-training, where it reaches a lower reconstruction loss per epoch than
+ * SGD; dci_sgd_velocity then returns m (v is not exposed: Adam handles are
+ * not checkpointed). */
+dc_status dci_sgd_create_adam(dci_sgd **out, float lr, float beta1, float beta2);
 void dci_sgd_free(dci_sgd *s); /* accepts NULL */
 
 /* Registers all parameters of m (their gradients are read at each step
