@@ -5,7 +5,7 @@ weighting on/off x neighbours on/off x formulation proposed/IDEC).
 
   /usr/bin/python3 bench/bench_edcwrn.py [--split test|full] [--seeds 0,1,2]
       [--methods edcwrn,idec,dec] [--ablation] [--pretrain-epochs 50]
-      [--max-iter 8000] [--no-augment] [--threads N] [--subset N]
+      [--max-iter 8000] [--no-augment] [--threads N] [--subset N] [--set NAME=VALUE]
       [--json out.json] [--verbose]
   /usr/bin/python3 bench/bench_edcwrn.py --smoke     # minutes, not hours
 
@@ -49,6 +49,8 @@ def parse():
     p.add_argument("--n-init", type=int, default=None)
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="any solver parameter for every run, e.g. --set pretrain_optimizer=adam")
     p.add_argument("--smoke", action="store_true",
                    help="short run: test split, 1 seed, 5 pre-training epochs, 280 iterations")
     p.add_argument("--json", default=None, help="write all runs to this file")
@@ -64,6 +66,16 @@ def parse():
 
 
 args = parse()
+
+
+def _value(text):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+fixed = {k: _value(v) for k, _, v in (item.partition("=") for item in args.set)}
 if args.threads:
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
 
@@ -146,7 +158,7 @@ def run(ds, y, method, seed, settings, ae):
                          ("n_init", args.n_init)):
             if val is not None:
                 ok(lib.dc_solver_set(s, key.encode(), val), key)
-        for key, val in settings.items():
+        for key, val in list(fixed.items()) + list(settings.items()):
             setter = lib.dc_solver_set_str if isinstance(val, str) else lib.dc_solver_set
             ok(setter(s, key.encode(), val.encode() if isinstance(val, str) else val), key)
         if ae:
@@ -202,7 +214,8 @@ def main():
                         configs.append(("edcwrn", {"weighting": w, "neighbors": nb, "formulation": form}))
     print(f"Fashion-MNIST {args.split}: n = {n}, seeds {seeds}, augment {not args.no_augment}, "
           f"pretrain_epochs {args.pretrain_epochs or 'default'}, max_iter {args.max_iter or 'default'}, "
-          f"threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}", flush=True)
+          f"threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, set {fixed or 'nothing'}",
+          flush=True)
     runs = []
     for seed in seeds:
         ae = None

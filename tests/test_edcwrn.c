@@ -380,6 +380,25 @@ static void test_save_load(const blobs *bl) {
     CHECK(v == 2);
     CHECK_STATUS(dc_model_get(back, "nope", &v), DC_ERR_UNKNOWN_NAME);
 
+    /* Centres and weights read back from the loaded model are the fit's. */
+    int64_t rows = 0, cols = 0;
+    float *c_fit = output_of(s, "centers", &rows, &cols);
+    float *w_fit = output_of(s, "weights", NULL, NULL);
+    float *tab = calloc((size_t)(rows * cols), sizeof *tab);
+    CHECK(rows == bl->k && cols == 3);
+    CHECK_OK(dc_model_centers(back, tab, rows * cols));
+    CHECK(memcmp(tab, c_fit, sizeof(float) * (size_t)(rows * cols)) == 0);
+    CHECK_OK(dc_model_weights(back, tab, rows * cols));
+    CHECK(memcmp(tab, w_fit, sizeof(float) * (size_t)(rows * cols)) == 0);
+    double wsum = 0;
+    for (int64_t c = 0; c < cols; c++) wsum += tab[c];
+    CHECK_NEAR(wsum, 1.0, 1e-5);
+    CHECK_STATUS(dc_model_centers(back, tab, rows * cols - 1), DC_ERR_SHAPE);
+    CHECK_STATUS(dc_model_weights(back, NULL, rows * cols), DC_ERR_NULL);
+    CHECK_STATUS(dc_model_centers(NULL, tab, rows * cols), DC_ERR_NULL);
+    free(c_fit);
+    free(w_fit);
+
     int32_t *pred = calloc((size_t)bl->n, sizeof *pred);
     float *z = calloc((size_t)(bl->n * 3), sizeof *z);
     CHECK_OK(dc_model_predict(back, bl->ds, pred, bl->n));
@@ -458,6 +477,7 @@ static void test_save_load(const blobs *bl) {
     dc_model *ae = NULL;
     CHECK_OK(dc_solver_pretrained(s, &ae));
     CHECK(dc_model_is_autoencoder(ae) && dc_model_k(ae) == 0);
+    CHECK_STATUS(dc_model_centers(ae, tab, rows * cols), DC_ERR_UNSUPPORTED);
     CHECK_STATUS(dc_model_predict(ae, bl->ds, pred, bl->n), DC_ERR_UNSUPPORTED);
     CHECK_OK(dc_model_embed(ae, bl->ds, z, bl->n * 3));
 
@@ -467,6 +487,7 @@ static void test_save_load(const blobs *bl) {
     free(pred);
     free(z);
     free(z_fit);
+    free(tab);
     free(fit);
     dc_solver_free(s);
 }
@@ -829,6 +850,29 @@ static void test_separated_blobs(void) {
     dc_dataset_free(ds);
 }
 
+/* pretrain_lr 0 stands for the optimiser's own default: SGD 1.0, Adam 0.001. */
+static double pretrain_loss_with(const blobs *bl, const char *opt, double lr) {
+    dc_solver *s = small_solver("edcwrn", bl->k, 3);
+    CHECK_OK(dc_solver_set_str(s, "pretrain_optimizer", opt));
+    CHECK_OK(dc_solver_set(s, "pretrain_lr", lr));
+    CHECK_OK(dc_solver_set(s, "pretrain_epochs", 5));
+    CHECK_OK(dc_solver_set(s, "max_iter", 0));
+    CHECK_OK(dc_solver_fit(s, bl->ds));
+    double loss = NAN;
+    CHECK_OK(dc_solver_stat(s, "pretrain_loss", &loss));
+    dc_solver_free(s);
+    return loss;
+}
+
+static void test_pretrain_optimizers(const blobs *bl) {
+    const double sgd0 = pretrain_loss_with(bl, "sgd", 0), sgd1 = pretrain_loss_with(bl, "sgd", 1);
+    const double adam0 = pretrain_loss_with(bl, "adam", 0);
+    const double adam1 = pretrain_loss_with(bl, "adam", 0.001);
+    const double adam2 = pretrain_loss_with(bl, "adam", 0.01);
+    CHECK(isfinite(sgd0) && sgd0 == sgd1);
+    CHECK(isfinite(adam0) && adam0 == adam1 && adam0 != adam2 && adam0 != sgd0);
+}
+
 /* ---- rejected inputs ---- */
 
 static void expect_fit_error(const blobs *bl, const char *param, double value, dc_status want,
@@ -856,7 +900,7 @@ static void test_bad_inputs(const blobs *bl) {
     expect_fit_error(bl, "alpha", 1, DC_ERR_INVALID_ARG, "alpha = 1");
     expect_fit_error(bl, "beta", 1, DC_ERR_INVALID_ARG, "beta = 1");
     expect_fit_error(bl, "lr", 0, DC_ERR_INVALID_ARG, "lr = 0");
-    expect_fit_error(bl, "pretrain_lr", 0, DC_ERR_INVALID_ARG, "pretrain_lr = 0");
+    expect_set_error("pretrain_lr", -1);
     expect_fit_error(bl, "k", 0, DC_ERR_K_RANGE, "k = 0");
     expect_fit_error(bl, "k", (double)bl->n + 1, DC_ERR_K_RANGE, "larger");
     expect_fit_error(bl, "checkpoint_every", 5, DC_ERR_INVALID_ARG, "checkpoint");
@@ -928,6 +972,7 @@ int main(void) {
     test_save_load(&bl);
     test_pretrained(&bl);
     test_bad_inputs(&bl);
+    test_pretrain_optimizers(&bl);
     test_divergence(&bl);
     test_weighting_norm(&bl);
     test_weighting_standardized_update(&bl);

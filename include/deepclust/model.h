@@ -104,6 +104,14 @@ DC_API int64_t dc_model_input_dim(const dc_model *m);
 DC_API int64_t dc_model_embed_dim(const dc_model *m);
 /* Number of clusters (0 for an autoencoder). */
 DC_API int64_t dc_model_k(const dc_model *m);
+/* Cluster centres, k x embed_dim row-major, in the embedding space of
+ * dc_model_embed (capacity in floats). An autoencoder: DC_ERR_UNSUPPORTED;
+ * capacity too small: DC_ERR_SHAPE. */
+DC_API dc_status dc_model_centers(const dc_model *m, float *out, int64_t capacity);
+/* Representation weights w, k x embed_dim (EDCWRN: rows sum to 1, SPEC
+ * §1.5; a model trained without weighting: all ones, the plain squared
+ * distance). Errors as dc_model_centers. */
+DC_API dc_status dc_model_weights(const dc_model *m, float *out, int64_t capacity);
 /* Value of a hyper-parameter of the fit that made the model (the solver
  * parameter names: "lambda", "seed", ...). Unknown: DC_ERR_UNKNOWN_NAME. */
 DC_API dc_status dc_model_get(const dc_model *m, const char *name, double *value);

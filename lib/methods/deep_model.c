@@ -374,6 +374,33 @@ int64_t dc_model_input_dim(const dc_model *m) { return m ? m->dims[0] : 0; }
 int64_t dc_model_embed_dim(const dc_model *m) { return m ? dci_model_dim(m) : 0; }
 int64_t dc_model_k(const dc_model *m) { return m ? m->k : 0; }
 
+static dc_status cluster_table(const dc_model *m, float *out, int64_t capacity, const char *fn) {
+    DCI_CHECK_NULL(m);
+    DCI_CHECK_NULL(out);
+    if (m->kind != DCI_MODEL_CLUSTERING)
+        return dci_fail(DC_ERR_UNSUPPORTED, "%s: a pre-trained autoencoder has no clusters", fn);
+    const int64_t M = dci_model_dim(m);
+    if (capacity / M < m->k)
+        return dci_fail(DC_ERR_SHAPE, "%s: capacity %lld < %lld x %lld", fn, (long long)capacity,
+                        (long long)m->k, (long long)M);
+    return DC_OK;
+}
+
+dc_status dc_model_centers(const dc_model *m, float *out, int64_t capacity) {
+    DCI_TRY(cluster_table(m, out, capacity, "dc_model_centers"));
+    memcpy(out, m->centers, (size_t)(m->k * dci_model_dim(m)) * sizeof *out);
+    return DC_OK;
+}
+
+dc_status dc_model_weights(const dc_model *m, float *out, int64_t capacity) {
+    DCI_TRY(cluster_table(m, out, capacity, "dc_model_weights"));
+    const int64_t km = m->k * dci_model_dim(m);
+    if (m->weights) memcpy(out, m->weights, (size_t)km * sizeof *out);
+    else
+        for (int64_t t = 0; t < km; t++) out[t] = 1.0f;
+    return DC_OK;
+}
+
 dc_status dc_model_get(const dc_model *m, const char *name, double *value) {
     DCI_CHECK_NULL(m);
     DCI_CHECK_NULL(name);

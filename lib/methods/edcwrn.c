@@ -49,10 +49,16 @@
                 "random seed (weights, batch order, augmentation, k-means)"}
 #define P_PRE_EPOCHS {"pretrain_epochs", DC_PARAM_INT, DEF_PRETRAIN_EPOCHS, 0, 1e6, NULL, \
                       "autoencoder pre-training epochs (published setting: 200 or more)"}
-#define P_PRE_LR {"pretrain_lr", DC_PARAM_REAL, 1.0, 0, 1e6, NULL, \
-                  "pre-training learning rate (SGD with momentum), > 0"}
+#define P_PRE_LR {"pretrain_lr", DC_PARAM_REAL, 0.0, 0, 1e6, NULL, \
+                  "pre-training learning rate; 0: the optimiser's default (SGD 1.0, Adam 0.001)"}
 #define P_PRE_MOM {"pretrain_momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, NULL, \
                    "pre-training momentum"}
+#define P_PRE_OPT {"pretrain_optimizer", DC_PARAM_CHOICE, 0, 0, 1, "sgd|adam", \
+                   "pre-training optimiser: SGD with momentum (SPEC), or Adam (beta1 = " \
+                   "pretrain_momentum, beta2 = 0.999)"}
+#define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 0, 0, 1, "constant|cosine", \
+                     "pre-training learning rate schedule: constant, or a half cosine from pretrain_lr " \
+                     "down to 0 over all the epochs"}
 #define P_BATCH {"batch", DC_PARAM_INT, 256, 1, 1e6, NULL, \
                  "mini-batch size of both phases (clamped to the number of samples)"}
 #define P_LR(def) {"lr", DC_PARAM_REAL, def, 0, 1e30, NULL, \
@@ -104,7 +110,7 @@
                   "cross-entropy against q normalised over clusters (as the authors' code); "    \
                   "off: -sum p log q of the raw kernel"}
 
-#define COMMON_PARAMS P_K, P_SEED, P_PRE_EPOCHS, P_PRE_LR, P_PRE_MOM, P_BATCH, P_MOM, P_T, \
+#define COMMON_PARAMS P_K, P_SEED, P_PRE_EPOCHS, P_PRE_LR, P_PRE_MOM, P_PRE_OPT, P_PRE_SCHED, P_BATCH, P_MOM, P_T, \
                       P_TOL, P_MAXIT, P_NINIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_CKPT
 
 static const dci_param_def edcwrn_params[] = {
@@ -130,7 +136,7 @@ dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     c.neighbors_k = DCI_NMAX_K_DEFAULT;
     c.update_interval = 140;
     c.max_iter = 8000;
-    c.pretrain_lr = 1.0;
+    c.pretrain_lr = 0.0;
     c.pretrain_momentum = 0.9;
     c.lr = method == DCI_DEEP_DEC ? DEF_LR_DEC : DEF_LR;
     c.momentum = 0.9;
@@ -194,6 +200,8 @@ static dci_deep_cfg read_cfg(const dc_solver *s, dci_deep_method method) {
     RD_B("formulation", formulation_idec);
     RD_B("ce_normalized", ce_normalized);
     RD_B("augment", augment);
+    RD_B("pretrain_schedule", pretrain_cosine);
+    RD_B("pretrain_optimizer", pretrain_adam);
     RD_I("weighting_scale", weighting_scale);
     RD_I("weighting_norm", weighting_norm);
     if (opt_param(s, "seed", &v)) c.seed = (uint64_t)llround(v);
@@ -221,8 +229,8 @@ dc_status dci_deep_check(const dci_deep_cfg *c, int64_t n, int64_t d,
                         (long long)c->batch);
     if (!(c->lr > 0.0))
         return dci_fail(DC_ERR_INVALID_ARG, "%s: learning rate lr = %g must be > 0", name, c->lr);
-    if (!(c->pretrain_lr > 0.0))
-        return dci_fail(DC_ERR_INVALID_ARG, "%s: pretrain_lr = %g must be > 0", name,
+    if (!(c->pretrain_lr >= 0.0) || !isfinite(c->pretrain_lr))
+        return dci_fail(DC_ERR_INVALID_ARG, "%s: pretrain_lr = %g must be > 0 (0: default)", name,
                         c->pretrain_lr);
     if (!(c->lambda >= 0.0))
         return dci_fail(DC_ERR_INVALID_ARG, "%s: lambda = %g must be >= 0", name, c->lambda);
@@ -563,8 +571,10 @@ static dc_status pretrain(dc_solver *s, const dci_deep_cfg *c, const float *x, i
     dci_pretrain_opts o = dci_pretrain_opts_default();
     o.epochs = c->pretrain_epochs;
     o.batch = B;
-    o.lr = (float)c->pretrain_lr;
+    o.lr = (float)(c->pretrain_lr > 0.0 ? c->pretrain_lr : c->pretrain_adam ? 0.001 : 1.0);
     o.momentum = (float)c->pretrain_momentum;
+    o.cosine = c->pretrain_cosine;
+    o.adam = c->pretrain_adam;
     o.seed = c->seed;
     o.augment = c->augment ? shape : NULL;
     o.progress = s->progress;

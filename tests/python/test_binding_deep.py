@@ -107,11 +107,19 @@ def test_model_reproduces_the_fit(cls, data, fitted):
     np.testing.assert_array_equal(m.predict(x), est.labels_)
     np.testing.assert_array_equal(est.predict(x), est.labels_)
     np.testing.assert_array_equal(m.embed(x), est.embedding_)
+    np.testing.assert_array_equal(m.centers, est.cluster_centers_)
+    if cls is dc.EDCWRN:
+        np.testing.assert_array_equal(m.weights, est.weights_)
+        np.testing.assert_allclose(m.weights.sum(axis=1), 1.0, rtol=1e-5)
+    else:
+        np.testing.assert_array_equal(m.weights, np.ones((3, 3), np.float32))
     ae = est.pretrained_
     assert ae.is_autoencoder and ae.k == 0 and ae.embed_dim == 3 and ae.method == cls._method
     assert ae.embed(x).shape == (len(x), 3)
     with pytest.raises(dc.UnsupportedError):
         ae.predict(x)
+    with pytest.raises(dc.UnsupportedError):
+        ae.centers
     params = m.params()
     assert params["k"] == 3 and params["seed"] == 1 and params["hidden1"] == 32
     assert params["batch"] == 32 and isinstance(params["augment"], bool)

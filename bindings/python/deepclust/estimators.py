@@ -349,7 +349,8 @@ def _autoencoder(pretrained):
 # __init__ argument -> solver parameter, shared by EDCWRN, IDEC and DEC.
 _DEEP_PARAMS = dict(_SolverEstimator._params, pretrain_epochs="pretrain_epochs",
                     pretrain_lr="pretrain_lr", pretrain_momentum="pretrain_momentum",
-                    batch_size="batch", lr="lr", momentum="momentum",
+                    pretrain_optimizer="pretrain_optimizer",
+                    pretrain_schedule="pretrain_schedule", batch_size="batch", lr="lr", momentum="momentum",
                     update_interval="update_interval", tol="tol", max_iter="max_iter",
                     n_init="n_init", embed_dim="embed_dim", hidden1="hidden1",
                     hidden2="hidden2", hidden3="hidden3", augment="augment",
@@ -359,8 +360,11 @@ _DEEP_DOC = """
     Network and training (None = the library's default for any of them):
     hidden1, hidden2, hidden3 (encoder hidden layers; 0 drops layer 2 or 3;
     the decoder mirrors them), embed_dim (embedding size M).
-    pretrain_epochs, pretrain_lr, pretrain_momentum: autoencoder
-    pre-training (SGD with momentum). batch_size: mini-batch of both
+    pretrain_epochs, pretrain_lr, pretrain_momentum, pretrain_optimizer
+    ("sgd": SGD with momentum, the SPEC's; "adam": Adam, beta1 =
+    pretrain_momentum), pretrain_schedule ("constant" or "cosine"):
+    autoencoder pre-training; pretrain_lr 0 = the optimiser's default
+    (SGD 1.0, Adam 0.001). batch_size: mini-batch of both
     phases. lr, momentum: clustering phase. update_interval: T, clustering
     iterations between target-distribution updates; tol: stop when fewer
     than this fraction of labels changed between two updates; max_iter:
@@ -532,7 +536,8 @@ class EDCWRN(_DeepEstimator):
                  neighbors_k=2, weighting=True, neighbors=True, formulation="proposed",
                  ce_normalized=True, weighting_scale="raw", weighting_norm="mean",
                  hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
-                 pretrain_epochs=50, pretrain_lr=1.0, pretrain_momentum=0.9, batch_size=256,
+                 pretrain_epochs=50, pretrain_lr=0.0, pretrain_momentum=0.9,
+                 pretrain_optimizer="sgd", pretrain_schedule="constant", batch_size=256,
                  lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, augment=False, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None):
@@ -549,7 +554,8 @@ class IDEC(_DeepEstimator):
     _params = dict(_DEEP_PARAMS, lam="lambda")
 
     def __init__(self, n_clusters=8, *, lam=0.1, hidden1=500, hidden2=500, hidden3=2000,
-                 embed_dim=10, pretrain_epochs=50, pretrain_lr=1.0, pretrain_momentum=0.9,
+                 embed_dim=10, pretrain_epochs=50, pretrain_lr=0.0, pretrain_momentum=0.9,
+                 pretrain_optimizer="sgd", pretrain_schedule="constant",
                  batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
                  max_iter=8000, n_init=20, augment=False, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None):
@@ -566,7 +572,8 @@ class DEC(_DeepEstimator):
     _params = _DEEP_PARAMS
 
     def __init__(self, n_clusters=8, *, hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
-                 pretrain_epochs=50, pretrain_lr=1.0, pretrain_momentum=0.9, batch_size=256,
+                 pretrain_epochs=50, pretrain_lr=0.0, pretrain_momentum=0.9,
+                 pretrain_optimizer="sgd", pretrain_schedule="constant", batch_size=256,
                  lr=0.01, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, augment=False, image_shape=None, pretrained=None, checkpoint=None,
                  checkpoint_every=0, random_state=None):

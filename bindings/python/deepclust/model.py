@@ -104,6 +104,24 @@ class Model(_lib.Handle):
         """Number of clusters (0 for an autoencoder)."""
         return self._lib.dc_model_k(self.handle)
 
+    def _cluster_table(self, fn):
+        out = np.empty((self.k, self.embed_dim), dtype=np.float32)
+        fn(self.handle, out, out.size)
+        return out
+
+    @property
+    def centers(self):
+        """Cluster centres (k, embed_dim) in the embedding space of embed().
+        An autoencoder: UnsupportedError."""
+        return self._cluster_table(self._lib.dc_model_centers)
+
+    @property
+    def weights(self):
+        """Representation weights (k, embed_dim): EDCWRN's w (rows sum to
+        1), all ones for a model trained without weighting.
+        An autoencoder: UnsupportedError."""
+        return self._cluster_table(self._lib.dc_model_weights)
+
     def get(self, name):
         """A hyper-parameter of the fit that made the model, by its solver
         parameter name ("lambda", "seed", "hidden1", ...), typed as
