@@ -28,7 +28,8 @@ typedef struct dci_deep_cfg {
     int64_t k, batch, embed_dim, hidden[3];
     int64_t pretrain_epochs, n_init, neighbors_k, update_interval, max_iter, checkpoint_every;
     double pretrain_lr, pretrain_momentum, lr, momentum, lambda, a, b, alpha, beta, tol;
-    int weighting, neighbors, formulation_idec, ce_normalized, augment, pretrain_cosine, pretrain_adam;
+    int weighting, neighbors, formulation_idec, ce_normalized, augment;
+    int pretrain_adam, pretrain_cosine; /* pre-training: Adam instead of SGD; cosine lr */
     int weighting_scale;  /* DCI_WSCALE_*: dispersions of Eq. 15 on the raw or standardised z */
     int weighting_norm;   /* DCI_WNORM_*: the kernel uses w (rows sum to 1) or M w (mean 1) */
     uint64_t seed;

@@ -89,7 +89,8 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
             }
             dci_autoencoder_zero_grad(ae);
             dci_autoencoder_backward(ae, grad, NULL, NULL);
-            if (o.cosine) dci_sgd_set_lr(sgd, (float)dci_pretrain_lr_at(&o, e * per_epoch + bi, total_steps));
+            if (o.cosine)
+                dci_sgd_set_lr(sgd, (float)dci_pretrain_lr_at(&o, e * per_epoch + bi, total_steps));
             dci_sgd_step(sgd);
             sum += loss * (double)b;
         }
