@@ -6,6 +6,7 @@ weighting on/off x neighbours on/off x formulation proposed/IDEC).
   /usr/bin/python3 bench/bench_edcwrn.py [--split test|full] [--seeds 0,1,2]
       [--methods edcwrn,idec,dec] [--ablation] [--pretrain-epochs 50]
       [--max-iter 8000] [--no-augment] [--threads N] [--subset N] [--set NAME=VALUE]
+      [--also-max-iter 0,2000]
       [--json out.json] [--verbose]
   /usr/bin/python3 bench/bench_edcwrn.py --smoke     # minutes, not hours
 
@@ -49,6 +50,9 @@ def parse():
     p.add_argument("--n-init", type=int, default=None)
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--also-max-iter", default="", metavar="N,N",
+                   help="per seed, extra EDCWRN runs from the same pre-trained autoencoder "
+                        "stopped after N iterations (0: k-means on the pre-trained embedding)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="any solver parameter for every run, e.g. --set pretrain_optimizer=adam")
     p.add_argument("--smoke", action="store_true",
@@ -212,6 +216,9 @@ def main():
                 for form in ("proposed", "idec"):
                     if (w, nb, form) != (1, 1, "proposed") or ("edcwrn", {}) not in configs:
                         configs.append(("edcwrn", {"weighting": w, "neighbors": nb, "formulation": form}))
+    for v in args.also_max_iter.split(","):
+        if v:
+            configs.append(("edcwrn", {"max_iter": int(v)}))
     print(f"Fashion-MNIST {args.split}: n = {n}, seeds {seeds}, augment {not args.no_augment}, "
           f"pretrain_epochs {args.pretrain_epochs or 'default'}, max_iter {args.max_iter or 'default'}, "
           f"threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, set {fixed or 'nothing'}",
