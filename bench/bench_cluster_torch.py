@@ -36,24 +36,13 @@ import time
 import torch
 from torch import nn
 
+from bench_pretrain_torch import mlp  # same network init as the pre-training bench
+
 DIMS = [784, 500, 500, 2000, 10]
 K = 10
 LR, MOMENTUM, LAMBDA = 0.1, 0.9, 0.1
 A, B_EXP = 1.93, 0.79
 NEIGHBORS = 2
-
-
-def mlp(dims):
-    layers = []
-    for i in range(len(dims) - 1):
-        lin = nn.Linear(dims[i], dims[i + 1])
-        bound = (1.0 / dims[i]) ** 0.5
-        nn.init.uniform_(lin.weight, -bound, bound)
-        nn.init.zeros_(lin.bias)
-        layers.append(lin)
-        if i + 2 < len(dims):
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 class Net(nn.Module):
