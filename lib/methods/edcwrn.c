@@ -870,14 +870,14 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     DCI_TRY(dci_solver_put_output(s, "embedding", z, n, M));
     DCI_TRY(dci_solver_put_output(s, "q", q, n, K));
     DCI_TRY(dci_solver_put_output_copy(s, "centers", m->centers, K, M));
-    if (m->weights) {
-        DCI_TRY(dci_solver_put_output_copy(s, "weights", m->weights, K, M));
-    } else {
-        float *ones = DCI_NEW_ARRAY(float, K * M, "weights");
-        if (!ones) return DC_ERR_NOMEM;
-        for (int64_t i = 0; i < K * M; i++) ones[i] = 1.0f;
-        DCI_TRY(dci_solver_put_output(s, "weights", ones, K, M));
+    float *w = DCI_NEW_ARRAY(float, K * M, "weights");
+    if (!w) return DC_ERR_NOMEM;
+    dc_status wst = dc_model_weights(m, w, K * M); /* all ones without weighting */
+    if (wst != DC_OK) {
+        dci_free(w);
+        return wst;
     }
+    DCI_TRY(dci_solver_put_output(s, "weights", w, K, M));
     if (t->n_loss > 0) DCI_TRY(dci_solver_put_output_copy(s, "loss", t->loss, t->n_loss, 3));
     if (t->n_trace > 0) DCI_TRY(dci_solver_put_output_copy(s, "trace", t->trace, t->n_trace, 2));
     DCI_TRY(dci_solver_put_stat(s, "seconds_pretrain", t->seconds_pretrain));

@@ -101,11 +101,10 @@ void dci_sgd_update(float *w, float *v, const float *g, int64_t n, float lr, flo
     }
 }
 
-/* sqrtf without errno lets gcc vectorise the loop. */
-__attribute__((optimize("O3", "no-math-errno"))) static void adam_update(
+static void adam_update(
     float *restrict w, float *restrict m, float *restrict v, const float *restrict g, int64_t n,
     float lr, float b1, float b2, int64_t t) {
-    /* Bias corrections folded into the step size and epsilon. */
+    /* Bias corrections folded into the step size and the denominator. */
     const double c1 = 1.0 - pow(b1, (double)t), c2 = 1.0 - pow(b2, (double)t);
     const float step = (float)(lr / c1);
     const float isq = (float)(1.0 / sqrt(c2));
