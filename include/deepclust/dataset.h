@@ -107,14 +107,27 @@ typedef enum dc_normalization {
 } dc_normalization;
 
 /* Normalises in place (a borrowed set is copied first). Statistics are
- * accumulated in double. */
+ * accumulated in double. The set records what was applied, as the
+ * per-feature map x' = (x - shift_j) * scale_j (scale255: shift 0, scale
+ * 1/255; minmax: min, 1/range; zscore: mean, 1/std; a constant feature has
+ * scale 0), and a deep model fitted on the set keeps that record, so new raw
+ * data can get the training statistics (dc_model_apply_normalization).
+ * Normalising again composes the maps; DC_NORM_NONE changes nothing. */
 DC_API dc_status dc_dataset_normalize(dc_dataset *ds, dc_normalization mode);
+
+/* The last mode applied to the set (dc_dataset_normalize or
+ * dc_model_apply_normalization); DC_NORM_NONE for raw data or NULL. */
+DC_API dc_normalization dc_dataset_normalization(const dc_dataset *ds);
 
 /* Parses "none", "scale255", "minmax", "zscore". */
 DC_API dc_status dc_normalization_from_name(const char *name, dc_normalization *out);
+/* The name of a mode ("none", "scale255", "minmax", "zscore"); NULL for a
+ * value that is not a dc_normalization. */
+DC_API const char *dc_normalization_name(dc_normalization mode);
 
-/* Copies rows [first, first+count) into a new handle (labels and image shape
- * kept). count < 1 is DC_ERR_SHAPE, rows outside the set DC_ERR_INVALID_ARG. */
+/* Copies rows [first, first+count) into a new handle (labels, image shape
+ * and normalisation record kept). count < 1 is DC_ERR_SHAPE, rows outside
+ * the set DC_ERR_INVALID_ARG. */
 DC_API dc_status dc_dataset_subset(dc_dataset **out, const dc_dataset *ds, int64_t first,
                                    int64_t count);
 

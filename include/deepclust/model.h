@@ -16,6 +16,16 @@
  * together, pass a whole data set (or large batches) rather than one row at
  * a time for labels that agree with batch use.
  *
+ * Normalisation: a model fitted on a normalised data set (dc_dataset_normalize)
+ * records the map that was applied, i.e. the TRAINING data's statistics
+ * (minmax: min and range, zscore: mean and std), and model files keep it.
+ * New data must be normalised with those statistics, not their own: load
+ * them raw and call dc_model_apply_normalization. If both the model and the
+ * data set record a normalisation, predict and embed refuse a different one
+ * (DC_ERR_INVALID_ARG). If only one side records one, nothing is checked: a
+ * caller may scale arrays by hand and pass a data set that does not know
+ * it, so a model trained on normalised data still accepts unrecorded data.
+ *
  * File format (little-endian, versioned, CRC32-protected named records): see
  * docs/formats.md. Loading a damaged file fails cleanly: DC_ERR_TRUNCATED
  * (short file), DC_ERR_CHECKSUM (altered bytes), DC_ERR_FORMAT (not a model
@@ -46,7 +56,9 @@ typedef struct dc_model dc_model;
 DC_API dc_status dc_solver_model(const dc_solver *s, dc_model **out);
 
 /* A copy of the pre-trained autoencoder the last fit started its clustering
- * phase from (pre-trained by that fit or given by dc_solver_use_pretrained). */
+ * phase from (pre-trained by that fit or given by dc_solver_use_pretrained).
+ * An autoencoder pre-trained by the fit records the fit data's normalisation,
+ * as the clustering model does; a given one keeps its own record. */
 DC_API dc_status dc_solver_pretrained(const dc_solver *s, dc_model **out);
 
 /* Makes the following fits skip pre-training and start from a copy of the
@@ -85,14 +97,22 @@ DC_API dc_status dc_model_load(dc_model **out, const char *path);
 
 /* ---- applying a model ---- */
 
+/* Normalises raw data with the model's training statistics (the map
+ * recorded from its training data; see the top of this file); afterwards
+ * dc_dataset_normalization(ds) is the model's mode. A model without a
+ * record: DC_OK, ds unchanged. ds already normalised: DC_ERR_STATE; a column
+ * count other than dc_model_input_dim: DC_ERR_SHAPE. */
+DC_API dc_status dc_model_apply_normalization(const dc_model *m, dc_dataset *ds);
+
 /* Labels (0 .. k-1) of the n rows of data (see the top of this file).
  * capacity < n or a column count other than dc_model_input_dim:
- * DC_ERR_SHAPE; an autoencoder: DC_ERR_UNSUPPORTED. */
+ * DC_ERR_SHAPE; an autoencoder: DC_ERR_UNSUPPORTED; data normalised with
+ * another map than the model's training data: DC_ERR_INVALID_ARG. */
 DC_API dc_status dc_model_predict(dc_model *m, const dc_dataset *data, int32_t *labels,
                                   int64_t capacity);
 /* Embeddings, n x dc_model_embed_dim row-major (clustering model: the
  * embedding its labels are computed from; autoencoder: the encoder output).
- * capacity is in floats. */
+ * capacity is in floats. Errors as dc_model_predict (an autoencoder embeds). */
 DC_API dc_status dc_model_embed(dc_model *m, const dc_dataset *data, float *z, int64_t capacity);
 
 /* ---- introspection (NULL model: 0 / NULL) ---- */
@@ -102,6 +122,10 @@ DC_API int dc_model_is_autoencoder(const dc_model *m);
 DC_API const char *dc_model_method(const dc_model *m);
 DC_API int64_t dc_model_input_dim(const dc_model *m);
 DC_API int64_t dc_model_embed_dim(const dc_model *m);
+/* How the training data were normalised (DC_NORM_NONE: not at all, or not
+ * recorded, e.g. a model file written before the record existed). A
+ * composition of several normalisations reports the last mode. */
+DC_API dc_normalization dc_model_normalization(const dc_model *m);
 /* Number of clusters (0 for an autoencoder). */
 DC_API int64_t dc_model_k(const dc_model *m);
 /* Cluster centres, k x embed_dim row-major, in the embedding space of

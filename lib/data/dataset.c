@@ -1,5 +1,5 @@
 /* The data set handle: creation from memory or files, labels, image shape,
- * subsets and accessors. */
+ * subsets and accessors (normalisation and its record: normalize.c). */
 #include "data/dataset.h"
 
 #include <math.h>
@@ -301,12 +301,18 @@ dc_status dc_dataset_subset(dc_dataset **out, const dc_dataset *ds, int64_t firs
     (*out)->h = ds->h;
     (*out)->w = ds->w;
     (*out)->c = ds->c;
-    return DC_OK;
+    st = dci_norm_copy(&(*out)->norm, &ds->norm, ds->d);
+    if (st != DC_OK) {
+        dc_dataset_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 void dc_dataset_free(dc_dataset *ds) {
     if (!ds) return;
     dci_free(ds->owned);
     dci_free(ds->labels);
+    dci_norm_free(&ds->norm);
     dci_free(ds);
 }

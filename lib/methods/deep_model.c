@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "data/dataset.h"
 #include "deepclust/dataset.h"
 #include "graph/knn.h"
 
@@ -17,6 +18,7 @@ void dc_model_free(dc_model *m) {
     dci_mlp_free(m->dec);
     dci_free(m->centers);
     dci_free(m->weights);
+    dci_norm_free(&m->norm);
     dci_free(m);
 }
 
@@ -72,6 +74,13 @@ dc_status dci_model_clone(dc_model **out, const dc_model *m) {
     c->dec = dec;
     c->centers = centers;
     c->weights = weights;
+    c->norm = (dci_norm){DC_NORM_NONE, NULL, NULL};
+    dc_status st = dci_norm_copy(&c->norm, &m->norm, m->dims[0]);
+    if (st != DC_OK) {
+        dc_model_free(c);
+        *out = NULL;
+        return st;
+    }
     dci_mlp_copy_params(c->enc, m->enc);
     if (nb) dci_mlp_copy_params(nb, m->enc_nb);
     if (dec) dci_mlp_copy_params(dec, m->dec);
@@ -222,10 +231,38 @@ void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix) {
         snprintf(name, sizeof name, "param.%s", m->params[i].name);
         dci_rec_put_f64(w, pname(&n, prefix, name), m->params[i].value);
     }
+    if (m->norm.mode != DC_NORM_NONE) {
+        dci_rec_put_str(w, pname(&n, prefix, "norm.mode"), dc_normalization_name(m->norm.mode));
+        dci_rec_put(w, pname(&n, prefix, "norm.shift"), DCI_REC_F64, m->norm.shift, m->dims[0]);
+        dci_rec_put(w, pname(&n, prefix, "norm.scale"), DCI_REC_F64, m->norm.scale, m->dims[0]);
+    }
 }
 
 static dc_status get_mlp(const dci_rec_file *f, const char *name, dci_mlp *net) {
     return dci_rec_get(f, name, DCI_REC_F32, dci_mlp_param_count(net), dci_mlp_params(net));
+}
+
+/* The optional normalisation records: absent = the data were not normalised. */
+static dc_status read_norm(const dci_rec_file *f, const char *prefix, dc_model *m) {
+    rec_name n;
+    if (dci_rec_count(f, pname(&n, prefix, "norm.mode")) < 0) return DC_OK;
+    char name[16];
+    DCI_TRY(dci_rec_get_str(f, n.buf, name, sizeof name));
+    dc_normalization mode = DC_NORM_NONE;
+    for (int i = DC_NORM_SCALE255; i <= DC_NORM_ZSCORE; i++)
+        if (strcmp(name, dc_normalization_name((dc_normalization)i)) == 0)
+            mode = (dc_normalization)i;
+    if (mode == DC_NORM_NONE)
+        return dci_fail(DC_ERR_FORMAT, "'%s': unknown normalisation '%s'", f->path, name);
+    const int64_t d = m->dims[0];
+    DCI_TRY(dci_norm_alloc(&m->norm, mode, d));
+    DCI_TRY(dci_rec_get(f, pname(&n, prefix, "norm.shift"), DCI_REC_F64, d, m->norm.shift));
+    DCI_TRY(dci_rec_get(f, pname(&n, prefix, "norm.scale"), DCI_REC_F64, d, m->norm.scale));
+    for (int64_t j = 0; j < d; j++)
+        if (!isfinite(m->norm.shift[j]) || !isfinite(m->norm.scale[j]))
+            return dci_fail(DC_ERR_FORMAT, "'%s': normalisation of feature %lld is not finite",
+                            f->path, (long long)j);
+    return DC_OK;
 }
 
 static dc_status read_into(const dci_rec_file *f, const char *prefix, dc_model *m) {
@@ -245,6 +282,7 @@ static dc_status read_into(const dci_rec_file *f, const char *prefix, dc_model *
         return dci_fail(DC_ERR_FORMAT, "'%s': invalid kernel (a = %g, b = %g)", f->path, kern[0],
                         kern[1]);
     DCI_TRY(dci_rec_get_f64(f, pname(&n, prefix, "pretrain_loss"), &m->pretrain_loss));
+    DCI_TRY(read_norm(f, prefix, m));
     /* Hyper-parameters: every "<prefix>param.<name>" record. */
     char head[80];
     const size_t hl = (size_t)snprintf(head, sizeof head, "%sparam.", prefix);
@@ -333,6 +371,24 @@ static dc_status check_data(const dc_model *m, const dc_dataset *ds, const char 
     return DC_OK;
 }
 
+/* Both sides record a normalisation: it must be the same map, else the data
+ * were scaled with statistics the model never saw. */
+static dc_status check_normalization(const dc_model *m, const dc_dataset *ds, const char *fn) {
+    const dci_norm *dn = dci_dataset_norm(ds);
+    if (m->norm.mode == DC_NORM_NONE || dn->mode == DC_NORM_NONE ||
+        dci_norm_equal(&m->norm, dn, m->dims[0]))
+        return DC_OK;
+    const char *data_mode = dc_normalization_name(dn->mode);
+    if (dn->mode != m->norm.mode)
+        return dci_fail(DC_ERR_INVALID_ARG, "%s: the data were normalised (%s), the model's "
+                        "training data differently (%s); normalise the raw data with "
+                        "dc_model_apply_normalization", fn, data_mode,
+                        dc_normalization_name(m->norm.mode));
+    return dci_fail(DC_ERR_INVALID_ARG, "%s: the data were normalised (%s) with other statistics "
+                    "than the model's training data; normalise the raw data with "
+                    "dc_model_apply_normalization", fn, data_mode);
+}
+
 dc_status dc_model_predict(dc_model *m, const dc_dataset *data, int32_t *labels,
                            int64_t capacity) {
     DCI_CHECK_NULL(m);
@@ -342,6 +398,7 @@ dc_status dc_model_predict(dc_model *m, const dc_dataset *data, int32_t *labels,
         return dci_fail(DC_ERR_UNSUPPORTED, "dc_model_predict: a pre-trained autoencoder has no "
                                             "clusters (fit a solver with it first)");
     DCI_TRY(check_data(m, data, "dc_model_predict"));
+    DCI_TRY(check_normalization(m, data, "dc_model_predict"));
     const int64_t n = dc_dataset_rows(data);
     if (capacity < n)
         return dci_fail(DC_ERR_SHAPE, "dc_model_predict: capacity %lld < %lld rows",
@@ -359,11 +416,28 @@ dc_status dc_model_embed(dc_model *m, const dc_dataset *data, float *z, int64_t 
     DCI_CHECK_NULL(data);
     DCI_CHECK_NULL(z);
     DCI_TRY(check_data(m, data, "dc_model_embed"));
+    DCI_TRY(check_normalization(m, data, "dc_model_embed"));
     const int64_t n = dc_dataset_rows(data), M = dci_model_dim(m);
     if (capacity / M < n)
         return dci_fail(DC_ERR_SHAPE, "dc_model_embed: capacity %lld < %lld x %lld",
                         (long long)capacity, (long long)n, (long long)M);
     return dci_model_embed(m, dc_dataset_data(data), n, z);
+}
+
+dc_status dc_model_apply_normalization(const dc_model *m, dc_dataset *ds) {
+    DCI_CHECK_NULL(m);
+    DCI_CHECK_NULL(ds);
+    if (m->norm.mode == DC_NORM_NONE) return DC_OK;
+    DCI_TRY(check_data(m, ds, "dc_model_apply_normalization"));
+    if (dc_dataset_normalization(ds) != DC_NORM_NONE)
+        return dci_fail(DC_ERR_STATE, "dc_model_apply_normalization: the data are already "
+                        "normalised (%s); pass the raw data",
+                        dc_normalization_name(dc_dataset_normalization(ds)));
+    return dci_dataset_apply_norm(ds, &m->norm);
+}
+
+dc_normalization dc_model_normalization(const dc_model *m) {
+    return m ? m->norm.mode : DC_NORM_NONE;
 }
 
 int dc_model_is_autoencoder(const dc_model *m) {

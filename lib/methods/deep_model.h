@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "cluster/assign.h"
+#include "data/normalize.h"
 #include "deepclust/model.h"
 #include "methods/model_io.h"
 #include "nn/dense.h"
@@ -54,6 +55,7 @@ struct dc_model {
     dci_kernel kernel;
     int64_t neighbors_k;               /* 0 without the neighbour branch */
     double pretrain_loss;              /* NaN if unknown */
+    dci_norm norm;                     /* the training data's normalisation (d = dims[0]) */
     int n_params;                      /* hyper-parameters of the fit, for the record */
     dci_model_param params[DCI_MODEL_MAX_PARAMS];
 };
@@ -96,7 +98,10 @@ dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *
  *   with the neighbour branch), dec (f32, with a decoder), k (i64),
  *   centers (f32 k*M), weights (f32 k*M, with weighting), kernel
  *   (f64[3]: a, b, normalise), neighbors_k (i64), pretrain_loss (f64),
- *   param.<name> (f64, one per hyper-parameter of the fit). */
+ *   param.<name> (f64, one per hyper-parameter of the fit), and, only when
+ *   the training data were normalised, norm.mode (text "scale255"|"minmax"|
+ *   "zscore"), norm.shift and norm.scale (f64[d]); files without them (and
+ *   files written before they existed) load as "not normalised". */
 void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix);
 /* Every name above is read with `prefix` prepended ("" for a model file). */
 dc_status dci_model_read(const dci_rec_file *f, const char *prefix, dc_model **out);

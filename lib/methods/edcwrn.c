@@ -29,6 +29,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/util.h"
+#include "data/dataset.h"
 #include "deepclust/dataset.h"
 #include "deepclust/model.h"
 #include "graph/knn.h"
@@ -944,14 +945,17 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
             const double t0 = dci_now();
             DCI_TRY(pretrain(s, &cfg, x, n, d, shape, &ae));
             seconds_pretrain = dci_now() - t0;
+            st = dci_norm_copy(&ae->norm, dci_dataset_norm(ds), d);
         }
-        st = dci_deep_train_create(&t, &cfg, ae, n, shape);
+        if (st == DC_OK) st = dci_deep_train_create(&t, &cfg, ae, n, shape);
         if (st == DC_OK) {
             t->seconds_pretrain = seconds_pretrain;
             record_params(s, t->m);
             st = dci_deep_init_centers(t, x, s->progress, s->progress_user);
         }
     }
+    /* Before the first checkpoint, which holds the model's records. */
+    if (st == DC_OK) st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
     if (st == DC_OK) {
         const uint64_t crc = state->checkpoint_path && t->cfg.checkpoint_every > 0
                                  ? data_crc(x, n, d) : 0;

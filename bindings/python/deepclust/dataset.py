@@ -166,11 +166,19 @@ class Dataset(_lib.Handle):
     def normalize(self, mode):
         """In place: "none", "scale255", "minmax" or "zscore". A borrowed
         dataset is copied first by the library; the caller's array is never
-        written."""
+        written. The dataset records the statistics it applied, and a model
+        fitted on it keeps them (see Model.apply_normalization)."""
         code = ctypes.c_int()
         self._lib.dc_normalization_from_name(_lib.cstr(mode), ctypes.byref(code))
         self._lib.dc_dataset_normalize(self.handle, code.value)
         return self
+
+    @property
+    def normalization(self):
+        """The last normalisation applied ("none" for the data as given):
+        by normalize() or Model.apply_normalization()."""
+        code = self._lib.dc_dataset_normalization(self.handle)
+        return _lib.pystr(self._lib.dc_normalization_name(code))
 
     def subset(self, first, count):
         """Rows [first, first + count) as a new (copied) Dataset."""

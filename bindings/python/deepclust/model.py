@@ -13,6 +13,12 @@ Labels for a batch are computed with the neighbours found among the rows
 passed together (the neighbour-max branch of EDCWRN), so predict on a whole
 data set, or large batches, rather than row by row; predict on the training
 data reproduces the fitted labels exactly.
+
+A model fitted on a normalised Dataset (``Dataset.normalize``) records the
+training statistics (``m.normalization``); normalise new raw data with them,
+not with their own, by ``m.apply_normalization(Dataset(X_new))``. predict
+refuses a Dataset normalised with other statistics; a plain array is not
+checked (scale it yourself).
 """
 import ctypes
 import os
@@ -100,6 +106,13 @@ class Model(_lib.Handle):
         return self._lib.dc_model_embed_dim(self.handle)
 
     @property
+    def normalization(self):
+        """How the training data were normalised: "none", "scale255",
+        "minmax" or "zscore" (the last one applied)."""
+        code = self._lib.dc_model_normalization(self.handle)
+        return _lib.pystr(self._lib.dc_normalization_name(code))
+
+    @property
     def k(self):
         """Number of clusters (0 for an autoencoder)."""
         return self._lib.dc_model_k(self.handle)
@@ -171,6 +184,17 @@ class Model(_lib.Handle):
             return out
 
         return _with_dataset(X, run)
+
+    def apply_normalization(self, dataset):
+        """Normalises a Dataset of raw data in place with the model's
+        training statistics (nothing for a model trained on raw data) and
+        returns it. Already normalised: StateError; another column count:
+        ShapeError."""
+        if not isinstance(dataset, Dataset):
+            raise TypeError("apply_normalization takes a deepclust.Dataset (it normalises it "
+                            "in place), got %s" % type(dataset).__name__)
+        self._lib.dc_model_apply_normalization(self.handle, dataset.handle)
+        return dataset
 
     def embed(self, X):
         """Embeddings (n, embed_dim) float32 of the rows of X: for a
