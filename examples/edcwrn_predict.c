@@ -3,8 +3,9 @@
  *
  *   usage: edcwrn_predict MODEL DATA LABELS [ROWS]
  *
- * DATA, LABELS and ROWS as for edcwrn_train; the features are scaled the
- * same way (example_util.h), which the model needs. On the training data the
+ * DATA, LABELS and ROWS as for edcwrn_train; the features are scaled with
+ * the statistics the model recorded from its training data
+ * (dc_model_apply_normalization, example_util.h). On the training data the
  * labels, and so the scores, equal those of the fit.
  *
  * Build against an installed library:
@@ -36,7 +37,7 @@ int main(int argc, char **argv) {
            dc_model_method(model), (long long)dc_model_input_dim(model),
            (long long)dc_model_embed_dim(model), (long long)dc_model_k(model), lambda);
 
-    if (example_load(argv[2], argv[3], rows, &data) != DC_OK) goto done;
+    if (example_load(argv[2], argv[3], rows, model, &data) != DC_OK) goto done;
     const int64_t n = dc_dataset_rows(data);
     labels = malloc((size_t)n * sizeof *labels);
     if (!labels) {

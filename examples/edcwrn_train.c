@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
     dc_model *model = NULL;
     int32_t *labels = NULL;
 
-    if (example_load(argv[1], argv[2], rows, &data) != DC_OK) goto done;
+    if (example_load(argv[1], argv[2], rows, NULL, &data) != DC_OK) goto done;
     const int64_t n = dc_dataset_rows(data);
     printf("%s: %lld samples, %lld features\n", argv[1], (long long)n,
            (long long)dc_dataset_cols(data));

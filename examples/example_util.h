@@ -1,7 +1,7 @@
 /* Shared by edcwrn_train.c and edcwrn_predict.c: error reporting, data
- * loading and scoring. Both programs must read and scale the data the same
- * way, because a saved model does not record how its training data were
- * preprocessed. */
+ * loading and scoring. Both programs read the data the same way; the saved
+ * model records how its training data were scaled, so new data get the
+ * training statistics. */
 #ifndef DEEPCLUST_EXAMPLE_UTIL_H
 #define DEEPCLUST_EXAMPLE_UTIL_H
 
@@ -21,10 +21,12 @@ static int example_failed(dc_status st, const char *what) {
 /* Loads DATA (IDX images such as Fashion-MNIST, NPY or CSV) with the labels
  * from LABELS -- a labels file, or "-" for a CSV whose last column holds
  * them -- keeps the first max_rows rows (0: all) and scales the features to
- * [0, 1]: pixels / 255 for images, per-feature min-max otherwise. On failure
- * prints why and returns the status. */
+ * [0, 1]: pixels / 255 for images, per-feature min-max otherwise. Given a
+ * model that records its training data's scaling, that is applied instead
+ * (min-max with the TRAINING minima and ranges, not those of DATA). On
+ * failure prints why and returns the status. */
 static dc_status example_load(const char *data, const char *labels, int64_t max_rows,
-                              dc_dataset **out) {
+                              const dc_model *model, dc_dataset **out) {
     dc_load_options opt;
     dc_load_options_default(&opt);
     if (strcmp(labels, "-") == 0) opt.label_column = DC_LABEL_COLUMN_LAST;
@@ -40,7 +42,9 @@ static dc_status example_load(const char *data, const char *labels, int64_t max_
         }
     }
     int64_t h, w, c;
-    if (st == DC_OK)
+    if (st == DC_OK && model && dc_model_normalization(model) != DC_NORM_NONE)
+        st = dc_model_apply_normalization(model, all);
+    else if (st == DC_OK)
         st = dc_dataset_normalize(all, dc_dataset_image_shape(all, &h, &w, &c) ? DC_NORM_SCALE255
                                                                                : DC_NORM_MINMAX);
     if (example_failed(st, data)) {

@@ -111,9 +111,10 @@ static int parse_format(const char *s, dc_format *f) {
     return 0;
 }
 
-/* Loads --data with --format/--label-column/--labels/--image-shape/--normalize.
+/* Loads --data with --format/--label-column/--labels/--image-shape, and
+ * --normalize when `normalize` is set (predict decides it with the model).
  * On failure *out may hold a partly prepared set: the caller frees it. */
-static int load_data(args *a, dc_dataset **out) {
+static int load_data(args *a, dc_dataset **out, int normalize) {
     const char *path = get(a, "data");
     if (!path) return usage_error("missing --data PATH%s", "");
     dc_load_options lo;
@@ -155,7 +156,7 @@ static int load_data(args *a, dc_dataset **out) {
         st = dc_dataset_set_image_shape(*out, h, w, c);
         if (st) return lib_error(st, "--image-shape");
     }
-    const char *norm = get(a, "normalize");
+    const char *norm = normalize ? get(a, "normalize") : NULL;
     if (norm) {
         dc_normalization nm;
         st = dc_normalization_from_name(norm, &nm);
@@ -381,7 +382,7 @@ static int cmd_cluster(args *a, int json) {
     int show_progress = !quiet && (has(a, "progress") || isatty(STDERR_FILENO));
 
     dc_dataset *ds = NULL;
-    int rc = load_data(a, &ds);
+    int rc = load_data(a, &ds, 1);
     if (rc) goto done;
     if ((rc = apply_params(a, s))) goto done;
     if ((rc = setup_model_options(s, load_pretrained, checkpoint, checkpoint_every))) goto done;
@@ -475,6 +476,35 @@ static double wall_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* predict's --normalize. A model that records how its training data were
+ * normalised gets the raw data normalised with the TRAINING statistics
+ * (no --normalize, or the model's mode); "none" passes the data as given;
+ * another mode would feed the model data unlike its training data. Without
+ * a record the option normalises with the data's own statistics, as for
+ * cluster. *source: "model", "data" or "none". */
+static int normalize_for_model(const dc_model *m, dc_dataset *ds, const char *opt,
+                               const char **source) {
+    dc_normalization want = DC_NORM_NONE, trained = dc_model_normalization(m);
+    dc_status st = opt ? dc_normalization_from_name(opt, &want) : DC_OK;
+    if (st) return lib_error(st, "--normalize");
+    if (trained == DC_NORM_NONE || (opt && want == DC_NORM_NONE)) {
+        *source = want == DC_NORM_NONE ? "none" : "data";
+        st = dc_dataset_normalize(ds, want);
+        return st ? lib_error(st, "--normalize") : 0;
+    }
+    if (opt && want != trained) {
+        fprintf(stderr, "%s: error: --normalize %s: the model's training data were normalised "
+                "with %s; predict applies those statistics without --normalize (or with "
+                "--normalize %s), --normalize none uses the data as given\n", g_prog,
+                dc_normalization_name(want), dc_normalization_name(trained),
+                dc_normalization_name(trained));
+        return 1;
+    }
+    *source = "model";
+    st = dc_model_apply_normalization(m, ds);
+    return st ? lib_error(st, "--data") : 0;
+}
+
 static int cmd_predict(args *a, int json) {
     const char *model_path = get(a, "model");
     if (!model_path) return usage_error("predict needs --model FILE%s", "");
@@ -485,13 +515,15 @@ static int cmd_predict(args *a, int json) {
     dc_dataset *ds = NULL;
     int32_t *pred = NULL;
     float *z = NULL;
-    int rc = load_data(a, &ds);
+    int rc = load_data(a, &ds, 0);
+    const char *norm = get(a, "normalize"), *norm_source = "none";
     if (rc || (rc = check_unused(a, "predict"))) goto done;
     dc_status st = dc_model_load(&m, model_path);
     if (st) {
         rc = lib_error(st, "--model");
         goto done;
     }
+    if ((rc = normalize_for_model(m, ds, norm, &norm_source))) goto done;
     int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     pred = malloc(sizeof(int32_t) * (size_t)n);
     if (!pred) {
@@ -527,6 +559,8 @@ static int cmd_predict(args *a, int json) {
         json_run(&j, dc_model_method(m), n, d, dc_model_k(m), (long long)seed, seconds);
         if (truth) json_metrics(&j, &mt);
         json_str(&j, "model", model_path);
+        json_str(&j, "normalization", dc_normalization_name(dc_dataset_normalization(ds)));
+        json_str(&j, "normalization_source", norm_source);
         if (out) json_str(&j, "out", out);
         json_end(&j);
     }
@@ -624,7 +658,8 @@ static void print_help(void) {
     printf("deepclust %s -- deep and spectral clustering (libdeepclust)\n\n", dc_version_string());
     printf("usage:\n"
            "  deepclust cluster --method M --data PATH --k K [options]\n"
-           "  deepclust predict --model FILE --data PATH [--labels PATH] [--out FILE] [--json]\n"
+           "  deepclust predict --model FILE --data PATH [--labels PATH] [--normalize MODE]\n"
+           "                    [--out FILE] [--json]\n"
            "  deepclust info PATH [--format F] [--json]\n"
            "  deepclust methods                 list the methods\n"
            "  deepclust help METHOD             list a method's parameters\n"
@@ -664,8 +699,15 @@ static void print_help(void) {
            "                        (the final labels equal those of an uninterrupted run)\n\n"
 
            "predict options: --model FILE (a --save-model file or a checkpoint), --data,\n"
-           "  --labels/--label-column/--normalize as for cluster (normalise new data the\n"
-           "  way the training data was), --out, --embedding-out, --json.\n\n"
+           "  --labels/--label-column as for cluster, --out, --embedding-out, --json.\n"
+           "  --normalize MODE: a model trained on normalised data (cluster --normalize)\n"
+           "  records the training statistics and applies them to the raw --data by\n"
+           "  default (minmax/zscore of new data use the TRAINING min/max or mean/std);\n"
+           "  --normalize with the model's mode does the same, none uses the data as\n"
+           "  given, another mode is an error. Models without a record (older files,\n"
+           "  raw training data): --normalize normalises with the data's own statistics.\n"
+           "  The JSON adds normalization (the mode applied) and normalization_source\n"
+           "  (model, data or none).\n\n"
            "NMI is printed with sqrt normalisation (EDCWRN paper Eq. 17); the JSON also has\n"
            "nmi_arithmetic (scikit-learn's default). Exit status: 0 ok, 1 error, 2 usage.\n");
 }
