@@ -386,9 +386,6 @@ static int cmd_cluster(args *a, int json) {
     if (rc) goto done;
     if ((rc = apply_params(a, s))) goto done;
     if ((rc = setup_model_options(s, load_pretrained, checkpoint, checkpoint_every))) goto done;
-    double k = 0, seed = 0;
-    dc_solver_get(s, "k", &k);
-    dc_solver_get(s, "seed", &seed);
 
     progress_state ps;
     progress_init(&ps, show_progress);
@@ -399,6 +396,9 @@ static int cmd_cluster(args *a, int json) {
         rc = lib_error(st, method);
         goto done;
     }
+    double k = 0, seed = 0; /* after the fit: a resumed one has the checkpoint's */
+    dc_solver_get(s, "k", &k);
+    dc_solver_get(s, "seed", &seed);
 
     int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)n);
@@ -695,8 +695,12 @@ static void print_help(void) {
            "  --load-pretrained FILE  start from a saved autoencoder instead of pre-training\n"
            "  --checkpoint FILE     write the training state there (atomically) ...\n"
            "  --checkpoint-every N  ... every N clustering iterations (default 500)\n"
-           "  --resume FILE         continue the fit saved in a checkpoint (same data)\n"
-           "                        (the final labels equal those of an uninterrupted run)\n\n"
+           "  --resume FILE         continue the fit saved in a checkpoint (same data) with\n"
+           "                        the checkpoint's parameters; the result equals that of an\n"
+           "                        uninterrupted run. A fit that finished writes a final\n"
+           "                        checkpoint: --max-iter N continues it to N iterations,\n"
+           "                        --tol may be lowered; other method options must match\n"
+           "                        the checkpoint's values (else exit 1)\n\n"
 
            "predict options: --model FILE (a --save-model file or a checkpoint), --data,\n"
            "  --labels/--label-column as for cluster, --out, --embedding-out, --json.\n"

@@ -1,7 +1,8 @@
 /* EDCWRN / IDEC / DEC (methods/edcwrn.c) and the model lifecycle
  * (deepclust/model.h): gradient of the composed clustering-phase loss by
  * finite differences, quality on separated blobs, save/load/predict
- * round trip, damaged files, checkpoint + resume, pre-trained autoencoder
+ * round trip, damaged files, checkpoint + resume (and continuing a finished
+ * fit with a larger max_iter or a lower tol), pre-trained autoencoder
  * reuse, and every rejected input. Networks are tiny so that the whole
  * file runs in seconds. */
 #include <math.h>
@@ -616,6 +617,206 @@ static void test_checkpoint_resume(void) {
     free_blobs(&bl);
 }
 
+/* ---- continuing a finished fit ---- */
+
+typedef struct cluster_steps {
+    long long calls, first;
+} cluster_steps;
+
+/* Counts the clustering iterations run (and the first one's number). */
+static int count_cb(void *user, const char *phase, long long done, long long total,
+                    double value) {
+    (void)total, (void)value;
+    cluster_steps *c = user;
+    if (strcmp(phase, "cluster") == 0 && c->calls++ == 0) c->first = done;
+    return 0;
+}
+
+/* The parameters of every fit below: lambda and update_interval differ from
+ * the defaults, so that a resume that did not take them from the checkpoint
+ * would show. */
+static dc_solver *continue_solver(int64_t max_iter, double tol) {
+    dc_solver *s = small_solver("edcwrn", 3, 6);
+    CHECK_OK(dc_solver_set(s, "lambda", 0.3));
+    CHECK_OK(dc_solver_set(s, "update_interval", 20));
+    CHECK_OK(dc_solver_set(s, "max_iter", (double)max_iter));
+    CHECK_OK(dc_solver_set(s, "tol", tol));
+    return s;
+}
+
+/* Everything a fit returns that training changes, compared bit for bit. */
+static void check_same_fit(const dc_solver *a, const dc_solver *b, int64_t n) {
+    int32_t *la = labels_of(a, n), *lb = labels_of(b, n);
+    CHECK(memcmp(la, lb, sizeof(int32_t) * (size_t)n) == 0);
+    free(la);
+    free(lb);
+    const char *outs[] = {"centers", "weights", "embedding", "loss", "trace"};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        int64_t ra, ca, rb, cb;
+        float *oa = output_of(a, outs[i], &ra, &ca), *ob = output_of(b, outs[i], &rb, &cb);
+        CHECK_MSG(ra == rb && ca == cb && memcmp(oa, ob, sizeof(float) * (size_t)(ra * ca)) == 0,
+                  "output '%s' differs (%lld x %lld vs %lld x %lld)", outs[i], (long long)ra,
+                  (long long)ca, (long long)rb, (long long)cb);
+        free(oa);
+        free(ob);
+    }
+    const char *stats[] = {"iterations", "updates", "converged"};
+    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++) {
+        double va = -1, vb = -2;
+        CHECK_OK(dc_solver_stat(a, stats[i], &va));
+        CHECK_OK(dc_solver_stat(b, stats[i], &vb));
+        CHECK_MSG(va == vb, "stat '%s': %g vs %g", stats[i], va, vb);
+    }
+}
+
+static double param_of(const dc_solver *s, const char *name) {
+    double v = NAN;
+    CHECK_OK(dc_solver_get(s, name, &v));
+    return v;
+}
+
+static double stat_of(const dc_solver *s, const char *name) {
+    double v = NAN;
+    CHECK_OK(dc_solver_stat(s, name, &v));
+    return v;
+}
+
+/* A fresh solver (defaults), with the progress counter. */
+static dc_solver *fresh_solver(cluster_steps *steps) {
+    dc_solver *s = NULL;
+    CHECK_OK(dc_solver_create(&s, "edcwrn"));
+    if (!s) abort();
+    *steps = (cluster_steps){0, -1};
+    CHECK_OK(dc_solver_set_progress(s, count_cb, steps));
+    return s;
+}
+
+static void test_resume_continue(void) {
+    blobs bl = make_blobs(240, 16, 3, 11);
+    const int64_t n = bl.n;
+    cluster_steps steps;
+
+    /* The reference: 100 iterations uninterrupted, tol 0 (no stop). */
+    dc_solver *whole = continue_solver(100, 0.0);
+    CHECK_OK(dc_solver_fit(whole, bl.ds));
+    CHECK(stat_of(whole, "iterations") == 100 && stat_of(whole, "converged") == 0);
+
+    /* A fit of 60 iterations with checkpoints every 25: the last one of the
+     * loop is iteration 50, the end writes iteration 60. */
+    dc_solver *first = continue_solver(60, 0.0);
+    const char *ck = tmp_path("continue.ckpt");
+    CHECK_OK(dc_solver_set_checkpoint(first, ck, 25));
+    CHECK_OK(dc_solver_fit(first, bl.ds));
+
+    /* Resumed with nothing set: the checkpoint's parameters, the finished
+     * result again, no clustering iteration run. */
+    dc_solver *same = fresh_solver(&steps);
+    CHECK_OK(dc_solver_resume(same, bl.ds, ck));
+    check_same_fit(same, first, n);
+    CHECK_MSG(steps.calls == 0, "%lld clustering iterations run", steps.calls);
+    CHECK(param_of(same, "max_iter") == 60 && param_of(same, "lambda") == 0.3 &&
+          param_of(same, "update_interval") == 20 && param_of(same, "seed") == 6 &&
+          param_of(same, "k") == 3);
+
+    /* max_iter given: the fit continues from iteration 60 to 100 and is the
+     * uninterrupted one. Parameters given with the checkpoint's values are
+     * accepted. */
+    dc_solver *more = fresh_solver(&steps);
+    CHECK_OK(dc_solver_set(more, "max_iter", 100));
+    CHECK_OK(dc_solver_set(more, "lambda", 0.3));
+    CHECK_OK(dc_solver_set_str(more, "formulation", "proposed"));
+    CHECK_OK(dc_solver_set(more, "tol", 0));
+    CHECK_OK(dc_solver_resume(more, bl.ds, ck));
+    check_same_fit(more, whole, n);
+    CHECK_MSG(steps.calls == 40 && steps.first == 61, "%lld iterations from %lld", steps.calls,
+              steps.first);
+    CHECK(param_of(more, "max_iter") == 100 && param_of(more, "update_interval") == 20);
+    /* ... and the model records the new max_iter, as the uninterrupted one. */
+    dc_model *mm = NULL;
+    double rec = 0;
+    CHECK_OK(dc_solver_model(more, &mm));
+    CHECK_OK(dc_model_get(mm, "max_iter", &rec));
+    CHECK(rec == 100);
+    dc_model_free(mm);
+
+    /* max_iter below the checkpoint's iteration: refused, nothing changed. */
+    dc_solver *less = fresh_solver(&steps);
+    CHECK_OK(dc_solver_set(less, "max_iter", 59));
+    CHECK_STATUS(dc_solver_resume(less, bl.ds, ck), DC_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(dc_last_error(), "max_iter = 59") && strstr(dc_last_error(), "iteration 60"),
+              "'%s'", dc_last_error());
+    CHECK(param_of(less, "max_iter") == 59 && param_of(less, "lambda") == 0.1 &&
+          param_of(less, "k") == 0 && param_of(less, "update_interval") == 140);
+    int64_t none = 0;
+    CHECK_STATUS(dc_solver_labels(less, NULL, 0, &none), DC_ERR_STATE);
+    /* Exactly the checkpoint's iteration: the finished result. */
+    CHECK_OK(dc_solver_set(less, "max_iter", 60));
+    CHECK_OK(dc_solver_resume(less, bl.ds, ck));
+    check_same_fit(less, first, n);
+
+    /* Another parameter given with another value: refused, naming it and both
+     * values; the solver keeps the caller's values. */
+    dc_solver *other = fresh_solver(&steps);
+    CHECK_OK(dc_solver_set(other, "max_iter", 100));
+    CHECK_OK(dc_solver_set(other, "lambda", 0.5));
+    CHECK_STATUS(dc_solver_resume(other, bl.ds, ck), DC_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(dc_last_error(), "lambda = 0.3 in the checkpoint, 0.5 given"), "'%s'",
+              dc_last_error());
+    CHECK(param_of(other, "lambda") == 0.5 && param_of(other, "max_iter") == 100 &&
+          param_of(other, "k") == 0);
+    CHECK(steps.calls == 0);
+    CHECK_OK(dc_solver_set(other, "lambda", 0.1)); /* the default, still not the checkpoint's */
+    CHECK_STATUS(dc_solver_resume(other, bl.ds, ck), DC_ERR_INVALID_ARG);
+    CHECK_OK(dc_solver_set(other, "lambda", 0.3));
+    CHECK_OK(dc_solver_set_str(other, "formulation", "idec"));
+    CHECK_STATUS(dc_solver_resume(other, bl.ds, ck), DC_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(dc_last_error(), "formulation = proposed in the checkpoint, idec given"),
+              "'%s'", dc_last_error());
+    CHECK_OK(dc_solver_set_str(other, "formulation", "proposed"));
+    CHECK_OK(dc_solver_set(other, "tol", 0.01)); /* above the checkpoint's 0 */
+    CHECK_STATUS(dc_solver_resume(other, bl.ds, ck), DC_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(dc_last_error(), "tol = 0.01 is above"), "'%s'", dc_last_error());
+    CHECK_OK(dc_solver_set(other, "tol", 0));
+    CHECK_OK(dc_solver_resume(other, bl.ds, ck));
+    check_same_fit(other, whole, n);
+
+    /* A fit that stopped by tol writes its final state, the update that
+     * stopped it included. Resumed as it is: the same stop, no iteration. */
+    dc_solver *stop = continue_solver(100, 0.5);
+    const char *ck_stop = tmp_path("converged.ckpt");
+    CHECK_OK(dc_solver_set_checkpoint(stop, ck_stop, 25));
+    CHECK_OK(dc_solver_fit(stop, bl.ds));
+    const double at = stat_of(stop, "iterations");
+    CHECK_MSG(stat_of(stop, "converged") == 1 && at > 0 && at < 100, "stopped at %g", at);
+    dc_solver *again = fresh_solver(&steps);
+    CHECK_OK(dc_solver_set(again, "max_iter", 1000)); /* it stops at the same update */
+    CHECK_OK(dc_solver_resume(again, bl.ds, ck_stop));
+    check_same_fit(again, stop, n);
+    CHECK(steps.calls == 0);
+    /* max_iter = that iteration would not have made the update: refused. */
+    CHECK_OK(dc_solver_set(again, "max_iter", at));
+    CHECK_STATUS(dc_solver_resume(again, bl.ds, ck_stop), DC_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(dc_last_error(), "converged"), "'%s'", dc_last_error());
+    /* A lower tol continues it: exactly the fit that never stopped (the
+     * update is not made twice). */
+    dc_solver *lower = fresh_solver(&steps);
+    CHECK_OK(dc_solver_set(lower, "tol", 0));
+    CHECK_OK(dc_solver_resume(lower, bl.ds, ck_stop));
+    check_same_fit(lower, whole, n);
+    CHECK(steps.calls == 100 - (long long)at);
+
+    dc_solver_free(lower);
+    dc_solver_free(again);
+    dc_solver_free(stop);
+    dc_solver_free(other);
+    dc_solver_free(less);
+    dc_solver_free(more);
+    dc_solver_free(same);
+    dc_solver_free(first);
+    dc_solver_free(whole);
+    free_blobs(&bl);
+}
+
 /* ---- pre-trained autoencoder ---- */
 
 static void test_pretrained(const blobs *bl) {
@@ -979,6 +1180,7 @@ int main(void) {
     free_blobs(&bl);
     test_separated_blobs();
     test_checkpoint_resume();
+    test_resume_continue();
 
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

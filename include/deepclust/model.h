@@ -72,19 +72,34 @@ DC_API dc_status dc_solver_use_pretrained(dc_solver *s, const dc_model *ae);
 
 /* Checkpoints of the clustering phase: when path is not NULL, following fits
  * write the whole training state to `path` (atomically: temporary file +
- * rename) at clustering iteration 0 and then every `every` >= 1 iterations
- * (this also sets the parameter checkpoint_every). NULL path turns
- * checkpoints off. The path is copied. If a fit fails (e.g. DC_ERR_NUMERIC
- * when the loss diverges, or DC_ERR_CANCELLED) the last checkpoint written
- * stays valid. */
+ * rename) at clustering iteration 0, then every `every` >= 1 iterations, and
+ * at the end of a fit that finishes (max_iter reached or stopped by tol), so
+ * that it can be continued (dc_solver_resume). This also sets the parameter
+ * checkpoint_every. NULL path turns checkpoints off. The path is copied. If a
+ * fit fails (e.g. DC_ERR_NUMERIC when the loss diverges, or
+ * DC_ERR_CANCELLED) the last checkpoint written stays valid. */
 DC_API dc_status dc_solver_set_checkpoint(dc_solver *s, const char *path, int64_t every);
 
 /* Continues the fit saved in a checkpoint on the same data (rows, columns and
  * content are verified: DC_ERR_STATE if they differ; a checkpoint of another
  * method: DC_ERR_INVALID_ARG). The solver's parameters are replaced by the
- * checkpoint's, except checkpoint_every; checkpoints continue to be written
- * if set. The result equals that of the uninterrupted fit with the same
- * parameters and seed. */
+ * checkpoint's, except checkpoint_every and those the caller set on this
+ * solver (dc_solver_set, dc_solver_set_str):
+ *   - max_iter: the fit continues to it; it must be at least the
+ *     checkpoint's iteration, and above it for a checkpoint of a fit that
+ *     stopped by tol (that stop includes the target update of its
+ *     iteration, which a fit with max_iter = that iteration does not make);
+ *     else DC_ERR_INVALID_ARG. With the checkpoint written at the end of a
+ *     fit, a larger max_iter continues a finished fit; the same max_iter
+ *     returns its result without training;
+ *   - tol: may be kept or lowered (DC_ERR_INVALID_ARG if raised: with a
+ *     higher tol the uninterrupted fit could have stopped at an earlier
+ *     update). A lower tol continues a fit that stopped by tol;
+ *   - any other parameter must have the checkpoint's value, else
+ *     DC_ERR_INVALID_ARG naming it and both values.
+ * On failure the parameters are left as they were. Checkpoints continue to
+ * be written if set. The result equals that of the uninterrupted fit with
+ * the same parameters and seed (the final max_iter and tol included). */
 DC_API dc_status dc_solver_resume(dc_solver *s, const dc_dataset *data,
                                   const char *checkpoint_path);
 

@@ -45,7 +45,9 @@ DC_API dc_status dc_solver_create(dc_solver **out, const char *method);
 DC_API void dc_solver_free(dc_solver *s);
 DC_API const char *dc_solver_method(const dc_solver *s);
 
-/* Parameters. Out-of-bounds values: DC_ERR_INVALID_ARG (nothing changed). */
+/* Parameters. Out-of-bounds values: DC_ERR_INVALID_ARG (nothing changed).
+ * The solver remembers which parameters were set this way since its
+ * creation: dc_solver_resume (deepclust/model.h) keeps those. */
 DC_API dc_status dc_solver_set(dc_solver *s, const char *name, double value);
 /* Sets from text: a number, "true"/"false", or a choice name. */
 DC_API dc_status dc_solver_set_str(dc_solver *s, const char *name, const char *value);

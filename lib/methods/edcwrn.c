@@ -604,6 +604,8 @@ static dc_status pretrain(dc_solver *s, const dci_deep_cfg *c, const float *x, i
  *   state.rng_shuffle, state.rng_augment (u64[4]: xoshiro256** states),
  *   state.p (f32 n*K), state.nbr (i64 n*kn, with neighbours),
  *   state.labels (i32[n]), state.have_labels (i64), state.last_change (f64),
+ *   state.converged (i64, 1: the fit stopped by tol after the update of
+ *   iteration state.iter, which the state includes; absent in older files: 0),
  *   state.loss (f32 iterations*3), state.trace (f32 updates*2),
  *   state.velocity.<i> (f32: SGD velocity of block i: enc, enc_nb, dec,
  *   centres, those present), stat.seconds_pretrain, stat.seconds_cluster,
@@ -640,6 +642,7 @@ static dc_status write_checkpoint(const dci_deep_train *t, const dc_model *ae, c
     dci_rec_put(&w, "state.labels", DCI_REC_I32, t->labels, t->n);
     dci_rec_put_i64(&w, "state.have_labels", t->have_labels);
     dci_rec_put_f64(&w, "state.last_change", t->last_change);
+    dci_rec_put_i64(&w, "state.converged", t->converged);
     dci_rec_put(&w, "state.loss", DCI_REC_F32, t->loss, t->n_loss * 3);
     dci_rec_put(&w, "state.trace", DCI_REC_F32, t->trace, t->n_trace * 2);
     for (int i = 0; i < dci_sgd_block_count(t->sgd); i++) {
@@ -678,8 +681,54 @@ static dc_status index_range(const dci_rec_file *f, const char *name, const int6
     return DC_OK;
 }
 
-/* The training state of a checkpoint: the solver's parameters (except
- * checkpoint_every) become the checkpoint's, the data must be the same. */
+/* A parameter the caller set before dc_solver_resume, against the
+ * checkpoint's value ck. max_iter may change (checked against the
+ * checkpoint's iteration once that is read). tol may be kept or lowered:
+ * every update before the checkpoint changed at least the checkpoint's tol
+ * of the labels, so it passes a lower tol as well and the resumed fit is the
+ * uninterrupted one with the lower tol; with a higher tol the uninterrupted
+ * fit could have stopped at one of those updates. Any other must be the
+ * checkpoint's value: the state was trained with it. */
+static dc_status check_given(const dc_solver *s, const char *path, const char *name, double ck) {
+    const double v = dci_param(s, name);
+    const int is_tol = strcmp(name, "tol") == 0;
+    if (strcmp(name, "max_iter") == 0 || (is_tol ? v <= ck : v == ck)) return DC_OK;
+    char given[64], in_ck[64];
+    dci_param_format(s, name, v, given, sizeof given);
+    dci_param_format(s, name, ck, in_ck, sizeof in_ck);
+    if (is_tol)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "'%s': tol = %s is above the checkpoint's tol = %s; a resumed fit may "
+                        "keep or lower tol, not raise it (an uninterrupted fit with a higher tol "
+                        "could have stopped at an earlier update)",
+                        path, given, in_ck);
+    return dci_fail(DC_ERR_INVALID_ARG,
+                    "'%s': %s = %s in the checkpoint, %s given; a resumed fit keeps the "
+                    "checkpoint's parameters: only max_iter (and tol, lowered) may change",
+                    path, name, in_ck, given);
+}
+
+/* The max_iter the caller gave, against the checkpoint's iteration. */
+static dc_status check_max_iter(const dc_solver *s, const char *path, const dci_deep_train *t) {
+    if (!dci_param_given(s, "max_iter")) return DC_OK;
+    const int64_t mi = t->cfg.max_iter;
+    if (mi < t->iter)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "'%s': max_iter = %lld is below the checkpoint's iteration %lld; a "
+                        "resumed fit continues from there (max_iter >= %lld)",
+                        path, (long long)mi, (long long)t->iter, (long long)t->iter);
+    if (mi == t->iter && t->converged)
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "'%s': max_iter = %lld: the checkpoint converged at iteration %lld after "
+                        "that iteration's target update, which a fit with max_iter = %lld does "
+                        "not make (max_iter > %lld continues it)",
+                        path, (long long)mi, (long long)t->iter, (long long)mi, (long long)mi);
+    return DC_OK;
+}
+
+/* The training state of a checkpoint, the data must be the same. The
+ * solver's parameters become the checkpoint's except checkpoint_every and
+ * those the caller set (check_given, check_max_iter). */
 static dc_status restore(dc_solver *s, dci_deep_method method, const dci_rec_file *f,
                          const float *x, int64_t n, int64_t d, const dci_image_shape *shape,
                          dci_deep_train **out_t, dc_model **out_ae) {
@@ -714,11 +763,14 @@ static dc_status restore(dc_solver *s, dci_deep_method method, const dci_rec_fil
         const char *name = s->m->params[i].name;
         if (strcmp(name, "checkpoint_every") == 0) continue;
         double v;
-        if (dc_model_get(cur, name, &v) != DC_OK || dc_solver_set(s, name, v) != DC_OK) {
+        const int given = s->given[i];
+        if (dc_model_get(cur, name, &v) != DC_OK ||
+            (!given && dci_param_set_internal(s, name, v) != DC_OK)) {
             st = dci_fail(DC_ERR_FORMAT, "'%s': parameter '%s' is missing or invalid", f->path,
                           name);
             goto done;
         }
+        if (given && (st = check_given(s, f->path, name, v)) != DC_OK) goto done;
     }
     const dci_deep_cfg cfg = read_cfg(s, method);
     if ((st = dci_deep_check(&cfg, n, d, shape)) != DC_OK) goto done;
@@ -753,6 +805,16 @@ static dc_status restore(dc_solver *s, dci_deep_method method, const dci_rec_fil
         (st = dci_rec_get_f64(f, "stat.pretrain_loss", &t->pretrain_loss)) != DC_OK)
         goto done;
     t->have_labels = have != 0;
+    int64_t converged = 0; /* absent from checkpoints of earlier versions */
+    if (dci_rec_count(f, "state.converged") >= 0 &&
+        (st = dci_rec_get_i64(f, "state.converged", &converged)) != DC_OK)
+        goto done;
+    t->converged = converged != 0;
+    if (t->converged &&
+        (!t->have_labels || !isfinite(t->last_change) || t->iter % t->cfg.update_interval != 0)) {
+        st = dci_fail(DC_ERR_FORMAT, "'%s': converged without a target update", f->path);
+        goto done;
+    }
     for (int i = 0; i < dci_sgd_block_count(t->sgd); i++) {
         char name[32];
         int64_t count = 0;
@@ -772,6 +834,7 @@ static dc_status restore(dc_solver *s, dci_deep_method method, const dci_rec_fil
         st = dci_fail(DC_ERR_FORMAT, "'%s': inconsistent iteration counters", f->path);
         goto done;
     }
+    if ((st = check_max_iter(s, f->path, t)) != DC_OK) goto done;
     record_params(s, m);
 done:
     dc_model_free(cur);
@@ -824,9 +887,15 @@ static dc_status train_loop(dc_solver *s, const deep_state *ds, dci_deep_train *
             last_ckpt = iter;
         }
         if (iter % c->update_interval == 0) {
-            if ((st = dci_deep_update(t, x)) != DC_OK) break;
-            dci_log(DC_LOG_INFO, "%s: iteration %lld: %.4f%% of the labels changed", name,
-                    (long long)iter, 100.0 * t->last_change);
+            if (t->converged) {
+                /* Resumed from the checkpoint written when the fit stopped: it
+                 * holds this update; only the (lowered) tol is checked again. */
+                t->converged = 0;
+            } else {
+                if ((st = dci_deep_update(t, x)) != DC_OK) break;
+                dci_log(DC_LOG_INFO, "%s: iteration %lld: %.4f%% of the labels changed", name,
+                        (long long)iter, 100.0 * t->last_change);
+            }
             if (t->last_change < c->tol) {
                 t->converged = 1;
                 break;
@@ -838,6 +907,14 @@ static dc_status train_loop(dc_solver *s, const deep_state *ds, dci_deep_train *
         if (st != DC_OK) return st;
     }
     t->seconds_cluster = base + (dci_now() - t0);
+    /* The final state as well (the loop writes before an iteration's work),
+     * so that a finished fit can be continued: a larger max_iter or a lower
+     * tol. */
+    if (st == DC_OK && every > 0 && (st = params_finite(t)) == DC_OK) {
+        if ((st = write_checkpoint(t, ae, ds->checkpoint_path, crc)) != DC_OK)
+            return dci_context(st, "%s: checkpoint at the end (iteration %lld)", name,
+                               (long long)t->iter);
+    }
     if (st != DC_OK) {
         char detail[640], kept[96] = "";
         snprintf(detail, sizeof detail, "%s", dc_last_error());

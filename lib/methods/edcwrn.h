@@ -62,6 +62,8 @@ typedef struct dci_deep_train {
     int augment;
     int64_t iter;        /* clustering iterations done */
     double last_change;  /* fraction of changed labels at the last update (NaN: none yet) */
+    /* The update of iteration `iter` changed fewer than tol of the labels and
+     * the fit stopped there; a checkpoint with it set holds that update. */
     int converged;
     float *loss;         /* per iteration: L, L_r, L_c */
     int64_t n_loss, cap_loss;

@@ -6,6 +6,7 @@
 #ifndef DCI_METHOD_H
 #define DCI_METHOD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "deepclust/solver.h"
 
@@ -45,6 +46,9 @@ typedef struct dci_stat {
 struct dc_solver {
     const dci_method *m;
     double *pv; /* parameter values, in table order */
+    /* Per parameter: 1 once the caller set it (dc_solver_set, _set_str) since
+     * creation. dc_solver_resume keeps such values or refuses the checkpoint. */
+    unsigned char *given;
     dc_progress_fn progress;
     void *progress_user;
     int32_t *labels;
@@ -60,6 +64,16 @@ struct dc_solver {
  * the method does not declare is a bug: it aborts in debug builds. */
 double dci_param(const dc_solver *s, const char *name);
 int64_t dci_param_i(const dc_solver *s, const char *name);
+/* Whether the caller set the parameter (see dc_solver.given); 0 for a name
+ * the method does not declare. */
+int dci_param_given(const dc_solver *s, const char *name);
+/* Sets a parameter as dc_solver_set does (same checks and errors) without
+ * marking it as given by the caller: values the library takes from a file. */
+dc_status dci_param_set_internal(dc_solver *s, const char *name, double value);
+/* The value as a user would write it: a choice name, true/false, a whole
+ * number or %.17g, into buf (returned). */
+const char *dci_param_format(const dc_solver *s, const char *name, double value, char *buf,
+                             size_t size);
 
 /* Takes ownership of `labels` (n entries, allocated with dci_malloc). */
 void dci_solver_put_labels(dc_solver *s, int32_t *labels, int64_t n);

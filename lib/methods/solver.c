@@ -52,7 +52,10 @@ dc_status dc_solver_create(dc_solver **out, const char *method) {
     if (!s) return DC_ERR_NOMEM;
     s->m = m;
     s->pv = DCI_NEW_ZEROS(double, m->n_params, "solver parameters");
-    if (!s->pv) {
+    s->given = DCI_NEW_ZEROS(unsigned char, m->n_params, "solver parameters");
+    if (!s->pv || !s->given) {
+        dci_free(s->pv);
+        dci_free(s->given);
         dci_free(s);
         return DC_ERR_NOMEM;
     }
@@ -75,6 +78,7 @@ void dc_solver_free(dc_solver *s) {
     dci_solver_clear_results(s);
     if (s->state && s->m->free_state) s->m->free_state(s->state);
     dci_free(s->pv);
+    dci_free(s->given);
     dci_free(s);
 }
 
@@ -108,7 +112,12 @@ double dci_param(const dc_solver *s, const char *name) {
 
 int64_t dci_param_i(const dc_solver *s, const char *name) { return (int64_t)llround(dci_param(s, name)); }
 
-dc_status dc_solver_set(dc_solver *s, const char *name, double value) {
+int dci_param_given(const dc_solver *s, const char *name) {
+    int i = param_index(s, name);
+    return i >= 0 && s->given[i];
+}
+
+static dc_status set_value(dc_solver *s, const char *name, double value, int given) {
     DCI_CHECK_NULL(s);
     DCI_CHECK_NULL(name);
     int i = param_index(s, name);
@@ -121,7 +130,16 @@ dc_status dc_solver_set(dc_solver *s, const char *name, double value) {
         return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' = %g is outside [%g, %g]: %s", name,
                         value, p->lo, p->hi, p->help);
     s->pv[i] = value;
+    if (given) s->given[i] = 1;
     return DC_OK;
+}
+
+dc_status dc_solver_set(dc_solver *s, const char *name, double value) {
+    return set_value(s, name, value, 1);
+}
+
+dc_status dci_param_set_internal(dc_solver *s, const char *name, double value) {
+    return set_value(s, name, value, 0);
 }
 
 /* Index of `value` in a "a|b|c" list, or -1. */
@@ -137,6 +155,34 @@ static int choice_index(const char *choices, const char *value) {
         c = bar + 1;
     }
     return -1;
+}
+
+const char *dci_param_format(const dc_solver *s, const char *name, double value, char *buf,
+                             size_t size) {
+    int i = param_index(s, name);
+    const dci_param_def *p = i >= 0 ? &s->m->params[i] : NULL;
+    if (p && p->type == DC_PARAM_CHOICE && value == floor(value) && value >= 0) {
+        const char *c = p->choices;
+        for (double idx = 0; idx < value && c; idx++) {
+            c = strchr(c, '|');
+            if (c) c++;
+        }
+        if (c) {
+            const char *bar = strchr(c, '|');
+            snprintf(buf, size, "%.*s", (int)(bar ? bar - c : (ptrdiff_t)strlen(c)), c);
+            return buf;
+        }
+    }
+    if (p && p->type == DC_PARAM_BOOL && (value == 0 || value == 1))
+        snprintf(buf, size, "%s", value != 0 ? "true" : "false");
+    else if (value == floor(value) && fabs(value) < 1e17)
+        snprintf(buf, size, "%.0f", value);
+    else /* the shortest text that reads back as the same double */
+        for (int digits = 15; digits <= 17; digits++) {
+            snprintf(buf, size, "%.*g", digits, value);
+            if (strtod(buf, NULL) == value) break;
+        }
+    return buf;
 }
 
 dc_status dc_solver_set_str(dc_solver *s, const char *name, const char *value) {

@@ -212,7 +212,7 @@ def test_checkpoint_and_resume_equal_the_uninterrupted_fit(data, tmp_path):
     assert ckpt.exists() and not hasattr(est, "labels_")
     with dc.Model.load(ckpt) as m:  # a checkpoint holds the current model
         assert (m.method, m.k) == ("idec", 3)
-    resumed = dc.IDEC(3, **SMALL).resume(x, ckpt)  # the checkpoint's parameters win
+    resumed = dc.IDEC(3, **params).resume(x, ckpt)  # the checkpoint's values may be repeated
     np.testing.assert_array_equal(resumed.labels_, whole.labels_)
     np.testing.assert_array_equal(resumed.embedding_, whole.embedding_)
     np.testing.assert_array_equal(resumed.loss_history_, whole.loss_history_)
@@ -227,6 +227,54 @@ def test_checkpoint_and_resume_equal_the_uninterrupted_fit(data, tmp_path):
     every = tmp_path / "every.ckpt"
     dc.IDEC(3, random_state=4, checkpoint=every, **params).fit(x)
     assert every.exists()
+
+
+def test_resume_continues_a_finished_fit(data, tmp_path):
+    x, _ = data
+    ckpt = tmp_path / "end.ckpt"
+    params = dict(SMALL, tol=0.0, update_interval=15, lam=0.3)  # lam: not the default
+    whole = dc.IDEC(3, random_state=4, **dict(params, max_iter=90)).fit(x)
+    first = dc.IDEC(3, random_state=4, checkpoint=ckpt, checkpoint_every=40,
+                    **dict(params, max_iter=50)).fit(x)  # last in the loop: 40; the end: 50
+
+    def same(a, b):
+        for attr in ("labels_", "embedding_", "cluster_centers_", "loss_history_",
+                     "label_change_history_"):
+            np.testing.assert_array_equal(getattr(a, attr), getattr(b, attr), err_msg=attr)
+        assert a.n_iter_ == b.n_iter_
+
+    steps = []
+
+    def count(phase, done, total, value):
+        if phase == "cluster":
+            steps.append(done)
+
+    same(dc.IDEC(3).resume(x, ckpt, progress=count), first)  # the finished fit, not re-run
+    assert steps == []
+    more = dc.IDEC(3).resume(x, ckpt, progress=count, max_iter=90)
+    same(more, whole)
+    assert steps == list(range(51, 91))
+    assert more.model_.params()["max_iter"] == 90 and more.model_.params()["lambda"] == 0.3
+    # the estimator's own max_iter, and arguments equal to the checkpoint's
+    same(dc.IDEC(3, lam=0.3, tol=0.0, max_iter=90).resume(x, ckpt), whole)
+    with pytest.raises(dc.InvalidArgumentError, match="max_iter = 40 is below the checkpoint's "
+                                                      "iteration 50"):
+        dc.IDEC(3).resume(x, ckpt, max_iter=40)
+    with pytest.raises(dc.InvalidArgumentError, match="lambda = 0.3 in the checkpoint, 0.5 given"):
+        dc.IDEC(3, lam=0.5).resume(x, ckpt, max_iter=90)
+    with pytest.raises(dc.InvalidArgumentError, match="k = 3 in the checkpoint, 4 given"):
+        dc.IDEC(4).resume(x, ckpt)
+    with pytest.raises(dc.InvalidArgumentError, match="tol = 0.01 is above"):
+        dc.IDEC(3).resume(x, ckpt, tol=0.01)
+    # the low-level solver: parameters set on it count as given
+    with dc.Solver("idec") as s:
+        s.set("max_iter", 90).resume(x, ckpt)
+        np.testing.assert_array_equal(s.labels(), whole.labels_)
+    with dc.Solver("idec") as s:
+        s.set("seed", 5)
+        with pytest.raises(dc.InvalidArgumentError, match="seed = 4 in the checkpoint, 5 given"):
+            s.resume(x, ckpt)
+        assert s.get("seed") == 5 and s.get("max_iter") == 8000  # unchanged
 
 
 # --------------------------------------------------------------------------

@@ -199,6 +199,31 @@ def test_deep_resume_equals_uninterrupted(deep_data, tmp_path):
     assert np.array_equal(np.load(l1), np.load(l2))
 
 
+def test_deep_resume_continues_a_finished_fit(deep_data, tmp_path):
+    xp, yp = deep_data
+    ck = tmp_path / "ck.bin"
+    direct, first, cont = tmp_path / "direct.npy", tmp_path / "first.npy", tmp_path / "cont.npy"
+    opts = [o for o in DEEP if o not in ("--max-iter", 200)] + ["--tol", 0]
+    assert len(opts) == len(DEEP)
+    run("cluster", "--method", "edcwrn", "--data", xp, *opts, "--quiet", "--out", direct,
+        "--max-iter", 200, check=0)
+    run("cluster", "--method", "edcwrn", "--data", xp, *opts, "--quiet", "--out", first,
+        "--max-iter", 90, "--checkpoint", ck, "--checkpoint-every", 60, check=0)
+    # only the data options and the new --max-iter: the rest is the checkpoint's
+    p = run("cluster", "--method", "edcwrn", "--data", xp, "--normalize", "minmax", "--json",
+            "--out", cont, "--resume", ck, "--max-iter", 200, check=0)
+    j = json.loads(p.stdout)
+    assert (j["iterations"], j["k"], j["seed"]) == (200, 3, 2)
+    assert np.array_equal(np.load(cont), np.load(direct))
+    # an option that contradicts the checkpoint: the library's error, exit 1
+    p = run("cluster", "--method", "edcwrn", "--data", xp, "--normalize", "minmax", "--quiet",
+            "--resume", ck, "--max-iter", 200, "--lambda", 0.5, check=1)
+    assert "lambda = 0.1 in the checkpoint, 0.5 given" in p.stderr
+    p = run("cluster", "--method", "edcwrn", "--data", xp, "--normalize", "minmax", "--quiet",
+            "--resume", ck, "--max-iter", 80, check=1)
+    assert "max_iter = 80 is below the checkpoint's iteration 90" in p.stderr
+
+
 def test_deep_pretrained_reuse_and_pictures(deep_data, tmp_path):
     import xml.etree.ElementTree as ET
     xp, yp = deep_data

@@ -13,6 +13,8 @@ methods (EDCWRN, IDEC, DEC) share _DeepEstimator: the fitted model
 (model_, predict, save/load), a pre-trained autoencoder to start from, and
 checkpoints.
 """
+import inspect
+
 import numpy as np
 
 from ._arrays import as_matrix
@@ -27,8 +29,6 @@ try:  # scikit-learn is optional: same behaviour with the small local base
 
     HAVE_SKLEARN = True
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
-    import inspect
-
     HAVE_SKLEARN = False
 
     class _NotFittedBase(ValueError, AttributeError):
@@ -88,6 +88,22 @@ def _seed(random_state):
     return int(random_state)
 
 
+def _init_defaults(cls):
+    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _same_value(value, default):
+    if value is default:
+        return True
+    if value is None or default is None or isinstance(value, bool) != isinstance(default, bool):
+        return False
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
 class _SolverEstimator(ClusterMixin, BaseEstimator):
     _method = None  # C method name
     # __init__ argument -> solver parameter
@@ -100,11 +116,17 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
     # keep the C solver after fit (methods whose solver predicts new data)
     _keep_solver = False
 
-    def _make_solver(self):
+    def _make_solver(self, resume=False):
+        # A resumed fit keeps the checkpoint's value of every parameter the
+        # caller did not set (the library refuses other values): arguments
+        # left at their __init__ defaults are not passed on.
+        defaults = _init_defaults(type(self)) if resume else {}
         solver = Solver(self._method)
         try:
             for arg, cname in self._params.items():
                 value = getattr(self, arg)
+                if arg in defaults and _same_value(value, defaults[arg]):
+                    continue
                 if arg == "random_state":
                     value = _seed(value)
                 elif value is None:
@@ -133,11 +155,11 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
     def _dataset(self, X):
         return Dataset(X)
 
-    def _fit(self, X, run):
+    def _fit(self, X, run, resume=False):
         """Runs run(solver, dataset) on a fresh solver and stores the results."""
         X = as_matrix(X)
         self._reset()
-        solver = self._make_solver()
+        solver = self._make_solver(resume)
         try:
             with self._dataset(X) as ds:
                 run(solver, ds)
@@ -380,8 +402,10 @@ _DEEP_DOC = """
 
     checkpoint: a file to which the fit writes its whole training state
     every checkpoint_every clustering iterations (0 = at every target
-    update); resume(X, checkpoint) continues an interrupted fit and gives
-    the result of the uninterrupted one.
+    update; a fit that finishes also writes its final state);
+    resume(X, checkpoint) continues an interrupted fit and gives the result
+    of the uninterrupted one, or continues a finished fit when max_iter is
+    set higher (tol may be lowered).
 
     Fitted attributes: labels_, embedding_ (n_samples, embed_dim),
     cluster_centers_ (n_clusters, embed_dim, in the embedding), q_ (soft
@@ -408,8 +432,8 @@ class _DeepEstimator(_SolverEstimator):
     _stats = {"n_iter_": ("iterations", int), "converged_": ("converged", bool),
               "pretrain_loss_": ("pretrain_loss", float)}
 
-    def _make_solver(self):
-        solver = super()._make_solver()
+    def _make_solver(self, resume=False):
+        solver = super()._make_solver(resume)
         try:
             every = self.checkpoint_every or 0
             if self.checkpoint is not None:
@@ -447,11 +471,24 @@ class _DeepEstimator(_SolverEstimator):
 
         return self._fit(X, run)
 
-    def resume(self, X, path, progress=None):
+    def resume(self, X, path, progress=None, *, max_iter=None, tol=None):
         """Continues the fit saved in the checkpoint file `path` on the same
-        X (StateError if X differs). The checkpoint's hyper-parameters are
-        used (see model_.params()), not this estimator's. Returns self."""
-        return self._fit(X, lambda solver, ds: solver.resume(ds, path, progress=progress))
+        X (StateError if X differs) with the checkpoint's hyper-parameters
+        (see model_.params()); the result equals that of the uninterrupted
+        fit. max_iter: where the fit now stops, at least the checkpoint's
+        iteration; a fit that finished wrote a checkpoint of its end, which
+        a larger max_iter continues. tol may be kept or lowered. Estimator
+        arguments left at their defaults (random_state None included) take
+        the checkpoint's values; max_iter and tol set here or in __init__
+        apply as above; any other argument set to another value than the
+        checkpoint's raises InvalidArgumentError. Returns self."""
+        def run(solver, ds):
+            for name, value in (("max_iter", max_iter), ("tol", tol)):
+                if value is not None:
+                    solver.set(name, value)
+            solver.resume(ds, path, progress=progress)
+
+        return self._fit(X, run, resume=True)
 
     def _store(self, solver, X):
         super()._store(solver, X)

@@ -238,7 +238,13 @@ class Solver(_lib.Handle):
     def resume(self, X, path, progress=None):
         """Continues the fit saved in the checkpoint `path` on the same data
         X (verified: StateError if it differs). The checkpoint's parameters
-        replace the solver's (except checkpoint_every). Returns self."""
+        replace the solver's, except checkpoint_every and those set with
+        set() on this solver: max_iter continues the fit to that many
+        iterations (at least the checkpoint's iteration; a fit that finished
+        wrote a checkpoint of its end), tol may be kept or lowered, any
+        other must equal the checkpoint's value (InvalidArgumentError
+        otherwise, and the parameters stay as they were). The result equals
+        the uninterrupted fit's. Returns self."""
         cpath = _lib.cstr(path)
         if isinstance(X, Dataset):
             self._run(self._lib.dc_solver_resume, progress, self.handle, X.handle, cpath)
