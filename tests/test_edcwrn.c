@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_files.h"
 #include "core/rng.h"
 #include "deepclust.h"
 #include "methods/deep_model.h"
@@ -333,24 +334,7 @@ static void test_blobs(const char *method, const blobs *bl) {
 
 /* ---- save / load / predict ---- */
 
-static void write_bytes(const char *path, const unsigned char *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) abort();
-    if (n) fwrite(b, 1, n, f);
-    fclose(f);
-}
 
-static unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) abort();
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n);
-    if (fread(b, 1, *n, f) != *n) abort();
-    fclose(f);
-    return b;
-}
 
 static void expect_load(const char *path, dc_status want) {
     dc_model *m = NULL;

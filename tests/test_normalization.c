@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_files.h"
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "deepclust.h"
@@ -327,24 +328,7 @@ static void expect_load(const char *path, dc_status want) {
     CHECK(m == NULL);
 }
 
-static unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) abort();
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n);
-    if (fread(b, 1, *n, f) != *n) abort();
-    fclose(f);
-    return b;
-}
 
-static void write_bytes(const char *path, const unsigned char *b, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) abort();
-    if (n) fwrite(b, 1, n, f);
-    fclose(f);
-}
 
 /* A model file of `base` (written without its own record) plus the given
  * norm records (NULL: left out). */
