@@ -83,6 +83,10 @@ static void fields_init(field_iter *it, const char *ls, const char *le, char del
     it->done = 0;
 }
 
+static int ends_field(const field_iter *it, const char *p) {
+    return p == it->end || *p == it->delim || (it->delim == ' ' && is_blank(*p));
+}
+
 /* Next field, trimmed of blanks and surrounding double quotes. */
 static int next_field(field_iter *it, const char **fs, const char **fe) {
     if (it->done) return 0;
@@ -92,14 +96,22 @@ static int next_field(field_iter *it, const char **fs, const char **fe) {
         it->done = 1;
         return 0;
     }
-    const char *s = p, *e;
+    const char *s = p, *e = NULL;
     if (p < end && *p == '"') {
-        s = ++p;
-        while (p < end && !(*p == '"' && !(p + 1 < end && p[1] == '"'))) p += *p == '"' ? 2 : 1;
-        e = p;
-        while (p < end && *p != it->delim && !(it->delim == ' ' && is_blank(*p))) p++;
-    } else {
-        while (p < end && *p != it->delim && !(it->delim == ' ' && is_blank(*p))) p++;
+        const char *q = p + 1;
+        while (q < end && !(*q == '"' && !(q + 1 < end && q[1] == '"'))) q += *q == '"' ? 2 : 1;
+        const char *after = q < end ? q + 1 : q;
+        while (after < end && is_blank(*after) && !ends_field(it, after)) after++;
+        if (q < end && ends_field(it, after)) {
+            s = p + 1;
+            e = q;
+            p = after;
+        }
+    }
+    if (!e) {
+        /* Unquoted, or a quote left open or followed by more text: the
+         * whole cell, which then fails to parse and is shown as it is. */
+        while (p < end && !ends_field(it, p)) p++;
         e = p;
         while (e > s && is_blank(e[-1])) e--;
     }

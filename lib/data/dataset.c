@@ -158,6 +158,9 @@ static dc_status dataset_from_array(dci_array *a, const char *path, dc_dataset *
                         "(n, n x d, n x H x W, n x H x W x C)", path, shp);
     }
     int64_t n = a->shape[0], d = 1;
+    /* First: an empty array's other extents may be anything, and their
+     * product overflow. */
+    DCI_TRY(check_shape(n, d, path));
     for (int i = 1; i < a->ndim; i++) d *= a->shape[i];
     DCI_TRY(check_shape(n, d, path));
     float *x;

@@ -72,8 +72,19 @@ dc_status dci_reader_read_some(dci_reader *r, void *buf, size_t n, size_t *got) 
     return total < n ? reader_error(r, errno) : DC_OK;
 }
 
+/* Deflate expands at most 1032:1 (a 258-byte match per two bits), so a
+ * compressed file of S bytes cannot hold more than 1032 S bytes. */
+#define DCI_DEFLATE_MAX_RATIO 1032u
+
 dc_status dci_reader_expect_available(dci_reader *r, uint64_t n, const char *what) {
-    if (gzdirect(r->gz) != 1) return DC_OK;
+    if (gzdirect(r->gz) != 1) {
+        uint64_t size = r->file_size > 0 ? (uint64_t)r->file_size : 0;
+        if (size <= UINT64_MAX / DCI_DEFLATE_MAX_RATIO && n > size * DCI_DEFLATE_MAX_RATIO)
+            return dci_fail(DC_ERR_TRUNCATED, "%s: file ends inside the %s (%llu bytes "
+                            "compressed cannot hold %llu bytes)", r->path, what,
+                            (unsigned long long)size, (unsigned long long)n);
+        return DC_OK;
+    }
     long long pos = (long long)gztell(r->gz);
     uint64_t left = pos >= 0 && pos <= r->file_size ? (uint64_t)(r->file_size - pos) : 0;
     if (n > left)

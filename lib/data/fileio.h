@@ -29,7 +29,9 @@ dc_status dci_reader_read(dci_reader *r, void *buf, size_t n, const char *what);
 
 /* For uncompressed files, DC_ERR_TRUNCATED if fewer than n bytes remain, so
  * a corrupt header cannot make the caller allocate a huge buffer first.
- * (Compressed sizes are unknown: the read itself detects truncation.) */
+ * Compressed sizes are unknown until read: there, only more than the file
+ * could hold at deflate's largest ratio is refused up front, and the read
+ * itself detects the rest. */
 dc_status dci_reader_expect_available(dci_reader *r, uint64_t n, const char *what);
 
 /* Reads up to n bytes; *got is how many arrived before the end of the file. */

@@ -175,7 +175,8 @@ dc_status dci_npy_read_stream(dci_reader *r, dci_array *out) {
     unsigned char pre[12];
     size_t got = 0;
     DCI_TRY(dci_reader_read_some(r, pre, 8, &got));
-    if (got < 6 || memcmp(pre, npy_magic, 6) != 0)
+    /* Judge only the bytes present: a cut-off valid magic is a truncation. */
+    if (memcmp(pre, npy_magic, got < 6 ? got : 6) != 0)
         return dci_fail(DC_ERR_FORMAT, "%s: not an NPY file (bad magic)", r->path);
     if (got < 8) return dci_fail(DC_ERR_TRUNCATED, "%s: file ends inside the NPY header", r->path);
     int major = pre[6], minor = pre[7];

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/util.h"
 #include "data/dataset.h"
 #include "deepclust/dataset.h"
 #include "graph/knn.h"
@@ -238,8 +239,32 @@ void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix) {
     }
 }
 
+/* A fit stops with DC_ERR_NUMERIC once its numbers stop being finite, and
+ * non-finite parameters would make every prediction NaN: a file holding
+ * them is damaged. */
+static dc_status check_finite_rec(const dci_rec_file *f, const char *name, const float *x,
+                                  int64_t n) {
+    if (dci_check_finite(x, 1, n, name) != DC_OK)
+        return dci_fail(DC_ERR_FORMAT, "'%s': record '%s' holds NaN or Inf", f->path, name);
+    return DC_OK;
+}
+
 static dc_status get_mlp(const dci_rec_file *f, const char *name, dci_mlp *net) {
-    return dci_rec_get(f, name, DCI_REC_F32, dci_mlp_param_count(net), dci_mlp_params(net));
+    DCI_TRY(dci_rec_get(f, name, DCI_REC_F32, dci_mlp_param_count(net), dci_mlp_params(net)));
+    return check_finite_rec(f, name, dci_mlp_params_const(net), dci_mlp_param_count(net));
+}
+
+/* Parameter count of a network with these layer sizes (nn/dense.h layout),
+ * in reverse order for a decoder; -1 if it overflows. */
+static int64_t mlp_params_of(const int64_t *dims, int n_dims, int reverse) {
+    int64_t total = 0;
+    for (int l = 0; l + 1 < n_dims; l++) {
+        const int64_t in = dims[reverse ? n_dims - 1 - l : l];
+        const int64_t out = dims[reverse ? n_dims - 2 - l : l + 1];
+        if (in + 1 > (INT64_MAX - total) / out) return -1;
+        total += (in + 1) * out;
+    }
+    return total;
 }
 
 /* The optional normalisation records: absent = the data were not normalised. */
@@ -271,14 +296,18 @@ static dc_status read_into(const dci_rec_file *f, const char *prefix, dc_model *
     if (m->enc_nb) DCI_TRY(get_mlp(f, pname(&n, prefix, "enc_nb"), m->enc_nb));
     if (m->dec) DCI_TRY(get_mlp(f, pname(&n, prefix, "dec"), m->dec));
     const int64_t km = m->k * dci_model_dim(m);
-    if (m->centers)
+    if (m->centers) {
         DCI_TRY(dci_rec_get(f, pname(&n, prefix, "centers"), DCI_REC_F32, km, m->centers));
-    if (m->weights)
+        DCI_TRY(check_finite_rec(f, n.buf, m->centers, km));
+    }
+    if (m->weights) {
         DCI_TRY(dci_rec_get(f, pname(&n, prefix, "weights"), DCI_REC_F32, km, m->weights));
+        DCI_TRY(check_finite_rec(f, n.buf, m->weights, km));
+    }
     double kern[3];
     DCI_TRY(dci_rec_get(f, pname(&n, prefix, "kernel"), DCI_REC_F64, 3, kern));
     m->kernel = (dci_kernel){kern[0], kern[1], kern[2] != 0.0};
-    if (dci_kernel_check(m->kernel) != DC_OK)
+    if (dci_kernel_check(m->kernel) != DC_OK || (kern[2] != 0.0 && kern[2] != 1.0))
         return dci_fail(DC_ERR_FORMAT, "'%s': invalid kernel (a = %g, b = %g)", f->path, kern[0],
                         kern[1]);
     DCI_TRY(dci_rec_get_f64(f, pname(&n, prefix, "pretrain_loss"), &m->pretrain_loss));
@@ -324,11 +353,25 @@ dc_status dci_model_read(const dci_rec_file *f, const char *prefix, dc_model **o
     const int with_nb = dci_rec_count(f, pname(&n, prefix, "enc_nb")) >= 0;
     const int with_dec = dci_rec_count(f, pname(&n, prefix, "dec")) >= 0;
     const int with_w = dci_rec_count(f, pname(&n, prefix, "weights")) >= 0;
-    if (batch < 1 || batch > INT_MAX || k < 0 || k > INT_MAX || nk < 0 || (nk > 0) != with_nb ||
-        (mk == DCI_MODEL_CLUSTERING && k < 1))
+    if (batch < 1 || batch > DCI_DEEP_MAX_BATCH || k < 0 || k > INT_MAX || nk < 0 ||
+        (nk > 0) != with_nb || (mk == DCI_MODEL_CLUSTERING && k < 1))
         return dci_fail(DC_ERR_FORMAT, "'%s': inconsistent sizes (batch %lld, k %lld, %lld "
                                        "neighbours)",
                         f->path, (long long)batch, (long long)k, (long long)nk);
+    /* The arrays those sizes imply must be in the file before anything is
+     * allocated: a damaged size then fails here rather than asking for
+     * memory the file could never fill. */
+    const int64_t n_enc = mlp_params_of(dims, (int)n_dims, 0);
+    const int64_t n_dec = mlp_params_of(dims, (int)n_dims, 1);
+    const int64_t km = mk == DCI_MODEL_CLUSTERING ? k * dims[n_dims - 1] : 0;
+    if (n_enc < 0 || n_dec < 0 || dci_rec_count(f, pname(&n, prefix, "enc")) != n_enc ||
+        (with_nb && dci_rec_count(f, pname(&n, prefix, "enc_nb")) != n_enc) ||
+        (with_dec && dci_rec_count(f, pname(&n, prefix, "dec")) != n_dec) ||
+        (km > 0 && dci_rec_count(f, pname(&n, prefix, "centers")) != km) ||
+        (km > 0 && with_w && dci_rec_count(f, pname(&n, prefix, "weights")) != km))
+        return dci_fail(DC_ERR_FORMAT, "'%s': the network or cluster records do not match the "
+                                       "layer sizes and k",
+                        f->path);
     dc_model *m = NULL;
     DCI_TRY(dci_model_new(&m, mk, method, dims, (int)n_dims, batch, with_nb, with_dec,
                           mk == DCI_MODEL_CLUSTERING ? k : 0, with_w));

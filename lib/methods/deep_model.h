@@ -28,6 +28,10 @@
 #include "nn/dense.h"
 
 #define DCI_DEEP_MAX_DIMS 16
+/* The largest mini-batch of a fit (the "batch" parameter's maximum). The
+ * networks of a model are sized for `batch` rows, so model files claiming
+ * more are refused before anything is allocated. */
+#define DCI_DEEP_MAX_BATCH 1000000
 #define DCI_MODEL_MAX_PARAMS 48
 
 typedef enum dci_model_kind {

@@ -60,7 +60,7 @@
 #define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 0, 0, 1, "constant|cosine", \
                      "pre-training learning rate schedule: constant, or a half cosine from pretrain_lr " \
                      "down to 0 over all the epochs"}
-#define P_BATCH {"batch", DC_PARAM_INT, 256, 1, 1e6, NULL, \
+#define P_BATCH {"batch", DC_PARAM_INT, 256, 1, DCI_DEEP_MAX_BATCH, NULL, \
                  "mini-batch size of both phases (clamped to the number of samples)"}
 #define P_LR(def) {"lr", DC_PARAM_REAL, def, 0, 1e30, NULL, \
                    "clustering-phase learning rate (SGD with momentum), > 0"}
