@@ -15,6 +15,7 @@ dc_status dci_reader_open(dci_reader *r, const char *path) {
     r->gz = NULL;
     r->path = path;
     r->file_size = 0;
+    r->sized = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return dci_fail(DC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
@@ -24,6 +25,7 @@ dc_status dci_reader_open(dci_reader *r, const char *path) {
         return dci_fail(DC_ERR_IO, "cannot read '%s': %s", path, strerror(e));
     }
     r->file_size = (long long)st.st_size;
+    r->sized = S_ISREG(st.st_mode);
     r->gz = gzdopen(fd, "rb");
     if (!r->gz) {
         close(fd);
@@ -77,6 +79,8 @@ dc_status dci_reader_read_some(dci_reader *r, void *buf, size_t n, size_t *got) 
 #define DCI_DEFLATE_MAX_RATIO 1032u
 
 dc_status dci_reader_expect_available(dci_reader *r, uint64_t n, const char *what) {
+    /* A pipe or device has no size to check against: reading will tell. */
+    if (!r->sized) return DC_OK;
     if (gzdirect(r->gz) != 1) {
         uint64_t size = r->file_size > 0 ? (uint64_t)r->file_size : 0;
         if (size <= UINT64_MAX / DCI_DEFLATE_MAX_RATIO && n > size * DCI_DEFLATE_MAX_RATIO)

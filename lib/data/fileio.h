@@ -17,6 +17,7 @@ typedef struct dci_reader {
     gzFile gz;
     const char *path;    /* borrowed, for messages */
     long long file_size; /* bytes on disk (compressed size for .gz) */
+    int sized;           /* a regular file: file_size bounds what it can hold */
 } dci_reader;
 
 /* DC_ERR_IO naming the path and strerror(errno) if it cannot be opened. */
