@@ -1,7 +1,7 @@
 /* Load a model saved by edcwrn_train.c (or `deepclust cluster --save-model`),
  * label data with it and score the labels.
  *
- *   usage: edcwrn_predict MODEL DATA LABELS [ROWS]
+ *   usage: edcwrn_predict MODEL DATA LABELS|- [ROWS]
  *
  * DATA, LABELS and ROWS as for edcwrn_train; the features are scaled with
  * the statistics the model recorded from its training data

@@ -1,7 +1,7 @@
 /* Train an EDCWRN deep clustering model, score it, and save it for
  * edcwrn_predict.c.
  *
- *   usage: edcwrn_train DATA LABELS K MODEL_OUT [ROWS]
+ *   usage: edcwrn_train DATA LABELS|- K MODEL_OUT [ROWS]
  *
  * DATA: IDX images (e.g. /usr/share/datasets/fashion-mnist/
  * t10k-images-idx3-ubyte.gz), NPY or CSV; LABELS: the matching labels file,
