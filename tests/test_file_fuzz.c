@@ -367,26 +367,30 @@ static int ref_field(const unsigned char **p, const unsigned char *le, int *done
     return 1;
 }
 
-/* The whole cell must be one strtof number. 0 bad, 1 ok. */
-static int ref_float(const unsigned char *s, const unsigned char *e, float *v) {
+/* The cell [s, e) as a C string in buf (1001 bytes); its length, 0 if it
+ * is empty or too long to be a number. */
+static size_t ref_cell(const unsigned char *s, const unsigned char *e, char *buf) {
     size_t n = (size_t)(e - s);
     if (n == 0 || n > 1000) return 0;
-    char buf[1001];
     memcpy(buf, s, n);
     buf[n] = '\0';
-    char *stop;
+    return n;
+}
+
+/* The whole cell must be one strtof number. 0 bad, 1 ok. */
+static int ref_float(const unsigned char *s, const unsigned char *e, float *v) {
+    char buf[1001], *stop;
+    size_t n = ref_cell(s, e, buf);
+    if (n == 0) return 0;
     *v = strtof(buf, &stop);
     return stop == buf + n;
 }
 
 /* strtod, integral, int32. 1 ok, 0 not a number, -1 not an integer label. */
 static int ref_label(const unsigned char *s, const unsigned char *e, int32_t *v) {
-    size_t n = (size_t)(e - s);
-    if (n == 0 || n > 1000) return 0;
-    char buf[1001];
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    char *stop;
+    char buf[1001], *stop;
+    size_t n = ref_cell(s, e, buf);
+    if (n == 0) return 0;
     double d = strtod(buf, &stop);
     if (stop != buf + n) return 0;
     if (!(d == floor(d) && d >= INT32_MIN && d <= INT32_MAX)) return -1;
