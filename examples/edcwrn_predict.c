@@ -17,9 +17,11 @@
 
 #include "example_util.h"
 
+static const char usage[] = "usage: %s MODEL DATA LABELS|- [ROWS]\n";
+
 int main(int argc, char **argv) {
     if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: %s MODEL DATA LABELS|- [ROWS]\n", argv[0]);
+        fprintf(stderr, usage, argv[0]);
         return 2;
     }
     const char *model_path = argv[1];
@@ -37,7 +39,12 @@ int main(int argc, char **argv) {
            dc_model_method(model), (long long)dc_model_input_dim(model),
            (long long)dc_model_embed_dim(model), (long long)dc_model_k(model), lambda);
 
-    if (example_load(argv[2], argv[3], rows, model, &data) != DC_OK) goto done;
+    dc_status st = example_load(argv[2], argv[3], rows, model, &data);
+    if (st == DC_ERR_INVALID_ARG) { /* LABELS "-" with DATA that is not CSV */
+        fprintf(stderr, usage, argv[0]);
+        rc = 2;
+    }
+    if (st != DC_OK) goto done;
     const int64_t n = dc_dataset_rows(data);
     labels = malloc((size_t)n * sizeof *labels);
     if (!labels) {

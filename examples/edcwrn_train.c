@@ -44,9 +44,11 @@ static dc_status configure(dc_solver *s, double k) {
     return st;
 }
 
+static const char usage[] = "usage: %s DATA LABELS|- K MODEL_OUT [ROWS]\n";
+
 int main(int argc, char **argv) {
     if (argc < 5 || argc > 6) {
-        fprintf(stderr, "usage: %s DATA LABELS|- K MODEL_OUT [ROWS]\n", argv[0]);
+        fprintf(stderr, usage, argv[0]);
         return 2;
     }
     const double k = strtod(argv[3], NULL);
@@ -59,7 +61,12 @@ int main(int argc, char **argv) {
     dc_model *model = NULL;
     int32_t *labels = NULL;
 
-    if (example_load(argv[1], argv[2], rows, NULL, &data) != DC_OK) goto done;
+    dc_status st = example_load(argv[1], argv[2], rows, NULL, &data);
+    if (st == DC_ERR_INVALID_ARG) { /* LABELS "-" with DATA that is not CSV */
+        fprintf(stderr, usage, argv[0]);
+        rc = 2;
+    }
+    if (st != DC_OK) goto done;
     const int64_t n = dc_dataset_rows(data);
     printf("%s: %lld samples, %lld features\n", argv[1], (long long)n,
            (long long)dc_dataset_cols(data));

@@ -24,7 +24,9 @@ static int example_failed(dc_status st, const char *what) {
  * [0, 1]: pixels / 255 for images, per-feature min-max otherwise. Given a
  * model that records its training data's scaling, that is applied instead
  * (min-max with the TRAINING minima and ranges, not those of DATA). On
- * failure prints why and returns the status. */
+ * failure prints why and returns the status; DC_ERR_INVALID_ARG when LABELS
+ * is "-" but DATA is not a CSV file (IDX and NPY hold no label column): a
+ * usage error, found before any training. */
 static dc_status example_load(const char *data, const char *labels, int64_t max_rows,
                               const dc_model *model, dc_dataset **out) {
     dc_load_options opt;
@@ -34,6 +36,12 @@ static dc_status example_load(const char *data, const char *labels, int64_t max_
     dc_status st = dc_dataset_load(&all, data, &opt);
     if (st == DC_OK && strcmp(labels, "-") != 0)
         st = dc_dataset_load_labels(all, labels, DC_FORMAT_AUTO);
+    if (st == DC_OK && !dc_dataset_labels(all)) {
+        fprintf(stderr, "LABELS '-' means: the labels are the last column of a CSV file; %s is "
+                        "not a CSV file, give its labels file as LABELS\n", data);
+        dc_dataset_free(all);
+        return DC_ERR_INVALID_ARG;
+    }
     if (st == DC_OK && max_rows > 0 && max_rows < dc_dataset_rows(all)) {
         st = dc_dataset_subset(&part, all, 0, max_rows);
         if (st == DC_OK) {

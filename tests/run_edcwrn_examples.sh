@@ -51,3 +51,21 @@ scores=$(printf '%s\n' "$trained" | grep '^ACC ')
     fail "the reloaded model's scores differ from the fit's"
 acc=$(printf '%s\n' "$scores" | awk '{ print $2 }')
 awk -v a="$acc" -v m="$min" 'BEGIN { exit !(a >= m) }' || fail "ACC $acc < $min"
+
+# LABELS "-" (the last CSV column) with data in another format: a usage
+# error (exit 2) that says so, before any training or prediction.
+idx=$work/tiny.idx # a 2 x 2 unsigned-byte IDX matrix
+printf '\000\000\010\002\000\000\000\002\000\000\000\002\001\002\003\004' > "$idx" ||
+    fail "cannot write $idx"
+for prog in predict train; do
+    if [ $prog = predict ]; then
+        msg=$("$predict" "$model" "$idx" - 2>&1)
+    else
+        msg=$("$train" "$idx" - 2 "$work/never.dcm" 2>&1)
+    fi
+    rc=$?
+    [ "$rc" -eq 2 ] || fail "edcwrn_$prog with LABELS - and IDX data: exit status $rc, want 2: $msg"
+    printf '%s\n' "$msg" | grep -q "is not a CSV file" ||
+        fail "edcwrn_$prog with LABELS - and IDX data: unclear message: $msg"
+done
+[ ! -e "$work/never.dcm" ] || fail "edcwrn_train wrote a model after a usage error"
