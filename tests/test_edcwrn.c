@@ -1141,6 +1141,30 @@ static void test_divergence(const blobs *bl) {
     dc_solver_free(s);
 }
 
+/* Pre-training that diverges fails with DC_ERR_NUMERIC naming epoch and
+ * batch and the parameters to change; the solver holds no result and no
+ * model. */
+static void test_pretrain_divergence(const blobs *bl) {
+    for (int adam = 0; adam <= 1; adam++) {
+        dc_solver *s = small_solver("edcwrn", bl->k, 1);
+        CHECK_OK(dc_solver_set(s, "pretrain_lr", 1e5));
+        CHECK_OK(dc_solver_set(s, "pretrain_optimizer", adam));
+        CHECK_STATUS(dc_solver_fit(s, bl->ds), DC_ERR_NUMERIC);
+        const char *e = dc_last_error();
+        CHECK_MSG(strstr(e, "pretrain: ") && strstr(e, " at epoch ") && strstr(e, ", batch "),
+                  "'%s'", e);
+        CHECK_MSG(strstr(e, "pre-training diverged; lower pretrain_lr") != NULL, "'%s'", e);
+        CHECK_MSG((strstr(e, "pretrain_optimizer=adam") != NULL) == !adam, "'%s'", e);
+        int64_t n = 0;
+        dc_model *m = NULL;
+        CHECK_STATUS(dc_solver_labels(s, NULL, 0, &n), DC_ERR_STATE);
+        CHECK_STATUS(dc_solver_model(s, &m), DC_ERR_STATE);
+        CHECK_STATUS(dc_solver_pretrained(s, &m), DC_ERR_STATE);
+        CHECK(m == NULL);
+        dc_solver_free(s);
+    }
+}
+
 int main(void) {
     dci_rng_init(&trng, 2024, DCI_STREAM_TEST);
     snprintf(tmpdir, sizeof tmpdir, "%s/dc_edcwrn_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -1159,6 +1183,7 @@ int main(void) {
     test_bad_inputs(&bl);
     test_pretrain_optimizers(&bl);
     test_divergence(&bl);
+    test_pretrain_divergence(&bl);
     test_weighting_norm(&bl);
     test_weighting_standardized_update(&bl);
     free_blobs(&bl);

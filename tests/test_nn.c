@@ -724,6 +724,48 @@ static void test_pretrain(void) {
     free(x);
 }
 
+/* The divergence checks of pre-training beyond a non-finite loss: an
+ * embedding entry above embed_limit, and NaN/Inf weights left by the last
+ * step (which no later forward would see). */
+static void test_pretrain_divergence(void) {
+    const int64_t n = 64, d = 16;
+    float *x = synthetic(n, d);
+    const int64_t dims[4] = {d, 32, 16, 4};
+    dci_autoencoder a, b;
+    CHECK_OK(dci_autoencoder_create(&a, dims, 4, 3, 32));
+    CHECK_OK(dci_autoencoder_create(&b, dims, 4, 3, 32));
+    dci_pretrain_opts o = dci_pretrain_opts_default();
+    o.epochs = 3;
+    o.batch = 32;
+    o.lr = 0.05f;
+    /* A benign run: the limit only looks, the weights equal those without it. */
+    CHECK_OK(dci_pretrain(&a, x, n, d, &o, NULL));
+    o.embed_limit = 1e15f;
+    CHECK_OK(dci_pretrain(&b, x, n, d, &o, NULL));
+    CHECK(!memcmp(dci_mlp_params(a.enc), dci_mlp_params(b.enc),
+                  (size_t)dci_mlp_param_count(a.enc) * sizeof(float)));
+    /* The initial embedding has entries of order 0.1: a limit of 1e-6 is
+     * exceeded by the first batch. */
+    o.embed_limit = 1e-6f;
+    CHECK_STATUS(dci_pretrain(&a, x, n, d, &o, NULL), DC_ERR_NUMERIC);
+    CHECK_MSG(strstr(dc_last_error(), "embedding diverged at epoch 1, batch 1") != NULL, "'%s'",
+              dc_last_error());
+    /* One epoch of one batch of data around 1e10 with lr 1e30: the loss of
+     * that batch was finite (about 1e19), the step overflows the weights. */
+    for (int64_t i = 0; i < 32 * d; i++) x[i] *= 1e10f;
+    o = dci_pretrain_opts_default();
+    o.epochs = 1;
+    o.batch = 32;
+    o.lr = 1e30f;
+    o.momentum = 0.0f;
+    CHECK_STATUS(dci_pretrain(&b, x, 32, d, &o, NULL), DC_ERR_NUMERIC);
+    CHECK_MSG(strstr(dc_last_error(), "last step (epoch 1, batch 1") != NULL, "'%s'",
+              dc_last_error());
+    dci_autoencoder_free(&a);
+    dci_autoencoder_free(&b);
+    free(x);
+}
+
 int main(void) {
     dci_rng_init(&trng, 2024, DCI_STREAM_TEST);
     test_dense_layer(0);
@@ -740,5 +782,6 @@ int main(void) {
     test_affine();
     test_noise();
     test_pretrain();
+    test_pretrain_divergence();
     DC_TEST_END();
 }

@@ -562,6 +562,17 @@ static void record_params(const dc_solver *s, dc_model *m) {
     for (int i = 0; i < s->m->n_params; i++) dci_model_set_param(m, s->m->params[i].name, s->pv[i]);
 }
 
+/* Divergence during or right after pre-training (a loss or embedding beyond
+ * float range: z-scored data, a narrow network and SGD at lr 1 can do it);
+ * the remedy is a gentler pre-training, which the detail now names. */
+static dc_status pretrain_diverged(const dci_deep_cfg *c, dc_status st) {
+    if (st != DC_ERR_NUMERIC) return st;
+    char detail[640];
+    snprintf(detail, sizeof detail, "%s", dc_last_error());
+    return dci_fail(st, "%s: pre-training diverged; lower pretrain_lr%s", detail,
+                    c->pretrain_adam ? "" : " or set pretrain_optimizer=adam");
+}
+
 static dc_status pretrain(dc_solver *s, const dci_deep_cfg *c, const float *x, int64_t n,
                           int64_t d, const dci_image_shape *shape, dc_model **out) {
     int64_t dims[DCI_DEEP_MAX_DIMS];
@@ -578,10 +589,11 @@ static dc_status pretrain(dc_solver *s, const dci_deep_cfg *c, const float *x, i
     o.adam = c->pretrain_adam;
     o.seed = c->seed;
     o.augment = c->augment ? shape : NULL;
+    o.embed_limit = DCI_EMBED_LIMIT / 2; /* the clustering phase starts from 2 enc(x) */
     o.progress = s->progress;
     o.progress_user = s->progress_user;
     double loss = NAN;
-    dc_status st = dci_pretrain(&ae, x, n, d, &o, &loss);
+    dc_status st = pretrain_diverged(c, dci_pretrain(&ae, x, n, d, &o, &loss));
     if (st == DC_OK)
         st = dci_model_new(out, DCI_MODEL_AUTOENCODER, method_names[c->method], dims, n_dims, B, 0,
                            1, 0, 0);
@@ -1029,6 +1041,9 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
             t->seconds_pretrain = seconds_pretrain;
             record_params(s, t->m);
             st = dci_deep_init_centers(t, x, s->progress, s->progress_user);
+            /* The first embedding of all the data, by the network the
+             * pre-training's last step made. */
+            if (!state->use_ae && cfg.pretrain_epochs > 0) st = pretrain_diverged(&cfg, st);
         }
     }
     /* Before the first checkpoint, which holds the model's records. */

@@ -44,6 +44,18 @@ static dc_status check_args(dci_autoencoder *ae, const float *x, int64_t n, int6
     return dci_check_finite(x, n, d, "pretrain data");
 }
 
+static dc_status check_embedding(const float *z, int64_t len, float limit, int64_t epoch,
+                                 int64_t batch, float lr) {
+    for (int64_t i = 0; i < len; i++)
+        if (!(fabsf(z[i]) <= limit))
+            return dci_fail(DC_ERR_NUMERIC,
+                            "pretrain: the embedding %s at epoch %lld, batch %lld (|z| = %g, "
+                            "learning rate %g)",
+                            isnan(z[i]) ? "became NaN" : "diverged", (long long)epoch + 1,
+                            (long long)batch + 1, (double)fabsf(z[i]), (double)lr);
+    return DC_OK;
+}
+
 dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d,
                        const dci_pretrain_opts *opts, double *final_loss) {
     if (final_loss) *final_loss = NAN;
@@ -69,6 +81,7 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
     dci_rng_init(&aug, o.seed, DCI_STREAM_AUGMENT);
 
     double epoch_loss = NAN;
+    int64_t last_epoch = 0, last_batch = 0;
     const int64_t per_epoch = (n + batch - 1) / batch;
     const int64_t total_steps = per_epoch * o.epochs;
     for (int64_t e = 0; e < o.epochs; e++) {
@@ -81,12 +94,20 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
             double loss = dci_mse(recon, xb, b, d, grad);
             if (!isfinite(loss)) {
                 st = dci_fail(DC_ERR_NUMERIC,
-                              "pretrain: loss is %s at epoch %lld, batch %lld (learning rate %g "
-                              "too high?)",
+                              "pretrain: the loss is %s at epoch %lld, batch %lld (learning "
+                              "rate %g)",
                               isnan(loss) ? "NaN" : "Inf", (long long)e + 1, (long long)bi + 1,
                               (double)o.lr);
                 goto done;
             }
+            /* A ReLU network can blow its embedding up while the loss stays
+             * finite (the decoder's units die and output a constant). */
+            if (o.embed_limit > 0 &&
+                (st = check_embedding(dci_mlp_output(ae->enc), b * dci_mlp_out_dim(ae->enc),
+                                      o.embed_limit, e, bi, o.lr)) != DC_OK)
+                goto done;
+            last_epoch = e;
+            last_batch = bi;
             dci_autoencoder_zero_grad(ae);
             dci_autoencoder_backward(ae, grad, NULL, NULL);
             if (o.cosine)
@@ -97,6 +118,19 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
         epoch_loss = sum / (double)n;
         st = dci_progress(o.progress, o.progress_user, "pretrain", (long long)e + 1,
                           (long long)o.epochs, epoch_loss);
+        if (st != DC_OK) goto done;
+    }
+    /* The loop checks each step's result at the next forward; the last
+     * step has none. */
+    if (o.epochs > 0) {
+        const dci_mlp *nets[2] = {ae->enc, ae->dec};
+        for (int i = 0; i < 2 && st == DC_OK; i++)
+            if (dci_check_finite(dci_mlp_params_const(nets[i]), 1, dci_mlp_param_count(nets[i]),
+                                 "weights") != DC_OK)
+                st = dci_fail(DC_ERR_NUMERIC,
+                              "pretrain: the weights became NaN/Inf at the last step (epoch "
+                              "%lld, batch %lld, learning rate %g)",
+                              (long long)last_epoch + 1, (long long)last_batch + 1, (double)o.lr);
         if (st != DC_OK) goto done;
     }
     if (final_loss) *final_loss = epoch_loss;

@@ -22,6 +22,8 @@ typedef struct dci_pretrain_opts {
                              DCI_STREAM_AUGMENT */
     const dci_image_shape *augment;   /* NULL: no augmentation */
     const dci_augment_ranges *ranges; /* NULL: dci_augment_ranges_default() */
+    float embed_limit;                /* > 0: an embedding entry beyond it in magnitude
+                                         is divergence (DC_ERR_NUMERIC); 0: no check */
     dc_progress_fn progress;          /* phase "pretrain", done = epochs finished,
                                          value = that epoch's mean loss */
     void *progress_user;
@@ -31,16 +33,18 @@ typedef struct dci_pretrain_opts {
 double dci_pretrain_lr_at(const dci_pretrain_opts *opts, int64_t step, int64_t total);
 
 /* epochs 200, batch 256, lr 1.0, momentum 0.9 (SPEC §1.1), seed 0, no
- * augmentation, no progress callback. */
+ * augmentation, no embedding limit, no progress callback. */
 dci_pretrain_opts dci_pretrain_opts_default(void);
 
 /* Trains ae in place on x (n × d, borrowed). *final_loss (may be NULL) gets
  * the last epoch's mean training loss (per sample over the epoch's batches),
  * NaN when epochs = 0. Errors: DC_ERR_SHAPE (d differs from the network's
  * input), DC_ERR_INVALID_ARG (options; augmentation without a matching image
- * shape), DC_ERR_NONFINITE (x), DC_ERR_NUMERIC (loss became NaN/Inf: names
- * epoch and batch), DC_ERR_CANCELLED (progress callback). After an error the
- * weights are partly trained: discard them. */
+ * shape), DC_ERR_NONFINITE (x), DC_ERR_NUMERIC (divergence: the loss became
+ * NaN/Inf, an embedding entry exceeded embed_limit, or the last step left
+ * NaN/Inf weights; the detail names epoch and batch), DC_ERR_CANCELLED
+ * (progress callback). After an error the weights are partly trained:
+ * discard them. */
 dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d,
                        const dci_pretrain_opts *opts, double *final_loss);
 

@@ -273,6 +273,18 @@ def test_deep_pretrained_reuse_and_pictures(deep_data, tmp_path):
     assert len(dots) == 240
 
 
+def test_deep_pretraining_divergence_is_an_error(deep_data, tmp_path):
+    xp, yp = deep_data
+    out, model = tmp_path / "l.npy", tmp_path / "m.dcm"
+    p = run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--pretrain-lr", 1e5,
+            "--out", out, "--save-model", model, "--json")
+    assert p.returncode == 1 and p.stdout == ""
+    assert "NaN or Inf appeared during computation: pretrain: " in p.stderr
+    assert "at epoch " in p.stderr and ", batch " in p.stderr
+    assert "lower pretrain_lr or set pretrain_optimizer=adam" in p.stderr
+    assert not out.exists() and not model.exists()
+
+
 def test_deep_bad_input(deep_data, tmp_path):
     xp, yp = deep_data
     model = tmp_path / "m.dcm"
