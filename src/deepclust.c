@@ -277,30 +277,48 @@ static float *read_vector(dc_solver *s, const char *name, int64_t *len) {
     return v;
 }
 
+/* Whether the method has a deep model (edcwrn, idec, dec). dc_solver_model
+ * documents DC_ERR_UNSUPPORTED for the others, whatever the solver's state:
+ * a question that works before the fit. */
+static int has_deep_model(const dc_solver *s) {
+    dc_model *m = NULL;
+    dc_status st = dc_solver_model(s, &m);
+    dc_model_free(m);
+    dc_clear_error();
+    return st != DC_ERR_UNSUPPORTED;
+}
+
+/* scdbas: the best fitness per search iteration (1 x L, plus the undamped
+ * comparison run when recorded); deep methods: the fraction of labels
+ * changed at each target update (column 1 of the updates x 2 trace). */
 static int write_trace_svg(dc_solver *s, const char *path) {
     int64_t n1 = 0, n2 = 0;
     float *t1 = read_vector(s, "trace", &n1);
-    if (!t1) {
-        fprintf(stderr, "%s: method '%s' has no fitness trace for --trace-svg\n", g_prog, dc_solver_method(s));
-        return 1;
+    if (!t1) return lib_error(DC_ERR_NOMEM, path); /* present: checked before the fit */
+    int rc;
+    if (has_deep_model(s)) {
+        int64_t updates = n1 / 2;
+        for (int64_t i = 0; i < updates; i++) t1[i] = t1[2 * i + 1];
+        svg_series series = {"labels changed", t1, updates};
+        rc = svg_line_chart(path, "Fraction of labels changed at each target update",
+                            "target update (every update_interval iterations)",
+                            "fraction changed", &series, 1);
+    } else {
+        float *t2 = read_vector(s, "trace_undamped", &n2);
+        svg_series series[2] = {{"damped BAS", t1, n1}, {"undamped BAS", t2, n2}};
+        rc = svg_line_chart(path, "Beetle antennae search: best fitness per iteration",
+                            "iteration", "within-cluster SSE", series, t2 ? 2 : 1);
+        free(t2);
     }
-    float *t2 = read_vector(s, "trace_undamped", &n2);
-    svg_series series[2] = {{"damped BAS", t1, n1}, {"undamped BAS", t2, n2}};
-    int rc = svg_line_chart(path, "Beetle antennae search: best fitness per iteration", "iteration",
-                            "within-cluster SSE", series, t2 ? 2 : 1);
     free(t1);
-    free(t2);
     if (rc) fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, path, strerror(errno));
-    return rc;
+    return rc ? 1 : 0;
 }
 
 static int write_weights_svg(dc_solver *s, const char *path) {
     int64_t rows, cols;
-    if (dc_solver_output(s, "weights", NULL, 0, &rows, &cols) != DC_OK) {
-        fprintf(stderr, "%s: method '%s' has no representation weights for --weights-svg\n", g_prog,
-                dc_solver_method(s));
-        return 1;
-    }
+    dc_status st = dc_solver_output(s, "weights", NULL, 0, &rows, &cols);
+    if (st) return lib_error(st, path);
     int64_t len;
     float *w = read_vector(s, "weights", &len);
     if (!w) return lib_error(DC_ERR_NOMEM, path);
@@ -313,11 +331,8 @@ static int write_weights_svg(dc_solver *s, const char *path) {
 
 static int write_embedding_svg(dc_solver *s, const int32_t *labels, const char *path) {
     int64_t rows, cols, len;
-    if (dc_solver_output(s, "embedding", NULL, 0, &rows, &cols) != DC_OK) {
-        fprintf(stderr, "%s: method '%s' has no embedding for --embedding-svg\n", g_prog,
-                dc_solver_method(s));
-        return 1;
-    }
+    dc_status st = dc_solver_output(s, "embedding", NULL, 0, &rows, &cols);
+    if (st) return lib_error(st, path);
     float *z = read_vector(s, "embedding", &len);
     if (!z) return lib_error(DC_ERR_NOMEM, path);
     char title[128];
@@ -358,6 +373,113 @@ static int setup_model_options(dc_solver *s, const char *load_pretrained, const 
     return 0;
 }
 
+/* The files cluster writes besides the labels, each made from one solver
+ * output (NULL: from the deep model). */
+typedef struct output_flag {
+    const char *flag, *output, *what;
+} output_flag;
+
+enum {
+    F_EMBEDDING_OUT, F_CENTERS_OUT, F_WEIGHTS_OUT, F_WEIGHTS_SVG, F_TRACE_SVG, F_EMBEDDING_SVG,
+    F_SAVE_MODEL, F_SAVE_PRETRAINED, N_OUTPUT_FLAGS
+};
+static const output_flag output_flags[N_OUTPUT_FLAGS] = {
+    [F_EMBEDDING_OUT] = {"embedding-out", "embedding", "embedding"},
+    [F_CENTERS_OUT] = {"centers-out", "centers", "centres"},
+    [F_WEIGHTS_OUT] = {"weights-out", "weights", "representation weights"},
+    [F_WEIGHTS_SVG] = {"weights-svg", "weights", "representation weights"},
+    [F_TRACE_SVG] = {"trace-svg", "trace", "trace"},
+    [F_EMBEDDING_SVG] = {"embedding-svg", "embedding", "embedding"},
+    [F_SAVE_MODEL] = {"save-model", NULL, "deep model"},
+    [F_SAVE_PRETRAINED] = {"save-pretrained", NULL, "deep model"},
+};
+
+/* Options that need a deep model and write no output of their own. */
+enum { D_LOAD_PRETRAINED, D_CHECKPOINT, D_CHECKPOINT_EVERY, D_RESUME, N_DEEP_OPTIONS };
+static const char *const deep_options[N_DEEP_OPTIONS] = {
+    [D_LOAD_PRETRAINED] = "load-pretrained",
+    [D_CHECKPOINT] = "checkpoint",
+    [D_CHECKPOINT_EVERY] = "checkpoint-every",
+    [D_RESUME] = "resume",
+};
+
+static int can_write(const dc_solver *s, const output_flag *f) {
+    return f->output ? dc_solver_has_output(s, f->output) : has_deep_model(s);
+}
+
+/* "--out, --centers-out, ...": what cluster can write with this solver. */
+static void list_writable(const dc_solver *s, char *buf, size_t size) {
+    snprintf(buf, size, "--out");
+    for (int i = 0; i < N_OUTPUT_FLAGS; i++)
+        if (can_write(s, &output_flags[i])) {
+            size_t len = strlen(buf);
+            snprintf(buf + len, size - len, ", --%s", output_flags[i].flag);
+        }
+}
+
+/* "edcwrn, idec, dec": the methods with a deep model. */
+static void list_deep_methods(char *buf, size_t size) {
+    buf[0] = '\0';
+    for (int i = 0; i < dc_solver_method_count(); i++) {
+        dc_solver *s = NULL;
+        if (dc_solver_create(&s, dc_solver_method_name(i)) == DC_OK && has_deep_model(s)) {
+            size_t len = strlen(buf);
+            snprintf(buf + len, size - len, "%s%s", len ? ", " : "", dc_solver_method_name(i));
+        }
+        dc_solver_free(s);
+    }
+}
+
+/* Before any work: every requested output and deep-model option must be one
+ * the method serves with the parameters given (paths[i] belongs to
+ * output_flags[i], opts[i] to deep_options[i]; NULL: not requested). A
+ * missing one is a usage error, so that no training runs for a result that
+ * could not be written in full. */
+static int check_requests(const dc_solver *s, const char *const *paths, const char *const *opts) {
+    const char *method = dc_solver_method(s);
+    char have[256], deep[128];
+    list_writable(s, have, sizeof have);
+    list_deep_methods(deep, sizeof deep);
+    for (int i = 0; i < N_DEEP_OPTIONS; i++)
+        if (opts[i] && !has_deep_model(s)) {
+            fprintf(stderr, "%s: --%s needs a method with a deep model (%s); '%s' has none\n",
+                    g_prog, deep_options[i], deep, method);
+            return 2;
+        }
+    for (int i = 0; i < N_OUTPUT_FLAGS; i++) {
+        const output_flag *f = &output_flags[i];
+        if (!paths[i] || can_write(s, f)) continue;
+        /* An output the method has by default is missing because of a
+         * parameter (edcwrn's trace with --max-iter 0). */
+        dc_solver *def = NULL;
+        int by_params = f->output && dc_solver_create(&def, method) == DC_OK &&
+                        dc_solver_has_output(def, f->output);
+        dc_solver_free(def);
+        fprintf(stderr, "%s: method '%s' has no %s for --%s", g_prog, method, f->what, f->flag);
+        if (by_params) fprintf(stderr, " with these parameters (see '%s help %s')", g_prog, method);
+        fprintf(stderr, "; it can write: %s\n", have);
+        return 2;
+    }
+    return 0;
+}
+
+/* After the fit, before the first file: a resumed fit took the checkpoint's
+ * parameters, which check_requests could not see. */
+static int check_outputs_present(const dc_solver *s, const char *const *paths) {
+    for (int i = 0; i < N_OUTPUT_FLAGS; i++) {
+        const output_flag *f = &output_flags[i];
+        if (!paths[i] || !f->output) continue;
+        int64_t rows, cols;
+        dc_status st = dc_solver_output(s, f->output, NULL, 0, &rows, &cols);
+        if (st) {
+            char what[64];
+            snprintf(what, sizeof what, "--%s (no file written)", f->flag);
+            return lib_error(st, what);
+        }
+    }
+    return 0;
+}
+
 static int cmd_cluster(args *a, int json) {
     const char *method = get(a, "method");
     if (!method) return usage_error("missing --method (one of: kmeans%s ...; see 'deepclust methods')", "");
@@ -366,18 +488,9 @@ static int cmd_cluster(args *a, int json) {
     if (st) return lib_error(st, "--method");
 
     const char *out = get(a, "out");
-    const char *trace_svg = get(a, "trace-svg");
-    const char *embedding_out = get(a, "embedding-out");
-    const char *centers_out = get(a, "centers-out");
-    const char *weights_out = get(a, "weights-out");
-    const char *weights_svg = get(a, "weights-svg");
-    const char *embedding_svg = get(a, "embedding-svg");
-    const char *save_model = get(a, "save-model");
-    const char *save_pretrained = get(a, "save-pretrained");
-    const char *load_pretrained = get(a, "load-pretrained");
-    const char *checkpoint = get(a, "checkpoint");
-    const char *checkpoint_every = get(a, "checkpoint-every");
-    const char *resume = get(a, "resume");
+    const char *paths[N_OUTPUT_FLAGS], *opts[N_DEEP_OPTIONS];
+    for (int i = 0; i < N_OUTPUT_FLAGS; i++) paths[i] = get(a, output_flags[i].flag);
+    for (int i = 0; i < N_DEEP_OPTIONS; i++) opts[i] = get(a, deep_options[i]);
     int quiet = has(a, "quiet");
     int show_progress = !quiet && (has(a, "progress") || isatty(STDERR_FILENO));
 
@@ -385,17 +498,21 @@ static int cmd_cluster(args *a, int json) {
     int rc = load_data(a, &ds, 1);
     if (rc) goto done;
     if ((rc = apply_params(a, s))) goto done;
-    if ((rc = setup_model_options(s, load_pretrained, checkpoint, checkpoint_every))) goto done;
+    if ((rc = check_requests(s, paths, opts))) goto done;
+    if ((rc = setup_model_options(s, opts[D_LOAD_PRETRAINED], opts[D_CHECKPOINT],
+                                  opts[D_CHECKPOINT_EVERY])))
+        goto done;
 
     progress_state ps;
     progress_init(&ps, show_progress);
     dc_solver_set_progress(s, progress_callback, &ps);
-    st = resume ? dc_solver_resume(s, ds, resume) : dc_solver_fit(s, ds);
+    st = opts[D_RESUME] ? dc_solver_resume(s, ds, opts[D_RESUME]) : dc_solver_fit(s, ds);
     progress_finish(&ps);
     if (st) {
         rc = lib_error(st, method);
         goto done;
     }
+    if ((rc = check_outputs_present(s, paths))) goto done;
     double k = 0, seed = 0; /* after the fit: a resumed one has the checkpoint's */
     dc_solver_get(s, "k", &k);
     dc_solver_get(s, "seed", &seed);
@@ -411,15 +528,16 @@ static int cmd_cluster(args *a, int json) {
     metrics mt;
     const int32_t *truth = dc_dataset_labels(ds);
     /* Files only after everything succeeded, each written atomically. */
+    const char *const *p = paths;
     if ((rc = score_and_write(truth, pred, n, out, &mt))) goto free_pred;
-    if (embedding_out && (rc = write_output(s, "embedding", embedding_out))) goto free_pred;
-    if (centers_out && (rc = write_output(s, "centers", centers_out))) goto free_pred;
-    if (trace_svg && (rc = write_trace_svg(s, trace_svg))) goto free_pred;
-    if (weights_out && (rc = write_output(s, "weights", weights_out))) goto free_pred;
-    if (weights_svg && (rc = write_weights_svg(s, weights_svg))) goto free_pred;
-    if (embedding_svg && (rc = write_embedding_svg(s, pred, embedding_svg))) goto free_pred;
-    if (save_model && (rc = save_solver_model(s, save_model, 0))) goto free_pred;
-    if (save_pretrained && (rc = save_solver_model(s, save_pretrained, 1))) goto free_pred;
+    if (p[F_EMBEDDING_OUT] && (rc = write_output(s, "embedding", p[F_EMBEDDING_OUT]))) goto free_pred;
+    if (p[F_CENTERS_OUT] && (rc = write_output(s, "centers", p[F_CENTERS_OUT]))) goto free_pred;
+    if (p[F_TRACE_SVG] && (rc = write_trace_svg(s, p[F_TRACE_SVG]))) goto free_pred;
+    if (p[F_WEIGHTS_OUT] && (rc = write_output(s, "weights", p[F_WEIGHTS_OUT]))) goto free_pred;
+    if (p[F_WEIGHTS_SVG] && (rc = write_weights_svg(s, p[F_WEIGHTS_SVG]))) goto free_pred;
+    if (p[F_EMBEDDING_SVG] && (rc = write_embedding_svg(s, pred, p[F_EMBEDDING_SVG]))) goto free_pred;
+    if (p[F_SAVE_MODEL] && (rc = save_solver_model(s, p[F_SAVE_MODEL], 0))) goto free_pred;
+    if (p[F_SAVE_PRETRAINED] && (rc = save_solver_model(s, p[F_SAVE_PRETRAINED], 1))) goto free_pred;
 
     double seconds = 0;
     dc_solver_stat(s, "seconds", &seconds);
@@ -677,9 +795,12 @@ static void print_help(void) {
            "  --out FILE            write labels (.csv or .npy); only on success\n"
            "  --embedding-out FILE  write the method's embedding (.csv or .npy)\n"
            "  --centers-out FILE    write the centres (.csv or .npy)\n"
-           "  --trace-svg FILE      SVG chart of the beetle-search fitness trace (scdbas)\n"
+           "  --trace-svg FILE      SVG chart of the trace: scdbas best fitness per search\n"
+           "                        iteration; deep methods fraction of labels changed per\n"
+           "                        target update\n"
            "  --embedding-svg FILE  SVG scatter of the embedding's two principal axes, by cluster\n"
-           "  --weights-out FILE    representation weights k x embed_dim (edcwrn; .csv or .npy)\n"
+           "  --weights-out FILE    representation weights k x embed_dim (deep methods; all\n"
+           "                        ones for idec and dec; .csv or .npy)\n"
            "  --weights-svg FILE    SVG heat map of the representation weights (edcwrn)\n"
            "  --json                one JSON object on stdout (method, n, d, k, seed, seconds,\n"
            "                        acc, nmi, ari, f1 when labels are known, phases, stats)\n"
@@ -688,8 +809,10 @@ static void print_help(void) {
            "                        ignored with a warning on CPUs without AVX-512)\n"
            "  --progress            progress on stderr even when it is not a terminal\n"
            "  --quiet               no human output on stderr\n"
-           "  --NAME VALUE          any method parameter (see 'deepclust help METHOD')\n\n"
-           "deep methods (edcwrn, idec, dec):\n"
+           "  --NAME VALUE          any method parameter (see 'deepclust help METHOD')\n"
+           "  An output the method does not give (kmeans: --embedding-out) is refused\n"
+           "  before the clustering starts (exit 2, nothing written).\n\n"
+           "deep methods (edcwrn, idec, dec; other methods: exit 2):\n"
            "  --save-model FILE     save the trained model (for 'deepclust predict')\n"
            "  --save-pretrained FILE  save the pre-trained autoencoder\n"
            "  --load-pretrained FILE  start from a saved autoencoder instead of pre-training\n"

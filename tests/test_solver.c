@@ -1,17 +1,150 @@
-/* The generic solver handle through the public API, using the kmeans method. */
+/* The generic solver handle through the public API, using the kmeans method;
+ * and every method's declared outputs (methods/method.h, the only internal
+ * header used here) against what its fits register. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "deepclust.h"
+#include "methods/method.h"
 
 static int cancel_after_first(void *user, const char *phase, long long done, long long total, double v) {
     (void)phase, (void)done, (void)total, (void)v;
     return ++*(int *)user >= 1;
 }
 
+/* ---- declared outputs (dci_method.outputs, dc_solver_has_output) ---- */
+
+/* Sets a parameter when the method has it (the tiny settings below are
+ * shared by all methods). */
+static void set_if_present(dc_solver *s, const char *name, double value) {
+    double v;
+    if (dc_solver_get(s, name, &v) == DC_OK) CHECK_OK(dc_solver_set(s, name, value));
+}
+
+static int registered(const dc_solver *s, const char *name) {
+    for (int i = 0; i < dc_solver_output_count(s); i++)
+        if (!strcmp(dc_solver_output_name(s, i), name)) return 1;
+    return 0;
+}
+
+/* "a,b,c": the names the documentation promises for a case, in any order. */
+static int same_set(const dc_solver *s, const char *expected) {
+    int count = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", expected);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        if (!registered(s, tok)) return 0;
+        count++;
+    }
+    return count == dc_solver_output_count(s);
+}
+
+/* Fits with the current parameters and checks both directions: every output
+ * the fit registered is declared with its condition true (has_output 1),
+ * and every declared output with has_output 1 was registered; has_output
+ * gives the same answers before and after the fit. `expected` (NULL: not
+ * checked) lists the outputs by hand. */
+static void check_fit_outputs(dc_solver *s, const dc_dataset *ds, const char *setting,
+                              const char *expected) {
+    const char *method = dc_solver_method(s);
+    const dci_output_def *defs = s->m->outputs;
+    CHECK_MSG(defs != NULL, "%s declares no outputs", method);
+    if (!defs) return;
+    int before[DCI_MAX_RESULTS] = {0}, n_defs = 0;
+    for (; defs[n_defs].name; n_defs++) {
+        CHECK(n_defs < DCI_MAX_RESULTS);
+        if (n_defs >= DCI_MAX_RESULTS) return;
+        before[n_defs] = dc_solver_has_output(s, defs[n_defs].name);
+        CHECK_MSG(before[n_defs] == 0 || before[n_defs] == 1, "%s", defs[n_defs].name);
+    }
+    CHECK_OK(dc_solver_fit(s, ds));
+    for (int i = 0; i < n_defs; i++) {
+        CHECK_MSG(registered(s, defs[i].name) == before[i],
+                  "%s (%s): output '%s' declared %s, registered %d", method, setting,
+                  defs[i].name, before[i] ? "present" : "absent", registered(s, defs[i].name));
+        CHECK(dc_solver_has_output(s, defs[i].name) == before[i]);
+    }
+    for (int i = 0; i < dc_solver_output_count(s); i++)
+        CHECK_MSG(dc_solver_has_output(s, dc_solver_output_name(s, i)) == 1,
+                  "%s (%s): registered output '%s' is not declared", method, setting,
+                  dc_solver_output_name(s, i));
+    if (expected)
+        CHECK_MSG(same_set(s, expected), "%s (%s): outputs differ from '%s'", method, setting,
+                  expected);
+    CHECK(dc_solver_has_output(s, "no_such_output") == 0);
+    CHECK(dc_solver_has_output(s, NULL) == 0);
+}
+
+/* The documented outputs of a method (docs/methods.md, docs/scdbas.md), for
+ * `cond` = 0 (conditions off) and 1 (on). */
+static const char *documented(const char *method, int cond) {
+    static const struct {
+        const char *method, *off, *on;
+    } table[] = {
+        {"kmeans", "centers", "centers"},
+        {"njw", "embedding,centers", "embedding,centers"},
+        {"scdbas", "embedding,centers,trace,trace_current",
+         "embedding,centers,trace,trace_current,trace_undamped,trace_undamped_current"},
+        {"edcwrn", "embedding,q,centers,weights", "embedding,q,centers,weights,loss,trace"},
+        {"idec", "embedding,q,centers,weights", "embedding,q,centers,weights,loss,trace"},
+        {"dec", "embedding,q,centers,weights", "embedding,q,centers,weights,loss,trace"},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(table[i].method, method)) return cond ? table[i].on : table[i].off;
+    return NULL;
+}
+
+/* Every built-in method on two small blobs, with each declared condition
+ * parameter off, then on. */
+static void test_declared_outputs(void) {
+    enum { N = 40, D = 3 };
+    float x[N * D];
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < D; j++)
+            x[i * D + j] = (float)((i % 2) * 5 + 0.1 * ((i * 7 + j * 3) % 11) / 11.0);
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x, N, D, DC_COPY));
+    CHECK(dc_solver_has_output(NULL, "centers") == 0);
+    for (int m = 0; m < dc_solver_method_count(); m++) {
+        const char *method = dc_solver_method_name(m);
+        CHECK_MSG(documented(method, 0) != NULL, "method '%s' is not in the table", method);
+        for (int cond = 0; cond <= 1; cond++) {
+            dc_solver *s = NULL;
+            CHECK_OK(dc_solver_create(&s, method));
+            if (!s) continue;
+            CHECK_OK(dc_solver_set(s, "k", 2));
+            set_if_present(s, "n_init", 1);
+            set_if_present(s, "hidden1", 8);
+            set_if_present(s, "hidden2", 0);
+            set_if_present(s, "hidden3", 0);
+            set_if_present(s, "embed_dim", 2);
+            set_if_present(s, "pretrain_epochs", 2);
+            set_if_present(s, "pretrain_lr", 0.01);
+            set_if_present(s, "batch", 16);
+            set_if_present(s, "update_interval", 2);
+            set_if_present(s, "neighbors_k", 3);
+            set_if_present(s, "dbas_iters", 5);
+            /* Each condition parameter of the list off (0) or on (the
+             * smallest positive value: max_iter 1 is one iteration). */
+            for (const dci_output_def *o = s->m->outputs; o && o->name; o++)
+                if (o->when) CHECK_OK(dc_solver_set(s, o->when, cond));
+            check_fit_outputs(s, ds, cond ? "conditions on" : "conditions off",
+                              documented(method, cond));
+            /* Refitting with the other setting on the same handle. */
+            for (const dci_output_def *o = s->m->outputs; o && o->name; o++)
+                if (o->when) CHECK_OK(dc_solver_set(s, o->when, 1 - cond));
+            check_fit_outputs(s, ds, "refit", documented(method, 1 - cond));
+            dc_solver_free(s);
+        }
+    }
+    dc_dataset_free(ds);
+}
+
 int main(void) {
+    test_declared_outputs();
+
     dc_solver *s = NULL;
     CHECK_STATUS(dc_solver_create(NULL, "kmeans"), DC_ERR_NULL);
     CHECK_STATUS(dc_solver_create(&s, NULL), DC_ERR_NULL);

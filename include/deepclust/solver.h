@@ -82,6 +82,17 @@ DC_API dc_status dc_solver_output(const dc_solver *s, const char *name, float *d
 DC_API int dc_solver_output_count(const dc_solver *s);
 DC_API const char *dc_solver_output_name(const dc_solver *s, int index);
 
+/* 1 if a successful dc_solver_fit with the solver's current parameters
+ * registers the named output, 0 if not (also for NULL arguments); usable
+ * before any fit, e.g. to refuse a request before a long training. Most
+ * outputs come with every fit; a few depend on a parameter, and the answer
+ * follows its current value: scdbas "trace_undamped" and
+ * "trace_undamped_current" need record_undamped; edcwrn/idec/dec "loss"
+ * and "trace" need max_iter > 0. dc_solver_resume (deepclust/model.h) takes
+ * the checkpoint's values of the parameters the caller did not set: before
+ * it the answer is for the current values, after it for those used. */
+DC_API int dc_solver_has_output(const dc_solver *s, const char *name);
+
 /* Named scalar statistics of the last fit (timings in seconds, inertia, ...). */
 DC_API dc_status dc_solver_stat(const dc_solver *s, const char *name, double *value);
 DC_API int dc_solver_stat_count(const dc_solver *s);

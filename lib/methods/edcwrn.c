@@ -1082,10 +1082,22 @@ static dc_status predict(dc_solver *s, const dc_dataset *ds, int32_t *dst) {
     return dc_model_predict(state->model, ds, dst, dc_dataset_rows(ds));
 }
 
+/* finish() registers these; "loss" and "trace" hold one row per clustering
+ * iteration and per target update, and a fit that ends with at least one
+ * iteration made both (the first update comes before the first iteration),
+ * which is every fit with max_iter > 0. The weights of IDEC and DEC are all
+ * ones (dc_model_weights). */
+static const dci_output_def deep_outputs[] = {
+    {"embedding", NULL}, {"q", NULL},           {"centers", NULL},
+    {"weights", NULL},   {"loss", "max_iter"}, {"trace", "max_iter"},
+    {NULL, NULL},
+};
+
 const dci_method dci_method_edcwrn = {
     .name = "edcwrn",
     .params = edcwrn_params,
     .n_params = (int)(sizeof edcwrn_params / sizeof edcwrn_params[0]),
+    .outputs = deep_outputs,
     .fit = fit_edcwrn,
     .predict = predict,
     .free_state = free_state,
@@ -1094,6 +1106,7 @@ const dci_method dci_method_idec = {
     .name = "idec",
     .params = idec_params,
     .n_params = (int)(sizeof idec_params / sizeof idec_params[0]),
+    .outputs = deep_outputs,
     .fit = fit_idec,
     .predict = predict,
     .free_state = free_state,
@@ -1102,6 +1115,7 @@ const dci_method dci_method_dec = {
     .name = "dec",
     .params = dec_params,
     .n_params = (int)(sizeof dec_params / sizeof dec_params[0]),
+    .outputs = deep_outputs,
     .fit = fit_dec,
     .predict = predict,
     .free_state = free_state,

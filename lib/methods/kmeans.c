@@ -80,10 +80,13 @@ static dc_status predict(dc_solver *s, const dc_dataset *ds, int32_t *dst) {
     return dci_kmeans_assign(dc_dataset_data(ds), dc_dataset_rows(ds), d, st->centers, st->k, dst, NULL);
 }
 
+static const dci_output_def outputs[] = {{"centers", NULL}, {NULL, NULL}};
+
 const dci_method dci_method_kmeans = {
     .name = "kmeans",
     .params = params,
     .n_params = (int)(sizeof params / sizeof params[0]),
+    .outputs = outputs,
     .fit = fit,
     .predict = predict,
     .free_state = free_state,

@@ -18,10 +18,21 @@ typedef struct dci_param_def {
     const char *help;
 } dci_param_def;
 
+/* An output a method registers (dci_solver_put_output) on every successful
+ * fit, or, when `when` names one of its parameters, on every successful fit
+ * with that parameter nonzero and on no other. dc_solver_has_output answers
+ * from this list before a fit; tests/test_solver.c checks it against what
+ * the fits register. */
+typedef struct dci_output_def {
+    const char *name;
+    const char *when; /* NULL: unconditional */
+} dci_output_def;
+
 typedef struct dci_method {
     const char *name;
     const dci_param_def *params;
     int n_params;
+    const dci_output_def *outputs; /* ends with {NULL, NULL} */
     /* Fits; on success the method has called dci_solver_put_labels. */
     dc_status (*fit)(dc_solver *s, const dc_dataset *ds);
     /* Optional: labels for new data (dst has dc_dataset_rows(ds) entries). */

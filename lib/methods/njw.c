@@ -41,9 +41,12 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     return dci_solver_put_stat(s, "iterations", (double)iterations);
 }
 
+static const dci_output_def outputs[] = {{"embedding", NULL}, {"centers", NULL}, {NULL, NULL}};
+
 const dci_method dci_method_njw = {
     .name = "njw",
     .params = params,
     .n_params = (int)(sizeof params / sizeof params[0]),
+    .outputs = outputs,
     .fit = fit,
 };

@@ -432,9 +432,20 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     return DC_OK;
 }
 
+static const dci_output_def outputs[] = {
+    {"embedding", NULL},
+    {"centers", NULL},
+    {"trace", NULL},
+    {"trace_current", NULL},
+    {"trace_undamped", "record_undamped"},
+    {"trace_undamped_current", "record_undamped"},
+    {NULL, NULL},
+};
+
 const dci_method dci_method_scdbas = {
     .name = "scdbas",
     .params = params,
     .n_params = (int)(sizeof params / sizeof params[0]),
+    .outputs = outputs,
     .fit = fit,
 };

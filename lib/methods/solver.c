@@ -385,6 +385,13 @@ dc_status dc_solver_output(const dc_solver *s, const char *name, float *dst, int
     return DC_OK;
 }
 
+int dc_solver_has_output(const dc_solver *s, const char *name) {
+    if (!s || !name) return 0;
+    for (const dci_output_def *o = s->m->outputs; o && o->name; o++)
+        if (strcmp(o->name, name) == 0) return !o->when || dci_param(s, o->when) != 0.0;
+    return 0;
+}
+
 int dc_solver_output_count(const dc_solver *s) { return s ? s->n_out : 0; }
 const char *dc_solver_output_name(const dc_solver *s, int index) {
     return (s && index >= 0 && index < s->n_out) ? s->out[index].name : NULL;

@@ -419,6 +419,22 @@ def test_solver_outputs_and_stats():
             s.output("nope")
 
 
+def test_has_output_answers_before_the_fit():
+    x, _ = blobs()
+    with dc.Solver("scdbas", k=3, seed=1) as s:
+        assert s.has_output("trace") and s.has_output("embedding")
+        assert not s.has_output("trace_undamped")  # record_undamped is off
+        assert not s.has_output("weights") and not s.has_output("nope")
+        s.set("record_undamped", True)
+        assert s.has_output("trace_undamped")
+        s.fit(x)
+        assert set(s.output_names()) == {
+            n for n in ("embedding", "centers", "trace", "trace_current", "trace_undamped",
+                        "trace_undamped_current", "weights", "q", "loss") if s.has_output(n)}
+    with dc.Solver("kmeans", k=3) as s:
+        assert s.has_output("centers") and not s.has_output("embedding")
+
+
 def test_progress_callback_reports_cancels_and_propagates():
     x, _ = rings(120)
     seen = []

@@ -144,6 +144,51 @@ def test_bad_parameters_fail_without_output(csv_with_labels, tmp_path, extra, co
     assert not list(tmp_path.glob("never.csv*"))  # no temp file left either
 
 
+@pytest.mark.parametrize("method,extra,flag,needle", [
+    ("kmeans", [], "--embedding-out", "it can write: --out, --centers-out"),
+    ("kmeans", [], "--weights-svg", "no representation weights"),
+    ("kmeans", [], "--save-model", "no deep model"),
+    ("njw", [], "--trace-svg", "no trace"),
+    ("scdbas", [], "--save-pretrained", "no deep model"),
+])
+def test_output_the_method_lacks_is_refused_before_the_fit(csv_with_labels, tmp_path, method,
+                                                          extra, flag, needle):
+    path, _, _ = csv_with_labels
+    out, other = tmp_path / "labels.csv", tmp_path / "other.csv"
+    p = run("cluster", "--method", method, "--data", path, "--label-column", "last", "--k", 3,
+            "--out", out, flag, other, "--json", *extra)
+    assert p.returncode == 2, p.stderr
+    assert f"method '{method}'" in p.stderr and flag in p.stderr and needle in p.stderr
+    assert p.stdout == "" and list(tmp_path.iterdir()) == [path]  # nothing written
+
+
+@pytest.mark.parametrize("option", ["--load-pretrained", "--checkpoint", "--resume",
+                                    "--checkpoint-every"])
+def test_deep_options_are_refused_for_other_methods(csv_with_labels, tmp_path, option):
+    path, _, _ = csv_with_labels
+    out = tmp_path / "labels.csv"
+    model = tmp_path / "ae.dcm"  # never read: the method is refused first
+    value = 5 if option == "--checkpoint-every" else model
+    p = run("cluster", "--method", "kmeans", "--data", path, "--label-column", "last", "--k", 3,
+            "--out", out, option, value)
+    assert p.returncode == 2, p.stderr
+    assert f"{option} needs a method with a deep model (edcwrn, idec, dec)" in p.stderr
+    assert not out.exists()
+
+
+def test_scdbas_trace_svg(csv_with_labels, tmp_path):
+    import xml.etree.ElementTree as ET
+    path, _, _ = csv_with_labels
+    svg, out = tmp_path / "t.svg", tmp_path / "labels.csv"
+    run("cluster", "--method", "scdbas", "--data", path, "--label-column", "last", "--k", 3,
+        "--dbas-iters", 20, "--record-undamped", "true", "--quiet", "--out", out,
+        "--trace-svg", svg, check=0)
+    lines = ET.parse(svg).getroot().findall("{http://www.w3.org/2000/svg}polyline")
+    assert len(lines) == 2  # damped and undamped search
+    assert all(len(ln.get("points").split()) == 21 for ln in lines)  # iterations 0..20
+    assert out.exists()
+
+
 def test_bad_files(tmp_path):
     bad_row = tmp_path / "bad.csv"
     bad_row.write_text("1,2,3\n4,5,6\n7,8\n")
@@ -271,6 +316,25 @@ def test_deep_pretrained_reuse_and_pictures(deep_data, tmp_path):
     assert len(cells) >= 12  # one cell per weight (+ background, colour bar)
     dots = ET.parse(e_svg).getroot().findall(f"{svg}circle")
     assert len(dots) == 240
+
+
+def test_deep_outputs_checked_before_training(deep_data, tmp_path):
+    import xml.etree.ElementTree as ET
+    xp, yp = deep_data
+    out, svg = tmp_path / "l.npy", tmp_path / "t.svg"
+    # no clustering iteration, no trace: refused before pre-training starts
+    opts = [o for o in DEEP if o not in ("--max-iter", 200)]
+    p = run("cluster", "--method", "idec", "--data", xp, *opts, "--max-iter", 0,
+            "--out", out, "--trace-svg", svg, "--json")
+    assert p.returncode == 2 and p.stdout == ""
+    assert "method 'idec' has no trace for --trace-svg with these parameters" in p.stderr
+    assert "--weights-out" in p.stderr and "--save-model" in p.stderr  # what it can write
+    assert not out.exists() and not svg.exists()
+    # with iterations: one point per target update (iterations 0, 40, ..., 160)
+    run("cluster", "--method", "idec", "--data", xp, *DEEP, "--tol", 0, "--quiet",
+        "--out", out, "--trace-svg", svg, check=0)
+    lines = ET.parse(svg).getroot().findall("{http://www.w3.org/2000/svg}polyline")
+    assert len(lines) == 1 and len(lines[0].get("points").split()) == 5
 
 
 def test_deep_pretraining_divergence_is_an_error(deep_data, tmp_path):

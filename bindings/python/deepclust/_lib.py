@@ -194,6 +194,7 @@ _PROTOTYPES = {
     "dc_solver_output": (_STATUS, [SolverP, c_char_p, F32_OUT, c_i64, P_i64, P_i64]),
     "dc_solver_output_count": (c_int, [SolverP]),
     "dc_solver_output_name": (c_char_p, [SolverP, c_int]),
+    "dc_solver_has_output": (c_int, [SolverP, c_char_p]),
     "dc_solver_stat": (_STATUS, [SolverP, c_char_p, P_double]),
     "dc_solver_stat_count": (c_int, [SolverP]),
     "dc_solver_stat_name": (c_char_p, [SolverP, c_int]),

@@ -161,6 +161,14 @@ class Solver(_lib.Handle):
         self._lib.dc_solver_labels(self.handle, out, out.shape[0], ctypes.byref(n))
         return out
 
+    def has_output(self, name):
+        """Whether a successful fit with the current parameters gives the
+        named output (answered before any fit): "centers" for every method,
+        "embedding" for all but kmeans, ... Outputs that depend on a
+        parameter follow its current value (scdbas "trace_undamped" needs
+        record_undamped; the deep methods' "loss" and "trace" max_iter > 0)."""
+        return bool(self._lib.dc_solver_has_output(self.handle, _lib.cstr(name)))
+
     def output_names(self):
         h = self.handle
         return [_lib.pystr(self._lib.dc_solver_output_name(h, i))
