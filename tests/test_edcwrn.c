@@ -334,14 +334,6 @@ static void test_blobs(const char *method, const blobs *bl) {
 
 /* ---- save / load / predict ---- */
 
-
-
-static void expect_load(const char *path, dc_status want) {
-    dc_model *m = NULL;
-    CHECK_STATUS(dc_model_load(&m, path), want);
-    CHECK(m == NULL);
-}
-
 static void test_save_load(const blobs *bl) {
     dc_solver *s = small_solver("edcwrn", bl->k, 2);
     CHECK_OK(dc_solver_fit(s, bl->ds));

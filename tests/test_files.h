@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check.h"
+#include "deepclust.h"
+
 static inline void write_bytes(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f || (n && fwrite(data, 1, n, f) != n)) {
@@ -31,6 +34,13 @@ static inline unsigned char *read_bytes(const char *path, size_t *n) {
     }
     fclose(f);
     return b;
+}
+
+/* A damaged model file fails with `want` and leaves no model behind. */
+static inline void expect_load(const char *path, dc_status want) {
+    dc_model *m = NULL;
+    CHECK_STATUS(dc_model_load(&m, path), want);
+    CHECK(m == NULL);
 }
 
 #endif

@@ -322,14 +322,6 @@ static void test_model_round_trip(void) {
 
 /* ---- files: damaged, and malformed records ---- */
 
-static void expect_load(const char *path, dc_status want) {
-    dc_model *m = NULL;
-    CHECK_STATUS(dc_model_load(&m, path), want);
-    CHECK(m == NULL);
-}
-
-
-
 /* A model file of `base` (written without its own record) plus the given
  * norm records (NULL: left out). */
 static void write_with_norm(const char *path, const dc_model *base, const char *mode,
