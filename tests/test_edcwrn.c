@@ -20,15 +20,7 @@
 #include "methods/edcwrn.h"
 
 static dci_rng trng;
-static char tmpdir[256];
 
-static const char *tmp_path(const char *name) {
-    static char buf[8][512];
-    static int slot = 0;
-    char *p = buf[slot++ & 7];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
 
 static void fill_uniform(float *x, int64_t n, double lo, double hi) {
     for (int64_t i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * dci_rng_uniform(&trng));
@@ -1159,8 +1151,7 @@ static void test_pretrain_divergence(const blobs *bl) {
 
 int main(void) {
     dci_rng_init(&trng, 2024, DCI_STREAM_TEST);
-    snprintf(tmpdir, sizeof tmpdir, "%s/dc_edcwrn_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) return 2;
+    scratch_make("dc_edcwrn");
 
     test_composed_gradient(DCI_DEEP_EDCWRN);
     test_composed_gradient(DCI_DEEP_IDEC);
@@ -1183,8 +1174,6 @@ int main(void) {
     test_checkpoint_resume();
     test_resume_continue();
 
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    scratch_remove();
     DC_TEST_END();
 }

@@ -27,17 +27,9 @@
 #include "methods/model_io.h"
 
 static dci_rng R;
-static char g_dir[256];
 static char g_case[256]; /* the load under test, for failure messages */
 static dc_status g_st;
 
-static const char *tpath(const char *name) {
-    static char buf[4][512];
-    static int k = 0;
-    k = (k + 1) & 3;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
 
 static void set_case(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void set_case(const char *fmt, ...) {
@@ -559,7 +551,7 @@ static void test_csv(void) {
             put_text(&b, &cap, cell, strlen(cell));
             put_text(&b, &cap, j + 1 < COLS ? "," : "\n", 1);
         }
-    const char *path = tpath("fuzz.csv");
+    const char *path = tmp_path("fuzz.csv");
     size_t first_nl = (size_t)((unsigned char *)memchr(b.p, '\n', b.n) - b.p);
     dc_load_options fixed;
     dc_load_options_default(&fixed);
@@ -578,8 +570,8 @@ static void test_csv(void) {
     check_dataset_load(path, &fixed, &want);
     check_dataset_load(path, NULL, &want);
     bytes gz = gzip_bytes(&b);
-    write_bytes(tpath("fuzz.csv.gz"), gz.p, gz.n);
-    check_dataset_load(tpath("fuzz.csv.gz"), NULL, &want);
+    write_bytes(tmp_path("fuzz.csv.gz"), gz.p, gz.n);
+    check_dataset_load(tmp_path("fuzz.csv.gz"), NULL, &want);
 
     /* Every truncation. */
     for (size_t len = 0; len < b.n; len++) {
@@ -642,7 +634,7 @@ static void test_csv(void) {
     }
 
     /* Compressed: every truncation, random damage of the stream. */
-    const char *gpath = tpath("fuzz-g.csv.gz");
+    const char *gpath = tmp_path("fuzz-g.csv.gz");
     for (size_t t = 0; t < gz.n + 300; t++) {
         bytes m;
         if (t < gz.n) {
@@ -679,7 +671,7 @@ static void test_csv(void) {
         put_text(&lb, &cap, cell, strlen(cell));
     }
     CHECK_OK(dc_dataset_set_labels(ds, before, ROWS));
-    const char *lpath = tpath("fuzz-labels.txt");
+    const char *lpath = tmp_path("fuzz-labels.txt");
     size_t lfirst_nl = (size_t)((unsigned char *)memchr(lb.p, '\n', lb.n) - lb.p);
     set_case("valid label file");
     write_bytes(lpath, lb.p, lb.n);
@@ -901,7 +893,7 @@ static void npy_feature_file(const npy_spec *s) {
     bytes b = npy_of(s->major, s->t, shape, s->fortran, data, nbytes);
     const size_t hend = b.n - nbytes;
     char path[600];
-    snprintf(path, sizeof path, "%s", tpath("fuzz.npy"));
+    snprintf(path, sizeof path, "%s", tmp_path("fuzz.npy"));
 
     set_case("valid NPY %s", s->name);
     dexp good = npy_expect(s, s->t, data);
@@ -953,10 +945,10 @@ static void npy_header_case(int major, const char *dict, const void *data, size_
     snprintf(name, sizeof name, "fuzz-h.npy%s", ext);
     if (strcmp(ext, ".gz") == 0) {
         bytes g = gzip_bytes(&b);
-        write_bytes(tpath(name), g.p, g.n);
+        write_bytes(tmp_path(name), g.p, g.n);
         free(g.p);
     } else {
-        write_bytes(tpath(name), b.p, b.n);
+        write_bytes(tmp_path(name), b.p, b.n);
     }
     /* The two loadable headers below: (6, 3) float32 and (8, 9) uint8. */
     float x[72];
@@ -965,7 +957,7 @@ static void npy_header_case(int major, const char *dict, const void *data, size_
         x[i] = u8 ? (float)((const unsigned char *)data)[i]
                   : i < 18 ? ((const float *)data)[i] : 0.0f;
     dexp e = {want, u8 ? 8 : 6, u8 ? 9 : 3, 0, 0, 0, x};
-    check_dataset_load(tpath(name), NULL, &e);
+    check_dataset_load(tmp_path(name), NULL, &e);
     free(b.p);
 }
 
@@ -1064,21 +1056,21 @@ static void test_npy(void) {
     for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
         set_case("NPY preamble byte %zu = 0x%02x", pre[i].at, pre[i].v);
         bytes m = splice(&b, pre[i].at, 1, &pre[i].v, 1);
-        write_bytes(tpath("fuzz.npy"), m.p, m.n);
+        write_bytes(tmp_path("fuzz.npy"), m.p, m.n);
         dexp e = {pre[i].want, 6, 3, 0, 0, 0, f};
-        check_dataset_load(tpath("fuzz.npy"), NULL, &e);
+        check_dataset_load(tmp_path("fuzz.npy"), NULL, &e);
         free(m.p);
     }
     /* A version 2 header length of 4 GiB - 1 must not be allocated. */
     bytes v2 = npy_of(2, &NT_F4, "(6, 3)", 0, data, 72);
     for (int k = 8; k < 12; k++) v2.p[k] = 0xff;
     set_case("NPY v2 header length 0xffffffff");
-    write_bytes(tpath("fuzz.npy"), v2.p, v2.n);
+    write_bytes(tmp_path("fuzz.npy"), v2.p, v2.n);
     dexp e = {DC_ERR_FORMAT, 0, 0, 0, 0, 0, NULL};
-    check_dataset_load(tpath("fuzz.npy"), NULL, &e);
+    check_dataset_load(tmp_path("fuzz.npy"), NULL, &e);
     v2.p[11] = 0; /* 16 MiB: still beyond any real header */
-    write_bytes(tpath("fuzz.npy"), v2.p, v2.n);
-    check_dataset_load(tpath("fuzz.npy"), NULL, &e);
+    write_bytes(tmp_path("fuzz.npy"), v2.p, v2.n);
+    check_dataset_load(tmp_path("fuzz.npy"), NULL, &e);
     free(v2.p);
 
     /* Compressed NPY: every truncation and random damage of the stream. */
@@ -1095,7 +1087,7 @@ static void test_npy(void) {
             m = random_damage(&g, 0, &at, what, sizeof what);
             set_case("NPY.gz %s", what);
         }
-        write_bytes(tpath("fuzz.npy.gz"), m.p, m.n);
+        write_bytes(tmp_path("fuzz.npy.gz"), m.p, m.n);
         bytes plain;
         int bad = gunzip_like_gzread(&m, &plain);
         dexp ge = {EXP_FAIL, 0, 0, 0, 0, 0, NULL};
@@ -1106,7 +1098,7 @@ static void test_npy(void) {
             ge.st = EXP_ANY; /* a different but intact stream (header bytes) */
         }
         if (t < g.n) FCHECK(bad || m.n < 2 || m.p[0] != 0x1f || m.p[1] != 0x8b);
-        check_dataset_load(tpath("fuzz.npy.gz"), NULL, &ge);
+        check_dataset_load(tmp_path("fuzz.npy.gz"), NULL, &ge);
         dexp_free(&ge);
         free(plain.p);
         free(m.p);
@@ -1145,7 +1137,7 @@ static void test_npy(void) {
         const size_t nb = (size_t)(7 * t->width);
         bytes lb = npy_of(1, t, lspecs[i].shape, 0, ld, nb);
         const size_t lh = lb.n - nb;
-        const char *lp = tpath("fuzz-labels.npy");
+        const char *lp = tmp_path("fuzz-labels.npy");
         set_case("valid NPY labels %s %s", t->descr, lspecs[i].shape);
         write_bytes(lp, lb.p, lb.n);
         lexp want = {DC_OK, 7, y};
@@ -1194,9 +1186,9 @@ static void test_npy(void) {
             else memset(ld + 4 * k, 0, 4);
         bytes lb = npy_of(1, lbad[i].t, lbad[i].shape, 0, ld, lbad[i].count * 4);
         set_case("NPY labels %s %s", lbad[i].t->descr, lbad[i].shape);
-        write_bytes(tpath("fuzz-labels.npy"), lb.p, lb.n);
+        write_bytes(tmp_path("fuzz-labels.npy"), lb.p, lb.n);
         lexp le = {lbad[i].want, 0, NULL};
-        check_labels_load(ds, tpath("fuzz-labels.npy"), DC_FORMAT_AUTO, &le, before);
+        check_labels_load(ds, tmp_path("fuzz-labels.npy"), DC_FORMAT_AUTO, &le, before);
         free(lb.p);
     }
     dc_dataset_free(ds);
@@ -1327,7 +1319,7 @@ static void idx_file_cases(const char *name, const bytes *b, int labels, dc_data
     const int64_t rows = ds ? dc_dataset_rows(ds) : 0;
     for (int gz = 0; gz < 2; gz++) {
         bytes src = gz ? gzip_bytes(b) : splice(b, 0, 0, NULL, 0);
-        const char *path = tpath(labels ? (gz ? "fuzz-l-idx1-ubyte.gz" : "fuzz-l-idx1-ubyte")
+        const char *path = tmp_path(labels ? (gz ? "fuzz-l-idx1-ubyte.gz" : "fuzz-l-idx1-ubyte")
                                         : (gz ? "fuzz-idx3-ubyte.gz" : "fuzz-idx3-ubyte"));
         const size_t ndamage = 300;
         for (size_t t = 0; t <= src.n + ndamage + 24; t++) {
@@ -1392,11 +1384,11 @@ static void test_idx(void) {
     int64_t shape[3] = {5, 3, 4};
     bytes img = idx_file(0x08, 3, shape, px, 60);
     set_case("valid IDX images");
-    write_bytes(tpath("fuzz-idx3-ubyte"), img.p, img.n);
+    write_bytes(tmp_path("fuzz-idx3-ubyte"), img.p, img.n);
     float fx[60];
     for (int i = 0; i < 60; i++) fx[i] = px[i];
     dexp want = {DC_OK, 5, 12, 3, 4, 1, fx};
-    check_dataset_load(tpath("fuzz-idx3-ubyte"), NULL, &want);
+    check_dataset_load(tmp_path("fuzz-idx3-ubyte"), NULL, &want);
     dexp r = ref_idx_dataset(&img);
     CHECK(r.st == DC_OK && memcmp(r.x, fx, sizeof fx) == 0);
     dexp_free(&r);
@@ -1430,8 +1422,8 @@ static void test_idx(void) {
         CHECK(decode_features(le, count, kind, width, 0, vals) == DC_OK);
         dexp w = ref_idx_dataset(&b);
         CHECK(w.st == DC_OK && memcmp(w.x, vals, sizeof(float) * (size_t)count) == 0);
-        write_bytes(tpath("fuzz-idx3-ubyte"), b.p, b.n);
-        check_dataset_load(tpath("fuzz-idx3-ubyte"), NULL, &w);
+        write_bytes(tmp_path("fuzz-idx3-ubyte"), b.p, b.n);
+        check_dataset_load(tmp_path("fuzz-idx3-ubyte"), NULL, &w);
         dexp_free(&w);
         idx_file_cases(name, &b, 0, NULL, NULL);
         free(b.p);
@@ -1449,9 +1441,9 @@ static void test_idx(void) {
     int64_t n9 = 9;
     bytes lb = idx_file(0x08, 1, &n9, lab, 9);
     set_case("valid IDX labels");
-    write_bytes(tpath("fuzz-l-idx1-ubyte"), lb.p, lb.n);
+    write_bytes(tmp_path("fuzz-l-idx1-ubyte"), lb.p, lb.n);
     lexp lw = {DC_OK, 9, y};
-    check_labels_load(ds, tpath("fuzz-l-idx1-ubyte"), DC_FORMAT_AUTO, &lw, before);
+    check_labels_load(ds, tmp_path("fuzz-l-idx1-ubyte"), DC_FORMAT_AUTO, &lw, before);
     idx_file_cases("labels", &lb, 1, ds, before);
     free(lb.p);
     dc_dataset_free(ds);
@@ -1631,7 +1623,7 @@ static dc_model *make_model(int full) {
 /* dc_model_load of the bytes: `want` as for data sets; on success the
  * model must hold what the file's records say. */
 static void check_model_load(const bytes *file, int want) {
-    const char *path = tpath("fuzz.dcm");
+    const char *path = tmp_path("fuzz.dcm");
     write_bytes(path, file->p, file->n);
     call_begin();
     static int sentinel;
@@ -1825,7 +1817,7 @@ static void model_payload_cases(const bytes *b, const char *name, int checkpoint
 static void test_model_files(void) {
     for (int full = 1; full >= 0; full--) {
         dc_model *m = make_model(full);
-        const char *path = tpath("fuzz-orig.dcm");
+        const char *path = tmp_path("fuzz-orig.dcm");
         CHECK_OK(dc_model_save(m, path));
         bytes b;
         b.p = read_bytes(path, &b.n);
@@ -1876,7 +1868,7 @@ static dc_solver *ck_solver(void) {
  * parameters and has no result) or a result with valid labels; `same` also
  * requires the uninterrupted fit's labels. */
 static void check_resume(const ck_fixture *fx, const bytes *file, int want, int same) {
-    const char *path = tpath("fuzz.ckpt");
+    const char *path = tmp_path("fuzz.ckpt");
     write_bytes(path, file->p, file->n);
     call_begin();
     dc_solver *s = ck_solver();
@@ -1936,7 +1928,7 @@ static void test_checkpoint(void) {
                   {"neighbors_k", 2}};
     for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
         CHECK_OK(dc_solver_set(s, params[i].name, params[i].v));
-    const char *ck = tpath("fuzz-orig.ckpt");
+    const char *ck = tmp_path("fuzz-orig.ckpt");
     CHECK_OK(dc_solver_set_checkpoint(s, ck, 4));
     CHECK_OK(dc_solver_fit(s, fx.ds));
     CHECK_OK(dc_solver_labels(s, fx.labels, N, NULL));
@@ -2032,20 +2024,14 @@ static void test_checkpoint(void) {
 int main(void) {
     CHECK_OK(dc_set_allocator(t_malloc, t_realloc, t_free, NULL));
     dci_rng_init(&R, 20240607, DCI_STREAM_TEST);
-    snprintf(g_dir, sizeof g_dir, "/tmp/dc_fuzz_XXXXXX");
-    if (!mkdtemp(g_dir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    scratch_make("dc_fuzz");
     test_csv();
     test_npy();
     test_idx();
     test_model_files();
     test_checkpoint();
 
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+    scratch_remove();
     CHECK(g_live == 0);
     DC_TEST_END();
 }

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "deepclust.h"
@@ -34,6 +35,36 @@ static inline unsigned char *read_bytes(const char *path, size_t *n) {
     }
     fclose(f);
     return b;
+}
+
+/* One scratch directory per test program, under $TMPDIR (else /tmp). */
+static inline char *scratch_dir(void) {
+    static char dir[256];
+    return dir;
+}
+
+static inline void scratch_make(const char *prefix) {
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(scratch_dir(), 256, "%s/%s_XXXXXX", base, prefix);
+    if (!mkdtemp(scratch_dir())) {
+        perror("mkdtemp");
+        exit(2);
+    }
+}
+
+/* A path inside the scratch directory; eight stay valid at a time. */
+static inline const char *tmp_path(const char *name) {
+    static char buf[8][512];
+    static int slot = 0;
+    char *p = buf[slot++ & 7];
+    snprintf(p, 512, "%s/%s", scratch_dir(), name);
+    return p;
+}
+
+static inline void scratch_remove(void) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch_dir());
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", scratch_dir());
 }
 
 /* A damaged model file fails with `want` and leaves no model behind. */

@@ -18,15 +18,7 @@
 #include "deepclust.h"
 #include "methods/deep_model.h"
 
-static char tmpdir[256];
 
-static const char *tmp_path(const char *name) {
-    static char buf[8][512];
-    static int slot = 0;
-    char *p = buf[slot++ & 7];
-    snprintf(p, 512, "%s/%s", tmpdir, name);
-    return p;
-}
 
 static dc_dataset *make(const float *x, int64_t n, int64_t d) {
     dc_dataset *ds = NULL;
@@ -394,16 +386,13 @@ static void test_files(void) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/dc_test_norm_XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    scratch_make("dc_test_norm");
     dc_set_threads(1);
     test_recorded_statistics();
     test_composition();
     make_blob_data();
     test_model_round_trip();
     test_files();
-    const char *names[] = {"fit.ckpt", "zscore.dcm", "raw.dcm", "norm.dcm", "bad.dcm"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) unlink(tmp_path(names[i]));
-    rmdir(tmpdir);
+    scratch_remove();
     DC_TEST_END();
 }
