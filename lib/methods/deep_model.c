@@ -254,19 +254,6 @@ static dc_status get_mlp(const dci_rec_file *f, const char *name, dci_mlp *net) 
     return check_finite_rec(f, name, dci_mlp_params_const(net), dci_mlp_param_count(net));
 }
 
-/* Parameter count of a network with these layer sizes (nn/dense.h layout),
- * in reverse order for a decoder; -1 if it overflows. */
-static int64_t mlp_params_of(const int64_t *dims, int n_dims, int reverse) {
-    int64_t total = 0;
-    for (int l = 0; l + 1 < n_dims; l++) {
-        const int64_t in = dims[reverse ? n_dims - 1 - l : l];
-        const int64_t out = dims[reverse ? n_dims - 2 - l : l + 1];
-        if (in + 1 > (INT64_MAX - total) / out) return -1;
-        total += (in + 1) * out;
-    }
-    return total;
-}
-
 /* The optional normalisation records: absent = the data were not normalised. */
 static dc_status read_norm(const dci_rec_file *f, const char *prefix, dc_model *m) {
     rec_name n;
@@ -361,8 +348,10 @@ dc_status dci_model_read(const dci_rec_file *f, const char *prefix, dc_model **o
     /* The arrays those sizes imply must be in the file before anything is
      * allocated: a damaged size then fails here rather than asking for
      * memory the file could never fill. */
-    const int64_t n_enc = mlp_params_of(dims, (int)n_dims, 0);
-    const int64_t n_dec = mlp_params_of(dims, (int)n_dims, 1);
+    int64_t rdims[DCI_DEEP_MAX_DIMS];
+    for (int i = 0; i < (int)n_dims; i++) rdims[i] = dims[n_dims - 1 - i];
+    const int64_t n_enc = dci_mlp_param_count_of(dims, (int)n_dims);
+    const int64_t n_dec = dci_mlp_param_count_of(rdims, (int)n_dims);
     const int64_t km = mk == DCI_MODEL_CLUSTERING ? k * dims[n_dims - 1] : 0;
     if (n_enc < 0 || n_dec < 0 || dci_rec_count(f, pname(&n, prefix, "enc")) != n_enc ||
         (with_nb && dci_rec_count(f, pname(&n, prefix, "enc_nb")) != n_enc) ||

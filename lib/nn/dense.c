@@ -243,6 +243,16 @@ int64_t dci_mlp_in_dim(const dci_mlp *m) { return m->dims[0]; }
 int64_t dci_mlp_out_dim(const dci_mlp *m) { return m->dims[m->n_layers]; }
 int64_t dci_mlp_max_batch(const dci_mlp *m) { return m->max_batch; }
 int64_t dci_mlp_param_count(const dci_mlp *m) { return m->n_params; }
+
+int64_t dci_mlp_param_count_of(const int64_t *dims, int n_dims) {
+    int64_t total = 0;
+    for (int l = 0; l + 1 < n_dims; l++) {
+        const int64_t in = dims[l], out = dims[l + 1];
+        if (in + 1 > (INT64_MAX - total) / out) return -1;
+        total += in * out + out;
+    }
+    return total;
+}
 float *dci_mlp_params(dci_mlp *m) { return m->params; }
 const float *dci_mlp_params_const(const dci_mlp *m) { return m->params; }
 

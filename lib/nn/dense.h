@@ -105,6 +105,9 @@ int64_t dci_mlp_in_dim(const dci_mlp *m);
 int64_t dci_mlp_out_dim(const dci_mlp *m);
 int64_t dci_mlp_max_batch(const dci_mlp *m);
 int64_t dci_mlp_param_count(const dci_mlp *m);
+/* The parameter count a network with these layer sizes has (the same layout),
+ * without building it; -1 if it overflows int64. */
+int64_t dci_mlp_param_count_of(const int64_t *dims, int n_dims);
 float *dci_mlp_params(dci_mlp *m);                  /* W_0, b_0, W_1, b_1, ... */
 const float *dci_mlp_params_const(const dci_mlp *m);
 float *dci_mlp_grads(dci_mlp *m);                   /* same layout as params */
