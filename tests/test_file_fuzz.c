@@ -1643,7 +1643,40 @@ static void check_model_load(const bytes *file, int want) {
         FCHECK(n > 0 && model_matches(m, file->p + 32, r, n));
         dc_model_free(m);
     }
+    /* The same bytes from memory: the same verdict, the same model. */
+    dc_model *mb = (dc_model *)&sentinel;
+    dc_status stb = dc_model_load_from_buffer(&mb, file->p, file->n);
+    FCHECK(stb == st);
+    if (stb != DC_OK) {
+        FCHECK(mb == NULL);
+    } else {
+        trec r[128];
+        int n = file->n >= 32 ? trec_parse(file->p + 32, file->n - 32, r, 128) : -1;
+        FCHECK(n > 0 && model_matches(mb, file->p + 32, r, n));
+        dc_model_free(mb);
+    }
     call_end();
+}
+
+/* dc_model_save_to_buffer writes the file's bytes: the size query, a short
+ * capacity refused, then the bytes themselves. */
+static void check_save_to_buffer(const dc_model *m, const bytes *file) {
+    size_t size = 0;
+    CHECK_OK(dc_model_save_to_buffer(m, NULL, 0, &size));
+    CHECK(size == file->n);
+    unsigned char *buf = malloc(size + 1);
+    if (!buf) abort();
+    size_t again = 0;
+    CHECK_STATUS(dc_model_save_to_buffer(m, buf, size - 1, &again), DC_ERR_SHAPE);
+    CHECK(again == size);
+    CHECK_STATUS(dc_model_save_to_buffer(m, buf, 10, &again), DC_ERR_SHAPE);
+    CHECK_OK(dc_model_save_to_buffer(m, buf, size + 1, &again));
+    CHECK(again == size && memcmp(buf, file->p, size) == 0);
+    CHECK_STATUS(dc_model_save_to_buffer(m, buf, size, NULL), DC_ERR_NULL);
+    dc_model *none = (dc_model *)buf;
+    CHECK_STATUS(dc_model_load_from_buffer(&none, NULL, 5), DC_ERR_NULL);
+    CHECK(none == NULL);
+    free(buf);
 }
 
 /* The container checks of a model or checkpoint file with `n` bytes. */
@@ -1834,6 +1867,7 @@ static void test_model_files(void) {
         CHECK(back && dc_model_get(back, "lambda", &v) == DC_OK && v == 0.1);
         dc_model_free(back);
         call_end();
+        check_save_to_buffer(m, &b);
         const char *nm = full ? "model" : "minimal model";
         container_cases(&b, nm);
         model_payload_cases(&b, nm, 0);

@@ -37,6 +37,7 @@
 #ifndef DEEPCLUST_MODEL_H
 #define DEEPCLUST_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "deepclust/export.h"
 #include "deepclust/status.h"
@@ -109,6 +110,18 @@ DC_API dc_status dc_solver_resume(dc_solver *s, const dc_dataset *data,
 DC_API dc_status dc_model_save(const dc_model *m, const char *path);
 /* Reads a model file, or the current model inside a checkpoint file. */
 DC_API dc_status dc_model_load(dc_model **out, const char *path);
+
+/* The bytes dc_model_save writes (same format, same checksums), into
+ * memory: to pickle a model, keep it in a database or send it. *size
+ * receives the byte count; with dst NULL nothing else happens (the size
+ * query), else capacity < *size is DC_ERR_SHAPE and dst is left
+ * unspecified. */
+DC_API dc_status dc_model_save_to_buffer(const dc_model *m, void *dst, size_t capacity,
+                                         size_t *size);
+/* A model from such bytes (or from a whole checkpoint file's bytes: its
+ * current model), checked as dc_model_load checks a file (the same statuses
+ * for truncated, altered or foreign bytes). The bytes are not kept. */
+DC_API dc_status dc_model_load_from_buffer(dc_model **out, const void *data, size_t size);
 
 /* ---- applying a model ---- */
 

@@ -396,6 +396,25 @@ dc_status dc_model_load(dc_model **out, const char *path) {
     return st;
 }
 
+dc_status dc_model_save_to_buffer(const dc_model *m, void *dst, size_t capacity, size_t *size) {
+    DCI_CHECK_NULL(m);
+    DCI_CHECK_NULL(size);
+    dci_rec_writer w;
+    dci_rec_begin_mem(&w, DCI_MAGIC_MODEL, dst, capacity);
+    dci_model_write(&w, m, "");
+    return dci_rec_finish_mem(&w, dst != NULL, size);
+}
+
+dc_status dc_model_load_from_buffer(dc_model **out, const void *data, size_t size) {
+    DCI_CHECK_NULL(out);
+    *out = NULL;
+    dci_rec_file f;
+    DCI_TRY(dci_rec_load_mem(&f, data, size, "model buffer"));
+    dc_status st = dci_model_read(&f, "", out);
+    dci_rec_close(&f);
+    return st;
+}
+
 static dc_status check_data(const dc_model *m, const dc_dataset *ds, const char *fn) {
     if (dc_dataset_cols(ds) != m->dims[0])
         return dci_fail(DC_ERR_SHAPE, "%s: data have %lld columns, the model takes %lld", fn,

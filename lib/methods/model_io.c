@@ -86,11 +86,21 @@ static uint64_t load_u64(const unsigned char *b) {
 
 static void emit(dci_rec_writer *w, const void *data, size_t len) {
     if (w->st != DC_OK || len == 0) return;
-    if (fwrite(data, 1, len, w->af.f) != len) {
-        w->st = dci_fail(DC_ERR_IO, "cannot write '%s': %s", w->af.path, strerror(errno));
-        return;
+    if (!w->in_memory) {
+        if (fwrite(data, 1, len, w->af.f) != len) {
+            w->st = dci_fail(DC_ERR_IO, "cannot write '%s': %s", w->af.path, strerror(errno));
+            return;
+        }
+    } else if (w->mem) {
+        /* Past the capacity only the size keeps counting: the caller learns
+         * it from dci_rec_finish_mem and asks again with a larger buffer. */
+        if (w->bytes <= w->mem_cap - DCI_CONTAINER_HEADER &&
+            len <= w->mem_cap - DCI_CONTAINER_HEADER - w->bytes)
+            memcpy(w->mem + DCI_CONTAINER_HEADER + w->bytes, data, len);
+        else
+            w->mem = NULL;
     }
-    w->crc = crc_update(w->crc, data, len);
+    if (!w->in_memory || w->mem) w->crc = crc_update(w->crc, data, len);
     w->bytes += len;
 }
 
@@ -108,6 +118,15 @@ dc_status dci_rec_begin(dci_rec_writer *w, const char *path, const char *magic) 
         return st;
     }
     return DC_OK;
+}
+
+void dci_rec_begin_mem(dci_rec_writer *w, const char *magic, void *dst, size_t capacity) {
+    memset(w, 0, sizeof *w);
+    memcpy(w->magic, magic, 8);
+    w->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    w->in_memory = 1;
+    w->mem = capacity >= DCI_CONTAINER_HEADER ? dst : NULL;
+    w->mem_cap = capacity;
 }
 
 void dci_rec_put(dci_rec_writer *w, const char *name, dci_rec_type type, const void *data,
@@ -179,6 +198,20 @@ dc_status dci_rec_commit(dci_rec_writer *w) {
 
 void dci_rec_abort(dci_rec_writer *w) { dci_atomic_abort(&w->af); }
 
+dc_status dci_rec_finish_mem(dci_rec_writer *w, int want_bytes, size_t *size) {
+    if (w->st != DC_OK) return w->st;
+    if (w->bytes > SIZE_MAX - DCI_CONTAINER_HEADER)
+        return dci_fail(DC_ERR_NOMEM, "model buffer: %llu bytes do not fit in memory",
+                        (unsigned long long)w->bytes);
+    *size = DCI_CONTAINER_HEADER + (size_t)w->bytes;
+    if (!want_bytes) return DC_OK;
+    if (!w->mem)
+        return dci_fail(DC_ERR_SHAPE, "model buffer: capacity %zu bytes < %zu needed", w->mem_cap,
+                        *size);
+    header_bytes(w->mem, w->magic, w->bytes, w->crc);
+    return DC_OK;
+}
+
 /* ---- reading ---- */
 
 void dci_rec_close(dci_rec_file *f) {
@@ -221,6 +254,53 @@ bad:
     return dci_fail(DC_ERR_FORMAT, "'%s': malformed record structure", f->path);
 }
 
+/* The header checks shared by files and buffers, in the documented order.
+ * h holds the first `got` bytes (at most the header); `total` is the whole
+ * size. On success *payload is the payload length the header announces and
+ * f->buf has room for it. */
+static dc_status accept_header(dci_rec_file *f, const unsigned char *h, size_t got,
+                              uint64_t total, uint64_t *payload) {
+    const char *path = f->path;
+    size_t cmp = got < 8 ? got : 8;
+    if (got == 0) return dci_fail(DC_ERR_TRUNCATED, "'%s' is empty", path);
+    if (memcmp(h, DCI_MAGIC_MODEL, cmp) != 0 && memcmp(h, DCI_MAGIC_CHECKPOINT, cmp) != 0)
+        return dci_fail(DC_ERR_FORMAT, "'%s' is not a libdeepclust model or checkpoint file "
+                                       "(bad magic)", path);
+    if (got < DCI_CONTAINER_HEADER)
+        return dci_fail(DC_ERR_TRUNCATED, "'%s': file ends inside the %d-byte header (%zu bytes)",
+                        path, DCI_CONTAINER_HEADER, got);
+    memcpy(f->magic, h, 8);
+    f->version = load_u32(h + 8);
+    if (f->version == 0) return dci_fail(DC_ERR_FORMAT, "'%s': format version 0 is invalid", path);
+    if (f->version > DCI_CONTAINER_VERSION)
+        return dci_fail(DC_ERR_VERSION,
+                        "'%s' has format version %u; this library reads up to version %u", path,
+                        f->version, DCI_CONTAINER_VERSION);
+    if (load_u32(h + 28) != (uint32_t)crc32(crc32(0L, Z_NULL, 0), h, 28))
+        return dci_fail(DC_ERR_CHECKSUM, "'%s': header checksum mismatch (corrupt file)", path);
+    const uint64_t len = load_u64(h + 16), avail = total - DCI_CONTAINER_HEADER;
+    if (avail < len)
+        return dci_fail(DC_ERR_TRUNCATED, "'%s' is truncated: %llu payload bytes of %llu", path,
+                        (unsigned long long)avail, (unsigned long long)len);
+    if (avail > len)
+        return dci_fail(DC_ERR_FORMAT, "'%s': %llu unexpected bytes after the payload", path,
+                        (unsigned long long)(avail - len));
+    if (len > (uint64_t)INT64_MAX || len > SIZE_MAX)
+        return dci_fail(DC_ERR_NOMEM, "'%s': payload too large", path);
+    f->buf = DCI_NEW_ARRAY(unsigned char, len > 0 ? (int64_t)len : 1, "model file");
+    if (!f->buf) return DC_ERR_NOMEM;
+    *payload = len;
+    return DC_OK;
+}
+
+/* After the payload is in f->buf: its checksum (from header h), then its records. */
+static dc_status check_payload(dci_rec_file *f, const unsigned char *h, uint64_t len) {
+    if (crc_update((uint32_t)crc32(0L, Z_NULL, 0), f->buf, len) != load_u32(h + 24))
+        return dci_fail(DC_ERR_CHECKSUM, "'%s': checksum mismatch (the file was altered or "
+                                         "damaged)", f->path);
+    return parse_records(f, len);
+}
+
 dc_status dci_rec_load(dci_rec_file *f, const char *path) {
     DCI_CHECK_NULL(f);
     memset(f, 0, sizeof *f);
@@ -230,77 +310,39 @@ dc_status dci_rec_load(dci_rec_file *f, const char *path) {
     if (!fp) return dci_fail(DC_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     dc_status st = DC_OK;
     struct stat sb;
+    unsigned char h[DCI_CONTAINER_HEADER];
+    uint64_t len = 0;
     if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         st = dci_fail(DC_ERR_IO, "'%s' is not a regular file", path);
         goto done;
     }
-    const uint64_t size = (uint64_t)sb.st_size;
-    unsigned char h[DCI_CONTAINER_HEADER];
     size_t got = fread(h, 1, sizeof h, fp);
-    size_t cmp = got < 8 ? got : 8;
-    if (got == 0) {
-        st = dci_fail(DC_ERR_TRUNCATED, "'%s' is empty", path);
-        goto done;
-    }
-    if (memcmp(h, DCI_MAGIC_MODEL, cmp) != 0 && memcmp(h, DCI_MAGIC_CHECKPOINT, cmp) != 0) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s' is not a libdeepclust model or checkpoint file "
-                                     "(bad magic)", path);
-        goto done;
-    }
-    if (got < sizeof h) {
-        st = dci_fail(DC_ERR_TRUNCATED, "'%s': file ends inside the %d-byte header (%zu bytes)",
-                      path, DCI_CONTAINER_HEADER, got);
-        goto done;
-    }
-    memcpy(f->magic, h, 8);
-    f->version = load_u32(h + 8);
-    if (f->version == 0) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s': format version 0 is invalid", path);
-        goto done;
-    }
-    if (f->version > DCI_CONTAINER_VERSION) {
-        st = dci_fail(DC_ERR_VERSION,
-                      "'%s' has format version %u; this library reads up to version %u",
-                      path, f->version, DCI_CONTAINER_VERSION);
-        goto done;
-    }
-    if (load_u32(h + 28) != (uint32_t)crc32(crc32(0L, Z_NULL, 0), h, 28)) {
-        st = dci_fail(DC_ERR_CHECKSUM, "'%s': header checksum mismatch (corrupt file)", path);
-        goto done;
-    }
-    const uint64_t len = load_u64(h + 16);
-    if (size - sizeof h < len) {
-        st = dci_fail(DC_ERR_TRUNCATED, "'%s' is truncated: %llu payload bytes of %llu", path,
-                      (unsigned long long)(size - sizeof h), (unsigned long long)len);
-        goto done;
-    }
-    if (size - sizeof h > len) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s': %llu unexpected bytes after the payload", path,
-                      (unsigned long long)(size - sizeof h - len));
-        goto done;
-    }
-    if (len > (uint64_t)INT64_MAX || len > SIZE_MAX) {
-        st = dci_fail(DC_ERR_NOMEM, "'%s': payload too large", path);
-        goto done;
-    }
-    f->buf = DCI_NEW_ARRAY(unsigned char, len > 0 ? (int64_t)len : 1, "model file");
-    if (!f->buf) {
-        st = DC_ERR_NOMEM;
-        goto done;
-    }
+    if ((st = accept_header(f, h, got, (uint64_t)sb.st_size, &len)) != DC_OK) goto done;
     if (fread(f->buf, 1, len, fp) != len) {
         st = ferror(fp) ? dci_fail(DC_ERR_IO, "cannot read '%s': %s", path, strerror(errno))
                         : dci_fail(DC_ERR_TRUNCATED, "'%s' is truncated", path);
         goto done;
     }
-    if (crc_update((uint32_t)crc32(0L, Z_NULL, 0), f->buf, len) != load_u32(h + 24)) {
-        st = dci_fail(DC_ERR_CHECKSUM, "'%s': checksum mismatch (the file was altered or "
-                                       "damaged)", path);
-        goto done;
-    }
-    st = parse_records(f, len);
+    st = check_payload(f, h, len);
 done:
     fclose(fp);
+    if (st != DC_OK) dci_rec_close(f);
+    return st;
+}
+
+dc_status dci_rec_load_mem(dci_rec_file *f, const void *data, size_t size, const char *name) {
+    DCI_CHECK_NULL(f);
+    memset(f, 0, sizeof *f);
+    f->path = name;
+    if (size > 0) DCI_CHECK_NULL(data);
+    const unsigned char *h = data;
+    uint64_t len = 0;
+    dc_status st = accept_header(f, h, size < DCI_CONTAINER_HEADER ? size : DCI_CONTAINER_HEADER,
+                                (uint64_t)size, &len);
+    if (st == DC_OK) {
+        memcpy(f->buf, h + DCI_CONTAINER_HEADER, (size_t)len);
+        st = check_payload(f, h, len);
+    }
     if (st != DC_OK) dci_rec_close(f);
     return st;
 }

@@ -23,7 +23,8 @@
  * DC_ERR_CHECKSUM), payload length against the file size (shorter:
  * DC_ERR_TRUNCATED, longer: DC_ERR_FORMAT), payload CRC (DC_ERR_CHECKSUM),
  * record structure (DC_ERR_FORMAT). Writes go to a temporary file renamed
- * over the target, so a reader never sees a partial file. */
+ * over the target, so a reader never sees a partial file. The same bytes
+ * can be written to and read from memory (dc_model_save_to_buffer). */
 #ifndef DCI_MODEL_IO_H
 #define DCI_MODEL_IO_H
 
@@ -55,6 +56,9 @@ typedef struct dci_rec_writer {
     uint64_t bytes; /* payload written so far */
     uint32_t crc;
     dc_status st;   /* first error; later puts are no-ops */
+    int in_memory;  /* dci_rec_begin_mem: into mem, not a file */
+    unsigned char *mem; /* NULL: only counting (no buffer, or it was too small) */
+    size_t mem_cap;
 } dci_rec_writer;
 
 dc_status dci_rec_begin(dci_rec_writer *w, const char *path, const char *magic);
@@ -70,6 +74,14 @@ void dci_rec_put_str(dci_rec_writer *w, const char *name, const char *s);
 dc_status dci_rec_commit(dci_rec_writer *w);
 /* Drops an unfinished file. */
 void dci_rec_abort(dci_rec_writer *w);
+
+/* The same bytes into memory: dst (capacity bytes) receives header and
+ * payload; dst NULL only counts. Nothing to abort or free. */
+void dci_rec_begin_mem(dci_rec_writer *w, const char *magic, void *dst, size_t capacity);
+/* *size = the whole container's size. With want_bytes, also writes the
+ * header into dst, or fails with DC_ERR_SHAPE when the capacity was short
+ * (*size still set). An earlier put's error is returned first. */
+dc_status dci_rec_finish_mem(dci_rec_writer *w, int want_bytes, size_t *size);
 
 /* ---- reading ---- */
 
@@ -92,6 +104,10 @@ typedef struct dci_rec_file {
 
 /* Reads and verifies a whole file (either magic). */
 dc_status dci_rec_load(dci_rec_file *f, const char *path);
+/* The same checks on a container held in memory (the payload is copied, so
+ * data may go away afterwards); `name` (borrowed) stands for the path in
+ * messages. */
+dc_status dci_rec_load_mem(dci_rec_file *f, const void *data, size_t size, const char *name);
 void dci_rec_close(dci_rec_file *f);
 
 int dci_rec_is(const dci_rec_file *f, const char *magic);
