@@ -380,6 +380,12 @@ static void test_solver(void) {
     CHECK(its >= 1 && ni == 10);
     CHECK_OK(dc_solver_predict(s, ds, p, n));
     CHECK(!memcmp(p, l, sizeof l));
+    memset(p, 0xff, sizeof p);
+    CHECK_OK(dc_assign_nearest(x, n, d, c, k, p)); /* from the centres alone */
+    CHECK(!memcmp(p, l, sizeof l));
+    double distinct = 0;
+    CHECK_OK(dc_solver_stat(s, "distinct_clusters", &distinct));
+    CHECK(distinct == k);
     CHECK_STATUS(dc_solver_predict(s, narrow, p, n), DC_ERR_SHAPE);
     CHECK_OK(dc_solver_set(s, "k", (double)(n + 1)));
     CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_K_RANGE);
@@ -389,6 +395,37 @@ static void test_solver(void) {
     free(x);
 }
 
+/* 50 copies of one point and k = 3: the centres coincide, so the labels are
+ * all the lowest index -- as predict gives them -- and 1 distinct cluster
+ * is reported. */
+static void test_fewer_distinct_points_than_k(void) {
+    enum { N = 50, D = 2, K = 3 };
+    float x[N * D];
+    for (int i = 0; i < N * D; i++) x[i] = i % 2 ? 2.5f : -1.0f;
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x, N, D, DC_BORROW));
+    dc_solver *s = NULL;
+    CHECK_OK(dc_solver_create(&s, "kmeans"));
+    CHECK_OK(dc_solver_set(s, "k", K));
+    CHECK_OK(dc_solver_fit(s, ds));
+    int32_t l[N], p[N];
+    CHECK_OK(dc_solver_labels(s, l, N, NULL));
+    CHECK_OK(dc_solver_predict(s, ds, p, N));
+    CHECK(!memcmp(l, p, sizeof l));
+    int zeros = 0;
+    for (int i = 0; i < N; i++) zeros += l[i] == 0;
+    CHECK(zeros == N);
+    double distinct = 0, in = -1;
+    CHECK_OK(dc_solver_stat(s, "distinct_clusters", &distinct));
+    CHECK_OK(dc_solver_stat(s, "inertia", &in));
+    CHECK(distinct == 1 && in == 0.0);
+    float c[K * D];
+    CHECK_STATUS(dc_assign_nearest(x, N, 0, c, K, p), DC_ERR_SHAPE);
+    CHECK_STATUS(dc_assign_nearest(NULL, N, D, c, K, p), DC_ERR_NULL);
+    dc_solver_free(s);
+    dc_dataset_free(ds);
+}
+
 int main(void) {
     test_hand();
     test_blobs();
@@ -396,5 +433,6 @@ int main(void) {
     test_determinism();
     test_empty_and_degenerate();
     test_solver();
+    test_fewer_distinct_points_than_k();
     DC_TEST_END();
 }

@@ -103,6 +103,15 @@ DC_API const char *dc_solver_stat_name(const dc_solver *s, int index);
 DC_API dc_status dc_solver_predict(dc_solver *s, const dc_dataset *data, int32_t *dst,
                                    int64_t capacity);
 
+/* Labels of the n rows of x (n x d) by their nearest of the k centres
+ * (k x d; squared Euclidean distance, the lowest index on ties): what a
+ * fitted "kmeans" solver's predict gives, computed from the centres alone
+ * (output "centers" kept from an earlier fit). Its labels of the training
+ * data are this assignment too. NaN/Inf in x or the centres:
+ * DC_ERR_NONFINITE; n, d or k < 1: DC_ERR_SHAPE. */
+DC_API dc_status dc_assign_nearest(const float *x, int64_t n, int64_t d, const float *centers,
+                                   int64_t k, int32_t *labels);
+
 #ifdef __cplusplus
 }
 #endif

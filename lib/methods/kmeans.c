@@ -4,6 +4,7 @@
 #include "cluster/kmeans.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/util.h"
 #include "deepclust/dataset.h"
 #include "methods/method.h"
 
@@ -27,6 +28,20 @@ static void free_state(void *p) {
     if (!st) return;
     dci_free(st->centers);
     dci_free(st);
+}
+
+/* Number of the k labels that occur; -1 when out of memory. */
+static int64_t count_labels(const int32_t *labels, int64_t n, int64_t k) {
+    unsigned char *seen = DCI_NEW_ZEROS(unsigned char, k, "label counts");
+    if (!seen) return -1;
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!seen[labels[i]]) {
+            seen[labels[i]] = 1;
+            distinct++;
+        }
+    dci_free(seen);
+    return distinct;
 }
 
 static dc_status fit(dc_solver *s, const dc_dataset *ds) {
@@ -54,7 +69,22 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     }
     double inertia = 0.0;
     int64_t iterations = 0;
-    dc_status rc = dci_kmeans(dc_dataset_data(ds), n, d, k, &o, labels, centers, &inertia, &iterations);
+    const float *x = dc_dataset_data(ds);
+    dc_status rc = dci_kmeans(x, n, d, k, &o, labels, centers, &inertia, &iterations);
+    /* The labels are those predict gives the training rows. Lloyd's differ
+     * from them only where centres tie: above all when there are fewer
+     * distinct points than k, where empty clusters took copies of a point
+     * and equal centres remain (predict picks the lowest index). */
+    if (rc == DC_OK) rc = dci_kmeans_assign(x, n, d, centers, k, labels, &inertia);
+    int64_t distinct = 0;
+    if (rc == DC_OK) {
+        distinct = count_labels(labels, n, k);
+        if (distinct < 0) rc = DC_ERR_NOMEM;
+        else if (distinct < k)
+            dci_log(DC_LOG_WARN, "kmeans: %lld distinct clusters found, fewer than k = %lld "
+                                 "(the data have fewer distinct points than k?)",
+                    (long long)distinct, (long long)k);
+    }
     if (rc == DC_OK) rc = dci_solver_put_output_copy(s, "centers", centers, k, d);
     if (rc != DC_OK) {
         dci_free(st);
@@ -67,6 +97,7 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     s->state = st;
     DCI_TRY(dci_solver_put_stat(s, "inertia", inertia));
     DCI_TRY(dci_solver_put_stat(s, "iterations", (double)iterations));
+    DCI_TRY(dci_solver_put_stat(s, "distinct_clusters", (double)distinct));
     return dci_solver_put_stat(s, "n_init", (double)o.n_init);
 }
 
@@ -78,6 +109,11 @@ static dc_status predict(dc_solver *s, const dc_dataset *ds, int32_t *dst) {
         return dci_fail(DC_ERR_SHAPE, "kmeans predict: data have %lld columns, the model was fitted on %lld",
                         (long long)d, (long long)st->d);
     return dci_kmeans_assign(dc_dataset_data(ds), dc_dataset_rows(ds), d, st->centers, st->k, dst, NULL);
+}
+
+dc_status dc_assign_nearest(const float *x, int64_t n, int64_t d, const float *centers,
+                            int64_t k, int32_t *labels) {
+    return dci_kmeans_assign(x, n, d, centers, k, labels, NULL);
 }
 
 static const dci_output_def outputs[] = {{"centers", NULL}, {NULL, NULL}};

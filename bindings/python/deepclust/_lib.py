@@ -199,6 +199,7 @@ _PROTOTYPES = {
     "dc_solver_stat_count": (c_int, [SolverP]),
     "dc_solver_stat_name": (c_char_p, [SolverP, c_int]),
     "dc_solver_predict": (_STATUS, [SolverP, DatasetP, I32_OUT, c_i64]),
+    "dc_assign_nearest": (_STATUS, [F32_IN, c_i64, c_i64, F32_IN, c_i64, I32_OUT]),
     # model.h
     "dc_solver_model": (_STATUS, [SolverP, ctypes.POINTER(ModelP)]),
     "dc_solver_pretrained": (_STATUS, [SolverP, ctypes.POINTER(ModelP)]),
@@ -207,6 +208,8 @@ _PROTOTYPES = {
     "dc_solver_resume": (_STATUS, [SolverP, DatasetP, c_char_p]),
     "dc_model_save": (_STATUS, [ModelP, c_char_p]),
     "dc_model_load": (_STATUS, [ctypes.POINTER(ModelP), c_char_p]),
+    "dc_model_save_to_buffer": (_STATUS, [ModelP, c_void_p, c_size_t, ctypes.POINTER(c_size_t)]),
+    "dc_model_load_from_buffer": (_STATUS, [ctypes.POINTER(ModelP), c_char_p, c_size_t]),
     "dc_model_predict": (_STATUS, [ModelP, DatasetP, I32_OUT, c_i64]),
     "dc_model_embed": (_STATUS, [ModelP, DatasetP, F32_OUT, c_i64]),
     "dc_model_apply_normalization": (_STATUS, [ModelP, DatasetP]),

@@ -17,8 +17,9 @@ import inspect
 
 import numpy as np
 
+from . import _lib
 from ._arrays import as_matrix
-from ._status import DeepClustError, InvalidArgumentError, StateError, Status
+from ._status import DeepClustError, InvalidArgumentError, ShapeError, Status
 from .dataset import Dataset
 from .model import Model
 from .solver import Solver
@@ -113,8 +114,6 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
     _vector_outputs = {}
     # fitted attribute -> (solver statistic, type)
     _stats = {}
-    # keep the C solver after fit (methods whose solver predicts new data)
-    _keep_solver = False
 
     def _make_solver(self, resume=False):
         # A resumed fit keeps the checkpoint's value of every parameter the
@@ -142,7 +141,6 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
         return solver
 
     def _reset(self):
-        self.close()
         for name in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("_")]:
             del self.__dict__[name]
 
@@ -159,19 +157,13 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
         """Runs run(solver, dataset) on a fresh solver and stores the results."""
         X = as_matrix(X)
         self._reset()
-        solver = self._make_solver(resume)
         try:
-            with self._dataset(X) as ds:
+            with self._make_solver(resume) as solver, self._dataset(X) as ds:
                 run(solver, ds)
-            self._store(solver, X)
+                self._store(solver, X)
         except BaseException:
-            solver.close()
             self._reset()
             raise
-        if self._keep_solver:
-            self._solver = solver
-        else:
-            solver.close()
         return self
 
     def _store(self, solver, X):
@@ -198,18 +190,6 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
             raise NotFittedError("this %s instance is not fitted yet: call fit first"
                                  % type(self).__name__)
 
-    def close(self):
-        """Frees the C solver kept for predict (fitted attributes stay)."""
-        old = self.__dict__.pop("_solver", None)
-        if old is not None:
-            old.close()
-
-    def __getstate__(self):
-        # The C solver is not picklable; fitted numpy attributes are.
-        base = super()
-        state = dict(base.__getstate__()) if hasattr(base, "__getstate__") else dict(self.__dict__)
-        state.pop("_solver", None)
-        return state
 
 
 class KMeans(_SolverEstimator):
@@ -217,16 +197,15 @@ class KMeans(_SolverEstimator):
 
     Fitted attributes: labels_, cluster_centers_ (n_clusters, n_features),
     inertia_, n_iter_, n_features_in_, stats_ (all solver statistics).
-    predict(X) assigns new rows to the nearest centre (the fitted C solver
-    is kept for it: close() frees it; a pickled KMeans must be refitted
-    before predict).
+    predict(X) assigns new rows to the nearest centre, from
+    cluster_centers_ alone: a pickled, deep-copied or joblib-saved KMeans
+    predicts, and labels_ equal predict on the training rows.
     """
 
     _method = "kmeans"
     _params = dict(_SolverEstimator._params, n_init="n_init", max_iter="max_iter", tol="tol")
     _outputs = {"cluster_centers_": "centers"}
     _stats = {"inertia_": ("inertia", float), "n_iter_": ("iterations", int)}
-    _keep_solver = True
 
     def __init__(self, n_clusters=8, *, n_init=10, max_iter=300, tol=1e-4, random_state=None):
         self.n_clusters = n_clusters
@@ -238,12 +217,15 @@ class KMeans(_SolverEstimator):
     def predict(self, X):
         """Index of the nearest fitted centre for each row of X."""
         self._check_fitted()
-        solver = self.__dict__.get("_solver")
-        if solver is None:
-            raise StateError(Status.ERR_STATE, "KMeans.predict",
-                             "the C solver of this estimator was closed or not pickled: "
-                             "call fit again")
-        return solver.predict(as_matrix(X))
+        X = as_matrix(X)
+        centres = np.ascontiguousarray(self.cluster_centers_, dtype=np.float32)
+        if X.shape[1] != centres.shape[1]:
+            raise ShapeError(Status.ERR_SHAPE, "KMeans.predict",
+                             "X has %d features (columns), but KMeans is expecting %d features "
+                             "as input" % (X.shape[1], centres.shape[1]))
+        out = np.empty(X.shape[0], dtype=np.int32)
+        _lib.lib().dc_assign_nearest(X, X.shape[0], X.shape[1], centres, centres.shape[0], out)
+        return out
 
 
 _SPECTRAL_PARAMS = dict(_SolverEstimator._params, affinity="affinity", n_neighbors="m",

@@ -21,8 +21,6 @@ refuses a Dataset normalised with other statistics; a plain array is not
 checked (scale it yourself).
 """
 import ctypes
-import os
-import tempfile
 import threading
 
 import numpy as np
@@ -211,21 +209,23 @@ class Model(_lib.Handle):
     # -- pickling (by the file contents) ----------------------------------
 
     def to_bytes(self):
-        """The model file's contents."""
-        with tempfile.TemporaryDirectory(prefix="deepclust-") as d:
-            path = os.path.join(d, "model.dcm")
-            self.save(path)
-            with open(path, "rb") as f:
-                return f.read()
+        """The model file's contents (what save writes), made in memory."""
+        size = ctypes.c_size_t()
+        with self._lock:
+            self._lib.dc_model_save_to_buffer(self.handle, None, 0, ctypes.byref(size))
+            buf = ctypes.create_string_buffer(size.value)
+            self._lib.dc_model_save_to_buffer(self.handle, buf, size.value, ctypes.byref(size))
+        return buf.raw
 
     @classmethod
     def from_bytes(cls, data):
-        """A model from the contents of a model file (see to_bytes)."""
-        with tempfile.TemporaryDirectory(prefix="deepclust-") as d:
-            path = os.path.join(d, "model.dcm")
-            with open(path, "wb") as f:
-                f.write(data)
-            return cls.load(path)
+        """A model from the contents of a model file (see to_bytes); damaged
+        bytes raise the errors load raises for a damaged file."""
+        data = bytes(data)
+        lib = _lib.lib()
+        handle = _lib.ModelP()
+        lib.dc_model_load_from_buffer(ctypes.byref(handle), data, len(data))
+        return cls._adopt(lib, handle)
 
     def __reduce__(self):
         return (Model.from_bytes, (self.to_bytes(),))
