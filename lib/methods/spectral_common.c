@@ -7,11 +7,28 @@
 #include "core/util.h"
 #include "graph/spectral.h"
 
+/* k = 1 needs no graph: the top eigenvector of S has the sign of its
+ * degrees on each component, so its normalised rows are all 1 (isolated
+ * points too, by the convention of graph/spectral.h), and every point is in
+ * the one cluster whichever graph the parameters would build. */
+static dc_status one_cluster(dc_solver *s, int64_t n, const float **Y, int64_t *n_out,
+                             int64_t *k_out) {
+    float *emb = DCI_NEW_ARRAY(float, n, "spectral embedding");
+    if (!emb) return DC_ERR_NOMEM;
+    for (int64_t i = 0; i < n; i++) emb[i] = 1.0f;
+    DCI_TRY(dci_solver_put_output(s, "embedding", emb, n, 1));
+    dci_log(DC_LOG_INFO, "spectral embedding: k = 1, one cluster: no graph is built");
+    *Y = emb;
+    *n_out = n;
+    *k_out = 1;
+    return DC_OK;
+}
+
 dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,
                                      const float **Y, int64_t *n_out, int64_t *k_out) {
     const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = dci_param_i(s, "k");
     const float *x = dc_dataset_data(ds);
-    DCI_TRY(dci_check_k(k, n, 2, method));
+    DCI_TRY(dci_check_k(k, n, 1, method));
     int64_t m = dci_param_i(s, "m");
     if (m == 0) m = n - 1 < DCI_SPECTRAL_DEFAULT_M ? n - 1 : DCI_SPECTRAL_DEFAULT_M;
     else if (m >= n)
@@ -24,6 +41,8 @@ dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const c
         return dci_fail(DC_ERR_INVALID_ARG,
                         "%s: pca = %lld components, need at most d = %lld (0 = auto, -1 = off)",
                         method, (long long)pca, (long long)d);
+
+    if (k == 1) return one_cluster(s, n, Y, n_out, k_out);
 
     dci_spectral_opts o = {
         .mode = (int)dci_param_i(s, "affinity"),

@@ -10,7 +10,8 @@
 
 /* Parameter-table entries of every spectral method, in this order. */
 #define DCI_SPECTRAL_PARAMS                                                                      \
-    {"k", DC_PARAM_INT, 0, 0, 1e9, NULL, "number of clusters (required, >= 2)"},                \
+    {"k", DC_PARAM_INT, 0, 0, 1e9, NULL,                                                         \
+     "number of clusters (required; 1 puts every point in one cluster without a graph)"},      \
     {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, NULL,                                       \
      "random seed (eigensolver start vector, k-means / beetle search)"},                         \
     {"affinity", DC_PARAM_CHOICE, 2, 0, 2, "auto|dense|sparse",                                  \
@@ -34,10 +35,11 @@
 /* Default neighbours of the sparse graph (parameter m = 0), clamped to n - 1. */
 #define DCI_SPECTRAL_DEFAULT_M 10
 
-/* Checks the data (finite, k in [2, n], m < n), computes the embedding Y
+/* Checks the data (finite, k in [1, n], m < n), computes the embedding Y
  * (n x k, unit rows), stores it as the solver's "embedding" output and the
  * stats seconds_pca, seconds_knn, seconds_affinity, seconds_eigen, p, m, p_sigma,
- * pca_dims, components, dense.
+ * pca_dims, components, dense. k = 1: Y is a column of ones and no graph
+ * (nor its statistics) is made.
  * *Y is borrowed from the solver (valid until its results are cleared). */
 dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,
                                      const float **Y, int64_t *n, int64_t *k);

@@ -320,19 +320,42 @@ def test_overflowing_float64_is_rejected_not_clipped():
     x, _ = blobs()
     x64 = x.astype(np.float64)
     x64[1, 0] = 1e300
+    with pytest.raises(ValueError, match=r"X\[1, 0\] = 1e\+300 overflows float32") as e:
+        dc.KMeans(3).fit(x64)
+    assert "Inf" not in str(e.value)
+    x64[1, 0] = np.inf  # a real Inf is the library's NonFiniteError
     with pytest.raises(dc.NonFiniteError, match="row 1"):
         dc.KMeans(3).fit(x64)
 
 
+def test_object_arrays_of_numbers_are_numbers():
+    x, _ = blobs()
+    a = dc.KMeans(3, random_state=0).fit(x.astype(object)).labels_
+    np.testing.assert_array_equal(a, dc.KMeans(3, random_state=0).fit(x).labels_)
+
+
 @pytest.mark.parametrize("bad, exc, text", [
-    (np.zeros(10, np.float32), ValueError, "2-D"),
-    (np.zeros((2, 3, 4), np.float32), ValueError, "2-D"),
-    (np.array([["a", "b"]]), TypeError, "numbers"),
-    (np.zeros((0, 3), np.float32), dc.ShapeError, "no rows"),
+    (np.zeros(10, np.float32), ValueError, "got a 1D array of shape .10,.. Reshape your data"),
+    (np.zeros((2, 3, 4), np.float32), ValueError, "dim 3"),
+    (np.array([["a", "b"]]), ValueError, "text .dtype <U1., not numbers"),
+    (np.array([[1 + 2j, 3]]), ValueError, "Complex data not supported"),
+    (np.array([[1.0, {"a": 1}]], dtype=object), TypeError, "dict"),
+    (np.zeros((0, 3), np.float32), ValueError, r"0 sample\(s\) \(shape=\(0, 3\)\)"),
+    (np.zeros((4, 0), np.float32), ValueError, r"0 feature\(s\) \(shape=\(4, 0\)\)"),
 ])
 def test_bad_shapes_and_dtypes(bad, exc, text):
     with pytest.raises(exc, match=text):
         dc.KMeans(2).fit(bad)
+
+
+@pytest.mark.parametrize("cls", [dc.NJW, dc.SCDBAS])
+def test_spectral_methods_with_one_cluster(cls):
+    x, _ = blobs()
+    est = cls(1).fit(x)
+    np.testing.assert_array_equal(est.labels_, np.zeros(len(x)))
+    np.testing.assert_array_equal(est.embedding_, np.ones((len(x), 1)))
+    assert "components" not in est.stats_  # no graph was built
+    np.testing.assert_array_equal(cls(1).fit(x[:1]).labels_, [0])  # a single sample too
 
 
 def test_k_larger_than_n():

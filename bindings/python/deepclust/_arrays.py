@@ -1,36 +1,93 @@
 """Conversion of user arrays to what the C API reads.
 
 Features: a C-contiguous float32 2-D array is used as is (no copy). Anything
-else numeric (float64, integers, bool, Fortran order, strided views, lists,
-DataFrames) is converted ONCE with np.ascontiguousarray(dtype=float32); the
-converted array is private, so the C side borrows it too. NaN/Inf are left to
-the library, which rejects them with NonFiniteError naming the row and
-column (float64 values beyond float32's range become Inf there).
+else numeric (float64, integers, bool, numbers held in an object array,
+Fortran order, strided views, lists, DataFrames) is converted ONCE with
+np.ascontiguousarray(dtype=float32); the converted array is private, so the
+C side borrows it too. The library computes in float32: a finite float64
+beyond float32's range is refused here, naming the entry. NaN/Inf are left
+to the library, which rejects them with NonFiniteError naming the row and
+column.
+
+Bad input raises ValueError / TypeError worded as scikit-learn words them
+(its estimator checks match on "Complex data not supported", "Reshape your
+data", "0 sample(s)", "0 feature(s)").
 """
 import numpy as np
 
 _INT32 = np.iinfo(np.int32)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _numeric(x, name):
+def _reject_sparse(x, name):
     if hasattr(x, "toarray") and hasattr(x, "nnz"):
         raise TypeError("%s: sparse matrices are not supported; pass a dense array "
                         "(X.toarray())" % name)
+
+
+def _numeric(x, name):
+    _reject_sparse(x, name)
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError("%s must hold numbers, got dtype %s" % (name, arr.dtype))
     return arr
 
 
+def _numeric_matrix_values(x, name):
+    """np.asarray(x) as real numbers: object arrays of numbers converted,
+    complex and text refused."""
+    _reject_sparse(x, name)
+    arr = np.asarray(x)
+    if arr.dtype.kind == "c":
+        raise ValueError("Complex data not supported: %s has dtype %s; pass real numbers "
+                         "(e.g. np.abs(X) or X.real)" % (name, arr.dtype))
+    if arr.dtype.kind == "O":
+        # numpy's own TypeError names the offending element's type.
+        arr = arr.astype(np.float64)
+    if arr.dtype.kind in "USV":
+        raise ValueError("%s holds %s (dtype %s), not numbers: convert the data to numeric "
+                         "values first" % (name, "bytes" if arr.dtype.kind == "S" else "text",
+                                           arr.dtype))
+    if arr.dtype.kind not in "biuf":
+        raise TypeError("%s must hold numbers, got dtype %s" % (name, arr.dtype))
+    return arr
+
+
+def _overflow_error(src, out, name):
+    """ValueError naming the first finite entry of src that became Inf in
+    out, or None."""
+    bad = np.isinf(out) & np.isfinite(src)
+    if not bad.any():
+        return None
+    r, c = np.argwhere(bad)[0]
+    return ValueError("%s[%d, %d] = %g overflows float32 (|x| <= %.4g), in which deepclust "
+                      "computes: rescale the data" % (name, r, c, src[r, c], _FLOAT32_MAX))
+
+
 def as_matrix(x, name="X"):
-    """A C-contiguous float32 (n, d) array; `x` itself when it already is one."""
-    arr = _numeric(x, name)
+    """A C-contiguous float32 (n, d) array with n, d >= 1; `x` itself when
+    it already is one."""
+    arr = _numeric_matrix_values(x, name)
     if arr.ndim != 2:
-        hint = " (use x.reshape(-1, 1) for a single feature)" if arr.ndim == 1 else ""
-        raise ValueError("%s must be a 2-D array of shape (n_samples, n_features), got shape "
-                         "%s%s" % (name, arr.shape, hint))
-    with np.errstate(over="ignore"):  # the library names the overflowed (Inf) entry
-        return np.ascontiguousarray(arr, dtype=np.float32)
+        if arr.ndim < 2:
+            raise ValueError(
+                "Expected a 2D array of shape (n_samples, n_features) for %s, got %s of shape "
+                "%s. Reshape your data either using %s.reshape(-1, 1) if your data has a single "
+                "feature or %s.reshape(1, -1) if it contains a single sample."
+                % (name, "a scalar" if arr.ndim == 0 else "a 1D array", arr.shape, name, name))
+        raise ValueError("Found array with dim %d: %s must be a 2D array of shape (n_samples, "
+                         "n_features)" % (arr.ndim, name))
+    for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
+        if arr.shape[axis] == 0:
+            raise ValueError("Found array with 0 %s (shape=%s) while a minimum of 1 is "
+                             "required." % (what, arr.shape))
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=np.float32)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and not np.isfinite(out).all():
+        err = _overflow_error(arr, out, name)
+        if err is not None:
+            raise err
+    return out
 
 
 def as_int32_labels(y, name="labels"):
