@@ -313,7 +313,9 @@ def test_nan_raises_nonfinite_with_row_and_column():
     assert isinstance(e.value, ValueError) and isinstance(e.value, dc.DeepClustError)
     assert e.value.code == dc.Status.ERR_NONFINITE == -4
     assert "row 7" in e.value.detail and "column 2" in e.value.detail
-    assert "DC_ERR_NONFINITE" in str(e.value)
+    assert e.value.status_name == "DC_ERR_NONFINITE"
+    # the message is the detail alone, in Python terms
+    assert str(e.value) == e.value.detail == "X contains NaN at row 7, column 2"
 
 
 def test_overflowing_float64_is_rejected_not_clipped():
@@ -377,7 +379,13 @@ def test_bad_parameter_values_name_the_estimator_argument():
     with pytest.raises(dc.InvalidArgumentError, match="whole number"):
         dc.KMeans(2.5).fit(x)
     with pytest.raises(TypeError, match="random_state"):
-        dc.KMeans(3, random_state=np.random.RandomState(0)).fit(x)
+        dc.KMeans(3, random_state="0").fit(x)
+    with pytest.raises(dc.KRangeError, match="n_clusters = 0, need n_clusters >= 1 "
+                                              ".set the number of clusters, parameter 'n_clusters'"):
+        dc.KMeans(0).fit(x)
+    with pytest.raises(dc.InvalidArgumentError, match="n_neighbors = 500 neighbours") as e:
+        dc.NJW(3, n_neighbors=500).fit(x)
+    assert str(e.value).startswith("njw: n_neighbors = 500")  # one prefix: the method
     with pytest.raises(dc.UnknownNameError, match="has no parameter 'bogus'"):
         dc.Solver("kmeans", bogus=1)
     with pytest.raises(dc.UnknownNameError, match="unknown method"):
@@ -389,7 +397,7 @@ def test_predict_errors():
     with pytest.raises(dc.NotFittedError):
         dc.KMeans(3).predict(x)
     km = dc.KMeans(3).fit(x)
-    with pytest.raises(dc.ShapeError, match="columns"):
+    with pytest.raises(dc.ShapeError, match="X has 2 features, but KMeans is expecting 4"):
         km.predict(x[:, :2])
     assert not hasattr(dc.NJW(), "predict") and not hasattr(dc.SCDBAS(), "predict")
     with dc.Solver("njw", k=3).fit(x) as s:
@@ -552,13 +560,32 @@ def test_spectral_estimators_separate_rings_kmeans_does_not():
     assert sc.fitness_ <= sc.fitness_trace_[-1] + 1e-6  # the polish only improves
 
 
-def test_random_state_none_means_seed_zero_and_seed_matters():
+def test_random_state_as_scikit_learn():
     x, _ = blobs(n_per=30, k=6, spread=3.0)
-    a = dc.KMeans(6, n_init=1).fit(x).labels_
-    b = dc.KMeans(6, n_init=1, random_state=0).fit(x).labels_
-    np.testing.assert_array_equal(a, b)
-    others = [dc.KMeans(6, n_init=1, random_state=s).fit(x).labels_ for s in range(1, 6)]
-    assert any(not np.array_equal(a, o) for o in others)
+
+    def fit(rs):
+        est = dc.KMeans(6, n_init=1, random_state=rs).fit(x)
+        return est.seed_, est.labels_
+
+    # an int is the seed; seed_ records what a fit used
+    seed, a = fit(7)
+    assert seed == 7 and np.array_equal(a, fit(7)[1])
+    # None: fresh entropy at every fit; seed_ reproduces the fit
+    seeds = {fit(None)[0] for _ in range(5)}
+    assert len(seeds) == 5
+    s, labels = fit(None)
+    np.testing.assert_array_equal(fit(s)[1], labels)
+    # RandomState and Generator give a seed and advance
+    rs = np.random.RandomState(3)
+    s1, s2 = fit(rs)[0], fit(rs)[0]
+    assert s1 != s2 and s1 == fit(np.random.RandomState(3))[0]
+    assert s1 == np.random.RandomState(3).randint(np.iinfo(np.int32).max)
+    g1, g2 = fit(np.random.default_rng(5))[0], fit(np.random.default_rng(5))[0]
+    assert g1 == g2
+    with pytest.raises(TypeError, match="random_state"):
+        fit(True)
+    with pytest.raises(dc.InvalidArgumentError, match="random_state=-1"):
+        fit(-1)
 
 
 def test_get_params_set_params_clone_and_pickle():
@@ -765,7 +792,7 @@ def test_threads_run_concurrently_with_thread_local_error_details():
             try:
                 dc.KMeans(500).fit(x)
             except dc.KRangeError as e:
-                if "k = 500" not in e.detail:
+                if "n_clusters = 500" not in e.detail:
                     errors.append(e)
 
     threads = [threading.Thread(target=good, args=(s,)) for s in range(4)]

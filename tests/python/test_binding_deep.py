@@ -260,9 +260,9 @@ def test_resume_continues_a_finished_fit(data, tmp_path):
     with pytest.raises(dc.InvalidArgumentError, match="max_iter = 40 is below the checkpoint's "
                                                       "iteration 50"):
         dc.IDEC(3).resume(x, ckpt, max_iter=40)
-    with pytest.raises(dc.InvalidArgumentError, match="lambda = 0.3 in the checkpoint, 0.5 given"):
+    with pytest.raises(dc.InvalidArgumentError, match="lam = 0.3 in the checkpoint, 0.5 given"):
         dc.IDEC(3, lam=0.5).resume(x, ckpt, max_iter=90)
-    with pytest.raises(dc.InvalidArgumentError, match="k = 3 in the checkpoint, 4 given"):
+    with pytest.raises(dc.InvalidArgumentError, match="n_clusters = 3 in the checkpoint, 4 given"):
         dc.IDEC(4).resume(x, ckpt)
     with pytest.raises(dc.InvalidArgumentError, match="tol = 0.01 is above"):
         dc.IDEC(3).resume(x, ckpt, tol=0.01)

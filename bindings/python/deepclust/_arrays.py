@@ -5,9 +5,8 @@ else numeric (float64, integers, bool, numbers held in an object array,
 Fortran order, strided views, lists, DataFrames) is converted ONCE with
 np.ascontiguousarray(dtype=float32); the converted array is private, so the
 C side borrows it too. The library computes in float32: a finite float64
-beyond float32's range is refused here, naming the entry. NaN/Inf are left
-to the library, which rejects them with NonFiniteError naming the row and
-column.
+beyond float32's range is refused here, naming the entry; NaN and Inf raise
+NonFiniteError naming the row and column.
 
 Bad input raises ValueError / TypeError worded as scikit-learn words them
 (its estimator checks match on "Complex data not supported", "Reshape your
@@ -83,11 +82,25 @@ def as_matrix(x, name="X"):
                              "required." % (what, arr.shape))
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and not np.isfinite(out).all():
-        err = _overflow_error(arr, out, name)
-        if err is not None:
-            raise err
+    # A float64 sum of float32 values cannot overflow: it is finite exactly
+    # when every value is, without a temporary the size of the data.
+    if not np.isfinite(out.sum(dtype=np.float64)):
+        raise _nonfinite_error(arr, out, name)
     return out
+
+
+def _nonfinite_error(src, out, name):
+    """The error for the first NaN/Inf of out (src: the data as given)."""
+    if src.dtype.kind == "f" and src.dtype.itemsize > 4:
+        err = _overflow_error(src, out, name)
+        if err is not None:
+            return err
+    from ._status import NonFiniteError, Status  # late: _status imports nothing of ours
+
+    r, c = np.argwhere(~np.isfinite(out))[0]
+    what = "NaN" if np.isnan(out[r, c]) else "infinity (Inf)"
+    return NonFiniteError(Status.ERR_NONFINITE, name,
+                          "%s contains %s at row %d, column %d" % (name, what, r, c))
 
 
 def as_int32_labels(y, name="labels"):

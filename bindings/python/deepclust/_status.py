@@ -46,9 +46,12 @@ class DeepClustError(Exception):
     """A libdeepclust call failed.
 
     Attributes: ``code`` (a :class:`Status`, or the raw int for a code this
-    package does not know), ``function`` (the C function that failed),
-    ``detail`` (``dc_last_error()`` right after the failure) and ``reason``
-    (``dc_strerror(code)``).
+    package does not know), ``status_name`` ("DC_ERR_K_RANGE"),
+    ``function`` (the C function that failed), ``detail``
+    (``dc_last_error()`` right after the failure) and ``reason``
+    (``dc_strerror(code)``). The message (``str``) is the detail alone,
+    which already says where ("scdbas: n_clusters = 1, ..."); the generic
+    reason when the library gave no detail.
     """
 
     code = None  # set on each subclass; instances set their own
@@ -69,8 +72,7 @@ class DeepClustError(Exception):
         return "DC_" + self.code.name if isinstance(self.code, Status) else str(self.code)
 
     def __str__(self):
-        text = "%s: %s [%s]" % (self.function, self.reason, self.status_name)
-        return text + (": " + self.detail if self.detail else "")
+        return self.detail or "%s (%s)" % (self.reason, self.function)
 
 
 class NullArgumentError(DeepClustError, ValueError):

@@ -4,16 +4,24 @@ Each estimator is a table: the C method name, its ``__init__`` arguments
 mapped to solver parameters, and the solver outputs/statistics it exposes as
 fitted attributes. Parameters are checked by the library when ``fit`` runs
 (scikit-learn convention: ``__init__`` only stores them); an argument left
-at None keeps the library's default. ``random_state`` is an int seed; None
-means seed 0, so results are reproducible by default.
+at None keeps the library's default. ``random_state`` follows scikit-learn:
+None draws a fresh seed from the operating system's entropy at each fit, an
+int is a seed, a ``np.random.RandomState`` or ``np.random.Generator`` gives
+one (advancing its state); the seed a fit used is ``seed_``.
+
+The library computes in float32; fitted arrays and ``transform`` results
+come back as float32 for float32 input and as float64 otherwise (float64,
+integers, lists), as scikit-learn's KMeans does.
 
 Adding a method is a subclass with an explicit ``__init__`` (scikit-learn
 reads the signature) and its tables -- see KMeans, NJW, SCDBAS. The deep
 methods (EDCWRN, IDEC, DEC) share _DeepEstimator: the fitted model
-(model_, predict, save/load), a pre-trained autoencoder to start from, and
-checkpoints.
+(model_, predict, transform, save/load), a pre-trained autoencoder to start
+from, and checkpoints.
 """
 import inspect
+import re
+import warnings
 
 import numpy as np
 
@@ -26,6 +34,7 @@ from .solver import Solver
 
 try:  # scikit-learn is optional: same behaviour with the small local base
     from sklearn.base import BaseEstimator, ClusterMixin
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.exceptions import NotFittedError as _NotFittedBase
 
     HAVE_SKLEARN = True
@@ -33,6 +42,9 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
     HAVE_SKLEARN = False
 
     class _NotFittedBase(ValueError, AttributeError):
+        pass
+
+    class ConvergenceWarning(UserWarning):
         pass
 
     class BaseEstimator:
@@ -79,14 +91,40 @@ class NotFittedError(_NotFittedBase):
     scikit-learn is installed)."""
 
 
+_SEED_END = 2 ** 53  # the C parameter "seed" holds 0 .. 2^53
+
+
 def _seed(random_state):
+    """The C seed for a random_state (see the module docstring)."""
     if random_state is None:
-        return 0
+        return int(np.random.default_rng().integers(_SEED_END))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(np.iinfo(np.int32).max))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(_SEED_END))
     if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state,
                                                                     (int, np.integer)):
-        raise TypeError("random_state must be an int seed or None (deepclust draws from its "
-                        "own seeded generator), got %r" % (random_state,))
+        raise TypeError("random_state must be None, an int seed, a numpy RandomState or a "
+                        "numpy Generator, got %r" % (random_state,))
     return int(random_state)
+
+
+def _result_dtype(X):
+    """float32 for float32 input, float64 for anything else (scikit-learn's rule)."""
+    dtype = getattr(X, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(X).dtype
+    return np.float32 if dtype == np.float32 else np.float64
+
+
+def _renamed(detail, names):
+    """The library's detail with C parameter names replaced by the
+    estimator's argument names ({c_name: arg}): "k = 1, need k >= 2" reads
+    "n_clusters = 1, need n_clusters >= 2" from a Python call."""
+    for cname, arg in names.items():
+        detail = detail.replace("'%s'" % cname, "'%s'" % arg)
+        detail = re.sub(r"(?<![\w'.-])%s(?= (=|>=|<=|<|>) )" % re.escape(cname), arg, detail)
+    return detail
 
 
 def _init_defaults(cls):
@@ -103,6 +141,11 @@ def _same_value(value, default):
         return bool(value == default)
     except (TypeError, ValueError):
         return False
+
+
+# Fitted arrays in the data's space, returned in the input's float dtype
+# (histories and traces stay float32).
+_DATA_ARRAYS = ("cluster_centers_", "embedding_", "q_", "weights_")
 
 
 class _SolverEstimator(ClusterMixin, BaseEstimator):
@@ -140,6 +183,13 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
             raise
         return solver
 
+    def _python_error(self, e):
+        """e with the C parameter names of its detail replaced by this
+        estimator's argument names."""
+        names = {cname: arg for arg, cname in self._params.items() if cname != arg}
+        detail = _renamed(e.detail, names)
+        return e if detail == e.detail else type(e)(e.code, e.function, detail)
+
     def _reset(self):
         for name in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("_")]:
             del self.__dict__[name]
@@ -155,24 +205,32 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
 
     def _fit(self, X, run, resume=False):
         """Runs run(solver, dataset) on a fresh solver and stores the results."""
+        dtype = _result_dtype(X)
         X = as_matrix(X)
         self._reset()
         try:
             with self._make_solver(resume) as solver, self._dataset(X) as ds:
-                run(solver, ds)
-                self._store(solver, X)
+                try:
+                    run(solver, ds)
+                except DeepClustError as e:
+                    raise self._python_error(e) from None
+                self._store(solver, X, dtype)
         except BaseException:
             self._reset()
             raise
         return self
 
-    def _store(self, solver, X):
+    def _store(self, solver, X, dtype):
         self.labels_ = solver.labels()
         self.n_features_in_ = X.shape[1]
+        self.seed_ = solver.get("seed")
         names = set(solver.output_names())
         for attr, name in self._outputs.items():
             if name in names:
-                setattr(self, attr, solver.output(name))
+                value = solver.output(name)
+                if attr in _DATA_ARRAYS:
+                    value = value.astype(dtype, copy=False)
+                setattr(self, attr, value)
         for attr, name in self._vector_outputs.items():
             if name in names:
                 setattr(self, attr, solver.output(name).reshape(-1))
@@ -190,16 +248,26 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
             raise NotFittedError("this %s instance is not fitted yet: call fit first"
                                  % type(self).__name__)
 
+    def _check_features(self, X, fn):
+        """X as the library reads it, with the column count of the fit."""
+        X = as_matrix(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ShapeError(Status.ERR_SHAPE, "%s.%s" % (type(self).__name__, fn),
+                             "X has %d features, but %s is expecting %d features as input"
+                             % (X.shape[1], type(self).__name__, self.n_features_in_))
+        return X
 
 
 class KMeans(_SolverEstimator):
     """k-means (greedy k-means++ seeding, Lloyd, restarts) on the raw features.
 
     Fitted attributes: labels_, cluster_centers_ (n_clusters, n_features),
-    inertia_, n_iter_, n_features_in_, stats_ (all solver statistics).
-    predict(X) assigns new rows to the nearest centre, from
+    inertia_, n_iter_, seed_, n_features_in_, stats_ (all solver
+    statistics). predict(X) assigns new rows to the nearest centre, from
     cluster_centers_ alone: a pickled, deep-copied or joblib-saved KMeans
-    predicts, and labels_ equal predict on the training rows.
+    predicts, and labels_ equal predict on the training rows. score(X) is
+    minus the k-means objective on X. Fewer distinct points than n_clusters
+    give fewer distinct labels and a ConvergenceWarning.
     """
 
     _method = "kmeans"
@@ -217,15 +285,34 @@ class KMeans(_SolverEstimator):
     def predict(self, X):
         """Index of the nearest fitted centre for each row of X."""
         self._check_fitted()
-        X = as_matrix(X)
+        X = self._check_features(X, "predict")
         centres = np.ascontiguousarray(self.cluster_centers_, dtype=np.float32)
-        if X.shape[1] != centres.shape[1]:
-            raise ShapeError(Status.ERR_SHAPE, "KMeans.predict",
-                             "X has %d features (columns), but KMeans is expecting %d features "
-                             "as input" % (X.shape[1], centres.shape[1]))
         out = np.empty(X.shape[0], dtype=np.int32)
         _lib.lib().dc_assign_nearest(X, X.shape[0], X.shape[1], centres, centres.shape[0], out)
         return out
+
+    def score(self, X, y=None):
+        """Opposite of the k-means objective on X (minus the sum of squared
+        distances of its rows to their nearest centre), as scikit-learn's
+        KMeans.score: higher is better. y is ignored."""
+        labels = self.predict(X)
+        X = as_matrix(X).astype(np.float64)
+        return -float(((X - self.cluster_centers_[labels].astype(np.float64)) ** 2).sum())
+
+    def _store(self, solver, X, dtype):
+        super()._store(solver, X, dtype)
+        found = int(self.stats_.get("distinct_clusters", self.n_clusters))
+        if found < self.n_clusters:
+            warnings.warn("Number of distinct clusters (%d) found smaller than n_clusters (%d). "
+                          "Possibly due to duplicate points in X." % (found, self.n_clusters),
+                          ConvergenceWarning, stacklevel=4)
+
+
+def _no_predict(est):
+    raise AttributeError(
+        "%s has no predict: the spectral embedding exists for the training points only (it is "
+        "not extended to new points), so new data cannot be labelled consistently; use "
+        "fit_predict(X) on all the data (or labels_ after fit)" % type(est).__name__)
 
 
 _SPECTRAL_PARAMS = dict(_SolverEstimator._params, affinity="affinity", n_neighbors="m",
@@ -250,13 +337,16 @@ class NJW(_SolverEstimator):
 
     Fitted attributes: labels_, embedding_ (n_samples, n_clusters),
     cluster_centers_ (in the embedding), inertia_ (in the embedding),
-    n_iter_, n_features_in_, stats_.
+    n_iter_, seed_, n_features_in_, stats_. There is no predict: the
+    embedding exists for the training points only; use fit_predict.
     """
 
     _method = "njw"
     _params = _SPECTRAL_PARAMS
     _outputs = {"embedding_": "embedding", "cluster_centers_": "centers"}
     _stats = {"inertia_": ("inertia", float), "n_iter_": ("iterations", int)}
+
+    predict = property(_no_predict, doc="Not available: see fit_predict.")
 
     def __init__(self, n_clusters=8, *, affinity="sparse", n_neighbors=None, eigensolver="auto",
                  n_init=10, pca=None, sigma_sample=None, random_state=None):
@@ -290,7 +380,8 @@ class SCDBAS(_SolverEstimator):
     fitness at the start and after each iteration), fitness_trace_current_
     (fitness of the current positions), fitness_trace_undamped_ and
     fitness_trace_undamped_current_ (with record_undamped), n_iter_ (search
-    iterations), n_features_in_, stats_.
+    iterations), seed_, n_features_in_, stats_. There is no predict: the
+    embedding exists for the training points only; use fit_predict.
     """
 
     _method = "scdbas"
@@ -304,6 +395,8 @@ class SCDBAS(_SolverEstimator):
                        "fitness_trace_undamped_": "trace_undamped",
                        "fitness_trace_undamped_current_": "trace_undamped_current"}
     _stats = {"fitness_": ("fitness", float), "n_iter_": ("dbas_iters", int)}
+
+    predict = property(_no_predict, doc="Not available: see fit_predict.")
 
     def __init__(self, n_clusters=8, *, affinity="sparse", n_neighbors=None, eigensolver="auto",
                  n_init=10, pca=None, sigma_sample=None, dbas_mode="improved", dbas_step=None,
@@ -374,13 +467,16 @@ _DEEP_DOC = """
     than this fraction of labels changed between two updates; max_iter:
     clustering iterations (mini-batches). n_init: k-means restarts for the
     initial centres. augment: random affine augmentation of image batches
-    (needs image_shape = (H, W) or (H, W, C)). random_state: int seed
-    (None = 0).
+    (needs image_shape = (H, W) or (H, W, C)). random_state: None (a fresh
+    seed per fit), an int, a RandomState or a Generator.
 
     pretrained: a pre-trained autoencoder (deepclust.Model, e.g. another
-    estimator's pretrained_, or that estimator itself) to start from
+    estimator's pretrained_, or that fitted estimator itself) to start from
     instead of pre-training; its layer sizes replace hidden1..3 and
-    embed_dim. fit(X, pretrained=...) overrides it for one fit.
+    embed_dim. fit(X, pretrained=...) overrides it for one fit. get_params
+    reports a fitted estimator given here by its pretrained_, so clone and
+    GridSearchCV keep the autoencoder (a clone of the estimator would be
+    unfitted).
 
     checkpoint: a file to which the fit writes its whole training state
     every checkpoint_every clustering iterations (0 = at every target
@@ -397,12 +493,17 @@ _DEEP_DOC = """
     of labels changed), n_iter_, converged_, pretrain_loss_, stats_ (all
     statistics, timings included), model_ (deepclust.Model: predict, embed,
     save), pretrained_ (the autoencoder the clustering started from),
-    n_features_in_.
+    seed_, n_features_in_.
 
     predict(X) labels new rows with the model (neighbours for the
     neighbour branch come from the rows passed together: predict whole
     data sets or large batches); on the training data it reproduces
-    labels_ exactly. save(path) writes model_; the class method
+    labels_ exactly. transform(X) is the embedding the labels come from
+    (fit_transform(X) = embedding_), so the estimator is a Pipeline step.
+    score(X) is minus the within-cluster sum of squares of the partition
+    predict makes of X, in X's space (rows to the mean of their predicted
+    cluster): higher is better, as for KMeans, and comparable between
+    models, so GridSearchCV works without a scorer. save(path) writes model_; the class method
     load(path) returns an estimator that predicts (its parameters are
     those recorded in the file; it has no labels_). Pickling keeps the
     model."""
@@ -472,8 +573,8 @@ class _DeepEstimator(_SolverEstimator):
 
         return self._fit(X, run, resume=True)
 
-    def _store(self, solver, X):
-        super()._store(solver, X)
+    def _store(self, solver, X, dtype):
+        super()._store(solver, X, dtype)
         # Histories are absent when no iteration / update ran (max_iter = 0).
         if not hasattr(self, "loss_history_"):
             self.loss_history_ = np.empty((0, 3), dtype=np.float32)
@@ -487,15 +588,52 @@ class _DeepEstimator(_SolverEstimator):
             raise NotFittedError("this %s instance is not fitted yet: call fit (or load)"
                                  % type(self).__name__)
 
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        ae = params.get("pretrained")
+        if isinstance(ae, _DeepEstimator) and hasattr(ae, "pretrained_"):
+            # clone() rebuilds estimator-valued parameters unfitted; the
+            # autoencoder is what a fit uses, and a Model clones by value.
+            params = {k: v for k, v in params.items() if not k.startswith("pretrained__")}
+            params["pretrained"] = ae.pretrained_
+        return params
+
     def predict(self, X):
         """Cluster labels of the rows of X by the fitted model."""
         self._check_fitted()
-        return self.model_.predict(X)
+        return self.model_.predict(self._check_features(X, "predict"))
 
     def embed(self, X):
-        """Embeddings (n, embed_dim) of the rows of X by the fitted model."""
+        """Embeddings (n, embed_dim) float32 of the rows of X by the fitted
+        model (see transform for the input's dtype)."""
         self._check_fitted()
-        return self.model_.embed(X)
+        return self.model_.embed(self._check_features(X, "embed"))
+
+    def transform(self, X):
+        """The embedding (n, embed_dim) of the rows of X that predict labels
+        them by, in X's float dtype (float32 for float32 input, else
+        float64)."""
+        return self.embed(X).astype(_result_dtype(X), copy=False)
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """fit(X, **fit_params) and return embedding_."""
+        return self.fit(X, **fit_params).embedding_
+
+    def score(self, X, y=None):
+        """Minus the within-cluster sum of squares of the partition predict
+        makes of X, in X's own space (squared distances of the rows to the
+        mean of their predicted cluster): higher is better. Unlike a loss or
+        distances in the embedding, which each model scales its own way,
+        it compares models fitted with different parameters. y is ignored."""
+        labels = self.predict(X)
+        x = as_matrix(X).astype(np.float64)
+        sums = np.zeros((int(labels.max()) + 1, x.shape[1]))
+        np.add.at(sums, labels, x)
+        means = sums / np.bincount(labels)[:, None].clip(min=1)
+        return -float(((x - means[labels]) ** 2).sum())
+
+    def _more_tags(self):
+        return {"preserves_dtype": [np.float64, np.float32]}
 
     def save(self, path):
         """Writes the fitted model (model_) to `path`; see load."""
@@ -550,6 +688,13 @@ class EDCWRN(_DeepEstimator):
                    formulation="formulation", ce_normalized="ce_normalized",
                    weighting_scale="weighting_scale", weighting_norm="weighting_norm")
     _outputs = dict(_DeepEstimator._outputs, weights_="weights")
+
+    def _more_tags(self):
+        if not self.neighbors:
+            return {}
+        return {"_xfail_checks": {"check_methods_subset_invariance": (
+            "the neighbour branch finds each row's neighbours among the rows passed together, "
+            "so transform and predict of a subset differ from those of the whole batch")}}
 
     def __init__(self, n_clusters=8, *, lam=0.1, a=1.93, b=0.79, alpha=2.0, beta=2.0,
                  neighbors_k=2, weighting=True, neighbors=True, formulation="proposed",

@@ -1,0 +1,136 @@
+"""The estimators as scikit-learn users use them (issue 12 items 3-6):
+transform / fit_transform / score, predict where it can be defined,
+pre-trained autoencoders through clone and GridSearchCV, result dtypes.
+Deep networks are tiny."""
+import os
+
+import pytest
+
+np = pytest.importorskip("numpy")
+sklearn = pytest.importorskip("sklearn")
+
+if not os.environ.get("DEEPCLUST_LIBRARY"):
+    pytest.skip("DEEPCLUST_LIBRARY is not set", allow_module_level=True)
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.cluster import KMeans as SkKMeans  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+
+import deepclust as dc  # noqa: E402
+
+SMALL = dict(hidden1=16, hidden2=8, hidden3=0, embed_dim=3, batch_size=32, pretrain_epochs=10,
+             pretrain_lr=0.1, n_init=3, update_interval=10, max_iter=30)
+
+
+def blobs(n_per=40, k=3, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0.1, 0.9, size=(k, d))
+    y = np.repeat(np.arange(k), n_per)
+    x = centres[y] + 0.03 * rng.normal(size=(len(y), d))
+    perm = rng.permutation(len(y))
+    return np.ascontiguousarray(x[perm], dtype=np.float32), y[perm]
+
+
+@pytest.fixture(scope="module")
+def idec():
+    x, _ = blobs()
+    return dc.IDEC(3, random_state=1, **SMALL).fit(x)
+
+
+# -- item 3: transform, fit_transform, score, predict
+
+
+@pytest.mark.parametrize("cls", [dc.EDCWRN, dc.IDEC, dc.DEC])
+def test_deep_transform_is_the_embedding(cls):
+    x, _ = blobs()
+    est = cls(3, random_state=2, **SMALL)
+    z = est.fit_transform(x)
+    np.testing.assert_array_equal(z, est.embedding_)
+    np.testing.assert_array_equal(est.transform(x), est.embedding_)
+    assert z.shape == (len(x), 3) and z.dtype == np.float32
+
+
+def test_deep_estimator_is_a_pipeline_step(idec):
+    x, y = blobs()
+    pipe = Pipeline([("embed", clone(idec)), ("cluster", dc.KMeans(3, random_state=0))])
+    labels = pipe.fit_predict(x)
+    z = pipe.named_steps["embed"].embedding_
+    np.testing.assert_array_equal(labels, dc.KMeans(3, random_state=0).fit_predict(z))
+    assert dc.metrics.acc(y, labels) == 1.0
+
+
+def test_kmeans_score_is_sklearns_objective():
+    x, _ = blobs()
+    new, _ = blobs(n_per=9, seed=4)
+    km = dc.KMeans(3, random_state=0).fit(x)
+    assert km.score(x) == pytest.approx(-km.inertia_, rel=1e-6)
+    sk = SkKMeans(3, n_init=1, init=km.cluster_centers_.astype(np.float64), max_iter=1)
+    sk.fit(x.astype(np.float64))
+    sk.cluster_centers_ = km.cluster_centers_.astype(np.float64)  # the same centres
+    assert km.score(new) == pytest.approx(sk.score(new.astype(np.float64)), rel=1e-6)
+
+
+def test_deep_score_is_minus_the_partitions_within_cluster_ss(idec):
+    x, y = blobs()
+    labels = idec.predict(x)
+    x64 = x.astype(np.float64)
+    want = -sum(((x64[labels == j] - x64[labels == j].mean(0)) ** 2).sum() for j in range(3))
+    assert idec.score(x) == pytest.approx(want, rel=1e-9)
+    # the true partition is the best one: a model merging two blobs scores lower
+    merged = dc.IDEC(2, random_state=1, **SMALL).fit(x)
+    assert merged.score(x) < idec.score(x)
+
+
+def test_grid_search_without_a_scorer():
+    x, _ = blobs()
+    gs = GridSearchCV(dc.KMeans(random_state=0), {"n_clusters": [1, 3]}, cv=3).fit(x)
+    assert gs.best_params_ == {"n_clusters": 3}  # -SSE prefers the real clusters over one
+
+
+@pytest.mark.parametrize("cls", [dc.NJW, dc.SCDBAS])
+def test_spectral_estimators_explain_why_they_cannot_predict(cls):
+    x, _ = blobs()
+    est = cls(3, random_state=0).fit(x)
+    assert not hasattr(est, "predict")  # scikit-learn tools see no predict
+    with pytest.raises(AttributeError, match="use fit_predict"):
+        est.predict(x)
+    np.testing.assert_array_equal(cls(3, random_state=0).fit_predict(x), est.labels_)
+
+
+# -- item 5: a pre-trained autoencoder through clone and GridSearchCV
+
+
+def test_pretrained_estimator_survives_clone_and_grid_search(idec):
+    x, _ = blobs()
+    est = dc.IDEC(3, random_state=1, pretrained=idec, **SMALL)
+    c = clone(est)
+    assert isinstance(c.pretrained, dc.Model) and c.pretrained.is_autoencoder
+    c.fit(x)
+    assert c.stats_["seconds_pretrain"] == 0  # it started from the autoencoder
+    np.testing.assert_array_equal(c.labels_, idec.labels_)  # same seed, same autoencoder
+    gs = GridSearchCV(est, {"n_clusters": [2, 3], "lam": [0.1]}, cv=2).fit(x)
+    assert gs.best_estimator_.stats_["seconds_pretrain"] == 0
+    assert gs.best_params_["n_clusters"] == 3
+    unfitted = dc.IDEC(3, pretrained=dc.IDEC(3))
+    assert isinstance(clone(unfitted).pretrained, dc.IDEC)  # nothing to keep yet
+
+
+# -- item 6: results in the input's float dtype
+
+
+@pytest.mark.parametrize("make", [lambda: dc.KMeans(3, random_state=0),
+                                  lambda: dc.NJW(3, random_state=0),
+                                  lambda: dc.IDEC(3, random_state=0, **SMALL)],
+                         ids=["KMeans", "NJW", "IDEC"])
+def test_results_follow_the_input_dtype(make):
+    x, _ = blobs()
+    e32, e64, elist = make().fit(x), make().fit(x.astype(np.float64)), make().fit(x.tolist())
+    assert e32.cluster_centers_.dtype == np.float32
+    assert e64.cluster_centers_.dtype == np.float64 == elist.cluster_centers_.dtype
+    np.testing.assert_array_equal(e64.cluster_centers_, e32.cluster_centers_)  # float32 maths
+    if hasattr(e32, "embedding_"):
+        assert e32.embedding_.dtype == np.float32 and e64.embedding_.dtype == np.float64
+    if hasattr(e32, "transform"):
+        assert e32.transform(x.astype(np.float64)).dtype == np.float64
+        assert e64.transform(x).dtype == np.float32
