@@ -9,7 +9,11 @@ wins):
 2. ``$DEEPCLUST_BUILD_DIR/lib/libdeepclust.so`` -- a meson build directory.
 3. ``ctypes.util.find_library("deepclust")`` -- an installed library.
 4. ``<repository>/build/lib/libdeepclust.so`` -- the default meson build
-   directory of the source tree this package sits in (bindings/python/..).
+   directory of the source tree, only when this package is used in place
+   from one (bindings/python/deepclust); an installed copy (site-packages,
+   a virtual environment) has no such tree.
+
+When none loads, the LibraryError lists each place tried and why it failed.
 
 The library is loaded on first use, not on import, so ``import deepclust``
 works (e.g. for get_params/clone) on a machine without the library.
@@ -296,6 +300,17 @@ def check_version(lib, path, expected=None):
                 path, got, got_number, expected, LIBRARY_ENV))
 
 
+def source_tree():
+    """The repository this package is used from in place, or None when it
+    is installed elsewhere."""
+    pkg = pathlib.Path(__file__).resolve().parent
+    repo = pkg.parents[2]
+    if (pkg.parent.name, pkg.parents[1].name) == ("python", "bindings") and \
+            (repo / "meson.build").is_file():
+        return repo
+    return None
+
+
 def candidates():
     """Paths to try, in order, as (path, explicit): an explicit path is the
     user's choice, so its failure is final."""
@@ -309,8 +324,9 @@ def candidates():
     found = ctypes.util.find_library("deepclust")
     if found:
         out.append((found, False))
-    repo = pathlib.Path(__file__).resolve().parents[3]
-    out.append((str(repo / "build" / "lib" / _SONAME), False))
+    repo = source_tree()
+    if repo is not None:
+        out.append((str(repo / "build" / "lib" / _SONAME), False))
     return out
 
 
@@ -336,6 +352,10 @@ def load(path=None):
         if _loaded is not None:
             return _loaded
         tried = []
+        if not os.environ.get(BUILD_DIR_ENV):
+            tried.append("$%s: not set" % BUILD_DIR_ENV)
+        if not ctypes.util.find_library("deepclust"):
+            tried.append("the system library path (ctypes.util.find_library): no libdeepclust")
         for cand, explicit in candidates():
             if not explicit and os.path.sep in cand and not os.path.exists(cand):
                 tried.append("%s: no such file" % cand)
