@@ -268,8 +268,17 @@ static void test_errors(void) {
         CHECK_OK(dc_dataset_create(&ds, x, n, 2, DC_BORROW));
         CHECK_OK(dc_solver_create(&s, me));
         CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_K_RANGE); /* k not set */
+        /* One cluster: no graph, every label 0, an embedding of ones. */
         CHECK_OK(dc_solver_set(s, "k", 1));
-        CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_K_RANGE);
+        CHECK_OK(dc_solver_fit(s, ds));
+        int32_t one[40];
+        float ones[40];
+        int64_t rows = 0, cols = 0;
+        CHECK_OK(dc_solver_labels(s, one, n, NULL));
+        CHECK_OK(dc_solver_output(s, "embedding", ones, n, &rows, &cols));
+        int all = rows == n && cols == 1;
+        for (int64_t i = 0; i < n; i++) all &= one[i] == 0 && ones[i] == 1.0f;
+        CHECK(all);
         CHECK_OK(dc_solver_set(s, "k", (double)n + 1));
         CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_K_RANGE);
         CHECK_OK(dc_solver_set(s, "k", 2));
