@@ -514,7 +514,7 @@ static void test_checkpoint_resume(void) {
     CHECK(memcmp(la, lb, sizeof(int32_t) * (size_t)n) == 0);
     CHECK(memcmp(za, zb, sizeof(float) * (size_t)(rz * cz)) == 0);
 
-    /* Interrupted at iteration 35 (checkpoint of iteration 30 on disk)... */
+    /* Interrupted at iteration 35 (it saves its state as it stops)... */
     cancel_at c = {35, 0};
     CHECK_OK(dc_solver_set_progress(b, cancel_cb, &c));
     CHECK_STATUS(dc_solver_fit(b, bl.ds), DC_ERR_CANCELLED);

@@ -77,8 +77,10 @@ DC_API dc_status dc_solver_use_pretrained(dc_solver *s, const dc_model *ae);
  * at the end of a fit that finishes (max_iter reached or stopped by tol), so
  * that it can be continued (dc_solver_resume). This also sets the parameter
  * checkpoint_every. NULL path turns checkpoints off. The path is copied. If a
- * fit fails (e.g. DC_ERR_NUMERIC when the loss diverges, or
- * DC_ERR_CANCELLED) the last checkpoint written stays valid. */
+ * fit fails (e.g. DC_ERR_NUMERIC when the loss diverges) the last checkpoint
+ * written stays valid. A fit cancelled in its clustering phase (by
+ * dc_solver_cancel or the progress callback) first writes its state at the
+ * iteration it reached, so that dc_solver_resume loses no work. */
 DC_API dc_status dc_solver_set_checkpoint(dc_solver *s, const char *path, int64_t every);
 
 /* Continues the fit saved in a checkpoint on the same data (rows, columns and

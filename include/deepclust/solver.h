@@ -11,8 +11,8 @@
  * help text that can be queried. Enumerated parameters take one of their
  * choice names through dc_solver_set_str and read back as the choice index.
  *
- * Thread-safety: one thread at a time per handle; different handles may be
- * used on different threads concurrently. */
+ * Thread-safety: one thread at a time per handle (except dc_solver_cancel);
+ * different handles may be used on different threads concurrently. */
 #ifndef DEEPCLUST_SOLVER_H
 #define DEEPCLUST_SOLVER_H
 
@@ -69,6 +69,19 @@ DC_API dc_status dc_solver_set_progress(dc_solver *s, dc_progress_fn fn, void *u
 /* Fits on the data set (borrowed for the call only). Parameter "k" (number
  * of clusters) must be set. On failure the handle holds no result. */
 DC_API dc_status dc_solver_fit(dc_solver *s, const dc_dataset *data);
+
+/* Asks the dc_solver_fit (or dc_solver_resume) running on s to stop: it
+ * checks between the phases of every method, the mini-batches of
+ * pre-training, the clustering iterations, the Lloyd iterations of k-means,
+ * the beetle search's iterations and the eigensolver's, then fails with
+ * DC_ERR_CANCELLED and leaves no result, as when the progress callback
+ * cancels (a deep fit with checkpoints first writes its state; see
+ * dc_solver_set_checkpoint). Returns 1 if a running call was asked to stop
+ * (or already was), 0 if none runs: a request is not kept for a later
+ * call, so a caller racing the start of a fit asks again until it returns.
+ * Callable from any thread while another uses s, and async-signal-safe
+ * (e.g. from a SIGINT handler). */
+DC_API int dc_solver_cancel(dc_solver *s);
 
 /* Copies the n labels of the last fit into dst (0..k-1). With dst NULL only
  * writes *n_out (the size query). capacity < n: DC_ERR_SHAPE. */

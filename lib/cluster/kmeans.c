@@ -599,7 +599,8 @@ static int64_t lloyd(km_ctx *c, km_work *w, float *cent, int64_t max_iter, doubl
         relocate_empty(c, w, cent);
         double shift = update_centres(c, w, cent);
         centre_prep(c, w, cent);
-        if (shift <= tol_abs || it >= max_iter) break;
+        /* A cancelled fit stops here; the callers' next check reports it. */
+        if (shift <= tol_abs || it >= max_iter || dci_cancel_requested()) break;
         it++;
         /* Repeated labels mean the centres already are their means. */
         if (bounded_assign(c, w, cent) == 0) return it;
@@ -876,6 +877,7 @@ dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_
         dci_rng_init(&rng, dci_rng_u64(&master), DCI_STREAM_KMEANS);
         kmeanspp(&c, &s, &rng, cent);
         int64_t its = lloyd(&c, &w, cent, o->max_iter, tol_abs);
+        if ((st = dci_cancel_check("kmeans")) != DC_OK) goto done;
         double in = sums_inertia(&c, &w, cent);
         if (in < best) {
             best = in;
@@ -912,6 +914,7 @@ dc_status dci_kmeans_refine_opts(const float *x, int64_t n, int64_t d, int64_t k
         to_shifted(&c, centers);
         int64_t its = lloyd(&c, &w, centers, o->max_iter, o->tol * c.tol_scale);
         unshift(&c, centers);
+        st = dci_cancel_check("kmeans");
         if (inertia) *inertia = exact_inertia(&c, centers, w.labels);
         if (iterations) *iterations = its;
         if (labels) memcpy(labels, w.labels, sizeof(int32_t) * (size_t)n);

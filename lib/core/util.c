@@ -52,8 +52,27 @@ void dci_log(dc_log_level level, const char *fmt, ...) {
     g_log(g_log_user, level, buf);
 }
 
+static _Thread_local const volatile int *g_run_state = NULL;
+
+const volatile int *dci_cancel_bind(const volatile int *state) {
+    const volatile int *old = g_run_state;
+    g_run_state = state;
+    return old;
+}
+
+int dci_cancel_requested(void) {
+    return g_run_state && __atomic_load_n(g_run_state, __ATOMIC_RELAXED) == DCI_RUN_CANCELLED;
+}
+
+dc_status dci_cancel_check(const char *phase) {
+    if (dci_cancel_requested())
+        return dci_fail(DC_ERR_CANCELLED, "%s: cancelled (dc_solver_cancel)", phase);
+    return DC_OK;
+}
+
 dc_status dci_progress(dc_progress_fn fn, void *user, const char *phase, long long done,
                        long long total, double value) {
+    DCI_TRY(dci_cancel_check(phase));
     if (fn && fn(user, phase, done, total, value))
         return dci_fail(DC_ERR_CANCELLED, "%s: cancelled by the progress callback", phase);
     return DC_OK;

@@ -15,8 +15,22 @@ dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *wha
 /* Logs through the user's sink (no-op when none is set). */
 void dci_log(dc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Calls a progress callback if set; DC_ERR_CANCELLED when it asks to stop. */
+/* DC_ERR_CANCELLED when the running solver call was asked to stop
+ * (dc_solver_cancel), else calls the progress callback if set;
+ * DC_ERR_CANCELLED when it asks to stop. */
 dc_status dci_progress(dc_progress_fn fn, void *user, const char *phase, long long done,
                        long long total, double value);
+
+/* Cancellation of the solver call running on this thread. dc_solver_fit
+ * binds the calling thread to its solver's run state for the duration of
+ * the fit, so that loops deep inside the modules (pre-training batches,
+ * Lloyd iterations, ARPACK) can stop without a solver argument. States: */
+enum { DCI_RUN_IDLE = 0, DCI_RUN_ACTIVE = 1, DCI_RUN_CANCELLED = 2 };
+/* Binds `state` (NULL: none) to this thread; returns the previous binding. */
+const volatile int *dci_cancel_bind(const volatile int *state);
+/* 1 if the bound call was asked to stop (cheap: a load). */
+int dci_cancel_requested(void);
+/* DC_ERR_CANCELLED naming `phase` if it was, else DC_OK. */
+dc_status dci_cancel_check(const char *phase);
 
 #endif

@@ -220,19 +220,27 @@ static dc_status eig_arpack(const op_ctx *o, int64_t n, int64_t r, uint64_t seed
     iparam[6] = 1;                                      /* mode 1: A x = l x */
     a_int ido = 0, info = 1;
     pthread_mutex_lock(&arpack_lock);
+    int cancelled = 0;
     for (;;) {
         dsaupd_c(&ido, "I", nn, "LA", nev, tol, resid, ncv, v, nn, iparam, ipntr, workd, workl,
                  lworkl, &info);
         if (ido != 1 && ido != -1) break;
+        /* Abandoning the reverse communication is safe: the next call
+         * starts over (ido = 0). */
+        if ((cancelled = dci_cancel_requested())) break;
         op_apply(o, workd + ipntr[0] - 1, workd + ipntr[1] - 1);
     }
-    if (info == 0) {
+    if (info == 0 && !cancelled) {
         a_int ierr = 0;
         dseupd_c(1, "A", select, d, zz, nn, 0.0, "I", nn, "LA", nev, tol, resid, ncv, v, nn,
                  iparam, ipntr, workd, workl, lworkl, &ierr);
         info = ierr;
     }
     pthread_mutex_unlock(&arpack_lock);
+    if (cancelled) {
+        st = dci_cancel_check("spectral embedding (ARPACK)");
+        goto done;
+    }
     if (info != 0 || iparam[4] < nev) {
         st = dci_fail(DC_ERR_NOT_CONVERGED,
                       "spectral embedding: ARPACK did not converge (info %d, %d of %d eigenpairs "
@@ -492,6 +500,7 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
         if (rc == DC_OK) rc = dci_affinity_dense_w(xs, n, ds, sigma, wd);
         s.t_affinity = dci_now() - t0;
         t0 = dci_now();
+        if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
         if (rc == DC_OK)
             rc = top_dense(wd, wd, n, K, o->eigensolver, o->seed, U, NULL, &s.components);
     } else if (rc == DC_OK) {
@@ -510,9 +519,11 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
         }
         s.t_knn = dci_now() - t0;
         t0 = dci_now();
+        if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
         if (rc == DC_OK) rc = dci_affinity_csr_from_knn(n, s.m, idx, dist, sigma, &ws);
         s.t_affinity = dci_now() - t0;
         t0 = dci_now();
+        if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
         if (rc == DC_OK)
             rc = dci_spectral_top_csr(&ws, K, o->eigensolver, o->seed, U, NULL, &s.components);
     }

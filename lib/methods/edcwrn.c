@@ -880,6 +880,24 @@ static dc_status params_finite(const dci_deep_train *t) {
     return DC_OK;
 }
 
+/* A fit cancelled between two iterations is at a checkpoint's state (the
+ * loop writes its checkpoints at the same point), so it saves it: resuming
+ * then loses no work. Returns DC_ERR_CANCELLED, or the write's error. */
+static dc_status save_cancelled(dci_deep_train *t, const dc_model *ae, const char *path,
+                                uint64_t crc, double seconds_cluster, const char *name) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", dc_last_error());
+    t->seconds_cluster = seconds_cluster;
+    dc_status st = params_finite(t);
+    if (st == DC_OK) st = write_checkpoint(t, ae, path, crc);
+    if (st != DC_OK)
+        return dci_context(st, "%s: %s; the checkpoint at iteration %lld", name, why,
+                           (long long)t->iter);
+    return dci_fail(DC_ERR_CANCELLED, "%s: %s at clustering iteration %lld; its state is in "
+                                      "the checkpoint '%s' (resume continues it)",
+                    name, why, (long long)t->iter, path);
+}
+
 static dc_status train_loop(dc_solver *s, const deep_state *ds, dci_deep_train *t,
                             const dc_model *ae, const float *x, int resumed, uint64_t crc) {
     const dci_deep_cfg *c = &t->cfg;
@@ -916,6 +934,8 @@ static dc_status train_loop(dc_solver *s, const deep_state *ds, dci_deep_train *
         if ((st = dci_deep_iteration(t, x)) != DC_OK) break;
         st = dci_solver_progress(s, "cluster", (long long)t->iter, (long long)c->max_iter,
                                  (double)t->loss[(t->n_loss - 1) * 3]);
+        if (st == DC_ERR_CANCELLED && every > 0)
+            return save_cancelled(t, ae, ds->checkpoint_path, crc, base + (dci_now() - t0), name);
         if (st != DC_OK) return st;
     }
     t->seconds_cluster = base + (dci_now() - t0);

@@ -62,6 +62,9 @@ struct dc_solver {
     unsigned char *given;
     dc_progress_fn progress;
     void *progress_user;
+    /* DCI_RUN_* (core/util.h), read and written atomically: the one field
+     * dc_solver_cancel may touch while a fit runs on another thread. */
+    int run;
     int32_t *labels;
     int64_t n_labels;
     dci_output out[DCI_MAX_RESULTS];

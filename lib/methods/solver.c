@@ -278,12 +278,35 @@ dc_status dci_check_k(int64_t k, int64_t n, int64_t kmin, const char *method) {
     return DC_OK;
 }
 
+int dc_solver_cancel(dc_solver *s) {
+    if (!s) return 0;
+    int expected = DCI_RUN_ACTIVE;
+    if (__atomic_compare_exchange_n(&s->run, &expected, DCI_RUN_CANCELLED, 0, __ATOMIC_SEQ_CST,
+                                    __ATOMIC_SEQ_CST))
+        return 1;
+    return expected == DCI_RUN_CANCELLED;
+}
+
+/* The method's fit with the calling thread bound to the solver's run state;
+ * a request that arrived while no fit ran is not kept (see dc_solver_cancel). */
+static dc_status run_fit(dc_solver *s, const dc_dataset *data) {
+    __atomic_store_n(&s->run, DCI_RUN_ACTIVE, __ATOMIC_SEQ_CST);
+    const volatile int *outer = dci_cancel_bind(&s->run);
+    dc_status st = s->m->fit(s, data);
+    /* The last check: a request made after the method's final one still
+     * stops the call, so that a caller who asked never gets a result. */
+    if (st == DC_OK) st = dci_cancel_check(s->m->name);
+    dci_cancel_bind(outer);
+    __atomic_store_n(&s->run, DCI_RUN_IDLE, __ATOMIC_SEQ_CST);
+    return st;
+}
+
 dc_status dc_solver_fit(dc_solver *s, const dc_dataset *data) {
     DCI_CHECK_NULL(s);
     DCI_CHECK_NULL(data);
     dci_solver_clear_results(s);
     double t0 = dci_now();
-    dc_status st = s->m->fit(s, data);
+    dc_status st = run_fit(s, data);
     if (st != DC_OK) {
         dci_solver_clear_results(s);
         return st;

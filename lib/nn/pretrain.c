@@ -88,6 +88,7 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
         dci_rng_shuffle_i64(&shuffle, order, n);
         double sum = 0.0;
         for (int64_t start = 0, bi = 0; start < n; start += batch, bi++) {
+            if ((st = dci_cancel_check("pretrain")) != DC_OK) goto done;
             const int64_t b = n - start < batch ? n - start : batch;
             dci_gather_batch(x, d, order + start, b, xb, o.augment, &ranges, &aug);
             const float *recon = dci_autoencoder_forward(ae, xb, b);

@@ -194,6 +194,7 @@ _PROTOTYPES = {
     "dc_solver_param_choices": (c_char_p, [SolverP, c_char_p]),
     "dc_solver_set_progress": (_STATUS, [SolverP, PROGRESS_FN, c_void_p]),
     "dc_solver_fit": (_STATUS, [SolverP, DatasetP]),
+    "dc_solver_cancel": (c_int, [SolverP]),
     "dc_solver_labels": (_STATUS, [SolverP, I32_OUT, c_i64, P_i64]),
     "dc_solver_output": (_STATUS, [SolverP, c_char_p, F32_OUT, c_i64, P_i64, P_i64]),
     "dc_solver_output_count": (c_int, [SolverP]),

@@ -3,6 +3,7 @@ every parameter by name, every output and statistic. The estimators in
 deepclust.estimators are built on it."""
 import collections
 import ctypes
+import threading
 
 import numpy as np
 
@@ -127,19 +128,63 @@ class Solver(_lib.Handle):
     # -- fitting ----------------------------------------------------------
 
     def _run(self, fn, progress, *args):
-        """Runs a C call with an optional progress callable installed."""
+        """Runs a fitting C call (Ctrl-C stops it: see _interruptible) with
+        an optional progress callable installed."""
         if progress is None:
-            return fn(*args)
+            return self._interruptible(fn, *args)
         cb = _Progress(progress)
         self._lib.dc_solver_set_progress(self.handle, cb.c_fn, None)
         try:
-            return fn(*args)
+            return self._interruptible(fn, *args)
         except CancelledError:
             if cb.error is not None:
                 raise cb.error
             raise
         finally:
             self._lib.dc_solver_set_progress(self.handle, _lib.NO_PROGRESS, None)
+
+    def _interruptible(self, fn, *args):
+        """fn(*args) on a worker thread while this one waits. Python runs
+        its SIGINT handler on the main thread between bytecodes, never
+        during a C call: waiting in Thread.join instead, the main thread
+        gets KeyboardInterrupt at once, asks the library to stop
+        (dc_solver_cancel, repeated until the call returns: a request that
+        comes before the fit starts is not kept) and raises
+        KeyboardInterrupt when it has. Elsewhere than the main thread
+        signals never arrive, and the call runs directly."""
+        if threading.current_thread() is not threading.main_thread():
+            return fn(*args)
+        outcome = {}
+        # The worker's own end signal: after a KeyboardInterrupt inside
+        # Thread.join, is_alive() may already say False (CPython 3.11).
+        finished = threading.Event()
+
+        def work():
+            try:
+                outcome["value"] = fn(*args)
+            except BaseException as e:  # noqa: B902 - re-raised on the caller's thread
+                outcome["error"] = e
+            finally:
+                finished.set()
+
+        worker = threading.Thread(target=work, name="deepclust-fit", daemon=True)
+        worker.start()
+        interrupted = False
+        while not finished.is_set():
+            try:
+                if interrupted:
+                    self._lib.dc_solver_cancel(self.handle)
+                    finished.wait(0.05)
+                else:
+                    finished.wait()
+            except KeyboardInterrupt:
+                interrupted = True  # another Ctrl-C while stopping: keep waiting
+        worker.join()
+        if interrupted:
+            raise KeyboardInterrupt("deepclust: the fit was cancelled")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
     def fit(self, X, progress=None):
         """Fits on X (array-like (n, d) or a Dataset). A C-contiguous float32
