@@ -1,4 +1,5 @@
-/* Progress bar on stderr, fed by the library's progress callback. */
+/* Progress bar on stderr, fed by the library's progress callback; each line
+ * fits the terminal's width. */
 #ifndef DC_CLI_PROGRESS_H
 #define DC_CLI_PROGRESS_H
 
@@ -8,6 +9,7 @@ typedef struct progress_state {
     double last_draw;   /* wall time of the last redraw (throttling) */
     char phase[32];
     int drawn;          /* a line is on screen and needs a newline */
+    int drawn_len;      /* its length, to blank what a shorter line leaves */
 } progress_state;
 
 void progress_init(progress_state *p, int enabled);

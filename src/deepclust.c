@@ -4,9 +4,11 @@
  * human messages and the progress bar go to stderr. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +19,9 @@
 #include "cli_svg.h"
 
 #define MAX_OPTS 128
+
+/* Exit statuses (the table in print_help and the README). */
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 typedef struct opt {
     const char *key; /* without leading dashes, '-' kept */
@@ -37,14 +42,21 @@ static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "%s: ", g_prog);
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n(see '%s --help')\n", g_prog);
-    return 2;
+    return EXIT_USAGE;
 }
 
 static int lib_error(dc_status st, const char *what) {
     const char *detail = dc_last_error();
     fprintf(stderr, "%s: error: %s: %s%s%s\n", g_prog, what, dc_strerror(st),
             detail[0] ? ": " : "", detail);
-    return 1;
+    return EXIT_RUNTIME;
+}
+
+/* A library refusal of what the command line asked (an unknown method or
+ * normalisation name, a parameter value out of range): a usage error. */
+static int usage_lib_error(dc_status st, const char *what) {
+    lib_error(st, what);
+    return EXIT_USAGE;
 }
 
 /* Flags that never take a value. */
@@ -111,6 +123,17 @@ static int parse_format(const char *s, dc_format *f) {
     return 0;
 }
 
+/* "-" as a path: standard input or output. */
+static int is_stdio(const char *path) { return path && !strcmp(path, "-"); }
+
+/* --data -: the data come from standard input, in --format (default CSV:
+ * a stream has no extension to tell it by). */
+static const char *stdin_path(const char *path, dc_format *format) {
+    if (!is_stdio(path)) return path;
+    if (*format == DC_FORMAT_AUTO) *format = DC_FORMAT_CSV;
+    return "/dev/stdin";
+}
+
 /* Loads --data with --format/--label-column/--labels/--image-shape, and
  * --normalize when `normalize` is set (predict decides it with the model).
  * On failure *out may hold a partly prepared set: the caller frees it. */
@@ -120,6 +143,7 @@ static int load_data(args *a, dc_dataset **out, int normalize) {
     dc_load_options lo;
     dc_load_options_default(&lo);
     if (parse_format(get(a, "format"), &lo.format)) return 2;
+    path = stdin_path(path, &lo.format);
     const char *lc = get(a, "label-column");
     if (lc) {
         if (!strcmp(lc, "last")) lo.label_column = DC_LABEL_COLUMN_LAST;
@@ -160,7 +184,8 @@ static int load_data(args *a, dc_dataset **out, int normalize) {
     if (norm) {
         dc_normalization nm;
         st = dc_normalization_from_name(norm, &nm);
-        if (!st) st = dc_dataset_normalize(*out, nm);
+        if (st) return usage_lib_error(st, "--normalize");
+        st = dc_dataset_normalize(*out, nm);
         if (st) return lib_error(st, "--normalize");
     }
     return 0;
@@ -192,10 +217,7 @@ static int apply_params(args *a, dc_solver *s) {
         }
         if (!val) return usage_error("option --%s needs a value", o->key);
         dc_status st = dc_solver_set_str(s, name, val);
-        if (st) {
-            lib_error(st, "invalid parameter");
-            return 2;
-        }
+        if (st) return usage_lib_error(st, "invalid parameter");
         o->used = 1;
     }
     return 0;
@@ -215,20 +237,35 @@ static int compute_metrics(const int32_t *truth, const int32_t *pred, int64_t n,
     return 0;
 }
 
+/* --out -: one label per line on stdout, as the .csv file would hold them. */
+static int write_labels_stdout(const int32_t *pred, int64_t n) {
+    for (int64_t i = 0; i < n; i++) printf("%d\n", (int)pred[i]);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: error: --out -: cannot write the labels to stdout: %s\n", g_prog,
+                strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+/* Where --json goes: stdout, or stderr when stdout carries the labels. */
+static FILE *json_stream(const char *out) { return is_stdio(out) ? stderr : stdout; }
+
 /* Metrics against the true labels (when known), then the labels file (when
- * asked); the CLI's exit code, 0 on success. */
+ * asked; "-" = stdout); the CLI's exit code, 0 on success. */
 static int score_and_write(const int32_t *truth, const int32_t *pred, int64_t n, const char *out,
                            metrics *mt) {
     int rc = truth ? compute_metrics(truth, pred, n, mt) : 0;
-    if (rc) return rc;
-    dc_status st = out ? dc_write_labels(out, pred, n, DC_FORMAT_AUTO) : DC_OK;
+    if (rc || !out) return rc;
+    if (is_stdio(out)) return write_labels_stdout(pred, n);
+    dc_status st = dc_write_labels(out, pred, n, DC_FORMAT_AUTO);
     return st ? lib_error(st, out) : 0;
 }
 
-/* Opens the JSON object with the keys every command reports. */
-static void json_run(cli_json *j, const char *method, int64_t n, int64_t d, long long k,
+/* Opens the JSON object with the keys every command reports, on `f`. */
+static void json_run(cli_json *j, FILE *f, const char *method, int64_t n, int64_t d, long long k,
                      long long seed, double seconds) {
-    json_begin(j, stdout);
+    json_begin(j, f);
     json_str(j, "method", method);
     json_int(j, "n", n);
     json_int(j, "d", d);
@@ -373,6 +410,51 @@ static int setup_model_options(dc_solver *s, const char *load_pretrained, const 
     return 0;
 }
 
+/* k is required (a resumed fit takes the checkpoint's). */
+static int check_k(const dc_solver *s, const char *resume) {
+    double k = 0;
+    dc_solver_get(s, "k", &k);
+    if (k >= 1 || resume) return 0;
+    return usage_error("missing --k K (the number of clusters, >= 1)%s", "");
+}
+
+/* Ctrl-C during a fit: the handler asks the library to stop the fit
+ * (dc_solver_cancel is async-signal-safe) and resets itself, so a second
+ * Ctrl-C ends the process at once. */
+static dc_solver *volatile g_fitting = NULL;
+static volatile sig_atomic_t g_interrupted = 0;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    g_interrupted = 1;
+    if (g_fitting) dc_solver_cancel(g_fitting);
+}
+
+static void interrupt_begin(dc_solver *s) {
+    g_interrupted = 0;
+    g_fitting = s;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* 1 if SIGINT came during the fit. */
+static int interrupt_end(void) {
+    g_fitting = NULL;
+    signal(SIGINT, SIG_DFL);
+    return g_interrupted != 0;
+}
+
+static int interrupted_exit(dc_status st) {
+    fprintf(stderr, "%s: interrupted", g_prog);
+    if (st == DC_ERR_CANCELLED) fprintf(stderr, ": %s", dc_last_error());
+    fprintf(stderr, "; no output written\n");
+    return EXIT_INTERRUPTED;
+}
+
 /* The files cluster writes besides the labels, each made from one solver
  * output (NULL: from the deep model). */
 typedef struct output_flag {
@@ -485,19 +567,20 @@ static int cmd_cluster(args *a, int json) {
     if (!method) return usage_error("missing --method (one of: kmeans%s ...; see 'deepclust methods')", "");
     dc_solver *s = NULL;
     dc_status st = dc_solver_create(&s, method);
-    if (st) return lib_error(st, "--method");
+    if (st) return usage_lib_error(st, "--method");
 
     const char *out = get(a, "out");
     const char *paths[N_OUTPUT_FLAGS], *opts[N_DEEP_OPTIONS];
     for (int i = 0; i < N_OUTPUT_FLAGS; i++) paths[i] = get(a, output_flags[i].flag);
     for (int i = 0; i < N_DEEP_OPTIONS; i++) opts[i] = get(a, deep_options[i]);
-    int quiet = has(a, "quiet");
-    int show_progress = !quiet && (has(a, "progress") || isatty(STDERR_FILENO));
+    int quiet = has(a, "quiet"), progress = has(a, "progress");
+    int show_progress = !quiet && (progress || isatty(STDERR_FILENO));
 
     dc_dataset *ds = NULL;
     int rc = load_data(a, &ds, 1);
     if (rc) goto done;
     if ((rc = apply_params(a, s))) goto done;
+    if ((rc = check_k(s, opts[D_RESUME]))) goto done;
     if ((rc = check_requests(s, paths, opts))) goto done;
     if ((rc = setup_model_options(s, opts[D_LOAD_PRETRAINED], opts[D_CHECKPOINT],
                                   opts[D_CHECKPOINT_EVERY])))
@@ -506,8 +589,15 @@ static int cmd_cluster(args *a, int json) {
     progress_state ps;
     progress_init(&ps, show_progress);
     dc_solver_set_progress(s, progress_callback, &ps);
+    interrupt_begin(s);
     st = opts[D_RESUME] ? dc_solver_resume(s, ds, opts[D_RESUME]) : dc_solver_fit(s, ds);
+    int interrupted = interrupt_end();
     progress_finish(&ps);
+    if (interrupted) {
+        /* Whatever the fit returned: the user asked to stop, so no output. */
+        rc = interrupted_exit(st);
+        goto done;
+    }
     if (st) {
         rc = lib_error(st, method);
         goto done;
@@ -543,7 +633,8 @@ static int cmd_cluster(args *a, int json) {
     dc_solver_stat(s, "seconds", &seconds);
     if (json) {
         cli_json j, ph;
-        json_run(&j, dc_solver_method(s), n, d, (long long)k, (long long)seed, seconds);
+        json_run(&j, json_stream(out), dc_solver_method(s), n, d, (long long)k, (long long)seed,
+                 seconds);
         if (truth) json_metrics(&j, &mt);
         /* Solver statistics: "seconds_X" become phases.X, the rest go top level. */
         json_begin_object(&j, "phases", &ph);
@@ -567,7 +658,7 @@ static int cmd_cluster(args *a, int json) {
         fprintf(stderr, "%s: n=%lld d=%lld k=%lld in %.3f s\n", dc_solver_method(s), (long long)n,
                 (long long)d, (long long)k, seconds);
         if (truth) print_metrics(&mt);
-        if (out) fprintf(stderr, "labels written to %s\n", out);
+        if (out) fprintf(stderr, "labels written to %s\n", is_stdio(out) ? "stdout" : out);
     }
 free_pred:
     free(pred);
@@ -604,7 +695,7 @@ static int normalize_for_model(const dc_model *m, dc_dataset *ds, const char *op
                                const char **source) {
     dc_normalization want = DC_NORM_NONE, trained = dc_model_normalization(m);
     dc_status st = opt ? dc_normalization_from_name(opt, &want) : DC_OK;
-    if (st) return lib_error(st, "--normalize");
+    if (st) return usage_lib_error(st, "--normalize");
     if (trained == DC_NORM_NONE || (opt && want == DC_NORM_NONE)) {
         *source = want == DC_NORM_NONE ? "none" : "data";
         st = dc_dataset_normalize(ds, want);
@@ -674,7 +765,8 @@ static int cmd_predict(args *a, int json) {
     dc_model_get(m, "seed", &seed);
     if (json) {
         cli_json j;
-        json_run(&j, dc_model_method(m), n, d, dc_model_k(m), (long long)seed, seconds);
+        json_run(&j, json_stream(out), dc_model_method(m), n, d, dc_model_k(m), (long long)seed,
+                 seconds);
         if (truth) json_metrics(&j, &mt);
         json_str(&j, "model", model_path);
         json_str(&j, "normalization", dc_normalization_name(dc_dataset_normalization(ds)));
@@ -695,6 +787,66 @@ done:
     return rc;
 }
 
+/* The container kind from a file's first bytes (docs/formats.md):
+ * "model", "checkpoint", or NULL for anything else (a data file). */
+static const char *model_file_kind(const char *path) {
+    /* Reading a pipe would consume what the data reader needs. */
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) return NULL;
+    unsigned char magic[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t got = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    if (got == sizeof magic && !memcmp(magic, "DCMODEL\0", 8)) return "model";
+    if (got == sizeof magic && !memcmp(magic, "DCCKPT\0\0", 8)) return "checkpoint";
+    return NULL;
+}
+
+/* info on a model or checkpoint file: what predict and resume will find. */
+static int info_model(const char *path, const char *kind, int json) {
+    dc_model *m = NULL;
+    dc_status st = dc_model_load(&m, path);
+    if (st) return lib_error(st, path);
+    const char *what = dc_model_is_autoencoder(m) ? "autoencoder" : "clustering";
+    const char *norm = dc_normalization_name(dc_model_normalization(m));
+    double hidden[3] = {0, 0, 0}, seed = 0;
+    static const char *const names[3] = {"hidden1", "hidden2", "hidden3"};
+    for (int i = 0; i < 3; i++) dc_model_get(m, names[i], &hidden[i]);
+    dc_model_get(m, "seed", &seed);
+    const int64_t rows = dc_model_train_rows(m), d = dc_model_input_dim(m);
+    if (json) {
+        cli_json j;
+        json_begin(&j, stdout);
+        json_str(&j, "path", path);
+        json_str(&j, "file", kind);
+        json_str(&j, "method", dc_model_method(m));
+        json_str(&j, "model", what);
+        json_int(&j, "input_dim", d);
+        for (int i = 0; i < 3; i++) json_int(&j, names[i], (long long)hidden[i]);
+        json_int(&j, "embed_dim", dc_model_embed_dim(m));
+        json_int(&j, "k", dc_model_k(m));
+        json_str(&j, "normalization", norm);
+        if (rows > 0) json_int(&j, "train_rows", rows);
+        json_int(&j, "train_cols", d);
+        json_int(&j, "seed", (long long)seed);
+        json_end(&j);
+    } else {
+        printf("%s: %s %s (%s)\n", path, dc_model_method(m), what, kind);
+        printf("layers: %lld", (long long)d);
+        for (int i = 0; i < 3; i++)
+            if (hidden[i] > 0) printf(" -> %.0f", hidden[i]);
+        printf(" -> %lld (embedding)\n", (long long)dc_model_embed_dim(m));
+        if (!dc_model_is_autoencoder(m)) printf("clusters: k = %lld\n", (long long)dc_model_k(m));
+        printf("normalisation of the training data: %s\n", norm);
+        if (rows > 0) printf("training data: %lld rows x %lld columns\n", (long long)rows, (long long)d);
+        else printf("training data: %lld columns (rows not recorded)\n", (long long)d);
+        printf("seed: %.0f\n", seed);
+    }
+    dc_model_free(m);
+    return 0;
+}
+
 static int cmd_info(args *a, int json) {
     if (a->n_pos != 1) return usage_error("info takes exactly one PATH%s", "");
     const char *path = a->positional[0];
@@ -703,6 +855,9 @@ static int cmd_info(args *a, int json) {
     if (parse_format(get(a, "format"), &lo.format)) return 2;
     int rc = check_unused(a, "info");
     if (rc) return rc;
+    const char *kind = is_stdio(path) ? NULL : model_file_kind(path);
+    if (kind) return info_model(path, kind, json);
+    path = stdin_path(path, &lo.format);
     dc_dataset *ds = NULL;
     dc_status st = dc_dataset_load(&ds, path, &lo);
     if (st) return lib_error(st, path);
@@ -778,12 +933,13 @@ static void print_help(void) {
            "  deepclust cluster --method M --data PATH --k K [options]\n"
            "  deepclust predict --model FILE --data PATH [--labels PATH] [--normalize MODE]\n"
            "                    [--out FILE] [--json]\n"
-           "  deepclust info PATH [--format F] [--json]\n"
+           "  deepclust info PATH [--format F] [--json]   a data, model or checkpoint file\n"
            "  deepclust methods                 list the methods\n"
            "  deepclust help METHOD             list a method's parameters\n"
            "  deepclust --version\n\n"
            "cluster options:\n"
-           "  --data PATH           .csv/.tsv/.txt, .npy, IDX (-ubyte, .idx), optionally .gz\n"
+           "  --data PATH           .csv/.tsv/.txt, .npy, IDX (-ubyte, .idx), optionally .gz;\n"
+           "                        - = standard input, in --format (default csv)\n"
            "  --format F            csv|npy|idx|auto (default auto: by extension)\n"
            "  --labels PATH         true labels (IDX, .npy, or one integer per line)\n"
            "  --label-column N|last CSV column holding the true labels\n"
@@ -792,7 +948,8 @@ static void print_help(void) {
            "  --normalize MODE      none|scale255|minmax|zscore (default none)\n"
            "  --k K                 number of clusters\n"
            "  --seed S              random seed (default 0)\n"
-           "  --out FILE            write labels (.csv or .npy); only on success\n"
+           "  --out FILE            write labels (.csv or .npy); only on success; - = stdout\n"
+           "                        (one label per line; --json then goes to stderr)\n"
            "  --embedding-out FILE  write the method's embedding (.csv or .npy)\n"
            "  --centers-out FILE    write the centres (.csv or .npy)\n"
            "  --trace-svg FILE      SVG chart of the trace: scdbas best fitness per search\n"
@@ -836,7 +993,16 @@ static void print_help(void) {
            "  The JSON adds normalization (the mode applied) and normalization_source\n"
            "  (model, data or none).\n\n"
            "NMI is printed with sqrt normalisation (EDCWRN paper Eq. 17); the JSON also has\n"
-           "nmi_arithmetic (scikit-learn's default). Exit status: 0 ok, 1 error, 2 usage.\n");
+           "nmi_arithmetic (scikit-learn's default).\n\n"
+           "Ctrl-C stops a fit at its next check (a deep fit with --checkpoint first writes\n"
+           "its state there, for --resume) and writes no output file.\n\n"
+           "exit status:\n"
+           "  0    success\n"
+           "  1    runtime error: unreadable or invalid data or model file, a fit that\n"
+           "       failed (k larger than n, diverged, ...), an output that cannot be written\n"
+           "  2    usage error: unknown command, method or option, a missing or invalid\n"
+           "       value (--k included), an output the method does not give\n"
+           "  130  interrupted (Ctrl-C) during the fit\n");
 }
 
 /* OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, so the only honest way
@@ -883,7 +1049,7 @@ int main(int argc, char **argv) {
             return 0;
         }
         dc_solver *s;
-        if (dc_solver_create(&s, argv[2])) return lib_error(DC_ERR_UNKNOWN_NAME, argv[2]);
+        if (dc_solver_create(&s, argv[2])) return usage_lib_error(DC_ERR_UNKNOWN_NAME, argv[2]);
         dc_solver_free(s);
         print_method_params(argv[2]);
         return 0;

@@ -158,6 +158,10 @@ DC_API int64_t dc_model_embed_dim(const dc_model *m);
 DC_API dc_normalization dc_model_normalization(const dc_model *m);
 /* Number of clusters (0 for an autoencoder). */
 DC_API int64_t dc_model_k(const dc_model *m);
+/* Rows of the data the model was fitted (or pre-trained) on; its columns
+ * are dc_model_input_dim. 0 when not recorded (files written before the
+ * record existed). */
+DC_API int64_t dc_model_train_rows(const dc_model *m);
 /* Cluster centres, k x embed_dim row-major, in the embedding space of
  * dc_model_embed (capacity in floats). An autoencoder: DC_ERR_UNSUPPORTED;
  * capacity too small: DC_ERR_SHAPE. */

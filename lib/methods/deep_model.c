@@ -227,6 +227,7 @@ void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix) {
     dci_rec_put(w, pname(&n, prefix, "kernel"), DCI_REC_F64, kern, 3);
     dci_rec_put_i64(w, pname(&n, prefix, "neighbors_k"), m->neighbors_k);
     dci_rec_put_f64(w, pname(&n, prefix, "pretrain_loss"), m->pretrain_loss);
+    if (m->train_rows > 0) dci_rec_put_i64(w, pname(&n, prefix, "train_rows"), m->train_rows);
     char name[64];
     for (int i = 0; i < m->n_params; i++) {
         snprintf(name, sizeof name, "param.%s", m->params[i].name);
@@ -298,6 +299,12 @@ static dc_status read_into(const dci_rec_file *f, const char *prefix, dc_model *
         return dci_fail(DC_ERR_FORMAT, "'%s': invalid kernel (a = %g, b = %g)", f->path, kern[0],
                         kern[1]);
     DCI_TRY(dci_rec_get_f64(f, pname(&n, prefix, "pretrain_loss"), &m->pretrain_loss));
+    if (dci_rec_count(f, pname(&n, prefix, "train_rows")) >= 0) {
+        DCI_TRY(dci_rec_get_i64(f, n.buf, &m->train_rows));
+        if (m->train_rows < 0)
+            return dci_fail(DC_ERR_FORMAT, "'%s': train_rows = %lld", f->path,
+                            (long long)m->train_rows);
+    }
     DCI_TRY(read_norm(f, prefix, m));
     /* Hyper-parameters: every "<prefix>param.<name>" record. */
     char head[80];
@@ -498,6 +505,7 @@ const char *dc_model_method(const dc_model *m) { return m ? m->method : NULL; }
 int64_t dc_model_input_dim(const dc_model *m) { return m ? m->dims[0] : 0; }
 int64_t dc_model_embed_dim(const dc_model *m) { return m ? dci_model_dim(m) : 0; }
 int64_t dc_model_k(const dc_model *m) { return m ? m->k : 0; }
+int64_t dc_model_train_rows(const dc_model *m) { return m ? m->train_rows : 0; }
 
 static dc_status cluster_table(const dc_model *m, float *out, int64_t capacity, const char *fn) {
     DCI_CHECK_NULL(m);

@@ -59,6 +59,7 @@ struct dc_model {
     dci_kernel kernel;
     int64_t neighbors_k;               /* 0 without the neighbour branch */
     double pretrain_loss;              /* NaN if unknown */
+    int64_t train_rows;                /* rows of the fit's data, 0 if unknown */
     dci_norm norm;                     /* the training data's normalisation (d = dims[0]) */
     int n_params;                      /* hyper-parameters of the fit, for the record */
     dci_model_param params[DCI_MODEL_MAX_PARAMS];
@@ -102,7 +103,8 @@ dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *
  *   with the neighbour branch), dec (f32, with a decoder), k (i64),
  *   centers (f32 k*M), weights (f32 k*M, with weighting), kernel
  *   (f64[3]: a, b, normalise), neighbors_k (i64), pretrain_loss (f64),
- *   param.<name> (f64, one per hyper-parameter of the fit), and, only when
+ *   param.<name> (f64, one per hyper-parameter of the fit), train_rows
+ *   (i64, rows of the fit's data; absent in older files: 0), and, only when
  *   the training data were normalised, norm.mode (text "scale255"|"minmax"|
  *   "zscore"), norm.shift and norm.scale (f64[d]); files without them (and
  *   files written before they existed) load as "not normalised". */

@@ -1054,6 +1054,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
             const double t0 = dci_now();
             DCI_TRY(pretrain(s, &cfg, x, n, d, shape, &ae));
             seconds_pretrain = dci_now() - t0;
+            ae->train_rows = n;
             st = dci_norm_copy(&ae->norm, dci_dataset_norm(ds), d);
         }
         if (st == DC_OK) st = dci_deep_train_create(&t, &cfg, ae, n, shape);
@@ -1068,6 +1069,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     }
     /* Before the first checkpoint, which holds the model's records. */
     if (st == DC_OK) st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
+    if (st == DC_OK) t->m->train_rows = n;
     if (st == DC_OK) {
         const uint64_t crc = state->checkpoint_path && t->cfg.checkpoint_every > 0
                                  ? data_crc(x, n, d) : 0;

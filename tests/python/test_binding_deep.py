@@ -102,8 +102,8 @@ def test_model_reproduces_the_fit(cls, data, fitted):
     x, _ = data
     est = fitted[cls]
     m = est.model_
-    assert (m.method, m.input_dim, m.embed_dim, m.k, m.is_autoencoder) == (
-        cls._method, 12, 3, 3, False)
+    assert (m.method, m.input_dim, m.embed_dim, m.k, m.is_autoencoder, m.train_rows) == (
+        cls._method, 12, 3, 3, False, len(x))
     np.testing.assert_array_equal(m.predict(x), est.labels_)
     np.testing.assert_array_equal(est.predict(x), est.labels_)
     np.testing.assert_array_equal(m.embed(x), est.embedding_)

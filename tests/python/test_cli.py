@@ -2,6 +2,7 @@
 with scikit-learn on the labels it wrote, clear failures that write nothing."""
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -126,11 +127,11 @@ def test_info_reads_a_pipe(tmp_path, gz):
 
 @pytest.mark.parametrize("extra,code,needle", [
     (["--k", 1000], 1, "larger than the number of samples"),
-    (["--k", 0], 1, "k"),
+    (["--k", 0], 2, "missing --k"),
     (["--k", 3, "--n-init", 0], 2, "n_init"),
     (["--k", 3, "--no-such-option", 1], 2, "no-such-option"),
     (["--k", 3, "--param", "tol=abc"], 2, "not a number"),
-    (["--k", 3, "--normalize", "bogus"], 1, "bogus"),
+    (["--k", 3, "--normalize", "bogus"], 2, "bogus"),
 ])
 def test_bad_parameters_fail_without_output(csv_with_labels, tmp_path, extra, code, needle):
     path, _, _ = csv_with_labels
@@ -220,7 +221,7 @@ def test_labels_count_mismatch(csv_with_labels, tmp_path):
 
 def test_unknown_method_and_command():
     p = run("cluster", "--method", "nope", "--data", "x.csv", "--k", 2)
-    assert p.returncode == 1 and "kmeans" in p.stderr
+    assert p.returncode == 2 and "kmeans" in p.stderr  # a usage error
     assert run("frobnicate").returncode == 2
 
 
@@ -371,3 +372,125 @@ def test_deep_bad_input(deep_data, tmp_path):
     assert p.returncode == 1
     p = run("predict", "--data", xp)
     assert p.returncode == 2 and "--model" in p.stderr
+
+
+# ---- issue 12: exit codes, stdin/stdout, info on models, progress width, Ctrl-C ----
+
+
+def test_exit_codes(csv_with_labels, tmp_path):
+    path, _, _ = csv_with_labels
+    base = ["cluster", "--data", path, "--label-column", "last"]
+    usage = [
+        [*base, "--method", "kmeans"],                              # --k missing
+        [*base, "--method", "kmeans", "--k", 0],
+        [*base, "--method", "nope", "--k", 3],                      # unknown method
+        [*base, "--method", "kmeans", "--k", 3, "--normalize", "fancy"],
+        [*base, "--method", "kmeans", "--k", 3, "--n-init", 0],     # out of range
+        [*base, "--method", "kmeans", "--k", 3, "--bogus", 1],
+        ["help", "nope"],
+        ["frobnicate"],
+    ]
+    for args in usage:
+        p = run(*args)
+        assert p.returncode == 2, (args, p.stderr)
+    assert "missing --k" in run(*usage[0]).stderr
+    runtime = [
+        ["cluster", "--method", "kmeans", "--k", 3, "--data", tmp_path / "missing.csv"],
+        [*base, "--method", "kmeans", "--k", 5000],                 # k > n: the data decide
+    ]
+    for args in runtime:
+        p = run(*args)
+        assert p.returncode == 1, (args, p.stderr)
+    text = run("--help", check=0).stdout
+    assert "exit status:" in text and "130  interrupted" in text
+
+
+def test_stdin_and_stdout(csv_with_labels, tmp_path):
+    path, x, y = csv_with_labels
+    ref = tmp_path / "ref.csv"
+    run("cluster", "--method", "kmeans", "--data", path, "--label-column", "last", "--k", 3,
+        "--seed", 1, "--quiet", "--out", ref, check=0)
+    want = np.loadtxt(ref, dtype=np.int64)
+    with open(path) as f:
+        p = subprocess.run([CLI, "cluster", "--method", "kmeans", "--data", "-", "--label-column",
+                            "last", "--k", "3", "--seed", "1", "--out", "-", "--json"],
+                           stdin=f, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert np.array_equal(np.array(p.stdout.split(), dtype=np.int64), want)
+    j = json.loads(next(ln for ln in p.stderr.splitlines() if ln.startswith("{")))
+    assert j["out"] == "-" and j["acc"] == 1.0  # the JSON went to stderr
+    npy = tmp_path / "x.npy"
+    np.save(npy, x)
+    with open(npy, "rb") as f:
+        p = subprocess.run([CLI, "cluster", "--method", "kmeans", "--data", "-", "--format",
+                            "npy", "--k", "3", "--seed", "1", "--json"],
+                           stdin=f, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and json.loads(p.stdout)["n"] == len(x)
+
+
+def test_info_on_model_and_checkpoint_files(deep_data, tmp_path):
+    xp, _ = deep_data
+    model, ckpt = tmp_path / "m.dcm", tmp_path / "c.ckpt"
+    run("cluster", "--method", "idec", "--data", xp, *DEEP, "--quiet", "--save-model", model,
+        "--save-pretrained", tmp_path / "ae.dcm", "--checkpoint", ckpt, check=0)
+    j = json.loads(run("info", model, "--json", check=0).stdout)
+    assert (j["file"], j["method"], j["model"], j["k"]) == ("model", "idec", "clustering", 3)
+    assert (j["train_rows"], j["train_cols"], j["input_dim"]) == (240, 12, 12)
+    assert (j["hidden1"], j["hidden2"], j["hidden3"], j["embed_dim"]) == (32, 32, 64, 4)
+    assert j["normalization"] == "minmax" and j["seed"] == 2
+    assert json.loads(run("info", ckpt, "--json", check=0).stdout)["file"] == "checkpoint"
+    ae = json.loads(run("info", tmp_path / "ae.dcm", "--json", check=0).stdout)
+    assert ae["model"] == "autoencoder" and ae["train_rows"] == 240
+    text = run("info", model, check=0).stdout
+    assert "layers: 12 -> 32 -> 32 -> 64 -> 4" in text and "240 rows x 12 columns" in text
+    broken = tmp_path / "b.dcm"
+    broken.write_bytes(model.read_bytes()[:100])
+    assert run("info", broken).returncode == 1
+
+
+def test_progress_bar_fits_the_terminal_width(csv_with_labels):
+    path, _, _ = csv_with_labels
+    for width in (30, 200):
+        p = subprocess.run([CLI, "cluster", "--method", "scdbas", "--data", str(path),
+                            "--label-column", "last", "--k", "3", "--progress"],
+                           capture_output=True, timeout=60,  # bytes: text mode eats \r
+                           env=dict(os.environ, COLUMNS=str(width)))
+        assert p.returncode == 0
+        lines = re.findall("\r([^\r\n]*)", p.stderr.decode())  # each redraw of the bar
+        assert any(s.startswith("dbas") for s in lines), lines
+        assert max(len(s) for s in lines) <= width - 1, lines
+        dbas = [s for s in lines if s.startswith("dbas")]
+        assert any("[" in s for s in dbas) == (width == 200)  # the bar goes when narrow
+
+
+def interrupt(args, after=1.5):
+    import signal
+    import time
+    p = subprocess.Popen([CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(after)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    return p.returncode, out, err, time.monotonic() - t0
+
+
+def test_sigint_stops_the_fit_writes_the_checkpoint_and_no_output(deep_data, tmp_path):
+    xp, yp = deep_data
+    out, model, ckpt = tmp_path / "l.csv", tmp_path / "m.dcm", tmp_path / "c.ckpt"
+    long_fit = ["cluster", "--method", "idec", "--data", xp, *DEEP, "--pretrain-epochs", 2,
+                "--max-iter", 10 ** 8, "--tol", 0, "--checkpoint", ckpt,
+                "--checkpoint-every", 10 ** 7]
+    rc, stdout, err, took = interrupt([*long_fit, "--out", out, "--save-model", model, "--json"])
+    assert rc == 130 and took < 5, (rc, took, err)
+    assert stdout == "" and not out.exists() and not model.exists()
+    assert "interrupted" in err and "no output written" in err
+    stopped = int(re.search(r"clustering iteration (\d+); its state is in the checkpoint", err)[1])
+    # the checkpoint holds that iteration: resume continues from it
+    p = run("cluster", "--method", "idec", "--data", xp, "--normalize", "minmax", "--resume",
+            ckpt, "--max-iter", stopped + 20, "--json", "--out", out, check=0)
+    assert json.loads(p.stdout)["iterations"] == stopped + 20 and out.exists()
+    rc, stdout, err, took = interrupt(["cluster", "--method", "kmeans", "--data", xp, "--k", 20,
+                                       "--n-init", 10 ** 4, "--tol", 0, "--out", out,
+                                       "--quiet"], after=0.5)
+    assert rc == 130 and took < 5 and "interrupted" in err

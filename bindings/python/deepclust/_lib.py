@@ -224,6 +224,7 @@ _PROTOTYPES = {
     "dc_model_input_dim": (c_i64, [ModelP]),
     "dc_model_embed_dim": (c_i64, [ModelP]),
     "dc_model_k": (c_i64, [ModelP]),
+    "dc_model_train_rows": (c_i64, [ModelP]),
     "dc_model_centers": (_STATUS, [ModelP, F32_OUT, c_i64]),
     "dc_model_weights": (_STATUS, [ModelP, F32_OUT, c_i64]),
     "dc_model_get": (_STATUS, [ModelP, c_char_p, P_double]),

@@ -115,6 +115,12 @@ class Model(_lib.Handle):
         """Number of clusters (0 for an autoencoder)."""
         return self._lib.dc_model_k(self.handle)
 
+    @property
+    def train_rows(self):
+        """Rows of the data the model was fitted on (its columns are
+        input_dim); 0 for files that do not record it."""
+        return self._lib.dc_model_train_rows(self.handle)
+
     def _cluster_table(self, fn):
         out = np.empty((self.k, self.embed_dim), dtype=np.float32)
         fn(self.handle, out, out.size)
