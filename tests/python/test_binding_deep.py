@@ -290,7 +290,7 @@ def test_defaults_equal_the_library_defaults(cls):
             if arg not in ("n_clusters", "random_state"):
                 assert s.get(cname) == getattr(est, arg), arg
     assert set(est.get_params()) == set(cls._params) | {"image_shape", "pretrained",
-                                                        "checkpoint"}
+                                                        "checkpoint", "n_jobs", "verbose"}
 
 
 def test_parameter_errors(data):

@@ -134,3 +134,46 @@ def test_results_follow_the_input_dtype(make):
     if hasattr(e32, "transform"):
         assert e32.transform(x.astype(np.float64)).dtype == np.float64
         assert e64.transform(x).dtype == np.float32
+
+
+# -- item 10: verbose and n_jobs
+
+
+def test_n_jobs_applies_to_the_estimators_calls_only():
+    x, _ = blobs()
+    dc.set_threads(1)
+    seen = []
+    km = dc.KMeans(3, random_state=0, n_jobs=2)
+    km.fit(x, progress=lambda *a: seen.append(dc.get_threads()))
+    assert seen and set(seen) == {2}  # during the fit
+    assert dc.get_threads() == 1  # restored after it
+    np.testing.assert_array_equal(km.predict(x), km.labels_)
+    assert dc.get_threads() == 1
+    seen.clear()
+    dc.KMeans(3, random_state=0).fit(x, progress=lambda *a: seen.append(dc.get_threads()))
+    assert set(seen) == {1}  # another estimator does not inherit it
+    import os as _os
+    seen.clear()
+    dc.KMeans(3, n_jobs=-1).fit(x, progress=lambda *a: seen.append(dc.get_threads()))
+    assert set(seen) == {_os.cpu_count()}
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n_jobs"):
+            dc.KMeans(3, n_jobs=bad).fit(x)
+    assert dc.get_threads() == 1
+
+
+def test_verbose_reports_progress_on_stderr(capfd, idec):
+    x, _ = blobs()
+    calls = []
+    est = clone(idec).set_params(verbose=2)
+    est.fit(x, progress=lambda *a: calls.append(a))
+    err = capfd.readouterr().err.splitlines()
+    assert err and all(line.startswith("[IDEC] ") for line in err)
+    assert any(line.startswith("[IDEC] cluster 30/30 value ") for line in err)
+    assert len(err) == len(calls)  # verbose=2: every report, and the caller's callable too
+    clone(idec).set_params(verbose=1).fit(x)
+    some = capfd.readouterr().err.splitlines()
+    assert 0 < len(some) < len(err)  # verbose=1: throttled, phase ends kept
+    assert any(line.startswith("[IDEC] pretrain 10/10 ") for line in some)
+    clone(idec).fit(x)
+    assert capfd.readouterr().err == ""

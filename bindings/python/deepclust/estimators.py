@@ -19,8 +19,12 @@ methods (EDCWRN, IDEC, DEC) share _DeepEstimator: the fitted model
 (model_, predict, transform, save/load), a pre-trained autoencoder to start
 from, and checkpoints.
 """
+import contextlib
 import inspect
+import os
 import re
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -117,6 +121,57 @@ def _result_dtype(X):
     return np.float32 if dtype == np.float32 else np.float64
 
 
+def _n_threads(n_jobs):
+    """BLAS threads for n_jobs (joblib's convention: -1 = every core, -2 =
+    all but one, ...)."""
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, (int, np.integer)) or \
+            n_jobs == 0:
+        raise ValueError("n_jobs must be None, a positive number of threads or a negative "
+                         "count from the number of cores (-1 = all), got %r" % (n_jobs,))
+    return int(n_jobs) if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
+
+
+@contextlib.contextmanager
+def _threads(n_jobs):
+    """The library's (process-wide) thread count set to n_jobs for the
+    block and put back after it, so the setting stays with the estimator."""
+    if n_jobs is None:
+        yield
+        return
+    n = _n_threads(n_jobs)
+    lib = _lib.lib()
+    before = lib.dc_get_threads()
+    lib.dc_set_threads(n)
+    try:
+        yield
+    finally:
+        lib.dc_set_threads(before)
+
+
+class _Verbose:
+    """A progress callable for verbose estimators: prints the fit's phases
+    on stderr (verbose 1: at most once a second per phase and at its end;
+    2 and more: every report), then hands the report to the caller's
+    progress callable, whose answer decides cancellation."""
+
+    def __init__(self, name, level, then):
+        self.name, self.level, self.then = name, level, then
+        self.phase, self.last, self.start = None, 0.0, 0.0
+
+    def __call__(self, phase, done, total, value):
+        now = time.monotonic()
+        if phase != self.phase:
+            self.phase, self.start, self.last = phase, now, -1e9
+        end = total > 0 and done >= total
+        if self.level >= 2 or end or now - self.last >= 1.0:
+            self.last = now
+            text = "[%s] %s %d%s" % (self.name, phase, done, "/%d" % total if total > 0 else "")
+            if value == value:  # not NaN
+                text += " value %.6g" % value
+            print("%s (%.1f s)" % (text, now - self.start), file=sys.stderr, flush=True)
+        return self.then(phase, done, total, value) if self.then is not None else None
+
+
 def _renamed(detail, names):
     """The library's detail with C parameter names replaced by the
     estimator's argument names ({c_name: arg}): "k = 1, need k >= 2" reads
@@ -142,6 +197,16 @@ def _same_value(value, default):
     except (TypeError, ValueError):
         return False
 
+
+_COMMON_DOC = """
+    n_jobs: threads of the library's linear algebra for this estimator's
+    fit, predict and transform (None: leave the process setting, see
+    deepclust.set_threads; -1: every core, -2: all but one, ...); the
+    previous setting is restored afterwards. The setting is process-wide
+    while the call runs (OpenBLAS has one), so estimators used concurrently
+    on several threads should leave it at None. verbose: 0 silent; 1 the
+    fit's phases and progress on stderr about once a second; 2 every
+    report."""
 
 # Fitted arrays in the data's space, returned in the input's float dtype
 # (histories and traces stay float32).
@@ -198,20 +263,25 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
         """Clusters X (n_samples, n_features); y is ignored. `progress`, if
         given, is called as progress(phase, done, total, value) during the
         fit; returning True cancels it (CancelledError). Returns self."""
-        return self._fit(X, lambda solver, ds: solver.fit(ds, progress=progress))
+        return self._fit(X, lambda solver, ds, report: solver.fit(ds, progress=report),
+                         progress)
 
     def _dataset(self, X):
         return Dataset(X)
 
-    def _fit(self, X, run, resume=False):
-        """Runs run(solver, dataset) on a fresh solver and stores the results."""
+    def _fit(self, X, run, progress, resume=False):
+        """Runs run(solver, dataset, progress) on a fresh solver, with the
+        estimator's threads and verbosity, and stores the results."""
         dtype = _result_dtype(X)
         X = as_matrix(X)
         self._reset()
+        if self.verbose:
+            progress = _Verbose(type(self).__name__, int(self.verbose), progress)
         try:
-            with self._make_solver(resume) as solver, self._dataset(X) as ds:
+            with _threads(self.n_jobs), self._make_solver(resume) as solver, \
+                    self._dataset(X) as ds:
                 try:
-                    run(solver, ds)
+                    run(solver, ds, progress)
                 except DeepClustError as e:
                     raise self._python_error(e) from None
                 self._store(solver, X, dtype)
@@ -259,7 +329,7 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
 
 
 class KMeans(_SolverEstimator):
-    """k-means (greedy k-means++ seeding, Lloyd, restarts) on the raw features.
+    __doc__ = """k-means (greedy k-means++ seeding, Lloyd, restarts) on the raw features.
 
     Fitted attributes: labels_, cluster_centers_ (n_clusters, n_features),
     inertia_, n_iter_, seed_, n_features_in_, stats_ (all solver
@@ -268,19 +338,22 @@ class KMeans(_SolverEstimator):
     predicts, and labels_ equal predict on the training rows. score(X) is
     minus the k-means objective on X. Fewer distinct points than n_clusters
     give fewer distinct labels and a ConvergenceWarning.
-    """
+    """ + _COMMON_DOC
 
     _method = "kmeans"
     _params = dict(_SolverEstimator._params, n_init="n_init", max_iter="max_iter", tol="tol")
     _outputs = {"cluster_centers_": "centers"}
     _stats = {"inertia_": ("inertia", float), "n_iter_": ("iterations", int)}
 
-    def __init__(self, n_clusters=8, *, n_init=10, max_iter=300, tol=1e-4, random_state=None):
+    def __init__(self, n_clusters=8, *, n_init=10, max_iter=300, tol=1e-4, random_state=None,
+                 n_jobs=None, verbose=0):
         self.n_clusters = n_clusters
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def predict(self, X):
         """Index of the nearest fitted centre for each row of X."""
@@ -288,7 +361,9 @@ class KMeans(_SolverEstimator):
         X = self._check_features(X, "predict")
         centres = np.ascontiguousarray(self.cluster_centers_, dtype=np.float32)
         out = np.empty(X.shape[0], dtype=np.int32)
-        _lib.lib().dc_assign_nearest(X, X.shape[0], X.shape[1], centres, centres.shape[0], out)
+        with _threads(self.n_jobs):
+            _lib.lib().dc_assign_nearest(X, X.shape[0], X.shape[1], centres, centres.shape[0],
+                                         out)
         return out
 
     def score(self, X, y=None):
@@ -327,7 +402,7 @@ _SPECTRAL_DOC = """
     projection the sparse graph is built on (None = auto: the fewest keeping
     95 % of the variance, at most 50, when there are more than 128 features;
     -1 = raw features). sigma_sample: None = auto (exact sigmas while
-    p <= 1000), -1 = exact, s = sampled estimate with about s neighbours."""
+    p <= 1000), -1 = exact, s = sampled estimate with about s neighbours.""" + _COMMON_DOC
 
 
 class NJW(_SolverEstimator):
@@ -349,7 +424,8 @@ class NJW(_SolverEstimator):
     predict = property(_no_predict, doc="Not available: see fit_predict.")
 
     def __init__(self, n_clusters=8, *, affinity="sparse", n_neighbors=None, eigensolver="auto",
-                 n_init=10, pca=None, sigma_sample=None, random_state=None):
+                 n_init=10, pca=None, sigma_sample=None, random_state=None, n_jobs=None,
+                 verbose=0):
         self.n_clusters = n_clusters
         self.affinity = affinity
         self.n_neighbors = n_neighbors
@@ -358,6 +434,8 @@ class NJW(_SolverEstimator):
         self.pca = pca
         self.sigma_sample = sigma_sample
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
 
 class SCDBAS(_SolverEstimator):
@@ -401,7 +479,8 @@ class SCDBAS(_SolverEstimator):
     def __init__(self, n_clusters=8, *, affinity="sparse", n_neighbors=None, eigensolver="auto",
                  n_init=10, pca=None, sigma_sample=None, dbas_mode="improved", dbas_step=None,
                  dbas_eta=0.95, dbas_c=5.0, dbas_iters=None, dbas_excursion=20, dbas_damp=0.5,
-                 dbas_beetles=None, record_undamped=False, random_state=None):
+                 dbas_beetles=None, record_undamped=False, random_state=None, n_jobs=None,
+                 verbose=0):
         self.n_clusters = n_clusters
         self.affinity = affinity
         self.n_neighbors = n_neighbors
@@ -419,6 +498,8 @@ class SCDBAS(_SolverEstimator):
         self.dbas_beetles = dbas_beetles
         self.record_undamped = record_undamped
         self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
 
 def _store_args(est, args):
@@ -506,7 +587,7 @@ _DEEP_DOC = """
     models, so GridSearchCV works without a scorer. save(path) writes model_; the class method
     load(path) returns an estimator that predicts (its parameters are
     those recorded in the file; it has no labels_). Pickling keeps the
-    model."""
+    model.""" + _COMMON_DOC
 
 
 class _DeepEstimator(_SolverEstimator):
@@ -547,12 +628,12 @@ class _DeepEstimator(_SolverEstimator):
         is called during the fit; returning True cancels it. Returns self."""
         ae = _autoencoder(self.pretrained if pretrained is None else pretrained)
 
-        def run(solver, ds):
+        def run(solver, ds, report):
             if ae is not None:
                 solver.use_pretrained(ae)
-            solver.fit(ds, progress=progress)
+            solver.fit(ds, progress=report)
 
-        return self._fit(X, run)
+        return self._fit(X, run, progress)
 
     def resume(self, X, path, progress=None, *, max_iter=None, tol=None):
         """Continues the fit saved in the checkpoint file `path` on the same
@@ -565,13 +646,13 @@ class _DeepEstimator(_SolverEstimator):
         the checkpoint's values; max_iter and tol set here or in __init__
         apply as above; any other argument set to another value than the
         checkpoint's raises InvalidArgumentError. Returns self."""
-        def run(solver, ds):
+        def run(solver, ds, report):
             for name, value in (("max_iter", max_iter), ("tol", tol)):
                 if value is not None:
                     solver.set(name, value)
-            solver.resume(ds, path, progress=progress)
+            solver.resume(ds, path, progress=report)
 
-        return self._fit(X, run, resume=True)
+        return self._fit(X, run, progress, resume=True)
 
     def _store(self, solver, X, dtype):
         super()._store(solver, X, dtype)
@@ -601,13 +682,17 @@ class _DeepEstimator(_SolverEstimator):
     def predict(self, X):
         """Cluster labels of the rows of X by the fitted model."""
         self._check_fitted()
-        return self.model_.predict(self._check_features(X, "predict"))
+        X = self._check_features(X, "predict")
+        with _threads(self.n_jobs):
+            return self.model_.predict(X)
 
     def embed(self, X):
         """Embeddings (n, embed_dim) float32 of the rows of X by the fitted
         model (see transform for the input's dtype)."""
         self._check_fitted()
-        return self.model_.embed(self._check_features(X, "embed"))
+        X = self._check_features(X, "embed")
+        with _threads(self.n_jobs):
+            return self.model_.embed(X)
 
     def transform(self, X):
         """The embedding (n, embed_dim) of the rows of X that predict labels
@@ -704,7 +789,8 @@ class EDCWRN(_DeepEstimator):
                  pretrain_optimizer="sgd", pretrain_schedule="constant", batch_size=256,
                  lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, augment=False, image_shape=None, pretrained=None,
-                 checkpoint=None, checkpoint_every=0, random_state=None):
+                 checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
+                 verbose=0):
         _store_args(self, locals())
 
 
@@ -722,7 +808,8 @@ class IDEC(_DeepEstimator):
                  pretrain_optimizer="sgd", pretrain_schedule="constant",
                  batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
                  max_iter=8000, n_init=20, augment=False, image_shape=None, pretrained=None,
-                 checkpoint=None, checkpoint_every=0, random_state=None):
+                 checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
+                 verbose=0):
         _store_args(self, locals())
 
 
@@ -740,5 +827,5 @@ class DEC(_DeepEstimator):
                  pretrain_optimizer="sgd", pretrain_schedule="constant", batch_size=256,
                  lr=0.01, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, augment=False, image_shape=None, pretrained=None, checkpoint=None,
-                 checkpoint_every=0, random_state=None):
+                 checkpoint_every=0, random_state=None, n_jobs=None, verbose=0):
         _store_args(self, locals())
