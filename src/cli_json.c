@@ -40,6 +40,15 @@ void json_int(cli_json *j, const char *k, long long v) {
     key(j, k);
     fprintf(j->f, "%lld", v);
 }
+void json_str_list(cli_json *j, const char *k, const char *const *v, int n) {
+    key(j, k);
+    fputc('[', j->f);
+    for (int i = 0; i < n; i++) {
+        if (i) fputs(", ", j->f);
+        put_string(j->f, v[i]);
+    }
+    fputc(']', j->f);
+}
 void json_begin_object(cli_json *j, const char *k, cli_json *inner) {
     key(j, k);
     json_begin(inner, j->f);

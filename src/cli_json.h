@@ -12,6 +12,8 @@ void json_begin(cli_json *j, FILE *f);
 void json_str(cli_json *j, const char *key, const char *value);
 void json_num(cli_json *j, const char *key, double value);
 void json_int(cli_json *j, const char *key, long long value);
+/* An array of n strings. */
+void json_str_list(cli_json *j, const char *key, const char *const *values, int n);
 /* Starts a nested object value under key; close with json_end_object. */
 void json_begin_object(cli_json *j, const char *key, cli_json *inner);
 void json_end_object(cli_json *inner);

@@ -410,6 +410,30 @@ static int setup_model_options(dc_solver *s, const char *load_pretrained, const 
     return 0;
 }
 
+/* The library's warnings (a regularised graph, fewer distinct clusters than
+ * k, an eigensolver fallback): on stderr as they come, unless --quiet, and
+ * kept for the JSON's "warnings". */
+#define MAX_WARNINGS 16
+static struct {
+    char text[MAX_WARNINGS][512];
+    const char *list[MAX_WARNINGS];
+    int n, quiet;
+} g_warnings;
+
+static void on_log(void *user, dc_log_level level, const char *message) {
+    (void)user;
+    if (level > DC_LOG_WARN) return;
+    if (!g_warnings.quiet) fprintf(stderr, "%s: warning: %s\n", g_prog, message);
+    if (g_warnings.n == MAX_WARNINGS) return;
+    snprintf(g_warnings.text[g_warnings.n], sizeof g_warnings.text[0], "%s", message);
+    g_warnings.list[g_warnings.n] = g_warnings.text[g_warnings.n];
+    g_warnings.n++;
+}
+
+static void json_warnings(cli_json *j) {
+    if (g_warnings.n) json_str_list(j, "warnings", g_warnings.list, g_warnings.n);
+}
+
 /* k is required (a resumed fit takes the checkpoint's). */
 static int check_k(const dc_solver *s, const char *resume) {
     double k = 0;
@@ -575,6 +599,8 @@ static int cmd_cluster(args *a, int json) {
     for (int i = 0; i < N_DEEP_OPTIONS; i++) opts[i] = get(a, deep_options[i]);
     int quiet = has(a, "quiet"), progress = has(a, "progress");
     int show_progress = !quiet && (progress || isatty(STDERR_FILENO));
+    g_warnings.quiet = quiet;
+    dc_set_log(on_log, NULL, DC_LOG_WARN);
 
     dc_dataset *ds = NULL;
     int rc = load_data(a, &ds, 1);
@@ -652,6 +678,7 @@ static int cmd_cluster(args *a, int json) {
             if (strncmp(name, "seconds", 7)) json_num(&j, name, v);
         }
         if (out) json_str(&j, "out", out);
+        json_warnings(&j);
         json_end(&j);
     }
     if (!quiet) {

@@ -642,10 +642,10 @@ static void test_spectral_known(void) {
     normalized(Wd, n, S);
     double U1[120 * 4], U2[120 * 4], U3[120 * 4], l1[4], l2[4], l3[4], res, orth;
     int64_t c = 0;
-    CHECK_OK(dci_spectral_top_dense(Wd, n, K, DCI_EIGEN_LAPACK, 0, U1, l1, &c));
+    CHECK_OK(dci_spectral_top_dense(Wd, n, K, DCI_EIGEN_LAPACK, 0, 0, U1, l1, &c, NULL));
     CHECK(c == 1);
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 0, U2, l2, NULL));
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_LAPACK, 0, U3, l3, NULL));
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 0, 0, U2, l2, NULL, NULL));
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_LAPACK, 0, 0, U3, l3, NULL, NULL));
     for (int64_t j = 0; j < K; j++) {
         double want = cos(M_PI * (double)j / (double)(n - 1));
         CHECK_NEAR(l1[j], want, 1e-12);
@@ -672,7 +672,7 @@ static void test_spectral_known(void) {
     normalized(Wd, nc, S);
     double Uc[30 * 3], lc[3];
     for (int solver = DCI_EIGEN_LAPACK; solver <= DCI_EIGEN_ARPACK; solver++) {
-        CHECK_OK(dci_spectral_top_dense(Wd, nc, 3, solver, 7, Uc, lc, NULL));
+        CHECK_OK(dci_spectral_top_dense(Wd, nc, 3, solver, 7, 0, Uc, lc, NULL, NULL));
         CHECK_NEAR(lc[0], 1.0, 1e-15);
         CHECK_NEAR(lc[1], -1.0 / 29.0, 1e-10);
         CHECK_NEAR(lc[2], -1.0 / 29.0, 1e-10);
@@ -692,9 +692,9 @@ static void test_spectral_random(void) {
     double *Ua = malloc((size_t)(n * K) * sizeof *Ua), *Ul = malloc((size_t)(n * K) * sizeof *Ul);
     double la[6], ll[6];
     int64_t c = 0;
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 1, Ua, la, &c));
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 1, 0, Ua, la, &c, NULL));
     CHECK(c == 1);
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_LAPACK, 1, Ul, ll, NULL));
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_LAPACK, 1, 0, Ul, ll, NULL, NULL));
     for (int l = 0; l < K; l++) CHECK_NEAR(la[l], ll[l], 1e-9);
     double pd = projector_distance(Ua, Ul, n, K);
     CHECK_MSG(pd < 1e-6, "projector distance %g (gap %g)", pd, ll[K - 1]);
@@ -706,7 +706,7 @@ static void test_spectral_random(void) {
     CHECK_MSG(res < 1e-8 && orth < 1e-8, "arpack resid %g orth %g", res, orth);
     /* Same seed, same result (bit for bit). */
     double *Ub = malloc((size_t)(n * K) * sizeof *Ub);
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 1, Ub, NULL, NULL));
+    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 1, 0, Ub, NULL, NULL, NULL));
     CHECK(memcmp(Ua, Ub, (size_t)(n * K) * sizeof *Ua) == 0);
 
     /* Pipeline: rows of Y have unit length; dense and sparse agree on the
@@ -782,9 +782,23 @@ static void test_spectral_components(void) {
 
     /* Four blobs, K = 3: more components than clusters. */
     x = blobs(4, 30, d, 9);
-    dci_spectral_opts os = {.mode = DCI_SPECTRAL_SPARSE, .m = 5, .eigensolver = DCI_EIGEN_AUTO, .seed = 0};
+    dci_spectral_opts os = {.mode = DCI_SPECTRAL_SPARSE, .m = 5, .eigensolver = DCI_EIGEN_AUTO,
+                            .seed = 0, .disconnected = DCI_DISCONNECTED_ERROR};
     CHECK_STATUS(dci_spectral_embedding(x, 120, d, 3, &os, Y, NULL), DC_ERR_DEGENERATE);
     CHECK(strstr(dc_last_error(), "4 connected components") != NULL);
+    CHECK(strstr(dc_last_error(), "parameter 'disconnected'") != NULL);
+    /* The default regularises: an embedding, and the statistics say so. */
+    os.disconnected = DCI_DISCONNECTED_REGULARIZE;
+    dci_spectral_stats sr;
+    CHECK_OK(dci_spectral_embedding(x, 120, d, 3, &os, Y, &sr));
+    CHECK(sr.components == 4 && sr.tau > 0);
+    int unit = 1;
+    for (int64_t i = 0; i < 120; i++) {
+        double r = 0;
+        for (int64_t l = 0; l < 3; l++) r += (double)Y[i * 3 + l] * Y[i * 3 + l];
+        unit &= fabs(r - 1.0) < 1e-5;
+    }
+    CHECK(unit);
     free(x);
 
     /* An isolated point (row 0 has no edges) next to a path 1..n-1. */
@@ -805,7 +819,7 @@ static void test_spectral_components(void) {
     float Yi[80 * 3];
     int64_t c = 0;
     for (int solver = DCI_EIGEN_LAPACK; solver <= DCI_EIGEN_ARPACK; solver++) {
-        CHECK_OK(dci_spectral_top_csr(&w, 3, solver, 0, U, lam, &c));
+        CHECK_OK(dci_spectral_top_csr(&w, 3, solver, 0, 0, U, lam, &c, NULL));
         CHECK(c == 2);
         CHECK(U[0] == 1.0 && U[1] == 0.0 && fabs(U[2]) < 1e-10); /* the isolated point's indicator */
         CHECK_NEAR(lam[2], cos(M_PI / (double)(ni - 2)), 1e-9);
@@ -816,7 +830,7 @@ static void test_spectral_components(void) {
         for (int64_t e = 0; e < ni * 3; e++) ok &= isfinite(Yi[e]);
         CHECK(ok && Yi[0] == 1.0f);
     }
-    CHECK_STATUS(dci_spectral_top_csr(&w, 1, DCI_EIGEN_AUTO, 0, U, lam, &c), DC_ERR_DEGENERATE);
+    CHECK_STATUS(dci_spectral_top_csr(&w, 1, DCI_EIGEN_AUTO, 0, 0, U, lam, &c, NULL), DC_ERR_DEGENERATE);
     free(w.rowptr);
     free_test_csr(&path);
     free(Wd);
@@ -965,7 +979,60 @@ static void test_spectral_errors(void) {
     free(x);
 }
 
+/* Three components (two paths and an isolated point), K = 2: regularised,
+ * the eigenpairs are those of D'^-1/2 (W + tau/n) D'^-1/2 with tau the mean
+ * degree, built densely here, for the sparse and the dense form and both
+ * eigensolvers; refused without regularisation. */
+static void test_regularised_components(void) {
+    enum { N = 61, K = 2 };
+    double *W = calloc(N * N, sizeof *W), *S = malloc(N * N * sizeof *S);
+    for (int64_t i = 0; i + 1 < 60; i++)
+        if (i != 29) W[i * N + i + 1] = W[(i + 1) * N + i] = 0.5 + 0.01 * (double)(i % 7);
+    dci_csr w = {N, malloc((N + 1) * sizeof(int64_t)), malloc(N * N * sizeof(int64_t)),
+                 malloc(N * N * sizeof(double))};
+    int64_t e = 0;
+    double vol = 0;
+    for (int64_t i = 0; i < N; i++) {
+        w.rowptr[i] = e;
+        for (int64_t j = 0; j < N; j++)
+            if (W[i * N + j] > 0) {
+                w.col[e] = j;
+                w.val[e++] = W[i * N + j];
+                vol += W[i * N + j];
+            }
+    }
+    w.rowptr[N] = e;
+    const double tau = vol / N;
+    double *Wr = malloc(N * N * sizeof *Wr);
+    for (int64_t t = 0; t < N * N; t++) Wr[t] = W[t] + tau / N;
+    normalized(Wr, N, S);
+    double U[N * K], lam[K], res, orth, got_tau = 0;
+    int64_t c = 0;
+    for (int solver = DCI_EIGEN_LAPACK; solver <= DCI_EIGEN_ARPACK; solver++)
+        for (int dense = 0; dense <= 1; dense++) {
+            dc_status st = dense ? dci_spectral_top_dense(W, N, K, solver, 3, 1, U, lam, &c, &got_tau)
+                                 : dci_spectral_top_csr(&w, K, solver, 3, 1, U, lam, &c, &got_tau);
+            CHECK_OK(st);
+            CHECK(c == 3);
+            CHECK_NEAR(got_tau, tau, 1e-12);
+            eig_check(S, N, U, lam, K, &res, &orth);
+            CHECK_MSG(res < 1e-8 && orth < 1e-8, "solver %d dense %d: resid %g orth %g", solver,
+                      dense, res, orth);
+            CHECK_NEAR(lam[0], 1.0, 1e-12);
+            CHECK(lam[1] < 1.0 - 1e-6); /* connected now: eigenvalue 1 is simple */
+        }
+    CHECK_STATUS(dci_spectral_top_csr(&w, K, DCI_EIGEN_AUTO, 3, 0, U, lam, &c, NULL),
+                 DC_ERR_DEGENERATE);
+    free(W);
+    free(S);
+    free(Wr);
+    free(w.rowptr);
+    free(w.col);
+    free(w.val);
+}
+
 int main(void) {
+    test_regularised_components();
     test_knn();
     test_knn_search();
     test_pca_hand();

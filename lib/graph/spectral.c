@@ -29,7 +29,9 @@ static pthread_mutex_t arpack_lock = PTHREAD_MUTEX_INITIALIZER;
 /* ---- graph structure: degrees, components, known eigenvectors ------------ */
 
 typedef struct graph_info {
-    int64_t n, c;    /* points, connected components */
+    int64_t n, c;    /* points, connected components of the operator's graph */
+    int64_t c_graph; /* connected components of the affinity graph itself */
+    double tau;      /* regularisation: tau / n added to every W_ij; 0 = none */
     double *dinv;    /* D_i^-1/2, 0 for isolated points */
     int64_t *comp;   /* component of each point, numbered by lowest member */
     double *v;       /* v_i = sqrt(D_i / vol(comp_i)), 1 for isolated points */
@@ -58,15 +60,41 @@ static dc_status graph_info_alloc(graph_info *g, int64_t n) {
     return DC_OK;
 }
 
+/* More components than K, regularised: W + (tau / n) 1 1^T with tau the
+ * mean degree (the regularised spectral clustering of Amini et al. 2013 and
+ * Qin & Rohe 2013) is connected, and its operator is S's sparse part plus a
+ * rank-one term, so nothing of size n^2 is made. An edgeless graph (mean
+ * degree 0) becomes the complete one with tau = 1. */
+static void regularise(graph_info *g, int64_t K) {
+    const int64_t n = g->n;
+    double vol = 0.0;
+    for (int64_t i = 0; i < n; i++) vol += g->dinv[i];
+    g->tau = vol > 0.0 ? vol / (double)n : 1.0;
+    for (int64_t i = 0; i < n; i++) {
+        g->dinv[i] += g->tau;
+        g->comp[i] = 0;
+    }
+    g->c = 1;
+    dci_log(DC_LOG_WARN,
+            "spectral embedding: the affinity graph has %lld connected components, more than "
+            "k = %lld; embedded the regularised graph instead (tau / n = %g added to every "
+            "affinity, tau = %g, the mean degree; parameter 'disconnected' = error refuses)",
+            (long long)g->c_graph, (long long)K, g->tau / (double)n, g->tau);
+}
+
 /* From the degrees in g->dinv and the components in g->comp: the unit
  * eigenvectors of S for eigenvalue 1, then turns degrees into D^-1/2. */
-static dc_status graph_info_finish(graph_info *g, int64_t K) {
+static dc_status graph_info_finish(graph_info *g, int64_t K, int regularize) {
     const int64_t n = g->n;
-    if (g->c > K)
+    g->c_graph = g->c;
+    if (g->c > K && !regularize)
         return dci_fail(DC_ERR_DEGENERATE,
                         "spectral embedding: the affinity graph has %lld connected components, "
-                        "more than k = %lld; increase m or use dense mode",
+                        "more than k = %lld; raise the graph's neighbours (parameter 'm'), use "
+                        "the dense affinity (parameter 'affinity'), lower k, or let the graph "
+                        "be regularised (parameter 'disconnected' = regularize)",
                         (long long)g->c, (long long)K);
+    if (g->c > K) regularise(g, K);
     double *vol = DCI_NEW_ZEROS(double, g->c, "component volumes");
     if (!vol) return DC_ERR_NOMEM;
     for (int64_t i = 0; i < n; i++) vol[g->comp[i]] += g->dinv[i];
@@ -104,7 +132,7 @@ static void uf_label(graph_info *g) {
     }
 }
 
-static dc_status graph_info_csr(const dci_csr *w, int64_t K, graph_info *g) {
+static dc_status graph_info_csr(const dci_csr *w, int64_t K, int regularize, graph_info *g) {
     DCI_TRY(graph_info_alloc(g, w->n));
     for (int64_t i = 0; i < w->n; i++) {
         double s = 0.0;
@@ -115,12 +143,13 @@ static dc_status graph_info_csr(const dci_csr *w, int64_t K, graph_info *g) {
         g->dinv[i] = s;
     }
     uf_label(g);
-    dc_status st = graph_info_finish(g, K);
+    dc_status st = graph_info_finish(g, K, regularize);
     if (st != DC_OK) graph_info_free(g);
     return st;
 }
 
-static dc_status graph_info_dense(const double *w, int64_t n, int64_t K, graph_info *g) {
+static dc_status graph_info_dense(const double *w, int64_t n, int64_t K, int regularize,
+                                  graph_info *g) {
     DCI_TRY(graph_info_alloc(g, n));
     for (int64_t i = 0; i < n; i++) {
         double s = 0.0;
@@ -131,7 +160,7 @@ static dc_status graph_info_dense(const double *w, int64_t n, int64_t K, graph_i
         g->dinv[i] = s;
     }
     uf_label(g);
-    dc_status st = graph_info_finish(g, K);
+    dc_status st = graph_info_finish(g, K, regularize);
     if (st != DC_OK) graph_info_free(g);
     return st;
 }
@@ -160,6 +189,12 @@ static void op_apply(const op_ctx *o, const double *x, double *y) {
         for (int64_t e = w->rowptr[i]; e < w->rowptr[i + 1]; e++) s += o->sval[e] * x[w->col[e]];
         y[i] = g->dinv[i] > 0.0 ? s : x[i];
     }
+    if (g->tau > 0.0) { /* + D^-1/2 (tau / n) 1 1^T D^-1/2 x */
+        double a = 0.0;
+        for (int64_t i = 0; i < n; i++) a += g->dinv[i] * x[i];
+        a *= g->tau / (double)n;
+        for (int64_t i = 0; i < n; i++) y[i] += g->dinv[i] * a;
+    }
     memset(o->csum, 0, (size_t)g->c * sizeof *o->csum);
     for (int64_t i = 0; i < n; i++) o->csum[g->comp[i]] += g->v[i] * x[i];
     for (int64_t i = 0; i < n; i++) y[i] -= DEFLATE_SHIFT * g->v[i] * o->csum[g->comp[i]];
@@ -169,14 +204,17 @@ static void op_apply(const op_ctx *o, const double *x, double *y) {
  * may be wd itself: every entry is read before it is overwritten). */
 static void op_densify(const graph_info *g, const double *wd, const dci_csr *ws, double *a) {
     const int64_t n = g->n;
+    const double t = g->tau / (double)n;
     if (wd) {
         for (int64_t i = 0; i < n; i++)
-            for (int64_t j = 0; j < n; j++) a[i * n + j] = g->dinv[i] * wd[i * n + j] * g->dinv[j];
+            for (int64_t j = 0; j < n; j++)
+                a[i * n + j] = g->dinv[i] * (wd[i * n + j] + t) * g->dinv[j];
     } else {
-        memset(a, 0, (size_t)(n * n) * sizeof *a);
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < n; j++) a[i * n + j] = g->dinv[i] * t * g->dinv[j];
         for (int64_t i = 0; i < n; i++)
             for (int64_t e = ws->rowptr[i]; e < ws->rowptr[i + 1]; e++)
-                a[i * n + ws->col[e]] = g->dinv[i] * ws->val[e] * g->dinv[ws->col[e]];
+                a[i * n + ws->col[e]] += g->dinv[i] * ws->val[e] * g->dinv[ws->col[e]];
     }
     for (int64_t i = 0; i < n; i++) {
         if (g->dinv[i] == 0.0) a[i * n + i] = 1.0;
@@ -369,12 +407,14 @@ static dc_status top_common(const graph_info *g, const double *wd, const dci_csr
 }
 
 dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uint64_t seed,
-                               double *U, double *lambda, int64_t *components) {
+                               int regularize, double *U, double *lambda, int64_t *components,
+                               double *tau) {
     DCI_CHECK_NULL(w);
     DCI_TRY(check_solver_args(w->n, K, eigensolver, U));
     graph_info g;
-    DCI_TRY(graph_info_csr(w, K, &g));
-    if (components) *components = g.c;
+    DCI_TRY(graph_info_csr(w, K, regularize, &g));
+    if (components) *components = g.c_graph;
+    if (tau) *tau = g.tau;
     dc_status st = top_common(&g, NULL, w, NULL, K, eigensolver, seed, U, lambda);
     graph_info_free(&g);
     return st;
@@ -382,21 +422,23 @@ dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uin
 
 /* scratch as in top_common. */
 static dc_status top_dense(const double *w, double *scratch, int64_t n, int64_t K,
-                           int eigensolver, uint64_t seed, double *U, double *lambda,
-                           int64_t *components) {
+                           int eigensolver, uint64_t seed, int regularize, double *U,
+                           double *lambda, int64_t *components, double *tau) {
     DCI_CHECK_NULL(w);
     DCI_TRY(check_solver_args(n, K, eigensolver, U));
     graph_info g;
-    DCI_TRY(graph_info_dense(w, n, K, &g));
-    if (components) *components = g.c;
+    DCI_TRY(graph_info_dense(w, n, K, regularize, &g));
+    if (components) *components = g.c_graph;
+    if (tau) *tau = g.tau;
     dc_status st = top_common(&g, w, NULL, scratch, K, eigensolver, seed, U, lambda);
     graph_info_free(&g);
     return st;
 }
 
 dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, int eigensolver,
-                                 uint64_t seed, double *U, double *lambda, int64_t *components) {
-    return top_dense(w, NULL, n, K, eigensolver, seed, U, lambda, components);
+                                 uint64_t seed, int regularize, double *U, double *lambda,
+                                 int64_t *components, double *tau) {
+    return top_dense(w, NULL, n, K, eigensolver, seed, regularize, U, lambda, components, tau);
 }
 
 void dci_spectral_normalize_rows(const double *U, int64_t n, int64_t K, float *Y) {
@@ -421,7 +463,8 @@ static dc_status pipeline_sigma(const float *x, int64_t n, int64_t d, int64_t p_
 
 dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K,
                                  const dci_spectral_opts *o, float *Y, dci_spectral_stats *st) {
-    static const dci_spectral_opts defaults = {DCI_SPECTRAL_AUTO, 0, DCI_EIGEN_AUTO, 0, 0, 0};
+    static const dci_spectral_opts defaults = {DCI_SPECTRAL_AUTO, 0, DCI_EIGEN_AUTO, 0, 0, 0,
+                                               DCI_DISCONNECTED_REGULARIZE};
     /* (all fields 0 = auto) */
     if (!o) o = &defaults;
     DCI_CHECK_NULL(x);
@@ -446,6 +489,9 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
                         "spectral embedding: pca = %lld components, need 0 (auto), -1 (off) or "
                         "1..%lld",
                         (long long)o->pca_dims, (long long)d);
+    if (o->disconnected != DCI_DISCONNECTED_REGULARIZE && o->disconnected != DCI_DISCONNECTED_ERROR)
+        return dci_fail(DC_ERR_INVALID_ARG, "spectral embedding: unknown disconnected mode %d",
+                        o->disconnected);
     if (o->sigma_sample < -1)
         return dci_fail(DC_ERR_INVALID_ARG,
                         "spectral embedding: sigma_sample = %lld, need 0 (auto), -1 (exact) or > 0",
@@ -453,6 +499,7 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
     DCI_TRY(dci_check_finite(x, n, d, "spectral embedding data"));
 
     dci_spectral_stats s = {0};
+    const int regularize = o->disconnected == DCI_DISCONNECTED_REGULARIZE;
     s.dense = o->mode == DCI_SPECTRAL_DENSE ||
               (o->mode == DCI_SPECTRAL_AUTO && n <= DCI_SPECTRAL_DENSE_MAX);
     s.p = dci_affinity_p(n, K);
@@ -502,7 +549,8 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
         t0 = dci_now();
         if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
         if (rc == DC_OK)
-            rc = top_dense(wd, wd, n, K, o->eigensolver, o->seed, U, NULL, &s.components);
+            rc = top_dense(wd, wd, n, K, o->eigensolver, o->seed, regularize, U, NULL,
+                           &s.components, &s.tau);
     } else if (rc == DC_OK) {
         idx = DCI_NEW_ARRAY(int64_t, n * s.m, "kNN indices");
         dist = DCI_NEW_ARRAY(float, n * s.m, "kNN distances");
@@ -525,7 +573,8 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
         t0 = dci_now();
         if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
         if (rc == DC_OK)
-            rc = dci_spectral_top_csr(&ws, K, o->eigensolver, o->seed, U, NULL, &s.components);
+            rc = dci_spectral_top_csr(&ws, K, o->eigensolver, o->seed, regularize, U, NULL,
+                                      &s.components, &s.tau);
     }
     s.t_eigen = dci_now() - t0;
     if (rc == DC_OK) {
@@ -554,7 +603,8 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
 
 dc_status dc_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t k, int mode,
                                 int64_t m, float *Y) {
-    /* The public call documents the exact computation: no projection, exact sigmas. */
-    dci_spectral_opts o = {mode, m, DCI_EIGEN_AUTO, 0, -1, -1};
+    /* The public call documents the exact computation: no projection, exact
+     * sigmas, and a graph with more components than k refused. */
+    dci_spectral_opts o = {mode, m, DCI_EIGEN_AUTO, 0, -1, -1, DCI_DISCONNECTED_ERROR};
     return dci_spectral_embedding(x, n, d, k, &o, Y, NULL);
 }

@@ -9,7 +9,11 @@
  * multiplicity trap (ARPACK may return fewer copies of a repeated eigenvalue)
  * and makes well-separated groups come out exactly: with c == K the rows of Y
  * are K orthogonal unit vectors, one per component. More components than K:
- * DC_ERR_DEGENERATE. An isolated point (degree 0) is its own component with
+ * by default the graph is regularised -- tau / n added to every W_ij, tau
+ * the mean degree (Amini et al. 2013; Qin & Rohe 2013), which connects it
+ * and is applied as a rank-one term, never as an n x n matrix -- with a
+ * warning in the log; DCI_DISCONNECTED_ERROR refuses with
+ * DC_ERR_DEGENERATE instead. An isolated point (degree 0) is its own component with
  * S_ii = 1 (the usual convention L_sym_ii = 0), so it gets an indicator
  * vector and never a NaN.
  *
@@ -26,6 +30,8 @@
 
 enum { DCI_SPECTRAL_AUTO = 0, DCI_SPECTRAL_DENSE = 1, DCI_SPECTRAL_SPARSE = 2 };
 enum { DCI_EIGEN_AUTO = 0, DCI_EIGEN_LAPACK = 1, DCI_EIGEN_ARPACK = 2 };
+/* More connected components than K (the solver parameter "disconnected"). */
+enum { DCI_DISCONNECTED_REGULARIZE = 0, DCI_DISCONNECTED_ERROR = 1 };
 
 /* Auto mode is dense for n <= DCI_SPECTRAL_DENSE_MAX, sparse above. */
 #define DCI_SPECTRAL_DENSE_MAX 4000
@@ -67,6 +73,7 @@ typedef struct dci_spectral_opts {
     uint64_t seed;   /* ARPACK start vector, randomized PCA, sigma sample */
     int64_t pca_dims;     /* 0 = auto (above), -1 = off, q in 1..d: q components */
     int64_t sigma_sample; /* 0 = auto (above), -1 = exact sigmas, > 0: sampled */
+    int disconnected;     /* DCI_DISCONNECTED_*: more components than K */
 } dci_spectral_opts;
 
 typedef struct dci_spectral_stats {
@@ -74,7 +81,8 @@ typedef struct dci_spectral_stats {
     int64_t p, m;                      /* m = 0 in dense mode */
     int64_t p_sigma;                   /* neighbours behind each sigma: p, or p' if sampled */
     int64_t pca_dims;                  /* components used, 0 = none */
-    int64_t components;
+    int64_t components; /* of the affinity graph */
+    double tau;         /* regularisation (see the top of this file), 0 = none */
     int dense; /* 1 if the dense affinity was used */
 } dci_spectral_stats;
 
@@ -85,12 +93,16 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
                                  const dci_spectral_opts *o, float *Y, dci_spectral_stats *st);
 
 /* Top-K eigenvectors of S for a given affinity (the steps after W), as n x K
- * float64 row-major in U; lambda (K, may be NULL) gets the eigenvalues and
- * *components (may be NULL) the number of connected components. */
+ * float64 row-major in U; lambda (K, may be NULL) gets the eigenvalues,
+ * *components (may be NULL) the number of connected components of W and
+ * *tau (may be NULL) the regularisation applied (0: none). regularize:
+ * more components than K regularise (1) or fail (0). */
 dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uint64_t seed,
-                               double *U, double *lambda, int64_t *components);
+                               int regularize, double *U, double *lambda, int64_t *components,
+                               double *tau);
 dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, int eigensolver,
-                                 uint64_t seed, double *U, double *lambda, int64_t *components);
+                                 uint64_t seed, int regularize, double *U, double *lambda,
+                                 int64_t *components, double *tau);
 
 /* Y_i = U_i / ||U_i|| in float32; a zero row (cannot happen for U from the
  * functions above) becomes e_1 so that Y has unit rows. */

@@ -51,6 +51,7 @@ dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const c
         .seed = (uint64_t)dci_param_i(s, "seed"),
         .pca_dims = pca,
         .sigma_sample = dci_param_i(s, "sigma_sample"),
+        .disconnected = (int)dci_param_i(s, "disconnected"),
     };
     dci_spectral_stats st = {0};
     DCI_TRY(dci_solver_progress(s, "embedding", 0, 1, NAN));
@@ -72,6 +73,7 @@ dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const c
     DCI_TRY(dci_solver_put_stat(s, "pca_dims", (double)st.pca_dims));
     DCI_TRY(dci_solver_put_stat(s, "components", (double)st.components));
     DCI_TRY(dci_solver_put_stat(s, "dense", (double)st.dense));
+    DCI_TRY(dci_solver_put_stat(s, "tau", st.tau));
     DCI_TRY(dci_solver_progress(s, "embedding", 1, 1, NAN));
     *Y = emb;
     *n_out = n;

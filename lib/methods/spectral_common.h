@@ -30,7 +30,10 @@
      "keeping 95 % of the variance, at most 50), -1 = off (raw features), q = q components"},    \
     {"sigma_sample", DC_PARAM_INT, 0, -1, 1e9, NULL,                                             \
      "0 = auto (exact sigmas while p <= 1000 or dense, else sampled with 128), -1 = exact, "    \
-     "s = each sigma estimated from a uniform sample holding about s of its p nearest"}
+     "s = each sigma estimated from a uniform sample holding about s of its p nearest"},         \
+    {"disconnected", DC_PARAM_CHOICE, 0, 0, 1, "regularize|error",                               \
+     "an affinity graph with more connected components than k: regularize (add tau/n to "      \
+     "every affinity, tau = the mean degree, which connects it; a warning) or error (fail)"}
 
 /* Default neighbours of the sparse graph (parameter m = 0), clamped to n - 1. */
 #define DCI_SPECTRAL_DEFAULT_M 10
@@ -38,7 +41,8 @@
 /* Checks the data (finite, k in [1, n], m < n), computes the embedding Y
  * (n x k, unit rows), stores it as the solver's "embedding" output and the
  * stats seconds_pca, seconds_knn, seconds_affinity, seconds_eigen, p, m, p_sigma,
- * pca_dims, components, dense. k = 1: Y is a column of ones and no graph
+ * pca_dims, components (of the affinity graph), dense, tau (the
+ * regularisation of a graph with more components than k; 0 = none). k = 1: Y is a column of ones and no graph
  * (nor its statistics) is made.
  * *Y is borrowed from the solver (valid until its results are cleared). */
 dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,

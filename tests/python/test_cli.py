@@ -494,3 +494,26 @@ def test_sigint_stops_the_fit_writes_the_checkpoint_and_no_output(deep_data, tmp
                                        "--n-init", 10 ** 4, "--tol", 0, "--out", out,
                                        "--quiet"], after=0.5)
     assert rc == 130 and took < 5 and "interrupted" in err
+
+
+def test_library_warnings_reach_stderr_and_the_json(tmp_path):
+    rng = np.random.default_rng(2)
+    y = np.repeat(np.arange(4), 30)
+    far = tmp_path / "far.npy"
+    np.save(far, (100.0 * y[:, None] + rng.normal(size=(120, 3))).astype(np.float32))
+    p = run("cluster", "--method", "njw", "--data", far, "--k", 3, "--affinity", "sparse",
+            "--json", check=0)
+    j = json.loads(p.stdout)
+    assert j["components"] == 4 and j["tau"] > 0
+    assert len(j["warnings"]) == 1 and "4 connected components" in j["warnings"][0]
+    assert "warning: spectral embedding" in p.stderr
+    p = run("cluster", "--method", "njw", "--data", far, "--k", 3, "--affinity", "sparse",
+            "--disconnected", "error")
+    assert p.returncode == 1 and "parameter 'affinity'" in p.stderr
+    same = tmp_path / "same.npy"
+    np.save(same, np.ones((50, 2), np.float32))
+    p = run("cluster", "--method", "kmeans", "--data", same, "--k", 3, "--json", "--quiet",
+            check=0)
+    j = json.loads(p.stdout)
+    assert j["distinct_clusters"] == 1 and "1 distinct clusters" in j["warnings"][0]
+    assert p.stderr == ""  # --quiet silences the warning, the JSON keeps it

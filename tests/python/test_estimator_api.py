@@ -177,3 +177,51 @@ def test_verbose_reports_progress_on_stderr(capfd, idec):
     assert any(line.startswith("[IDEC] pretrain 10/10 ") for line in some)
     clone(idec).fit(x)
     assert capfd.readouterr().err == ""
+
+
+# -- items 16, 17: more components than clusters, fewer distinct points than clusters
+
+
+def far_blobs(k=4, per=30, d=3, seed=2):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(k), per)
+    x = 100.0 * np.arange(k)[y][:, None] + rng.normal(size=(k * per, d))
+    return np.ascontiguousarray(x, dtype=np.float32), y
+
+
+@pytest.mark.parametrize("cls", [dc.NJW, dc.SCDBAS])
+def test_more_components_than_clusters_regularises_with_a_warning(cls):
+    x, y = far_blobs()  # 4 components of the 10-neighbour graph
+    for k in (2, 3):
+        with pytest.warns(UserWarning, match="4 connected components, more than n_clusters = %d"
+                          % k) as w:
+            est = cls(k, random_state=0, affinity="sparse").fit(x)
+        assert "n_neighbors" in str(w[0].message) and est.stats_["tau"] > 0
+        assert len(np.unique(est.labels_)) == k
+        for blob in range(4):  # a component is never split
+            assert len(np.unique(est.labels_[y == blob])) == 1
+    with pytest.raises(dc.DegenerateDataError) as e:
+        cls(3, disconnected="error").fit(x)
+    msg = str(e.value)
+    assert "4 connected components" in msg and "'n_neighbors'" in msg and "'affinity'" in msg
+    assert "'m'" not in msg
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = cls(4, random_state=0).fit(x)  # as many clusters as components: no warning
+    assert est.stats_["tau"] == 0 and dc.metrics.acc(y, est.labels_) == 1.0
+
+
+def test_kmeans_with_fewer_distinct_points_than_clusters():
+    x = np.tile(np.array([[1.0, 2.0]], np.float32), (50, 1))
+    with pytest.warns(dc.estimators.ConvergenceWarning,
+                      match=r"Number of distinct clusters \(1\) found smaller than n_clusters \(3\)"):
+        km = dc.KMeans(3, random_state=0).fit(x)
+    np.testing.assert_array_equal(km.labels_, np.zeros(50))
+    np.testing.assert_array_equal(km.predict(x), km.labels_)
+    assert km.inertia_ == 0.0
+    two = np.concatenate([x, x + 1.0])
+    with pytest.warns(dc.estimators.ConvergenceWarning, match=r"\(2\) found smaller"):
+        km = dc.KMeans(3, random_state=0).fit(two)
+    np.testing.assert_array_equal(km.predict(two), km.labels_)
+    assert len(np.unique(km.labels_)) == 2

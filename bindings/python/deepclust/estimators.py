@@ -390,9 +390,26 @@ def _no_predict(est):
         "fit_predict(X) on all the data (or labels_ after fit)" % type(est).__name__)
 
 
+class _SpectralEstimator(_SolverEstimator):
+    """NJW and SCDBAS: the warning of a regularised graph, and no predict."""
+
+    predict = property(_no_predict, doc="Not available: see fit_predict.")
+
+    def _store(self, solver, X, dtype):
+        super()._store(solver, X, dtype)
+        if self.stats_.get("tau", 0) > 0:
+            warnings.warn(
+                "the affinity graph has %d connected components, more than n_clusters = %d: "
+                "the embedding is that of the regularised graph (tau / n = %.3g added to every "
+                "affinity); raise n_neighbors or use affinity='dense' for a connected graph, or "
+                "disconnected='error' to refuse" % (self.stats_["components"], self.n_clusters,
+                                                    self.stats_["tau"] / X.shape[0]),
+                UserWarning, stacklevel=4)
+
+
 _SPECTRAL_PARAMS = dict(_SolverEstimator._params, affinity="affinity", n_neighbors="m",
                         eigensolver="eigensolver", n_init="n_init", pca="pca",
-                        sigma_sample="sigma_sample")
+                        sigma_sample="sigma_sample", disconnected="disconnected")
 _SPECTRAL_DOC = """
     affinity: "sparse" (default: Gaussian affinity on the symmetrised
     n_neighbors-nearest-neighbour graph), "dense" (all pairs) or "auto"
@@ -402,10 +419,15 @@ _SPECTRAL_DOC = """
     projection the sparse graph is built on (None = auto: the fewest keeping
     95 % of the variance, at most 50, when there are more than 128 features;
     -1 = raw features). sigma_sample: None = auto (exact sigmas while
-    p <= 1000), -1 = exact, s = sampled estimate with about s neighbours.""" + _COMMON_DOC
+    p <= 1000), -1 = exact, s = sampled estimate with about s neighbours.
+    disconnected: what a graph with more connected components than
+    n_clusters gets -- "regularize" (the default: tau / n added to every
+    affinity, tau the mean degree, which connects the graph; a UserWarning
+    says so, and stats_["tau"] holds tau) or "error" (DegenerateDataError,
+    the strict behaviour).""" + _COMMON_DOC
 
 
-class NJW(_SolverEstimator):
+class NJW(_SpectralEstimator):
     __doc__ = """Spectral clustering of Ng, Jordan & Weiss: spectral embedding
     with the adaptive-sigma affinity, then k-means (n_init restarts) on it.
     """ + _SPECTRAL_DOC + """
@@ -421,11 +443,9 @@ class NJW(_SolverEstimator):
     _outputs = {"embedding_": "embedding", "cluster_centers_": "centers"}
     _stats = {"inertia_": ("inertia", float), "n_iter_": ("iterations", int)}
 
-    predict = property(_no_predict, doc="Not available: see fit_predict.")
-
     def __init__(self, n_clusters=8, *, affinity="sparse", n_neighbors=None, eigensolver="auto",
-                 n_init=10, pca=None, sigma_sample=None, random_state=None, n_jobs=None,
-                 verbose=0):
+                 n_init=10, pca=None, sigma_sample=None, disconnected="regularize",
+                 random_state=None, n_jobs=None, verbose=0):
         self.n_clusters = n_clusters
         self.affinity = affinity
         self.n_neighbors = n_neighbors
@@ -433,12 +453,13 @@ class NJW(_SolverEstimator):
         self.n_init = n_init
         self.pca = pca
         self.sigma_sample = sigma_sample
+        self.disconnected = disconnected
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
 
 
-class SCDBAS(_SolverEstimator):
+class SCDBAS(_SpectralEstimator):
     __doc__ = """Spectral clustering with the damped beetle antennae search
     (Zhang, Liu & Wang 2020): spectral embedding, then the cluster centres
     are searched by DBAS on the k-means fitness.
@@ -474,10 +495,9 @@ class SCDBAS(_SolverEstimator):
                        "fitness_trace_undamped_current_": "trace_undamped_current"}
     _stats = {"fitness_": ("fitness", float), "n_iter_": ("dbas_iters", int)}
 
-    predict = property(_no_predict, doc="Not available: see fit_predict.")
-
     def __init__(self, n_clusters=8, *, affinity="sparse", n_neighbors=None, eigensolver="auto",
-                 n_init=10, pca=None, sigma_sample=None, dbas_mode="improved", dbas_step=None,
+                 n_init=10, pca=None, sigma_sample=None, disconnected="regularize",
+                 dbas_mode="improved", dbas_step=None,
                  dbas_eta=0.95, dbas_c=5.0, dbas_iters=None, dbas_excursion=20, dbas_damp=0.5,
                  dbas_beetles=None, record_undamped=False, random_state=None, n_jobs=None,
                  verbose=0):
@@ -488,6 +508,7 @@ class SCDBAS(_SolverEstimator):
         self.n_init = n_init
         self.pca = pca
         self.sigma_sample = sigma_sample
+        self.disconnected = disconnected
         self.dbas_mode = dbas_mode
         self.dbas_step = dbas_step
         self.dbas_eta = dbas_eta
