@@ -136,6 +136,17 @@ static void csr_to_dense(const dci_csr *w, double *out) {
         for (int64_t e = w->rowptr[i]; e < w->rowptr[i + 1]; e++) out[i * w->n + w->col[e]] = w->val[e];
 }
 
+/* 1 if every row of the n x K embedding Y has unit length. */
+static int unit_rows(const float *Y, int64_t n, int64_t K) {
+    int ok = 1;
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0;
+        for (int64_t l = 0; l < K; l++) s += (double)Y[i * K + l] * Y[i * K + l];
+        ok &= fabs(s - 1.0) < 1e-5;
+    }
+    return ok;
+}
+
 /* S = D^-1/2 W D^-1/2 with S_ii = 1 for isolated points (the documented convention). */
 static void normalized(const double *W, int64_t n, double *S) {
     double *dinv = malloc((size_t)n * sizeof *dinv);
@@ -792,13 +803,7 @@ static void test_spectral_components(void) {
     dci_spectral_stats sr;
     CHECK_OK(dci_spectral_embedding(x, 120, d, 3, &os, Y, &sr));
     CHECK(sr.components == 4 && sr.tau > 0);
-    int unit = 1;
-    for (int64_t i = 0; i < 120; i++) {
-        double r = 0;
-        for (int64_t l = 0; l < 3; l++) r += (double)Y[i * 3 + l] * Y[i * 3 + l];
-        unit &= fabs(r - 1.0) < 1e-5;
-    }
-    CHECK(unit);
+    CHECK(unit_rows(Y, 120, 3));
     free(x);
 
     /* An isolated point (row 0 has no edges) next to a path 1..n-1. */
@@ -969,13 +974,7 @@ static void test_spectral_errors(void) {
     x[17] = 0.0f;
     /* K = n (dense): every eigenvector; rows still unit. */
     CHECK_OK(dc_spectral_embedding(x, 50, 2, 50, DC_SPECTRAL_DENSE, 0, Y));
-    int ok = 1;
-    for (int64_t i = 0; i < 50; i++) {
-        double s = 0;
-        for (int64_t l = 0; l < 50; l++) s += (double)Y[i * 50 + l] * Y[i * 50 + l];
-        ok &= fabs(s - 1.0) < 1e-5;
-    }
-    CHECK(ok);
+    CHECK(unit_rows(Y, 50, 50));
     free(x);
 }
 

@@ -15,6 +15,24 @@ import os
 
 import pytest
 
+# Tiny deep networks and short phases (estimator arguments) for the tests of
+# the estimators' Python behaviour, where the clustering quality is not the
+# point.
+SMALL_DEEP = dict(hidden1=16, hidden2=8, hidden3=0, embed_dim=3, batch_size=32,
+                  pretrain_epochs=10, pretrain_lr=0.1, n_init=3, update_interval=10, max_iter=30)
+
+
+def unit_blobs(n_per=40, k=3, d=6, seed=0):
+    """(x float32, y): k tight blobs (noise 0.03) at random centres in
+    [0.1, 0.9]^d, rows shuffled."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0.1, 0.9, size=(k, d))
+    y = np.repeat(np.arange(k), n_per)
+    x = centres[y] + 0.03 * rng.normal(size=(len(y), d))
+    perm = rng.permutation(len(y))
+    return np.ascontiguousarray(x[perm], dtype=np.float32), y[perm]
+
 
 @pytest.fixture(scope="module")
 def cdll():

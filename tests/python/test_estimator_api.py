@@ -18,18 +18,8 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 import deepclust as dc  # noqa: E402
-
-SMALL = dict(hidden1=16, hidden2=8, hidden3=0, embed_dim=3, batch_size=32, pretrain_epochs=10,
-             pretrain_lr=0.1, n_init=3, update_interval=10, max_iter=30)
-
-
-def blobs(n_per=40, k=3, d=6, seed=0):
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(0.1, 0.9, size=(k, d))
-    y = np.repeat(np.arange(k), n_per)
-    x = centres[y] + 0.03 * rng.normal(size=(len(y), d))
-    perm = rng.permutation(len(y))
-    return np.ascontiguousarray(x[perm], dtype=np.float32), y[perm]
+from conftest import SMALL_DEEP as SMALL  # noqa: E402
+from conftest import unit_blobs as blobs  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,12 @@ if not os.environ.get("DEEPCLUST_LIBRARY"):
     pytest.skip("DEEPCLUST_LIBRARY is not set", allow_module_level=True)
 
 import deepclust as dc  # noqa: E402
+from conftest import SMALL_DEEP as SMALL  # noqa: E402
+from conftest import unit_blobs  # noqa: E402
 
-SMALL = dict(hidden1=16, hidden2=8, hidden3=0, embed_dim=3, batch_size=32, pretrain_epochs=10,
-             pretrain_lr=0.1, n_init=3, update_interval=10, max_iter=30)
 
-
-def blobs(n_per=40, k=3, d=6, seed=0):
-    rng = np.random.default_rng(seed)
-    centres = rng.uniform(0.1, 0.9, size=(k, d))
-    x = np.concatenate([c + 0.03 * rng.normal(size=(n_per, d)) for c in centres])
-    return np.ascontiguousarray(rng.permutation(x), dtype=np.float32)
+def blobs(n_per=40, seed=0):
+    return unit_blobs(n_per=n_per, seed=seed)[0]
 
 
 def copies(est, tmp_path):
