@@ -122,6 +122,7 @@ static void test_declared_outputs(void) {
             set_if_present(s, "embed_dim", 2);
             set_if_present(s, "pretrain_epochs", 2);
             set_if_present(s, "pretrain_lr", 0.01);
+            set_if_present(s, "pretrain_optimizer", 0); /* sgd */
             set_if_present(s, "batch", 16);
             set_if_present(s, "update_interval", 2);
             set_if_present(s, "neighbors_k", 3);

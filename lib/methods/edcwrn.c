@@ -39,25 +39,30 @@
 
 /* ---- parameters ---- */
 
-/* 50 epochs pre-train Fashion-MNIST (70k) in about a quarter of an hour on
- * two cores; the published setting is 200+ epochs. */
-#define DEF_PRETRAIN_EPOCHS 50
 #define DEF_LR 0.1
 #define DEF_LR_DEC 0.01 /* DEC's own setting: no reconstruction term to hold it back */
 
 #define P_K {"k", DC_PARAM_INT, 0, 0, 1e9, NULL, "number of clusters (required)"}
 #define P_SEED {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, NULL, \
                 "random seed (weights, batch order, augmentation, k-means)"}
-#define P_PRE_EPOCHS {"pretrain_epochs", DC_PARAM_INT, DEF_PRETRAIN_EPOCHS, 0, 1e6, NULL, \
-                      "autoencoder pre-training epochs (published setting: 200 or more)"}
+#define P_PRESET {"preset", DC_PARAM_CHOICE, DCI_PRESET_DEFAULT, 0, 1, "default|authors", \
+                  "the values every parameter not given takes: this library's measured "    \
+                  "recipe, or the authors' published code (docs/methods.md lists both)"}
+#define P_PRE_STEPS {"pretrain_steps", DC_PARAM_INT, 0, 0, 1e9, NULL, \
+                     "pre-training budget in batch steps; 0: 500 epochs, at least 2000 and at " \
+                     "most 16000 steps"}
+#define P_PRE_EPOCHS {"pretrain_epochs", DC_PARAM_INT, 0, 0, 1e6, NULL, \
+                      "> 0: the pre-training budget in epochs instead of pretrain_steps"}
+#define P_PRE_WARMUP {"pretrain_warmup", DC_PARAM_INT, 1000, 0, 1e9, NULL, \
+                      "pre-training learning-rate warm-up in steps (at most a tenth of the budget)"}
 #define P_PRE_LR {"pretrain_lr", DC_PARAM_REAL, 0.0, 0, 1e6, NULL, \
                   "pre-training learning rate; 0: the optimiser's default (SGD 1.0, Adam 0.001)"}
 #define P_PRE_MOM {"pretrain_momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, NULL, \
                    "pre-training momentum"}
-#define P_PRE_OPT {"pretrain_optimizer", DC_PARAM_CHOICE, 0, 0, 1, "sgd|adam", \
+#define P_PRE_OPT {"pretrain_optimizer", DC_PARAM_CHOICE, 1, 0, 1, "sgd|adam", \
                    "pre-training optimiser: SGD with momentum (SPEC), or Adam (beta1 = " \
                    "pretrain_momentum, beta2 = 0.999)"}
-#define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 0, 0, 1, "constant|cosine", \
+#define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 1, 0, 1, "constant|cosine", \
                      "pre-training learning rate schedule: constant, or a half cosine from pretrain_lr " \
                      "down to 0 over all the epochs"}
 #define P_BATCH {"batch", DC_PARAM_INT, 256, 1, DCI_DEEP_MAX_BATCH, NULL, \
@@ -90,12 +95,19 @@
 #define P_H2 {"hidden2", DC_PARAM_INT, 500, 0, 1e6, NULL, "encoder hidden layer 2 size (0: none)"}
 #define P_H3 {"hidden3", DC_PARAM_INT, 2000, 0, 1e6, NULL, \
               "encoder hidden layer 3 size (0: none; needs hidden2)"}
-#define P_AUG {"augment", DC_PARAM_BOOL, 0, 0, 1, NULL, \
-               "random affine augmentation of image batches in both phases (needs an image shape)"}
+#define P_AUG {"augment", DC_PARAM_CHOICE, DCI_AUGMENT_AUTO, 0, 2, "false|true|auto", \
+               "random affine augmentation of image batches in both phases (true needs an "  \
+               "image shape; auto: on exactly when the data have one)"}
+#define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, NULL, \
+                 "divide the data by a power of two near their 99th percentile of |x| (1 for " \
+                 "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
+                 "scaling; the model records and applies it"}
 #define P_CKPT {"checkpoint_every", DC_PARAM_INT, 0, 0, 1e9, NULL, \
                 "checkpoint every N clustering iterations (0: off; file: dc_solver_set_checkpoint)"}
-#define P_WEIGHTING {"weighting", DC_PARAM_BOOL, 1, 0, 1, NULL, \
-                     "local representation weighting (off: plain squared distance)"}
+#define P_WEIGHTING {"weighting", DC_PARAM_CHOICE, DCI_WEIGHTING_ON, 0, 2, "false|true|after", \
+                     "local representation weighting: false: plain squared distance; true: "  \
+                     "Eq. 15 weights in the kernel, updated during training; after: uniform " \
+                     "weights in training, Eq. 15 computed once at the end (output only)"}
 #define P_NEIGHBORS {"neighbors", DC_PARAM_BOOL, 1, 0, 1, NULL, \
                      "neighbour-max encoder branch (off: each sample its own neighbour)"}
 #define P_FORMULATION {"formulation", DC_PARAM_CHOICE, 0, 0, 1, "proposed|idec", \
@@ -111,8 +123,9 @@
                   "cross-entropy against q normalised over clusters (as the authors' code); "    \
                   "off: -sum p log q of the raw kernel"}
 
-#define COMMON_PARAMS P_K, P_SEED, P_PRE_EPOCHS, P_PRE_LR, P_PRE_MOM, P_PRE_OPT, P_PRE_SCHED, P_BATCH, P_MOM, P_T, \
-                      P_TOL, P_MAXIT, P_NINIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_CKPT
+#define COMMON_PARAMS P_K, P_SEED, P_PRESET, P_PRE_STEPS, P_PRE_EPOCHS, P_PRE_WARMUP, P_PRE_LR, \
+                      P_PRE_MOM, P_PRE_OPT, P_PRE_SCHED, P_BATCH, P_MOM, P_T, P_TOL, P_MAXIT,   \
+                      P_NINIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_SCALE, P_CKPT
 
 static const dci_param_def edcwrn_params[] = {
     COMMON_PARAMS, P_LR(DEF_LR), P_LAMBDA, P_A, P_B, P_ALPHA, P_BETA, P_NK,
@@ -132,7 +145,11 @@ dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     c.hidden[0] = 500;
     c.hidden[1] = 500;
     c.hidden[2] = 2000;
-    c.pretrain_epochs = DEF_PRETRAIN_EPOCHS;
+    c.pretrain_warmup = 1000;
+    c.pretrain_adam = 1;
+    c.pretrain_cosine = 1;
+    c.augment = DCI_AUGMENT_AUTO;
+    c.scale_input = 1;
     c.n_init = 20;
     c.neighbors_k = DCI_NMAX_K_DEFAULT;
     c.update_interval = 140;
@@ -147,7 +164,8 @@ dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     c.alpha = DCI_WEIGHT_ALPHA_DEFAULT;
     c.beta = DCI_WEIGHT_BETA_DEFAULT;
     c.tol = 0.001;
-    c.weighting = c.neighbors = method == DCI_DEEP_EDCWRN;
+    c.weighting = method == DCI_DEEP_EDCWRN ? DCI_WEIGHTING_ON : DCI_WEIGHTING_OFF;
+    c.neighbors = method == DCI_DEEP_EDCWRN;
     c.formulation_idec = method != DCI_DEEP_EDCWRN;
     c.ce_normalized = 1;
     c.weighting_scale = DCI_WSCALE_RAW;
@@ -155,32 +173,75 @@ dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     return c;
 }
 
-/* Value of a parameter if the method's table has it. */
-static int opt_param(const dc_solver *s, const char *name, double *v) {
+/* ---- presets ----
+ * A preset is the value each parameter takes when the caller did not set
+ * it. "default" is the parameter table itself; "authors" replaces the
+ * entries below (the EDCWRN authors' published notebook: docs/methods.md).
+ * Choice values are their positions in the table's choice lists. */
+typedef struct preset_value {
+    const char *name;
+    double value;
+    int edcwrn_only; /* IDEC and DEC keep their own clustering settings */
+} preset_value;
+
+static const preset_value authors_preset[] = {
+    {"pretrain_steps", 128000, 0},   {"pretrain_optimizer", 0, 0}, /* sgd */
+    {"pretrain_lr", 1.0, 0},         {"pretrain_momentum", 0.9, 0},
+    {"pretrain_schedule", 0, 0},     /* constant */
+    {"pretrain_warmup", 0, 0},       {"scale_input", 0, 0},
+    {"n_init", 150, 0},              {"lr", 1.0, 1},
+    {"weighting", DCI_WEIGHTING_AFTER, 1}, {"weighting_norm", DCI_WNORM_SUM, 1},
+};
+
+static int param_index(const dc_solver *s, const char *name) {
     for (int i = 0; i < s->m->n_params; i++)
-        if (strcmp(s->m->params[i].name, name) == 0) {
-            *v = s->pv[i];
-            return 1;
-        }
-    return 0;
+        if (strcmp(s->m->params[i].name, name) == 0) return i;
+    return -1;
 }
 
-static dci_deep_cfg read_cfg(const dc_solver *s, dci_deep_method method) {
+/* The values a fit uses: the solver's, with the preset's for every
+ * parameter the caller did not set. eff has n_params entries. */
+static void effective_params(const dc_solver *s, double *eff) {
+    memcpy(eff, s->pv, sizeof *eff * (size_t)s->m->n_params);
+    const int ip = param_index(s, "preset");
+    if (ip < 0 || llround(s->pv[ip]) != DCI_PRESET_AUTHORS) return;
+    const int edcwrn = s->m == &dci_method_edcwrn;
+    for (size_t e = 0; e < sizeof authors_preset / sizeof authors_preset[0]; e++) {
+        const int i = param_index(s, authors_preset[e].name);
+        if (i >= 0 && !s->given[i] && (edcwrn || !authors_preset[e].edcwrn_only))
+            eff[i] = authors_preset[e].value;
+    }
+}
+
+/* Value of a parameter if the method's table has it. */
+static int opt_param(const dc_solver *s, const double *eff, const char *name, double *v) {
+    const int i = param_index(s, name);
+    if (i < 0) return 0;
+    *v = eff[i];
+    return 1;
+}
+
+static dci_deep_cfg read_cfg(const dc_solver *s, const double *eff, dci_deep_method method) {
     dci_deep_cfg c = dci_deep_cfg_default(method);
     double v;
 #define RD_I(name, field) \
-    if (opt_param(s, name, &v)) c.field = (int64_t)llround(v)
+    if (opt_param(s, eff, name, &v)) c.field = (int64_t)llround(v)
+#define RD_C(name, field) \
+    if (opt_param(s, eff, name, &v)) c.field = (int)llround(v)
 #define RD_R(name, field) \
-    if (opt_param(s, name, &v)) c.field = v
+    if (opt_param(s, eff, name, &v)) c.field = v
 #define RD_B(name, field) \
-    if (opt_param(s, name, &v)) c.field = v != 0.0
+    if (opt_param(s, eff, name, &v)) c.field = v != 0.0
     RD_I("k", k);
     RD_I("batch", batch);
     RD_I("embed_dim", embed_dim);
     RD_I("hidden1", hidden[0]);
     RD_I("hidden2", hidden[1]);
     RD_I("hidden3", hidden[2]);
+    RD_C("preset", preset);
     RD_I("pretrain_epochs", pretrain_epochs);
+    RD_I("pretrain_steps", pretrain_steps);
+    RD_I("pretrain_warmup", pretrain_warmup);
     RD_I("n_init", n_init);
     RD_I("neighbors_k", neighbors_k);
     RD_I("update_interval", update_interval);
@@ -196,17 +257,19 @@ static dci_deep_cfg read_cfg(const dc_solver *s, dci_deep_method method) {
     RD_R("alpha", alpha);
     RD_R("beta", beta);
     RD_R("tol", tol);
-    RD_B("weighting", weighting);
+    RD_C("weighting", weighting);
     RD_B("neighbors", neighbors);
     RD_B("formulation", formulation_idec);
     RD_B("ce_normalized", ce_normalized);
-    RD_B("augment", augment);
+    RD_C("augment", augment);
+    RD_B("scale_input", scale_input);
     RD_B("pretrain_schedule", pretrain_cosine);
     RD_B("pretrain_optimizer", pretrain_adam);
     RD_I("weighting_scale", weighting_scale);
     RD_I("weighting_norm", weighting_norm);
-    if (opt_param(s, "seed", &v)) c.seed = (uint64_t)llround(v);
+    if (opt_param(s, eff, "seed", &v)) c.seed = (uint64_t)llround(v);
 #undef RD_I
+#undef RD_C
 #undef RD_R
 #undef RD_B
     return c;
@@ -245,14 +308,29 @@ dc_status dci_deep_check(const dci_deep_cfg *c, int64_t n, int64_t d,
         return dci_fail(DC_ERR_INVALID_ARG, "%s: update_interval must be >= 1", name);
     if (!c->formulation_idec && dci_kernel_check(dci_kernel_proposed(c->a, c->b)) != DC_OK)
         return dci_context(DC_ERR_INVALID_ARG, "%s", name);
-    if (c->weighting && dci_weighting_check(c->alpha, c->beta) != DC_OK)
+    if (c->weighting != DCI_WEIGHTING_OFF && dci_weighting_check(c->alpha, c->beta) != DC_OK)
         return dci_context(DC_ERR_INVALID_ARG, "%s", name);
     if (c->neighbors && dci_nmax_check_k(c->neighbors_k, n) != DC_OK)
         return dci_context(DC_ERR_INVALID_ARG, "%s: parameter neighbors_k", name);
-    if (c->augment && dci_augment_check(shape, d) != DC_OK)
+    if (c->augment == DCI_AUGMENT_ON && dci_augment_check(shape, d) != DC_OK)
         return dci_context(shape ? DC_ERR_SHAPE : DC_ERR_INVALID_ARG, "%s: parameter augment",
                            name);
     return DC_OK;
+}
+
+int dci_deep_augment_on(const dci_deep_cfg *c, const dci_image_shape *shape) {
+    return c->augment == DCI_AUGMENT_ON || (c->augment == DCI_AUGMENT_AUTO && shape != NULL);
+}
+
+int64_t dci_deep_pretrain_steps(const dci_deep_cfg *c, int64_t n) {
+    const int64_t b = c->batch < n ? c->batch : n;
+    const int64_t per_epoch = b < 1 ? 0 : (n + b - 1) / b;
+    if (c->pretrain_epochs > 0) return c->pretrain_epochs * per_epoch;
+    if (c->pretrain_steps > 0) return c->pretrain_steps;
+    const int64_t steps = 500 * per_epoch;
+    return steps < DCI_PRETRAIN_MIN_STEPS ? DCI_PRETRAIN_MIN_STEPS
+                                          : (steps > DCI_PRETRAIN_MAX_STEPS ? DCI_PRETRAIN_MAX_STEPS
+                                                                            : steps);
 }
 
 /* ---- training state ---- */
@@ -261,7 +339,7 @@ void dci_deep_train_free(dci_deep_train *t) {
     if (!t) return;
     dc_model_free(t->m);
     dci_sgd_free(t->sgd);
-    void *bufs[] = {t->wvar,  t->dr,    t->xb,   t->z,     t->dz,  t->drecon, t->qb,    t->pb,
+    void *bufs[] = {t->wvar,  t->dr,    t->xb,   t->xb_nb, t->z,     t->dz,  t->drecon, t->qb,    t->pb,
                     t->enb,   t->de,   t->dez,   t->zself, t->arg,  t->lnbr,  t->e,
                     t->e_nb,  t->zall, t->q,     t->p,   t->nbr,    t->labels, t->labels_new,
                     t->order, t->loss, t->trace};
@@ -291,16 +369,21 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
     const int64_t B = t->B, M = t->M, K = t->K, d = t->d, kn = t->kn;
     dc_status st = dci_model_new(&t->m, DCI_MODEL_CLUSTERING, method_names[cfg->method], ae->dims,
                                  ae->n_dims, B, kn > 0, cfg->method != DCI_DEEP_DEC, K,
-                                 cfg->weighting);
+                                 cfg->weighting == DCI_WEIGHTING_ON);
     if (st != DC_OK) goto fail;
     dc_model *m = t->m;
     dci_mlp_copy_params(m->enc, ae->enc);
     if (m->enc_nb) dci_mlp_copy_params(m->enc_nb, ae->enc);
     if (m->dec) dci_mlp_copy_params(m->dec, ae->dec);
     m->kernel = cfg->formulation_idec ? dci_kernel_student() : dci_kernel_proposed(cfg->a, cfg->b);
-    /* a (M s)^b = (a M^b) s^b: M w in the distance is a rescaled a. */
-    if (cfg->weighting && cfg->weighting_norm == DCI_WNORM_MEAN)
+    /* a (M s)^b = (a M^b) s^b: M w in the distance is a rescaled a; the
+     * fixed uniform weights 1/M of weighting = after are a / M^b. */
+    if (cfg->weighting == DCI_WEIGHTING_ON && cfg->weighting_norm == DCI_WNORM_MEAN)
         m->kernel.a *= pow((double)M, m->kernel.b);
+    if (cfg->weighting == DCI_WEIGHTING_AFTER && cfg->weighting_norm == DCI_WNORM_SUM &&
+        !cfg->formulation_idec)
+        m->kernel.a *= pow((double)M, -m->kernel.b);
+    m->input_scale = ae->input_scale;
     m->neighbors_k = kn;
     m->pretrain_loss = ae->pretrain_loss;
     if (m->weights) dci_weighting_init(m->weights, K, M);
@@ -311,7 +394,7 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
 #define ALLOC(ptr, type, count) \
     if (!((ptr) = DCI_NEW_ZEROS(type, (count), #ptr))) goto nomem
     ALLOC(t->dr, float, K * M);
-    if (m->weights) ALLOC(t->wvar, double, M);
+    if (cfg->weighting != DCI_WEIGHTING_OFF) ALLOC(t->wvar, double, M);
     ALLOC(t->xb, float, B * d);
     ALLOC(t->z, float, B * M);
     ALLOC(t->dz, float, B * M);
@@ -332,6 +415,7 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
         ALLOC(t->zself, float, B * M);
         ALLOC(t->arg, int32_t, B * M);
         ALLOC(t->lnbr, int64_t, B * kn);
+        if (dci_deep_augment_on(cfg, shape)) ALLOC(t->xb_nb, float, B * d);
         ALLOC(t->e_nb, float, n * M);
         ALLOC(t->nbr, int64_t, n * kn);
         dci_nmax_self(n, kn, t->nbr);
@@ -349,7 +433,7 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
     t->pos = n; /* the first iteration starts an epoch (and shuffles) */
     dci_rng_init(&t->shuffle, cfg->seed, DCI_STREAM_SHUFFLE);
     dci_rng_init(&t->aug, cfg->seed, DCI_STREAM_AUGMENT);
-    t->augment = cfg->augment;
+    t->augment = dci_deep_augment_on(cfg, shape);
     if (shape) t->shape = *shape;
     *out = t;
     return DC_OK;
@@ -387,14 +471,14 @@ dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_f
     return dci_kmeans(t->zall, t->n, t->M, t->K, &o, NULL, t->m->centers, NULL, NULL);
 }
 
-dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, int64_t b, const float *pb,
-                              const int64_t *nbr, int grad, double parts[3]) {
+dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
+                              const float *pb, const int64_t *nbr, int grad, double parts[3]) {
     dc_model *m = t->m;
     const int64_t M = t->M, K = t->K, kn = t->kn;
     float *z = t->z;
     const float *vx = dci_mlp_forward(m->enc, xb, b);
     if (m->enc_nb) {
-        const float *ez = dci_mlp_forward(m->enc_nb, xb, b);
+        const float *ez = dci_mlp_forward(m->enc_nb, xb_nb ? xb_nb : xb, b);
         if (!nbr) {
             for (int64_t i = 0; i < b * M; i++) t->zself[i] = vx[i] + ez[i];
             DCI_TRY(dci_embedding_check(t->zself, b, M));
@@ -457,15 +541,16 @@ dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, int64_t b, con
     return DC_OK;
 }
 
-/* The representation weights from n rows of q and z (SPEC §1.5). */
-static dc_status update_weights(dci_deep_train *t, const float *q, const float *z, int64_t n) {
+/* The representation weights w (K x M) from n rows of q and z (SPEC §1.5). */
+static dc_status update_weights(dci_deep_train *t, const float *q, const float *z, int64_t n,
+                                float *w) {
     const double *scale = NULL;
     if (t->cfg.weighting_scale == DCI_WSCALE_STANDARDIZED) {
         DCI_TRY(dci_weighting_dim_variance(z, n, t->M, t->wvar));
         scale = t->wvar;
     }
     return dci_weighting_update(q, z, n, t->M, t->m->centers, t->K, t->cfg.alpha, t->cfg.beta,
-                                scale, t->m->weights);
+                                scale, w);
 }
 
 dc_status dci_deep_update(dci_deep_train *t, const float *x) {
@@ -477,7 +562,7 @@ dc_status dci_deep_update(dci_deep_train *t, const float *x) {
     if (t->kn > 0) DCI_TRY(dci_knn_self(t->zall, n, M, t->kn, t->nbr, NULL));
     DCI_TRY(dci_assign_q(m->kernel, t->zall, n, M, m->centers, m->weights, K, t->q));
     DCI_TRY(dci_assign_target(t->q, n, K, t->p));
-    if (m->weights) DCI_TRY(update_weights(t, t->q, t->zall, n));
+    if (m->weights) DCI_TRY(update_weights(t, t->q, t->zall, n, m->weights));
     dci_assign_labels(t->q, n, K, t->labels_new);
     double change = 1.0; /* the first update: every label is new */
     if (t->have_labels) {
@@ -504,15 +589,16 @@ dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
     const int64_t *idx = t->order + t->pos;
     t->pos += b;
     dci_gather_batch(x, t->d, idx, b, t->xb, t->augment ? &t->shape : NULL, NULL, &t->aug);
+    if (t->xb_nb) dci_gather_batch(x, t->d, idx, b, t->xb_nb, &t->shape, NULL, &t->aug);
     for (int64_t i = 0; i < b; i++)
         memcpy(t->pb + i * K, t->p + idx[i] * K, (size_t)K * sizeof *t->pb);
     double parts[3];
-    DCI_TRY(dci_deep_batch_loss(t, t->xb, b, t->pb, NULL, 1, parts));
+    DCI_TRY(dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts));
     dc_model *m = t->m;
     if (m->weights) {
         /* From the batch's forward quantities, before the step moves r. */
         DCI_TRY(dci_assign_q(m->kernel, t->z, b, M, m->centers, m->weights, K, t->qb));
-        DCI_TRY(update_weights(t, t->qb, t->z, b));
+        DCI_TRY(update_weights(t, t->qb, t->z, b, m->weights));
     }
     dci_sgd_step(t->sgd);
     const float row[3] = {(float)parts[0], (float)parts[1], (float)parts[2]};
@@ -558,42 +644,45 @@ static deep_state *ensure_state(dc_solver *s) {
     return s->state;
 }
 
-static void record_params(const dc_solver *s, dc_model *m) {
-    for (int i = 0; i < s->m->n_params; i++) dci_model_set_param(m, s->m->params[i].name, s->pv[i]);
+static void record_params(const dc_solver *s, const double *eff, dc_model *m) {
+    for (int i = 0; i < s->m->n_params; i++) dci_model_set_param(m, s->m->params[i].name, eff[i]);
 }
 
-/* Divergence during or right after pre-training (a loss or embedding beyond
- * float range: z-scored data, a narrow network and SGD at lr 1 can do it);
- * the remedy is a gentler pre-training, which the detail now names. */
-static dc_status pretrain_diverged(const dci_deep_cfg *c, dc_status st) {
-    if (st != DC_ERR_NUMERIC) return st;
-    char detail[640];
-    snprintf(detail, sizeof detail, "%s", dc_last_error());
-    return dci_fail(st, "%s: pre-training diverged; lower pretrain_lr%s", detail,
-                    c->pretrain_adam ? "" : " or set pretrain_optimizer=adam");
+static void set_eff(const dc_solver *s, double *eff, const char *name, double v) {
+    const int i = param_index(s, name);
+    if (i >= 0) eff[i] = v;
 }
 
-static dc_status pretrain(dc_solver *s, const dci_deep_cfg *c, const float *x, int64_t n,
-                          int64_t d, const dci_image_shape *shape, dc_model **out) {
+static double pretrain_lr_of(const dci_deep_cfg *c) {
+    return c->pretrain_lr > 0.0 ? c->pretrain_lr : (c->pretrain_adam ? 0.001 : 1.0);
+}
+
+/* One pre-training run from a fresh network at learning rate lr. */
+static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float *x, int64_t n,
+                               int64_t d, const dci_image_shape *shape, double lr,
+                               dc_model **out) {
     int64_t dims[DCI_DEEP_MAX_DIMS];
     const int n_dims = build_dims(c, d, dims);
     const int64_t B = c->batch < n ? c->batch : n;
     dci_autoencoder ae;
     DCI_TRY(dci_autoencoder_create(&ae, dims, n_dims, c->seed, B));
+    const dci_augment_ranges ranges = dci_augment_ranges_pretrain();
     dci_pretrain_opts o = dci_pretrain_opts_default();
-    o.epochs = c->pretrain_epochs;
+    o.steps = dci_deep_pretrain_steps(c, n);
+    o.warmup = c->pretrain_warmup < o.steps / 10 ? c->pretrain_warmup : o.steps / 10;
     o.batch = B;
-    o.lr = (float)(c->pretrain_lr > 0.0 ? c->pretrain_lr : c->pretrain_adam ? 0.001 : 1.0);
+    o.lr = (float)lr;
     o.momentum = (float)c->pretrain_momentum;
     o.cosine = c->pretrain_cosine;
     o.adam = c->pretrain_adam;
     o.seed = c->seed;
-    o.augment = c->augment ? shape : NULL;
+    o.augment = dci_deep_augment_on(c, shape) ? shape : NULL;
+    o.ranges = &ranges;
     o.embed_limit = DCI_EMBED_LIMIT / 2; /* the clustering phase starts from 2 enc(x) */
     o.progress = s->progress;
     o.progress_user = s->progress_user;
     double loss = NAN;
-    dc_status st = pretrain_diverged(c, dci_pretrain(&ae, x, n, d, &o, &loss));
+    dc_status st = dci_pretrain(&ae, x, n, d, &o, &loss);
     if (st == DC_OK)
         st = dci_model_new(out, DCI_MODEL_AUTOENCODER, method_names[c->method], dims, n_dims, B, 0,
                            1, 0, 0);
@@ -601,10 +690,60 @@ static dc_status pretrain(dc_solver *s, const dci_deep_cfg *c, const float *x, i
         dci_mlp_copy_params((*out)->enc, ae.enc);
         dci_mlp_copy_params((*out)->dec, ae.dec);
         (*out)->pretrain_loss = loss;
-        record_params(s, *out);
     }
     dci_autoencoder_free(&ae);
     return st;
+}
+
+/* The clustering network from an autoencoder, its centres by k-means on the
+ * first embedding of all the data (DC_ERR_NUMERIC when that embedding is
+ * beyond float range: the network diverged). */
+static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const double *eff,
+                                  const dc_model *ae, const float *x, int64_t n,
+                                  const dci_image_shape *shape, dci_deep_train **out) {
+    DCI_TRY(dci_deep_train_create(out, c, ae, n, shape));
+    record_params(s, eff, (*out)->m);
+    dc_status st = dci_deep_init_centers(*out, x, s->progress, s->progress_user);
+    if (st != DC_OK) {
+        dci_deep_train_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* Pre-training and the start of the clustering phase. A divergence (the
+ * loss, the embedding or the weights leave float range) restarts the
+ * pre-training once from a fresh network at half the learning rate, logged;
+ * a second one fails with DC_ERR_NUMERIC naming the phase and both rates.
+ * The rate used is recorded (c, eff: pretrain_lr). */
+static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, const float *x,
+                                    int64_t n, int64_t d, const dci_image_shape *shape,
+                                    dc_model **ae, dci_deep_train **t) {
+    const char *name = s->m->name;
+    double lr = pretrain_lr_of(c);
+    for (int attempt = 0;; attempt++) {
+        dc_status st = pretrain_once(s, c, x, n, d, shape, lr, ae);
+        if (st == DC_OK) {
+            record_params(s, eff, *ae);
+            st = start_clustering(s, c, eff, *ae, x, n, shape, t);
+        }
+        if (st == DC_OK) return DC_OK;
+        dc_model_free(*ae);
+        *ae = NULL;
+        if (st != DC_ERR_NUMERIC) return st;
+        char detail[640];
+        snprintf(detail, sizeof detail, "%s", dc_last_error());
+        if (attempt == 1)
+            return dci_fail(st, "%s: pre-training diverged twice, at learning rates %g and %g; "
+                                "lower pretrain_lr%s",
+                            detail, 2.0 * lr, lr,
+                            c->pretrain_adam ? "" : " or set pretrain_optimizer=adam");
+        dci_log(DC_LOG_WARN, "%s: %s: pre-training diverged; restarting it at learning rate %g",
+                name, detail, 0.5 * lr);
+        lr *= 0.5;
+        c->pretrain_lr = lr;
+        set_eff(s, eff, "pretrain_lr", lr);
+    }
 }
 
 /* ---- checkpoints ----
@@ -784,7 +923,8 @@ static dc_status restore(dc_solver *s, dci_deep_method method, const dci_rec_fil
         }
         if (given && (st = check_given(s, f->path, name, v)) != DC_OK) goto done;
     }
-    const dci_deep_cfg cfg = read_cfg(s, method);
+    /* The checkpoint's values already are the preset's (effective_params). */
+    const dci_deep_cfg cfg = read_cfg(s, s->pv, method);
     if ((st = dci_deep_check(&cfg, n, d, shape)) != DC_OK) goto done;
     if ((st = dci_deep_train_create(&t, &cfg, ae, n, shape)) != DC_OK) goto done;
     dc_model *m = t->m;
@@ -847,7 +987,7 @@ static dc_status restore(dc_solver *s, dci_deep_method method, const dci_rec_fil
         goto done;
     }
     if ((st = check_max_iter(s, f->path, t)) != DC_OK) goto done;
-    record_params(s, m);
+    record_params(s, s->pv, m);
 done:
     dc_model_free(cur);
     if (st != DC_OK) {
@@ -962,7 +1102,10 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     DCI_TRY(dci_solver_put_output_copy(s, "centers", m->centers, K, M));
     float *w = DCI_NEW_ARRAY(float, K * M, "weights");
     if (!w) return DC_ERR_NOMEM;
-    dc_status wst = dc_model_weights(m, w, K * M); /* all ones without weighting */
+    /* weighting = after: Eq. 15 once, from the final q and z (all ones
+     * without weighting). */
+    dc_status wst = t->cfg.weighting == DCI_WEIGHTING_AFTER ? update_weights(t, q, z, n, w)
+                                                            : dc_model_weights(m, w, K * M);
     if (wst != DC_OK) {
         dci_free(w);
         return wst;
@@ -990,6 +1133,18 @@ static int has_image_shape(const dc_dataset *ds, dci_image_shape *shape) {
     return dc_dataset_image_shape(ds, &shape->h, &shape->w, &shape->c);
 }
 
+/* The fit's statistics that say how it was set up (read by the CLI's JSON). */
+static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t pretrain_steps) {
+    DCI_TRY(dci_solver_put_stat(s, "augment", (double)t->augment));
+    DCI_TRY(dci_solver_put_stat(s, "input_scale", t->m->input_scale));
+    DCI_TRY(dci_solver_put_stat(s, "lr", t->cfg.lr));
+    if (pretrain_steps > 0) {
+        DCI_TRY(dci_solver_put_stat(s, "pretrain_steps", (double)pretrain_steps));
+        DCI_TRY(dci_solver_put_stat(s, "pretrain_lr", pretrain_lr_of(&t->cfg)));
+    }
+    return DC_OK;
+}
+
 static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method method) {
     deep_state *state = ensure_state(s);
     if (!state) return DC_ERR_NOMEM;
@@ -998,7 +1153,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     state->model = state->pretrained = NULL;
     const char *name = s->m->name;
     const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
-    const float *x = dc_dataset_data(ds);
+    const float *x_raw = dc_dataset_data(ds);
     dci_image_shape shape_buf;
     const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
 
@@ -1006,54 +1161,91 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
         return dci_fail(DC_ERR_INVALID_ARG, "%s: checkpoint_every = %lld but no checkpoint file "
                                             "(dc_solver_set_checkpoint)",
                         name, (long long)dci_param_i(s, "checkpoint_every"));
+    double *eff = DCI_NEW_ARRAY(double, s->m->n_params, "effective parameters");
+    if (!eff) return DC_ERR_NOMEM;
     dci_deep_train *t = NULL;
     dc_model *ae = NULL;
+    float *x_copy = NULL;
+    const float *x = x_raw; /* what the networks see: x_raw * input_scale */
+    int64_t pretrain_steps = 0;
     dc_status st = DC_OK;
     const int resumed = state->resume_path != NULL;
     if (resumed) {
         dci_rec_file f;
-        DCI_TRY(dci_rec_load(&f, state->resume_path));
-        if (!dci_rec_is(&f, DCI_MAGIC_CHECKPOINT))
-            st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
-                          state->resume_path);
-        else
-            st = restore(s, method, &f, x, n, d, shape, &t, &ae);
-        dci_rec_close(&f);
-        if (st != DC_OK) return st;
-    } else {
-        const dci_deep_cfg cfg = read_cfg(s, method);
-        DCI_TRY(dci_deep_check(&cfg, n, d, shape));
-        double seconds_pretrain = 0.0;
-        if (state->use_ae) {
-            if (state->use_ae->dims[0] != d)
-                return dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld "
-                                              "columns, the data have %lld",
-                                name, (long long)state->use_ae->dims[0], (long long)d);
-            DCI_TRY(dci_model_clone(&ae, state->use_ae));
-        } else {
-            const double t0 = dci_now();
-            DCI_TRY(pretrain(s, &cfg, x, n, d, shape, &ae));
-            seconds_pretrain = dci_now() - t0;
-            st = dci_norm_copy(&ae->norm, dci_dataset_norm(ds), d);
-        }
-        if (st == DC_OK) st = dci_deep_train_create(&t, &cfg, ae, n, shape);
+        st = dci_rec_load(&f, state->resume_path);
         if (st == DC_OK) {
-            t->seconds_pretrain = seconds_pretrain;
-            record_params(s, t->m);
-            st = dci_deep_init_centers(t, x, s->progress, s->progress_user);
-            /* The first embedding of all the data, by the network the
-             * pre-training's last step made. */
-            if (!state->use_ae && cfg.pretrain_epochs > 0) st = pretrain_diverged(&cfg, st);
+            if (!dci_rec_is(&f, DCI_MAGIC_CHECKPOINT))
+                st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
+                              state->resume_path);
+            else
+                st = restore(s, method, &f, x_raw, n, d, shape, &t, &ae);
+            dci_rec_close(&f);
+        }
+        if (st == DC_OK) {
+            memcpy(eff, s->pv, sizeof *eff * (size_t)s->m->n_params);
+            if (!(x = dci_scaled_input(x_raw, n, d, ae->input_scale, &x_copy))) st = DC_ERR_NOMEM;
+        }
+    } else {
+        effective_params(s, eff);
+        dci_deep_cfg cfg = read_cfg(s, eff, method);
+        st = dci_deep_check(&cfg, n, d, shape);
+        if (st == DC_OK && state->use_ae && state->use_ae->dims[0] != d)
+            st = dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld columns, the "
+                                        "data have %lld",
+                          name, (long long)state->use_ae->dims[0], (long long)d);
+        /* A given autoencoder brings the scale it was trained with. */
+        const double scale = state->use_ae ? state->use_ae->input_scale
+                                           : (cfg.scale_input ? dci_input_scale(x_raw, n * d) : 1.0);
+        if (st == DC_OK && !(x = dci_scaled_input(x_raw, n, d, scale, &x_copy))) st = DC_ERR_NOMEM;
+        if (st == DC_OK && state->use_ae) {
+            st = dci_model_clone(&ae, state->use_ae);
+            if (st == DC_OK) st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
+        } else if (st == DC_OK) {
+            const double t0 = dci_now();
+            pretrain_steps = dci_deep_pretrain_steps(&cfg, n);
+            st = pretrain_and_start(s, &cfg, eff, x, n, d, shape, &ae, &t);
+            if (st == DC_OK) {
+                t->seconds_pretrain = dci_now() - t0;
+                ae->input_scale = t->m->input_scale = scale;
+                st = dci_norm_copy(&ae->norm, dci_dataset_norm(ds), d);
+            }
         }
     }
     /* Before the first checkpoint, which holds the model's records. */
     if (st == DC_OK) st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
     if (st == DC_OK) {
         const uint64_t crc = state->checkpoint_path && t->cfg.checkpoint_every > 0
-                                 ? data_crc(x, n, d) : 0;
+                                 ? data_crc(x_raw, n, d) : 0;
         st = train_loop(s, state, t, ae, x, resumed, crc);
+        /* A divergence of the clustering phase: once, the phase starts
+         * again from the autoencoder at half the learning rate. */
+        if (st == DC_ERR_NUMERIC && !resumed) {
+            char detail[640];
+            snprintf(detail, sizeof detail, "%s", dc_last_error());
+            dci_deep_cfg cfg = t->cfg;
+            const double seconds_pretrain = t->seconds_pretrain;
+            dci_deep_train_free(t);
+            t = NULL;
+            dci_log(DC_LOG_WARN, "%s; restarting the clustering phase at learning rate %g",
+                    detail, 0.5 * cfg.lr);
+            cfg.lr *= 0.5;
+            set_eff(s, eff, "lr", cfg.lr);
+            st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
+            if (st == DC_OK) {
+                t->seconds_pretrain = seconds_pretrain;
+                st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
+            }
+            if (st == DC_OK) st = train_loop(s, state, t, ae, x, resumed, crc);
+            if (st == DC_ERR_NUMERIC) {
+                snprintf(detail, sizeof detail, "%s", dc_last_error());
+                st = dci_fail(st, "%s: the clustering phase diverged twice, at learning rates %g "
+                                  "and %g; lower lr",
+                              detail, 2.0 * cfg.lr, cfg.lr);
+            }
+        }
     }
     if (st == DC_OK) st = finish(s, t, x);
+    if (st == DC_OK) st = put_setup_stats(s, t, pretrain_steps);
     if (st == DC_OK) {
         state->model = t->m;
         t->m = NULL;
@@ -1062,6 +1254,8 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     }
     dci_deep_train_free(t);
     dc_model_free(ae);
+    dci_free(x_copy);
+    dci_free(eff);
     return st;
 }
 

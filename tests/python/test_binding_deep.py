@@ -23,7 +23,8 @@ DEEP = [dc.EDCWRN, dc.IDEC, dc.DEC]
 
 # Tiny networks and short phases (estimator arguments).
 SMALL = dict(hidden1=32, hidden2=16, hidden3=0, embed_dim=3, batch_size=32, pretrain_epochs=20,
-             pretrain_lr=0.1, n_init=5, update_interval=20, max_iter=100)
+             pretrain_lr=0.1, pretrain_optimizer="sgd", pretrain_schedule="constant",
+             pretrain_warmup=0, scale_input=False, n_init=5, update_interval=20, max_iter=100)
 
 
 def block_blobs(n=240, d=12, k=3, seed=0):
@@ -122,7 +123,8 @@ def test_model_reproduces_the_fit(cls, data, fitted):
         ae.centers
     params = m.params()
     assert params["k"] == 3 and params["seed"] == 1 and params["hidden1"] == 32
-    assert params["batch"] == 32 and isinstance(params["augment"], bool)
+    assert params["batch"] == 32 and params["augment"] == "auto"
+    assert isinstance(params["scale_input"], bool)
     assert m.get("embed_dim") == 3 and isinstance(m.get("embed_dim"), int)
     if cls is dc.EDCWRN:
         assert m.get("formulation") == "proposed" and m.get("lambda") == 0.1

@@ -341,7 +341,7 @@ def test_deep_pretraining_divergence_is_an_error(deep_data, tmp_path):
     xp, yp = deep_data
     out, model = tmp_path / "l.npy", tmp_path / "m.dcm"
     p = run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--pretrain-lr", 1e5,
-            "--out", out, "--save-model", model, "--json")
+            "--pretrain-optimizer", "sgd", "--out", out, "--save-model", model, "--json")
     assert p.returncode == 1 and p.stdout == ""
     assert "NaN or Inf appeared during computation: pretrain: " in p.stderr
     assert "at epoch " in p.stderr and ", batch " in p.stderr

@@ -22,13 +22,18 @@ choices is a tuple of names for "choice" parameters, () otherwise."""
 
 def typed_value(info, raw):
     """A parameter's C double as its Python type (ParamInfo `info`): int,
-    bool, the choice name, or float."""
+    bool, the choice name, or float. Choices that extend a switch
+    ("false|true|auto": augment, weighting) give False and True for their
+    first two values, as the switch they were."""
     if info.type == "int":
         return int(raw)
     if info.type == "bool":
         return raw != 0
     if info.type == "choice":
-        return info.choices[int(raw)]
+        name = info.choices[int(raw)]
+        if tuple(info.choices[:2]) == ("false", "true") and name in ("false", "true"):
+            return name == "true"
+        return name
     return raw
 
 
