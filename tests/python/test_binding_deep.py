@@ -295,6 +295,42 @@ def test_defaults_equal_the_library_defaults(cls):
                                                         "checkpoint"}
 
 
+# The default recipe with only a small network and short phases.
+TINY_DEFAULTS = dict(hidden1=32, hidden2=16, hidden3=0, embed_dim=3, pretrain_steps=300,
+                     max_iter=200, update_interval=20)
+
+
+@pytest.mark.parametrize("cls", DEEP)
+def test_default_recipe_after_standard_scaler(cls):
+    """make_pipeline(StandardScaler(), EDCWRN(5)) on Gaussian blobs: the old
+    default (SGD at lr 1) diverged in pre-training on most of these sets;
+    the default now fits each and finds the blobs."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    pipeline = pytest.importorskip("sklearn.pipeline")
+    preprocessing = pytest.importorskip("sklearn.preprocessing")
+    metrics = pytest.importorskip("sklearn.metrics")
+    for seed in range(4):
+        x, y = datasets.make_blobs(n_samples=300, n_features=10, centers=5, random_state=seed)
+        pipe = pipeline.make_pipeline(preprocessing.StandardScaler(),
+                                      cls(5, random_state=seed, **TINY_DEFAULTS))
+        labels = pipe.fit_predict(x)
+        assert metrics.adjusted_rand_score(y, labels) > 0.9, (cls.__name__, seed)
+
+
+@pytest.mark.parametrize("cls", DEEP)
+def test_default_recipe_on_integer_features(cls):
+    """scikit-learn's digits as they come (integers 0..16): no divergence,
+    the input scale is 1/16 and the clusters carry information."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    metrics = pytest.importorskip("sklearn.metrics")
+    x, y = datasets.load_digits(return_X_y=True)
+    x, y = x[:600], y[:600]
+    est = cls(10, random_state=0, hidden1=64, hidden2=16, hidden3=0, max_iter=300,
+              update_interval=20).fit(x)  # the default budget: 2000 steps
+    assert est.model_.params()["scale_input"] is True
+    assert metrics.normalized_mutual_info_score(y, est.labels_) > 0.5
+
+
 def test_parameter_errors(data):
     x, _ = data
     with pytest.raises(dc.InvalidArgumentError, match="lam=-1"):
