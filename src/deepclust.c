@@ -33,6 +33,11 @@ typedef struct args {
 
 static const char *g_prog = "deepclust";
 
+static void print_warning(void *user, dc_log_level level, const char *message) {
+    (void)user;
+    fprintf(stderr, "%s: %s: %s\n", g_prog, level == DC_LOG_ERROR ? "error" : "warning", message);
+}
+
 static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "%s: ", g_prog);
     fprintf(stderr, fmt, arg);
@@ -493,6 +498,9 @@ static int cmd_cluster(args *a, int json) {
     for (int i = 0; i < N_DEEP_OPTIONS; i++) opts[i] = get(a, deep_options[i]);
     int quiet = has(a, "quiet");
     int show_progress = !quiet && (has(a, "progress") || isatty(STDERR_FILENO));
+    /* The library's warnings (a recovered divergence, a fallback) are the
+     * user's business: on stderr unless --quiet. */
+    if (!quiet) dc_set_log(print_warning, NULL, DC_LOG_WARN);
 
     dc_dataset *ds = NULL;
     int rc = load_data(a, &ds, 1);

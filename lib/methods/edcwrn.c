@@ -718,7 +718,7 @@ static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const dou
  * The rate used is recorded (c, eff: pretrain_lr). */
 static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, const float *x,
                                     int64_t n, int64_t d, const dci_image_shape *shape,
-                                    dc_model **ae, dci_deep_train **t) {
+                                    dc_model **ae, dci_deep_train **t, int *restarts) {
     const char *name = s->m->name;
     double lr = pretrain_lr_of(c);
     for (int attempt = 0;; attempt++) {
@@ -741,6 +741,7 @@ static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, 
         dci_log(DC_LOG_WARN, "%s: %s: pre-training diverged; restarting it at learning rate %g",
                 name, detail, 0.5 * lr);
         lr *= 0.5;
+        ++*restarts;
         c->pretrain_lr = lr;
         set_eff(s, eff, "pretrain_lr", lr);
     }
@@ -1134,8 +1135,11 @@ static int has_image_shape(const dc_dataset *ds, dci_image_shape *shape) {
 }
 
 /* The fit's statistics that say how it was set up (read by the CLI's JSON). */
-static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t pretrain_steps) {
+static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t pretrain_steps,
+                                 const int restarts[2]) {
     DCI_TRY(dci_solver_put_stat(s, "augment", (double)t->augment));
+    DCI_TRY(dci_solver_put_stat(s, "pretrain_restarts", restarts[0]));
+    DCI_TRY(dci_solver_put_stat(s, "cluster_restarts", restarts[1]));
     DCI_TRY(dci_solver_put_stat(s, "input_scale", t->m->input_scale));
     DCI_TRY(dci_solver_put_stat(s, "lr", t->cfg.lr));
     if (pretrain_steps > 0) {
@@ -1168,6 +1172,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     float *x_copy = NULL;
     const float *x = x_raw; /* what the networks see: x_raw * input_scale */
     int64_t pretrain_steps = 0;
+    int restarts[2] = {0, 0}; /* pre-training, clustering phase */
     dc_status st = DC_OK;
     const int resumed = state->resume_path != NULL;
     if (resumed) {
@@ -1203,7 +1208,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
         } else if (st == DC_OK) {
             const double t0 = dci_now();
             pretrain_steps = dci_deep_pretrain_steps(&cfg, n);
-            st = pretrain_and_start(s, &cfg, eff, x, n, d, shape, &ae, &t);
+            st = pretrain_and_start(s, &cfg, eff, x, n, d, shape, &ae, &t, &restarts[0]);
             if (st == DC_OK) {
                 t->seconds_pretrain = dci_now() - t0;
                 ae->input_scale = t->m->input_scale = scale;
@@ -1229,6 +1234,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
             dci_log(DC_LOG_WARN, "%s; restarting the clustering phase at learning rate %g",
                     detail, 0.5 * cfg.lr);
             cfg.lr *= 0.5;
+            restarts[1] = 1;
             set_eff(s, eff, "lr", cfg.lr);
             st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
             if (st == DC_OK) {
@@ -1245,7 +1251,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
         }
     }
     if (st == DC_OK) st = finish(s, t, x);
-    if (st == DC_OK) st = put_setup_stats(s, t, pretrain_steps);
+    if (st == DC_OK) st = put_setup_stats(s, t, pretrain_steps, restarts);
     if (st == DC_OK) {
         state->model = t->m;
         t->m = NULL;
