@@ -16,14 +16,12 @@
  *
  * IDEC is this loop with weighting off, no neighbour branch and the
  * Student-t kernel with KL(P||Q); DEC is IDEC without decoder (L = L_c). */
-#include "methods/edcwrn.h"
+#include "methods/edcwrn_fit.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
-#include "cluster/kmeans.h"
 #include "cluster/neighbor_max.h"
 #include "cluster/weighting.h"
 #include "core/alloc.h"
@@ -32,9 +30,7 @@
 #include "data/dataset.h"
 #include "deepclust/dataset.h"
 #include "deepclust/model.h"
-#include "graph/knn.h"
 #include "methods/method.h"
-#include "nn/autoencoder.h"
 #include "nn/pretrain.h"
 
 /* ---- parameters ---- */
@@ -134,7 +130,6 @@ static const dci_param_def edcwrn_params[] = {
 static const dci_param_def idec_params[] = {COMMON_PARAMS, P_LR(DEF_LR), P_LAMBDA};
 static const dci_param_def dec_params[] = {COMMON_PARAMS, P_LR(DEF_LR_DEC)};
 
-static const char *const method_names[] = {"edcwrn", "idec", "dec"};
 
 dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     dci_deep_cfg c;
@@ -221,7 +216,7 @@ static int opt_param(const dc_solver *s, const double *eff, const char *name, do
     return 1;
 }
 
-static dci_deep_cfg read_cfg(const dc_solver *s, const double *eff, dci_deep_method method) {
+dci_deep_cfg dci_deep_read_cfg(const dc_solver *s, const double *eff, dci_deep_method method) {
     dci_deep_cfg c = dci_deep_cfg_default(method);
     double v;
 #define RD_I(name, field) \
@@ -275,338 +270,6 @@ static dci_deep_cfg read_cfg(const dc_solver *s, const double *eff, dci_deep_met
     return c;
 }
 
-/* Encoder dims [d, hidden..., M]; returns their count. */
-static int build_dims(const dci_deep_cfg *c, int64_t d, int64_t dims[DCI_DEEP_MAX_DIMS]) {
-    int n = 0;
-    dims[n++] = d;
-    for (int i = 0; i < 3 && c->hidden[i] > 0; i++) dims[n++] = c->hidden[i];
-    dims[n++] = c->embed_dim;
-    return n;
-}
-
-dc_status dci_deep_check(const dci_deep_cfg *c, int64_t n, int64_t d,
-                         const dci_image_shape *shape) {
-    const char *name = method_names[c->method];
-    DCI_TRY(dci_check_k(c->k, n, 1, name));
-    if (c->batch < 1)
-        return dci_fail(DC_ERR_INVALID_ARG, "%s: batch = %lld must be >= 1", name,
-                        (long long)c->batch);
-    if (!(c->lr > 0.0))
-        return dci_fail(DC_ERR_INVALID_ARG, "%s: learning rate lr = %g must be > 0", name, c->lr);
-    if (!(c->pretrain_lr >= 0.0) || !isfinite(c->pretrain_lr))
-        return dci_fail(DC_ERR_INVALID_ARG, "%s: pretrain_lr = %g must be > 0 (0: default)", name,
-                        c->pretrain_lr);
-    if (!(c->lambda >= 0.0))
-        return dci_fail(DC_ERR_INVALID_ARG, "%s: lambda = %g must be >= 0", name, c->lambda);
-    if (c->hidden[0] < 1 || (c->hidden[2] > 0 && c->hidden[1] < 1))
-        return dci_fail(DC_ERR_INVALID_ARG,
-                        "%s: hidden layers %lld, %lld, %lld: hidden1 must be >= 1 and hidden3 "
-                        "needs hidden2",
-                        name, (long long)c->hidden[0], (long long)c->hidden[1],
-                        (long long)c->hidden[2]);
-    if (c->update_interval < 1)
-        return dci_fail(DC_ERR_INVALID_ARG, "%s: update_interval must be >= 1", name);
-    if (!c->formulation_idec && dci_kernel_check(dci_kernel_proposed(c->a, c->b)) != DC_OK)
-        return dci_context(DC_ERR_INVALID_ARG, "%s", name);
-    if (c->weighting != DCI_WEIGHTING_OFF && dci_weighting_check(c->alpha, c->beta) != DC_OK)
-        return dci_context(DC_ERR_INVALID_ARG, "%s", name);
-    if (c->neighbors && dci_nmax_check_k(c->neighbors_k, n) != DC_OK)
-        return dci_context(DC_ERR_INVALID_ARG, "%s: parameter neighbors_k", name);
-    if (c->augment == DCI_AUGMENT_ON && dci_augment_check(shape, d) != DC_OK)
-        return dci_context(shape ? DC_ERR_SHAPE : DC_ERR_INVALID_ARG, "%s: parameter augment",
-                           name);
-    return DC_OK;
-}
-
-int dci_deep_augment_on(const dci_deep_cfg *c, const dci_image_shape *shape) {
-    return c->augment == DCI_AUGMENT_ON || (c->augment == DCI_AUGMENT_AUTO && shape != NULL);
-}
-
-int64_t dci_deep_pretrain_steps(const dci_deep_cfg *c, int64_t n) {
-    const int64_t b = c->batch < n ? c->batch : n;
-    const int64_t per_epoch = b < 1 ? 0 : (n + b - 1) / b;
-    if (c->pretrain_epochs > 0) return c->pretrain_epochs * per_epoch;
-    if (c->pretrain_steps > 0) return c->pretrain_steps;
-    const int64_t steps = 500 * per_epoch;
-    return steps < DCI_PRETRAIN_MIN_STEPS ? DCI_PRETRAIN_MIN_STEPS
-                                          : (steps > DCI_PRETRAIN_MAX_STEPS ? DCI_PRETRAIN_MAX_STEPS
-                                                                            : steps);
-}
-
-/* ---- training state ---- */
-
-void dci_deep_train_free(dci_deep_train *t) {
-    if (!t) return;
-    dc_model_free(t->m);
-    dci_sgd_free(t->sgd);
-    void *bufs[] = {t->wvar,  t->dr,    t->xb,   t->xb_nb, t->z,     t->dz,  t->drecon, t->qb,    t->pb,
-                    t->enb,   t->de,   t->dez,   t->zself, t->arg,  t->lnbr,  t->e,
-                    t->e_nb,  t->zall, t->q,     t->p,   t->nbr,    t->labels, t->labels_new,
-                    t->order, t->loss, t->trace};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dci_free(bufs[i]);
-    dci_free(t);
-}
-
-dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, const dc_model *ae,
-                                int64_t n, const dci_image_shape *shape) {
-    DCI_CHECK_NULL(out);
-    *out = NULL;
-    DCI_CHECK_NULL(cfg);
-    DCI_CHECK_NULL(ae);
-    if (ae->kind != DCI_MODEL_AUTOENCODER || !ae->dec)
-        return dci_fail(DC_ERR_INVALID_ARG, "clustering network: needs a pre-trained autoencoder");
-    dci_deep_train *t = DCI_NEW_ZEROS(dci_deep_train, 1, "training state");
-    if (!t) return DC_ERR_NOMEM;
-    t->cfg = *cfg;
-    t->n = n;
-    t->d = ae->dims[0];
-    t->K = cfg->k;
-    t->M = dci_model_dim(ae);
-    t->B = cfg->batch < n ? cfg->batch : n;
-    t->kn = cfg->neighbors ? cfg->neighbors_k : 0;
-    t->last_change = NAN;
-    t->pretrain_loss = ae->pretrain_loss;
-    const int64_t B = t->B, M = t->M, K = t->K, d = t->d, kn = t->kn;
-    dc_status st = dci_model_new(&t->m, DCI_MODEL_CLUSTERING, method_names[cfg->method], ae->dims,
-                                 ae->n_dims, B, kn > 0, cfg->method != DCI_DEEP_DEC, K,
-                                 cfg->weighting == DCI_WEIGHTING_ON);
-    if (st != DC_OK) goto fail;
-    dc_model *m = t->m;
-    dci_mlp_copy_params(m->enc, ae->enc);
-    if (m->enc_nb) dci_mlp_copy_params(m->enc_nb, ae->enc);
-    if (m->dec) dci_mlp_copy_params(m->dec, ae->dec);
-    m->kernel = cfg->formulation_idec ? dci_kernel_student() : dci_kernel_proposed(cfg->a, cfg->b);
-    /* a (M s)^b = (a M^b) s^b: M w in the distance is a rescaled a; the
-     * fixed uniform weights 1/M of weighting = after are a / M^b. */
-    if (cfg->weighting == DCI_WEIGHTING_ON && cfg->weighting_norm == DCI_WNORM_MEAN)
-        m->kernel.a *= pow((double)M, m->kernel.b);
-    if (cfg->weighting == DCI_WEIGHTING_AFTER && cfg->weighting_norm == DCI_WNORM_SUM &&
-        !cfg->formulation_idec)
-        m->kernel.a *= pow((double)M, -m->kernel.b);
-    m->input_scale = ae->input_scale;
-    m->neighbors_k = kn;
-    m->pretrain_loss = ae->pretrain_loss;
-    if (m->weights) dci_weighting_init(m->weights, K, M);
-    t->closs = cfg->formulation_idec ? DCI_CLOSS_KL
-                                     : (cfg->ce_normalized ? DCI_CLOSS_CE : DCI_CLOSS_CE_UNNORM);
-    t->lambda_c = cfg->method == DCI_DEEP_DEC ? 1.0 : cfg->lambda;
-
-#define ALLOC(ptr, type, count) \
-    if (!((ptr) = DCI_NEW_ZEROS(type, (count), #ptr))) goto nomem
-    ALLOC(t->dr, float, K * M);
-    if (cfg->weighting != DCI_WEIGHTING_OFF) ALLOC(t->wvar, double, M);
-    ALLOC(t->xb, float, B * d);
-    ALLOC(t->z, float, B * M);
-    ALLOC(t->dz, float, B * M);
-    ALLOC(t->drecon, float, B * d);
-    ALLOC(t->qb, float, B * K);
-    ALLOC(t->pb, float, B * K);
-    ALLOC(t->e, float, n * M);
-    ALLOC(t->zall, float, n * M);
-    ALLOC(t->q, float, n * K);
-    ALLOC(t->p, float, n * K);
-    ALLOC(t->labels, int32_t, n);
-    ALLOC(t->labels_new, int32_t, n);
-    ALLOC(t->order, int64_t, n);
-    if (kn > 0) {
-        ALLOC(t->enb, float, B * kn * M);
-        ALLOC(t->de, float, B * kn * M);
-        ALLOC(t->dez, float, B * M);
-        ALLOC(t->zself, float, B * M);
-        ALLOC(t->arg, int32_t, B * M);
-        ALLOC(t->lnbr, int64_t, B * kn);
-        if (dci_deep_augment_on(cfg, shape)) ALLOC(t->xb_nb, float, B * d);
-        ALLOC(t->e_nb, float, n * M);
-        ALLOC(t->nbr, int64_t, n * kn);
-        dci_nmax_self(n, kn, t->nbr);
-    }
-#undef ALLOC
-
-    st = dci_sgd_create(&t->sgd, (float)cfg->lr, (float)cfg->momentum);
-    if (st == DC_OK) st = dci_sgd_add_mlp(t->sgd, m->enc);
-    if (st == DC_OK && m->enc_nb) st = dci_sgd_add_mlp(t->sgd, m->enc_nb);
-    if (st == DC_OK && m->dec) st = dci_sgd_add_mlp(t->sgd, m->dec);
-    if (st == DC_OK) st = dci_sgd_add_block(t->sgd, m->centers, t->dr, K * M);
-    if (st != DC_OK) goto fail;
-
-    for (int64_t i = 0; i < n; i++) t->order[i] = i;
-    t->pos = n; /* the first iteration starts an epoch (and shuffles) */
-    dci_rng_init(&t->shuffle, cfg->seed, DCI_STREAM_SHUFFLE);
-    dci_rng_init(&t->aug, cfg->seed, DCI_STREAM_AUGMENT);
-    t->augment = dci_deep_augment_on(cfg, shape);
-    if (shape) t->shape = *shape;
-    *out = t;
-    return DC_OK;
-nomem:
-    st = DC_ERR_NOMEM;
-fail:
-    dci_deep_train_free(t);
-    return st;
-}
-
-static dc_status append_rows(float **buf, int64_t *n, int64_t *cap, const float *row, int cols) {
-    if (*n == *cap) {
-        int64_t nc = *cap ? 2 * *cap : 256;
-        float *nb = dci_realloc(*buf, (size_t)(nc * cols) * sizeof **buf);
-        if (!nb) return dci_fail(DC_ERR_NOMEM, "cannot grow the training history");
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *n * cols, row, (size_t)cols * sizeof *row);
-    (*n)++;
-    return DC_OK;
-}
-
-dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_fn progress,
-                                void *user) {
-    dci_model_encode(t->m, x, t->n, t->e, t->e_nb);
-    dci_model_combine(t->m, t->e, t->e_nb, NULL, t->n, t->zall);
-    DCI_TRY(dci_embedding_check(t->zall, t->n, t->M));
-    dci_kmeans_opts o;
-    dci_kmeans_opts_default(&o);
-    o.n_init = t->cfg.n_init;
-    o.seed = t->cfg.seed;
-    o.progress = progress;
-    o.progress_user = user;
-    return dci_kmeans(t->zall, t->n, t->M, t->K, &o, NULL, t->m->centers, NULL, NULL);
-}
-
-dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
-                              const float *pb, const int64_t *nbr, int grad, double parts[3]) {
-    dc_model *m = t->m;
-    const int64_t M = t->M, K = t->K, kn = t->kn;
-    float *z = t->z;
-    const float *vx = dci_mlp_forward(m->enc, xb, b);
-    if (m->enc_nb) {
-        const float *ez = dci_mlp_forward(m->enc_nb, xb_nb ? xb_nb : xb, b);
-        if (!nbr) {
-            for (int64_t i = 0; i < b * M; i++) t->zself[i] = vx[i] + ez[i];
-            DCI_TRY(dci_embedding_check(t->zself, b, M));
-            DCI_TRY(dci_nmax_knn_batch(t->zself, b, M, kn, t->lnbr));
-            nbr = t->lnbr;
-        }
-        for (int64_t r = 0; r < b * kn; r++)
-            memcpy(t->enb + r * M, ez + nbr[r] * M, (size_t)M * sizeof *z);
-        dci_nmax_forward(t->enb, b, kn, M, z, t->arg);
-        for (int64_t i = 0; i < b * M; i++) z[i] += vx[i];
-    } else {
-        for (int64_t i = 0; i < b * M; i++) z[i] = 2.0f * vx[i];
-    }
-    DCI_TRY(dci_embedding_check(z, b, M));
-
-    double lr_loss = 0.0, lc = 0.0;
-    if (m->dec) {
-        const float *recon = dci_mlp_forward(m->dec, z, b);
-        lr_loss = dci_mse(recon, xb, b, t->d, grad ? t->drecon : NULL);
-    }
-    if (grad) {
-        dci_mlp_zero_grad(m->enc);
-        if (m->enc_nb) dci_mlp_zero_grad(m->enc_nb);
-        if (m->dec) {
-            dci_mlp_zero_grad(m->dec);
-            dci_mlp_backward(m->dec, t->drecon, t->dz);
-        } else {
-            memset(t->dz, 0, (size_t)(b * M) * sizeof *t->dz);
-        }
-        memset(t->dr, 0, (size_t)(K * M) * sizeof *t->dr);
-    }
-    DCI_TRY(dci_assign_loss(m->kernel, t->closs, z, b, M, m->centers, m->weights, K, pb,
-                            t->lambda_c, grad ? t->dz : NULL, grad ? t->dr : NULL, &lc));
-    const double total = lr_loss + t->lambda_c * lc;
-    if (!isfinite(total))
-        return dci_fail(DC_ERR_NUMERIC, "the reconstruction loss is %s (learning rate too high?)",
-                        isnan(lr_loss) ? "NaN" : "Inf");
-    if (parts) {
-        parts[0] = total;
-        parts[1] = lr_loss;
-        parts[2] = lc;
-    }
-    if (!grad) return DC_OK;
-    /* z = v_x + v_z: both branches receive dL/dz. Without the neighbour
-     * branch z = 2 enc(x) stands for two equal encoders that each receive
-     * dL/dz (deep_model.h), so enc gets dL/dz, not 2 dL/dz. */
-    dci_mlp_backward(m->enc, t->dz, NULL);
-    if (m->enc_nb) {
-        /* The max routes each component to its winning neighbour; a batch
-         * row can be the neighbour of several rows, so sum per row. */
-        dci_nmax_backward(t->dz, t->arg, b, kn, M, t->de);
-        memset(t->dez, 0, (size_t)(b * M) * sizeof *t->dez);
-        for (int64_t r = 0; r < b * kn; r++) {
-            float *dst = t->dez + nbr[r] * M;
-            const float *src = t->de + r * M;
-            for (int64_t mm = 0; mm < M; mm++) dst[mm] += src[mm];
-        }
-        dci_mlp_backward(m->enc_nb, t->dez, NULL);
-    }
-    return DC_OK;
-}
-
-/* The representation weights w (K x M) from n rows of q and z (SPEC §1.5). */
-static dc_status update_weights(dci_deep_train *t, const float *q, const float *z, int64_t n,
-                                float *w) {
-    const double *scale = NULL;
-    if (t->cfg.weighting_scale == DCI_WSCALE_STANDARDIZED) {
-        DCI_TRY(dci_weighting_dim_variance(z, n, t->M, t->wvar));
-        scale = t->wvar;
-    }
-    return dci_weighting_update(q, z, n, t->M, t->m->centers, t->K, t->cfg.alpha, t->cfg.beta,
-                                scale, w);
-}
-
-dc_status dci_deep_update(dci_deep_train *t, const float *x) {
-    dc_model *m = t->m;
-    const int64_t n = t->n, M = t->M, K = t->K;
-    dci_model_encode(m, x, n, t->e, t->e_nb);
-    dci_model_combine(m, t->e, t->e_nb, t->nbr, n, t->zall);
-    DCI_TRY(dci_embedding_check(t->zall, n, M));
-    if (t->kn > 0) DCI_TRY(dci_knn_self(t->zall, n, M, t->kn, t->nbr, NULL));
-    DCI_TRY(dci_assign_q(m->kernel, t->zall, n, M, m->centers, m->weights, K, t->q));
-    DCI_TRY(dci_assign_target(t->q, n, K, t->p));
-    if (m->weights) DCI_TRY(update_weights(t, t->q, t->zall, n, m->weights));
-    dci_assign_labels(t->q, n, K, t->labels_new);
-    double change = 1.0; /* the first update: every label is new */
-    if (t->have_labels) {
-        int64_t diff = 0;
-        for (int64_t i = 0; i < n; i++) diff += t->labels_new[i] != t->labels[i];
-        change = (double)diff / (double)n;
-        t->last_change = change;
-    }
-    int32_t *tmp = t->labels;
-    t->labels = t->labels_new;
-    t->labels_new = tmp;
-    t->have_labels = 1;
-    const float row[2] = {(float)t->iter, (float)change};
-    return append_rows(&t->trace, &t->n_trace, &t->cap_trace, row, 2);
-}
-
-dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
-    const int64_t n = t->n, K = t->K, M = t->M;
-    if (t->pos >= n) {
-        dci_rng_shuffle_i64(&t->shuffle, t->order, n);
-        t->pos = 0;
-    }
-    const int64_t b = n - t->pos < t->B ? n - t->pos : t->B;
-    const int64_t *idx = t->order + t->pos;
-    t->pos += b;
-    dci_gather_batch(x, t->d, idx, b, t->xb, t->augment ? &t->shape : NULL, NULL, &t->aug);
-    if (t->xb_nb) dci_gather_batch(x, t->d, idx, b, t->xb_nb, &t->shape, NULL, &t->aug);
-    for (int64_t i = 0; i < b; i++)
-        memcpy(t->pb + i * K, t->p + idx[i] * K, (size_t)K * sizeof *t->pb);
-    double parts[3];
-    DCI_TRY(dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts));
-    dc_model *m = t->m;
-    if (m->weights) {
-        /* From the batch's forward quantities, before the step moves r. */
-        DCI_TRY(dci_assign_q(m->kernel, t->z, b, M, m->centers, m->weights, K, t->qb));
-        DCI_TRY(update_weights(t, t->qb, t->z, b, m->weights));
-    }
-    dci_sgd_step(t->sgd);
-    const float row[3] = {(float)parts[0], (float)parts[1], (float)parts[2]};
-    DCI_TRY(append_rows(&t->loss, &t->n_loss, &t->cap_loss, row, 3));
-    t->iter++;
-    return DC_OK;
-}
-
 /* ---- solver glue: state kept across fits ---- */
 
 typedef struct deep_state {
@@ -644,7 +307,7 @@ static deep_state *ensure_state(dc_solver *s) {
     return s->state;
 }
 
-static void record_params(const dc_solver *s, const double *eff, dc_model *m) {
+void dci_deep_record_params(const dc_solver *s, const double *eff, dc_model *m) {
     for (int i = 0; i < s->m->n_params; i++) dci_model_set_param(m, s->m->params[i].name, eff[i]);
 }
 
@@ -662,7 +325,7 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
                                int64_t d, const dci_image_shape *shape, double lr,
                                dc_model **out) {
     int64_t dims[DCI_DEEP_MAX_DIMS];
-    const int n_dims = build_dims(c, d, dims);
+    const int n_dims = dci_deep_encoder_dims(c, d, dims);
     const int64_t B = c->batch < n ? c->batch : n;
     dci_autoencoder ae;
     DCI_TRY(dci_autoencoder_create(&ae, dims, n_dims, c->seed, B));
@@ -684,7 +347,7 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     double loss = NAN;
     dc_status st = dci_pretrain(&ae, x, n, d, &o, &loss);
     if (st == DC_OK)
-        st = dci_model_new(out, DCI_MODEL_AUTOENCODER, method_names[c->method], dims, n_dims, B, 0,
+        st = dci_model_new(out, DCI_MODEL_AUTOENCODER, dci_deep_method_name(c->method), dims, n_dims, B, 0,
                            1, 0, 0);
     if (st == DC_OK) {
         dci_mlp_copy_params((*out)->enc, ae.enc);
@@ -702,7 +365,7 @@ static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const dou
                                   const dc_model *ae, const float *x, int64_t n,
                                   const dci_image_shape *shape, dci_deep_train **out) {
     DCI_TRY(dci_deep_train_create(out, c, ae, n, shape));
-    record_params(s, eff, (*out)->m);
+    dci_deep_record_params(s, eff, (*out)->m);
     dc_status st = dci_deep_init_centers(*out, x, s->progress, s->progress_user);
     if (st != DC_OK) {
         dci_deep_train_free(*out);
@@ -724,7 +387,7 @@ static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, 
     for (int attempt = 0;; attempt++) {
         dc_status st = pretrain_once(s, c, x, n, d, shape, lr, ae);
         if (st == DC_OK) {
-            record_params(s, eff, *ae);
+            dci_deep_record_params(s, eff, *ae);
             st = start_clustering(s, c, eff, *ae, x, n, shape, t);
         }
         if (st == DC_OK) return DC_OK;
@@ -745,263 +408,6 @@ static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, 
         c->pretrain_lr = lr;
         set_eff(s, eff, "pretrain_lr", lr);
     }
-}
-
-/* ---- checkpoints ----
- * A checkpoint is the container of model_io.h with magic "DCCKPT\0\0": the
- * current model's records (deep_model.h), the pre-trained autoencoder's
- * under "ae.", and
- *   data.rows, data.cols (i64), data.crc (u64: CRC32 of the float data)
- *   state.iter, state.pos (i64), state.order (i64[n]),
- *   state.rng_shuffle, state.rng_augment (u64[4]: xoshiro256** states),
- *   state.p (f32 n*K), state.nbr (i64 n*kn, with neighbours),
- *   state.labels (i32[n]), state.have_labels (i64), state.last_change (f64),
- *   state.converged (i64, 1: the fit stopped by tol after the update of
- *   iteration state.iter, which the state includes; absent in older files: 0),
- *   state.loss (f32 iterations*3), state.trace (f32 updates*2),
- *   state.velocity.<i> (f32: SGD velocity of block i: enc, enc_nb, dec,
- *   centres, those present), stat.seconds_pretrain, stat.seconds_cluster,
- *   stat.pretrain_loss (f64). */
-
-static uint64_t data_crc(const float *x, int64_t n, int64_t d) {
-    uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
-    const unsigned char *p = (const unsigned char *)x;
-    for (size_t left = (size_t)(n * d) * sizeof *x; left > 0;) {
-        uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-        crc = (uint32_t)crc32(crc, p, chunk);
-        p += chunk;
-        left -= chunk;
-    }
-    return crc;
-}
-
-static dc_status write_checkpoint(const dci_deep_train *t, const dc_model *ae, const char *path,
-                                  uint64_t crc) {
-    dci_rec_writer w;
-    DCI_TRY(dci_rec_begin(&w, path, DCI_MAGIC_CHECKPOINT));
-    dci_model_write(&w, t->m, "");
-    dci_model_write(&w, ae, "ae.");
-    dci_rec_put_i64(&w, "data.rows", t->n);
-    dci_rec_put_i64(&w, "data.cols", t->d);
-    dci_rec_put(&w, "data.crc", DCI_REC_U64, &crc, 1);
-    dci_rec_put_i64(&w, "state.iter", t->iter);
-    dci_rec_put_i64(&w, "state.pos", t->pos);
-    dci_rec_put(&w, "state.order", DCI_REC_I64, t->order, t->n);
-    dci_rec_put(&w, "state.rng_shuffle", DCI_REC_U64, t->shuffle.s, 4);
-    dci_rec_put(&w, "state.rng_augment", DCI_REC_U64, t->aug.s, 4);
-    dci_rec_put(&w, "state.p", DCI_REC_F32, t->p, t->n * t->K);
-    if (t->kn > 0) dci_rec_put(&w, "state.nbr", DCI_REC_I64, t->nbr, t->n * t->kn);
-    dci_rec_put(&w, "state.labels", DCI_REC_I32, t->labels, t->n);
-    dci_rec_put_i64(&w, "state.have_labels", t->have_labels);
-    dci_rec_put_f64(&w, "state.last_change", t->last_change);
-    dci_rec_put_i64(&w, "state.converged", t->converged);
-    dci_rec_put(&w, "state.loss", DCI_REC_F32, t->loss, t->n_loss * 3);
-    dci_rec_put(&w, "state.trace", DCI_REC_F32, t->trace, t->n_trace * 2);
-    for (int i = 0; i < dci_sgd_block_count(t->sgd); i++) {
-        char name[32];
-        int64_t count = 0;
-        const float *v = dci_sgd_velocity(t->sgd, i, &count);
-        snprintf(name, sizeof name, "state.velocity.%d", i);
-        dci_rec_put(&w, name, DCI_REC_F32, v, count);
-    }
-    dci_rec_put_f64(&w, "stat.seconds_pretrain", t->seconds_pretrain);
-    dci_rec_put_f64(&w, "stat.seconds_cluster", t->seconds_cluster);
-    dci_rec_put_f64(&w, "stat.pretrain_loss", t->pretrain_loss);
-    return dci_rec_commit(&w);
-}
-
-/* Loads a history array (rows x cols floats) of any length. */
-static dc_status read_history(const dci_rec_file *f, const char *name, int cols, float **buf,
-                              int64_t *n, int64_t *cap) {
-    int64_t count = dci_rec_count(f, name);
-    if (count < 0 || count % cols != 0)
-        return dci_fail(DC_ERR_FORMAT, "'%s': record '%s' is missing or malformed", f->path, name);
-    *n = count / cols;
-    *cap = *n > 0 ? *n : 0;
-    if (*n == 0) return DC_OK;
-    *buf = DCI_NEW_ARRAY(float, count, name);
-    if (!*buf) return DC_ERR_NOMEM;
-    return dci_rec_get(f, name, DCI_REC_F32, count, *buf);
-}
-
-static dc_status index_range(const dci_rec_file *f, const char *name, const int64_t *v,
-                             int64_t count, int64_t hi) {
-    for (int64_t i = 0; i < count; i++)
-        if (v[i] < 0 || v[i] >= hi)
-            return dci_fail(DC_ERR_FORMAT, "'%s': record '%s' holds an index out of range",
-                            f->path, name);
-    return DC_OK;
-}
-
-/* A parameter the caller set before dc_solver_resume, against the
- * checkpoint's value ck. max_iter may change (checked against the
- * checkpoint's iteration once that is read). tol may be kept or lowered:
- * every update before the checkpoint changed at least the checkpoint's tol
- * of the labels, so it passes a lower tol as well and the resumed fit is the
- * uninterrupted one with the lower tol; with a higher tol the uninterrupted
- * fit could have stopped at one of those updates. Any other must be the
- * checkpoint's value: the state was trained with it. */
-static dc_status check_given(const dc_solver *s, const char *path, const char *name, double ck) {
-    const double v = dci_param(s, name);
-    const int is_tol = strcmp(name, "tol") == 0;
-    if (strcmp(name, "max_iter") == 0 || (is_tol ? v <= ck : v == ck)) return DC_OK;
-    char given[64], in_ck[64];
-    dci_param_format(s, name, v, given, sizeof given);
-    dci_param_format(s, name, ck, in_ck, sizeof in_ck);
-    if (is_tol)
-        return dci_fail(DC_ERR_INVALID_ARG,
-                        "'%s': tol = %s is above the checkpoint's tol = %s; a resumed fit may "
-                        "keep or lower tol, not raise it (an uninterrupted fit with a higher tol "
-                        "could have stopped at an earlier update)",
-                        path, given, in_ck);
-    return dci_fail(DC_ERR_INVALID_ARG,
-                    "'%s': %s = %s in the checkpoint, %s given; a resumed fit keeps the "
-                    "checkpoint's parameters: only max_iter (and tol, lowered) may change",
-                    path, name, in_ck, given);
-}
-
-/* The max_iter the caller gave, against the checkpoint's iteration. */
-static dc_status check_max_iter(const dc_solver *s, const char *path, const dci_deep_train *t) {
-    if (!dci_param_given(s, "max_iter")) return DC_OK;
-    const int64_t mi = t->cfg.max_iter;
-    if (mi < t->iter)
-        return dci_fail(DC_ERR_INVALID_ARG,
-                        "'%s': max_iter = %lld is below the checkpoint's iteration %lld; a "
-                        "resumed fit continues from there (max_iter >= %lld)",
-                        path, (long long)mi, (long long)t->iter, (long long)t->iter);
-    if (mi == t->iter && t->converged)
-        return dci_fail(DC_ERR_INVALID_ARG,
-                        "'%s': max_iter = %lld: the checkpoint converged at iteration %lld after "
-                        "that iteration's target update, which a fit with max_iter = %lld does "
-                        "not make (max_iter > %lld continues it)",
-                        path, (long long)mi, (long long)t->iter, (long long)mi, (long long)mi);
-    return DC_OK;
-}
-
-/* The training state of a checkpoint, the data must be the same. The
- * solver's parameters become the checkpoint's except checkpoint_every and
- * those the caller set (check_given, check_max_iter). */
-static dc_status restore(dc_solver *s, dci_deep_method method, const dci_rec_file *f,
-                         const float *x, int64_t n, int64_t d, const dci_image_shape *shape,
-                         dci_deep_train **out_t, dc_model **out_ae) {
-    dc_model *cur = NULL, *ae = NULL;
-    dci_deep_train *t = NULL;
-    /* The parameters are replaced below; a failed resume puts them back. */
-    double *saved = DCI_NEW_ARRAY(double, s->m->n_params, "saved parameters");
-    if (!saved) return DC_ERR_NOMEM;
-    memcpy(saved, s->pv, sizeof(double) * (size_t)s->m->n_params);
-    dc_status st = dci_model_read(f, "", &cur);
-    if (st == DC_OK) st = dci_model_read(f, "ae.", &ae);
-    if (st != DC_OK) goto done;
-    if (strcmp(cur->method, s->m->name) != 0 || cur->kind != DCI_MODEL_CLUSTERING) {
-        st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a checkpoint of method '%s', not '%s'",
-                      f->path, cur->method, s->m->name);
-        goto done;
-    }
-    int64_t rows = 0, cols = 0;
-    uint64_t crc = 0;
-    if ((st = dci_rec_get_i64(f, "data.rows", &rows)) != DC_OK ||
-        (st = dci_rec_get_i64(f, "data.cols", &cols)) != DC_OK ||
-        (st = dci_rec_get(f, "data.crc", DCI_REC_U64, 1, &crc)) != DC_OK)
-        goto done;
-    if (rows != n || cols != d || crc != data_crc(x, n, d)) {
-        st = dci_fail(DC_ERR_STATE,
-                      "'%s' was written for other data (%lld x %lld%s); resume on the same data",
-                      f->path, (long long)rows, (long long)cols,
-                      rows == n && cols == d ? ", different values" : "");
-        goto done;
-    }
-    for (int i = 0; i < s->m->n_params; i++) {
-        const char *name = s->m->params[i].name;
-        if (strcmp(name, "checkpoint_every") == 0) continue;
-        double v;
-        const int given = s->given[i];
-        if (dc_model_get(cur, name, &v) != DC_OK ||
-            (!given && dci_param_set_internal(s, name, v) != DC_OK)) {
-            st = dci_fail(DC_ERR_FORMAT, "'%s': parameter '%s' is missing or invalid", f->path,
-                          name);
-            goto done;
-        }
-        if (given && (st = check_given(s, f->path, name, v)) != DC_OK) goto done;
-    }
-    /* The checkpoint's values already are the preset's (effective_params). */
-    const dci_deep_cfg cfg = read_cfg(s, s->pv, method);
-    if ((st = dci_deep_check(&cfg, n, d, shape)) != DC_OK) goto done;
-    if ((st = dci_deep_train_create(&t, &cfg, ae, n, shape)) != DC_OK) goto done;
-    dc_model *m = t->m;
-    const int64_t km = t->K * t->M;
-    if (!cur->enc_nb != !m->enc_nb || !cur->dec != !m->dec || !cur->weights != !m->weights ||
-        cur->k != t->K || dci_mlp_copy_params(m->enc, cur->enc) != DC_OK ||
-        (m->enc_nb && dci_mlp_copy_params(m->enc_nb, cur->enc_nb) != DC_OK) ||
-        (m->dec && dci_mlp_copy_params(m->dec, cur->dec) != DC_OK)) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s': networks do not match the parameters", f->path);
-        goto done;
-    }
-    memcpy(m->centers, cur->centers, (size_t)km * sizeof *m->centers);
-    if (m->weights) memcpy(m->weights, cur->weights, (size_t)km * sizeof *m->weights);
-    int64_t have = 0;
-    if ((st = dci_rec_get_i64(f, "state.iter", &t->iter)) != DC_OK ||
-        (st = dci_rec_get_i64(f, "state.pos", &t->pos)) != DC_OK ||
-        (st = dci_rec_get(f, "state.order", DCI_REC_I64, n, t->order)) != DC_OK ||
-        (st = dci_rec_get(f, "state.rng_shuffle", DCI_REC_U64, 4, t->shuffle.s)) != DC_OK ||
-        (st = dci_rec_get(f, "state.rng_augment", DCI_REC_U64, 4, t->aug.s)) != DC_OK ||
-        (st = dci_rec_get(f, "state.p", DCI_REC_F32, n * t->K, t->p)) != DC_OK ||
-        (t->kn > 0 &&
-         (st = dci_rec_get(f, "state.nbr", DCI_REC_I64, n * t->kn, t->nbr)) != DC_OK) ||
-        (st = dci_rec_get(f, "state.labels", DCI_REC_I32, n, t->labels)) != DC_OK ||
-        (st = dci_rec_get_i64(f, "state.have_labels", &have)) != DC_OK ||
-        (st = dci_rec_get_f64(f, "state.last_change", &t->last_change)) != DC_OK ||
-        (st = read_history(f, "state.loss", 3, &t->loss, &t->n_loss, &t->cap_loss)) != DC_OK ||
-        (st = read_history(f, "state.trace", 2, &t->trace, &t->n_trace, &t->cap_trace)) != DC_OK ||
-        (st = dci_rec_get_f64(f, "stat.seconds_pretrain", &t->seconds_pretrain)) != DC_OK ||
-        (st = dci_rec_get_f64(f, "stat.seconds_cluster", &t->seconds_cluster)) != DC_OK ||
-        (st = dci_rec_get_f64(f, "stat.pretrain_loss", &t->pretrain_loss)) != DC_OK)
-        goto done;
-    t->have_labels = have != 0;
-    int64_t converged = 0; /* absent from checkpoints of earlier versions */
-    if (dci_rec_count(f, "state.converged") >= 0 &&
-        (st = dci_rec_get_i64(f, "state.converged", &converged)) != DC_OK)
-        goto done;
-    t->converged = converged != 0;
-    if (t->converged &&
-        (!t->have_labels || !isfinite(t->last_change) || t->iter % t->cfg.update_interval != 0)) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s': converged without a target update", f->path);
-        goto done;
-    }
-    for (int i = 0; i < dci_sgd_block_count(t->sgd); i++) {
-        char name[32];
-        int64_t count = 0;
-        float *v = dci_sgd_velocity(t->sgd, i, &count);
-        snprintf(name, sizeof name, "state.velocity.%d", i);
-        if ((st = dci_rec_get(f, name, DCI_REC_F32, count, v)) != DC_OK) goto done;
-    }
-    if ((st = index_range(f, "state.order", t->order, n, n)) != DC_OK ||
-        (t->kn > 0 && (st = index_range(f, "state.nbr", t->nbr, n * t->kn, n)) != DC_OK))
-        goto done;
-    for (int64_t i = 0; i < n; i++)
-        if (t->labels[i] < 0 || t->labels[i] >= t->K) {
-            st = dci_fail(DC_ERR_FORMAT, "'%s': label out of range", f->path);
-            goto done;
-        }
-    if (t->iter < 0 || t->pos < 0 || t->pos > n || t->n_loss != t->iter) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s': inconsistent iteration counters", f->path);
-        goto done;
-    }
-    if ((st = check_max_iter(s, f->path, t)) != DC_OK) goto done;
-    record_params(s, s->pv, m);
-done:
-    dc_model_free(cur);
-    if (st != DC_OK) {
-        memcpy(s->pv, saved, sizeof(double) * (size_t)s->m->n_params);
-        dci_free(saved);
-        dci_deep_train_free(t);
-        dc_model_free(ae);
-        return st;
-    }
-    dci_free(saved);
-    *out_t = t;
-    *out_ae = ae;
-    return DC_OK;
 }
 
 /* ---- fit ---- */
@@ -1035,7 +441,7 @@ static dc_status train_loop(dc_solver *s, const deep_state *ds, dci_deep_train *
         if (every > 0 && iter % every == 0 && !(resumed && iter == start)) {
             t->seconds_cluster = base + (dci_now() - t0);
             if ((st = params_finite(t)) != DC_OK) break;
-            if ((st = write_checkpoint(t, ae, ds->checkpoint_path, crc)) != DC_OK)
+            if ((st = dci_deep_checkpoint_write(t, ae, ds->checkpoint_path, crc)) != DC_OK)
                 return dci_context(st, "%s: checkpoint at iteration %lld", name, (long long)iter);
             last_ckpt = iter;
         }
@@ -1064,7 +470,7 @@ static dc_status train_loop(dc_solver *s, const deep_state *ds, dci_deep_train *
      * so that a finished fit can be continued: a larger max_iter or a lower
      * tol. */
     if (st == DC_OK && every > 0 && (st = params_finite(t)) == DC_OK) {
-        if ((st = write_checkpoint(t, ae, ds->checkpoint_path, crc)) != DC_OK)
+        if ((st = dci_deep_checkpoint_write(t, ae, ds->checkpoint_path, crc)) != DC_OK)
             return dci_context(st, "%s: checkpoint at the end (iteration %lld)", name,
                                (long long)t->iter);
     }
@@ -1105,7 +511,7 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     if (!w) return DC_ERR_NOMEM;
     /* weighting = after: Eq. 15 once, from the final q and z (all ones
      * without weighting). */
-    dc_status wst = t->cfg.weighting == DCI_WEIGHTING_AFTER ? update_weights(t, q, z, n, w)
+    dc_status wst = t->cfg.weighting == DCI_WEIGHTING_AFTER ? dci_deep_weights(t, q, z, n, w)
                                                             : dc_model_weights(m, w, K * M);
     if (wst != DC_OK) {
         dci_free(w);
@@ -1183,7 +589,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
                 st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
                               state->resume_path);
             else
-                st = restore(s, method, &f, x_raw, n, d, shape, &t, &ae);
+                st = dci_deep_checkpoint_restore(s, method, &f, x_raw, n, d, shape, &t, &ae);
             dci_rec_close(&f);
         }
         if (st == DC_OK) {
@@ -1192,7 +598,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
         }
     } else {
         effective_params(s, eff);
-        dci_deep_cfg cfg = read_cfg(s, eff, method);
+        dci_deep_cfg cfg = dci_deep_read_cfg(s, eff, method);
         st = dci_deep_check(&cfg, n, d, shape);
         if (st == DC_OK && state->use_ae && state->use_ae->dims[0] != d)
             st = dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld columns, the "
@@ -1220,7 +626,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     if (st == DC_OK) st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
     if (st == DC_OK) {
         const uint64_t crc = state->checkpoint_path && t->cfg.checkpoint_every > 0
-                                 ? data_crc(x_raw, n, d) : 0;
+                                 ? dci_deep_data_crc(x_raw, n, d) : 0;
         st = train_loop(s, state, t, ae, x, resumed, crc);
         /* A divergence of the clustering phase: once, the phase starts
          * again from the autoencoder at half the learning rate. */

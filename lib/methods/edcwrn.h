@@ -1,7 +1,8 @@
 /* EDCWRN clustering phase (SPEC §2) and its IDEC / DEC special cases: the
- * training state, one mini-batch loss with gradients, target updates.
- * methods/edcwrn.c composes them into the "edcwrn", "idec" and "dec"
- * methods; the pieces are declared here for the unit tests. */
+ * training state, one mini-batch loss with gradients, target updates
+ * (methods/edcwrn_train.c). methods/edcwrn.c composes them into the
+ * "edcwrn", "idec" and "dec" methods; the pieces are declared here for the
+ * unit tests. */
 #ifndef DCI_EDCWRN_H
 #define DCI_EDCWRN_H
 
@@ -50,6 +51,12 @@ typedef struct dci_deep_cfg {
 
 /* The method's fixed settings and the parameter defaults. */
 dci_deep_cfg dci_deep_cfg_default(dci_deep_method method);
+
+/* "edcwrn", "idec" or "dec". */
+const char *dci_deep_method_name(dci_deep_method method);
+
+/* Encoder dims [d, hidden..., M] of cfg; returns their count. */
+int dci_deep_encoder_dims(const dci_deep_cfg *cfg, int64_t d, int64_t dims[DCI_DEEP_MAX_DIMS]);
 
 /* Whether a fit augments: augment = true, or auto with an image shape. */
 int dci_deep_augment_on(const dci_deep_cfg *cfg, const dci_image_shape *shape);
@@ -132,6 +139,11 @@ dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *x
  * with the current global neighbour lists, recomputes the lists, Q, P, the
  * weights and the labels; sets t->last_change. */
 dc_status dci_deep_update(dci_deep_train *t, const float *x);
+
+/* The representation weights w (K x M) of Eq. 15 from n rows of q and z and
+ * the current centres (SPEC §1.5; per-dimension standardised dispersions
+ * with weighting_scale = standardized). */
+dc_status dci_deep_weights(dci_deep_train *t, const float *q, const float *z, int64_t n, float *w);
 
 /* One clustering iteration: next batch, forward/backward, SGD step, weights
  * from the batch. */
