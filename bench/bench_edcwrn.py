@@ -60,6 +60,9 @@ def parse():
     p.add_argument("--also-max-iter", default="", metavar="N,N",
                    help="per seed, extra EDCWRN runs from the same pre-trained autoencoder "
                         "stopped after N iterations (0: k-means on the pre-trained embedding)")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+                   help="per seed, an extra EDCWRN run from the same pre-trained autoencoder "
+                        "with these parameters (repeatable)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="any solver parameter for every run, e.g. --set pretrain_optimizer=adam")
     p.add_argument("--smoke", action="store_true",
@@ -237,6 +240,9 @@ def main():
     for v in args.also_max_iter.split(","):
         if v:
             configs.append(("edcwrn", {"max_iter": int(v)}))
+    for v in args.variant:
+        configs.append(("edcwrn", {k: _value(x) for k, _, x in
+                                   (item.partition("=") for item in v.split(","))}))
     print(f"{args.data or 'Fashion-MNIST ' + args.split}: n = {n}, seeds {seeds}, "
           f"augment {'off' if args.no_augment else 'default'}, "
           f"pretrain_steps {args.pretrain_steps or args.pretrain_epochs and str(args.pretrain_epochs) + ' epochs' or 'default'}, "
