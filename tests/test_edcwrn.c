@@ -304,6 +304,19 @@ static void test_blobs(const char *method, const blobs *bl) {
     int ok = 1;
     for (int64_t i = 0; i < r * c; i++) ok &= q[i] >= 0.0f && q[i] <= 1.0f;
     CHECK(ok);
+    /* The inter-cluster variance statistic is the metric of the reported
+     * embedding and labels. */
+    {
+        int64_t zr = 0, zc = 0;
+        float *z = output_of(s, "embedding", &zr, &zc);
+        int32_t *lab = labels_of(s, bl->n);
+        double icv = -1, want = -2;
+        CHECK_OK(dc_solver_stat(s, "inter_cluster_variance", &icv));
+        CHECK_OK(dc_metrics_inter_cluster_variance(z, zr, zc, lab, &want));
+        CHECK(icv == want && icv > 0);
+        free(z);
+        free(lab);
+    }
     /* Labels are the argmax of the reported q. */
     for (int64_t i = 0; i < bl->n; i++)
         for (int64_t j = 0; j < c; j++) ok &= q[i * c + j] <= q[i * c + l[i]];

@@ -29,6 +29,7 @@
 #include "core/util.h"
 #include "data/dataset.h"
 #include "deepclust/dataset.h"
+#include "deepclust/metrics.h"
 #include "deepclust/model.h"
 #include "methods/method.h"
 #include "nn/pretrain.h"
@@ -497,6 +498,10 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     if (st == DC_OK) st = dci_model_embed(t->m, x, n, z);
     if (st == DC_OK) st = dci_embedding_check(z, n, M);
     if (st == DC_OK) st = dci_model_assign(m, z, n, q, labels);
+    /* EDCWRN Table 4: how far apart the clusters lie in the embedding. */
+    double icv = 0.0;
+    if (st == DC_OK) st = dc_metrics_inter_cluster_variance(z, n, M, labels, &icv);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "inter_cluster_variance", icv);
     if (st != DC_OK) {
         dci_free(z);
         dci_free(q);
