@@ -666,6 +666,8 @@ typedef struct km_seed {
     int64_t trials;
 } km_seed;
 
+/* Leaves the struct empty, so that a second call (the caller's cleanup after
+ * a failed seed_init) frees nothing twice. */
 static void seed_free(km_seed *s) {
     dci_free(s->closest);
     dci_free(s->near);
@@ -673,6 +675,7 @@ static void seed_free(km_seed *s) {
     dci_free(s->cand_d);
     dci_free(s->cand);
     dci_free(s->cc2);
+    memset(s, 0, sizeof *s);
 }
 
 static int64_t local_trials(int64_t k) { return 2 + (int64_t)log((double)k); }
