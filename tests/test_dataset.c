@@ -184,6 +184,14 @@ static void test_labels_shape_subset(void) {
     CHECK_STATUS(dc_dataset_subset(&sub, ds, -1, 2), DC_ERR_INVALID_ARG);
     CHECK_ERR(dc_dataset_subset(&sub, ds, 0, 0), DC_ERR_SHAPE, "no rows");
     CHECK_STATUS(dc_dataset_subset(&sub, NULL, 0, 1), DC_ERR_NULL);
+    /* Bounds near INT64_MAX: the detail gives the rows asked for, computed
+     * without signed overflow (UBSan), never a wrapped negative number. */
+    CHECK_ERR(dc_dataset_subset(&sub, ds, INT64_MAX - 1, 5), DC_ERR_INVALID_ARG,
+              "5 rows from row 9223372036854775806 are outside 0..4");
+    CHECK_ERR(dc_dataset_subset(&sub, ds, INT64_MAX, INT64_MAX), DC_ERR_INVALID_ARG,
+              "from row 9223372036854775807");
+    CHECK_ERR(dc_dataset_subset(&sub, ds, 4, INT64_MAX), DC_ERR_INVALID_ARG, "outside 0..4");
+    CHECK(sub == NULL);
     dc_dataset_free(ds);
 }
 
@@ -806,6 +814,14 @@ static void test_writers(void) {
     CHECK_ERR(dc_write_labels(tmp("keep.npy"), y, 0, DC_FORMAT_AUTO), DC_ERR_SHAPE, "no labels");
     CHECK_STATUS(dc_write_labels(tmp("keep.npy"), NULL, 3, DC_FORMAT_AUTO), DC_ERR_NULL);
     CHECK_STATUS(dc_write_matrix(NULL, m, 2, 3, DC_FORMAT_AUTO), DC_ERR_NULL);
+    /* rows x cols beyond int64: refused before a byte is written (no signed
+     * overflow in the NPY header's count, no CSV loop past the array). */
+    CHECK_ERR(dc_write_matrix(tmp("overflow.npy"), m, INT64_MAX / 2, 4, DC_FORMAT_AUTO),
+              DC_ERR_NOMEM, "do not fit in memory");
+    CHECK_ERR(dc_write_matrix(tmp("overflow.csv"), m, 3, INT64_MAX / 2, DC_FORMAT_AUTO),
+              DC_ERR_NOMEM, "do not fit in memory");
+    CHECK(!file_exists(tmp("overflow.npy")) && !file_exists(tmp("overflow.csv")));
+    CHECK(count_prefixed("overflow.") == 0);
     /* A write that fails midway (file size limit): the old file survives. */
     static float big[100000];
     struct rlimit old, lim;

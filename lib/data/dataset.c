@@ -59,10 +59,8 @@ static dc_status check_shape(int64_t rows, int64_t cols, const char *what) {
     if (rows < 1) return dci_fail(DC_ERR_SHAPE, "%s: no rows (rows = %lld)", what, (long long)rows);
     if (cols < 1)
         return dci_fail(DC_ERR_SHAPE, "%s: no columns (cols = %lld)", what, (long long)cols);
-    if (rows > INT64_MAX / (int64_t)sizeof(float) / cols)
-        return dci_fail(DC_ERR_NOMEM, "%s: %lld x %lld is too large", what, (long long)rows,
-                        (long long)cols);
-    return DC_OK;
+    int64_t count;
+    return dci_size_product(rows, cols, sizeof(float), &count, what);
 }
 
 dc_status dci_dataset_adopt(dc_dataset **out, float *data, int64_t n, int64_t d) {
@@ -282,10 +280,15 @@ dc_status dc_dataset_subset(dc_dataset **out, const dc_dataset *ds, int64_t firs
     DCI_CHECK_NULL(ds);
     if (count < 1) return dci_fail(DC_ERR_SHAPE, "dc_dataset_subset: no rows (count = %lld)",
                                    (long long)count);
-    if (first < 0 || first > ds->n - count)
+    int64_t last;
+    if (first < 0 || first > ds->n - count) {
+        if (!dci_add_i64(first, count - 1, &last))
+            return dci_fail(DC_ERR_INVALID_ARG, "dc_dataset_subset: %lld rows from row %lld are "
+                            "outside 0..%lld", (long long)count, (long long)first,
+                            (long long)ds->n - 1);
         return dci_fail(DC_ERR_INVALID_ARG, "dc_dataset_subset: rows %lld..%lld are outside "
-                        "0..%lld", (long long)first, (long long)first + count - 1,
-                        (long long)ds->n - 1);
+                        "0..%lld", (long long)first, (long long)last, (long long)ds->n - 1);
+    }
     float *x = DCI_NEW_ARRAY(float, count * ds->d, "data subset");
     int32_t *y = ds->labels ? DCI_NEW_ARRAY(int32_t, count, "label subset") : NULL;
     if (!x || (ds->labels && !y)) {
