@@ -298,6 +298,14 @@ static void test_options_by_name(void) {
     dc_dataset_free(ds);
     CHECK_STATUS(dc_load_options_set(&o, "header", 2), DC_ERR_INVALID_ARG);
     CHECK_STATUS(dc_load_options_set(&o, "delimiter", 0.5), DC_ERR_INVALID_ARG);
+    /* Only the delimiters the reader knows (dataset.h), as the struct's field. */
+    CHECK_ERR(dc_load_options_set(&o, "delimiter", 'x'), DC_ERR_INVALID_ARG, "','");
+    CHECK_STATUS(dc_load_options_set(&o, "delimiter", '.'), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_load_options_set(&o, "delimiter", '"'), DC_ERR_INVALID_ARG);
+    CHECK(o.delimiter == ';'); /* unchanged by the refusals */
+    for (const char *ok = ",;\t "; *ok; ok++) CHECK_OK(dc_load_options_set(&o, "delimiter", *ok));
+    CHECK_OK(dc_load_options_set(&o, "delimiter", 0));
+    CHECK(o.delimiter == 0);
     CHECK_STATUS(dc_load_options_set(&o, "format", 9), DC_ERR_INVALID_ARG);
     CHECK_STATUS(dc_load_options_set(&o, "quote", 1), DC_ERR_UNKNOWN_NAME);
     CHECK_STATUS(dc_load_options_set(NULL, "header", 1), DC_ERR_NULL);
