@@ -773,8 +773,11 @@ static void print_method_params(const char *method) {
         } else if (t == DC_PARAM_BOOL) {
             printf("  --%-18s %s (default %s)\n", flag, dc_solver_param_help(s, name), def ? "true" : "false");
         } else {
-            printf("  --%-18s %s (default %g, range [%g, %g])\n", flag, dc_solver_param_help(s, name),
-                   def, lo, hi);
+            int lo_open = 0, hi_open = 0;
+            dc_solver_param_bounds(s, name, &lo, &lo_open, &hi, &hi_open);
+            printf("  --%-18s %s (default %g, range %c%g, %g%c)\n", flag,
+                   dc_solver_param_help(s, name), def, lo_open ? '(' : '[', lo, hi,
+                   hi_open ? ')' : ']');
         }
     }
     dc_solver_free(s);

@@ -126,7 +126,7 @@ def test_info_reads_a_pipe(tmp_path, gz):
 
 @pytest.mark.parametrize("extra,code,needle", [
     (["--k", 1000], 1, "larger than the number of samples"),
-    (["--k", 0], 1, "k"),
+    (["--k", 0], 2, "outside [1, 1e+09]"),  # refused when set, like any out-of-range value
     (["--k", 3, "--n-init", 0], 2, "n_init"),
     (["--k", 3, "--no-such-option", 1], 2, "no-such-option"),
     (["--k", 3, "--param", "tol=abc"], 2, "not a number"),
