@@ -15,58 +15,9 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "test_alloc.h"
 #include "test_files.h"
 #include "deepclust.h"
-
-/* ---- allocator: counts requests and live blocks, refuses request #fail_at ---- */
-
-typedef union ahdr {
-    size_t n;
-    max_align_t align;
-} ahdr;
-static long long g_live, g_requests, g_fail_at;
-static int g_refused;
-
-static int refuse_now(void) {
-    if (++g_requests != g_fail_at) return 0;
-    g_refused = 1;
-    return 1;
-}
-
-static void *t_malloc(void *u, size_t n) {
-    (void)u;
-    if (refuse_now()) return NULL;
-    ahdr *h = malloc(sizeof *h + n);
-    if (!h) return NULL;
-    h->n = n;
-    g_live++;
-    return h + 1;
-}
-
-static void *t_realloc(void *u, void *p, size_t n) {
-    if (!p) return t_malloc(u, n);
-    if (refuse_now()) return NULL;
-    ahdr *h = realloc((ahdr *)p - 1, sizeof *h + n);
-    if (!h) return NULL;
-    h->n = n;
-    return h + 1;
-}
-
-static void t_free(void *u, void *p) {
-    (void)u;
-    if (!p) return;
-    free((ahdr *)p - 1);
-    g_live--;
-}
-
-static void arm(long long at) {
-    g_requests = 0;
-    g_fail_at = at;
-    g_refused = 0;
-    dc_clear_error();
-}
-
-static void disarm(void) { g_fail_at = 0; }
 
 /* ---- the sweep ---- */
 
@@ -87,12 +38,13 @@ typedef struct op {
 static long long sweep(const op *o) {
     long long refusals = 0, nomem = 0;
     for (long long at = 1;; at++) {
-        const long long live0 = g_live;
+        const long long live0 = g_alloc.live;
         if (o->setup) o->setup(o->ctx);
-        arm(at);
+        test_alloc_arm(at);
+        dc_clear_error();
         dc_status st = o->run(o->ctx);
-        disarm();
-        const int refused = g_refused;
+        const int refused = g_alloc.refused;
+        test_alloc_arm(0);
         if (!refused) {
             CHECK_MSG(st == DC_OK, "%s: the run without refusal returned %d (%s)", o->name,
                       (int)st, dc_last_error());
@@ -106,8 +58,8 @@ static long long sweep(const op *o) {
                       o->name, at);
         }
         o->release(o->ctx);
-        CHECK_MSG(g_live == live0, "%s: allocation %lld refused: %lld blocks leaked", o->name,
-                  at, g_live - live0);
+        CHECK_MSG(g_alloc.live == live0, "%s: allocation %lld refused: %lld blocks leaked",
+                  o->name, at, g_alloc.live - live0);
         if (!refused) {
             printf("%-28s %4lld allocations, %4lld failed with DC_ERR_NOMEM\n", o->name,
                    at - 1, nomem);
@@ -284,17 +236,6 @@ static void write_gzip(const char *path, const void *data, size_t n) {
     }
 }
 
-/* Big-endian IDX: 00 00 <type> <ndim>, extents, data. */
-static size_t idx_bytes(unsigned char *buf, unsigned char type, int ndim, const uint32_t *shape,
-                        const void *data, size_t nbytes) {
-    size_t k = 0;
-    buf[k++] = 0, buf[k++] = 0, buf[k++] = type, buf[k++] = (unsigned char)ndim;
-    for (int i = 0; i < ndim; i++)
-        for (int b = 3; b >= 0; b--) buf[k++] = (unsigned char)(shape[i] >> (8 * b));
-    memcpy(buf + k, data, nbytes);
-    return k + nbytes;
-}
-
 static void sweep_load(const char *name, const char *path, const dc_load_options *opt) {
     load_ctx c = {path, {0}, NULL};
     if (opt) c.opt = *opt;
@@ -337,8 +278,7 @@ static void test_readers(void) {
 
     unsigned char img[N * 2 * 3], buf[sizeof img + 64];
     for (size_t i = 0; i < sizeof img; i++) img[i] = (unsigned char)(i * 37);
-    const uint32_t shape[3] = {N, 2, 3};
-    size_t len = idx_bytes(buf, 0x08, 3, shape, img, sizeof img);
+    size_t len = idx_bytes(buf, 0x08, 3, (const int[]){N, 2, 3}, img, sizeof img);
     write_bytes(tmp_path("x-idx3-ubyte"), buf, len);
     sweep_load("IDX", tmp_path("x-idx3-ubyte"), NULL);
     write_gzip(tmp_path("x-idx3-ubyte.gz"), buf, len);
@@ -352,8 +292,7 @@ static void test_readers(void) {
     sweep_labels("labels CSV", tmp_path("y.csv"));
     CHECK_OK(dc_write_labels(tmp_path("y.npy"), y, N, DC_FORMAT_AUTO));
     sweep_labels("labels NPY", tmp_path("y.npy"));
-    const uint32_t yshape[1] = {N};
-    len = idx_bytes(buf, 0x08, 1, yshape, yb, N);
+    len = idx_bytes(buf, 0x08, 1, (const int[]){N}, yb, N);
     write_bytes(tmp_path("y-idx1-ubyte"), buf, len);
     sweep_labels("labels IDX", tmp_path("y-idx1-ubyte"));
 
@@ -382,13 +321,13 @@ static void test_readers(void) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     CHECK_OK(dc_set_threads(1));
-    CHECK_OK(dc_set_allocator(t_malloc, t_realloc, t_free, NULL));
+    CHECK_OK(test_alloc_install(SIZE_MAX));
     scratch_make("dc_allocfail");
     make_blobs();
     test_fits();
     test_readers();
     dc_dataset_free(g_ds);
     scratch_remove();
-    CHECK_MSG(g_live == 0, "%lld blocks live at the end", g_live);
+    CHECK_MSG(g_alloc.live == 0, "%lld blocks live at the end", g_alloc.live);
     DC_TEST_END();
 }

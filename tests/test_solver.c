@@ -113,16 +113,21 @@ static const char *documented(const char *method, int cond) {
     return NULL;
 }
 
+/* n points in 3 dimensions, in two groups 5 apart (n <= 64). */
+static dc_dataset *two_blobs(int n) {
+    float x[64 * 3];
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < 3; j++)
+            x[i * 3 + j] = (float)((i % 2) * 5 + 0.1 * ((i * 7 + j * 3) % 11) / 11.0);
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x, n, 3, DC_COPY));
+    return ds;
+}
+
 /* Every built-in method on two small blobs, with each declared condition
  * parameter off, then on. */
 static void test_declared_outputs(void) {
-    enum { N = 40, D = 3 };
-    float x[N * D];
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j < D; j++)
-            x[i * D + j] = (float)((i % 2) * 5 + 0.1 * ((i * 7 + j * 3) % 11) / 11.0);
-    dc_dataset *ds = NULL;
-    CHECK_OK(dc_dataset_create(&ds, x, N, D, DC_COPY));
+    dc_dataset *ds = two_blobs(40);
     CHECK(dc_solver_has_output(NULL, "centers") == 0);
     for (int m = 0; m < dc_solver_method_count(); m++) {
         const char *method = dc_solver_method_name(m);
@@ -202,13 +207,7 @@ static void check_fit_at(const dc_dataset *ds, const char *method, const char *n
 }
 
 static void test_param_ranges(void) {
-    enum { N = 30, D = 3 };
-    float x[N * D];
-    for (int i = 0; i < N; i++)
-        for (int j = 0; j < D; j++)
-            x[i * D + j] = (float)((i % 2) * 5 + 0.1 * ((i * 7 + j * 3) % 11) / 11.0);
-    dc_dataset *ds = NULL;
-    CHECK_OK(dc_dataset_create(&ds, x, N, D, DC_COPY));
+    dc_dataset *ds = two_blobs(30);
     for (int mi = 0; mi < dc_solver_method_count(); mi++) {
         const char *method = dc_solver_method_name(mi);
         dc_solver *s = NULL;

@@ -239,13 +239,21 @@ const char *dc_solver_param_name(const dc_solver *s, int index) {
     return s->m->params[index].name;
 }
 
-dc_status dc_solver_param_info(const dc_solver *s, const char *name, dc_param_type *type,
-                               double *default_value, double *min_value, double *max_value) {
+/* The table entry of a parameter named by a caller (NULL arguments and
+ * unknown names are the caller's errors). */
+static dc_status find_param(const dc_solver *s, const char *name, const dci_param_def **p) {
     DCI_CHECK_NULL(s);
     DCI_CHECK_NULL(name);
     int i = param_index(s, name);
     if (i < 0) return unknown_param(s, name);
-    const dci_param_def *p = &s->m->params[i];
+    *p = &s->m->params[i];
+    return DC_OK;
+}
+
+dc_status dc_solver_param_info(const dc_solver *s, const char *name, dc_param_type *type,
+                               double *default_value, double *min_value, double *max_value) {
+    const dci_param_def *p = NULL;
+    DCI_TRY(find_param(s, name, &p));
     double lo, hi;
     accepted_range(p, &lo, &hi);
     if (type) *type = p->type;
@@ -257,11 +265,8 @@ dc_status dc_solver_param_info(const dc_solver *s, const char *name, dc_param_ty
 
 dc_status dc_solver_param_bounds(const dc_solver *s, const char *name, double *min_value,
                                  int *min_open, double *max_value, int *max_open) {
-    DCI_CHECK_NULL(s);
-    DCI_CHECK_NULL(name);
-    int i = param_index(s, name);
-    if (i < 0) return unknown_param(s, name);
-    const dci_param_def *p = &s->m->params[i];
+    const dci_param_def *p = NULL;
+    DCI_TRY(find_param(s, name, &p));
     if (min_value) *min_value = p->lo;
     if (min_open) *min_open = (p->open & DCI_OPEN_LO) != 0;
     if (max_value) *max_value = p->hi;

@@ -82,6 +82,14 @@ static inline void fuzz_load_dataset(const uint8_t *data, size_t size, const dc_
     dc_dataset_free(ds);
 }
 
+/* The bytes as a file of one format, default options. */
+static inline void fuzz_load_format(const uint8_t *data, size_t size, dc_format format) {
+    dc_load_options o;
+    dc_load_options_default(&o);
+    o.format = format;
+    fuzz_load_dataset(data, size, &o);
+}
+
 static inline void fuzz_put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }

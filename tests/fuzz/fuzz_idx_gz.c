@@ -6,11 +6,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
-    dc_load_options o;
-    dc_load_options_default(&o);
-    o.format = DC_FORMAT_IDX;
     if (data[0] & 1) {
-        fuzz_load_dataset(data + 1, size - 1, &o);
+        fuzz_load_format(data + 1, size - 1, DC_FORMAT_IDX);
         return 0;
     }
     uLongf zlen = compressBound((uLong)size) + 32;
@@ -26,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_require(deflate(&s, Z_FINISH) == Z_STREAM_END, "deflate");
     const size_t n = s.total_out;
     deflateEnd(&s);
-    fuzz_load_dataset(z, n, &o);
+    fuzz_load_format(z, n, DC_FORMAT_IDX);
     free(z);
     return 0;
 }

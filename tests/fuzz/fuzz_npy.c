@@ -2,9 +2,6 @@
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    dc_load_options o;
-    dc_load_options_default(&o);
-    o.format = DC_FORMAT_NPY;
-    fuzz_load_dataset(data, size, &o);
+    fuzz_load_format(data, size, DC_FORMAT_NPY);
     return 0;
 }

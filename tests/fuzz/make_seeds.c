@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "../test_bytes.h"
 #include "fuzz_common.h"
 
 static const char *g_root;
@@ -28,21 +29,6 @@ static void put(const char *target, const char *name, int option, const void *da
         perror(path);
         exit(2);
     }
-}
-
-static unsigned char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    if (!b || fread(b, 1, *n, f) != *n) exit(2);
-    fclose(f);
-    return b;
 }
 
 static void csv_seeds(void) {
@@ -109,18 +95,6 @@ static void npy_seeds(void) {
     put("labels", "npy_i4_5", 13, buf, npy(buf, 1, s[4].dict, i4, 20));
 }
 
-/* Big-endian IDX: 00 00 type ndim, extents, data. */
-static size_t idx(unsigned char *out, int type, int ndim, const int *dims, const void *be,
-                  size_t n) {
-    out[0] = out[1] = 0;
-    out[2] = (unsigned char)type;
-    out[3] = (unsigned char)ndim;
-    for (int i = 0; i < ndim; i++)
-        for (int b = 0; b < 4; b++) out[4 + 4 * i + b] = (unsigned char)(dims[i] >> (24 - 8 * b));
-    memcpy(out + 4 + 4 * ndim, be, n);
-    return 4 + 4 * (size_t)ndim + n;
-}
-
 static void idx_seeds(void) {
     unsigned char buf[512], pix[24];
     for (int i = 0; i < 24; i++) pix[i] = (unsigned char)(i * 11);
@@ -128,7 +102,7 @@ static void idx_seeds(void) {
     const unsigned char f64be[16] = {0x3F, 0xF8, 0, 0, 0, 0, 0, 0, 0xC0, 0x24, 0, 0, 0, 0, 0, 0};
     const unsigned char i16be[4] = {0xFF, 0xFE, 0x01, 0x00};
     const unsigned char i32be[8] = {0xFF, 0xFF, 0xFF, 0xFF, 0, 1, 0, 0};
-    size_t n = idx(buf, 0x08, 3, (const int[]){2, 3, 4}, pix, 24);
+    size_t n = idx_bytes(buf, 0x08, 3, (const int[]){2, 3, 4}, pix, 24);
     put("idx", "ubyte_images", -1, buf, n);
     put("idx_gz", "ubyte_images", 0, buf, n);
     /* The same as a real .gz file (odd harness byte: the bytes as they are). */
@@ -143,14 +117,14 @@ static void idx_seeds(void) {
     if (deflate(&z, Z_FINISH) != Z_STREAM_END) exit(2);
     put("idx_gz", "gzip_file", 1, gz, z.total_out);
     deflateEnd(&z);
-    put("idx", "float_2x1", -1, buf, idx(buf, 0x0D, 2, (const int[]){2, 1}, f32be, 8));
-    put("idx", "double_1x2", -1, buf, idx(buf, 0x0E, 2, (const int[]){1, 2}, f64be, 16));
-    put("idx", "short_2", -1, buf, idx(buf, 0x0B, 1, (const int[]){2}, i16be, 4));
-    put("idx", "int_2x1x1", -1, buf, idx(buf, 0x0C, 3, (const int[]){2, 1, 1}, i32be, 8));
-    put("idx", "byte_4d", -1, buf, idx(buf, 0x09, 4, (const int[]){1, 2, 2, 2}, pix, 8));
-    put("idx_gz", "float_2x1", 0, buf, idx(buf, 0x0D, 2, (const int[]){2, 1}, f32be, 8));
+    put("idx", "float_2x1", -1, buf, idx_bytes(buf, 0x0D, 2, (const int[]){2, 1}, f32be, 8));
+    put("idx", "double_1x2", -1, buf, idx_bytes(buf, 0x0E, 2, (const int[]){1, 2}, f64be, 16));
+    put("idx", "short_2", -1, buf, idx_bytes(buf, 0x0B, 1, (const int[]){2}, i16be, 4));
+    put("idx", "int_2x1x1", -1, buf, idx_bytes(buf, 0x0C, 3, (const int[]){2, 1, 1}, i32be, 8));
+    put("idx", "byte_4d", -1, buf, idx_bytes(buf, 0x09, 4, (const int[]){1, 2, 2, 2}, pix, 8));
+    put("idx_gz", "float_2x1", 0, buf, idx_bytes(buf, 0x0D, 2, (const int[]){2, 1}, f32be, 8));
     /* Labels: ubyte (4,), harness byte 11 = IDX and 4 rows. */
-    put("labels", "idx_ubyte_4", 11, buf, idx(buf, 0x08, 1, (const int[]){4}, "\x00\x01\x02\x01", 4));
+    put("labels", "idx_ubyte_4", 11, buf, idx_bytes(buf, 0x08, 1, (const int[]){4}, "\x00\x01\x02\x01", 4));
     /* Text labels, byte 6 = text and 3 rows; with a header. */
     static const char text[] = "0\n1\n2\n", with_header[] = "label,name\n2,a\n1.0,b\r\n0,c\n";
     put("labels", "text_3", 6, text, strlen(text));
@@ -178,15 +152,15 @@ static void model_seeds(const char *tmpdir) {
         dc_model_free(m);
         dc_solver_free(s);
         size_t n;
-        unsigned char *b = slurp(mf, &n);
+        unsigned char *b = read_bytes(mf, &n);
         snprintf(name, sizeof name, "%s_model", methods[i]);
         put("model", name, -1, b, n);
         free(b);
-        b = slurp(ae, &n);
+        b = read_bytes(ae, &n);
         snprintf(name, sizeof name, "%s_autoencoder", methods[i]);
         put("model", name, -1, b, n);
         free(b);
-        b = slurp(ck, &n);
+        b = read_bytes(ck, &n);
         snprintf(name, sizeof name, "%s_checkpoint", methods[i]);
         if (i == 0) put("model", name, -1, b, n);
         put("checkpoint", name, i, b, n);
