@@ -29,14 +29,6 @@ enum { KNN_TQ = 512, KNN_TR = 4096, KNN_SCAN_BLOCK = 16 };
 /* Relative slack on the cell bounds for the double rounding of sqrt and of
  * the radius (the float rounding of the GEMM is covered by tol). */
 #define KNN_CELL_SLACK 1e-12
-/* The screen works in float: squared norms of centred rows up to 2^100 leave
- * room below FLT_MAX (2^128) for the GEMM sums and the bounds, and above
- * 2^-60 they stay far from the subnormal range (2^-126), where float loses
- * its relative precision. Data outside (float squares overflow from |x| ~
- * 1.8e19 and turn subnormal below ~1e-19) are screened scaled by a power of
- * two, which is exact: the search then decides as on data of ordinary size. */
-#define KNN_SCREEN_MAX_EXP 100
-#define KNN_SCREEN_MIN_EXP (-60)
 /* What the relative bound tol cannot cover: rows with tiny coordinates next
  * to huge ones (1e-6 beside 1e30) still meet subnormals, each rounded to
  * 2^-149 at worst; the sums of a dot product and a norm add at most 2d + 16
@@ -246,19 +238,7 @@ static double max_centred(const float *a, const int64_t *rows, int64_t m, int64_
     return mx;
 }
 
-/* The power of two that brings the largest squared norm of d coordinates
- * up to `mx` to just below 2^KNN_SCREEN_MAX_EXP when it is outside
- * [2^KNN_SCREEN_MIN_EXP, 2^KNN_SCREEN_MAX_EXP]; 1 when it is inside (or all
- * rows coincide). */
-static double screen_scale(double mx, int64_t d) {
-    const double norm2 = mx * mx * (double)d; /* finite: mx < 2^129, d < 2^63 */
-    int e = 0;
-    frexp(norm2, &e); /* 2^(e-1) <= norm2 < 2^e */
-    if (norm2 == 0.0 || (e >= KNN_SCREEN_MIN_EXP && e <= KNN_SCREEN_MAX_EXP)) return 1.0;
-    const int half = e > KNN_SCREEN_MAX_EXP ? -((e - KNN_SCREEN_MAX_EXP + 1) / 2)
-                                            : (KNN_SCREEN_MAX_EXP - e) / 2;
-    return ldexp(1.0, half);
-}
+
 
 /* Threshold on g = |r|^2 (1 - tol) - 2 q.r for a query with squared norm qn: a
  * candidate passes when its lower bound qn (1 - tol) - eps + g is <= bound.
@@ -654,7 +634,10 @@ dc_status dci_knn_search(const dci_knn_args *a) {
     for (int64_t t = 0; t < d; t++) mu[t] = (float)(musum[t] / (double)nref);
     double mx = max_centred(a->x, a->ref_rows, nref, d, mu);
     if (!self) mx = fmax(mx, max_centred(a->q, a->q_rows, nq, d, mu));
-    const double scale = screen_scale(mx, d);
+    /* The screen works in float (dci_float_scale); its frame is scaled when
+     * the data's magnitude needs it, exactly, so it decides as on data of
+     * ordinary size. */
+    const double scale = dci_float_scale(mx, d);
     for (int64_t p = 0; p < nref; p++) {
         const float *xr = a->x + row_of(a->ref_rows, p) * d;
         double sum = 0.0;

@@ -10,8 +10,8 @@
  * threads) plus a serial scan of nq * nr screened values.
  *
  * Magnitude: float squares overflow from |x| ~ 1.8e19 and lose precision in
- * the subnormal range, so rows whose centred squared norms leave
- * [2^-60, 2^100] are screened multiplied by a power of two (exact), and
+ * the subnormal range, so rows whose centred squared norms leave the range
+ * of dci_float_scale are screened multiplied by a power of two (exact), and
  * the bound carries an absolute term for the subnormals that tiny rows still
  * meet beside huge ones. Every finite input gets its exact neighbours.
  *
