@@ -238,8 +238,6 @@ static double max_centred(const float *a, const int64_t *rows, int64_t m, int64_
     return mx;
 }
 
-
-
 /* Threshold on g = |r|^2 (1 - tol) - 2 q.r for a query with squared norm qn: a
  * candidate passes when its lower bound qn (1 - tol) - eps + g is <= bound.
  * Rounded up to float. */
@@ -529,11 +527,11 @@ static dc_status check_search_args(const dci_knn_args *a) {
                         (long long)a->k_out, (long long)a->p_mean, (long long)a->k);
     if (a->cells < 0)
         return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld cells", (long long)a->cells);
-    int64_t cells;
-    if (!a->ref_rows) DCI_TRY(dci_size_product(a->nref, a->d, sizeof *a->x, &cells, "kNN data"));
+    int64_t count;
+    if (!a->ref_rows) DCI_TRY(dci_size_product(a->nref, a->d, sizeof *a->x, &count, "kNN data"));
     if (!self && !a->q_rows)
-        DCI_TRY(dci_size_product(a->nq, a->d, sizeof *a->q, &cells, "kNN queries"));
-    DCI_TRY(dci_size_product(a->nq, a->k_out, sizeof *a->idx, &cells, "kNN output"));
+        DCI_TRY(dci_size_product(a->nq, a->d, sizeof *a->q, &count, "kNN queries"));
+    DCI_TRY(dci_size_product(a->nq, a->k_out, sizeof *a->idx, &count, "kNN output"));
     if (a->ref_rows)
         for (int64_t p = 0; p < a->nref; p++)
             if (a->ref_rows[p] < 0 || (p > 0 && a->ref_rows[p] <= a->ref_rows[p - 1]))
