@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "test_alloc.h"
 #include "test_files.h"
 #include "core/rng.h"
 #include "deepclust.h"
@@ -45,47 +46,9 @@ static void set_case(const char *fmt, ...) {
 
 static uint64_t below(uint64_t n) { return dci_rng_below(&R, n); }
 
-/* ---- allocator: counts live blocks, refuses and records giant requests ---- */
-
+/* The allocator (test_alloc.h) refuses requests above this and records
+ * them: no header value may make the library ask for a giant block. */
 #define GIANT ((size_t)64 << 20)
-typedef union ahdr {
-    size_t n;
-    max_align_t align;
-} ahdr;
-static long long g_live;
-static size_t g_giant; /* largest refused request since the last reset */
-
-static void *t_malloc(void *u, size_t n) {
-    (void)u;
-    if (n > GIANT) {
-        if (n > g_giant) g_giant = n;
-        return NULL;
-    }
-    ahdr *h = malloc(sizeof *h + n);
-    if (!h) return NULL;
-    h->n = n;
-    g_live++;
-    return h + 1;
-}
-
-static void *t_realloc(void *u, void *p, size_t n) {
-    if (!p) return t_malloc(u, n);
-    if (n > GIANT) {
-        if (n > g_giant) g_giant = n;
-        return NULL;
-    }
-    ahdr *h = realloc((ahdr *)p - 1, sizeof *h + n);
-    if (!h) return NULL;
-    h->n = n;
-    return h + 1;
-}
-
-static void t_free(void *u, void *p) {
-    (void)u;
-    if (!p) return;
-    free((ahdr *)p - 1);
-    g_live--;
-}
 
 /* Every call under test is bracketed by these: fresh error state before,
  * no leak and no giant request after. */
@@ -93,13 +56,13 @@ static long long g_live_before;
 static int g_allow_giant; /* a case where a refused giant request is the known outcome */
 static void call_begin(void) {
     dc_clear_error();
-    g_giant = 0;
-    g_live_before = g_live;
+    g_alloc.giant_seen = 0;
+    g_live_before = g_alloc.live;
 }
 static void call_end(void) {
-    FCHECK(g_live == g_live_before);
-    CHECK_MSG(g_giant == 0 || g_allow_giant, "[%s] asked for a block of %zu bytes", g_case,
-              g_giant);
+    FCHECK(g_alloc.live == g_live_before);
+    CHECK_MSG(g_alloc.giant_seen == 0 || g_allow_giant, "[%s] asked for a block of %zu bytes",
+              g_case, g_alloc.giant_seen);
 }
 
 /* A failed load: a specific code, a detail, no result. */
@@ -2022,7 +1985,7 @@ static void test_checkpoint(void) {
 }
 
 int main(void) {
-    CHECK_OK(dc_set_allocator(t_malloc, t_realloc, t_free, NULL));
+    CHECK_OK(test_alloc_install(GIANT));
     dci_rng_init(&R, 20240607, DCI_STREAM_TEST);
     scratch_make("dc_fuzz");
     test_csv();
@@ -2032,6 +1995,6 @@ int main(void) {
     test_checkpoint();
 
     scratch_remove();
-    CHECK(g_live == 0);
+    CHECK(g_alloc.live == 0);
     DC_TEST_END();
 }

@@ -39,84 +39,85 @@
 #define DEF_LR 0.1
 #define DEF_LR_DEC 0.01 /* DEC's own setting: no reconstruction term to hold it back */
 
-#define P_K {"k", DC_PARAM_INT, 0, 0, 1e9, NULL, "number of clusters (required)"}
-#define P_SEED {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, NULL, \
+#define P_K {"k", DC_PARAM_INT, 0, 1, 1e9, DCI_CLOSED, NULL, \
+             "number of clusters (required: the default 0 means not set)"}
+#define P_SEED {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, DCI_CLOSED, NULL, \
                 "random seed (weights, batch order, augmentation, k-means)"}
-#define P_PRESET {"preset", DC_PARAM_CHOICE, DCI_PRESET_DEFAULT, 0, 1, "default|authors", \
+#define P_PRESET {"preset", DC_PARAM_CHOICE, DCI_PRESET_DEFAULT, 0, 1, DCI_CLOSED, "default|authors", \
                   "the values every parameter not given takes: this library's measured "    \
                   "recipe, or the authors' published code (docs/methods.md lists both)"}
-#define P_PRE_STEPS {"pretrain_steps", DC_PARAM_INT, 0, 0, 1e9, NULL, \
+#define P_PRE_STEPS {"pretrain_steps", DC_PARAM_INT, 0, 0, 1e9, DCI_CLOSED, NULL, \
                      "pre-training budget in batch steps; 0: 500 epochs, at least 2000 and at " \
                      "most 16000 steps"}
-#define P_PRE_EPOCHS {"pretrain_epochs", DC_PARAM_INT, 0, 0, 1e6, NULL, \
+#define P_PRE_EPOCHS {"pretrain_epochs", DC_PARAM_INT, 0, 0, 1e6, DCI_CLOSED, NULL, \
                       "> 0: the pre-training budget in epochs instead of pretrain_steps"}
-#define P_PRE_WARMUP {"pretrain_warmup", DC_PARAM_INT, 1000, 0, 1e9, NULL, \
+#define P_PRE_WARMUP {"pretrain_warmup", DC_PARAM_INT, 1000, 0, 1e9, DCI_CLOSED, NULL, \
                       "pre-training learning-rate warm-up in steps (at most a tenth of the budget)"}
-#define P_PRE_LR {"pretrain_lr", DC_PARAM_REAL, 0.0, 0, 1e6, NULL, \
+#define P_PRE_LR {"pretrain_lr", DC_PARAM_REAL, 0.0, 0, 1e6, DCI_CLOSED, NULL, \
                   "pre-training learning rate; 0: the optimiser's default (SGD 1.0, Adam 0.001)"}
-#define P_PRE_MOM {"pretrain_momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, NULL, \
+#define P_PRE_MOM {"pretrain_momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, DCI_CLOSED, NULL, \
                    "pre-training momentum"}
-#define P_PRE_OPT {"pretrain_optimizer", DC_PARAM_CHOICE, 1, 0, 1, "sgd|adam", \
+#define P_PRE_OPT {"pretrain_optimizer", DC_PARAM_CHOICE, 1, 0, 1, DCI_CLOSED, "sgd|adam", \
                    "pre-training optimiser: SGD with momentum (SPEC), or Adam (beta1 = " \
                    "pretrain_momentum, beta2 = 0.999)"}
-#define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 1, 0, 1, "constant|cosine", \
+#define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 1, 0, 1, DCI_CLOSED, "constant|cosine", \
                      "pre-training learning rate schedule: constant, or a half cosine from pretrain_lr " \
                      "down to 0 over all the epochs"}
-#define P_BATCH {"batch", DC_PARAM_INT, 256, 1, DCI_DEEP_MAX_BATCH, NULL, \
+#define P_BATCH {"batch", DC_PARAM_INT, 256, 1, DCI_DEEP_MAX_BATCH, DCI_CLOSED, NULL, \
                  "mini-batch size of both phases (clamped to the number of samples)"}
-#define P_LR(def) {"lr", DC_PARAM_REAL, def, 0, 1e30, NULL, \
-                   "clustering-phase learning rate (SGD with momentum), > 0"}
-#define P_MOM {"momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, NULL, "clustering-phase momentum"}
-#define P_LAMBDA {"lambda", DC_PARAM_REAL, 0.1, 0, 1e6, NULL, \
+#define P_LR(def) {"lr", DC_PARAM_REAL, def, 0, 1e30, DCI_OPEN_LO, NULL, \
+                   "clustering-phase learning rate (SGD with momentum)"}
+#define P_MOM {"momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, DCI_CLOSED, NULL, "clustering-phase momentum"}
+#define P_LAMBDA {"lambda", DC_PARAM_REAL, 0.1, 0, 1e6, DCI_CLOSED, NULL, \
                   "weight of the clustering loss: L = L_r + lambda L_c"}
-#define P_A {"a", DC_PARAM_REAL, DCI_KERNEL_A_DEFAULT, 0, 1e6, NULL, \
-             "kernel q = 1 / (1 + a s^b) (EDCWRN Eq. 11), a > 0"}
-#define P_B {"b", DC_PARAM_REAL, DCI_KERNEL_B_DEFAULT, 0, 100, NULL, "kernel exponent b > 0"}
-#define P_ALPHA {"alpha", DC_PARAM_REAL, DCI_WEIGHT_ALPHA_DEFAULT, 1, 100, NULL, \
-                 "representation weighting fuzzifier, > 1"}
-#define P_BETA {"beta", DC_PARAM_REAL, DCI_WEIGHT_BETA_DEFAULT, 1, 100, NULL, \
-                "representation weighting exponent, > 1 (2: EDCWRN Eq. 15)"}
-#define P_NK {"neighbors_k", DC_PARAM_INT, DCI_NMAX_K_DEFAULT, 1, 1e6, NULL, \
+#define P_A {"a", DC_PARAM_REAL, DCI_KERNEL_A_DEFAULT, 0, 1e6, DCI_OPEN_LO, NULL, \
+             "kernel q = 1 / (1 + a s^b) (EDCWRN Eq. 11)"}
+#define P_B {"b", DC_PARAM_REAL, DCI_KERNEL_B_DEFAULT, 0, 100, DCI_OPEN_LO, NULL, "kernel exponent"}
+#define P_ALPHA {"alpha", DC_PARAM_REAL, DCI_WEIGHT_ALPHA_DEFAULT, 1, 100, DCI_OPEN_LO, NULL, \
+                 "representation weighting fuzzifier"}
+#define P_BETA {"beta", DC_PARAM_REAL, DCI_WEIGHT_BETA_DEFAULT, 1, 100, DCI_OPEN_LO, NULL, \
+                "representation weighting exponent (2: EDCWRN Eq. 15)"}
+#define P_NK {"neighbors_k", DC_PARAM_INT, DCI_NMAX_K_DEFAULT, 1, 1e6, DCI_CLOSED, NULL, \
               "neighbours per sample in the max branch, < number of samples"}
-#define P_T {"update_interval", DC_PARAM_INT, 140, 1, 1e9, NULL, \
+#define P_T {"update_interval", DC_PARAM_INT, 140, 1, 1e9, DCI_CLOSED, NULL, \
              "T: clustering iterations between target-distribution updates"}
-#define P_TOL {"tol", DC_PARAM_REAL, 0.001, 0, 1, NULL, \
+#define P_TOL {"tol", DC_PARAM_REAL, 0.001, 0, 1, DCI_CLOSED, NULL, \
                "stop when the fraction of labels changed between two updates is below tol"}
-#define P_MAXIT {"max_iter", DC_PARAM_INT, 8000, 0, 1e9, NULL, \
+#define P_MAXIT {"max_iter", DC_PARAM_INT, 8000, 0, 1e9, DCI_CLOSED, NULL, \
                  "maximum clustering iterations (mini-batches)"}
-#define P_NINIT {"n_init", DC_PARAM_INT, 20, 1, 10000, NULL, \
+#define P_NINIT {"n_init", DC_PARAM_INT, 20, 1, 10000, DCI_CLOSED, NULL, \
                  "k-means restarts for the initial centres"}
-#define P_EMBED {"embed_dim", DC_PARAM_INT, DCI_AE_DEFAULT_EMBED, 1, 1e5, NULL, \
+#define P_EMBED {"embed_dim", DC_PARAM_INT, DCI_AE_DEFAULT_EMBED, 1, 1e5, DCI_CLOSED, NULL, \
                  "embedding size M"}
-#define P_H1 {"hidden1", DC_PARAM_INT, 500, 1, 1e6, NULL, "encoder hidden layer 1 size"}
-#define P_H2 {"hidden2", DC_PARAM_INT, 500, 0, 1e6, NULL, "encoder hidden layer 2 size (0: none)"}
-#define P_H3 {"hidden3", DC_PARAM_INT, 2000, 0, 1e6, NULL, \
+#define P_H1 {"hidden1", DC_PARAM_INT, 500, 1, 1e6, DCI_CLOSED, NULL, "encoder hidden layer 1 size"}
+#define P_H2 {"hidden2", DC_PARAM_INT, 500, 0, 1e6, DCI_CLOSED, NULL, "encoder hidden layer 2 size (0: none)"}
+#define P_H3 {"hidden3", DC_PARAM_INT, 2000, 0, 1e6, DCI_CLOSED, NULL, \
               "encoder hidden layer 3 size (0: none; needs hidden2)"}
-#define P_AUG {"augment", DC_PARAM_CHOICE, DCI_AUGMENT_AUTO, 0, 2, "false|true|auto", \
+#define P_AUG {"augment", DC_PARAM_CHOICE, DCI_AUGMENT_AUTO, 0, 2, DCI_CLOSED, "false|true|auto", \
                "random affine augmentation of image batches in both phases (true needs an "  \
                "image shape; auto: on exactly when the data have one)"}
-#define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, NULL, \
+#define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                  "divide the data by a power of two near their 99th percentile of |x| (1 for " \
                  "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
                  "scaling; the model records and applies it"}
-#define P_CKPT {"checkpoint_every", DC_PARAM_INT, 0, 0, 1e9, NULL, \
+#define P_CKPT {"checkpoint_every", DC_PARAM_INT, 0, 0, 1e9, DCI_CLOSED, NULL, \
                 "checkpoint every N clustering iterations (0: off; file: dc_solver_set_checkpoint)"}
-#define P_WEIGHTING {"weighting", DC_PARAM_CHOICE, DCI_WEIGHTING_ON, 0, 2, "false|true|after", \
+#define P_WEIGHTING {"weighting", DC_PARAM_CHOICE, DCI_WEIGHTING_ON, 0, 2, DCI_CLOSED, "false|true|after", \
                      "local representation weighting: false: plain squared distance; true: "  \
                      "Eq. 15 weights in the kernel, updated during training; after: uniform " \
                      "weights in training, Eq. 15 computed once at the end (output only)"}
-#define P_NEIGHBORS {"neighbors", DC_PARAM_BOOL, 1, 0, 1, NULL, \
+#define P_NEIGHBORS {"neighbors", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                      "neighbour-max encoder branch (off: each sample its own neighbour)"}
-#define P_FORMULATION {"formulation", DC_PARAM_CHOICE, 0, 0, 1, "proposed|idec", \
+#define P_FORMULATION {"formulation", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "proposed|idec", \
                        "proposed: Eq. 11 kernel + cross-entropy; idec: Student-t + KL"}
-#define P_WSCALE {"weighting_scale", DC_PARAM_CHOICE, DCI_WSCALE_RAW, 0, 1, "raw|standardized", \
+#define P_WSCALE {"weighting_scale", DC_PARAM_CHOICE, DCI_WSCALE_RAW, 0, 1, DCI_CLOSED, "raw|standardized", \
                   "dispersions of the weighting (Eq. 15) on the raw embedding, or on the "  \
                   "embedding standardised per dimension (relative dispersion)"}
-#define P_WNORM {"weighting_norm", DC_PARAM_CHOICE, DCI_WNORM_MEAN, 0, 1, "sum|mean", \
+#define P_WNORM {"weighting_norm", DC_PARAM_CHOICE, DCI_WNORM_MEAN, 0, 1, DCI_CLOSED, "sum|mean", \
                  "the kernel's weighted distance uses w (rows sum to 1: a mean over "   \
                  "dimensions) or M w (mean weight 1: uniform weights give the plain "   \
                  "squared distance, as weighting=false)"}
-#define P_CENORM {"ce_normalized", DC_PARAM_BOOL, 1, 0, 1, NULL, \
+#define P_CENORM {"ce_normalized", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                   "cross-entropy against q normalised over clusters (as the authors' code); "    \
                   "off: -sum p log q of the raw kernel"}
 
@@ -335,7 +336,7 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     o.steps = dci_deep_pretrain_steps(c, n);
     o.warmup = c->pretrain_warmup < o.steps / 10 ? c->pretrain_warmup : o.steps / 10;
     o.batch = B;
-    o.lr = (float)lr;
+    o.lr = dci_sgd_rate(lr);
     o.momentum = (float)c->pretrain_momentum;
     o.cosine = c->pretrain_cosine;
     o.adam = c->pretrain_adam;

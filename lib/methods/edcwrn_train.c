@@ -169,7 +169,7 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
     }
 #undef ALLOC
 
-    st = dci_sgd_create(&t->sgd, (float)cfg->lr, (float)cfg->momentum);
+    st = dci_sgd_create(&t->sgd, dci_sgd_rate(cfg->lr), (float)cfg->momentum);
     if (st == DC_OK) st = dci_sgd_add_mlp(t->sgd, m->enc);
     if (st == DC_OK && m->enc_nb) st = dci_sgd_add_mlp(t->sgd, m->enc_nb);
     if (st == DC_OK && m->dec) st = dci_sgd_add_mlp(t->sgd, m->dec);

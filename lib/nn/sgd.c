@@ -40,6 +40,11 @@ dc_status dci_sgd_create(dci_sgd **out, float lr, float momentum) {
     return DC_OK;
 }
 
+float dci_sgd_rate(double lr) {
+    const float f = (float)lr;
+    return lr > 0.0 && f == 0.0f ? nextafterf(0.0f, 1.0f) : f;
+}
+
 dc_status dci_sgd_create_adam(dci_sgd **out, float lr, float beta1, float beta2) {
     DCI_CHECK_NULL(out);
     *out = NULL;

@@ -186,6 +186,7 @@ _PROTOTYPES = {
     "dc_solver_param_count": (c_int, [SolverP]),
     "dc_solver_param_name": (c_char_p, [SolverP, c_int]),
     "dc_solver_param_info": (_STATUS, [SolverP, c_char_p, P_int, P_double, P_double, P_double]),
+    "dc_solver_param_bounds": (_STATUS, [SolverP, c_char_p, P_double, P_int, P_double, P_int]),
     "dc_solver_param_help": (c_char_p, [SolverP, c_char_p]),
     "dc_solver_param_choices": (c_char_p, [SolverP, c_char_p]),
     "dc_solver_set_progress": (_STATUS, [SolverP, PROGRESS_FN, c_void_p]),

@@ -106,6 +106,17 @@ class Solver(_lib.Handle):
                          _lib.pystr(self._lib.dc_solver_param_help(h, cname)),
                          tuple(choices.split("|")) if choices else ())
 
+    def param_bounds(self, name):
+        """(min, min_open, max, max_open): the bounds as the table states them,
+        with whether each is excluded (lr: (0.0, True, 1e30, False)).
+        param_info's min/max are the accepted values nearest to them."""
+        lo, hi = ctypes.c_double(), ctypes.c_double()
+        lo_open, hi_open = ctypes.c_int(), ctypes.c_int()
+        self._lib.dc_solver_param_bounds(self.handle, _lib.cstr(name), ctypes.byref(lo),
+                                         ctypes.byref(lo_open), ctypes.byref(hi),
+                                         ctypes.byref(hi_open))
+        return lo.value, bool(lo_open.value), hi.value, bool(hi_open.value)
+
     def params(self):
         """{name: ParamInfo} of every parameter of the method."""
         return {name: self.param_info(name) for name in self.param_names()}
