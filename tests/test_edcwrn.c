@@ -567,6 +567,40 @@ static void test_checkpoint_resume(void) {
     CHECK_OK(dc_solver_get(r, "augment", &v));
     CHECK(v == 1);
 
+    /* A checkpoint of an earlier version, without the records of the
+     * parameters added since (preset, pretrain_steps, pretrain_warmup,
+     * scale_input), still resumes, to the same result. */
+    {
+        dci_rec_file f;
+        CHECK_OK(dci_rec_load(&f, ck));
+        const char *old = tmp_path("old.ckpt");
+        dci_rec_writer w;
+        CHECK_OK(dci_rec_begin(&w, old, DCI_MAGIC_CHECKPOINT));
+        int dropped = 0;
+        for (int64_t i = 0; i < f.n_recs; i++) {
+            const dci_rec *rc = &f.recs[i];
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)rc->name_len, rc->name);
+            const char *p = strstr(name, "param.");
+            if (p && (!strcmp(p, "param.preset") || !strcmp(p, "param.pretrain_steps") ||
+                      !strcmp(p, "param.pretrain_warmup") || !strcmp(p, "param.scale_input"))) {
+                dropped++;
+                continue;
+            }
+            dci_rec_put(&w, name, rc->type, rc->data, rc->count);
+        }
+        CHECK_OK(dci_rec_commit(&w));
+        dci_rec_close(&f);
+        CHECK(dropped == 8); /* the model's and the autoencoder's */
+        dc_solver *o = NULL;
+        CHECK_OK(dc_solver_create(&o, "edcwrn"));
+        CHECK_OK(dc_solver_resume(o, bl.ds, old));
+        int32_t *lo = labels_of(o, n);
+        CHECK(memcmp(la, lo, sizeof(int32_t) * (size_t)n) == 0);
+        free(lo);
+        dc_solver_free(o);
+    }
+
     /* Wrong uses of resume. */
     dc_model *mm = NULL;
     CHECK_OK(dc_solver_model(r, &mm));

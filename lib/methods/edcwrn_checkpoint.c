@@ -143,6 +143,22 @@ static dc_status check_max_iter(const dc_solver *s, const char *path, const dci_
     return DC_OK;
 }
 
+/* Parameters that checkpoints of earlier versions do not record, with the
+ * value that describes how those fits ran (no preset, epochs, no warm-up,
+ * data as given); a resumed fit only needs them for the record. */
+static int added_later(const char *name, double *v) {
+    static const struct {
+        const char *name;
+        double value;
+    } params[] = {{"preset", 0}, {"pretrain_steps", 0}, {"pretrain_warmup", 0}, {"scale_input", 0}};
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
+        if (strcmp(name, params[i].name) == 0) {
+            *v = params[i].value;
+            return 1;
+        }
+    return 0;
+}
+
 /* The training state of a checkpoint, the data must be the same. The
  * solver's parameters become the checkpoint's except checkpoint_every and
  * those the caller set (check_given, check_max_iter). */
@@ -181,7 +197,8 @@ dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, cons
         if (strcmp(name, "checkpoint_every") == 0) continue;
         double v;
         const int given = s->given[i];
-        if (dc_model_get(cur, name, &v) != DC_OK ||
+        const int recorded = dc_model_get(cur, name, &v) == DC_OK;
+        if ((!recorded && !added_later(name, &v)) ||
             (!given && dci_param_set_internal(s, name, v) != DC_OK)) {
             st = dci_fail(DC_ERR_FORMAT, "'%s': parameter '%s' is missing or invalid", f->path,
                           name);
