@@ -7,9 +7,10 @@
 #include "deepclust/slic.h"
 
 /* CIELAB of an 8-bit image (channels 1-4), smoothed first when sigma > 0;
- * lab receives 3 n interleaved floats. DC_ERR_NOMEM only. */
+ * lab receives 3 n floats, interleaved (L a b L a b ...) or, with planar,
+ * as three planes (n L*, then n a*, then n b*). DC_ERR_NOMEM only. */
 dc_status dci_image_lab(const uint8_t *pixels, int64_t width, int64_t height, int channels,
-                        double sigma, float *lab);
+                        double sigma, int planar, float *lab);
 
 /* Gaussian smoothing of an interleaved float image in place (scipy's
  * gaussian_filter: radius int(4 sigma + 0.5), mode 'reflect'). */

@@ -43,7 +43,7 @@ static dc_status superpixel_features(const uint8_t *pixels, int64_t width, int64
         st = DC_ERR_NOMEM;
         goto done;
     }
-    if ((st = dci_image_lab(pixels, width, height, channels, 0.0, lab))) goto done;
+    if ((st = dci_image_lab(pixels, width, height, channels, 0.0, 0, lab))) goto done;
     for (int64_t p = 0; p < n; p++) {
         if (sp[p] < 0 || sp[p] >= n_sp) {
             st = dci_fail(DC_ERR_SHAPE, "superpixel index %d at pixel (%lld, %lld) outside 0..%d",
