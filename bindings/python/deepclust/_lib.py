@@ -86,6 +86,7 @@ F32_IN, F32_OUT = _Array(np.float32, False), _Array(np.float32, True)
 I32_IN, I32_OUT = _Array(np.int32, False), _Array(np.int32, True)
 I64_OUT = _Array(np.int64, True)
 F64_IN, F64_OUT = _Array(np.float64, False), _Array(np.float64, True)
+U8_IN = _Array(np.uint8, False)
 
 def _free(free_fn, handle, _keepalive):
     # `_keepalive` (e.g. a borrowed numpy array) is referenced here, so it
@@ -233,6 +234,15 @@ _PROTOTYPES = {
     "dc_affinity_sigma": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, F32_OUT]),
     "dc_affinity_dense": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, F32_OUT]),
     "dc_spectral_embedding": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, c_int, c_i64, F32_OUT]),
+    # image.h, slic.h, segment.h (dc_slic_options built layout-free, see config_struct)
+    "dc_srgb_to_lab": (_STATUS, [U8_IN, c_i64, c_int, F32_OUT]),
+    "dc_slic_options_size": (c_size_t, []),
+    "dc_slic_options_default": (None, [c_void_p]),
+    "dc_slic_options_set": (_STATUS, [c_void_p, c_char_p, c_double]),
+    "dc_slic": (_STATUS, [U8_IN, c_i64, c_i64, c_int, c_void_p, I32_OUT, P_int]),
+    "dc_segment": (_STATUS, [SolverP, U8_IN, c_i64, c_i64, c_int, c_void_p, c_double, I32_OUT,
+                             I32_OUT, P_int]),
+    "dc_boundary_recall": (_STATUS, [I32_IN, I32_IN, c_i64, c_i64, c_int, P_double]),
 }
 
 
