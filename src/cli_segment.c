@@ -86,11 +86,12 @@ static int parse_options(int argc, char **argv, const char *val[N_OPTIONS]) {
     return 0;
 }
 
-static int parse_real(const char *s, const char *name, double *out) {
+/* 0 when s is a finite number (stored in *out), 1 otherwise. */
+static int parse_real(const char *s, double *out) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v)) return usage(name, s);
+    if (errno || end == s || *end || !isfinite(v)) return 1;
     *out = v;
     return 0;
 }
@@ -221,11 +222,10 @@ static int setup(run *r) {
     dc_status st = dc_solver_create(&r->solver, method);
     if (st) return usage("unknown --method '%s' (see 'deepclust methods')", method);
     double k, seed = 0;
-    if (parse_real(v[O_K], "--k takes a whole number >= 2, got '%s'", &k)) return 2;
-    if (k != floor(k) || k < 2 || dc_solver_set(r->solver, "k", k))
+    if (parse_real(v[O_K], &k) || k != floor(k) || k < 2 || dc_solver_set(r->solver, "k", k))
         return usage("--k takes a whole number >= 2, got '%s'", v[O_K]);
-    if (v[O_SEED] && (parse_real(v[O_SEED], "--seed takes a whole number >= 0, got '%s'", &seed) ||
-                      seed != floor(seed) || dc_solver_set(r->solver, "seed", seed)))
+    if (v[O_SEED] && (parse_real(v[O_SEED], &seed) || seed != floor(seed) ||
+                      dc_solver_set(r->solver, "seed", seed)))
         return usage("--seed takes a whole number >= 0, got '%s'", v[O_SEED]);
     r->seed = (long long)seed;
     dc_slic_options_default(&r->slic);
@@ -235,7 +235,7 @@ static int setup(run *r) {
         double x;
         const char *s = v[slic_opts[i].opt];
         if (!s) continue;
-        if (parse_real(s, "expected a number, got '%s'", &x)) return 2;
+        if (parse_real(s, &x)) return usage("expected a number, got '%s'", s);
         if (dc_slic_options_set(&r->slic, slic_opts[i].name, x)) {
             fprintf(stderr, "%s: --%s %s: %s\n", PROG, OPTIONS[slic_opts[i].opt].name, s,
                     dc_last_error());
@@ -244,13 +244,11 @@ static int setup(run *r) {
     }
     r->position_weight = DC_SEGMENT_POSITION_WEIGHT;
     if (v[O_POSITION_WEIGHT] &&
-        (parse_real(v[O_POSITION_WEIGHT], "--position-weight takes a number >= 0, got '%s'",
-                    &r->position_weight) || r->position_weight < 0))
+        (parse_real(v[O_POSITION_WEIGHT], &r->position_weight) || r->position_weight < 0))
         return usage("--position-weight takes a number >= 0, got '%s'", v[O_POSITION_WEIGHT]);
     if (v[O_THREADS]) {
         double t;
-        if (parse_real(v[O_THREADS], "--threads takes a number >= 1, got '%s'", &t) || t < 1 ||
-            t > 4096 || t != floor(t))
+        if (parse_real(v[O_THREADS], &t) || t < 1 || t > 4096 || t != floor(t))
             return usage("--threads takes a number >= 1, got '%s'", v[O_THREADS]);
         dc_set_threads((int)t);
     }

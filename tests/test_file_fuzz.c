@@ -2090,29 +2090,29 @@ static void check_image_load(const char *path, const unsigned char *want, long l
     call_end();
 }
 
+/* Loads damaged bytes b (freed here) as the reference reading says. */
+static void pnm_damaged_case(const char *path, bytes b) {
+    long long w = 0, h = 0;
+    int ch = 0;
+    write_bytes(path, b.p, b.n);
+    unsigned char *ref = ref_pnm(&b, &w, &h, &ch);
+    check_image_load(path, ref, w, h, ch);
+    free(ref);
+    free(b.p);
+}
+
 static void pnm_cases(const bytes *file) {
     const char *path = tmp_path("fuzz.ppm");
-    long long w, h;
-    int ch;
     for (size_t cut = 0; cut < file->n; cut++) {
-        bytes b = splice(file, cut, file->n, NULL, 0);
         set_case("PNM cut at %zu", cut);
-        write_bytes(path, b.p, b.n);
-        unsigned char *ref = ref_pnm(&b, &w, &h, &ch);
-        check_image_load(path, ref, w, h, ch);
-        free(ref);
-        free(b.p);
+        pnm_damaged_case(path, splice(file, cut, file->n, NULL, 0));
     }
     for (int t = 0; t < 400; t++) {
         size_t at;
         char what[96];
         bytes b = random_damage(file, 0, &at, what, sizeof what);
         set_case("PNM %s", what);
-        write_bytes(path, b.p, b.n);
-        unsigned char *ref = ref_pnm(&b, &w, &h, &ch);
-        check_image_load(path, ref, w, h, ch);
-        free(ref);
-        free(b.p);
+        pnm_damaged_case(path, b);
     }
     /* Sizes the file cannot hold: refused before the allocation. */
     const char *huge[] = {"P6\n1000000 1000000\n255\n", "P5\n2147483647 2147483647\n255\n",

@@ -13,6 +13,13 @@
 #include "core/error.h"
 #include "data/fileio.h"
 
+static void set_image(dc_image *out, int64_t w, int64_t h, int channels, uint8_t *pixels) {
+    out->width = w;
+    out->height = h;
+    out->channels = channels;
+    out->pixels = pixels;
+}
+
 /* ---- libpng glue ---- */
 
 /* libpng reports failures by calling png_error, which longjmps; the
@@ -131,10 +138,7 @@ static dc_status png_read_stream(dci_reader *r, dc_image *out) {
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
     dci_free(rows);
-    out->width = w;
-    out->height = h;
-    out->channels = channels;
-    out->pixels = pixels;
+    set_image(out, w, h, channels, pixels);
     return DC_OK;
 }
 
@@ -247,10 +251,7 @@ static dc_status pnm_read_stream(dci_reader *r, int channels, dc_image *out) {
         dci_free(px);
         return st;
     }
-    out->width = w;
-    out->height = h;
-    out->channels = channels;
-    out->pixels = px;
+    set_image(out, w, h, channels, px);
     return DC_OK;
 }
 

@@ -4,7 +4,7 @@ import ctypes as C
 
 import pytest
 
-from conftest import declare
+from conftest import declare, label_boundaries as boundary, shapes_scene
 
 np = pytest.importorskip("numpy")
 skcolor = pytest.importorskip("skimage.color")
@@ -52,20 +52,6 @@ def test_lab_of_every_grey_level_and_alpha(lib):
     np.testing.assert_allclose(lab_of(lib, rgba), ref, atol=1e-3)
 
 
-def shapes_image(seed=0, noise=10.0):
-    """A disc and a square on a striped background, with noise."""
-    rng = np.random.default_rng(seed)
-    h, w = 120, 160
-    yy, xx = np.mgrid[:h, :w]
-    truth = np.zeros((h, w), np.int32)
-    truth[(xx - 50) ** 2 + (yy - 60) ** 2 < 30 ** 2] = 1
-    truth[20:90, 100:150] = 2
-    colours = np.array([[70, 110, 90], [210, 80, 60], [60, 80, 190]], float)
-    img = colours[truth] + 20.0 * ((xx // 5) % 2)[..., None] * (truth == 0)[..., None]
-    img += rng.normal(scale=noise, size=img.shape)
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8), truth
-
-
 def slic_c(lib, img, n_segments, compactness, sigma):
     opt = (C.c_uint64 * ((lib.dc_slic_options_size() + 7) // 8))()
     lib.dc_slic_options_default(opt)
@@ -77,13 +63,6 @@ def slic_c(lib, img, n_segments, compactness, sigma):
     return labels, n.value
 
 
-def boundary(lab):
-    b = np.zeros(lab.shape, bool)
-    b[:, :-1] |= lab[:, :-1] != lab[:, 1:]
-    b[:-1, :] |= lab[:-1, :] != lab[1:, :]
-    return b
-
-
 def recall(truth, pred, tol=2):
     from scipy.ndimage import binary_dilation
     pb = binary_dilation(boundary(pred), structure=np.ones((2 * tol + 1,) * 2, bool))
@@ -93,7 +72,7 @@ def recall(truth, pred, tol=2):
 
 @pytest.mark.parametrize("sigma", [0.0, 1.0])
 def test_slic_is_as_good_as_skimage(lib, sigma):
-    img, truth = shapes_image()
+    img, truth = shapes_scene(120, 160, noise=10.0, stripes=20.0)
     ours, n = slic_c(lib, img, 100, 10.0, sigma)
     ref = skseg.slic(img, n_segments=100, compactness=10, sigma=sigma, start_label=0)
     # Not compared with scikit-image's count: without smoothing, its merge of

@@ -6,6 +6,8 @@ import subprocess
 
 import pytest
 
+from conftest import label_boundaries, shapes_scene
+
 np = pytest.importorskip("numpy")
 Image = pytest.importorskip("PIL.Image")
 sk_metrics = pytest.importorskip("sklearn.metrics")
@@ -28,22 +30,9 @@ def run(*args):
                           timeout=120)
 
 
-def scene(seed=0):
-    """Three regions (background, disc, square), mild noise; truth as grey values."""
-    rng = np.random.default_rng(seed)
-    h, w = 90, 130
-    yy, xx = np.mgrid[:h, :w]
-    truth = np.zeros((h, w), np.uint8)
-    truth[(xx - 40) ** 2 + (yy - 45) ** 2 < 25 ** 2] = 1
-    truth[15:75, 80:120] = 2
-    colours = np.array([[60, 120, 70], [220, 90, 50], [50, 70, 200]], float)
-    img = np.clip(colours[truth] + rng.normal(scale=6, size=(h, w, 3)), 0, 255)
-    return img.astype(np.uint8), truth
-
-
 @pytest.fixture()
 def files(tmp_path):
-    img, truth = scene()
+    img, truth = shapes_scene(90, 130, noise=6.0, stripes=0.0)
     Image.fromarray(img).save(tmp_path / "photo.png")
     Image.fromarray(truth).save(tmp_path / "truth.png")
     return tmp_path, img, truth
@@ -78,9 +67,7 @@ def test_contract_outputs_and_metrics(files):
     np.testing.assert_array_equal(seg, np.stack([palette(i) for i in range(3)])[labels])
     # The overlay is the photo except on segment boundaries.
     ov = np.asarray(Image.open(outs["overlay"]))
-    edge = np.zeros(truth.shape, bool)
-    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    edge[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    edge = label_boundaries(labels)
     np.testing.assert_array_equal(ov[~edge], img[~edge])
     assert set(np.unique(ov[edge])) <= {0, 255}
     assert np.asarray(Image.open(outs["superpixels-out"])).shape == img.shape
