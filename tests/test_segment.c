@@ -397,17 +397,28 @@ static void test_png_layouts(void) {
 static void test_damaged_files(void) {
     dc_image img;
     const char *path = tmp_path("d.ppm");
-    const char *cases[] = {"", "P6\n", "P6\n4 4\n255\n\x01\x02", "P6\n4 4\n65535\n",
-                           "P3\n1 1\n255\n0 0 0\n", "P6\n0 0\n255\n", "P6\n2 1\n0\n......",
-                           "P5\n2 1\n15\n\x01\x10", "P6 x 1 255\n", "GIF89a",
-                           "P5\n1 1\n255\n\x01\x02"};
-    dc_status want[] = {DC_ERR_FORMAT, DC_ERR_TRUNCATED, DC_ERR_TRUNCATED, DC_ERR_UNSUPPORTED,
-                        DC_ERR_UNSUPPORTED, DC_ERR_SHAPE, DC_ERR_FORMAT, DC_ERR_FORMAT,
-                        DC_ERR_FORMAT, DC_ERR_FORMAT, DC_ERR_FORMAT};
-    size_t len[] = {0, 3, 16, 16, 20, 13, 16, 13, 11, 6, 14};
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        write_bytes(path, cases[i], len[i]);
-        CHECK_MSG(dc_image_read(path, &img) == want[i], "case %zu: %s", i, dc_last_error());
+#define CASE(text, status) {text, sizeof text - 1, status}
+    static const struct {
+        const char *bytes;
+        size_t len;
+        dc_status want;
+    } cases[] = {
+        CASE("", DC_ERR_FORMAT),
+        CASE("P6\n", DC_ERR_TRUNCATED),
+        CASE("P6\n4 4\n255\n\x01\x02", DC_ERR_TRUNCATED),
+        CASE("P6\n4 4\n65535\n", DC_ERR_UNSUPPORTED),
+        CASE("P3\n1 1\n255\n0 0 0\n", DC_ERR_UNSUPPORTED),
+        CASE("P6\n0 0\n255\n", DC_ERR_SHAPE),
+        CASE("P6\n2 1\n0\n......", DC_ERR_FORMAT),
+        CASE("P5\n2 1\n15\n\x01\x10", DC_ERR_FORMAT), /* a value above maxval */
+        CASE("P6 x 1 255\n", DC_ERR_FORMAT),
+        CASE("GIF89a", DC_ERR_FORMAT),
+        CASE("P5\n1 1\n255\n\x01\x02", DC_ERR_FORMAT), /* a byte too many */
+    };
+#undef CASE
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_bytes(path, cases[i].bytes, cases[i].len);
+        CHECK_MSG(dc_image_read(path, &img) == cases[i].want, "case %zu: %s", i, dc_last_error());
         CHECK(img.pixels == NULL && img.width == 0);
     }
     /* maxval 15 is scaled to 0-255. */

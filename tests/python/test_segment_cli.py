@@ -171,3 +171,19 @@ def test_binding_segment_and_slic(files):
         deepclust.segment(img, 50, n_segments=10)
     with pytest.raises(ValueError):
         deepclust.slic(np.zeros((4, 4, 5), np.uint8))
+
+
+def test_binding_image_files_and_given_superpixels(files):
+    deepclust = pytest.importorskip("deepclust")
+    d, img, truth = files
+    np.testing.assert_array_equal(deepclust.read_image(d / "photo.png"), img)
+    for name, a in (("g.pgm", truth[..., None]), ("c.ppm", img), ("a.png", img[..., :2])):
+        deepclust.write_image(d / name, a)
+        np.testing.assert_array_equal(deepclust.read_image(d / name), a)
+        np.testing.assert_array_equal(np.asarray(Image.open(d / name)).reshape(a.shape), a)
+    with pytest.raises(deepclust.UnsupportedError):
+        deepclust.write_image(d / "x.pgm", img)
+    assert not (d / "x.pgm").exists()
+    sp = deepclust.slic(img, n_segments=60, sigma=1)
+    np.testing.assert_array_equal(deepclust.segment_superpixels(img, sp, 3),
+                                  deepclust.segment(img, 3, n_segments=60, sigma=1))

@@ -29,7 +29,8 @@ from .core import (get_threads, library_path, library_version, load_library, set
 from .dataset import Dataset, write_labels, write_matrix
 from .dbas import DBASResult, dbas_minimize
 from .estimators import DEC, EDCWRN, IDEC, NJW, SCDBAS, KMeans, NotFittedError
-from .image import boundary_recall, rgb2lab, segment, slic
+from .image import (boundary_recall, read_image, rgb2lab, segment, segment_superpixels, slic,
+                    write_image)
 from .model import Model
 from .solver import ParamInfo, Solver, methods
 
@@ -43,5 +44,5 @@ __all__ = [
     "TruncatedFileError", "UnsupportedError", "KRangeError", "DegenerateDataError",
     "NotConvergedError", "NumericError", "StateError", "ChecksumError", "VersionError",
     "CancelledError", "UnknownNameError", "InternalError", "slic", "segment", "rgb2lab",
-    "boundary_recall",
+    "boundary_recall", "read_image", "write_image", "segment_superpixels",
 ]

@@ -48,6 +48,12 @@ class ModelStruct(ctypes.Structure):
     pass
 
 
+class ImageStruct(ctypes.Structure):
+    """dc_image (deepclust/image.h): a plain struct, mirrored."""
+    _fields_ = [("width", ctypes.c_int64), ("height", ctypes.c_int64),
+                ("channels", ctypes.c_int), ("pixels", ctypes.POINTER(ctypes.c_uint8))]
+
+
 DatasetP = ctypes.POINTER(DatasetStruct)
 SolverP = ctypes.POINTER(SolverStruct)
 ModelP = ctypes.POINTER(ModelStruct)
@@ -235,6 +241,11 @@ _PROTOTYPES = {
     "dc_affinity_dense": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, F32_OUT]),
     "dc_spectral_embedding": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, c_int, c_i64, F32_OUT]),
     # image.h, slic.h, segment.h (dc_slic_options built layout-free, see config_struct)
+    "dc_image_read": (_STATUS, [c_char_p, ctypes.POINTER(ImageStruct)]),
+    "dc_image_write": (_STATUS, [c_char_p, U8_IN, c_i64, c_i64, c_int]),
+    "dc_image_free": (None, [ctypes.POINTER(ImageStruct)]),
+    "dc_segment_superpixels": (_STATUS, [SolverP, U8_IN, c_i64, c_i64, c_int, I32_IN, c_int,
+                                         c_double, I32_OUT]),
     "dc_srgb_to_lab": (_STATUS, [U8_IN, c_i64, c_int, F32_OUT]),
     "dc_slic_options_size": (c_size_t, []),
     "dc_slic_options_default": (None, [c_void_p]),

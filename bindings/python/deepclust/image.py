@@ -41,6 +41,41 @@ def _slic_options(n_segments, compactness, sigma, max_iter, enforce_connectivity
                                   "min_size_factor": min_size_factor})
 
 
+def read_image(path):
+    """A PNG, PGM or PPM file as uint8 (H, W, C) (C = 1-4; see
+    deepclust/image.h for what is expanded or refused)."""
+    lib = _lib.lib()
+    img = _lib.ImageStruct()
+    lib.dc_image_read(_lib.cstr(str(path)), ctypes.byref(img))
+    try:
+        shape = (img.height, img.width, img.channels)
+        return np.ctypeslib.as_array(img.pixels, shape=(int(np.prod(shape)),)).reshape(shape).copy()
+    finally:
+        lib.dc_image_free(ctypes.byref(img))
+
+
+def write_image(path, image):
+    """Writes uint8 (H, W) or (H, W, C) pixels as .png, .pgm (grey) or .ppm
+    (RGB), chosen by the name; the file appears only on success."""
+    a, h, w, c = _image(image)
+    _lib.lib().dc_image_write(_lib.cstr(str(path)), a, w, h, c)
+
+
+def segment_superpixels(image, superpixels, n_clusters, method="scdbas",
+                        position_weight=POSITION_WEIGHT, random_state=0, **params):
+    """Clusters given superpixels (int32 (H, W), indices 0 .. n-1 all used,
+    e.g. from slic or scikit-image) as segment does; returns the label image."""
+    a, h, w, c = _image(image)
+    sp = np.ascontiguousarray(superpixels, dtype=np.int32)
+    if sp.shape != (h, w):
+        raise ValueError("superpixels of shape %s for an image of %d x %d" % (sp.shape, h, w))
+    labels = np.empty((h, w), dtype=np.int32)
+    with Solver(method, k=n_clusters, seed=random_state, **params) as s:
+        _lib.lib().dc_segment_superpixels(s.handle, a, w, h, c, sp, int(sp.max()) + 1,
+                                          float(position_weight), labels)
+    return labels
+
+
 def rgb2lab(image):
     """CIELAB (D65) of an 8-bit sRGB or grey image: float32 (..., 3)."""
     a, h, w, c = _image(image)
