@@ -6,8 +6,8 @@ set -euo pipefail
 
 pkgs=(
   build-essential pkg-config meson ninja-build
-  libopenblas-dev liblapacke-dev libarpack2-dev zlib1g-dev
-  python3 python3-numpy python3-sklearn python3-scipy python3-threadpoolctl python3-pytest
+  libopenblas-dev liblapacke-dev libarpack2-dev zlib1g-dev libpng-dev
+  python3 python3-numpy python3-sklearn python3-scipy python3-threadpoolctl python3-pytest python3-skimage
   dataset-fashion-mnist
   # the fuzz flavour: clang with libFuzzer and the sanitizer runtimes, and
   # llvm-symbolizer for readable reports

@@ -15,6 +15,7 @@
 #include "cli_files.h"
 #include "cli_json.h"
 #include "cli_progress.h"
+#include "cli_segment.h"
 #include "cli_svg.h"
 
 #define MAX_OPTS 128
@@ -843,6 +844,7 @@ static void print_help(void) {
            "  deepclust predict --model FILE --data PATH [--labels PATH] [--normalize MODE]\n"
            "                    [--out FILE] [--json]\n"
            "  deepclust info PATH [--format F] [--json]\n"
+           "  deepclust segment --image IN.png --k K [options]  (see below)\n"
            "  deepclust methods                 list the methods\n"
            "  deepclust help METHOD             list a method's parameters\n"
            "  deepclust --version\n\n"
@@ -902,6 +904,9 @@ static void print_help(void) {
            "  raw training data): --normalize normalises with the data's own statistics.\n"
            "  The JSON adds normalization (the mode applied) and normalization_source\n"
            "  (model, data or none).\n\n"
+           );
+    cli_segment_help(stdout);
+    printf("\n"
            "NMI is printed with sqrt normalisation (EDCWRN paper Eq. 17); the JSON also has\n"
            "nmi_arithmetic (scikit-learn's default). Exit status: 0 ok, 1 error, 2 usage.\n");
 }
@@ -955,6 +960,7 @@ int main(int argc, char **argv) {
         print_method_params(argv[2]);
         return 0;
     }
+    if (!strcmp(cmd, "segment")) return cli_segment(argc - 2, argv + 2);
     args a;
     if (parse_args(&a, argc, argv, 2)) return 2;
     if (has(&a, "help")) {
@@ -978,5 +984,5 @@ int main(int argc, char **argv) {
         return cmd_predict(&a, json);
     }
     if (!strcmp(cmd, "info")) return cmd_info(&a, json);
-    return usage_error("unknown command '%s' (cluster, predict, info, methods, help)", cmd);
+    return usage_error("unknown command '%s' (cluster, predict, info, segment, methods, help)", cmd);
 }
