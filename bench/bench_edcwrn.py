@@ -4,15 +4,18 @@ and time per phase, plus the ablation of EDCWRN Table 3 (representation
 weighting on/off x neighbours on/off x formulation proposed/IDEC).
 
   /usr/bin/python3 bench/bench_edcwrn.py [--split test|full] [--seeds 0,1,2]
-      [--methods edcwrn,idec,dec] [--ablation] [--pretrain-epochs 50]
+      [--methods edcwrn,idec,dec] [--ablation] [--pretrain-steps N] [--pretrain-epochs N]
       [--max-iter 8000] [--no-augment] [--threads N] [--subset N] [--set NAME=VALUE]
+      [--data X.npy --labels Y.npy [--image-shape 28x28]]
       [--also-max-iter 0,2000]
       [--json out.json] [--verbose]
   /usr/bin/python3 bench/bench_edcwrn.py --smoke     # minutes, not hours
 
 Data: /usr/share/datasets/fashion-mnist (Debian package dataset-fashion-mnist),
 pixels / 255, image shape 28 x 28 x 1. --split test is the 10,000 test
-images, full all 70,000. Per seed the autoencoder is pre-trained once (by
+images, full all 70,000. --data/--labels take any float .npy matrix and
+integer label vector instead (--image-shape HxW marks images, which the
+default augments). Per seed the autoencoder is pre-trained once (by
 the first run) and every other run of that seed starts from the same
 pre-trained autoencoder (dc_solver_use_pretrained), as in the paper's
 ablation; the pre-training time is reported once per seed.
@@ -22,9 +25,9 @@ DEEPCLUST_LIBRARY, else build/lib/libdeepclust.so next to this script's
 repository, else /work/main/build/lib/libdeepclust.so.
 
 Reference (paper, ACC / NMI %): Fashion-MNIST EDCWRN 62.5 / 68.0; DEC ~62 / 65;
-IDEC 52.9 / 55.7 (other papers' runs). Defaults here are those of the library
-(pretrain_epochs 50 instead of the published 200+; raise it for the reference
-setting). Run on a quiet machine: the full runs take hours on 2 cores.
+IDEC 52.9 / 55.7 (other papers' runs). Every parameter not given is the
+library's default (--set preset=authors: the authors' recipe). Run on a
+quiet machine: the full runs take hours on 2 cores.
 """
 import argparse
 import ctypes as C
@@ -46,6 +49,10 @@ def parse():
     p.add_argument("--methods", default="edcwrn,idec,dec")
     p.add_argument("--ablation", action="store_true", help="EDCWRN Table 3 variants (on --split)")
     p.add_argument("--pretrain-epochs", type=int, default=None)
+    p.add_argument("--pretrain-steps", type=int, default=None)
+    p.add_argument("--data", default=None, help=".npy float matrix instead of Fashion-MNIST")
+    p.add_argument("--labels", default=None, help=".npy integer labels of --data")
+    p.add_argument("--image-shape", default=None, help="HxW of --data rows (images)")
     p.add_argument("--max-iter", type=int, default=None)
     p.add_argument("--n-init", type=int, default=None)
     p.add_argument("--no-augment", action="store_true")
@@ -53,6 +60,9 @@ def parse():
     p.add_argument("--also-max-iter", default="", metavar="N,N",
                    help="per seed, extra EDCWRN runs from the same pre-trained autoencoder "
                         "stopped after N iterations (0: k-means on the pre-trained embedding)")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+                   help="per seed, an extra EDCWRN run from the same pre-trained autoencoder "
+                        "with these parameters (repeatable)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="any solver parameter for every run, e.g. --set pretrain_optimizer=adam")
     p.add_argument("--smoke", action="store_true",
@@ -63,7 +73,7 @@ def parse():
     if a.smoke:
         a.split = "test"
         a.seeds = a.seeds if a.seeds != "0,1,2" else "0"
-        a.pretrain_epochs = a.pretrain_epochs or 5
+        a.pretrain_steps = a.pretrain_steps or 200
         a.max_iter = a.max_iter or 280
         a.n_init = a.n_init or 5
     return a
@@ -126,6 +136,12 @@ def ok(status, what):
 
 
 def load():
+    if args.data:
+        x = np.ascontiguousarray(np.load(args.data), dtype=np.float32)
+        y = np.load(args.labels).astype(np.int32)
+        if args.subset:
+            x, y = np.ascontiguousarray(x[:args.subset]), y[:args.subset]
+        return x, y
     names = [("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")]
     if args.split == "full":
         names.insert(0, ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"))
@@ -156,9 +172,10 @@ def run(ds, y, method, seed, settings, ae):
     try:
         ok(lib.dc_solver_set(s, b"k", 10), "k")
         ok(lib.dc_solver_set(s, b"seed", seed), "seed")
-        if not args.no_augment:
-            ok(lib.dc_solver_set(s, b"augment", 1), "augment")
-        for key, val in (("pretrain_epochs", args.pretrain_epochs), ("max_iter", args.max_iter),
+        if args.no_augment:
+            ok(lib.dc_solver_set(s, b"augment", 0), "augment")
+        for key, val in (("pretrain_epochs", args.pretrain_epochs),
+                         ("pretrain_steps", args.pretrain_steps), ("max_iter", args.max_iter),
                          ("n_init", args.n_init)):
             if val is not None:
                 ok(lib.dc_solver_set(s, key.encode(), val), key)
@@ -181,7 +198,8 @@ def run(ds, y, method, seed, settings, ae):
         ok(lib.dc_metrics_acc(y.ctypes.data, labels.ctypes.data, n, C.byref(acc)), "acc")
         ok(lib.dc_metrics_nmi(y.ctypes.data, labels.ctypes.data, n, 0, C.byref(nmi)), "nmi")
         stat = {}
-        for key in ("seconds_pretrain", "seconds_cluster", "iterations", "pretrain_loss", "label_change"):
+        for key in ("seconds_pretrain", "seconds_cluster", "iterations", "pretrain_loss", "label_change",
+                    "pretrain_steps", "augment", "input_scale"):
             v = f64()
             if lib.dc_solver_stat(s, key.encode(), C.byref(v)) == 0:
                 stat[key] = v.value
@@ -204,10 +222,13 @@ def mean_sd(vals):
 
 def main():
     x, y = load()
-    n = x.shape[0]
+    n, d = x.shape
     ds = vp()
-    ok(lib.dc_dataset_create(C.byref(ds), x.ctypes.data, n, 784, 0), "dataset")
-    ok(lib.dc_dataset_set_image_shape(ds, 28, 28, 1), "image shape")
+    ok(lib.dc_dataset_create(C.byref(ds), x.ctypes.data, n, d, 0), "dataset")
+    shape = args.image_shape if args.data else "28x28"
+    if shape:
+        h, w = (int(v) for v in shape.split("x"))
+        ok(lib.dc_dataset_set_image_shape(ds, h, w, 1), "image shape")
     seeds = [int(v) for v in args.seeds.split(",")]
     configs = [(m, {}) for m in args.methods.split(",") if m]
     if args.ablation:
@@ -219,8 +240,13 @@ def main():
     for v in args.also_max_iter.split(","):
         if v:
             configs.append(("edcwrn", {"max_iter": int(v)}))
-    print(f"Fashion-MNIST {args.split}: n = {n}, seeds {seeds}, augment {not args.no_augment}, "
-          f"pretrain_epochs {args.pretrain_epochs or 'default'}, max_iter {args.max_iter or 'default'}, "
+    for v in args.variant:
+        configs.append(("edcwrn", {k: _value(x) for k, _, x in
+                                   (item.partition("=") for item in v.split(","))}))
+    print(f"{args.data or 'Fashion-MNIST ' + args.split}: n = {n}, seeds {seeds}, "
+          f"augment {'off' if args.no_augment else 'default'}, "
+          f"pretrain_steps {args.pretrain_steps or args.pretrain_epochs and str(args.pretrain_epochs) + ' epochs' or 'default'}, "
+          f"max_iter {args.max_iter or 'default'}, "
           f"threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, set {fixed or 'nothing'}",
           flush=True)
     runs = []

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Autoencoder pre-training throughput (samples/s) of libdeepclust, and of the
 # same network / optimiser in PyTorch when python3-torch is installed.
-#   bench/bench_pretrain.sh [BUILD_DIR] [d batch steps]
+#   bench/bench_pretrain.sh [BUILD_DIR] [d batch steps embed [sgd|adam] [aug|noaug]]
+# (PyTorch runs the same optimiser without augmentation.)
 # Set OPENBLAS_CORETYPE=SkylakeX yourself on CPUs with AVX-512 (it crashes on
 # others); OPENBLAS_NUM_THREADS to pin the thread count.
 set -e
@@ -17,7 +18,7 @@ echo "== libdeepclust"
 "$exe" "$@"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "== PyTorch"
-    /usr/bin/python3 "$here/bench_pretrain_torch.py" "$@"
+    /usr/bin/python3 "$here/bench_pretrain_torch.py" $(echo "$@" | sed 's/ *\(no\)\{0,1\}aug//')
 else
     echo "== PyTorch: not installed (Debian package python3-torch), skipped"
 fi

@@ -1,10 +1,12 @@
 #!/bin/sh
 # EDCWRN ablation grid (paper Table 3) on the Fashion-MNIST test split, all
 # runs starting from one pre-trained autoencoder so that only the switches
-# differ. Writes one JSON per run into OUT_DIR and prints a table.
-#   bench/edcwrn_ablation.sh [BUILD_DIR] [OUT_DIR] [PRETRAIN_EPOCHS] [MAX_ITER] [SEED]
+# differ. Writes one JSON per run into OUT_DIR and prints a table. Every
+# other parameter is the library's default (PRETRAIN_STEPS 0: the default
+# budget; MAX_ITER 8000 is the default schedule).
+#   bench/edcwrn_ablation.sh [BUILD_DIR] [OUT_DIR] [PRETRAIN_STEPS] [MAX_ITER] [SEED]
 set -eu
-build=${1:-build} out=${2:-bench/out/ablation} epochs=${3:-30} iters=${4:-1500} seed=${5:-0}
+build=${1:-build} out=${2:-bench/out/ablation} steps=${3:-0} iters=${4:-8000} seed=${5:-0}
 cli=$build/src/deepclust
 D=/usr/share/datasets/fashion-mnist
 common="--data $D/t10k-images-idx3-ubyte.gz --labels $D/t10k-labels-idx1-ubyte.gz \
@@ -13,7 +15,7 @@ mkdir -p "$out"
 ae=$out/ae_s$seed.dcm
 if [ ! -f "$ae" ]; then
   # max-iter 0: pre-training and the k-means start only (the baseline row).
-  $cli cluster --method edcwrn $common --pretrain-epochs "$epochs" --max-iter 0 \
+  $cli cluster --method edcwrn $common --pretrain-steps "$steps" --max-iter 0 \
     --save-pretrained "$ae" > "$out/kmeans_on_ae.json"
 fi
 for f in proposed idec; do for w in true false; do for nb in true false; do

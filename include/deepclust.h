@@ -13,5 +13,8 @@
 #include "deepclust/model.h"
 #include "deepclust/dbas.h"
 #include "deepclust/graph.h"
+#include "deepclust/image.h"
+#include "deepclust/slic.h"
+#include "deepclust/segment.h"
 
 #endif

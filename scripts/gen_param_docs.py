@@ -22,9 +22,12 @@ def render(cli):
            "library (the same text `deepclust help METHOD` prints). Every parameter is",
            "set with `dc_solver_set`/`dc_solver_set_str` in C, `--name value` (dashes for",
            "underscores) or `--param name=value` on the command line, and the matching",
-           "estimator argument in Python. Bounds are inclusive; out-of-range values fail",
-           "with `DC_ERR_INVALID_ARG` and change nothing. Where the defaults come from and",
-           "where they differ from the papers: [methods.md](methods.md).", ""]
+           "estimator argument in Python. Ranges are written as intervals: `[` and `]`",
+           "include the bound, `(` and `)` exclude it. Values outside fail at once",
+           "(`dc_solver_set`) with `DC_ERR_INVALID_ARG` and change nothing; a fit checks",
+           "only what depends on the data or on other parameters (k <= n, hidden3 needs",
+           "hidden2). Where the defaults come from and where they differ from the papers:",
+           "[methods.md](methods.md).", ""]
     for m in methods:
         text = subprocess.run([cli, "help", m], capture_output=True, text=True, check=True).stdout
         out += [f"## `{m}`", "", "| parameter (CLI flag) | meaning and default |", "|---|---|"]

@@ -6,10 +6,13 @@ set -euo pipefail
 
 pkgs=(
   build-essential pkg-config meson ninja-build
-  libopenblas-dev liblapacke-dev libarpack2-dev zlib1g-dev
-  python3 python3-numpy python3-sklearn python3-scipy python3-threadpoolctl python3-pytest
+  libopenblas-dev liblapacke-dev libarpack2-dev zlib1g-dev libpng-dev
+  python3 python3-numpy python3-sklearn python3-scipy python3-threadpoolctl python3-pytest python3-skimage
   python3-pip python3-setuptools python3-joblib
   dataset-fashion-mnist
+  # the fuzz flavour: clang with libFuzzer and the sanitizer runtimes, and
+  # llvm-symbolizer for readable reports
+  clang-14 libclang-rt-14-dev llvm-14
 )
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(python3-torch time hyperfine); fi
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing Debian packages, then builds and runs
-# `meson test` twice -- a normal release build and an ASan+UBSan debug build.
+# `meson test` three times -- a normal release build, an ASan+UBSan debug
+# build, and a clang ASan+UBSan build that runs every libFuzzer harness of
+# tests/fuzz for FUZZ_SECONDS (default 15) each, failing on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -24,8 +26,12 @@ status=0
 run_suite "release build" build || status=1
 run_suite "ASan + UBSan build" build-asan -Dbuildtype=debug \
   -Db_sanitize=address,undefined -Db_lundef=false -Dpython_tests=false || status=1
+# Optimised (fuzzing needs the speed), with assertions and sanitizers.
+CC=clang-14 CXX=clang++-14 run_suite "fuzz build (clang, ASan + UBSan, libFuzzer)" build-fuzz \
+  -Dfuzz=enabled -Dtests=false -Dpython_tests=false -Dbuildtype=debugoptimized \
+  -Db_sanitize=address,undefined -Db_lundef=false || status=1
 
-# One closing line over both builds, counted from meson's summaries.
+# One closing line over the three builds, counted from meson's summaries.
 ok=$(awk '/^Ok:/ {s += $2} END {print s + 0}' "$log")
 bad=$(awk '/^(Fail|Unexpected Pass|Timeout):/ {s += $2} END {print s + 0}' "$log")
 skipped=$(awk '/^Skipped:/ {s += $2} END {print s + 0}' "$log")

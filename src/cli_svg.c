@@ -1,5 +1,6 @@
 #include "cli_svg.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -10,6 +11,15 @@ static void svg_open(FILE *f, double W, double H, const char *title) {
                "font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     fprintf(f, "<text x=\"%.0f\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">%s</text>\n", W / 2, title);
+}
+
+/* Closes the picture; -1 (errno set) if any write failed, not only the last
+ * flush: a picture cut short by a full disk is an error. */
+static int svg_close(FILE *f) {
+    const int bad = ferror(f);
+    if (fclose(f) != 0) return -1;
+    if (bad) errno = EIO;
+    return bad ? -1 : 0;
 }
 
 static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"};
@@ -70,7 +80,7 @@ int svg_line_chart(const char *path, const char *title, const char *xlabel, cons
         legend++;
     }
     fprintf(f, "</svg>\n");
-    return fclose(f) ? -1 : 0;
+    return svg_close(f);
 }
 
 /* Viridis-like ramp: dark blue (0) through teal to yellow (1). */
@@ -132,7 +142,7 @@ int svg_heatmap(const char *path, const char *title, const char *row_label, cons
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%.3g</text>\n", bx + 22, T + 10, hi);
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%.3g</text>\n", bx + 22, T + bh, lo);
     fprintf(f, "</svg>\n");
-    return fclose(f) ? -1 : 0;
+    return svg_close(f);
 }
 
 /* Top-two principal axes of a small covariance (m x m) by power iteration
@@ -217,7 +227,7 @@ int svg_embedding(const char *path, const char *title, const float *z, int64_t n
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">first two principal axes of the "
                "embedding; colour = cluster</text>\n", W / 2, H - 10);
     fprintf(f, "</svg>\n");
-    rc = fclose(f) ? -1 : 0;
+    rc = svg_close(f);
 out:
     free(mean), free(cov), free(a1), free(a2), free(px), free(py);
     return rc;

@@ -14,8 +14,10 @@
 
 #include <deepclust.h>
 
+#include "cli_files.h"
 #include "cli_json.h"
 #include "cli_progress.h"
+#include "cli_segment.h"
 #include "cli_svg.h"
 
 #define MAX_OPTS 128
@@ -252,13 +254,16 @@ static int write_labels_stdout(const int32_t *pred, int64_t n) {
 static FILE *json_stream(const char *out) { return is_stdio(out) ? stderr : stdout; }
 
 /* Metrics against the true labels (when known), then the labels file (when
- * asked; "-" = stdout); the CLI's exit code, 0 on success. */
-static int score_and_write(const int32_t *truth, const int32_t *pred, int64_t n, const char *out,
-                           metrics *mt) {
+  * asked, among the run's outputs; "-" = stdout); the CLI's exit code, 0 on
+ * success. */
+static int score_and_write(const int32_t *truth, const int32_t *pred, int64_t n,
+                           cli_outputs *files, const char *out, metrics *mt) {
     int rc = truth ? compute_metrics(truth, pred, n, mt) : 0;
     if (rc || !out) return rc;
     if (is_stdio(out)) return write_labels_stdout(pred, n);
-    dc_status st = dc_write_labels(out, pred, n, DC_FORMAT_AUTO);
+    const char *tmp = cli_outputs_add(files, "out", out);
+    if (!tmp) return 1;
+    dc_status st = dc_write_labels(tmp, pred, n, DC_FORMAT_AUTO);
     return st ? lib_error(st, out) : 0;
 }
 
@@ -288,17 +293,26 @@ static void print_metrics(const metrics *mt) {
             mt->nmi_arith, mt->ari, mt->f1);
 }
 
+/* The file writers below write `file` (a temporary of the run's outputs)
+ * and name `path`, the output it becomes, in their messages. */
+
 /* Writes a named solver output matrix to a .csv/.npy file. */
-static int write_output(dc_solver *s, const char *name, const char *path) {
+static int write_output(dc_solver *s, const char *name, const char *file, const char *path) {
     int64_t rows, cols;
     dc_status st = dc_solver_output(s, name, NULL, 0, &rows, &cols);
     if (st) return lib_error(st, path);
     float *buf = malloc(sizeof(float) * (size_t)(rows * cols > 0 ? rows * cols : 1));
     if (!buf) return lib_error(DC_ERR_NOMEM, path);
     st = dc_solver_output(s, name, buf, rows * cols, &rows, &cols);
-    if (!st) st = dc_write_matrix(path, buf, rows, cols, DC_FORMAT_AUTO);
+    if (!st) st = dc_write_matrix(file, buf, rows, cols, DC_FORMAT_AUTO);
     free(buf);
     return st ? lib_error(st, path) : 0;
+}
+
+/* The exit code of an SVG writer's result (-1 with errno: a message). */
+static int svg_result(int rc, const char *path) {
+    if (rc) fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, path, strerror(errno));
+    return rc ? 1 : 0;
 }
 
 /* Reads a 1 x n output (a trace) into a new array; NULL if absent. */
@@ -328,7 +342,7 @@ static int has_deep_model(const dc_solver *s) {
 /* scdbas: the best fitness per search iteration (1 x L, plus the undamped
  * comparison run when recorded); deep methods: the fraction of labels
  * changed at each target update (column 1 of the updates x 2 trace). */
-static int write_trace_svg(dc_solver *s, const char *path) {
+static int write_trace_svg(dc_solver *s, const char *file, const char *path) {
     int64_t n1 = 0, n2 = 0;
     float *t1 = read_vector(s, "trace", &n1);
     if (!t1) return lib_error(DC_ERR_NOMEM, path); /* present: checked before the fit */
@@ -337,36 +351,35 @@ static int write_trace_svg(dc_solver *s, const char *path) {
         int64_t updates = n1 / 2;
         for (int64_t i = 0; i < updates; i++) t1[i] = t1[2 * i + 1];
         svg_series series = {"labels changed", t1, updates};
-        rc = svg_line_chart(path, "Fraction of labels changed at each target update",
+        rc = svg_line_chart(file, "Fraction of labels changed at each target update",
                             "target update (every update_interval iterations)",
                             "fraction changed", &series, 1);
     } else {
         float *t2 = read_vector(s, "trace_undamped", &n2);
         svg_series series[2] = {{"damped BAS", t1, n1}, {"undamped BAS", t2, n2}};
-        rc = svg_line_chart(path, "Beetle antennae search: best fitness per iteration",
+        rc = svg_line_chart(file, "Beetle antennae search: best fitness per iteration",
                             "iteration", "within-cluster SSE", series, t2 ? 2 : 1);
         free(t2);
     }
     free(t1);
-    if (rc) fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, path, strerror(errno));
-    return rc ? 1 : 0;
+    return svg_result(rc, path);
 }
 
-static int write_weights_svg(dc_solver *s, const char *path) {
+static int write_weights_svg(dc_solver *s, const char *file, const char *path) {
     int64_t rows, cols;
     dc_status st = dc_solver_output(s, "weights", NULL, 0, &rows, &cols);
     if (st) return lib_error(st, path);
     int64_t len;
     float *w = read_vector(s, "weights", &len);
     if (!w) return lib_error(DC_ERR_NOMEM, path);
-    int rc = svg_heatmap(path, "Local representation weights w (rows: clusters)", "cluster",
+    int rc = svg_heatmap(file, "Local representation weights w (rows: clusters)", "cluster",
                          "embedding dimension", w, rows, cols);
     free(w);
-    if (rc) fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, path, strerror(errno));
-    return rc ? 1 : 0;
+    return svg_result(rc, path);
 }
 
-static int write_embedding_svg(dc_solver *s, const int32_t *labels, const char *path) {
+static int write_embedding_svg(dc_solver *s, const int32_t *labels, const char *file,
+                               const char *path) {
     int64_t rows, cols, len;
     dc_status st = dc_solver_output(s, "embedding", NULL, 0, &rows, &cols);
     if (st) return lib_error(st, path);
@@ -375,17 +388,16 @@ static int write_embedding_svg(dc_solver *s, const int32_t *labels, const char *
     char title[128];
     snprintf(title, sizeof title, "%s embedding (%lld x %lld)", dc_solver_method(s), (long long)rows,
              (long long)cols);
-    int rc = svg_embedding(path, title, z, rows, cols, labels, 5000);
+    int rc = svg_embedding(file, title, z, rows, cols, labels, 5000);
     free(z);
-    if (rc) fprintf(stderr, "%s: cannot write %s: %s\n", g_prog, path, strerror(errno));
-    return rc ? 1 : 0;
+    return svg_result(rc, path);
 }
 
 /* Saves the fitted model (pretrained = 0) or its pre-trained autoencoder. */
-static int save_solver_model(dc_solver *s, const char *path, int pretrained) {
+static int save_solver_model(dc_solver *s, const char *file, const char *path, int pretrained) {
     dc_model *m = NULL;
     dc_status st = pretrained ? dc_solver_pretrained(s, &m) : dc_solver_model(s, &m);
-    if (!st) st = dc_model_save(m, path);
+    if (!st) st = dc_model_save(m, file);
     dc_model_free(m);
     return st ? lib_error(st, path) : 0;
 }
@@ -586,6 +598,41 @@ static int check_outputs_present(const dc_solver *s, const char *const *paths) {
     return 0;
 }
 
+/* One of cluster's output files (output_flags[which]) from the fitted
+ * solver, among the run's outputs. */
+static int write_cluster_output(cli_outputs *files, dc_solver *s, int which, const char *path,
+                                const int32_t *pred) {
+    const output_flag *f = &output_flags[which];
+    const char *tmp = cli_outputs_add(files, f->flag, path);
+    if (!tmp) return 1;
+    switch (which) {
+    case F_TRACE_SVG: return write_trace_svg(s, tmp, path);
+    case F_WEIGHTS_SVG: return write_weights_svg(s, tmp, path);
+    case F_EMBEDDING_SVG: return write_embedding_svg(s, pred, tmp, path);
+    case F_SAVE_MODEL: return save_solver_model(s, tmp, path, 0);
+    case F_SAVE_PRETRAINED: return save_solver_model(s, tmp, path, 1);
+    default: return write_output(s, f->output, tmp, path);
+    }
+}
+
+/* Before any work: no output of cluster may name an input or another
+ * output. The checkpoint a fit resumes from may also be the one it goes on
+ * writing: it is read whole before the first write. */
+static int check_cluster_files(args *a, const char *out, const char *const *paths,
+                               const char *const *opts) {
+    const cli_file inputs[] = {{"data", get(a, "data")},
+                               {"labels", get(a, "labels")},
+                               {"load-pretrained", opts[D_LOAD_PRETRAINED]},
+                               {"resume", opts[D_RESUME]}};
+    cli_file outputs[N_OUTPUT_FLAGS + 2];
+    int n = 0;
+    outputs[n++] = (cli_file){"out", out};
+    for (int i = 0; i < N_OUTPUT_FLAGS; i++) outputs[n++] = (cli_file){output_flags[i].flag, paths[i]};
+    outputs[n++] = (cli_file){"checkpoint", opts[D_CHECKPOINT]};
+    return cli_check_files(inputs, (int)(sizeof inputs / sizeof inputs[0]), outputs, n, "resume",
+                           "checkpoint");
+}
+
 static int cmd_cluster(args *a, int json) {
     const char *method = get(a, "method");
     if (!method) return usage_error("missing --method (one of: kmeans%s ...; see 'deepclust methods')", "");
@@ -603,7 +650,8 @@ static int cmd_cluster(args *a, int json) {
     dc_set_log(on_log, NULL, DC_LOG_WARN);
 
     dc_dataset *ds = NULL;
-    int rc = load_data(a, &ds, 1);
+    int rc = check_cluster_files(a, out, paths, opts);
+    if (!rc) rc = load_data(a, &ds, 1);
     if (rc) goto done;
     if ((rc = apply_params(a, s))) goto done;
     if ((rc = check_k(s, opts[D_RESUME]))) goto done;
@@ -643,17 +691,15 @@ static int cmd_cluster(args *a, int json) {
 
     metrics mt;
     const int32_t *truth = dc_dataset_labels(ds);
-    /* Files only after everything succeeded, each written atomically. */
-    const char *const *p = paths;
-    if ((rc = score_and_write(truth, pred, n, out, &mt))) goto free_pred;
-    if (p[F_EMBEDDING_OUT] && (rc = write_output(s, "embedding", p[F_EMBEDDING_OUT]))) goto free_pred;
-    if (p[F_CENTERS_OUT] && (rc = write_output(s, "centers", p[F_CENTERS_OUT]))) goto free_pred;
-    if (p[F_TRACE_SVG] && (rc = write_trace_svg(s, p[F_TRACE_SVG]))) goto free_pred;
-    if (p[F_WEIGHTS_OUT] && (rc = write_output(s, "weights", p[F_WEIGHTS_OUT]))) goto free_pred;
-    if (p[F_WEIGHTS_SVG] && (rc = write_weights_svg(s, p[F_WEIGHTS_SVG]))) goto free_pred;
-    if (p[F_EMBEDDING_SVG] && (rc = write_embedding_svg(s, pred, p[F_EMBEDDING_SVG]))) goto free_pred;
-    if (p[F_SAVE_MODEL] && (rc = save_solver_model(s, p[F_SAVE_MODEL], 0))) goto free_pred;
-    if (p[F_SAVE_PRETRAINED] && (rc = save_solver_model(s, p[F_SAVE_PRETRAINED], 1))) goto free_pred;
+    /* Files only after everything succeeded, and all of them or none. */
+    cli_outputs files;
+    cli_outputs_init(&files);
+    rc = score_and_write(truth, pred, n, &files, out, &mt);
+    for (int i = 0; !rc && i < N_OUTPUT_FLAGS; i++)
+        if (paths[i]) rc = write_cluster_output(&files, s, i, paths[i], pred);
+    if (rc) cli_outputs_discard(&files);
+    else rc = cli_outputs_commit(&files);
+    if (rc) goto free_pred;
 
     double seconds = 0;
     dc_solver_stat(s, "seconds", &seconds);
@@ -751,7 +797,13 @@ static int cmd_predict(args *a, int json) {
     dc_dataset *ds = NULL;
     int32_t *pred = NULL;
     float *z = NULL;
-    int rc = load_data(a, &ds, 0);
+    cli_outputs files;
+    cli_outputs_init(&files);
+    const cli_file inputs[] = {{"model", model_path}, {"data", get(a, "data")},
+                               {"labels", get(a, "labels")}};
+    const cli_file outputs[] = {{"out", out}, {"embedding-out", embedding_out}};
+    int rc = cli_check_files(inputs, 3, outputs, 2, NULL, NULL);
+    if (!rc) rc = load_data(a, &ds, 0);
     const char *norm = get(a, "normalize"), *norm_source = "none";
     if (rc || (rc = check_unused(a, "predict"))) goto done;
     dc_status st = dc_model_load(&m, model_path);
@@ -775,19 +827,21 @@ static int cmd_predict(args *a, int json) {
     }
     metrics mt;
     const int32_t *truth = dc_dataset_labels(ds);
-    if ((rc = score_and_write(truth, pred, n, out, &mt))) goto done;
+    if ((rc = score_and_write(truth, pred, n, &files, out, &mt))) goto done;
     if (embedding_out) {
         int64_t md = dc_model_embed_dim(m);
         z = malloc(sizeof(float) * (size_t)(n * md));
-        if (!z) {
-            rc = lib_error(DC_ERR_NOMEM, embedding_out);
+        const char *tmp = z ? cli_outputs_add(&files, "embedding-out", embedding_out) : NULL;
+        if (!tmp) {
+            rc = z ? 1 : lib_error(DC_ERR_NOMEM, embedding_out);
             goto done;
         }
-        if ((st = dc_model_embed(m, ds, z, n * md)) || (st = dc_write_matrix(embedding_out, z, n, md, DC_FORMAT_AUTO))) {
+        if ((st = dc_model_embed(m, ds, z, n * md)) || (st = dc_write_matrix(tmp, z, n, md, DC_FORMAT_AUTO))) {
             rc = lib_error(st, embedding_out);
             goto done;
         }
     }
+    if ((rc = cli_outputs_commit(&files))) goto done;
     double seed = 0;
     dc_model_get(m, "seed", &seed);
     if (json) {
@@ -807,6 +861,7 @@ static int cmd_predict(args *a, int json) {
         if (truth) print_metrics(&mt);
     }
 done:
+    cli_outputs_discard(&files);
     free(z);
     free(pred);
     dc_model_free(m);
@@ -947,8 +1002,11 @@ static void print_method_params(const char *method) {
         } else if (t == DC_PARAM_BOOL) {
             printf("  --%-18s %s (default %s)\n", flag, dc_solver_param_help(s, name), def ? "true" : "false");
         } else {
-            printf("  --%-18s %s (default %g, range [%g, %g])\n", flag, dc_solver_param_help(s, name),
-                   def, lo, hi);
+            int lo_open = 0, hi_open = 0;
+            dc_solver_param_bounds(s, name, &lo, &lo_open, &hi, &hi_open);
+            printf("  --%-18s %s (default %g, range %c%g, %g%c)\n", flag,
+                   dc_solver_param_help(s, name), def, lo_open ? '(' : '[', lo, hi,
+                   hi_open ? ')' : ']');
         }
     }
     dc_solver_free(s);
@@ -961,6 +1019,7 @@ static void print_help(void) {
            "  deepclust predict --model FILE --data PATH [--labels PATH] [--normalize MODE]\n"
            "                    [--out FILE] [--json]\n"
            "  deepclust info PATH [--format F] [--json]   a data, model or checkpoint file\n"
+           "  deepclust segment --image IN.png --k K [options]  (see below)\n"
            "  deepclust methods                 list the methods\n"
            "  deepclust help METHOD             list a method's parameters\n"
            "  deepclust --version\n\n"
@@ -994,8 +1053,11 @@ static void print_help(void) {
            "  --progress            progress on stderr even when it is not a terminal\n"
            "  --quiet               no human output on stderr\n"
            "  --NAME VALUE          any method parameter (see 'deepclust help METHOD')\n"
-           "  An output the method does not give (kmeans: --embedding-out) is refused\n"
-           "  before the clustering starts (exit 2, nothing written).\n\n"
+           "  An output the method does not give (kmeans: --embedding-out), or a path\n"
+           "  that names an input or another output (same file, links resolved), is\n"
+           "  refused before the clustering starts (exit 2, nothing written). Outputs\n"
+           "  appear together once all are written, or none (a failed run changes no\n"
+           "  file; --checkpoint, written during the fit, stays for --resume).\n\n"
            "deep methods (edcwrn, idec, dec; other methods: exit 2):\n"
            "  --save-model FILE     save the trained model (for 'deepclust predict')\n"
            "  --save-pretrained FILE  save the pre-trained autoencoder\n"
@@ -1019,6 +1081,9 @@ static void print_help(void) {
            "  raw training data): --normalize normalises with the data's own statistics.\n"
            "  The JSON adds normalization (the mode applied) and normalization_source\n"
            "  (model, data or none).\n\n"
+           );
+    cli_segment_help(stdout);
+    printf("\n"
            "NMI is printed with sqrt normalisation (EDCWRN paper Eq. 17); the JSON also has\n"
            "nmi_arithmetic (scikit-learn's default).\n\n"
            "Ctrl-C stops a fit at its next check (a deep fit with --checkpoint first writes\n"
@@ -1081,6 +1146,7 @@ int main(int argc, char **argv) {
         print_method_params(argv[2]);
         return 0;
     }
+    if (!strcmp(cmd, "segment")) return cli_segment(argc - 2, argv + 2);
     args a;
     if (parse_args(&a, argc, argv, 2)) return 2;
     if (has(&a, "help")) {
@@ -1104,5 +1170,5 @@ int main(int argc, char **argv) {
         return cmd_predict(&a, json);
     }
     if (!strcmp(cmd, "info")) return cmd_info(&a, json);
-    return usage_error("unknown command '%s' (cluster, predict, info, methods, help)", cmd);
+    return usage_error("unknown command '%s' (cluster, predict, info, segment, methods, help)", cmd);
 }

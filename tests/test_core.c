@@ -8,6 +8,7 @@
 #include "check.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "deepclust.h"
@@ -16,6 +17,48 @@ static void *thread_fail(void *arg) {
     (void)arg;
     dci_fail(DC_ERR_IO, "other thread's error");
     return (void *)dc_last_error();
+}
+
+/* dci_parallel_for body: counts each index it is given and records the
+ * calling threads. */
+typedef struct cover_job {
+    int *hits;
+    pthread_t callers[8];
+    int n_callers;
+    pthread_mutex_t mu;
+} cover_job;
+
+static void cover(void *ctx, int64_t lo, int64_t hi) {
+    cover_job *j = ctx;
+    for (int64_t i = lo; i < hi; i++) j->hits[i]++;
+    pthread_mutex_lock(&j->mu);
+    if (j->n_callers < 8) j->callers[j->n_callers++] = pthread_self();
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* Every index exactly once, in as many parts as threads (fewer for small
+ * ranges), the caller's thread among them; again after the thread count
+ * changes. */
+static void test_parallel_for(void) {
+    enum { N = 1000 };
+    for (int threads = 1; threads <= 3; threads++) {
+        CHECK_OK(dc_set_threads(threads));
+        CHECK(dci_parallel_threads() == threads);
+        const int64_t sizes[3] = {N, 7, 0};
+        for (int s = 0; s < 3; s++) {
+            cover_job j = {.hits = calloc(N, sizeof(int)), .mu = PTHREAD_MUTEX_INITIALIZER};
+            dci_parallel_for(sizes[s], 4, cover, &j);
+            int once = 1;
+            for (int64_t i = 0; i < N; i++) once &= j.hits[i] == (i < sizes[s]);
+            CHECK(once);
+            const int want = sizes[s] == N ? threads : (sizes[s] == 7 ? 1 : 0);
+            CHECK(j.n_callers == want);
+            int self = want == 0;
+            for (int c = 0; c < j.n_callers; c++) self |= pthread_equal(j.callers[c], pthread_self());
+            CHECK(self);
+            free(j.hits);
+        }
+    }
 }
 
 static long n_mallocs, n_frees;
@@ -128,6 +171,7 @@ int main(void) {
     char expect[32];
     snprintf(expect, sizeof expect, "%d.%d.%d", DC_VERSION_MAJOR, DC_VERSION_MINOR, DC_VERSION_PATCH);
     CHECK(!strcmp(dc_version_string(), expect));
+    test_parallel_for();
     CHECK_STATUS(dc_set_threads(0), DC_ERR_INVALID_ARG);
     CHECK_OK(dc_set_threads(1));
     CHECK(dc_get_threads() == 1);

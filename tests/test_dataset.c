@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "test_bytes.h"
 #include "core/util.h"
 #include "data/fileio.h"
 #include "data/npy.h"
@@ -36,15 +37,6 @@ static const char *tmp(const char *name) {
     k = (k + 1) % 8;
     snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
     return buf[k];
-}
-
-static void write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, n, f) != n) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
 }
 
 static void write_text(const char *path, const char *text) { write_bytes(path, text, strlen(text)); }
@@ -184,6 +176,14 @@ static void test_labels_shape_subset(void) {
     CHECK_STATUS(dc_dataset_subset(&sub, ds, -1, 2), DC_ERR_INVALID_ARG);
     CHECK_ERR(dc_dataset_subset(&sub, ds, 0, 0), DC_ERR_SHAPE, "no rows");
     CHECK_STATUS(dc_dataset_subset(&sub, NULL, 0, 1), DC_ERR_NULL);
+    /* Bounds near INT64_MAX: the detail gives the rows asked for, computed
+     * without signed overflow (UBSan), never a wrapped negative number. */
+    CHECK_ERR(dc_dataset_subset(&sub, ds, INT64_MAX - 1, 5), DC_ERR_INVALID_ARG,
+              "5 rows from row 9223372036854775806 are outside 0..4");
+    CHECK_ERR(dc_dataset_subset(&sub, ds, INT64_MAX, INT64_MAX), DC_ERR_INVALID_ARG,
+              "from row 9223372036854775807");
+    CHECK_ERR(dc_dataset_subset(&sub, ds, 4, INT64_MAX), DC_ERR_INVALID_ARG, "outside 0..4");
+    CHECK(sub == NULL);
     dc_dataset_free(ds);
 }
 
@@ -290,6 +290,14 @@ static void test_options_by_name(void) {
     dc_dataset_free(ds);
     CHECK_STATUS(dc_load_options_set(&o, "header", 2), DC_ERR_INVALID_ARG);
     CHECK_STATUS(dc_load_options_set(&o, "delimiter", 0.5), DC_ERR_INVALID_ARG);
+    /* Only the delimiters the reader knows (dataset.h), as the struct's field. */
+    CHECK_ERR(dc_load_options_set(&o, "delimiter", 'x'), DC_ERR_INVALID_ARG, "','");
+    CHECK_STATUS(dc_load_options_set(&o, "delimiter", '.'), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_load_options_set(&o, "delimiter", '"'), DC_ERR_INVALID_ARG);
+    CHECK(o.delimiter == ';'); /* unchanged by the refusals */
+    for (const char *ok = ",;\t "; *ok; ok++) CHECK_OK(dc_load_options_set(&o, "delimiter", *ok));
+    CHECK_OK(dc_load_options_set(&o, "delimiter", 0));
+    CHECK(o.delimiter == 0);
     CHECK_STATUS(dc_load_options_set(&o, "format", 9), DC_ERR_INVALID_ARG);
     CHECK_STATUS(dc_load_options_set(&o, "quote", 1), DC_ERR_UNKNOWN_NAME);
     CHECK_STATUS(dc_load_options_set(NULL, "header", 1), DC_ERR_NULL);
@@ -598,21 +606,10 @@ static void test_npy(void) {
 
 /* ------------------------------------------------------------------ IDX */
 
-static size_t make_idx(unsigned char *out, int type, int ndim, const int *dims, const void *be_data,
-                       size_t nbytes) {
-    out[0] = out[1] = 0;
-    out[2] = (unsigned char)type;
-    out[3] = (unsigned char)ndim;
-    for (int i = 0; i < ndim; i++)
-        for (int b = 0; b < 4; b++) out[4 + 4 * i + b] = (unsigned char)(dims[i] >> (24 - 8 * b));
-    memcpy(out + 4 + 4 * ndim, be_data, nbytes);
-    return 4 + 4 * (size_t)ndim + nbytes;
-}
-
 static void test_idx(void) {
     unsigned char buf[70000];
     const unsigned char pix[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255};
-    size_t n = make_idx(buf, 0x08, 3, (const int[]){2, 2, 3}, pix, 12);
+    size_t n = idx_bytes(buf, 0x08, 3, (const int[]){2, 2, 3}, pix, 12);
     write_bytes(tmp("img-ubyte"), buf, n);
     write_gz(tmp("img-ubyte.gz"), buf, n);
     const float expect[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 255};
@@ -637,7 +634,7 @@ static void test_idx(void) {
     } types[] = {{0x0B, i16, 4, -2, 256},  {0x0C, i32, 8, -1, 65536}, {0x0D, f32, 8, 1.5f, -10},
                  {0x0E, f64, 16, 1.5f, -10}, {0x09, i8, 2, -128, 127}};
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
-        n = make_idx(buf, types[t].type, 2, (const int[]){1, 2}, types[t].data, types[t].size);
+        n = idx_bytes(buf, types[t].type, 2, (const int[]){1, 2}, types[t].data, types[t].size);
         write_bytes(tmp("typed.idx"), buf, n);
         dc_dataset *ds = load(tmp("typed.idx"));
         CHECK_MSG(data_equals(ds, 1, 2, (const float[]){types[t].a, types[t].b}), "IDX type 0x%02x",
@@ -647,26 +644,26 @@ static void test_idx(void) {
 
     /* Labels: 1-D ubyte, raw and gzip. */
     dc_dataset *ds = load(tmp("img-ubyte"));
-    n = make_idx(buf, 0x08, 1, (const int[]){2}, "\x07\x03", 2);
+    n = idx_bytes(buf, 0x08, 1, (const int[]){2}, "\x07\x03", 2);
     write_gz(tmp("lab-ubyte.gz"), buf, n);
     CHECK_OK(dc_dataset_load_labels(ds, tmp("lab-ubyte.gz"), DC_FORMAT_AUTO));
     CHECK(labels_equal(ds, 2, (const int32_t[]){7, 3}));
-    n = make_idx(buf, 0x08, 1, (const int[]){3}, "\x07\x03\x01", 3);
+    n = idx_bytes(buf, 0x08, 1, (const int[]){3}, "\x07\x03\x01", 3);
     write_bytes(tmp("lab3.idx"), buf, n);
     CHECK_ERR(dc_dataset_load_labels(ds, tmp("lab3.idx"), DC_FORMAT_AUTO), DC_ERR_SHAPE,
               "labels file has 3 entries, data has 2 rows");
     dc_dataset_free(ds);
 
     /* Bad input. */
-    n = make_idx(buf, 0x08, 3, (const int[]){2, 2, 3}, pix, 12);
+    n = idx_bytes(buf, 0x08, 3, (const int[]){2, 2, 3}, pix, 12);
     write_bytes(tmp("short-ubyte"), buf, n - 2);
     CHECK_ERR(load_status("short-ubyte"), DC_ERR_TRUNCATED, "IDX data");
     write_gz(tmp("short-ubyte.gz"), buf, n - 2);
     CHECK_ERR(load_status("short-ubyte.gz"), DC_ERR_TRUNCATED, "IDX data");
-    n = make_idx(buf, 0x0E, 3, (const int[]){-1, 1000, 1000}, pix, 12);
+    n = idx_bytes(buf, 0x0E, 3, (const int[]){-1, 1000, 1000}, pix, 12);
     write_bytes(tmp("huge-ubyte"), buf, n);
     CHECK_ERR(load_status("huge-ubyte"), DC_ERR_TRUNCATED, "12 of 34359738360000000 bytes");
-    n = make_idx(buf, 0x08, 3, (const int[]){2, 2, 3}, pix, 12);
+    n = idx_bytes(buf, 0x08, 3, (const int[]){2, 2, 3}, pix, 12);
     write_bytes(tmp("hdr-ubyte"), buf, 9);
     CHECK_ERR(load_status("hdr-ubyte"), DC_ERR_TRUNCATED, "IDX header");
     buf[n] = 1;
@@ -688,7 +685,7 @@ static void test_idx(void) {
         srand(11);
         for (int i = 0; i < 60000; i++)
             img[i] = kind ? (unsigned char)rand() : (unsigned char)((i * 7) % 13 + (i / 600) % 3);
-        n = make_idx(buf, 0x08, 3, (const int[]){600, 10, 10}, img, sizeof img);
+        n = idx_bytes(buf, 0x08, 3, (const int[]){600, 10, 10}, img, sizeof img);
         write_gz(tmp("big-ubyte.gz"), buf, n);
         dc_dataset *big = load(tmp("big-ubyte.gz"));
         CHECK(dc_dataset_rows(big) == 600 && dc_dataset_cols(big) == 100 &&
@@ -806,6 +803,14 @@ static void test_writers(void) {
     CHECK_ERR(dc_write_labels(tmp("keep.npy"), y, 0, DC_FORMAT_AUTO), DC_ERR_SHAPE, "no labels");
     CHECK_STATUS(dc_write_labels(tmp("keep.npy"), NULL, 3, DC_FORMAT_AUTO), DC_ERR_NULL);
     CHECK_STATUS(dc_write_matrix(NULL, m, 2, 3, DC_FORMAT_AUTO), DC_ERR_NULL);
+    /* rows x cols beyond int64: refused before a byte is written (no signed
+     * overflow in the NPY header's count, no CSV loop past the array). */
+    CHECK_ERR(dc_write_matrix(tmp("overflow.npy"), m, INT64_MAX / 2, 4, DC_FORMAT_AUTO),
+              DC_ERR_NOMEM, "do not fit in memory");
+    CHECK_ERR(dc_write_matrix(tmp("overflow.csv"), m, 3, INT64_MAX / 2, DC_FORMAT_AUTO),
+              DC_ERR_NOMEM, "do not fit in memory");
+    CHECK(!file_exists(tmp("overflow.npy")) && !file_exists(tmp("overflow.csv")));
+    CHECK(count_prefixed("overflow.") == 0);
     /* A write that fails midway (file size limit): the old file survives. */
     static float big[100000];
     struct rlimit old, lim;

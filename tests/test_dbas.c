@@ -233,6 +233,18 @@ static void test_errors(void) {
     CHECK_STATUS(dc_dbas_minimize(quadratic, &q, 2, x0, 2, NULL, NULL, &fb, NULL, NULL),
                  DC_ERR_INVALID_ARG);
     CHECK(strstr(dc_last_error(), "x0_rows") != NULL);
+    /* A population whose work space (beetles + 4) x dim overflows int64: a
+     * clear refusal, not a signed overflow (UBSan) and a wrapped, too small
+     * allocation. */
+    dc_dbas_config_default(&cfg);
+    cfg.beetles = (int64_t)1 << 61;
+    CHECK_STATUS(dc_dbas_minimize(quadratic, &q, 8, x0, 1, &cfg, NULL, &fb, NULL, NULL),
+                 DC_ERR_NOMEM);
+    CHECK_MSG(strstr(dc_last_error(), "2305843009213693952 beetles in dimension 8") != NULL, "%s",
+              dc_last_error());
+    cfg.beetles = INT64_MAX;
+    CHECK_STATUS(dc_dbas_minimize(quadratic, &q, 2, x0, 1, &cfg, NULL, &fb, NULL, NULL),
+                 DC_ERR_NOMEM);
     const double xnan[2] = {NAN, 0};
     CHECK_STATUS(dc_dbas_minimize(quadratic, &q, 2, xnan, 1, NULL, NULL, &fb, NULL, NULL),
                  DC_ERR_INVALID_ARG);

@@ -59,8 +59,14 @@ static void free_blobs(blobs *b) {
     free(b->truth);
 }
 
-/* Small networks and short phases for every solver in this file. */
+/* Small networks and short phases for every solver in this file, with
+ * plain SGD pre-training on the data as given (the recipe these tests were
+ * written for; tests of the default recipe set their own parameters). */
 static void set_small(dc_solver *s, int64_t k, int64_t seed) {
+    CHECK_OK(dc_solver_set_str(s, "pretrain_optimizer", "sgd"));
+    CHECK_OK(dc_solver_set_str(s, "pretrain_schedule", "constant"));
+    CHECK_OK(dc_solver_set(s, "pretrain_warmup", 0));
+    CHECK_OK(dc_solver_set(s, "scale_input", 0));
     CHECK_OK(dc_solver_set(s, "k", (double)k));
     CHECK_OK(dc_solver_set(s, "seed", (double)seed));
     CHECK_OK(dc_solver_set(s, "hidden1", 32));
@@ -101,10 +107,10 @@ static float *output_of(const dc_solver *s, const char *name, int64_t *rows, int
 
 /* ---- gradient of the composed loss ---- */
 
-static double batch_loss(dci_deep_train *t, const float *xb, int64_t b, const float *pb,
-                         const int64_t *nbr) {
+static double batch_loss(dci_deep_train *t, const float *xb, const float *xn, int64_t b,
+                         const float *pb, const int64_t *nbr) {
     double parts[3];
-    CHECK_OK(dci_deep_batch_loss(t, xb, b, pb, nbr, 0, parts));
+    CHECK_OK(dci_deep_batch_loss(t, xb, xn, b, pb, nbr, 0, parts));
     return parts[0];
 }
 
@@ -112,7 +118,8 @@ static double batch_loss(dci_deep_train *t, const float *xb, int64_t b, const fl
  * of `param` against the analytic gradient `grad` (scaled by grad_scale).
  * Entries where a ReLU or a max switches inside the step are recognised by
  * disagreeing step sizes and skipped. Returns the number checked. */
-static int fd_check(dci_deep_train *t, const float *xb, int64_t b, const float *pb,
+static int fd_check(dci_deep_train *t, const float *xb, const float *xn, int64_t b,
+                    const float *pb,
                     const int64_t *nbr, float *param, const float *grad, int64_t count,
                     double grad_scale, const char *what, int n_top, int n_rand, int *skipped) {
     /* The n_top largest gradient entries and n_rand random ones. */
@@ -136,9 +143,9 @@ static int fd_check(dci_deep_train *t, const float *xb, int64_t b, const float *
         const double steps[2] = {2e-3, 5e-4};
         for (int h = 0; h < 2; h++) {
             param[i] = keep + (float)steps[h];
-            double up = batch_loss(t, xb, b, pb, nbr);
+            double up = batch_loss(t, xb, xn, b, pb, nbr);
             param[i] = keep - (float)steps[h];
-            double down = batch_loss(t, xb, b, pb, nbr);
+            double down = batch_loss(t, xb, xn, b, pb, nbr);
             param[i] = keep;
             /* The float step actually taken, not the nominal one. */
             double dx = (double)(keep + (float)steps[h]) - (double)(keep - (float)steps[h]);
@@ -202,8 +209,11 @@ static void test_composed_gradient(dci_deep_method method) {
             for (int64_t c = 0; c < M; c++) m->weights[j * M + c] /= (float)s;
         }
     }
-    float xb[10 * 8], pb[10 * 3];
+    /* The neighbour branch sees its own view of the batch (as augmentation
+     * gives it): a gradient taken from the wrong input would show. */
+    float xb[10 * 8], xn[10 * 8], pb[10 * 3];
     fill_uniform(xb, b * d, 0.0, 1.0);
+    fill_uniform(xn, b * d, 0.0, 1.0);
     fill_uniform(pb, b * K, 0.05, 1.0);
     for (int64_t i = 0; i < b; i++) {
         double s = pb[i * K] + pb[i * K + 1] + pb[i * K + 2];
@@ -219,7 +229,7 @@ static void test_composed_gradient(dci_deep_method method) {
         }
 
     double parts[3];
-    CHECK_OK(dci_deep_batch_loss(t, xb, b, pb, kn ? nbr : NULL, 1, parts));
+    CHECK_OK(dci_deep_batch_loss(t, xb, xn, b, pb, kn ? nbr : NULL, 1, parts));
     CHECK_NEAR(parts[0], parts[1] + t->lambda_c * parts[2], 1e-12);
     CHECK(parts[2] > 0.0);
     CHECK((method == DCI_DEEP_DEC) == (parts[1] == 0.0));
@@ -228,8 +238,8 @@ static void test_composed_gradient(dci_deep_method method) {
      * enc_nb(x) (or 2 enc(x) without the branch). */
     float e[10 * 3], enb[10 * 3];
     dci_mlp_apply(m->enc, xb, b, e);
-    if (m->enc_nb) dci_mlp_apply(m->enc_nb, xb, b, enb);
-    CHECK_OK(dci_deep_batch_loss(t, xb, b, pb, kn ? nbr : NULL, 1, parts));
+    if (m->enc_nb) dci_mlp_apply(m->enc_nb, xn, b, enb);
+    CHECK_OK(dci_deep_batch_loss(t, xb, xn, b, pb, kn ? nbr : NULL, 1, parts));
     int same = 1;
     for (int64_t i = 0; i < b; i++)
         for (int64_t c = 0; c < M; c++) {
@@ -265,12 +275,12 @@ static void test_composed_gradient(dci_deep_method method) {
         double scale = (k == 0 && !m->enc_nb) ? 2.0 : 1.0;
         /* The neighbour encoder learns only through the max: check it most. */
         const int top = k == 1 ? 12 : 4, rnd = k == 1 ? 8 : 4;
-        checked += fd_check(t, xb, b, pb, kn ? nbr : NULL, dci_mlp_params(nets[k]), grads[k],
+        checked += fd_check(t, xb, xn, b, pb, kn ? nbr : NULL, dci_mlp_params(nets[k]), grads[k],
                             dci_mlp_param_count(nets[k]), scale, names[k], top, rnd, &skipped);
         expected += top + rnd;
         free(grads[k]);
     }
-    checked += fd_check(t, xb, b, pb, kn ? nbr : NULL, m->centers, dr, K * M, 1.0, "centers",
+    checked += fd_check(t, xb, xn, b, pb, kn ? nbr : NULL, m->centers, dr, K * M, 1.0, "centers",
                         4, 4, &skipped);
     expected += 8;
     CHECK_MSG(skipped <= 3, "%d entries skipped at kinks", skipped);
@@ -294,6 +304,19 @@ static void test_blobs(const char *method, const blobs *bl) {
     int ok = 1;
     for (int64_t i = 0; i < r * c; i++) ok &= q[i] >= 0.0f && q[i] <= 1.0f;
     CHECK(ok);
+    /* The inter-cluster variance statistic is the metric of the reported
+     * embedding and labels. */
+    {
+        int64_t zr = 0, zc = 0;
+        float *z = output_of(s, "embedding", &zr, &zc);
+        int32_t *lab = labels_of(s, bl->n);
+        double icv = -1, want = -2;
+        CHECK_OK(dc_solver_stat(s, "inter_cluster_variance", &icv));
+        CHECK_OK(dc_metrics_inter_cluster_variance(z, zr, zc, lab, &want));
+        CHECK(icv == want && icv > 0);
+        free(z);
+        free(lab);
+    }
     /* Labels are the argmax of the reported q. */
     for (int64_t i = 0; i < bl->n; i++)
         for (int64_t j = 0; j < c; j++) ok &= q[i * c + j] <= q[i * c + l[i]];
@@ -543,6 +566,40 @@ static void test_checkpoint_resume(void) {
     CHECK(v == 100);
     CHECK_OK(dc_solver_get(r, "augment", &v));
     CHECK(v == 1);
+
+    /* A checkpoint of an earlier version, without the records of the
+     * parameters added since (preset, pretrain_steps, pretrain_warmup,
+     * scale_input), still resumes, to the same result. */
+    {
+        dci_rec_file f;
+        CHECK_OK(dci_rec_load(&f, ck));
+        const char *old = tmp_path("old.ckpt");
+        dci_rec_writer w;
+        CHECK_OK(dci_rec_begin(&w, old, DCI_MAGIC_CHECKPOINT));
+        int dropped = 0;
+        for (int64_t i = 0; i < f.n_recs; i++) {
+            const dci_rec *rc = &f.recs[i];
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)rc->name_len, rc->name);
+            const char *p = strstr(name, "param.");
+            if (p && (!strcmp(p, "param.preset") || !strcmp(p, "param.pretrain_steps") ||
+                      !strcmp(p, "param.pretrain_warmup") || !strcmp(p, "param.scale_input"))) {
+                dropped++;
+                continue;
+            }
+            dci_rec_put(&w, name, rc->type, rc->data, rc->count);
+        }
+        CHECK_OK(dci_rec_commit(&w));
+        dci_rec_close(&f);
+        CHECK(dropped == 8); /* the model's and the autoencoder's */
+        dc_solver *o = NULL;
+        CHECK_OK(dc_solver_create(&o, "edcwrn"));
+        CHECK_OK(dc_solver_resume(o, bl.ds, old));
+        int32_t *lo = labels_of(o, n);
+        CHECK(memcmp(la, lo, sizeof(int32_t) * (size_t)n) == 0);
+        free(lo);
+        dc_solver_free(o);
+    }
 
     /* Wrong uses of resume. */
     dc_model *mm = NULL;
@@ -1042,6 +1099,334 @@ static void test_pretrain_optimizers(const blobs *bl) {
     CHECK(isfinite(adam0) && adam0 == adam1 && adam0 != adam2 && adam0 != sgd0);
 }
 
+/* ---- the default recipe ---- */
+
+/* dci_input_scale: the power of two nearest to 1 / (99th percentile of |x|). */
+static void test_input_scale(void) {
+    enum { N = 20000 };
+    float *x = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++) x[i] = (float)dci_rng_uniform(&trng); /* [0, 1): p99 ~ 0.99 */
+    CHECK(dci_input_scale(x, N) == 1.0);
+    for (int i = 0; i < N; i++) x[i] = floorf(x[i] * 256.0f); /* pixels 0..255 */
+    CHECK(dci_input_scale(x, N) == 1.0 / 256);
+    for (int i = 0; i < N; i++) x[i] = (float)dci_rng_normal(&trng); /* p99 of |z| = 2.58 */
+    CHECK(dci_input_scale(x, N) == 0.5);
+    for (int i = 0; i < N; i++) x[i] = i % 1000 == 0 ? -8.0f : 0.0f; /* 0.1 % non-zero */
+    CHECK(dci_input_scale(x, N) == 0.125);
+    memset(x, 0, N * sizeof(float));
+    CHECK(dci_input_scale(x, N) == 1.0);
+    CHECK(dci_input_scale(x, 0) == 1.0);
+    float *copy = NULL;
+    const float y[3] = {1, 2, 3};
+    CHECK(dci_scaled_input(y, 1, 3, 1.0, &copy) == y && copy == NULL);
+    const float *sy = dci_scaled_input(y, 1, 3, 0.25, &copy);
+    CHECK(sy == copy && sy[0] == 0.25f && sy[2] == 0.75f);
+    free(copy);
+    free(x);
+}
+
+/* The pre-training budget: epochs when given, else steps, else 500 epochs
+ * within [DCI_PRETRAIN_MIN_STEPS, DCI_PRETRAIN_MAX_STEPS]. */
+static void test_pretrain_budget(void) {
+    dci_deep_cfg c = dci_deep_cfg_default(DCI_DEEP_EDCWRN);
+    CHECK(c.batch == 256 && c.pretrain_epochs == 0 && c.pretrain_steps == 0);
+    CHECK(dci_deep_pretrain_steps(&c, 10000) == 500 * 40 || 500 * 40 > DCI_PRETRAIN_MAX_STEPS);
+    CHECK(dci_deep_pretrain_steps(&c, 10000) ==
+          (500 * 40 < DCI_PRETRAIN_MAX_STEPS ? 500 * 40 : DCI_PRETRAIN_MAX_STEPS));
+    CHECK(dci_deep_pretrain_steps(&c, 2560) == 500 * 10);
+    CHECK(dci_deep_pretrain_steps(&c, 1797) == 500 * 8);
+    CHECK(dci_deep_pretrain_steps(&c, 70000) == DCI_PRETRAIN_MAX_STEPS);
+    CHECK(dci_deep_pretrain_steps(&c, 50) == DCI_PRETRAIN_MIN_STEPS);
+    c.pretrain_steps = 123;
+    CHECK(dci_deep_pretrain_steps(&c, 70000) == 123);
+    c.pretrain_epochs = 3;
+    CHECK(dci_deep_pretrain_steps(&c, 1000) == 12); /* 4 batches per epoch */
+}
+
+typedef enum { SC_RAW255, SC_INT16, SC_MINMAX, SC_ZSCORE, SC_UNIT, SC_SMALL, SC_COUNT } scaling;
+static const char *const scaling_names[SC_COUNT] = {"pixels 0..255", "integers 0..16", "min-max",
+                                                    "z-scores", "unit rows", "50 samples"};
+
+/* The block blobs under one of the scalings users feed (computed here, not by
+ * the library's normalisation). */
+static dc_dataset *scaled_blobs(const blobs *bl, scaling sc, int64_t *n_out) {
+    const int64_t n = sc == SC_SMALL ? 50 : bl->n, d = bl->d;
+    const float *x0 = dc_dataset_data(bl->ds);
+    float *x = malloc(sizeof(float) * (size_t)(n * d));
+    for (int64_t i = 0; i < n * d; i++) x[i] = x0[i];
+    double lo[64], hi[64], mu[64], sd[64];
+    for (int64_t j = 0; j < d; j++) {
+        lo[j] = INFINITY, hi[j] = -INFINITY, mu[j] = 0, sd[j] = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const double v = x[i * d + j];
+            lo[j] = fmin(lo[j], v), hi[j] = fmax(hi[j], v), mu[j] += v / (double)n;
+        }
+        for (int64_t i = 0; i < n; i++) sd[j] += pow(x[i * d + j] - mu[j], 2) / (double)n;
+        sd[j] = sqrt(sd[j]);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        double norm = 0;
+        for (int64_t j = 0; j < d; j++) norm += (double)x[i * d + j] * x[i * d + j];
+        for (int64_t j = 0; j < d; j++) {
+            float *v = &x[i * d + j];
+            const double c = fmin(fmax(*v, 0.0), 1.0);
+            switch (sc) {
+            case SC_RAW255: *v = (float)round(255.0 * c); break;
+            case SC_INT16: *v = (float)round(16.0 * c); break;
+            case SC_MINMAX: *v = (float)((*v - lo[j]) / (hi[j] - lo[j])); break;
+            case SC_ZSCORE: *v = (float)((*v - mu[j]) / sd[j]); break;
+            case SC_UNIT: *v = (float)(*v / sqrt(norm)); break;
+            default: break;
+            }
+        }
+    }
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x, n, d, DC_COPY));
+    free(x);
+    *n_out = n;
+    return ds;
+}
+
+/* The default recipe (Adam with warm-up and cosine decay, the input scale,
+ * the default clustering settings) fits every scaling without diverging
+ * and finds the blobs, for all three methods. Only the network and the
+ * phases are small. Before the recipe, SGD at lr 1 made the z-scored data
+ * diverge in pre-training. */
+static void test_default_recipe_scalings(const blobs *bl) {
+    const char *methods[3] = {"edcwrn", "idec", "dec"};
+    for (int sc = 0; sc < SC_COUNT; sc++) {
+        int64_t n = 0;
+        dc_dataset *ds = scaled_blobs(bl, (scaling)sc, &n);
+        for (int mi = 0; mi < 3; mi++) {
+            dc_solver *s = NULL;
+            CHECK_OK(dc_solver_create(&s, methods[mi]));
+            CHECK_OK(dc_solver_set(s, "k", (double)bl->k));
+            CHECK_OK(dc_solver_set(s, "seed", 3));
+            CHECK_OK(dc_solver_set(s, "hidden1", 32));
+            CHECK_OK(dc_solver_set(s, "hidden2", 16));
+            CHECK_OK(dc_solver_set(s, "hidden3", 0));
+            CHECK_OK(dc_solver_set(s, "embed_dim", 3));
+            CHECK_OK(dc_solver_set(s, "pretrain_steps", 300));
+            CHECK_OK(dc_solver_set(s, "max_iter", 200));
+            CHECK_OK(dc_solver_set(s, "update_interval", 20));
+            const dc_status st = dc_solver_fit(s, ds);
+            CHECK_MSG(st == DC_OK, "%s on %s: %s", methods[mi], scaling_names[sc], dc_last_error());
+            if (st == DC_OK) {
+                int32_t *l = labels_of(s, n);
+                double acc = 0, scale = 0, aug = -1;
+                CHECK_OK(dc_metrics_acc(bl->truth, l, n, &acc));
+                CHECK_MSG(acc >= 0.9, "%s on %s: ACC %.3f", methods[mi], scaling_names[sc], acc);
+                CHECK_OK(dc_solver_stat(s, "input_scale", &scale));
+                CHECK_OK(dc_solver_stat(s, "augment", &aug));
+                CHECK(aug == 0.0 && scale == (sc == SC_RAW255 ? 1.0 / 256 : sc == SC_INT16 ? 1.0 / 16
+                                                                            : scale));
+                free(l);
+            }
+            dc_solver_free(s);
+        }
+        dc_dataset_free(ds);
+    }
+}
+
+/* A model trained on scaled data records the scale and applies it to new
+ * data: predicting the raw training rows (also after save and load) gives
+ * the fitted labels, and the pre-trained autoencoder carries it into a fit
+ * that starts from it. */
+static void test_input_scale_model(const blobs *bl) {
+    int64_t n = 0;
+    dc_dataset *ds = scaled_blobs(bl, SC_RAW255, &n);
+    dc_solver *s = small_solver("idec", bl->k, 2);
+    CHECK_OK(dc_solver_set(s, "scale_input", 1));
+    CHECK_OK(dc_solver_fit(s, ds));
+    int32_t *fit = labels_of(s, n), *pred = calloc((size_t)n, sizeof *pred);
+    dc_model *m = NULL, *back = NULL, *ae = NULL;
+    CHECK_OK(dc_solver_model(s, &m));
+    CHECK_OK(dc_solver_pretrained(s, &ae));
+    CHECK(m && m->input_scale == 1.0 / 256 && ae && ae->input_scale == 1.0 / 256);
+    CHECK_OK(dc_model_predict(m, ds, pred, n));
+    CHECK(!memcmp(fit, pred, sizeof *pred * (size_t)n));
+    const char *path = tmp_path("scaled.dcm");
+    CHECK_OK(dc_model_save(m, path));
+    CHECK_OK(dc_model_load(&back, path));
+    CHECK(back && back->input_scale == 1.0 / 256);
+    memset(pred, 0xff, sizeof *pred * (size_t)n);
+    if (back) CHECK_OK(dc_model_predict(back, ds, pred, n));
+    CHECK(!memcmp(fit, pred, sizeof *pred * (size_t)n));
+    dc_solver *s2 = small_solver("idec", bl->k, 2);
+    CHECK_OK(dc_solver_use_pretrained(s2, ae));
+    CHECK_OK(dc_solver_set(s2, "scale_input", 0)); /* the autoencoder's scale wins */
+    CHECK_OK(dc_solver_fit(s2, ds));
+    double scale = 0;
+    CHECK_OK(dc_solver_stat(s2, "input_scale", &scale));
+    CHECK(scale == 1.0 / 256);
+    dc_solver_free(s2);
+    dc_model_free(m);
+    dc_model_free(back);
+    dc_model_free(ae);
+    free(fit);
+    free(pred);
+    dc_solver_free(s);
+    dc_dataset_free(ds);
+}
+
+/* preset = authors: the parameters not given take the authors' values (the
+ * model records them), given ones keep theirs; IDEC keeps its own clustering
+ * settings; resuming keeps the recorded values. */
+static void test_presets(const blobs *bl) {
+    dc_solver *s = small_solver("edcwrn", bl->k, 1);
+    CHECK_STATUS(dc_solver_set_str(s, "preset", "paper"), DC_ERR_INVALID_ARG);
+    CHECK_MSG(strstr(dc_last_error(), "default|authors") || strstr(dc_last_error(), "authors"),
+              "'%s'", dc_last_error());
+    CHECK_OK(dc_solver_set_str(s, "preset", "authors"));
+    CHECK_OK(dc_solver_set(s, "pretrain_steps", 200)); /* given: not the authors' 128,000 */
+    CHECK_OK(dc_solver_set(s, "max_iter", 60));
+    CHECK_OK(dc_solver_fit(s, bl->ds));
+    dc_model *m = NULL;
+    CHECK_OK(dc_solver_model(s, &m));
+    double v[8];
+    const char *names[8] = {"pretrain_steps", "pretrain_optimizer", "lr", "n_init", "weighting",
+                            "weighting_norm", "scale_input", "pretrain_lr"};
+    for (int i = 0; i < 8; i++) CHECK_OK(dc_model_get(m, names[i], &v[i]));
+    /* Given by set_small or here: pretrain_steps 200, n_init 5, pretrain_lr 0.1, sgd, no scale. */
+    CHECK(v[0] == 200 && v[1] == 0 && v[2] == 1.0 && v[3] == 5 && v[4] == DCI_WEIGHTING_AFTER &&
+          v[5] == DCI_WNORM_SUM && v[6] == 0 && v[7] == 0.1);
+    /* The authors' kernel: uniform weights 1/M in the sum, a / M^b; the
+     * weights output is Eq. 15 (rows sum to 1), not the kernel's. */
+    CHECK_NEAR(m->kernel.a, 1.93 * pow(3.0, -0.79), 1e-9);
+    CHECK(m->weights == NULL);
+    int64_t r = 0, c = 0;
+    float *w = output_of(s, "weights", &r, &c);
+    int rows_sum_1 = r == bl->k && c == 3;
+    for (int64_t j = 0; j < r; j++) rows_sum_1 &= fabs(w[j * c] + w[j * c + 1] + w[j * c + 2] - 1.0) < 1e-5;
+    CHECK(rows_sum_1);
+    free(w);
+    dc_model_free(m);
+    dc_solver_free(s);
+
+    dc_solver *i = small_solver("idec", bl->k, 1);
+    CHECK_OK(dc_solver_set_str(i, "preset", "authors"));
+    CHECK_OK(dc_solver_set(i, "pretrain_steps", 100));
+    CHECK_OK(dc_solver_set(i, "max_iter", 20));
+    CHECK_OK(dc_solver_fit(i, bl->ds));
+    CHECK_OK(dc_solver_model(i, &m));
+    CHECK_OK(dc_model_get(m, "lr", &v[0]));
+    CHECK(v[0] == 0.1); /* IDEC's own clustering rate */
+    dc_model_free(m);
+    dc_solver_free(i);
+}
+
+/* weighting = after: the kernel's weights stay uniform during training (the
+ * fit equals weighting = false with a / M^b), and the weights output is
+ * Eq. 15 from the final q, z and centres, recomputed here in double. */
+static void test_weighting_after(const blobs *bl) {
+    dc_solver *s = small_solver("edcwrn", bl->k, 4);
+    CHECK_OK(dc_solver_set_str(s, "weighting", "after"));
+    CHECK_OK(dc_solver_set_str(s, "weighting_norm", "sum"));
+    CHECK_OK(dc_solver_fit(s, bl->ds));
+    dc_solver *o = small_solver("edcwrn", bl->k, 4);
+    CHECK_OK(dc_solver_set(o, "weighting", 0));
+    CHECK_OK(dc_solver_set(o, "a", 1.93 * pow(3.0, -0.79)));
+    CHECK_OK(dc_solver_fit(o, bl->ds));
+    int32_t *la = labels_of(s, bl->n), *lo = labels_of(o, bl->n);
+    CHECK(!memcmp(la, lo, sizeof *la * (size_t)bl->n));
+    int64_t n = 0, M = 0, K = 0, kk = 0;
+    float *z = output_of(s, "embedding", &n, &M), *q = output_of(s, "q", &n, &K);
+    float *r = output_of(s, "centers", &kk, &M), *w = output_of(s, "weights", &kk, &M);
+    double worst = 0;
+    for (int64_t j = 0; j < K; j++) {
+        double D[16], inv = 0;
+        for (int64_t m = 0; m < M; m++) {
+            D[m] = 0;
+            for (int64_t i = 0; i < n; i++)
+                D[m] += pow(q[i * K + j], 2.0) * pow(z[i * M + m] - r[j * M + m], 2.0);
+        }
+        for (int64_t m = 0; m < M; m++) inv += 1.0 / D[m];
+        for (int64_t m = 0; m < M; m++) worst = fmax(worst, fabs(w[j * M + m] - (1.0 / D[m]) / inv));
+    }
+    CHECK_MSG(worst < 1e-4, "Eq. 15 after training: %g", worst);
+    free(z), free(q), free(r), free(w), free(la), free(lo);
+    dc_solver_free(s);
+    dc_solver_free(o);
+}
+
+typedef struct log_capture {
+    int warnings;
+    char last[512];
+} log_capture;
+
+static void capture_log(void *user, dc_log_level level, const char *message) {
+    log_capture *c = user;
+    if (level != DC_LOG_WARN) return;
+    c->warnings++;
+    snprintf(c->last, sizeof c->last, "%s", message);
+}
+
+/* A pre-training that diverges once restarts at half the learning rate:
+ * the fit succeeds, the restart is logged and counted, and the model records
+ * the rate that trained it. Data far from unit scale with scale_input off
+ * and SGD find such a rate among a few doublings, and the next one diverges
+ * twice. */
+static void test_pretrain_recovery(const blobs *bl) {
+    const int64_t n = bl->n, d = bl->d;
+    float *x = malloc(sizeof(float) * (size_t)(n * d));
+    for (int64_t i = 0; i < n * d; i++) x[i] = 100.0f + 150.0f * dc_dataset_data(bl->ds)[i];
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x, n, d, DC_COPY));
+    free(x);
+    int recovered = 0, failed_twice = 0;
+    for (double lr = 1e-5; lr < 0.1 && !(recovered && failed_twice); lr *= 2) {
+        log_capture cap = {0, ""};
+        dc_set_log(capture_log, &cap, DC_LOG_WARN);
+        dc_solver *s = small_solver("idec", bl->k, 1);
+        CHECK_OK(dc_solver_set(s, "pretrain_lr", lr));
+        CHECK_OK(dc_solver_set(s, "max_iter", 20));
+        const dc_status st = dc_solver_fit(s, ds);
+        dc_set_log(NULL, NULL, DC_LOG_ERROR);
+        double restarts = -1, used = 0, recorded = 0;
+        if (st == DC_OK) {
+            CHECK_OK(dc_solver_stat(s, "pretrain_restarts", &restarts));
+            CHECK_OK(dc_solver_stat(s, "pretrain_lr", &used));
+            dc_model *m = NULL;
+            CHECK_OK(dc_solver_model(s, &m));
+            CHECK_OK(dc_model_get(m, "pretrain_lr", &recorded));
+            dc_model_free(m);
+            CHECK((restarts == 1) == (cap.warnings == 1) && recorded == used);
+            if (restarts == 1) {
+                recovered = 1;
+                CHECK_MSG(strstr(cap.last, "pre-training diverged; restarting it at learning rate") &&
+                          fabs(used - lr / 2) < 1e-12 * lr, "'%s', lr %g", cap.last, used);
+            } else {
+                CHECK(used == lr);
+            }
+        } else {
+            CHECK_STATUS(st, DC_ERR_NUMERIC);
+            failed_twice += recovered && cap.warnings == 1 &&
+                            strstr(dc_last_error(), "pre-training diverged twice") != NULL;
+        }
+        dc_solver_free(s);
+    }
+    CHECK_MSG(recovered && failed_twice, "recovered %d, failed twice %d", recovered, failed_twice);
+    dc_dataset_free(ds);
+}
+
+/* augment = auto: on with an image shape (the fit's statistic says so),
+ * off without; true without a shape is refused. */
+static void test_augment_auto(const blobs *bl) {
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, dc_dataset_data(bl->ds), bl->n, bl->d, DC_COPY));
+    CHECK_OK(dc_dataset_set_image_shape(ds, 3, 4, 1));
+    for (int shaped = 0; shaped <= 1; shaped++) {
+        dc_solver *s = small_solver("edcwrn", bl->k, 1);
+        CHECK_OK(dc_solver_set(s, "max_iter", 40));
+        CHECK_OK(dc_solver_fit(s, shaped ? ds : bl->ds));
+        double aug = -1;
+        CHECK_OK(dc_solver_stat(s, "augment", &aug));
+        CHECK(aug == shaped);
+        dc_solver_free(s);
+    }
+    dc_dataset_free(ds);
+}
+
 /* ---- rejected inputs ---- */
 
 static void expect_fit_error(const blobs *bl, const char *param, double value, dc_status want,
@@ -1064,13 +1449,14 @@ static void expect_set_error(const char *param, double value) {
 static void test_bad_inputs(const blobs *bl) {
     expect_fit_error(bl, "augment", 1, DC_ERR_INVALID_ARG, "image shape");
     expect_fit_error(bl, "neighbors_k", (double)bl->n, DC_ERR_INVALID_ARG, "neighbo");
-    expect_fit_error(bl, "a", 0, DC_ERR_INVALID_ARG, "a = 0");
-    expect_fit_error(bl, "b", 0, DC_ERR_INVALID_ARG, "b = 0");
-    expect_fit_error(bl, "alpha", 1, DC_ERR_INVALID_ARG, "alpha = 1");
-    expect_fit_error(bl, "beta", 1, DC_ERR_INVALID_ARG, "beta = 1");
-    expect_fit_error(bl, "lr", 0, DC_ERR_INVALID_ARG, "lr = 0");
+    /* Excluded bounds are refused when set, not first by the fit. */
+    expect_set_error("a", 0);
+    expect_set_error("b", 0);
+    expect_set_error("alpha", 1);
+    expect_set_error("beta", 1);
+    expect_set_error("lr", 0);
     expect_set_error("pretrain_lr", -1);
-    expect_fit_error(bl, "k", 0, DC_ERR_K_RANGE, "k = 0");
+    expect_set_error("k", 0);
     expect_fit_error(bl, "k", (double)bl->n + 1, DC_ERR_K_RANGE, "larger");
     expect_fit_error(bl, "checkpoint_every", 5, DC_ERR_INVALID_ARG, "checkpoint");
     dc_solver *h = small_solver("edcwrn", bl->k, 1);
@@ -1125,7 +1511,8 @@ static void test_divergence(const blobs *bl) {
     dc_solver_free(s);
 }
 
-/* Pre-training that diverges fails with DC_ERR_NUMERIC naming epoch and
+/* Pre-training that diverges is restarted once at half the learning rate;
+ * diverging again fails with DC_ERR_NUMERIC naming both rates, epoch and
  * batch and the parameters to change; the solver holds no result and no
  * model. */
 static void test_pretrain_divergence(const blobs *bl) {
@@ -1137,7 +1524,8 @@ static void test_pretrain_divergence(const blobs *bl) {
         const char *e = dc_last_error();
         CHECK_MSG(strstr(e, "pretrain: ") && strstr(e, " at epoch ") && strstr(e, ", batch "),
                   "'%s'", e);
-        CHECK_MSG(strstr(e, "pre-training diverged; lower pretrain_lr") != NULL, "'%s'", e);
+        CHECK_MSG(strstr(e, "): pre-training diverged twice, at learning rates 100000 and 50000") &&
+                      strstr(e, "lower pretrain_lr"), "'%s'", e);
         CHECK_MSG((strstr(e, "pretrain_optimizer=adam") != NULL) == !adam, "'%s'", e);
         int64_t n = 0;
         dc_model *m = NULL;
@@ -1169,6 +1557,14 @@ int main(void) {
     test_pretrain_divergence(&bl);
     test_weighting_norm(&bl);
     test_weighting_standardized_update(&bl);
+    test_input_scale();
+    test_pretrain_budget();
+    test_default_recipe_scalings(&bl);
+    test_input_scale_model(&bl);
+    test_presets(&bl);
+    test_weighting_after(&bl);
+    test_augment_auto(&bl);
+    test_pretrain_recovery(&bl);
     free_blobs(&bl);
     test_separated_blobs();
     test_checkpoint_resume();

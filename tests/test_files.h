@@ -1,4 +1,4 @@
-/* Whole-file helpers for the tests that truncate or alter files on purpose.
+/* Scratch files for the tests that truncate or alter files on purpose.
  * A failure here is the test environment's, not the library's: exit 2. */
 #ifndef DC_TEST_FILES_H
 #define DC_TEST_FILES_H
@@ -8,34 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_bytes.h"
 #include "deepclust.h"
-
-static inline void write_bytes(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f || (n && fwrite(data, 1, n, f) != n)) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
-}
-
-static inline unsigned char *read_bytes(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n ? *n : 1);
-    if (!b || fread(b, 1, *n, f) != *n) {
-        perror(path);
-        exit(2);
-    }
-    fclose(f);
-    return b;
-}
 
 /* One scratch directory per test program, under $TMPDIR (else /tmp). */
 static inline char *scratch_dir(void) {

@@ -269,9 +269,76 @@ static void test_knn(void) {
     float q1[1] = {2.0f};
     CHECK_OK(dc_knn_query(two, 2, q1, 1, 1, 2, idx, dd));
     CHECK(idx[0] == 1 && idx[1] == 0 && dd[0] == 1.0f && dd[1] == 2.0f);
+    /* An empty query writes nothing (the buffers may be NULL) but checks the
+     * reference side as any call; a negative count is an error. */
+    idx[0] = -7;
+    dd[0] = -7.0f;
+    CHECK_OK(dc_knn_query(two, 2, q1, 0, 1, 2, idx, dd));
+    CHECK(idx[0] == -7 && dd[0] == -7.0f);
+    CHECK_OK(dc_knn_query(two, 2, NULL, 0, 1, 1, NULL, NULL));
+    CHECK_STATUS(dc_knn_query(two, 2, NULL, 0, 1, 3, NULL, NULL), DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dc_knn_query(NULL, 2, NULL, 0, 1, 1, NULL, NULL), DC_ERR_NULL);
+    CHECK_STATUS(dc_knn_query(bad, 3, NULL, 0, 2, 1, NULL, NULL), DC_ERR_NONFINITE);
+    CHECK_STATUS(dc_knn_query(two, 2, q1, -1, 1, 1, idx, dd), DC_ERR_INVALID_ARG);
     free(x);
 }
 
+
+/* Finite data far from the usual scale. Float squares overflow from |x| ~
+ * 1.8e19 (the screen once returned row 0 at distance 0 for every query
+ * there) and underflow below ~1e-19: every magnitude must give the brute
+ * force's neighbours, through the plain search, the cells and the query
+ * form; a power-of-two scaling gives the unscaled result scaled exactly. */
+static void test_knn_magnitude(void) {
+    const int64_t n = 300, d = 5, k = 7, nq = 40;
+    float *base = random_data(n, d, 31, 0.0, 1.0), *qbase = random_data(nq, d, 32, 0.5, 1.5);
+    for (int i = 0; i < 10; i++) memcpy(base + (n - 1 - i) * d, base + 3 * i * d, d * sizeof *base);
+    int64_t *idx0 = malloc((size_t)(n * k) * sizeof *idx0), *idx = malloc((size_t)(n * k) * sizeof *idx);
+    float *dist0 = malloc((size_t)(n * k) * sizeof *dist0), *dist = malloc((size_t)(n * k) * sizeof *dist);
+    float *x = malloc((size_t)(n * d) * sizeof *x), *q = malloc((size_t)(nq * d) * sizeof *q);
+    float sigma0[300], sigma[300];
+    CHECK_OK(dc_knn(base, n, d, k, idx0, dist0));
+    CHECK_OK(dc_affinity_sigma(base, n, d, 9, sigma0));
+    static const double scales[] = {1e18, 2e19, 1e30, 1e37, 0x1p60, 0x1p100, 0x1p120,
+                                    1e-20, 1e-30, 0x1p-70, 0x1p-100};
+    for (size_t s = 0; s < sizeof scales / sizeof scales[0]; s++) {
+        const double c = scales[s];
+        for (int64_t i = 0; i < n * d; i++) x[i] = (float)(base[i] * c);
+        for (int64_t i = 0; i < nq * d; i++) q[i] = (float)(qbase[i] * c);
+        CHECK_MSG(knn_compare(x, n, NULL, n, d, k) == 0, "scale %g", c);
+        CHECK_MSG(knn_compare_cells(x, n, NULL, n, d, k, 6) == 0, "scale %g, cells", c);
+        CHECK_MSG(knn_compare(x, n, q, nq, d, k) == 0, "scale %g, queries", c);
+        CHECK_OK(dc_knn(x, n, d, k, idx, dist));
+        int exp2;
+        if (frexp(c, &exp2) != 0.5) continue; /* not a power of two */
+        int same = 1;
+        for (int64_t e = 0; e < n * k; e++)
+            same &= idx[e] == idx0[e] && dist[e] == (float)(dist0[e] * c);
+        CHECK_MSG(same, "scale 2^%d: not the unscaled neighbours scaled", exp2 - 1);
+        CHECK_OK(dc_affinity_sigma(x, n, d, 9, sigma));
+        same = 1;
+        for (int64_t i = 0; i < n; i++) same &= sigma[i] == (float)(sigma0[i] * c);
+        CHECK_MSG(same, "scale 2^%d: sigmas not scaled", exp2 - 1);
+    }
+    /* Small values beside a few huge ones (+-1e30 as missing-value markers,
+     * in pairs, so the mean stays small): the screen's frame is set by the
+     * huge rows, and the small ones meet subnormals there. */
+    for (double small = 1e-3; small > 1e-12; small *= 1e-1) {
+        for (int64_t i = 0; i < n * d; i++) x[i] = (float)(base[i] * small);
+        for (int64_t i = 0; i < 4; i++) x[(i * 71 % n) * d + i / 2] = i & 1 ? -1e30f : 1e30f;
+        CHECK_MSG(knn_compare(x, n, NULL, n, d, k) == 0, "values %g beside 1e30", small);
+        CHECK_MSG(knn_compare_cells(x, n, NULL, n, d, k, 6) == 0, "values %g beside 1e30, cells",
+                  small);
+    }
+    free(base);
+    free(qbase);
+    free(idx0);
+    free(idx);
+    free(dist0);
+    free(dist);
+    free(x);
+    free(q);
+}
 
 /* Cells (triangle-inequality skipping), reference subsets and query subsets
  * give the same exact neighbours as the brute force. */
@@ -1034,6 +1101,7 @@ int main(void) {
     test_regularised_components();
     test_knn();
     test_knn_search();
+    test_knn_magnitude();
     test_pca_hand();
     test_pca_random();
     test_affinity();

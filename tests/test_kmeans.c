@@ -195,6 +195,51 @@ static void test_blobs(void) {
     free(x);
 }
 
+/* Finite data far from the usual scale: float squares overflow from |x| ~
+ * 1.8e19 (k-means once returned a third of the points right at 1e30) and
+ * underflow below ~1e-19. Every entry point finds the blobs at any
+ * magnitude; power-of-two scalings give the unscaled labels, with centres
+ * and inertia scaled exactly. */
+static void test_magnitude(void) {
+    const int64_t n = 300, d = 5, k = 3;
+    int32_t truth[300], l0[300], l[300];
+    float c0[3 * 5], c[3 * 5];
+    float *base = blobs(n, d, k, 10.0, 0.5, 0.0, 7, truth), *x = malloc(sizeof(float) * n * d);
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    double in0 = 0, in = 0;
+    CHECK_OK(dci_kmeans(base, n, d, k, &o, l0, c0, &in0, NULL));
+    CHECK(same_partition(truth, l0, n, k));
+    static const double scales[] = {1e18, 1e20, 1e30, 1e36, 0x1p80, 0x1p120, 1e-20, 1e-30, 0x1p-100};
+    for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+        const double s = scales[si];
+        for (int64_t i = 0; i < n * d; i++) x[i] = (float)(base[i] * s);
+        CHECK_OK(dci_kmeans(x, n, d, k, &o, l, c, &in, NULL));
+        CHECK_MSG(same_partition(truth, l, n, k), "scale %g: blobs not found", s);
+        CHECK_MSG(all_finite(c, k * d) && isfinite(in) && in > 0, "scale %g: inertia %g", s, in);
+        CHECK_NEAR(in / (s * s), in0, 1e-3 * in0);
+        int exp2;
+        if (frexp(s, &exp2) == 0.5) { /* a power of two: exactly the unscaled result */
+            int same = memcmp(l, l0, sizeof l) == 0;
+            for (int64_t i = 0; i < k * d; i++) same &= c[i] == (float)(c0[i] * s);
+            CHECK_MSG(same, "scale 2^%d: not the unscaled result scaled", exp2 - 1);
+        }
+        /* Refinement and assignment from the found centres, which are the
+         * fixed point: nothing changes. */
+        int32_t la[300];
+        double ia = 0;
+        CHECK_OK(dci_kmeans_assign(x, n, d, c, k, la, &ia));
+        CHECK_MSG(memcmp(la, l, sizeof l) == 0, "scale %g: assignment differs", s);
+        CHECK_NEAR(ia, in, 1e-5 * in);
+        float cr[3 * 5];
+        memcpy(cr, c, sizeof c);
+        CHECK_OK(dci_kmeans_refine(x, n, d, k, cr, 100, 0.0, la, &ia, NULL));
+        CHECK_MSG(memcmp(la, l, sizeof l) == 0, "scale %g: refinement moved points", s);
+    }
+    free(base);
+    free(x);
+}
+
 static void test_reference_lloyd(void) {
     /* Overlapping clusters: from the same start, every bounding variant
      * reaches the same fixed point as a textbook double-precision Lloyd.
@@ -429,6 +474,7 @@ static void test_fewer_distinct_points_than_k(void) {
 int main(void) {
     test_hand();
     test_blobs();
+    test_magnitude();
     test_reference_lloyd();
     test_determinism();
     test_empty_and_degenerate();

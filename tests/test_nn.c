@@ -13,6 +13,7 @@
 #include "nn/augment.h"
 #include "nn/autoencoder.h"
 #include "nn/dense.h"
+#include "nn/sgd.h"
 #include "nn/pretrain.h"
 #include "nn/sgd.h"
 
@@ -437,6 +438,21 @@ static void test_lr_schedule(void) {
     CHECK_NEAR(dci_pretrain_lr_at(&o, 5, 10), 1.0, 1e-12);
     CHECK_NEAR(dci_pretrain_lr_at(&o, 10, 10), 0.0, 1e-12);
     CHECK(dci_pretrain_lr_at(&o, 9, 10) > 0.0 && dci_pretrain_lr_at(&o, 9, 10) < 0.1);
+    /* Warm-up: a linear ramp to the schedule's value, then the schedule. */
+    o.cosine = 0;
+    o.warmup = 4;
+    CHECK_NEAR(dci_pretrain_lr_at(&o, 0, 10), 2.0 / 5, 1e-12);
+    CHECK_NEAR(dci_pretrain_lr_at(&o, 3, 10), 2.0 * 4 / 5, 1e-12);
+    CHECK(dci_pretrain_lr_at(&o, 4, 10) == 2.0);
+    o.cosine = 1;
+    CHECK_NEAR(dci_pretrain_lr_at(&o, 2, 10), 0.5 * 2.0 * (1 + cos(M_PI * 0.2)) * 3 / 5, 1e-12);
+    /* The budget: steps when given, else epochs x batches per epoch. */
+    o.batch = 4;
+    o.epochs = 3;
+    CHECK(dci_pretrain_total_steps(&o, 10) == 9);
+    CHECK(dci_pretrain_total_steps(&o, 2) == 3);
+    o.steps = 5;
+    CHECK(dci_pretrain_total_steps(&o, 10) == 5);
 }
 
 /* ---- augmentation ---- */
@@ -451,22 +467,39 @@ static void test_affine(void) {
     float src[70], dst[70];
     fill_uniform(src, 70, 0.1, 1.0);
     dci_affine t = dci_affine_identity();
-    dci_affine_apply(src, dst, &sq, &t);
+    dci_affine_apply(src, dst, &sq, &t, DCI_FILL_ZERO);
     CHECK(!memcmp(src, dst, 50 * sizeof(float)));
 
     /* Integer shift: content moves 2 right and 1 up, zeros come in. */
     t.shift_x = 2;
     t.shift_y = -1;
-    dci_affine_apply(src, dst, &rect, &t);
+    dci_affine_apply(src, dst, &rect, &t, DCI_FILL_ZERO);
     int ok = 1;
     for (int r = 0; r < 4; r++)
         for (int c = 0; c < 7; c++) ok &= dst[r * 7 + c] == px(src, &rect, r + 1, c - 2, 0);
     CHECK(ok);
+    /* The same with the nearest fill: the edge rows and columns repeat
+     * (scipy.ndimage's mode="nearest", Keras' default). */
+    dci_affine_apply(src, dst, &rect, &t, DCI_FILL_NEAREST);
+    ok = 1;
+    for (int r = 0; r < 4; r++)
+        for (int c = 0; c < 7; c++) {
+            const int rr = r + 1 > 3 ? 3 : r + 1, cc = c - 2 < 0 ? 0 : c - 2;
+            ok &= dst[r * 7 + c] == src[rr * 7 + cc];
+        }
+    CHECK(ok);
+    /* A half-pixel shift out of the left edge: the first column mixes the
+     * edge pixel with itself. */
+    t = dci_affine_identity();
+    t.shift_x = -0.5;
+    dci_affine_apply(src, dst, &rect, &t, DCI_FILL_NEAREST);
+    CHECK_NEAR(dst[6], src[6], 1e-7);
+    CHECK_NEAR(dst[0], 0.5 * (src[0] + src[1]), 1e-6);
 
     /* Half-pixel shift: the average of two neighbours (bilinear). */
     t = dci_affine_identity();
     t.shift_x = 0.5;
-    dci_affine_apply(src, dst, &rect, &t);
+    dci_affine_apply(src, dst, &rect, &t, DCI_FILL_ZERO);
     ok = 1;
     for (int r = 0; r < 4; r++)
         for (int c = 0; c < 7; c++)
@@ -477,7 +510,7 @@ static void test_affine(void) {
      * goes to the top-left). */
     t = dci_affine_identity();
     t.rotation = 90;
-    dci_affine_apply(src, dst, &sq, &t);
+    dci_affine_apply(src, dst, &sq, &t, DCI_FILL_ZERO);
     ok = 1;
     for (int r = 0; r < 5; r++)
         for (int c = 0; c < 5; c++)
@@ -486,7 +519,7 @@ static void test_affine(void) {
     CHECK(ok);
     /* 180° on a non-square image: point reflection through the centre. */
     t.rotation = -180;
-    dci_affine_apply(src, dst, &rect, &t);
+    dci_affine_apply(src, dst, &rect, &t, DCI_FILL_ZERO);
     ok = 1;
     for (int r = 0; r < 4; r++)
         for (int c = 0; c < 7; c++) ok &= dst[r * 7 + c] == px(src, &rect, 3 - r, 6 - c, 0);
@@ -496,12 +529,12 @@ static void test_affine(void) {
      * (2, 2.5), the mean of two pixels. */
     t = dci_affine_identity();
     t.zoom_x = t.zoom_y = 2;
-    dci_affine_apply(src, dst, &sq, &t);
+    dci_affine_apply(src, dst, &sq, &t, DCI_FILL_ZERO);
     CHECK_NEAR(dst[(2 * 5 + 2) * 2], src[(2 * 5 + 2) * 2], 1e-7);
     CHECK_NEAR(dst[(2 * 5 + 3) * 2], 0.5 * (src[(2 * 5 + 2) * 2] + src[(2 * 5 + 3) * 2]), 1e-6);
 
     /* Random transforms: parameters in their ranges, outputs in the data
-     * range [0, 1] (bilinear weights are convex, fill is 0), samples differ. */
+     * range [0, 1] (bilinear weights are convex, fill repeats pixels), samples differ. */
     dci_rng r;
     dci_rng_init(&r, 5, DCI_STREAM_AUGMENT);
     dci_augment_ranges rg = dci_augment_ranges_default();
@@ -654,6 +687,18 @@ static void test_pretrain(void) {
     CHECK_MSG(final < 0.5 * initial && after < 0.5 * initial,
               "loss %g -> %g (epoch mean %g)", initial, after, final);
     CHECK(pl.ok && pl.calls == 40 && pl.last == final && pl.first > final);
+    /* A budget in steps that ends inside an epoch (10 batches per epoch):
+     * 25 steps = 2 full epochs and a half one, each reported. */
+    dci_autoencoder ae_s;
+    CHECK_OK(dci_autoencoder_create(&ae_s, dims, 4, 1, 32));
+    prog_log ps = {0, 0, 0, 0, 0, 1};
+    o.progress_user = &ps;
+    o.steps = 25;
+    CHECK_OK(dci_pretrain(&ae_s, x, n, d, &o, &final2));
+    CHECK(ps.ok && ps.calls == 3 && ps.last == final2 && isfinite(final2));
+    o.steps = 0;
+    o.progress_user = &pl;
+    dci_autoencoder_free(&ae_s);
     /* Deterministic for a seed. */
     o.progress = NULL;
     CHECK_OK(dci_pretrain(&ae2, x, n, d, &o, &final2));
@@ -766,8 +811,45 @@ static void test_pretrain_divergence(void) {
     free(x);
 }
 
+/* The element-wise work split over the BLAS threads (augmented gather,
+ * SGD and Adam updates) gives the same bits on 1 and 2 threads. */
+static void test_thread_invariance(void) {
+    const dci_image_shape mn = {28, 28, 1};
+    enum { B = 300, P = 200000 }; /* more rows than one gather chunk */
+    float *x = malloc(B * 784 * sizeof(float)), *out[2];
+    int64_t idx[B];
+    fill_uniform(x, B * 784, 0, 1);
+    for (int i = 0; i < B; i++) idx[i] = (i * 7) % B;
+    float *w[2][2], *g = malloc(P * sizeof(float));
+    fill_uniform(g, P, -1, 1);
+    for (int t = 0; t < 2; t++) {
+        CHECK_OK(dc_set_threads(t + 1));
+        out[t] = malloc(B * 784 * sizeof(float));
+        dci_rng r;
+        dci_rng_init(&r, 9, DCI_STREAM_AUGMENT);
+        dci_gather_batch(x, 784, idx, B, out[t], &mn, NULL, &r);
+        for (int adam = 0; adam < 2; adam++) {
+            dci_sgd *opt = NULL;
+            w[t][adam] = calloc(P, sizeof(float));
+            CHECK_OK(adam ? dci_sgd_create_adam(&opt, 1e-3f, 0.9f, 0.999f)
+                          : dci_sgd_create(&opt, 0.5f, 0.9f));
+            CHECK_OK(dci_sgd_add_block(opt, w[t][adam], g, P));
+            for (int step = 0; step < 3; step++) dci_sgd_step(opt);
+            dci_sgd_free(opt);
+        }
+    }
+    CHECK(!memcmp(out[0], out[1], B * 784 * sizeof(float)));
+    CHECK(!memcmp(w[0][0], w[1][0], P * sizeof(float)) && !memcmp(w[0][1], w[1][1], P * sizeof(float)));
+    CHECK(w[0][0][0] != 0.0f && w[0][1][0] != 0.0f);
+    for (int t = 0; t < 2; t++) free(out[t]), free(w[t][0]), free(w[t][1]);
+    free(x);
+    free(g);
+    CHECK_OK(dc_set_threads(1));
+}
+
 int main(void) {
     dci_rng_init(&trng, 2024, DCI_STREAM_TEST);
+    test_thread_invariance();
     test_dense_layer(0);
     test_dense_layer(1);
     test_relu_at_zero();

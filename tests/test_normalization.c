@@ -159,6 +159,7 @@ static dc_solver *small_edcwrn(void) {
     CHECK_OK(dc_solver_set(s, "batch", 32));
     CHECK_OK(dc_solver_set(s, "pretrain_epochs", 10));
     CHECK_OK(dc_solver_set(s, "pretrain_lr", 0.1));
+    CHECK_OK(dc_solver_set_str(s, "pretrain_optimizer", "sgd"));
     CHECK_OK(dc_solver_set(s, "n_init", 2));
     CHECK_OK(dc_solver_set(s, "update_interval", 10));
     CHECK_OK(dc_solver_set(s, "max_iter", 30));

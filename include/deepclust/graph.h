@@ -5,7 +5,10 @@
  * Data is row-major float32 (const float *x, int64_t n, int64_t d), borrowed
  * for the duration of the call only. Every output goes into a caller-allocated
  * buffer of the documented size; nothing is allocated for the caller. NaN or
- * Inf in the data: DC_ERR_NONFINITE. The calls keep no state and may run on
+ * Inf in the data: DC_ERR_NONFINITE. Any finite magnitude is fine: data near
+ * FLT_MAX or near the smallest floats get the same exact neighbours as data of
+ * ordinary size (the float screen works on a power-of-two rescaled copy of
+ * the rows, the distances are exact in double). The calls keep no state and may run on
  * several threads at once; the ARPACK eigensolver (sparse mode) is serialised
  * internally because ARPACK has global state. Linear algebra runs on the
  * OpenBLAS threads (dc_set_threads). */
@@ -28,7 +31,10 @@ DC_API dc_status dc_knn(const float *x, int64_t n, int64_t d, int64_t k, int64_t
                         float *dist);
 
 /* The k nearest rows of ref (nr x d) for every row of q (nq x d); idx indexes
- * ref. idx: nq*k; dist: nq*k or NULL. 1 <= k <= nr. */
+ * ref. idx: nq*k; dist: nq*k or NULL. 1 <= k <= nr. nq = 0 is an empty
+ * query: ref and k are checked as always, then DC_OK with nothing read from
+ * q and nothing written (q, idx and dist may be NULL); nq < 0:
+ * DC_ERR_INVALID_ARG. */
 DC_API dc_status dc_knn_query(const float *ref, int64_t nr, const float *q, int64_t nq,
                               int64_t d, int64_t k, int64_t *idx, float *dist);
 

@@ -7,8 +7,12 @@
  * ("inertia", "seconds_knn", "p", "iterations", ...).
  *
  * Parameters are name/value pairs so that bindings and the CLI never mirror
- * a C struct: every parameter has a type, a default, inclusive bounds and a
- * help text that can be queried. Enumerated parameters take one of their
+ * a C struct: every parameter has a type, a default, bounds and a help text
+ * that can be queried. The bounds are exactly what dc_solver_set accepts:
+ * a fit never rejects a value inside them for being out of range, and
+ * checks only limits that depend on the data or on other parameters
+ * (k <= n; hidden3 needs hidden2).
+ * Enumerated parameters take one of their
  * choice names through dc_solver_set_str and read back as the choice index.
  *
  * Thread-safety: one thread at a time per handle (except dc_solver_cancel);
@@ -56,9 +60,21 @@ DC_API dc_status dc_solver_get(const dc_solver *s, const char *name, double *val
 /* Parameter introspection: index 0 .. count-1. Strings are static. */
 DC_API int dc_solver_param_count(const dc_solver *s);
 DC_API const char *dc_solver_param_name(const dc_solver *s, int index);
+/* Type, default and the accepted range: dc_solver_set accepts exactly the
+ * values with min_value <= v <= max_value (whole numbers for the integer
+ * types). Where a bound is excluded (lr > 0), min_value is the smallest
+ * double above it (nextafter), so the answer stays exact;
+ * dc_solver_param_bounds gives the bound itself for display. The default of
+ * "k" is 0, meaning "not set": outside the range, so a fit fails with
+ * DC_ERR_K_RANGE until k is set. Any output pointer may be NULL. */
 DC_API dc_status dc_solver_param_info(const dc_solver *s, const char *name, dc_param_type *type,
                                       double *default_value, double *min_value,
                                       double *max_value);
+/* The bounds as the parameter table states them, with whether each is
+ * excluded: lr is (0, 1e30], *min_value = 0 and *min_open = 1, printed
+ * "(0, 1e+30]". Any output pointer may be NULL. */
+DC_API dc_status dc_solver_param_bounds(const dc_solver *s, const char *name, double *min_value,
+                                        int *min_open, double *max_value, int *max_open);
 /* Help text, and for DC_PARAM_CHOICE the choices as "a|b|c" ("" otherwise). */
 DC_API const char *dc_solver_param_help(const dc_solver *s, const char *name);
 DC_API const char *dc_solver_param_choices(const dc_solver *s, const char *name);

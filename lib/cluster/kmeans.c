@@ -667,6 +667,8 @@ typedef struct km_seed {
     int64_t trials;
 } km_seed;
 
+/* Leaves the struct empty, so that a second call (the caller's cleanup after
+ * a failed seed_init) frees nothing twice. */
 static void seed_free(km_seed *s) {
     dci_free(s->closest);
     dci_free(s->near);
@@ -674,6 +676,7 @@ static void seed_free(km_seed *s) {
     dci_free(s->cand_d);
     dci_free(s->cand);
     dci_free(s->cc2);
+    memset(s, 0, sizeof *s);
 }
 
 static int64_t local_trials(int64_t k) { return 2 + (int64_t)log((double)k); }
@@ -852,10 +855,50 @@ static void to_shifted(const km_ctx *c, float *cent) {
         for (int64_t t = 0; t < c->d; t++) cent[j * c->d + t] -= c->shift[t];
 }
 
+/* ---- magnitude ----
+ * Everything above works in float (squared norms, sgemm, bounds), which
+ * data beyond ~1e19 or below ~1e-19 overflow or underflow. Such data are
+ * clustered as a copy scaled by a power of two (dci_float_scale), and the
+ * results scaled back: exact, so they are the results the scaled data have.
+ * Progress values (inertia) are then in the scaled units. */
+
+/* The scale for the rows of x and, when given, k centres. */
+static double data_scale(const float *x, int64_t n, int64_t d, const float *cent, int64_t k) {
+    double mx = 0.0;
+    for (int64_t i = 0; i < n * d; i++) mx = fmax(mx, fabs((double)x[i]));
+    for (int64_t i = 0; cent && i < k * d; i++) mx = fmax(mx, fabs((double)cent[i]));
+    return dci_float_scale(mx, d);
+}
+
+static void scale_in_place(float *v, int64_t count, double s) {
+    for (int64_t i = 0; i < count; i++) v[i] = (float)((double)v[i] * s);
+}
+
+static float *scaled_copy(const float *v, int64_t count, double s, const char *what) {
+    float *c = DCI_NEW_ARRAY(float, count, what);
+    if (c) {
+        memcpy(c, v, sizeof(float) * (size_t)count);
+        scale_in_place(c, count, s);
+    }
+    return c;
+}
+
 dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_kmeans_opts *o,
                      int32_t *labels, float *centers, double *inertia, int64_t *iterations) {
     DCI_TRY(check_opts(o));
     DCI_TRY(check_args(x, n, d, k, centers));
+    const double scale = data_scale(x, n, d, NULL, 0);
+    if (scale != 1.0) {
+        float *xs = scaled_copy(x, n * d, scale, "kmeans scaled data");
+        if (!xs) return DC_ERR_NOMEM;
+        dc_status st = dci_kmeans(xs, n, d, k, o, labels, centers, inertia, iterations);
+        dci_free(xs);
+        if (st == DC_OK) {
+            scale_in_place(centers, k * d, 1.0 / scale);
+            if (inertia) *inertia /= scale * scale;
+        }
+        return st;
+    }
     km_ctx c;
     int64_t trials = local_trials(k);
     DCI_TRY(ctx_init(&c, x, n, d, k, k > trials ? k : trials));
@@ -906,6 +949,17 @@ dc_status dci_kmeans_refine_opts(const float *x, int64_t n, int64_t d, int64_t k
     DCI_TRY(check_opts(o));
     DCI_TRY(check_args(x, n, d, k, centers));
     DCI_TRY(dci_check_finite(centers, k, d, "kmeans initial centres"));
+    const double s = data_scale(x, n, d, centers, k);
+    if (s != 1.0) {
+        float *xs = scaled_copy(x, n * d, s, "kmeans scaled data");
+        if (!xs) return DC_ERR_NOMEM;
+        scale_in_place(centers, k * d, s);
+        dc_status st = dci_kmeans_refine_opts(xs, n, d, k, centers, o, labels, inertia, iterations);
+        dci_free(xs);
+        scale_in_place(centers, k * d, 1.0 / s); /* also back to the caller's on failure */
+        if (st == DC_OK && inertia) *inertia /= s * s;
+        return st;
+    }
     km_ctx c;
     DCI_TRY(ctx_init(&c, x, n, d, k, k));
     km_work w;
@@ -944,6 +998,16 @@ dc_status dci_kmeans_assign(const float *x, int64_t n, int64_t d, const float *c
                         (long long)n, (long long)d, (long long)k);
     DCI_TRY(dci_check_finite(x, n, d, "kmeans assign data"));
     DCI_TRY(dci_check_finite(centers, k, d, "kmeans centres"));
+    const double s = data_scale(x, n, d, centers, k);
+    if (s != 1.0) {
+        float *xs = scaled_copy(x, n * d, s, "kmeans scaled data");
+        float *cs = xs ? scaled_copy(centers, k * d, s, "kmeans scaled centres") : NULL;
+        dc_status st = cs ? dci_kmeans_assign(xs, n, d, cs, k, labels, inertia) : DC_ERR_NOMEM;
+        dci_free(xs);
+        dci_free(cs);
+        if (st == DC_OK && inertia) *inertia /= s * s;
+        return st;
+    }
     km_ctx c;
     DCI_TRY(ctx_init(&c, x, n, d, k, k));
     float *cent = DCI_NEW_ARRAY(float, k * d, "kmeans centres");

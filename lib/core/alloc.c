@@ -57,3 +57,13 @@ void *dci_calloc_array(int64_t count, size_t size, const char *what) {
     if (p) memset(p, 0, (size_t)count * size);
     return p;
 }
+
+dc_status dci_size_product(int64_t a, int64_t b, size_t elem, int64_t *count, const char *what) {
+    int64_t c = 0;
+    if (a < 0 || b < 0 || !dci_mul_i64(a, b, &c) || (elem && (uint64_t)c > SIZE_MAX / elem) ||
+        (elem && (uint64_t)c > (uint64_t)INT64_MAX / elem))
+        return dci_fail(DC_ERR_NOMEM, "%s: %lld x %lld entries of %zu bytes do not fit in memory",
+                        what, (long long)a, (long long)b, elem);
+    *count = c;
+    return DC_OK;
+}

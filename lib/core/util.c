@@ -32,6 +32,16 @@ dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *wha
     return DC_OK;
 }
 
+double dci_float_scale(double max_abs, int64_t d) {
+    const double norm2 = max_abs * max_abs * (double)d; /* finite: max_abs < 2^129, d < 2^63 */
+    int e = 0;
+    frexp(norm2, &e); /* 2^(e-1) <= norm2 < 2^e */
+    if (norm2 == 0.0 || (e >= DCI_FLOAT_NORM2_MIN_EXP && e <= DCI_FLOAT_NORM2_MAX_EXP)) return 1.0;
+    const int half = e > DCI_FLOAT_NORM2_MAX_EXP ? -((e - DCI_FLOAT_NORM2_MAX_EXP + 1) / 2)
+                                                : (DCI_FLOAT_NORM2_MAX_EXP - e) / 2;
+    return ldexp(1.0, half);
+}
+
 static dc_log_fn g_log = NULL;
 static void *g_log_user = NULL;
 static dc_log_level g_log_max = DC_LOG_INFO;

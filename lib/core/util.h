@@ -12,6 +12,17 @@ double dci_now(void);
 /* DC_ERR_NONFINITE naming the first bad (row, col) of an n x d matrix. */
 dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *what);
 
+/* Float kernels (GEMM distance screens, bounds) square coordinates: from
+ * |x| ~ 1.8e19 the squares overflow, below ~1e-19 they sink into the
+ * subnormals and lose their relative precision. Such data are worked on
+ * multiplied by a power of two, which is exact. The scale that brings d
+ * coordinates of magnitude up to max_abs to a squared norm just below
+ * 2^DCI_FLOAT_NORM2_MAX_EXP when it lies outside [2^DCI_FLOAT_NORM2_MIN_EXP,
+ * 2^DCI_FLOAT_NORM2_MAX_EXP]; 1 when inside, or when max_abs is 0. */
+#define DCI_FLOAT_NORM2_MIN_EXP (-60)
+#define DCI_FLOAT_NORM2_MAX_EXP 100
+double dci_float_scale(double max_abs, int64_t d);
+
 /* Logs through the user's sink (no-op when none is set). */
 void dci_log(dc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -47,9 +47,7 @@ dc_status dci_shape_bytes(dci_dtype t, int ndim, const int64_t *shape, uint64_t 
     int64_t count = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) return dci_fail(DC_ERR_FORMAT, "%s: negative extent in the shape", what);
-        if (shape[i] && count > INT64_MAX / 8 / shape[i])
-            return dci_fail(DC_ERR_NOMEM, "%s: shape too large", what);
-        count *= shape[i];
+        DCI_TRY(dci_size_product(count, shape[i], dci_dtype_size(t), &count, what));
     }
     *bytes = (uint64_t)count * dci_dtype_size(t);
     return DC_OK;

@@ -27,6 +27,17 @@ void dc_load_options_default(dc_load_options *opt) {
 
 size_t dc_load_options_size(void) { return sizeof(dc_load_options); }
 
+/* The delimiters the CSV reader splits on (dataset.h), or 0 to detect. */
+static dc_status check_delimiter(int c, const char *what) {
+    if (c == 0 || (c > 0 && c < 128 && strchr(",;\t ", c)))
+        return DC_OK;
+    if (c > 32 && c < 127)
+        return dci_fail(DC_ERR_INVALID_ARG, "%s '%c' is not one of ',' ';' tab space (or 0 to "
+                        "detect)", what, c);
+    return dci_fail(DC_ERR_INVALID_ARG, "%s (character code %d) is not one of ',' ';' tab space "
+                    "(or 0 to detect)", what, c);
+}
+
 dc_status dc_load_options_set(dc_load_options *opt, const char *name, double value) {
     DCI_CHECK_NULL(opt);
     DCI_CHECK_NULL(name);
@@ -39,6 +50,7 @@ dc_status dc_load_options_set(dc_load_options *opt, const char *name, double val
     } else if (!strcmp(name, "delimiter")) {
         if (value < 0 || value > 127)
             return dci_fail(DC_ERR_INVALID_ARG, "load option delimiter = %g is not an ASCII code", value);
+        DCI_TRY(check_delimiter((int)value, "load option delimiter"));
         opt->delimiter = (char)value;
     } else if (!strcmp(name, "header")) {
         if (value < -1 || value > 1)
@@ -59,10 +71,8 @@ static dc_status check_shape(int64_t rows, int64_t cols, const char *what) {
     if (rows < 1) return dci_fail(DC_ERR_SHAPE, "%s: no rows (rows = %lld)", what, (long long)rows);
     if (cols < 1)
         return dci_fail(DC_ERR_SHAPE, "%s: no columns (cols = %lld)", what, (long long)cols);
-    if (rows > INT64_MAX / (int64_t)sizeof(float) / cols)
-        return dci_fail(DC_ERR_NOMEM, "%s: %lld x %lld is too large", what, (long long)rows,
-                        (long long)cols);
-    return DC_OK;
+    int64_t count;
+    return dci_size_product(rows, cols, sizeof(float), &count, what);
 }
 
 dc_status dci_dataset_adopt(dc_dataset **out, float *data, int64_t n, int64_t d) {
@@ -126,9 +136,7 @@ static dc_status resolve_options(const dc_load_options *opt, dc_load_options *o)
     if (o->format < DC_FORMAT_AUTO || o->format > DC_FORMAT_IDX)
         return dci_fail(DC_ERR_INVALID_ARG, "dc_load_options.format %d is not a dc_format",
                         (int)o->format);
-    if (o->delimiter && !strchr(",;\t ", o->delimiter))
-        return dci_fail(DC_ERR_INVALID_ARG, "dc_load_options.delimiter '%c' is not one of "
-                        "',' ';' tab space (or 0 to detect)", o->delimiter);
+    DCI_TRY(check_delimiter(o->delimiter, "dc_load_options.delimiter"));
     if (o->header < -1 || o->header > 1)
         return dci_fail(DC_ERR_INVALID_ARG, "dc_load_options.header is %d (1, 0 or -1 to detect)",
                         o->header);
@@ -282,10 +290,15 @@ dc_status dc_dataset_subset(dc_dataset **out, const dc_dataset *ds, int64_t firs
     DCI_CHECK_NULL(ds);
     if (count < 1) return dci_fail(DC_ERR_SHAPE, "dc_dataset_subset: no rows (count = %lld)",
                                    (long long)count);
-    if (first < 0 || first > ds->n - count)
+    int64_t last;
+    if (first < 0 || first > ds->n - count) {
+        if (!dci_add_i64(first, count - 1, &last))
+            return dci_fail(DC_ERR_INVALID_ARG, "dc_dataset_subset: %lld rows from row %lld are "
+                            "outside 0..%lld", (long long)count, (long long)first,
+                            (long long)ds->n - 1);
         return dci_fail(DC_ERR_INVALID_ARG, "dc_dataset_subset: rows %lld..%lld are outside "
-                        "0..%lld", (long long)first, (long long)first + count - 1,
-                        (long long)ds->n - 1);
+                        "0..%lld", (long long)first, (long long)last, (long long)ds->n - 1);
+    }
     float *x = DCI_NEW_ARRAY(float, count * ds->d, "data subset");
     int32_t *y = ds->labels ? DCI_NEW_ARRAY(int32_t, count, "label subset") : NULL;
     if (!x || (ds->labels && !y)) {

@@ -240,6 +240,9 @@ dc_status dci_npy_write_stream(FILE *f, dci_dtype dtype, const int64_t *shape, i
                                const void *data) {
     if (ndim < 0 || ndim > DCI_MAX_NDIM)
         return dci_fail(DC_ERR_INVALID_ARG, "NPY writer: %d dimensions", ndim);
+    const size_t width = dci_dtype_size(dtype);
+    uint64_t bytes = 0;
+    DCI_TRY(dci_shape_bytes(dtype, ndim, shape, &bytes, "NPY writer"));
     char dict[512];
     int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': ",
                        descr_of(dtype));
@@ -263,9 +266,7 @@ dc_status dci_npy_write_stream(FILE *f, dci_dtype dtype, const int64_t *shape, i
         if (putc(' ', f) == EOF) return write_error();
     if (putc('\n', f) == EOF) return write_error();
 
-    int64_t count = 1;
-    for (int i = 0; i < ndim; i++) count *= shape[i];
-    size_t width = dci_dtype_size(dtype);
+    const int64_t count = (int64_t)(bytes / width);
     if (dci_host_little_endian() || width == 1) {
         if (fwrite(data, width, (size_t)count, f) != (size_t)count) return write_error();
         return DC_OK;

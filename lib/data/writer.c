@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/alloc.h"
 #include "core/error.h"
 #include "data/array.h"
 #include "data/fileio.h"
@@ -83,6 +84,9 @@ static dc_status write_table(const char *path, const float *x, const int32_t *y,
                              int64_t cols, dc_format given) {
     dc_format fmt = DC_FORMAT_CSV;
     char delim;
+    int64_t count;
+    /* Before any byte is written: the CSV loop indexes rows * cols too. */
+    DCI_TRY(dci_size_product(rows, cols, x ? sizeof *x : sizeof *y, &count, path));
     DCI_TRY(output_format(path, given, &fmt, &delim));
     dci_atomic_file af;
     DCI_TRY(dci_atomic_begin(&af, path));

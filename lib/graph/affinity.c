@@ -58,7 +58,8 @@ static dc_status check_xp(const float *x, int64_t n, int64_t d, int64_t p) {
     if (p < 1 || p > n - 1)
         return dci_fail(DC_ERR_INVALID_ARG, "affinity: p = %lld neighbours for sigma, need 1..%lld",
                         (long long)p, (long long)(n - 1));
-    return DC_OK;
+    int64_t count;
+    return dci_size_product(n, d, sizeof *x, &count, "affinity data");
 }
 
 dc_status dci_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, double *sigma) {
@@ -280,6 +281,8 @@ dc_status dc_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, flo
 dc_status dc_affinity_dense(const float *x, int64_t n, int64_t d, int64_t p, float *W) {
     DCI_TRY(check_xp(x, n, d, p));
     DCI_CHECK_NULL(W);
+    int64_t cells;
+    DCI_TRY(dci_size_product(n, n, sizeof *W, &cells, "dense affinity"));
     double *w = DCI_NEW_ARRAY(double, n * n, "dense affinity");
     if (!w) return DC_ERR_NOMEM;
     dc_status st = dci_affinity_dense(x, n, d, p, w, NULL);

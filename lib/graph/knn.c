@@ -29,6 +29,11 @@ enum { KNN_TQ = 512, KNN_TR = 4096, KNN_SCAN_BLOCK = 16 };
 /* Relative slack on the cell bounds for the double rounding of sqrt and of
  * the radius (the float rounding of the GEMM is covered by tol). */
 #define KNN_CELL_SLACK 1e-12
+/* What the relative bound tol cannot cover: rows with tiny coordinates next
+ * to huge ones (1e-6 beside 1e30) still meet subnormals, each rounded to
+ * 2^-149 at worst; the sums of a dot product and a norm add at most 2d + 16
+ * such errors (in screen units). */
+#define KNN_ABS_ERR(d) ((double)(2 * (d) + 16) * 0x1p-149)
 
 /* The hot row loops benefit from 8-wide vectors; the default build targets
  * baseline x86-64. Without FMA contraction (ISO C mode) both clones round
@@ -194,26 +199,50 @@ static inline int64_t row_of(const int64_t *rows, int64_t p) {
     return rows ? rows[p] : p;
 }
 
-/* Rows rows[pos[i]] (pos NULL: positions p0 + i) of a, minus mu, into out
- * (m x d), and their squared norms (if norm2). */
+/* A coordinate in the screen's frame: centred, times the power of two
+ * `scale`. scale 1 keeps the float subtraction (data of ordinary size give
+ * bit for bit the results they always gave); otherwise the difference, which
+ * may exceed the float range, is taken in double. */
+static inline float screen_coord(float x, float mu, double scale) {
+    return scale == 1.0 ? x - mu : (float)(((double)x - (double)mu) * scale);
+}
+
+/* Rows rows[pos[i]] (pos NULL: positions p0 + i) of a in the screen's frame
+ * into out (m x d), and their squared norms (if norm2). */
 static void center_rows(const float *a, const int64_t *rows, const int64_t *pos, int64_t p0,
-                        int64_t m, int64_t d, const float *mu, float *out, float *norm2) {
+                        int64_t m, int64_t d, const float *mu, double scale, float *out,
+                        float *norm2) {
     for (int64_t i = 0; i < m; i++) {
         const float *src = a + row_of(rows, pos ? pos[i] : p0 + i) * d;
         float *dst = out + i * d;
         double s = 0.0;
         for (int64_t t = 0; t < d; t++) {
-            dst[t] = src[t] - mu[t];
+            dst[t] = screen_coord(src[t], mu[t], scale);
             s += (double)dst[t] * dst[t];
         }
         if (norm2) norm2[i] = (float)s;
     }
 }
 
+/* Largest |x - mu| over the rows (rows[p], or 0..m-1 when rows is NULL). */
+static double max_centred(const float *a, const int64_t *rows, int64_t m, int64_t d,
+                          const float *mu) {
+    double mx = 0.0;
+    for (int64_t p = 0; p < m; p++) {
+        const float *src = a + row_of(rows, p) * d;
+        for (int64_t t = 0; t < d; t++) {
+            const double v = fabs((double)src[t] - (double)mu[t]);
+            if (v > mx) mx = v;
+        }
+    }
+    return mx;
+}
+
 /* Threshold on g = |r|^2 (1 - tol) - 2 q.r for a query with squared norm qn: a
- * candidate passes when its lower bound is <= bound. Rounded up to float. */
-static float screen_threshold(double bound, double qn, double tol) {
-    float thr = (float)(bound - qn * (1.0 - tol));
+ * candidate passes when its lower bound qn (1 - tol) - eps + g is <= bound.
+ * Rounded up to float. */
+static float screen_threshold(double bound, double qn, double tol, double eps) {
+    float thr = (float)(bound - qn * (1.0 - tol) + eps);
     return isfinite(thr) ? nextafterf(thr, INFINITY) : thr;
 }
 
@@ -284,7 +313,8 @@ typedef struct knn_ctx {
     const float *x;
     const int64_t *ref_rows;
     int64_t d, k, cap;
-    double tol;
+    double tol, eps;    /* relative and absolute bounds on the screen's rounding */
+    double scale2;      /* the screen's scale squared: exact d2 into screen units */
     const float *rnorm; /* squared norms of the centred references, by position */
     double *sa, *sb;    /* cap doubles each, for kth_smallest */
 } knn_ctx;
@@ -293,9 +323,9 @@ typedef struct knn_ctx {
  * drops the candidates it rules out. (A cheaper guessed bound, from a sample
  * of the entries and checked by counting, measured no faster.) */
 static void cheap_bound(const knn_ctx *c, knn_query *s) {
-    const double scale = 2.0 * c->tol;
+    const double scale = 2.0 * c->tol, slack = 2.0 * c->eps;
     for (int64_t e = 0; e < s->n; e++)
-        c->sa[e] = s->buf[e].key + scale * (s->qn + c->rnorm[s->buf[e].j]);
+        c->sa[e] = s->buf[e].key + scale * (s->qn + c->rnorm[s->buf[e].j]) + slack;
     double u = kth_smallest(c->sa, c->sb, s->n, c->k);
     if (u < s->bound) s->bound = u;
     int64_t w = 0;
@@ -321,7 +351,8 @@ static void to_exact(const knn_ctx *c, knn_query *s) {
     for (int64_t e = 0; e < s->n; e++) {
         if (e + KNN_PREFETCH_AHEAD < s->n)
             prefetch_row(c->x + row_of(c->ref_rows, s->buf[e + KNN_PREFETCH_AHEAD].j) * d, d);
-        s->buf[e].key = exact_d2(s->qrow, c->x + row_of(c->ref_rows, s->buf[e].j) * d, d);
+        s->buf[e].key = exact_d2(s->qrow, c->x + row_of(c->ref_rows, s->buf[e].j) * d, d) *
+                        c->scale2;
     }
     s->exact = 1;
 }
@@ -355,8 +386,8 @@ static void finish_query(const knn_ctx *c, knn_query *s) {
  * rt[j]; gi = the query's own row to skip (self search), or -1. */
 static void scan_row(const knn_ctx *c, knn_query *sq, int64_t gi, const float *gr,
                      const int64_t *rt, int64_t mr, int32_t *hits) {
-    const double lo0 = sq->qn * (1.0 - c->tol);
-    float thr = screen_threshold(sq->bound, sq->qn, c->tol);
+    const double lo0 = sq->qn * (1.0 - c->tol) - c->eps;
+    float thr = screen_threshold(sq->bound, sq->qn, c->tol, c->eps);
     for (int64_t j0 = 0; j0 < mr;) {
         const int64_t nh = screen_row(gr, j0, mr, thr, c->cap - sq->n, hits, &j0);
         for (int64_t h = 0; h < nh; h++) {
@@ -367,13 +398,13 @@ static void scan_row(const knn_ctx *c, knn_query *sq, int64_t gi, const float *g
             if (row_of(c->ref_rows, pj) == gi) continue;
             double key = lo0 + gr[j];
             if (sq->exact) {
-                key = exact_d2(sq->qrow, row, c->d);
+                key = exact_d2(sq->qrow, row, c->d) * c->scale2;
                 if (key > sq->bound) continue;
             }
             sq->buf[sq->n++] = (knn_cand){key, pj};
             if (sq->n == c->cap) {
                 on_full(c, sq);
-                thr = screen_threshold(sq->bound, sq->qn, c->tol);
+                thr = screen_threshold(sq->bound, sq->qn, c->tol, c->eps);
             }
         }
     }
@@ -496,6 +527,11 @@ static dc_status check_search_args(const dci_knn_args *a) {
                         (long long)a->k_out, (long long)a->p_mean, (long long)a->k);
     if (a->cells < 0)
         return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld cells", (long long)a->cells);
+    int64_t count;
+    if (!a->ref_rows) DCI_TRY(dci_size_product(a->nref, a->d, sizeof *a->x, &count, "kNN data"));
+    if (!self && !a->q_rows)
+        DCI_TRY(dci_size_product(a->nq, a->d, sizeof *a->q, &count, "kNN queries"));
+    DCI_TRY(dci_size_product(a->nq, a->k_out, sizeof *a->idx, &count, "kNN output"));
     if (a->ref_rows)
         for (int64_t p = 0; p < a->nref; p++)
             if (a->ref_rows[p] < 0 || (p > 0 && a->ref_rows[p] <= a->ref_rows[p - 1]))
@@ -521,12 +557,13 @@ static dc_status check_search_args(const dci_knn_args *a) {
     return DC_OK;
 }
 
-/* Writes the outputs of query position qp from its k best (buf, any order). */
-static void emit(const dci_knn_args *a, knn_query *s, int64_t qp) {
+/* Writes the outputs of query position qp from its k best (buf, any order;
+ * keys in screen units, scale2 times the squared distance). */
+static void emit(const dci_knn_args *a, knn_query *s, int64_t qp, double scale2) {
     if (a->mean_dist) {
         if (a->p_mean < a->k) select_smallest(s->buf, a->k, a->p_mean);
         double sum = 0.0;
-        for (int64_t l = 0; l < a->p_mean; l++) sum += sqrt(s->buf[l].key);
+        for (int64_t l = 0; l < a->p_mean; l++) sum += sqrt(s->buf[l].key / scale2);
         a->mean_dist[qp] = sum / (double)a->p_mean;
     }
     if (a->k_out == 0) return;
@@ -534,7 +571,7 @@ static void emit(const dci_knn_args *a, knn_query *s, int64_t qp) {
     sort_cands(s->buf, a->k_out);
     for (int64_t l = 0; l < a->k_out; l++) {
         if (a->idx) a->idx[qp * a->k_out + l] = row_of(a->ref_rows, s->buf[l].j);
-        if (a->dist) a->dist[qp * a->k_out + l] = (float)sqrt(s->buf[l].key);
+        if (a->dist) a->dist[qp * a->k_out + l] = (float)sqrt(s->buf[l].key / scale2);
     }
 }
 
@@ -593,11 +630,17 @@ dc_status dci_knn_search(const dci_knn_args *a) {
         for (int64_t t = 0; t < d; t++) musum[t] += xr[t];
     }
     for (int64_t t = 0; t < d; t++) mu[t] = (float)(musum[t] / (double)nref);
+    double mx = max_centred(a->x, a->ref_rows, nref, d, mu);
+    if (!self) mx = fmax(mx, max_centred(a->q, a->q_rows, nq, d, mu));
+    /* The screen works in float (dci_float_scale); its frame is scaled when
+     * the data's magnitude needs it, exactly, so it decides as on data of
+     * ordinary size. */
+    const double scale = dci_float_scale(mx, d);
     for (int64_t p = 0; p < nref; p++) {
         const float *xr = a->x + row_of(a->ref_rows, p) * d;
         double sum = 0.0;
         for (int64_t t = 0; t < d; t++) {
-            float cj = xr[t] - mu[t];
+            float cj = screen_coord(xr[t], mu[t], scale);
             sum += (double)cj * cj;
         }
         rnorm[p] = (float)sum;
@@ -614,7 +657,7 @@ dc_status dci_knn_search(const dci_knn_args *a) {
             st = DC_ERR_NOMEM;
             goto done;
         }
-        center_rows(cl.cen, NULL, NULL, 0, ncell, d, mu, cc, NULL);
+        center_rows(cl.cen, NULL, NULL, 0, ncell, d, mu, scale, cc, NULL);
         for (int64_t l = 0; l < ncell; l++) {
             double s = 0.0;
             for (int64_t t = 0; t < d; t++) s += (double)cc[l * d + t] * cc[l * d + t];
@@ -653,11 +696,12 @@ dc_status dci_knn_search(const dci_knn_args *a) {
         cl.start[1] = nref;
     }
 
-    const knn_ctx ctx = {a->x, a->ref_rows, d, k, cap, tol, rnorm, scratch, scratch + cap};
+    const knn_ctx ctx = {a->x,  a->ref_rows, d, k, cap, tol, KNN_ABS_ERR(d), scale * scale,
+                         rnorm, scratch, scratch + cap};
     for (int64_t q0 = 0; q0 < nq; q0 += tq) {
         const int64_t mq = nq - q0 < tq ? nq - q0 : tq;
         for (int64_t i = 0; i < mq; i++) qp[i] = qorder ? qorder[q0 + i] : q0 + i;
-        center_rows(qx, a->q_rows, qp, 0, mq, d, mu, qc, qnorm);
+        center_rows(qx, a->q_rows, qp, 0, mq, d, mu, scale, qc, qnorm);
         for (int64_t i = 0; i < mq; i++)
             qs[i] = (knn_query){0, INFINITY, qnorm[i], qx + row_of(a->q_rows, qp[i]) * d,
                                 cand_mem + i * cap, 0};
@@ -670,8 +714,9 @@ dc_status dci_knn_search(const dci_knn_args *a) {
             for (int64_t i = 0; i < mq; i++)
                 for (int64_t l = 0; l < cl.c; l++) {
                     double s = (double)qnorm[i] + ccn[l];
-                    double d2lo = s - 2.0 * cg[i * cl.c + l] - tol * s;
-                    double v = sqrt(d2lo > 0.0 ? d2lo : 0.0) - cl.rad[l] * (1.0 + KNN_CELL_SLACK);
+                    double d2lo = s - 2.0 * cg[i * cl.c + l] - tol * s - KNN_ABS_ERR(d);
+                    double v = sqrt(d2lo > 0.0 ? d2lo : 0.0) -
+                               cl.rad[l] * scale * (1.0 + KNN_CELL_SLACK);
                     lb[i * cl.c + l] = v;
                     if (v < corder[l].lb) corder[l].lb = v;
                 }
@@ -712,7 +757,7 @@ dc_status dci_knn_search(const dci_knn_args *a) {
                 }
             }
             if (mr == 0) break;
-            center_rows(a->x, a->ref_rows, rt, 0, mr, d, mu, rc, NULL);
+            center_rows(a->x, a->ref_rows, rt, 0, mr, d, mu, scale, rc, NULL);
             for (int64_t j = 0; j < mr; j++) radj[j] = (float)(rnorm[rt[j]] * (1.0 - tol));
             /* g = |r|^2 (1 - tol) - 2 q.r: the screened value |q|^2 + |r|^2 - 2 q.r
              * minus its error bound, less |q|^2 (1 - tol). Prefilling and beta = 1
@@ -726,7 +771,7 @@ dc_status dci_knn_search(const dci_knn_args *a) {
         }
         for (int64_t i = 0; i < mq; i++) {
             finish_query(&ctx, &qs[i]);
-            emit(a, &qs[i], qp[i]);
+            emit(a, &qs[i], qp[i], ctx.scale2);
         }
     }
 
@@ -771,6 +816,10 @@ dc_status dci_knn_self(const float *x, int64_t n, int64_t d, int64_t k, int64_t 
 
 dc_status dci_knn_query(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
                         int64_t k, int64_t *idx, float *dist) {
+    /* No queries: the reference side is still checked as for any call, and
+     * nothing is read from q or written to idx (a zero-length array may be
+     * NULL). q == NULL would mean a self search to dci_knn_select. */
+    if (nq == 0) return dci_knn_select(ref, nr, ref, 0, d, k, 0, NULL, NULL, 0, NULL);
     DCI_CHECK_NULL(q);
     DCI_CHECK_NULL(idx);
     return dci_knn_select(ref, nr, q, nq, d, k, k, idx, dist, 0, NULL);

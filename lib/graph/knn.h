@@ -9,6 +9,12 @@
  * the lower reference index. Cost: 2 * nq * nr * d flops in sgemm (OpenBLAS
  * threads) plus a serial scan of nq * nr screened values.
  *
+ * Magnitude: float squares overflow from |x| ~ 1.8e19 and lose precision in
+ * the subnormal range, so rows whose centred squared norms leave the range
+ * of dci_float_scale are screened multiplied by a power of two (exact), and
+ * the bound carries an absolute term for the subnormals that tiny rows still
+ * meet beside huge ones. Every finite input gets its exact neighbours.
+ *
  * Selection: each query keeps a buffer of the candidates that passed the
  * screen; when it fills up, a quickselect finds the k-th smallest upper bound
  * and tightens the screen. That costs O(1) per candidate (a heap costs

@@ -475,6 +475,9 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
     if (K < 2 || K > n)
         return dci_fail(DC_ERR_K_RANGE, "spectral embedding: k = %lld, need 2 <= k <= n = %lld",
                         (long long)K, (long long)n);
+    int64_t cells;
+    DCI_TRY(dci_size_product(n, d, sizeof *x, &cells, "spectral embedding data"));
+    DCI_TRY(dci_size_product(n, K, sizeof *Y, &cells, "spectral embedding"));
     if (o->mode < DCI_SPECTRAL_AUTO || o->mode > DCI_SPECTRAL_SPARSE)
         return dci_fail(DC_ERR_INVALID_ARG, "spectral embedding: unknown mode %d", o->mode);
     if (o->m < 0 || o->m >= n)

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -40,6 +41,7 @@ dc_status dci_model_new(dc_model **out, dci_model_kind kind, const char *method,
     m->k = k;
     m->kernel = dci_kernel_proposed(DCI_KERNEL_A_DEFAULT, DCI_KERNEL_B_DEFAULT);
     m->pretrain_loss = NAN;
+    m->input_scale = 1.0;
     int64_t rdims[DCI_DEEP_MAX_DIMS];
     for (int i = 0; i < n_dims; i++) rdims[i] = dims[n_dims - 1 - i];
     const int64_t M = dims[n_dims - 1];
@@ -101,6 +103,45 @@ void dci_model_set_param(dc_model *m, const char *name, double value) {
     dci_model_param *p = &m->params[m->n_params++];
     snprintf(p->name, sizeof p->name, "%s", name);
     p->value = value;
+}
+
+/* ---- input scale ---- */
+
+static int cmp_float(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+double dci_input_scale(const float *x, int64_t count) {
+    enum { SAMPLE = 65536 };
+    if (count < 1) return 1.0;
+    /* An even stride over the whole array: deterministic, no generator, and
+     * it sees every part of the data (rows and columns alike). */
+    const int64_t m = count < SAMPLE ? count : SAMPLE;
+    float *a = DCI_NEW_ARRAY(float, m, "input scale sample");
+    double top = 0.0;
+    if (a) {
+        for (int64_t i = 0; i < m; i++) a[i] = fabsf(x[(int64_t)((double)i * (double)count / (double)m)]);
+        qsort(a, (size_t)m, sizeof *a, cmp_float);
+        top = a[(int64_t)(0.99 * (double)(m - 1))];
+        if (top == 0.0) top = a[m - 1];
+        dci_free(a);
+    } else { /* no memory for the sample: the largest |x| is a fair stand-in */
+        for (int64_t i = 0; i < count; i++) top = fmax(top, fabs((double)x[i]));
+    }
+    if (!(top > 0.0) || !isfinite(top)) return 1.0;
+    return ldexp(1.0, -(int)lround(log2(top)));
+}
+
+const float *dci_scaled_input(const float *x, int64_t n, int64_t d, double s, float **copy) {
+    *copy = NULL;
+    if (s == 1.0) return x;
+    float *c = DCI_NEW_ARRAY(float, n * d, "scaled data");
+    if (!c) return NULL;
+    const float f = (float)s;
+    for (int64_t i = 0; i < n * d; i++) c[i] = x[i] * f;
+    *copy = c;
+    return c;
 }
 
 /* ---- inference ---- */
@@ -228,6 +269,7 @@ void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix) {
     dci_rec_put_i64(w, pname(&n, prefix, "neighbors_k"), m->neighbors_k);
     dci_rec_put_f64(w, pname(&n, prefix, "pretrain_loss"), m->pretrain_loss);
     if (m->train_rows > 0) dci_rec_put_i64(w, pname(&n, prefix, "train_rows"), m->train_rows);
+    if (m->input_scale != 1.0) dci_rec_put_f64(w, pname(&n, prefix, "input_scale"), m->input_scale);
     char name[64];
     for (int i = 0; i < m->n_params; i++) {
         snprintf(name, sizeof name, "param.%s", m->params[i].name);
@@ -304,6 +346,12 @@ static dc_status read_into(const dci_rec_file *f, const char *prefix, dc_model *
         if (m->train_rows < 0)
             return dci_fail(DC_ERR_FORMAT, "'%s': train_rows = %lld", f->path,
                             (long long)m->train_rows);
+    }
+    if (dci_rec_count(f, pname(&n, prefix, "input_scale")) >= 0) {
+        DCI_TRY(dci_rec_get_f64(f, n.buf, &m->input_scale));
+        if (!(m->input_scale > 0.0) || !isfinite(m->input_scale))
+            return dci_fail(DC_ERR_FORMAT, "'%s': input scale %g is not a positive number",
+                            f->path, m->input_scale);
     }
     DCI_TRY(read_norm(f, prefix, m));
     /* Hyper-parameters: every "<prefix>param.<name>" record. */
@@ -461,11 +509,14 @@ dc_status dc_model_predict(dc_model *m, const dc_dataset *data, int32_t *labels,
     if (capacity < n)
         return dci_fail(DC_ERR_SHAPE, "dc_model_predict: capacity %lld < %lld rows",
                         (long long)capacity, (long long)n);
-    float *z = DCI_NEW_ARRAY(float, n * dci_model_dim(m), "embedding");
-    if (!z) return DC_ERR_NOMEM;
-    dc_status st = dci_model_embed(m, dc_dataset_data(data), n, z);
+    float *z = DCI_NEW_ARRAY(float, n * dci_model_dim(m), "embedding"), *copy = NULL;
+    const float *x = z ? dci_scaled_input(dc_dataset_data(data), n, m->dims[0], m->input_scale,
+                                          &copy)
+                       : NULL;
+    dc_status st = x ? dci_model_embed(m, x, n, z) : DC_ERR_NOMEM;
     if (st == DC_OK) st = dci_model_assign(m, z, n, NULL, labels);
     dci_free(z);
+    dci_free(copy);
     return st;
 }
 
@@ -479,7 +530,12 @@ dc_status dc_model_embed(dc_model *m, const dc_dataset *data, float *z, int64_t 
     if (capacity / M < n)
         return dci_fail(DC_ERR_SHAPE, "dc_model_embed: capacity %lld < %lld x %lld",
                         (long long)capacity, (long long)n, (long long)M);
-    return dci_model_embed(m, dc_dataset_data(data), n, z);
+    float *copy = NULL;
+    const float *x = dci_scaled_input(dc_dataset_data(data), n, m->dims[0], m->input_scale, &copy);
+    if (!x) return DC_ERR_NOMEM;
+    dc_status st = dci_model_embed(m, x, n, z);
+    dci_free(copy);
+    return st;
 }
 
 dc_status dc_model_apply_normalization(const dc_model *m, dc_dataset *ds) {

@@ -61,6 +61,10 @@ struct dc_model {
     double pretrain_loss;              /* NaN if unknown */
     int64_t train_rows;                /* rows of the fit's data, 0 if unknown */
     dci_norm norm;                     /* the training data's normalisation (d = dims[0]) */
+    /* The networks see x * input_scale (a power of two, dci_input_scale):
+     * the public entry points (dc_model_predict, dc_model_embed) apply it;
+     * the dci_model_* functions take data already scaled, as training does. */
+    double input_scale;
     int n_params;                      /* hyper-parameters of the fit, for the record */
     dci_model_param params[DCI_MODEL_MAX_PARAMS];
 };
@@ -71,6 +75,16 @@ struct dc_model {
 dc_status dci_model_new(dc_model **out, dci_model_kind kind, const char *method,
                         const int64_t *dims, int n_dims, int64_t batch, int with_nb,
                         int with_dec, int64_t k, int with_weights);
+/* The power of two s that brings the 99th percentile of |x| over count
+ * values (a fixed, evenly spaced sample of at most 65,536 of them) nearest
+ * to 1: 1 for pixels in [0, 1], 1/256 for [0, 255], 1/4 for z-scores. When
+ * that percentile is 0 (mostly zeros) the largest |x| decides; 1 for all
+ * zeros. x must be finite. */
+double dci_input_scale(const float *x, int64_t count);
+/* x (n x d) times s into a new array, or x itself when s = 1 (*copy NULL).
+ * NULL with DC_ERR_NOMEM when the copy cannot be allocated. */
+const float *dci_scaled_input(const float *x, int64_t n, int64_t d, double s, float **copy);
+
 /* Deep copy (networks get fresh workspaces of the same size). */
 dc_status dci_model_clone(dc_model **out, const dc_model *m);
 
@@ -107,7 +121,8 @@ dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *
  *   (i64, rows of the fit's data; absent in older files: 0), and, only when
  *   the training data were normalised, norm.mode (text "scale255"|"minmax"|
  *   "zscore"), norm.shift and norm.scale (f64[d]); files without them (and
- *   files written before they existed) load as "not normalised". */
+ *   files written before they existed) load as "not normalised"; and
+ *   input_scale (f64), only when it is not 1 (absent: 1). */
 void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix);
 /* Every name above is read with `prefix` prepended ("" for a model file). */
 dc_status dci_model_read(const dci_rec_file *f, const char *prefix, dc_model **out);

@@ -1,7 +1,8 @@
 /* EDCWRN clustering phase (SPEC §2) and its IDEC / DEC special cases: the
- * training state, one mini-batch loss with gradients, target updates.
- * methods/edcwrn.c composes them into the "edcwrn", "idec" and "dec"
- * methods; the pieces are declared here for the unit tests. */
+ * training state, one mini-batch loss with gradients, target updates
+ * (methods/edcwrn_train.c). methods/edcwrn.c composes them into the
+ * "edcwrn", "idec" and "dec" methods; the pieces are declared here for the
+ * unit tests. */
 #ifndef DCI_EDCWRN_H
 #define DCI_EDCWRN_H
 
@@ -21,14 +22,27 @@ typedef enum dci_deep_method {
 
 enum { DCI_WSCALE_RAW = 0, DCI_WSCALE_STANDARDIZED = 1 };
 enum { DCI_WNORM_SUM = 0, DCI_WNORM_MEAN = 1 };
+/* weighting: off; Eq. 15 weights in the kernel, updated during training;
+ * uniform weights 1/M in the kernel during training and Eq. 15 computed once
+ * after it, for the output only (what the authors' code runs). */
+enum { DCI_WEIGHTING_OFF = 0, DCI_WEIGHTING_ON = 1, DCI_WEIGHTING_AFTER = 2 };
+enum { DCI_PRESET_DEFAULT = 0, DCI_PRESET_AUTHORS = 1 };
+enum { DCI_AUGMENT_OFF = 0, DCI_AUGMENT_ON = 1, DCI_AUGMENT_AUTO = 2 };
 
 /* Everything a fit reads from the solver's parameters (see edcwrn.c). */
 typedef struct dci_deep_cfg {
     dci_deep_method method;
+    int preset;           /* DCI_PRESET_*: which values the parameters not given take */
     int64_t k, batch, embed_dim, hidden[3];
-    int64_t pretrain_epochs, n_init, neighbors_k, update_interval, max_iter, checkpoint_every;
+    int64_t pretrain_epochs; /* > 0: the pre-training budget in epochs */
+    int64_t pretrain_steps;  /* else this many steps (0: dci_deep_pretrain_steps' rule) */
+    int64_t pretrain_warmup; /* lr warm-up steps (at most a tenth of the budget) */
+    int64_t n_init, neighbors_k, update_interval, max_iter, checkpoint_every;
     double pretrain_lr, pretrain_momentum, lr, momentum, lambda, a, b, alpha, beta, tol;
-    int weighting, neighbors, formulation_idec, ce_normalized, augment;
+    int weighting;        /* DCI_WEIGHTING_* */
+    int neighbors, formulation_idec, ce_normalized;
+    int augment;          /* DCI_AUGMENT_*: AUTO = on for data with an image shape */
+    int scale_input;      /* divide the data by dci_input_scale's power of two */
     int pretrain_adam, pretrain_cosine; /* pre-training: Adam instead of SGD; cosine lr */
     int weighting_scale;  /* DCI_WSCALE_*: dispersions of Eq. 15 on the raw or standardised z */
     int weighting_norm;   /* DCI_WNORM_*: the kernel uses w (rows sum to 1) or M w (mean 1) */
@@ -37,6 +51,23 @@ typedef struct dci_deep_cfg {
 
 /* The method's fixed settings and the parameter defaults. */
 dci_deep_cfg dci_deep_cfg_default(dci_deep_method method);
+
+/* "edcwrn", "idec" or "dec". */
+const char *dci_deep_method_name(dci_deep_method method);
+
+/* Encoder dims [d, hidden..., M] of cfg; returns their count. */
+int dci_deep_encoder_dims(const dci_deep_cfg *cfg, int64_t d, int64_t dims[DCI_DEEP_MAX_DIMS]);
+
+/* Whether a fit augments: augment = true, or auto with an image shape. */
+int dci_deep_augment_on(const dci_deep_cfg *cfg, const dci_image_shape *shape);
+
+/* Pre-training steps of a fit on n samples: pretrain_epochs x batches per
+ * epoch when pretrain_epochs > 0, else pretrain_steps, else the automatic
+ * budget: 500 epochs (DEC-DA's length), at least DCI_PRETRAIN_MIN_STEPS and
+ * at most DCI_PRETRAIN_MAX_STEPS. */
+#define DCI_PRETRAIN_MIN_STEPS 2000
+#define DCI_PRETRAIN_MAX_STEPS 16000
+int64_t dci_deep_pretrain_steps(const dci_deep_cfg *cfg, int64_t n);
 
 typedef struct dci_deep_train {
     dci_deep_cfg cfg;
@@ -47,7 +78,7 @@ typedef struct dci_deep_train {
     dci_sgd *sgd;        /* blocks: enc, enc_nb, dec, centres (those present) */
     float *dr;           /* K x M centre gradient */
     /* mini-batch workspace (B rows) */
-    float *xb, *z, *dz, *drecon, *qb, *pb, *enb, *de, *dez, *zself;
+    float *xb, *xb_nb, *z, *dz, *drecon, *qb, *pb, *enb, *de, *dez, *zself;
     double *wvar;        /* M per-dimension variances (standardised weighting) */
     int32_t *arg;
     int64_t *lnbr;       /* batch-local neighbour lists, B x kn */
@@ -92,19 +123,27 @@ dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_f
 
 /* Loss of one mini-batch, SPEC §2 step 4, with the target rows pb (b x K)
  * and the current weights held fixed:
- *   z_i = enc(x_i) + max_l enc_nb(x_{nbr(i,l)}),  L = L_r + lambda L_c
+ *   z_i = enc(x_i) + max_l enc_nb(x'_{nbr(i,l)}),  L = L_r + lambda L_c
+ * where x' = xb_nb (the same rows under their own augmentation, so that the
+ * two branches see different views as in the authors' code) or xb when
+ * xb_nb is NULL; the decoder reconstructs xb.
  * nbr (b x kn, indices into the batch) gives the neighbour lists; NULL
  * computes the batch-local ones (kNN among the batch by enc(x) + enc_nb(x)).
  * parts (may be NULL) gets {L, L_r, L_c}. With grad the parameter gradients
  * of the networks (dci_mlp_grads) and of the centres (t->dr) are written.
  * DC_ERR_NUMERIC if an embedding or the loss is not finite. */
-dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, int64_t b, const float *pb,
-                              const int64_t *nbr, int grad, double parts[3]);
+dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
+                              const float *pb, const int64_t *nbr, int grad, double parts[3]);
 
 /* Target update (SPEC §2 step 4, every T iterations): embeds all n rows of x
  * with the current global neighbour lists, recomputes the lists, Q, P, the
  * weights and the labels; sets t->last_change. */
 dc_status dci_deep_update(dci_deep_train *t, const float *x);
+
+/* The representation weights w (K x M) of Eq. 15 from n rows of q and z and
+ * the current centres (SPEC §1.5; per-dimension standardised dispersions
+ * with weighting_scale = standardized). */
+dc_status dci_deep_weights(dci_deep_train *t, const float *q, const float *z, int64_t n, float *w);
 
 /* One clustering iteration: next batch, forward/backward, SGD step, weights
  * from the batch. */

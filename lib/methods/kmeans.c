@@ -9,11 +9,14 @@
 #include "methods/method.h"
 
 static const dci_param_def params[] = {
-    {"k", DC_PARAM_INT, 0, 0, 1e9, NULL, "number of clusters (required)"},
-    {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, NULL, "random seed of the k-means++ seeding"},
-    {"n_init", DC_PARAM_INT, 10, 1, 10000, NULL, "restarts; the run with the lowest inertia is kept"},
-    {"max_iter", DC_PARAM_INT, 300, 1, 1e7, NULL, "Lloyd iterations per restart"},
-    {"tol", DC_PARAM_REAL, 1e-4, 0, 1, NULL,
+    {"k", DC_PARAM_INT, 0, 1, 1e9, DCI_CLOSED, NULL,
+     "number of clusters (required: the default 0 means not set)"},
+    {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, DCI_CLOSED, NULL,
+     "random seed of the k-means++ seeding"},
+    {"n_init", DC_PARAM_INT, 10, 1, 10000, DCI_CLOSED, NULL,
+     "restarts; the run with the lowest inertia is kept"},
+    {"max_iter", DC_PARAM_INT, 300, 1, 1e7, DCI_CLOSED, NULL, "Lloyd iterations per restart"},
+    {"tol", DC_PARAM_REAL, 1e-4, 0, 1, DCI_CLOSED, NULL,
      "stop when the squared centre shift is at most tol times the mean feature variance"},
 };
 

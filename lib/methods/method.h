@@ -10,10 +10,16 @@
 #include <stdint.h>
 #include "deepclust/solver.h"
 
+/* Which bounds of a parameter are excluded: a > 0 is lo = 0 with
+ * DCI_OPEN_LO. dc_solver_set accepts exactly the values inside, and the
+ * fits may rely on that (they check only what depends on the data). */
+enum { DCI_CLOSED = 0, DCI_OPEN_LO = 1, DCI_OPEN_HI = 2 };
+
 typedef struct dci_param_def {
     const char *name;
     dc_param_type type;
-    double def, lo, hi;   /* inclusive bounds */
+    double def, lo, hi;   /* bounds; inclusive unless `open` says */
+    int open;             /* DCI_CLOSED, or DCI_OPEN_LO | DCI_OPEN_HI */
     const char *choices;  /* "a|b|c" for DC_PARAM_CHOICE, NULL otherwise */
     const char *help;
 } dci_param_def;

@@ -340,24 +340,24 @@ done:
 
 static const dci_param_def params[] = {
     DCI_SPECTRAL_PARAMS,
-    {"dbas_mode", DC_PARAM_CHOICE, 0, 0, 1, "improved|paper",
+    {"dbas_mode", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "improved|paper",
      "improved: beetles start from k-means++ and Lloyd, then hop between local minima with "
      "damped search excursions, each polished by Lloyd; paper: one beetle from k random rows "
      "of the embedding, absolute step, no polish (as published)"},
-    {"dbas_step", DC_PARAM_REAL, 0, 0, 1e6, NULL,
+    {"dbas_step", DC_PARAM_REAL, 0, 0, 1e6, DCI_CLOSED, NULL,
      "initial step; 0 = mode default (paper: 0.1, absolute; improved: 2.0, relative to the "
      "RMS distance of a point to its centre)"},
-    {"dbas_eta", DC_PARAM_REAL, 0.95, 1e-6, 1, NULL, "step decay per iteration, in (0, 1]"},
-    {"dbas_c", DC_PARAM_REAL, 5, 1e-6, 1e6, NULL, "ratio of the step to the antenna length"},
-    {"dbas_iters", DC_PARAM_INT, 0, 0, 1e7, NULL,
+    {"dbas_eta", DC_PARAM_REAL, 0.95, 1e-6, 1, DCI_CLOSED, NULL, "step decay per iteration, in (0, 1]"},
+    {"dbas_c", DC_PARAM_REAL, 5, 1e-6, 1e6, DCI_CLOSED, NULL, "ratio of the step to the antenna length"},
+    {"dbas_iters", DC_PARAM_INT, 0, 0, 1e7, DCI_CLOSED, NULL,
      "search iterations per beetle; 0 = 100 (improved mode: split into excursions)"},
-    {"dbas_excursion", DC_PARAM_INT, DCI_SCDBAS_DEFAULT_EXCURSION, 1, 1e7, NULL,
+    {"dbas_excursion", DC_PARAM_INT, DCI_SCDBAS_DEFAULT_EXCURSION, 1, 1e7, DCI_CLOSED, NULL,
      "improved mode: search iterations per excursion (each ends with a Lloyd polish)"},
-    {"dbas_damp", DC_PARAM_REAL, 0.5, 0, 0.999999, NULL,
+    {"dbas_damp", DC_PARAM_REAL, 0.5, 0, 0.999999, DCI_CLOSED, NULL,
      "damping factor in [0, 1): x_t = damp x_(t-1) + (1 - damp) x~; 0 = undamped BAS"},
-    {"dbas_beetles", DC_PARAM_INT, 0, 0, 10000, NULL,
+    {"dbas_beetles", DC_PARAM_INT, 0, 0, 10000, DCI_CLOSED, NULL,
      "independent beetles; 0 = 1 in paper mode, n_init in improved mode"},
-    {"record_undamped", DC_PARAM_BOOL, 0, 0, 1, NULL,
+    {"record_undamped", DC_PARAM_BOOL, 0, 0, 1, DCI_CLOSED, NULL,
      "also run each beetle with damp = 0 and output its traces (trace_undamped, "
      "trace_undamped_current) for comparison"},
 };

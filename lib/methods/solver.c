@@ -117,6 +117,12 @@ int dci_param_given(const dc_solver *s, const char *name) {
     return i >= 0 && s->given[i];
 }
 
+/* The smallest and largest accepted values: an open bound's neighbour. */
+static void accepted_range(const dci_param_def *p, double *lo, double *hi) {
+    *lo = p->open & DCI_OPEN_LO ? nextafter(p->lo, INFINITY) : p->lo;
+    *hi = p->open & DCI_OPEN_HI ? nextafter(p->hi, -INFINITY) : p->hi;
+}
+
 static dc_status set_value(dc_solver *s, const char *name, double value, int given) {
     DCI_CHECK_NULL(s);
     DCI_CHECK_NULL(name);
@@ -126,9 +132,12 @@ static dc_status set_value(dc_solver *s, const char *name, double value, int giv
     if (!isfinite(value)) return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' must be finite", name);
     if (p->type != DC_PARAM_REAL && value != floor(value))
         return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' takes a whole number, got %g", name, value);
-    if (value < p->lo || value > p->hi)
-        return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' = %g is outside [%g, %g]: %s", name,
-                        value, p->lo, p->hi, p->help);
+    double lo, hi;
+    accepted_range(p, &lo, &hi);
+    if (value < lo || value > hi)
+        return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' = %g is outside %c%g, %g%c: %s", name,
+                        value, p->open & DCI_OPEN_LO ? '(' : '[', p->lo, p->hi,
+                        p->open & DCI_OPEN_HI ? ')' : ']', p->help);
     s->pv[i] = value;
     if (given) s->given[i] = 1;
     return DC_OK;
@@ -230,17 +239,38 @@ const char *dc_solver_param_name(const dc_solver *s, int index) {
     return s->m->params[index].name;
 }
 
-dc_status dc_solver_param_info(const dc_solver *s, const char *name, dc_param_type *type,
-                               double *default_value, double *min_value, double *max_value) {
+/* The table entry of a parameter named by a caller (NULL arguments and
+ * unknown names are the caller's errors). */
+static dc_status find_param(const dc_solver *s, const char *name, const dci_param_def **p) {
     DCI_CHECK_NULL(s);
     DCI_CHECK_NULL(name);
     int i = param_index(s, name);
     if (i < 0) return unknown_param(s, name);
-    const dci_param_def *p = &s->m->params[i];
+    *p = &s->m->params[i];
+    return DC_OK;
+}
+
+dc_status dc_solver_param_info(const dc_solver *s, const char *name, dc_param_type *type,
+                               double *default_value, double *min_value, double *max_value) {
+    const dci_param_def *p = NULL;
+    DCI_TRY(find_param(s, name, &p));
+    double lo, hi;
+    accepted_range(p, &lo, &hi);
     if (type) *type = p->type;
     if (default_value) *default_value = p->def;
+    if (min_value) *min_value = lo;
+    if (max_value) *max_value = hi;
+    return DC_OK;
+}
+
+dc_status dc_solver_param_bounds(const dc_solver *s, const char *name, double *min_value,
+                                 int *min_open, double *max_value, int *max_open) {
+    const dci_param_def *p = NULL;
+    DCI_TRY(find_param(s, name, &p));
     if (min_value) *min_value = p->lo;
+    if (min_open) *min_open = (p->open & DCI_OPEN_LO) != 0;
     if (max_value) *max_value = p->hi;
+    if (max_open) *max_open = (p->open & DCI_OPEN_HI) != 0;
     return DC_OK;
 }
 

@@ -9,30 +9,30 @@
 #include "methods/method.h"
 
 /* Parameter-table entries of every spectral method, in this order. */
-#define DCI_SPECTRAL_PARAMS                                                                      \
-    {"k", DC_PARAM_INT, 0, 0, 1e9, NULL,                                                         \
-     "number of clusters (required; 1 puts every point in one cluster without a graph)"},      \
-    {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, NULL,                                       \
-     "random seed (eigensolver start vector, k-means / beetle search)"},                         \
-    {"affinity", DC_PARAM_CHOICE, 2, 0, 2, "auto|dense|sparse",                                  \
-     "Gaussian affinity on all pairs (dense) or on the symmetrised m-nearest-neighbour graph "   \
-     "(sparse, the default: it follows thin or curved clusters); auto = dense up to 4000 "       \
-     "points"},                                                                                  \
-    {"m", DC_PARAM_INT, 0, 0, 1e9, NULL,                                                         \
-     "neighbours per point of the sparse graph; 0 = min(10, n - 1) (10 as scikit-learn's "       \
-     "n_neighbors: a local graph keeps thin or curved clusters apart)"},                         \
-    {"eigensolver", DC_PARAM_CHOICE, 0, 0, 2, "auto|lapack|arpack",                              \
-     "auto = ARPACK (LAPACK when n <= 64 or k > n/4, and as the fallback if ARPACK fails on a matrix that fits densely)"},                         \
-    {"n_init", DC_PARAM_INT, 10, 1, 10000, NULL,                                                 \
-     "k-means restarts on the embedding (NJW; SCDBAS: default number of beetles)"},              \
-    {"pca", DC_PARAM_INT, 0, -1, 1e9, NULL,                                                      \
-     "graph on principal components: 0 = auto (sparse affinity and d > 128: the fewest "        \
-     "keeping 95 % of the variance, at most 50), -1 = off (raw features), q = q components"},    \
-    {"sigma_sample", DC_PARAM_INT, 0, -1, 1e9, NULL,                                             \
-     "0 = auto (exact sigmas while p <= 1000 or dense, else sampled with 128), -1 = exact, "    \
-     "s = each sigma estimated from a uniform sample holding about s of its p nearest"},         \
-    {"disconnected", DC_PARAM_CHOICE, 0, 0, 1, "regularize|error",                               \
-     "an affinity graph with more connected components than k: regularize (add tau/n to "      \
+#define DCI_SPECTRAL_PARAMS                                                                                         \
+    {"k", DC_PARAM_INT, 0, 1, 1e9, DCI_CLOSED, NULL,                                                                \
+     "number of clusters (required: the default 0 means not set; 1 puts every point in one cluster without a graph)"}, \
+    {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, DCI_CLOSED, NULL,                                              \
+     "random seed (eigensolver start vector, k-means / beetle search)"},                                            \
+    {"affinity", DC_PARAM_CHOICE, 2, 0, 2, DCI_CLOSED, "auto|dense|sparse",                                         \
+     "Gaussian affinity on all pairs (dense) or on the symmetrised m-nearest-neighbour graph "                      \
+     "(sparse, the default: it follows thin or curved clusters); auto = dense up to 4000 "                          \
+     "points"},                                                                                                     \
+    {"m", DC_PARAM_INT, 0, 0, 1e9, DCI_CLOSED, NULL,                                                                \
+     "neighbours per point of the sparse graph; 0 = min(10, n - 1) (10 as scikit-learn's "                          \
+     "n_neighbors: a local graph keeps thin or curved clusters apart)"},                                            \
+    {"eigensolver", DC_PARAM_CHOICE, 0, 0, 2, DCI_CLOSED, "auto|lapack|arpack",                                     \
+     "auto = ARPACK (LAPACK when n <= 64 or k > n/4, and as the fallback if ARPACK fails on a matrix that fits densely)"}, \
+    {"n_init", DC_PARAM_INT, 10, 1, 10000, DCI_CLOSED, NULL,                                                        \
+     "k-means restarts on the embedding (NJW; SCDBAS: default number of beetles)"},                                 \
+    {"pca", DC_PARAM_INT, 0, -1, 1e9, DCI_CLOSED, NULL,                                                             \
+     "graph on principal components: 0 = auto (sparse affinity and d > 128: the fewest "                            \
+     "keeping 95 % of the variance, at most 50), -1 = off (raw features), q = q components"},                       \
+    {"sigma_sample", DC_PARAM_INT, 0, -1, 1e9, DCI_CLOSED, NULL,                                                    \
+     "0 = auto (exact sigmas while p <= 1000 or dense, else sampled with 128), -1 = exact, "                        \
+     "s = each sigma estimated from a uniform sample holding about s of its p nearest"},                            \
+    {"disconnected", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "regularize|error",                                      \
+     "an affinity graph with more connected components than k: regularize (add tau/n to "                          \
      "every affinity, tau = the mean degree, which connects it; a warning) or error (fail)"}
 
 /* Default neighbours of the sparse graph (parameter m = 0), clamped to n - 1. */

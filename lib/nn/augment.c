@@ -5,9 +5,14 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
 
 dci_augment_ranges dci_augment_ranges_default(void) {
-    return (dci_augment_ranges){0.1, 0.1, 10.0, 0.1};
+    return (dci_augment_ranges){0.1, 0.1, 10.0, 0.1, DCI_FILL_NEAREST};
+}
+
+dci_augment_ranges dci_augment_ranges_pretrain(void) {
+    return (dci_augment_ranges){0.1, 0.1, 10.0, 0.0, DCI_FILL_NEAREST};
 }
 
 dc_status dci_augment_check(const dci_image_shape *shape, int64_t d) {
@@ -59,8 +64,24 @@ static void cos_sin_deg(double deg, double *c, double *s) {
     *s = sin(rad);
 }
 
+/* Bilinear sample at (rs, cs) with coordinates clamped into the image: the
+ * nearest-edge fill. */
+static void sample_nearest(const float *src, float *out, int64_t H, int64_t W, int64_t C,
+                           double rs, double cs) {
+    rs = rs < 0.0 ? 0.0 : (rs > (double)(H - 1) ? (double)(H - 1) : rs);
+    cs = cs < 0.0 ? 0.0 : (cs > (double)(W - 1) ? (double)(W - 1) : cs);
+    const int64_t r0 = (int64_t)rs, c0 = (int64_t)cs;
+    const int64_t r1 = r0 + 1 < H ? r0 + 1 : r0, c1 = c0 + 1 < W ? c0 + 1 : c0;
+    const float wr = (float)(rs - (double)r0), wc = (float)(cs - (double)c0);
+    const float *p00 = src + (r0 * W + c0) * C, *p01 = src + (r0 * W + c1) * C;
+    const float *p10 = src + (r1 * W + c0) * C, *p11 = src + (r1 * W + c1) * C;
+    for (int64_t ch = 0; ch < C; ch++)
+        out[ch] = (1.0f - wr) * ((1.0f - wc) * p00[ch] + wc * p01[ch]) +
+                  wr * ((1.0f - wc) * p10[ch] + wc * p11[ch]);
+}
+
 void dci_affine_apply(const float *src, float *dst, const dci_image_shape *shape,
-                      const dci_affine *t) {
+                      const dci_affine *t, dci_fill fill) {
     const int64_t H = shape->h, W = shape->w, C = shape->c;
     const double cy = 0.5 * (double)(H - 1), cx = 0.5 * (double)(W - 1);
     double cs, sn;
@@ -79,6 +100,11 @@ void dci_affine_apply(const float *src, float *dst, const dci_image_shape *shape
         double csrc = (-a * sn + b0 * cs) * ix + cx;
         float *out = dst + r * W * C;
         for (int64_t c = 0; c < W; c++, rs += dr_dcol, csrc += dc_dcol, out += C) {
+            if (fill == DCI_FILL_NEAREST &&
+                !(rs >= 0.0 && rs < (double)(H - 1) && csrc >= 0.0 && csrc < (double)(W - 1))) {
+                sample_nearest(src, out, H, W, C, rs, csrc);
+                continue;
+            }
             if (!(rs > -1.0 && rs < (double)H && csrc > -1.0 && csrc < (double)W)) {
                 for (int64_t ch = 0; ch < C; ch++) out[ch] = 0.0f;
                 continue;
@@ -118,23 +144,45 @@ void dci_augment_batch(const float *x, float *out, int64_t batch, const dci_imag
     const int64_t d = shape->h * shape->w * shape->c;
     for (int64_t i = 0; i < batch; i++) {
         dci_affine t = dci_affine_draw(r, shape, ranges);
-        dci_affine_apply(x + i * d, out + i * d, shape, &t);
+        dci_affine_apply(x + i * d, out + i * d, shape, &t, ranges->fill);
     }
 }
+
+/* Rows [lo, hi) of one chunk of dci_gather_batch (transforms drawn). */
+typedef struct gather_job {
+    const float *x;
+    int64_t d;
+    const int64_t *idx;
+    float *out;
+    const dci_image_shape *shape;
+    const dci_affine *t;
+    dci_fill fill;
+} gather_job;
+
+static void gather_part(void *ctx, int64_t lo, int64_t hi) {
+    const gather_job *j = ctx;
+    for (int64_t i = lo; i < hi; i++)
+        dci_affine_apply(j->x + j->idx[i] * j->d, j->out + i * j->d, j->shape, &j->t[i], j->fill);
+}
+
+#define GATHER_CHUNK 256
 
 void dci_gather_batch(const float *x, int64_t d, const int64_t *idx, int64_t b, float *out,
                       const dci_image_shape *shape, const dci_augment_ranges *ranges,
                       dci_rng *r) {
+    if (!shape) {
+        for (int64_t i = 0; i < b; i++)
+            memcpy(out + i * d, x + idx[i] * d, (size_t)d * sizeof *out);
+        return;
+    }
     const dci_augment_ranges def = dci_augment_ranges_default();
     if (!ranges) ranges = &def;
-    for (int64_t i = 0; i < b; i++) {
-        const float *src = x + idx[i] * d;
-        if (shape) {
-            dci_affine t = dci_affine_draw(r, shape, ranges);
-            dci_affine_apply(src, out + i * d, shape, &t);
-        } else {
-            memcpy(out + i * d, src, (size_t)d * sizeof *out);
-        }
+    dci_affine t[GATHER_CHUNK];
+    for (int64_t s = 0; s < b; s += GATHER_CHUNK) {
+        const int64_t m = b - s < GATHER_CHUNK ? b - s : GATHER_CHUNK;
+        for (int64_t i = 0; i < m; i++) t[i] = dci_affine_draw(r, shape, ranges);
+        gather_job j = {x, d, idx + s, out + s * d, shape, t, ranges->fill};
+        dci_parallel_for(m, 16, gather_part, &j);
     }
 }
 

@@ -6,7 +6,8 @@
  * ImageDataGenerator as used by DEC-DA / EDCWRN: shift up to ±0.1·W and
  * ±0.1·H pixels (continuous), rotation up to ±10°, independent zooms in
  * 1 ± 0.1 per axis, all about the image centre; bilinear sampling; pixels
- * from outside the image are 0. */
+ * from outside the image repeat the nearest edge pixel (Keras' default
+ * fill_mode, which the authors' code keeps) or are 0. */
 #ifndef DCI_AUGMENT_H
 #define DCI_AUGMENT_H
 
@@ -29,14 +30,24 @@ typedef struct dci_affine {
     double zoom_y;   /* content scale along rows */
 } dci_affine;
 
+/* What a source position outside the image reads. */
+typedef enum dci_fill {
+    DCI_FILL_NEAREST = 0, /* the nearest edge pixel (Keras' "nearest") */
+    DCI_FILL_ZERO = 1     /* 0 */
+} dci_fill;
+
 /* Ranges of the random transform: shifts as fractions of W and H, rotation
- * in degrees, zoom z gives scales in [1 − z, 1 + z]. */
+ * in degrees, zoom z gives scales in [1 − z, 1 + z]; and the fill. */
 typedef struct dci_augment_ranges {
     double width_shift, height_shift, rotation, zoom;
+    dci_fill fill;
 } dci_augment_ranges;
 
-/* 0.1, 0.1, 10°, 0.1 (EDCWRN Table 1). */
+/* 0.1, 0.1, 10°, 0.1, nearest fill: the clustering phase (EDCWRN Table 1). */
 dci_augment_ranges dci_augment_ranges_default(void);
+/* The same without zoom: pre-training, as DEC-DA and the EDCWRN authors'
+ * code run it. */
+dci_augment_ranges dci_augment_ranges_pretrain(void);
 
 /* Augmentation needs an image shape matching the data width:
  * NULL shape => DC_ERR_INVALID_ARG; a non-positive dimension =>
@@ -51,7 +62,7 @@ dci_affine dci_affine_draw(dci_rng *r, const dci_image_shape *shape,
 
 /* dst (h·w·c) = src transformed by t; src and dst must not overlap. */
 void dci_affine_apply(const float *src, float *dst, const dci_image_shape *shape,
-                      const dci_affine *t);
+                      const dci_affine *t, dci_fill fill);
 
 /* out[i] = x[i] under its own random transform, for batch rows of h·w·c.
  * Draw from a generator on stream DCI_STREAM_AUGMENT. */
@@ -60,7 +71,9 @@ void dci_augment_batch(const float *x, float *out, int64_t batch, const dci_imag
 
 /* out[i] = row idx[i] of x (rows of d floats) for i < b: a mini-batch
  * gather, each row under its own random transform when shape is not NULL
- * (shape must then match d; ranges NULL = defaults). */
+ * (shape must then match d; ranges NULL = defaults). The transforms are
+ * drawn in row order, then applied on the BLAS threads (core/parallel.h):
+ * the result does not depend on the thread count. */
 void dci_gather_batch(const float *x, int64_t d, const int64_t *idx, int64_t b, float *out,
                       const dci_image_shape *shape, const dci_augment_ranges *ranges,
                       dci_rng *r);

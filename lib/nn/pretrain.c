@@ -20,8 +20,16 @@ dci_pretrain_opts dci_pretrain_opts_default(void) {
 }
 
 double dci_pretrain_lr_at(const dci_pretrain_opts *o, int64_t step, int64_t total) {
-    if (!o->cosine || total < 1) return o->lr;
-    return 0.5 * o->lr * (1.0 + cos(M_PI * (double)step / (double)total));
+    double lr = o->lr;
+    if (o->cosine && total >= 1) lr *= 0.5 * (1.0 + cos(M_PI * (double)step / (double)total));
+    if (step < o->warmup) lr *= (double)(step + 1) / (double)(o->warmup + 1);
+    return lr;
+}
+
+int64_t dci_pretrain_total_steps(const dci_pretrain_opts *o, int64_t n) {
+    if (o->steps > 0) return o->steps;
+    const int64_t batch = o->batch < n ? o->batch : n;
+    return batch < 1 ? 0 : o->epochs * ((n + batch - 1) / batch);
 }
 
 static dc_status check_args(dci_autoencoder *ae, const float *x, int64_t n, int64_t d,
@@ -34,8 +42,10 @@ static dc_status check_args(dci_autoencoder *ae, const float *x, int64_t n, int6
     if (d != dci_mlp_in_dim(ae->enc))
         return dci_fail(DC_ERR_SHAPE, "pretrain: data has %lld columns, the network expects %lld",
                         (long long)d, (long long)dci_mlp_in_dim(ae->enc));
-    if (o->epochs < 0)
-        return dci_fail(DC_ERR_INVALID_ARG, "pretrain: epochs %lld < 0", (long long)o->epochs);
+    if (o->epochs < 0 || o->steps < 0 || o->warmup < 0)
+        return dci_fail(DC_ERR_INVALID_ARG, "pretrain: epochs %lld, steps %lld, warm-up %lld: "
+                        "none may be < 0", (long long)o->epochs, (long long)o->steps,
+                        (long long)o->warmup);
     if (o->batch < 1 || o->batch > dci_mlp_max_batch(ae->enc))
         return dci_fail(DC_ERR_INVALID_ARG,
                         "pretrain: batch %lld out of [1, %lld] (the network's workspace)",
@@ -83,47 +93,52 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
     double epoch_loss = NAN;
     int64_t last_epoch = 0, last_batch = 0;
     const int64_t per_epoch = (n + batch - 1) / batch;
-    const int64_t total_steps = per_epoch * o.epochs;
-    for (int64_t e = 0; e < o.epochs; e++) {
+    const int64_t total_steps = dci_pretrain_total_steps(&o, n);
+    const int64_t n_epochs = (total_steps + per_epoch - 1) / per_epoch;
+    int64_t step = 0;
+    for (int64_t e = 0; step < total_steps; e++) {
         dci_rng_shuffle_i64(&shuffle, order, n);
         double sum = 0.0;
-        for (int64_t start = 0, bi = 0; start < n; start += batch, bi++) {
+        int64_t seen = 0;
+        for (int64_t start = 0, bi = 0; start < n && step < total_steps;
+             start += batch, bi++, step++) {
             if ((st = dci_cancel_check("pretrain")) != DC_OK) goto done;
             const int64_t b = n - start < batch ? n - start : batch;
             dci_gather_batch(x, d, order + start, b, xb, o.augment, &ranges, &aug);
             const float *recon = dci_autoencoder_forward(ae, xb, b);
+            const float lr = (float)dci_pretrain_lr_at(&o, step, total_steps);
             double loss = dci_mse(recon, xb, b, d, grad);
             if (!isfinite(loss)) {
                 st = dci_fail(DC_ERR_NUMERIC,
                               "pretrain: the loss is %s at epoch %lld, batch %lld (learning "
                               "rate %g)",
                               isnan(loss) ? "NaN" : "Inf", (long long)e + 1, (long long)bi + 1,
-                              (double)o.lr);
+                              (double)lr);
                 goto done;
             }
             /* A ReLU network can blow its embedding up while the loss stays
              * finite (the decoder's units die and output a constant). */
             if (o.embed_limit > 0 &&
                 (st = check_embedding(dci_mlp_output(ae->enc), b * dci_mlp_out_dim(ae->enc),
-                                      o.embed_limit, e, bi, o.lr)) != DC_OK)
+                                      o.embed_limit, e, bi, lr)) != DC_OK)
                 goto done;
             last_epoch = e;
             last_batch = bi;
             dci_autoencoder_zero_grad(ae);
             dci_autoencoder_backward(ae, grad, NULL, NULL);
-            if (o.cosine)
-                dci_sgd_set_lr(sgd, (float)dci_pretrain_lr_at(&o, e * per_epoch + bi, total_steps));
+            dci_sgd_set_lr(sgd, lr);
             dci_sgd_step(sgd);
             sum += loss * (double)b;
+            seen += b;
         }
-        epoch_loss = sum / (double)n;
+        epoch_loss = sum / (double)seen;
         st = dci_progress(o.progress, o.progress_user, "pretrain", (long long)e + 1,
-                          (long long)o.epochs, epoch_loss);
+                          (long long)n_epochs, epoch_loss);
         if (st != DC_OK) goto done;
     }
     /* The loop checks each step's result at the next forward; the last
      * step has none. */
-    if (o.epochs > 0) {
+    if (total_steps > 0) {
         const dci_mlp *nets[2] = {ae->enc, ae->dec};
         for (int i = 0; i < 2 && st == DC_OK; i++)
             if (dci_check_finite(dci_mlp_params_const(nets[i]), 1, dci_mlp_param_count(nets[i]),

@@ -11,7 +11,12 @@
 #include "nn/autoencoder.h"
 
 typedef struct dci_pretrain_opts {
-    int64_t epochs;       /* >= 0 */
+    int64_t epochs;       /* >= 0; used when steps = 0 */
+    int64_t steps;        /* > 0: this many batch steps (epochs continue past the
+                             last full one: the budget is in steps); 0: epochs */
+    int64_t warmup;       /* the lr rises linearly over the first `warmup` steps
+                             (0: none); keeps the first, largest updates of a
+                             fresh network from overshooting */
     int64_t batch;        /* 1 .. the autoencoder's max_batch (clamped to n) */
     float lr;             /* > 0 */
     float momentum;       /* [0, 1) */
@@ -24,21 +29,26 @@ typedef struct dci_pretrain_opts {
     const dci_augment_ranges *ranges; /* NULL: dci_augment_ranges_default() */
     float embed_limit;                /* > 0: an embedding entry beyond it in magnitude
                                          is divergence (DC_ERR_NUMERIC); 0: no check */
-    dc_progress_fn progress;          /* phase "pretrain", done = epochs finished,
-                                         value = that epoch's mean loss */
+    dc_progress_fn progress;          /* phase "pretrain", done = epochs finished
+                                         (the last one may be partial), value =
+                                         that epoch's mean loss */
     void *progress_user;
 } dci_pretrain_opts;
 
-/* The learning rate of batch step (0-based) of total under opts' schedule. */
+/* The learning rate of batch step (0-based) of total under opts' schedule:
+ * warm-up, then constant or cosine (the cosine runs over all total steps). */
 double dci_pretrain_lr_at(const dci_pretrain_opts *opts, int64_t step, int64_t total);
 
-/* epochs 200, batch 256, lr 1.0, momentum 0.9 (SPEC §1.1), seed 0, no
- * augmentation, no embedding limit, no progress callback. */
+/* Batch steps a run makes on n samples: steps, or epochs x batches per epoch. */
+int64_t dci_pretrain_total_steps(const dci_pretrain_opts *opts, int64_t n);
+
+/* epochs 200, steps 0, no warm-up, batch 256, lr 1.0, momentum 0.9 (SPEC
+ * §1.1), seed 0, no augmentation, no embedding limit, no progress callback. */
 dci_pretrain_opts dci_pretrain_opts_default(void);
 
 /* Trains ae in place on x (n × d, borrowed). *final_loss (may be NULL) gets
  * the last epoch's mean training loss (per sample over the epoch's batches),
- * NaN when epochs = 0. Errors: DC_ERR_SHAPE (d differs from the network's
+ * NaN when no step is made. Errors: DC_ERR_SHAPE (d differs from the network's
  * input), DC_ERR_INVALID_ARG (options; augmentation without a matching image
  * shape), DC_ERR_NONFINITE (x), DC_ERR_NUMERIC (divergence: the loss became
  * NaN/Inf, an embedding entry exceeded embed_limit, or the last step left

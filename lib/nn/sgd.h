@@ -16,6 +16,10 @@ typedef struct dci_sgd dci_sgd;
 
 /* lr > 0, momentum in [0, 1) (DC_ERR_INVALID_ARG otherwise). */
 dc_status dci_sgd_create(dci_sgd **out, float lr, float momentum);
+/* A learning rate set in double (a solver parameter) as the float the
+ * updates use. A positive rate below the smallest positive float becomes
+ * that float, not 0: every rate the parameter tables accept stays valid. */
+float dci_sgd_rate(double lr);
 /* The same handle running Adam (Kingma & Ba 2015, bias-corrected, epsilon
  * 1e-7 as Keras): m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
  * w ← w − lr m̂ / (√v̂ + ε). beta1 in [0, 1), beta2 in (0, 1). Used for

@@ -136,13 +136,18 @@ dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x
         return dci_fail(DC_ERR_INVALID_ARG,
                         "dbas: x0_rows = %lld, need 1 (shared start) or beetles = %lld",
                         (long long)x0_rows, (long long)B);
+    /* Every later product (x0_rows * dim, B * dim) is at most this one. */
+    int64_t cells = 0;
+    if (!dci_add_i64(B, 4, &cells) || !dci_mul_i64(cells, dim, &cells))
+        return dci_fail(DC_ERR_NOMEM, "dbas: %lld beetles in dimension %lld do not fit in memory",
+                        (long long)B, (long long)dim);
     for (int64_t i = 0; i < x0_rows * dim; i++)
         if (!isfinite(x0[i]))
             return dci_fail(DC_ERR_INVALID_ARG, "dbas: start point row %lld, entry %lld is not finite",
                             (long long)(i / dim), (long long)(i % dim));
 
     /* pos: B current positions, then next / work / direction / best rows. */
-    double *mem = DCI_NEW_ARRAY(double, (B + 4) * dim, "dbas work space");
+    double *mem = DCI_NEW_ARRAY(double, cells, "dbas work space");
     dci_rng *rng = DCI_NEW_ARRAY(dci_rng, B, "dbas random streams");
     if (!mem || !rng) {
         dci_free(mem);

@@ -19,7 +19,9 @@ import pytest
 # the estimators' Python behaviour, where the clustering quality is not the
 # point.
 SMALL_DEEP = dict(hidden1=16, hidden2=8, hidden3=0, embed_dim=3, batch_size=32,
-                  pretrain_epochs=10, pretrain_lr=0.1, n_init=3, update_interval=10, max_iter=30)
+                  pretrain_epochs=10, pretrain_lr=0.1, pretrain_optimizer="sgd",
+                  pretrain_schedule="constant", pretrain_warmup=0, scale_input=False, n_init=3,
+                  update_interval=10, max_iter=30)
 
 
 def unit_blobs(n_per=40, k=3, d=6, seed=0):
@@ -54,3 +56,29 @@ def declare(lib, table):
         fn.restype = restype
         fn.argtypes = list(argtypes)
     return lib
+
+
+def label_boundaries(lab):
+    """Pixels whose right or lower neighbour has another label (the
+    library's definition of a segment boundary)."""
+    import numpy as np
+    b = np.zeros(lab.shape, bool)
+    b[:, :-1] |= lab[:, :-1] != lab[:, 1:]
+    b[:-1, :] |= lab[:-1, :] != lab[1:, :]
+    return b
+
+
+def shapes_scene(h, w, noise, stripes, seed=0):
+    """A synthetic photo with known regions: a disc (1) and a square (2) on
+    a background (0) with vertical stripes of +`stripes` in every other
+    5-pixel column, plus Gaussian noise. (uint8 (h, w, 3), uint8 truth)."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    truth = np.zeros((h, w), np.uint8)
+    truth[(xx - 0.31 * w) ** 2 + (yy - 0.5 * h) ** 2 < (0.19 * w) ** 2] = 1
+    truth[int(0.17 * h):int(0.83 * h), int(0.62 * w):int(0.92 * w)] = 2
+    colours = np.array([[65, 115, 80], [215, 85, 55], [55, 75, 195]], float)
+    img = colours[truth] + stripes * ((xx // 5) % 2)[..., None] * (truth == 0)[..., None]
+    img += rng.normal(scale=noise, size=img.shape)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8), truth

@@ -4,6 +4,7 @@ headers, library lookup and version check, status codes, array handling
 estimators (scikit-learn conventions, parity with the CLI) and the metrics
 and graph functions against numpy / scikit-learn."""
 import gc
+import math
 import os
 import pathlib
 import pickle
@@ -380,8 +381,7 @@ def test_bad_parameter_values_name_the_estimator_argument():
         dc.KMeans(2.5).fit(x)
     with pytest.raises(TypeError, match="random_state"):
         dc.KMeans(3, random_state="0").fit(x)
-    with pytest.raises(dc.KRangeError, match="n_clusters = 0, need n_clusters >= 1 "
-                                              ".set the number of clusters, parameter 'n_clusters'"):
+    with pytest.raises(dc.InvalidArgumentError, match="n_clusters=0"):
         dc.KMeans(0).fit(x)
     with pytest.raises(dc.InvalidArgumentError, match="n_neighbors = 500 neighbours") as e:
         dc.NJW(3, n_neighbors=500).fit(x)
@@ -433,6 +433,12 @@ def test_solver_parameters_typed_and_introspected():
             s.set("dbas_damp", 1.0)
         assert s.get("dbas_damp") == 0.5  # nothing changed
         assert set(s.params()) == set(s.param_names()) >= {"k", "seed", "dbas_mode"}
+    # An excluded bound: param_info gives the nearest accepted value.
+    with dc.Solver("edcwrn") as s:
+        assert s.param_bounds("lr") == (0.0, True, 1e30, False)
+        assert s.param_info("lr").min == math.nextafter(0.0, 1.0)
+        with pytest.raises(dc.InvalidArgumentError, match=r"outside \(0, 1e\+30\]"):
+            s.set("lr", 0.0)
 
 
 def test_solver_outputs_and_stats():

@@ -23,7 +23,8 @@ DEEP = [dc.EDCWRN, dc.IDEC, dc.DEC]
 
 # Tiny networks and short phases (estimator arguments).
 SMALL = dict(hidden1=32, hidden2=16, hidden3=0, embed_dim=3, batch_size=32, pretrain_epochs=20,
-             pretrain_lr=0.1, n_init=5, update_interval=20, max_iter=100)
+             pretrain_lr=0.1, pretrain_optimizer="sgd", pretrain_schedule="constant",
+             pretrain_warmup=0, scale_input=False, n_init=5, update_interval=20, max_iter=100)
 
 
 def block_blobs(n=240, d=12, k=3, seed=0):
@@ -122,7 +123,8 @@ def test_model_reproduces_the_fit(cls, data, fitted):
         ae.centers
     params = m.params()
     assert params["k"] == 3 and params["seed"] == 1 and params["hidden1"] == 32
-    assert params["batch"] == 32 and isinstance(params["augment"], bool)
+    assert params["batch"] == 32 and params["augment"] == "auto"
+    assert isinstance(params["scale_input"], bool)
     assert m.get("embed_dim") == 3 and isinstance(m.get("embed_dim"), int)
     if cls is dc.EDCWRN:
         assert m.get("formulation") == "proposed" and m.get("lambda") == 0.1
@@ -291,6 +293,42 @@ def test_defaults_equal_the_library_defaults(cls):
                 assert s.get(cname) == getattr(est, arg), arg
     assert set(est.get_params()) == set(cls._params) | {"image_shape", "pretrained",
                                                         "checkpoint", "n_jobs", "verbose"}
+
+
+# The default recipe with only a small network and short phases.
+TINY_DEFAULTS = dict(hidden1=32, hidden2=16, hidden3=0, embed_dim=3, pretrain_steps=300,
+                     max_iter=200, update_interval=20)
+
+
+@pytest.mark.parametrize("cls", DEEP)
+def test_default_recipe_after_standard_scaler(cls):
+    """make_pipeline(StandardScaler(), EDCWRN(5)) on Gaussian blobs: the old
+    default (SGD at lr 1) diverged in pre-training on most of these sets;
+    the default now fits each and finds the blobs."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    pipeline = pytest.importorskip("sklearn.pipeline")
+    preprocessing = pytest.importorskip("sklearn.preprocessing")
+    metrics = pytest.importorskip("sklearn.metrics")
+    for seed in range(4):
+        x, y = datasets.make_blobs(n_samples=300, n_features=10, centers=5, random_state=seed)
+        pipe = pipeline.make_pipeline(preprocessing.StandardScaler(),
+                                      cls(5, random_state=seed, **TINY_DEFAULTS))
+        labels = pipe.fit_predict(x)
+        assert metrics.adjusted_rand_score(y, labels) > 0.9, (cls.__name__, seed)
+
+
+@pytest.mark.parametrize("cls", DEEP)
+def test_default_recipe_on_integer_features(cls):
+    """scikit-learn's digits as they come (integers 0..16): no divergence,
+    the input scale is 1/16 and the clusters carry information."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    metrics = pytest.importorskip("sklearn.metrics")
+    x, y = datasets.load_digits(return_X_y=True)
+    x, y = x[:600], y[:600]
+    est = cls(10, random_state=0, hidden1=64, hidden2=16, hidden3=0, max_iter=300,
+              update_interval=20).fit(x)  # the default budget: 2000 steps
+    assert est.model_.params()["scale_input"] is True
+    assert metrics.normalized_mutual_info_score(y, est.labels_) > 0.5
 
 
 def test_parameter_errors(data):

@@ -127,7 +127,7 @@ def test_info_reads_a_pipe(tmp_path, gz):
 
 @pytest.mark.parametrize("extra,code,needle", [
     (["--k", 1000], 1, "larger than the number of samples"),
-    (["--k", 0], 2, "missing --k"),
+    (["--k", 0], 2, "outside [1, 1e+09]"),  # refused when set, like any out-of-range value
     (["--k", 3, "--n-init", 0], 2, "n_init"),
     (["--k", 3, "--no-such-option", 1], 2, "no-such-option"),
     (["--k", 3, "--param", "tol=abc"], 2, "not a number"),
@@ -269,8 +269,9 @@ def test_deep_resume_equals_uninterrupted(deep_data, tmp_path):
     run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--quiet", "--out", l1,
         "--checkpoint", ck, "--checkpoint-every", 60, check=0)
     assert ck.exists()
+    # the checkpoint resumed from may be the one the fit goes on writing
     run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--quiet", "--out", l2,
-        "--resume", ck, check=0)
+        "--resume", ck, "--checkpoint", ck, "--checkpoint-every", 60, check=0)
     assert np.array_equal(np.load(l1), np.load(l2))
 
 
@@ -342,7 +343,7 @@ def test_deep_pretraining_divergence_is_an_error(deep_data, tmp_path):
     xp, yp = deep_data
     out, model = tmp_path / "l.npy", tmp_path / "m.dcm"
     p = run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--pretrain-lr", 1e5,
-            "--out", out, "--save-model", model, "--json")
+            "--pretrain-optimizer", "sgd", "--out", out, "--save-model", model, "--json")
     assert p.returncode == 1 and p.stdout == ""
     assert "NaN or Inf appeared during computation: pretrain: " in p.stderr
     assert "at epoch " in p.stderr and ", batch " in p.stderr
@@ -517,3 +518,75 @@ def test_library_warnings_reach_stderr_and_the_json(tmp_path):
     j = json.loads(p.stdout)
     assert j["distinct_clusters"] == 1 and "1 distinct clusters" in j["warnings"][0]
     assert p.stderr == ""  # --quiet silences the warning, the JSON keeps it
+
+
+def test_outputs_never_replace_inputs(deep_data, tmp_path):
+    """An output naming an input (by any spelling or link) or another output
+    is refused before any work, exit 2, every file as it was."""
+    xp, yp = deep_data
+    lp = tmp_path / "y.npy"
+    np.save(lp, np.loadtxt(yp, dtype=np.int32))
+    (tmp_path / "sub").mkdir()
+    os.symlink(xp, tmp_path / "link.npy")
+    os.link(xp, tmp_path / "hard.npy")
+    ae = tmp_path / "ae.dcm"
+    ae.write_bytes(b"not read: refused before")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    spelled = tmp_path / "sub" / ".." / "x.npy"
+    cases = [
+        (["--out", xp], "--out '%s' is the same file as --data" % xp),
+        (["--out", spelled], "is the same file as --data"),
+        (["--centers-out", tmp_path / "link.npy"], "is the same file as --data"),
+        (["--embedding-out", tmp_path / "hard.npy"], "is the same file as --data"),
+        (["--out", lp], "is the same file as --labels"),
+        (["--save-model", xp], "--save-model"),
+        (["--checkpoint", lp], "--checkpoint"),
+        (["--save-pretrained", ae, "--load-pretrained", ae], "--load-pretrained"),
+        (["--out", tmp_path / "a.csv", "--centers-out", tmp_path / "sub" / ".." / "a.csv"],
+         "name the same file"),
+        (["--save-model", tmp_path / "m.dcm", "--checkpoint", tmp_path / "m.dcm"],
+         "name the same file"),
+    ]
+    for extra, needle in cases:
+        p = run("cluster", "--method", "edcwrn", "--data", xp, "--labels", lp, *DEEP,
+                "--json", *extra)
+        assert p.returncode == 2, (extra, p.stderr)
+        assert needle in p.stderr and p.stdout == "", (extra, p.stderr)
+    m = tmp_path / "m.dcm"
+    m.write_bytes(b"model")
+    for extra, needle in [(["--out", m], "--model"), (["--embedding-out", xp], "--data"),
+                          (["--out", lp], "--labels")]:
+        p = run("predict", "--model", m, "--data", xp, "--labels", lp, *extra)
+        assert p.returncode == 2 and needle in p.stderr, (extra, p.stderr)
+    del before["ae.dcm"]
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert {k: after[k] for k in before} == before
+    assert set(after) == set(before) | {"ae.dcm", "m.dcm"}  # nothing new, no temporaries
+
+
+def test_failed_run_leaves_no_outputs(tmp_path):
+    """The labels are written before the embedding; when the embedding cannot
+    be written (file size limit), neither appears and an old file survives."""
+    import resource
+    import signal
+    x, _ = blobs(n_per=200, d=2)
+    xp, out, emb = tmp_path / "x.npy", tmp_path / "labels.csv", tmp_path / "emb.csv"
+    np.save(xp, x)
+    out.write_text("old\n")
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    args = [CLI, "cluster", "--method", "njw", "--data", str(xp), "--k", "3", "--quiet",
+            "--out", str(out), "--embedding-out", str(emb)]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                       preexec_fn=small_files)
+    assert p.returncode == 1 and "emb.csv" in p.stderr, p.stderr
+    assert out.read_text() == "old\n"
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["labels.csv", "x.npy"]
+    # without the limit both appear, labels first in the listing of outputs
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert len(out.read_text().split()) == len(x) and emb.exists()
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["emb.csv", "labels.csv", "x.npy"]

@@ -21,7 +21,8 @@ CLI = os.environ.get("DEEPCLUST_CLI")
 # Without the neighbour branch a row's label depends on that row alone, so
 # predicting on part of the data must give that part's fitted labels.
 DEEP = ["--neighbors", "false", "--hidden1", 16, "--hidden2", 16, "--hidden3", 0, "--embed-dim", 3,
-        "--pretrain-epochs", 10, "--pretrain-lr", 0.1, "--max-iter", 60, "--update-interval", 20,
+        "--pretrain-epochs", 10, "--pretrain-lr", 0.1, "--pretrain-optimizer", "sgd",
+        "--max-iter", 60, "--update-interval", 20,
         "--k", 3, "--seed", 1, "--batch", 32]
 
 
@@ -100,7 +101,8 @@ def test_cli_model_without_record_normalises_with_the_data(tmp_path):
 
 def small_solver():
     return dc.Solver("edcwrn", k=3, seed=2, hidden1=16, hidden2=16, hidden3=0, embed_dim=3,
-                     batch=32, pretrain_epochs=10, pretrain_lr=0.1, max_iter=60, update_interval=20)
+                     batch=32, pretrain_epochs=10, pretrain_lr=0.1, pretrain_optimizer="sgd",
+                     max_iter=60, update_interval=20)
 
 
 def test_binding_model_normalization_round_trip(tmp_path):

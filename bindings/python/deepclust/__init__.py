@@ -8,7 +8,8 @@ Estimators (scikit-learn conventions): KMeans, NJW, SCDBAS and the deep
 methods EDCWRN, IDEC, DEC (with Model: save, load, predict, embed; reuse of
 a pre-trained autoencoder; checkpoints). Lower level: Solver (any method,
 every parameter by name), Dataset, dbas_minimize (the beetle search on a
-Python function), deepclust.graph, deepclust.metrics. Every failing library call raises a DeepClustError
+Python function), deepclust.graph, deepclust.metrics, and for images slic, segment
+(superpixels clustered into a label image) and rgb2lab. Every failing library call raises a DeepClustError
 subclass carrying the status code and the library's detail message.
 
 The shared library is found on first use: $DEEPCLUST_LIBRARY, then
@@ -28,6 +29,8 @@ from .core import (get_threads, library_path, library_version, load_library, set
 from .dataset import Dataset, write_labels, write_matrix
 from .dbas import DBASResult, dbas_minimize
 from .estimators import DEC, EDCWRN, IDEC, NJW, SCDBAS, KMeans, NotFittedError
+from .image import (boundary_recall, read_image, rgb2lab, segment, segment_superpixels, slic,
+                    write_image)
 from .model import Model
 from .solver import ParamInfo, Solver, methods
 
@@ -40,5 +43,6 @@ __all__ = [
     "NonFiniteError", "OutOfMemoryError", "FileIOError", "FileFormatError",
     "TruncatedFileError", "UnsupportedError", "KRangeError", "DegenerateDataError",
     "NotConvergedError", "NumericError", "StateError", "ChecksumError", "VersionError",
-    "CancelledError", "UnknownNameError", "InternalError",
+    "CancelledError", "UnknownNameError", "InternalError", "slic", "segment", "rgb2lab",
+    "boundary_recall", "read_image", "write_image", "segment_superpixels",
 ]

@@ -52,6 +52,12 @@ class ModelStruct(ctypes.Structure):
     pass
 
 
+class ImageStruct(ctypes.Structure):
+    """dc_image (deepclust/image.h): a plain struct, mirrored."""
+    _fields_ = [("width", ctypes.c_int64), ("height", ctypes.c_int64),
+                ("channels", ctypes.c_int), ("pixels", ctypes.POINTER(ctypes.c_uint8))]
+
+
 DatasetP = ctypes.POINTER(DatasetStruct)
 SolverP = ctypes.POINTER(SolverStruct)
 ModelP = ctypes.POINTER(ModelStruct)
@@ -90,6 +96,7 @@ F32_IN, F32_OUT = _Array(np.float32, False), _Array(np.float32, True)
 I32_IN, I32_OUT = _Array(np.int32, False), _Array(np.int32, True)
 I64_OUT = _Array(np.int64, True)
 F64_IN, F64_OUT = _Array(np.float64, False), _Array(np.float64, True)
+U8_IN = _Array(np.uint8, False)
 
 def _free(free_fn, handle, _keepalive):
     # `_keepalive` (e.g. a borrowed numpy array) is referenced here, so it
@@ -190,6 +197,7 @@ _PROTOTYPES = {
     "dc_solver_param_count": (c_int, [SolverP]),
     "dc_solver_param_name": (c_char_p, [SolverP, c_int]),
     "dc_solver_param_info": (_STATUS, [SolverP, c_char_p, P_int, P_double, P_double, P_double]),
+    "dc_solver_param_bounds": (_STATUS, [SolverP, c_char_p, P_double, P_int, P_double, P_int]),
     "dc_solver_param_help": (c_char_p, [SolverP, c_char_p]),
     "dc_solver_param_choices": (c_char_p, [SolverP, c_char_p]),
     "dc_solver_set_progress": (_STATUS, [SolverP, PROGRESS_FN, c_void_p]),
@@ -242,6 +250,20 @@ _PROTOTYPES = {
     "dc_affinity_sigma": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, F32_OUT]),
     "dc_affinity_dense": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, F32_OUT]),
     "dc_spectral_embedding": (_STATUS, [F32_IN, c_i64, c_i64, c_i64, c_int, c_i64, F32_OUT]),
+    # image.h, slic.h, segment.h (dc_slic_options built layout-free, see config_struct)
+    "dc_image_read": (_STATUS, [c_char_p, ctypes.POINTER(ImageStruct)]),
+    "dc_image_write": (_STATUS, [c_char_p, U8_IN, c_i64, c_i64, c_int]),
+    "dc_image_free": (None, [ctypes.POINTER(ImageStruct)]),
+    "dc_segment_superpixels": (_STATUS, [SolverP, U8_IN, c_i64, c_i64, c_int, I32_IN, c_int,
+                                         c_double, I32_OUT]),
+    "dc_srgb_to_lab": (_STATUS, [U8_IN, c_i64, c_int, F32_OUT]),
+    "dc_slic_options_size": (c_size_t, []),
+    "dc_slic_options_default": (None, [c_void_p]),
+    "dc_slic_options_set": (_STATUS, [c_void_p, c_char_p, c_double]),
+    "dc_slic": (_STATUS, [U8_IN, c_i64, c_i64, c_int, c_void_p, I32_OUT, P_int]),
+    "dc_segment": (_STATUS, [SolverP, U8_IN, c_i64, c_i64, c_int, c_void_p, c_double, I32_OUT,
+                             I32_OUT, P_int]),
+    "dc_boundary_recall": (_STATUS, [I32_IN, I32_IN, c_i64, c_i64, c_int, P_double]),
 }
 
 

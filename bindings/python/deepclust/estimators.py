@@ -224,15 +224,18 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
     _stats = {}
 
     def _make_solver(self, resume=False):
-        # A resumed fit keeps the checkpoint's value of every parameter the
-        # caller did not set (the library refuses other values): arguments
-        # left at their __init__ defaults are not passed on.
-        defaults = _init_defaults(type(self)) if resume else {}
+        # Arguments left at their __init__ defaults (the library's) are not
+        # passed on: the library then treats them as not set, so that a
+        # preset chooses their values and a resumed fit keeps the
+        # checkpoint's (it refuses other values). random_state=None still
+        # draws a fresh seed, except when resuming (the checkpoint's seed).
+        defaults = _init_defaults(type(self))
         solver = Solver(self._method)
         try:
             for arg, cname in self._params.items():
                 value = getattr(self, arg)
-                if arg in defaults and _same_value(value, defaults[arg]):
+                if (arg in defaults and _same_value(value, defaults[arg])
+                        and (resume or arg != "random_state")):
                     continue
                 if arg == "random_state":
                     value = _seed(value)
@@ -546,7 +549,9 @@ def _autoencoder(pretrained):
 
 
 # __init__ argument -> solver parameter, shared by EDCWRN, IDEC and DEC.
-_DEEP_PARAMS = dict(_SolverEstimator._params, pretrain_epochs="pretrain_epochs",
+_DEEP_PARAMS = dict(_SolverEstimator._params, preset="preset", pretrain_steps="pretrain_steps",
+                    pretrain_epochs="pretrain_epochs", pretrain_warmup="pretrain_warmup",
+                    scale_input="scale_input",
                     pretrain_lr="pretrain_lr", pretrain_momentum="pretrain_momentum",
                     pretrain_optimizer="pretrain_optimizer",
                     pretrain_schedule="pretrain_schedule", batch_size="batch", lr="lr", momentum="momentum",
@@ -556,20 +561,28 @@ _DEEP_PARAMS = dict(_SolverEstimator._params, pretrain_epochs="pretrain_epochs",
                     checkpoint_every="checkpoint_every")
 
 _DEEP_DOC = """
-    Network and training (None = the library's default for any of them):
-    hidden1, hidden2, hidden3 (encoder hidden layers; 0 drops layer 2 or 3;
-    the decoder mirrors them), embed_dim (embedding size M).
-    pretrain_epochs, pretrain_lr, pretrain_momentum, pretrain_optimizer
-    ("sgd": SGD with momentum, the SPEC's; "adam": Adam, beta1 =
-    pretrain_momentum), pretrain_schedule ("constant" or "cosine"):
-    autoencoder pre-training; pretrain_lr 0 = the optimiser's default
-    (SGD 1.0, Adam 0.001). batch_size: mini-batch of both
-    phases. lr, momentum: clustering phase. update_interval: T, clustering
-    iterations between target-distribution updates; tol: stop when fewer
-    than this fraction of labels changed between two updates; max_iter:
-    clustering iterations (mini-batches). n_init: k-means restarts for the
-    initial centres. augment: random affine augmentation of image batches
-    (needs image_shape = (H, W) or (H, W, C)). random_state: None (a fresh
+    Network and training (the defaults are the library's; None = the
+    library's default for any of them): preset ("default": the library's
+    measured recipe; "authors": the EDCWRN authors' published code; either
+    gives the values of every argument left at its default, see
+    docs/methods.md). hidden1, hidden2, hidden3 (encoder hidden layers; 0
+    drops layer 2 or 3; the decoder mirrors them), embed_dim (embedding
+    size M). pretrain_steps (0: 500 epochs, at least 2000 and at most 16000
+    steps), pretrain_epochs (> 0: the budget in epochs instead),
+    pretrain_warmup (learning-rate warm-up steps), pretrain_lr,
+    pretrain_momentum, pretrain_optimizer ("adam": Adam, beta1 =
+    pretrain_momentum; "sgd": SGD with momentum), pretrain_schedule
+    ("cosine" or "constant"): autoencoder pre-training; pretrain_lr 0 = the
+    optimiser's default (Adam 0.001, SGD 1.0). scale_input: divide the data
+    by a power of two near their 99th percentile of |x| (recorded in the
+    model), so that the learning rates act alike on any scaling.
+    batch_size: mini-batch of both phases. lr, momentum: clustering phase.
+    update_interval: T, clustering iterations between target-distribution
+    updates; tol: stop when fewer than this fraction of labels changed
+    between two updates; max_iter: clustering iterations (mini-batches).
+    n_init: k-means restarts for the initial centres. augment: random
+    affine augmentation of image batches ("auto": when image_shape = (H, W)
+    or (H, W, C) is given; True needs it). random_state: None (a fresh
     seed per fit), an int, a RandomState or a Generator.
 
     pretrained: a pre-trained autoencoder (deepclust.Model, e.g. another
@@ -806,10 +819,11 @@ class EDCWRN(_DeepEstimator):
                  neighbors_k=2, weighting=True, neighbors=True, formulation="proposed",
                  ce_normalized=True, weighting_scale="raw", weighting_norm="mean",
                  hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
-                 pretrain_epochs=50, pretrain_lr=0.0, pretrain_momentum=0.9,
-                 pretrain_optimizer="sgd", pretrain_schedule="constant", batch_size=256,
+                 preset="default", pretrain_steps=0, pretrain_epochs=0,
+                 pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
+                 pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
                  lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
-                 n_init=20, augment=False, image_shape=None, pretrained=None,
+                 n_init=20, augment="auto", scale_input=True, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -825,10 +839,10 @@ class IDEC(_DeepEstimator):
     _params = dict(_DEEP_PARAMS, lam="lambda")
 
     def __init__(self, n_clusters=8, *, lam=0.1, hidden1=500, hidden2=500, hidden3=2000,
-                 embed_dim=10, pretrain_epochs=50, pretrain_lr=0.0, pretrain_momentum=0.9,
-                 pretrain_optimizer="sgd", pretrain_schedule="constant",
-                 batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
-                 max_iter=8000, n_init=20, augment=False, image_shape=None, pretrained=None,
+                 embed_dim=10, preset="default", pretrain_steps=0, pretrain_epochs=0,
+                 pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
+                 pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
+                 max_iter=8000, n_init=20, augment="auto", scale_input=True, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -844,9 +858,11 @@ class DEC(_DeepEstimator):
     _params = _DEEP_PARAMS
 
     def __init__(self, n_clusters=8, *, hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
-                 pretrain_epochs=50, pretrain_lr=0.0, pretrain_momentum=0.9,
-                 pretrain_optimizer="sgd", pretrain_schedule="constant", batch_size=256,
+                 preset="default", pretrain_steps=0, pretrain_epochs=0,
+                 pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
+                 pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
                  lr=0.01, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
-                 n_init=20, augment=False, image_shape=None, pretrained=None, checkpoint=None,
-                 checkpoint_every=0, random_state=None, n_jobs=None, verbose=0):
+                 n_init=20, augment="auto", scale_input=True, image_shape=None, pretrained=None, checkpoint=None,
+                 checkpoint_every=0, random_state=None, n_jobs=None,
+                 verbose=0):
         _store_args(self, locals())

@@ -23,13 +23,18 @@ choices is a tuple of names for "choice" parameters, () otherwise."""
 
 def typed_value(info, raw):
     """A parameter's C double as its Python type (ParamInfo `info`): int,
-    bool, the choice name, or float."""
+    bool, the choice name, or float. Choices that extend a switch
+    ("false|true|auto": augment, weighting) give False and True for their
+    first two values, as the switch they were."""
     if info.type == "int":
         return int(raw)
     if info.type == "bool":
         return raw != 0
     if info.type == "choice":
-        return info.choices[int(raw)]
+        name = info.choices[int(raw)]
+        if tuple(info.choices[:2]) == ("false", "true") and name in ("false", "true"):
+            return name == "true"
+        return name
     return raw
 
 
@@ -101,6 +106,17 @@ class Solver(_lib.Handle):
         return ParamInfo(name, PARAM_TYPES[t.value], d.value, lo.value, hi.value,
                          _lib.pystr(self._lib.dc_solver_param_help(h, cname)),
                          tuple(choices.split("|")) if choices else ())
+
+    def param_bounds(self, name):
+        """(min, min_open, max, max_open): the bounds as the table states them,
+        with whether each is excluded (lr: (0.0, True, 1e30, False)).
+        param_info's min/max are the accepted values nearest to them."""
+        lo, hi = ctypes.c_double(), ctypes.c_double()
+        lo_open, hi_open = ctypes.c_int(), ctypes.c_int()
+        self._lib.dc_solver_param_bounds(self.handle, _lib.cstr(name), ctypes.byref(lo),
+                                         ctypes.byref(lo_open), ctypes.byref(hi),
+                                         ctypes.byref(hi_open))
+        return lo.value, bool(lo_open.value), hi.value, bool(hi_open.value)
 
     def params(self):
         """{name: ParamInfo} of every parameter of the method."""

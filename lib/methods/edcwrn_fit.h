@@ -1,0 +1,32 @@
+/* Between the parts of the deep methods' fit: methods/edcwrn.c (parameters,
+ * presets, the fit and the public entry points) and
+ * methods/edcwrn_checkpoint.c (the training state on disk). */
+#ifndef DCI_EDCWRN_FIT_H
+#define DCI_EDCWRN_FIT_H
+
+#include <stdint.h>
+
+#include "methods/edcwrn.h"
+#include "methods/model_io.h"
+
+/* The configuration from parameter values eff (in the method's table
+ * order: the solver's with the preset applied, or a checkpoint's). */
+dci_deep_cfg dci_deep_read_cfg(const dc_solver *s, const double *eff, dci_deep_method method);
+/* Records eff in the model (dc_model_get, model files). */
+void dci_deep_record_params(const dc_solver *s, const double *eff, dc_model *m);
+
+/* CRC32 of n x d floats: a checkpoint's data must be the fit's. */
+uint64_t dci_deep_data_crc(const float *x, int64_t n, int64_t d);
+/* Writes the whole training state and the pre-trained autoencoder to path
+ * (atomically, methods/model_io.h). */
+dc_status dci_deep_checkpoint_write(const dci_deep_train *t, const dc_model *ae, const char *path,
+                                    uint64_t crc);
+/* The training state of checkpoint f for the same data (x: as given, before
+ * the input scale), the solver's parameters replaced by the checkpoint's
+ * except those the caller set (which must agree, see the file). */
+dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, const dci_rec_file *f,
+                                      const float *x, int64_t n, int64_t d,
+                                      const dci_image_shape *shape, dci_deep_train **out_t,
+                                      dc_model **out_ae);
+
+#endif

@@ -1,0 +1,355 @@
+/* The EDCWRN / IDEC / DEC training step (methods/edcwrn.h): configuration
+ * checks, the training state, one mini-batch loss with gradients, target
+ * updates and one clustering iteration. methods/edcwrn.c composes them into
+ * fits; methods/edcwrn_checkpoint.c saves and restores the state. */
+#include "methods/edcwrn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cluster/kmeans.h"
+#include "cluster/neighbor_max.h"
+#include "cluster/weighting.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "graph/knn.h"
+#include "methods/method.h"
+#include "nn/autoencoder.h"
+
+const char *dci_deep_method_name(dci_deep_method method) {
+    static const char *const names[] = {"edcwrn", "idec", "dec"};
+    return names[method];
+}
+
+/* Encoder dims [d, hidden..., M]; returns their count. */
+int dci_deep_encoder_dims(const dci_deep_cfg *c, int64_t d, int64_t dims[DCI_DEEP_MAX_DIMS]) {
+    int n = 0;
+    dims[n++] = d;
+    for (int i = 0; i < 3 && c->hidden[i] > 0; i++) dims[n++] = c->hidden[i];
+    dims[n++] = c->embed_dim;
+    return n;
+}
+
+dc_status dci_deep_check(const dci_deep_cfg *c, int64_t n, int64_t d,
+                         const dci_image_shape *shape) {
+    const char *name = dci_deep_method_name(c->method);
+    DCI_TRY(dci_check_k(c->k, n, 1, name));
+    if (c->batch < 1)
+        return dci_fail(DC_ERR_INVALID_ARG, "%s: batch = %lld must be >= 1", name,
+                        (long long)c->batch);
+    if (!(c->lr > 0.0))
+        return dci_fail(DC_ERR_INVALID_ARG, "%s: learning rate lr = %g must be > 0", name, c->lr);
+    if (!(c->pretrain_lr >= 0.0) || !isfinite(c->pretrain_lr))
+        return dci_fail(DC_ERR_INVALID_ARG, "%s: pretrain_lr = %g must be > 0 (0: default)", name,
+                        c->pretrain_lr);
+    if (!(c->lambda >= 0.0))
+        return dci_fail(DC_ERR_INVALID_ARG, "%s: lambda = %g must be >= 0", name, c->lambda);
+    if (c->hidden[0] < 1 || (c->hidden[2] > 0 && c->hidden[1] < 1))
+        return dci_fail(DC_ERR_INVALID_ARG,
+                        "%s: hidden layers %lld, %lld, %lld: hidden1 must be >= 1 and hidden3 "
+                        "needs hidden2",
+                        name, (long long)c->hidden[0], (long long)c->hidden[1],
+                        (long long)c->hidden[2]);
+    if (c->update_interval < 1)
+        return dci_fail(DC_ERR_INVALID_ARG, "%s: update_interval must be >= 1", name);
+    if (!c->formulation_idec && dci_kernel_check(dci_kernel_proposed(c->a, c->b)) != DC_OK)
+        return dci_context(DC_ERR_INVALID_ARG, "%s", name);
+    if (c->weighting != DCI_WEIGHTING_OFF && dci_weighting_check(c->alpha, c->beta) != DC_OK)
+        return dci_context(DC_ERR_INVALID_ARG, "%s", name);
+    if (c->neighbors && dci_nmax_check_k(c->neighbors_k, n) != DC_OK)
+        return dci_context(DC_ERR_INVALID_ARG, "%s: parameter neighbors_k", name);
+    if (c->augment == DCI_AUGMENT_ON && dci_augment_check(shape, d) != DC_OK)
+        return dci_context(shape ? DC_ERR_SHAPE : DC_ERR_INVALID_ARG, "%s: parameter augment",
+                           name);
+    return DC_OK;
+}
+
+int dci_deep_augment_on(const dci_deep_cfg *c, const dci_image_shape *shape) {
+    return c->augment == DCI_AUGMENT_ON || (c->augment == DCI_AUGMENT_AUTO && shape != NULL);
+}
+
+int64_t dci_deep_pretrain_steps(const dci_deep_cfg *c, int64_t n) {
+    const int64_t b = c->batch < n ? c->batch : n;
+    const int64_t per_epoch = b < 1 ? 0 : (n + b - 1) / b;
+    if (c->pretrain_epochs > 0) return c->pretrain_epochs * per_epoch;
+    if (c->pretrain_steps > 0) return c->pretrain_steps;
+    const int64_t steps = 500 * per_epoch;
+    return steps < DCI_PRETRAIN_MIN_STEPS ? DCI_PRETRAIN_MIN_STEPS
+                                          : (steps > DCI_PRETRAIN_MAX_STEPS ? DCI_PRETRAIN_MAX_STEPS
+                                                                            : steps);
+}
+
+/* ---- training state ---- */
+
+void dci_deep_train_free(dci_deep_train *t) {
+    if (!t) return;
+    dc_model_free(t->m);
+    dci_sgd_free(t->sgd);
+    void *bufs[] = {t->wvar,  t->dr,    t->xb,   t->xb_nb, t->z,     t->dz,  t->drecon, t->qb,    t->pb,
+                    t->enb,   t->de,   t->dez,   t->zself, t->arg,  t->lnbr,  t->e,
+                    t->e_nb,  t->zall, t->q,     t->p,   t->nbr,    t->labels, t->labels_new,
+                    t->order, t->loss, t->trace};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dci_free(bufs[i]);
+    dci_free(t);
+}
+
+dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, const dc_model *ae,
+                                int64_t n, const dci_image_shape *shape) {
+    DCI_CHECK_NULL(out);
+    *out = NULL;
+    DCI_CHECK_NULL(cfg);
+    DCI_CHECK_NULL(ae);
+    if (ae->kind != DCI_MODEL_AUTOENCODER || !ae->dec)
+        return dci_fail(DC_ERR_INVALID_ARG, "clustering network: needs a pre-trained autoencoder");
+    dci_deep_train *t = DCI_NEW_ZEROS(dci_deep_train, 1, "training state");
+    if (!t) return DC_ERR_NOMEM;
+    t->cfg = *cfg;
+    t->n = n;
+    t->d = ae->dims[0];
+    t->K = cfg->k;
+    t->M = dci_model_dim(ae);
+    t->B = cfg->batch < n ? cfg->batch : n;
+    t->kn = cfg->neighbors ? cfg->neighbors_k : 0;
+    t->last_change = NAN;
+    t->pretrain_loss = ae->pretrain_loss;
+    const int64_t B = t->B, M = t->M, K = t->K, d = t->d, kn = t->kn;
+    dc_status st = dci_model_new(&t->m, DCI_MODEL_CLUSTERING, dci_deep_method_name(cfg->method), ae->dims,
+                                 ae->n_dims, B, kn > 0, cfg->method != DCI_DEEP_DEC, K,
+                                 cfg->weighting == DCI_WEIGHTING_ON);
+    if (st != DC_OK) goto fail;
+    dc_model *m = t->m;
+    dci_mlp_copy_params(m->enc, ae->enc);
+    if (m->enc_nb) dci_mlp_copy_params(m->enc_nb, ae->enc);
+    if (m->dec) dci_mlp_copy_params(m->dec, ae->dec);
+    m->kernel = cfg->formulation_idec ? dci_kernel_student() : dci_kernel_proposed(cfg->a, cfg->b);
+    /* a (M s)^b = (a M^b) s^b: M w in the distance is a rescaled a; the
+     * fixed uniform weights 1/M of weighting = after are a / M^b. */
+    if (cfg->weighting == DCI_WEIGHTING_ON && cfg->weighting_norm == DCI_WNORM_MEAN)
+        m->kernel.a *= pow((double)M, m->kernel.b);
+    if (cfg->weighting == DCI_WEIGHTING_AFTER && cfg->weighting_norm == DCI_WNORM_SUM &&
+        !cfg->formulation_idec)
+        m->kernel.a *= pow((double)M, -m->kernel.b);
+    m->input_scale = ae->input_scale;
+    m->neighbors_k = kn;
+    m->pretrain_loss = ae->pretrain_loss;
+    if (m->weights) dci_weighting_init(m->weights, K, M);
+    t->closs = cfg->formulation_idec ? DCI_CLOSS_KL
+                                     : (cfg->ce_normalized ? DCI_CLOSS_CE : DCI_CLOSS_CE_UNNORM);
+    t->lambda_c = cfg->method == DCI_DEEP_DEC ? 1.0 : cfg->lambda;
+
+#define ALLOC(ptr, type, count) \
+    if (!((ptr) = DCI_NEW_ZEROS(type, (count), #ptr))) goto nomem
+    ALLOC(t->dr, float, K * M);
+    if (cfg->weighting != DCI_WEIGHTING_OFF) ALLOC(t->wvar, double, M);
+    ALLOC(t->xb, float, B * d);
+    ALLOC(t->z, float, B * M);
+    ALLOC(t->dz, float, B * M);
+    ALLOC(t->drecon, float, B * d);
+    ALLOC(t->qb, float, B * K);
+    ALLOC(t->pb, float, B * K);
+    ALLOC(t->e, float, n * M);
+    ALLOC(t->zall, float, n * M);
+    ALLOC(t->q, float, n * K);
+    ALLOC(t->p, float, n * K);
+    ALLOC(t->labels, int32_t, n);
+    ALLOC(t->labels_new, int32_t, n);
+    ALLOC(t->order, int64_t, n);
+    if (kn > 0) {
+        ALLOC(t->enb, float, B * kn * M);
+        ALLOC(t->de, float, B * kn * M);
+        ALLOC(t->dez, float, B * M);
+        ALLOC(t->zself, float, B * M);
+        ALLOC(t->arg, int32_t, B * M);
+        ALLOC(t->lnbr, int64_t, B * kn);
+        if (dci_deep_augment_on(cfg, shape)) ALLOC(t->xb_nb, float, B * d);
+        ALLOC(t->e_nb, float, n * M);
+        ALLOC(t->nbr, int64_t, n * kn);
+        dci_nmax_self(n, kn, t->nbr);
+    }
+#undef ALLOC
+
+    st = dci_sgd_create(&t->sgd, dci_sgd_rate(cfg->lr), (float)cfg->momentum);
+    if (st == DC_OK) st = dci_sgd_add_mlp(t->sgd, m->enc);
+    if (st == DC_OK && m->enc_nb) st = dci_sgd_add_mlp(t->sgd, m->enc_nb);
+    if (st == DC_OK && m->dec) st = dci_sgd_add_mlp(t->sgd, m->dec);
+    if (st == DC_OK) st = dci_sgd_add_block(t->sgd, m->centers, t->dr, K * M);
+    if (st != DC_OK) goto fail;
+
+    for (int64_t i = 0; i < n; i++) t->order[i] = i;
+    t->pos = n; /* the first iteration starts an epoch (and shuffles) */
+    dci_rng_init(&t->shuffle, cfg->seed, DCI_STREAM_SHUFFLE);
+    dci_rng_init(&t->aug, cfg->seed, DCI_STREAM_AUGMENT);
+    t->augment = dci_deep_augment_on(cfg, shape);
+    if (shape) t->shape = *shape;
+    *out = t;
+    return DC_OK;
+nomem:
+    st = DC_ERR_NOMEM;
+fail:
+    dci_deep_train_free(t);
+    return st;
+}
+
+static dc_status append_rows(float **buf, int64_t *n, int64_t *cap, const float *row, int cols) {
+    if (*n == *cap) {
+        int64_t nc = *cap ? 2 * *cap : 256;
+        float *nb = dci_realloc(*buf, (size_t)(nc * cols) * sizeof **buf);
+        if (!nb) return dci_fail(DC_ERR_NOMEM, "cannot grow the training history");
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *n * cols, row, (size_t)cols * sizeof *row);
+    (*n)++;
+    return DC_OK;
+}
+
+dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_fn progress,
+                                void *user) {
+    dci_model_encode(t->m, x, t->n, t->e, t->e_nb);
+    dci_model_combine(t->m, t->e, t->e_nb, NULL, t->n, t->zall);
+    DCI_TRY(dci_embedding_check(t->zall, t->n, t->M));
+    dci_kmeans_opts o;
+    dci_kmeans_opts_default(&o);
+    o.n_init = t->cfg.n_init;
+    o.seed = t->cfg.seed;
+    o.progress = progress;
+    o.progress_user = user;
+    return dci_kmeans(t->zall, t->n, t->M, t->K, &o, NULL, t->m->centers, NULL, NULL);
+}
+
+dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
+                              const float *pb, const int64_t *nbr, int grad, double parts[3]) {
+    dc_model *m = t->m;
+    const int64_t M = t->M, K = t->K, kn = t->kn;
+    float *z = t->z;
+    const float *vx = dci_mlp_forward(m->enc, xb, b);
+    if (m->enc_nb) {
+        const float *ez = dci_mlp_forward(m->enc_nb, xb_nb ? xb_nb : xb, b);
+        if (!nbr) {
+            for (int64_t i = 0; i < b * M; i++) t->zself[i] = vx[i] + ez[i];
+            DCI_TRY(dci_embedding_check(t->zself, b, M));
+            DCI_TRY(dci_nmax_knn_batch(t->zself, b, M, kn, t->lnbr));
+            nbr = t->lnbr;
+        }
+        for (int64_t r = 0; r < b * kn; r++)
+            memcpy(t->enb + r * M, ez + nbr[r] * M, (size_t)M * sizeof *z);
+        dci_nmax_forward(t->enb, b, kn, M, z, t->arg);
+        for (int64_t i = 0; i < b * M; i++) z[i] += vx[i];
+    } else {
+        for (int64_t i = 0; i < b * M; i++) z[i] = 2.0f * vx[i];
+    }
+    DCI_TRY(dci_embedding_check(z, b, M));
+
+    double lr_loss = 0.0, lc = 0.0;
+    if (m->dec) {
+        const float *recon = dci_mlp_forward(m->dec, z, b);
+        lr_loss = dci_mse(recon, xb, b, t->d, grad ? t->drecon : NULL);
+    }
+    if (grad) {
+        dci_mlp_zero_grad(m->enc);
+        if (m->enc_nb) dci_mlp_zero_grad(m->enc_nb);
+        if (m->dec) {
+            dci_mlp_zero_grad(m->dec);
+            dci_mlp_backward(m->dec, t->drecon, t->dz);
+        } else {
+            memset(t->dz, 0, (size_t)(b * M) * sizeof *t->dz);
+        }
+        memset(t->dr, 0, (size_t)(K * M) * sizeof *t->dr);
+    }
+    DCI_TRY(dci_assign_loss(m->kernel, t->closs, z, b, M, m->centers, m->weights, K, pb,
+                            t->lambda_c, grad ? t->dz : NULL, grad ? t->dr : NULL, &lc));
+    const double total = lr_loss + t->lambda_c * lc;
+    if (!isfinite(total))
+        return dci_fail(DC_ERR_NUMERIC, "the reconstruction loss is %s (learning rate too high?)",
+                        isnan(lr_loss) ? "NaN" : "Inf");
+    if (parts) {
+        parts[0] = total;
+        parts[1] = lr_loss;
+        parts[2] = lc;
+    }
+    if (!grad) return DC_OK;
+    /* z = v_x + v_z: both branches receive dL/dz. Without the neighbour
+     * branch z = 2 enc(x) stands for two equal encoders that each receive
+     * dL/dz (deep_model.h), so enc gets dL/dz, not 2 dL/dz. */
+    dci_mlp_backward(m->enc, t->dz, NULL);
+    if (m->enc_nb) {
+        /* The max routes each component to its winning neighbour; a batch
+         * row can be the neighbour of several rows, so sum per row. */
+        dci_nmax_backward(t->dz, t->arg, b, kn, M, t->de);
+        memset(t->dez, 0, (size_t)(b * M) * sizeof *t->dez);
+        for (int64_t r = 0; r < b * kn; r++) {
+            float *dst = t->dez + nbr[r] * M;
+            const float *src = t->de + r * M;
+            for (int64_t mm = 0; mm < M; mm++) dst[mm] += src[mm];
+        }
+        dci_mlp_backward(m->enc_nb, t->dez, NULL);
+    }
+    return DC_OK;
+}
+
+/* The representation weights w (K x M) from n rows of q and z (SPEC §1.5). */
+dc_status dci_deep_weights(dci_deep_train *t, const float *q, const float *z, int64_t n,
+                                float *w) {
+    const double *scale = NULL;
+    if (t->cfg.weighting_scale == DCI_WSCALE_STANDARDIZED) {
+        DCI_TRY(dci_weighting_dim_variance(z, n, t->M, t->wvar));
+        scale = t->wvar;
+    }
+    return dci_weighting_update(q, z, n, t->M, t->m->centers, t->K, t->cfg.alpha, t->cfg.beta,
+                                scale, w);
+}
+
+dc_status dci_deep_update(dci_deep_train *t, const float *x) {
+    dc_model *m = t->m;
+    const int64_t n = t->n, M = t->M, K = t->K;
+    dci_model_encode(m, x, n, t->e, t->e_nb);
+    dci_model_combine(m, t->e, t->e_nb, t->nbr, n, t->zall);
+    DCI_TRY(dci_embedding_check(t->zall, n, M));
+    if (t->kn > 0) DCI_TRY(dci_knn_self(t->zall, n, M, t->kn, t->nbr, NULL));
+    DCI_TRY(dci_assign_q(m->kernel, t->zall, n, M, m->centers, m->weights, K, t->q));
+    DCI_TRY(dci_assign_target(t->q, n, K, t->p));
+    if (m->weights) DCI_TRY(dci_deep_weights(t, t->q, t->zall, n, m->weights));
+    dci_assign_labels(t->q, n, K, t->labels_new);
+    double change = 1.0; /* the first update: every label is new */
+    if (t->have_labels) {
+        int64_t diff = 0;
+        for (int64_t i = 0; i < n; i++) diff += t->labels_new[i] != t->labels[i];
+        change = (double)diff / (double)n;
+        t->last_change = change;
+    }
+    int32_t *tmp = t->labels;
+    t->labels = t->labels_new;
+    t->labels_new = tmp;
+    t->have_labels = 1;
+    const float row[2] = {(float)t->iter, (float)change};
+    return append_rows(&t->trace, &t->n_trace, &t->cap_trace, row, 2);
+}
+
+dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
+    const int64_t n = t->n, K = t->K, M = t->M;
+    if (t->pos >= n) {
+        dci_rng_shuffle_i64(&t->shuffle, t->order, n);
+        t->pos = 0;
+    }
+    const int64_t b = n - t->pos < t->B ? n - t->pos : t->B;
+    const int64_t *idx = t->order + t->pos;
+    t->pos += b;
+    dci_gather_batch(x, t->d, idx, b, t->xb, t->augment ? &t->shape : NULL, NULL, &t->aug);
+    if (t->xb_nb) dci_gather_batch(x, t->d, idx, b, t->xb_nb, &t->shape, NULL, &t->aug);
+    for (int64_t i = 0; i < b; i++)
+        memcpy(t->pb + i * K, t->p + idx[i] * K, (size_t)K * sizeof *t->pb);
+    double parts[3];
+    DCI_TRY(dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts));
+    dc_model *m = t->m;
+    if (m->weights) {
+        /* From the batch's forward quantities, before the step moves r. */
+        DCI_TRY(dci_assign_q(m->kernel, t->z, b, M, m->centers, m->weights, K, t->qb));
+        DCI_TRY(dci_deep_weights(t, t->qb, t->z, b, m->weights));
+    }
+    dci_sgd_step(t->sgd);
+    const float row[3] = {(float)parts[0], (float)parts[1], (float)parts[2]};
+    DCI_TRY(append_rows(&t->loss, &t->n_loss, &t->cap_loss, row, 3));
+    t->iter++;
+    return DC_OK;
+}
