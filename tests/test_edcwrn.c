@@ -349,6 +349,79 @@ static void test_blobs(const char *method, const blobs *bl) {
 
 /* ---- save / load / predict ---- */
 
+/* Labels of rows [lo, hi) of ds predicted on their own. */
+static void predict_rows(dc_model *m, const blobs *bl, int64_t lo, int64_t hi, int32_t *out) {
+    dc_dataset *part = NULL;
+    CHECK_OK(dc_dataset_create(&part, dc_dataset_data(bl->ds) + lo * bl->d, hi - lo, bl->d,
+                               DC_COPY));
+    CHECK_OK(dc_model_predict(m, part, out + lo, hi - lo));
+    dc_dataset_free(part);
+}
+
+/* A fitted EDCWRN model keeps its training rows as the neighbour branch's
+ * reference set: predicting the training rows all at once, one at a time
+ * or in batches of 7 gives the fitted labels, also after save and load. A
+ * model without the reference records (an earlier version's) finds
+ * neighbours among the rows given, as before; damaged reference records are
+ * refused. */
+static void test_reference_neighbours(const blobs *bl) {
+    dc_solver *s = small_solver("edcwrn", bl->k, 5);
+    CHECK_OK(dc_solver_fit(s, bl->ds));
+    const int64_t n = bl->n;
+    int32_t *fit = labels_of(s, n), *pred = calloc((size_t)n, sizeof *pred);
+    dc_model *m = NULL, *back = NULL;
+    CHECK_OK(dc_solver_model(s, &m));
+    CHECK(m && m->n_ref == n && m->ref_z0 && m->ref_hash);
+    const char *path = tmp_path("ref.dcm");
+    CHECK_OK(dc_model_save(m, path));
+    CHECK_OK(dc_model_load(&back, path));
+    dc_model *models[2] = {m, back};
+    for (int which = 0; which < 2; which++) {
+        if (!models[which]) continue;
+        CHECK_OK(dc_model_predict(models[which], bl->ds, pred, n));
+        CHECK(!memcmp(fit, pred, sizeof *pred * (size_t)n));
+        memset(pred, 0xff, sizeof *pred * (size_t)n);
+        for (int64_t i = 0; i < n; i++) predict_rows(models[which], bl, i, i + 1, pred);
+        CHECK_MSG(!memcmp(fit, pred, sizeof *pred * (size_t)n), "one row at a time (%d)", which);
+        memset(pred, 0xff, sizeof *pred * (size_t)n);
+        for (int64_t i = 0; i < n; i += 7) predict_rows(models[which], bl, i, i + 7 < n ? i + 7 : n, pred);
+        CHECK_MSG(!memcmp(fit, pred, sizeof *pred * (size_t)n), "batches of 7 (%d)", which);
+    }
+    /* Without the reference records. */
+    dci_rec_file f;
+    CHECK_OK(dci_rec_load(&f, path));
+    const char *old = tmp_path("noref.dcm"), *bad = tmp_path("badref.dcm");
+    dci_rec_writer w, wb;
+    CHECK_OK(dci_rec_begin(&w, old, DCI_MAGIC_MODEL));
+    CHECK_OK(dci_rec_begin(&wb, bad, DCI_MAGIC_MODEL));
+    for (int64_t i = 0; i < f.n_recs; i++) {
+        const dci_rec *rc = &f.recs[i];
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)rc->name_len, rc->name);
+        /* bad: one hash short of the embeddings' rows */
+        dci_rec_put(&wb, name, rc->type, rc->data,
+                    strcmp(name, "ref.hash") == 0 ? rc->count - 1 : rc->count);
+        if (strncmp(name, "ref.", 4) != 0) dci_rec_put(&w, name, rc->type, rc->data, rc->count);
+    }
+    CHECK_OK(dci_rec_commit(&w));
+    CHECK_OK(dci_rec_commit(&wb));
+    dci_rec_close(&f);
+    dc_model *o = NULL, *b = NULL;
+    CHECK_OK(dc_model_load(&o, old));
+    CHECK(o && o->n_ref == 0);
+    memset(pred, 0xff, sizeof *pred * (size_t)n);
+    if (o) CHECK_OK(dc_model_predict(o, bl->ds, pred, n));
+    CHECK(!memcmp(fit, pred, sizeof *pred * (size_t)n));
+    CHECK_STATUS(dc_model_load(&b, bad), DC_ERR_FORMAT);
+    CHECK(b == NULL && strstr(dc_last_error(), "reference set"));
+    dc_model_free(o);
+    dc_model_free(m);
+    dc_model_free(back);
+    free(fit);
+    free(pred);
+    dc_solver_free(s);
+}
+
 static void test_save_load(const blobs *bl) {
     dc_solver *s = small_solver("edcwrn", bl->k, 2);
     CHECK_OK(dc_solver_fit(s, bl->ds));
@@ -1550,6 +1623,7 @@ int main(void) {
     test_blobs("idec", &bl);
     test_blobs("dec", &bl);
     test_save_load(&bl);
+    test_reference_neighbours(&bl);
     test_pretrained(&bl);
     test_bad_inputs(&bl);
     test_pretrain_optimizers(&bl);

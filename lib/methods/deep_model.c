@@ -20,6 +20,9 @@ void dc_model_free(dc_model *m) {
     dci_mlp_free(m->dec);
     dci_free(m->centers);
     dci_free(m->weights);
+    dci_free(m->ref_z0);
+    dci_free(m->ref_enb);
+    dci_free(m->ref_hash);
     dci_norm_free(&m->norm);
     dci_free(m);
 }
@@ -77,6 +80,9 @@ dc_status dci_model_clone(dc_model **out, const dc_model *m) {
     c->dec = dec;
     c->centers = centers;
     c->weights = weights;
+    c->n_ref = 0;
+    c->ref_z0 = c->ref_enb = NULL;
+    c->ref_hash = NULL;
     c->norm = (dci_norm){DC_NORM_NONE, NULL, NULL};
     dc_status st = dci_norm_copy(&c->norm, &m->norm, m->dims[0]);
     if (st != DC_OK) {
@@ -90,6 +96,21 @@ dc_status dci_model_clone(dc_model **out, const dc_model *m) {
     const int64_t km = m->k * dci_model_dim(m);
     if (centers) memcpy(centers, m->centers, (size_t)km * sizeof *centers);
     if (weights) memcpy(weights, m->weights, (size_t)km * sizeof *weights);
+    if (m->n_ref > 0) {
+        const int64_t len = m->n_ref * dci_model_dim(m);
+        c->ref_z0 = DCI_NEW_ARRAY(float, len, "reference embedding");
+        c->ref_enb = DCI_NEW_ARRAY(float, len, "reference neighbour embedding");
+        c->ref_hash = DCI_NEW_ARRAY(uint64_t, m->n_ref, "reference hashes");
+        if (!c->ref_z0 || !c->ref_enb || !c->ref_hash) {
+            dc_model_free(c);
+            *out = NULL;
+            return DC_ERR_NOMEM;
+        }
+        c->n_ref = m->n_ref;
+        memcpy(c->ref_z0, m->ref_z0, (size_t)len * sizeof *c->ref_z0);
+        memcpy(c->ref_enb, m->ref_enb, (size_t)len * sizeof *c->ref_enb);
+        memcpy(c->ref_hash, m->ref_hash, (size_t)m->n_ref * sizeof *c->ref_hash);
+    }
     return DC_OK;
 }
 
@@ -190,6 +211,61 @@ dc_status dci_embedding_check(const float *z, int64_t n, int64_t M) {
     return DC_OK;
 }
 
+/* FNV-1a over a row's bytes: which reference row a query row is. */
+static uint64_t row_hash(const float *row, int64_t d) {
+    const unsigned char *p = (const unsigned char *)row;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < (size_t)d * sizeof *row; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+dc_status dci_model_set_reference(dc_model *m, const float *x, int64_t n) {
+    if (!m->enc_nb) return dci_fail(DC_ERR_INVALID_ARG, "reference set: no neighbour branch");
+    const int64_t M = dci_model_dim(m), d = m->dims[0];
+    float *z0 = DCI_NEW_ARRAY(float, n * M, "reference embedding");
+    float *enb = DCI_NEW_ARRAY(float, n * M, "reference neighbour embedding");
+    float *e = DCI_NEW_ARRAY(float, n * M, "embedding");
+    uint64_t *h = DCI_NEW_ARRAY(uint64_t, n, "reference hashes");
+    if (!z0 || !enb || !e || !h) {
+        dci_free(z0), dci_free(enb), dci_free(e), dci_free(h);
+        return DC_ERR_NOMEM;
+    }
+    dci_model_encode(m, x, n, e, enb);
+    dci_model_combine(m, e, enb, NULL, n, z0);
+    dci_free(e);
+    for (int64_t i = 0; i < n; i++) h[i] = row_hash(x + i * d, d);
+    dci_free(m->ref_z0), dci_free(m->ref_enb), dci_free(m->ref_hash);
+    m->ref_z0 = z0;
+    m->ref_enb = enb;
+    m->ref_hash = h;
+    m->n_ref = n;
+    return dci_embedding_check(z0, n, M);
+}
+
+/* Neighbours of n query rows among the reference set: the k + 1 nearest by
+ * z0, of which the row itself (same hash) is dropped, else the farthest. */
+static dc_status reference_neighbours(const dc_model *m, const float *x, const float *z0,
+                                      int64_t n, int64_t *nbr) {
+    const int64_t M = dci_model_dim(m), d = m->dims[0], k = m->neighbors_k;
+    int64_t *cand = DCI_NEW_ARRAY(int64_t, n * (k + 1), "neighbour candidates");
+    if (!cand) return DC_ERR_NOMEM;
+    dc_status st = dci_knn_query(m->ref_z0, m->n_ref, z0, n, M, k + 1, cand, NULL);
+    for (int64_t i = 0; st == DC_OK && i < n; i++) {
+        const int64_t *c = cand + i * (k + 1);
+        const uint64_t h = row_hash(x + i * d, d);
+        int64_t skip = k;
+        for (int64_t l = 0; l <= k; l++)
+            if (m->ref_hash[c[l]] == h) {
+                skip = l;
+                break;
+            }
+        for (int64_t l = 0, o = 0; l <= k; l++)
+            if (l != skip) nbr[i * k + o++] = c[l];
+    }
+    dci_free(cand);
+    return st;
+}
+
 dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z) {
     const int64_t M = dci_model_dim(m), k = m->neighbors_k;
     if (m->kind == DCI_MODEL_AUTOENCODER) {
@@ -201,15 +277,20 @@ dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z) {
         dci_model_combine(m, z, NULL, NULL, n, z);
         return DC_OK;
     }
+    const int ref = m->n_ref > k;
     float *e = DCI_NEW_ARRAY(float, n * M, "embedding");
     float *enb = DCI_NEW_ARRAY(float, n * M, "neighbour embedding");
-    int64_t *nbr = k < n ? DCI_NEW_ARRAY(int64_t, n * k, "neighbour lists") : NULL;
-    dc_status st = (!e || !enb || (k < n && !nbr)) ? DC_ERR_NOMEM : DC_OK;
+    int64_t *nbr = ref || k < n ? DCI_NEW_ARRAY(int64_t, n * k, "neighbour lists") : NULL;
+    dc_status st = (!e || !enb || ((ref || k < n) && !nbr)) ? DC_ERR_NOMEM : DC_OK;
     if (st == DC_OK) {
         dci_model_encode(m, x, n, e, enb);
         dci_model_combine(m, e, enb, NULL, n, z);
         st = dci_embedding_check(z, n, M);
-        if (st == DC_OK && nbr) {
+        if (st == DC_OK && ref) {
+            st = reference_neighbours(m, x, z, n, nbr);
+            /* The max runs over the reference rows' e'. */
+            if (st == DC_OK) dci_model_combine(m, e, m->ref_enb, nbr, n, z);
+        } else if (st == DC_OK && nbr) {
             st = dci_knn_self(z, n, M, k, nbr, NULL);
             if (st == DC_OK) dci_model_combine(m, e, enb, nbr, n, z);
         }
@@ -270,6 +351,12 @@ void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix) {
     dci_rec_put_f64(w, pname(&n, prefix, "pretrain_loss"), m->pretrain_loss);
     if (m->train_rows > 0) dci_rec_put_i64(w, pname(&n, prefix, "train_rows"), m->train_rows);
     if (m->input_scale != 1.0) dci_rec_put_f64(w, pname(&n, prefix, "input_scale"), m->input_scale);
+    if (m->n_ref > 0) {
+        const int64_t len = m->n_ref * dci_model_dim(m);
+        dci_rec_put(w, pname(&n, prefix, "ref.z0"), DCI_REC_F32, m->ref_z0, len);
+        dci_rec_put(w, pname(&n, prefix, "ref.enb"), DCI_REC_F32, m->ref_enb, len);
+        dci_rec_put(w, pname(&n, prefix, "ref.hash"), DCI_REC_U64, m->ref_hash, m->n_ref);
+    }
     char name[64];
     for (int i = 0; i < m->n_params; i++) {
         snprintf(name, sizeof name, "param.%s", m->params[i].name);
@@ -320,6 +407,29 @@ static dc_status read_norm(const dci_rec_file *f, const char *prefix, dc_model *
     return DC_OK;
 }
 
+/* The optional reference set: absent = neighbours among the rows given. */
+static dc_status read_reference(const dci_rec_file *f, const char *prefix, dc_model *m) {
+    rec_name n;
+    const int64_t n_ref = dci_rec_count(f, pname(&n, prefix, "ref.hash"));
+    if (n_ref < 0) return DC_OK;
+    const int64_t M = dci_model_dim(m), len = n_ref * M;
+    if (!m->enc_nb || n_ref <= m->neighbors_k || n_ref > INT64_MAX / M ||
+        dci_rec_count(f, pname(&n, prefix, "ref.z0")) != len ||
+        dci_rec_count(f, pname(&n, prefix, "ref.enb")) != len)
+        return dci_fail(DC_ERR_FORMAT, "'%s': the reference set records do not match (%lld rows)",
+                        f->path, (long long)n_ref);
+    m->ref_z0 = DCI_NEW_ARRAY(float, len, "reference embedding");
+    m->ref_enb = DCI_NEW_ARRAY(float, len, "reference neighbour embedding");
+    m->ref_hash = DCI_NEW_ARRAY(uint64_t, n_ref, "reference hashes");
+    if (!m->ref_z0 || !m->ref_enb || !m->ref_hash) return DC_ERR_NOMEM;
+    m->n_ref = n_ref;
+    DCI_TRY(dci_rec_get(f, pname(&n, prefix, "ref.z0"), DCI_REC_F32, len, m->ref_z0));
+    DCI_TRY(check_finite_rec(f, n.buf, m->ref_z0, len));
+    DCI_TRY(dci_rec_get(f, pname(&n, prefix, "ref.enb"), DCI_REC_F32, len, m->ref_enb));
+    DCI_TRY(check_finite_rec(f, n.buf, m->ref_enb, len));
+    return dci_rec_get(f, pname(&n, prefix, "ref.hash"), DCI_REC_U64, n_ref, m->ref_hash);
+}
+
 static dc_status read_into(const dci_rec_file *f, const char *prefix, dc_model *m) {
     rec_name n;
     DCI_TRY(get_mlp(f, pname(&n, prefix, "enc"), m->enc));
@@ -353,6 +463,7 @@ static dc_status read_into(const dci_rec_file *f, const char *prefix, dc_model *
             return dci_fail(DC_ERR_FORMAT, "'%s': input scale %g is not a positive number",
                             f->path, m->input_scale);
     }
+    DCI_TRY(read_reference(f, prefix, m));
     DCI_TRY(read_norm(f, prefix, m));
     /* Hyper-parameters: every "<prefix>param.<name>" record. */
     char head[80];

@@ -7,8 +7,13 @@
  * the same labels for the same rows):
  *   e_i = enc(x_i), e'_i = enc_nb(x_i)
  *   pass 1: z0_i = e_i + e'_i                (each sample its own neighbour)
- *   neighbours: the k nearest OTHER rows by z0 among the rows given (exact
- *               kNN; fewer than k + 1 rows: each sample its own neighbour)
+ *   neighbours: with a reference set (a fitted model keeps its training
+ *               rows' z0 and e', ref_*), the k nearest TRAINING rows by z0,
+ *               the row itself left out when it is a training row (same
+ *               input bytes); so a row's label does not depend on the rows
+ *               predicted with it. Without one (models of earlier versions),
+ *               the k nearest other rows among the rows given (fewer than
+ *               k + 1 rows: each sample its own neighbour).
  *   pass 2: z_i = e_i + max_l e'_{nbr(i,l)}  (element-wise max)
  *   q_ij   = kernel(z_i, r_j, w_j),  label_i = argmax_j q_ij
  * Without the neighbour branch z_i = 2 e_i (the branch would see the sample
@@ -65,6 +70,12 @@ struct dc_model {
      * the public entry points (dc_model_predict, dc_model_embed) apply it;
      * the dci_model_* functions take data already scaled, as training does. */
     double input_scale;
+    /* The reference set of the neighbour branch (NULL without the branch,
+     * or in models of earlier versions): per training row, z0 and e' (n_ref
+     * x M) and a hash of the row's input bytes. */
+    int64_t n_ref;
+    float *ref_z0, *ref_enb;
+    uint64_t *ref_hash;
     int n_params;                      /* hyper-parameters of the fit, for the record */
     dci_model_param params[DCI_MODEL_MAX_PARAMS];
 };
@@ -105,6 +116,9 @@ void dci_model_combine(const dc_model *m, const float *e, const float *e_nb, con
 dc_status dci_embedding_check(const float *z, int64_t n, int64_t M);
 /* The inference embedding of n rows (see the top of this file). */
 dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z);
+/* Makes the n rows of x (the training data, as the networks see it) the
+ * model's reference set (replacing any). Needs the neighbour branch. */
+dc_status dci_model_set_reference(dc_model *m, const float *x, int64_t n);
 /* q (n x k, may be NULL) and labels (n, may be NULL) of embeddings z. */
 dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *q,
                            int32_t *labels);
@@ -122,7 +136,9 @@ dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *
  *   the training data were normalised, norm.mode (text "scale255"|"minmax"|
  *   "zscore"), norm.shift and norm.scale (f64[d]); files without them (and
  *   files written before they existed) load as "not normalised"; and
- *   input_scale (f64), only when it is not 1 (absent: 1). */
+ *   input_scale (f64), only when it is not 1 (absent: 1); and, with a
+ *   reference set, ref.z0 and ref.enb (f32 n_ref*M) and ref.hash (u64
+ *   n_ref). */
 void dci_model_write(dci_rec_writer *w, const dc_model *m, const char *prefix);
 /* Every name above is read with `prefix` prepended ("" for a model file). */
 dc_status dci_model_read(const dci_rec_file *f, const char *prefix, dc_model **out);

@@ -516,6 +516,9 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     float *q = DCI_NEW_ARRAY(float, n * K, "soft assignment");
     int32_t *labels = DCI_NEW_ARRAY(int32_t, n, "labels");
     dc_status st = (!z || !q || !labels) ? DC_ERR_NOMEM : DC_OK;
+    /* The training rows become the neighbour branch's reference set, so
+     * that predict finds a row's neighbours among them (deep_model.h). */
+    if (st == DC_OK && t->m->enc_nb) st = dci_model_set_reference(t->m, x, n);
     if (st == DC_OK) st = dci_model_embed(t->m, x, n, z);
     if (st == DC_OK) st = dci_embedding_check(z, n, M);
     if (st == DC_OK) st = dci_model_assign(m, z, n, q, labels);

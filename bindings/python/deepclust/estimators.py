@@ -808,13 +808,6 @@ class EDCWRN(_DeepEstimator):
                    weighting_scale="weighting_scale", weighting_norm="weighting_norm")
     _outputs = dict(_DeepEstimator._outputs, weights_="weights")
 
-    def _more_tags(self):
-        if not self.neighbors:
-            return {}
-        return {"_xfail_checks": {"check_methods_subset_invariance": (
-            "the neighbour branch finds each row's neighbours among the rows passed together, "
-            "so transform and predict of a subset differ from those of the whole batch")}}
-
     def __init__(self, n_clusters=8, *, lam=0.1, a=1.93, b=0.79, alpha=2.0, beta=2.0,
                  neighbors_k=2, weighting=True, neighbors=True, formulation="proposed",
                  ce_normalized=True, weighting_scale="raw", weighting_norm="mean",
