@@ -53,12 +53,19 @@ class Store:
 
     def get(self, key, compute):
         if key not in self.data["runs"]:
-            self.data["runs"][key] = compute()
+            t0 = time.monotonic()
+            result = compute()
+            self.data["runs"][key] = {"result": result, "wall": time.monotonic() - t0}
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(".tmp")
             tmp.write_text(json.dumps(self.data))
             os.replace(tmp, self.path)
-        return self.data["runs"][key]
+        return self.data["runs"][key]["result"]
+
+    def wall(self):
+        """Seconds the stored runs took when they ran (a resumed script's
+        own elapsed time would leave out the runs it found stored)."""
+        return sum(r["wall"] for r in self.data["runs"].values())
 
 
 def machine():
