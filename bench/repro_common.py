@@ -110,29 +110,36 @@ def _svg(width, height, title, body):
             % (width, height, width // 2, html.escape(title), body))
 
 
+def _frame(left, top, pw, ph, ylabel):
+    """The axes, the grid of a [0, 1] y axis and its label: (SVG elements,
+    the y coordinate of a value)."""
+    y = lambda v: top + ph * (1 - v)
+    out = ['<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, top, left, top + ph),
+           '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>'
+           % (left, top + ph, left + pw, top + ph),
+           '<text x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>'
+           % (top + ph // 2, top + ph // 2, html.escape(ylabel))]
+    for t in range(6):
+        v = t / 5
+        out.append('<text x="%d" y="%.1f" text-anchor="end">%.1f</text>' % (left - 5, y(v) + 4, v))
+        out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>'
+                   % (left, y(v), left + pw, y(v)))
+    return out, y
+
+
 def svg_lines(path, title, xlabel, ylabel, xticks, series):
     """Line chart: series = {name: [(mean, sd) per x tick]} with error bars;
     y from 0 to 1 (ACC, NMI)."""
     w, h, left, right, top, bottom = 640, 360, 60, 150, 35, 50
     pw, ph = w - left - right, h - top - bottom
     x = lambda i: left + pw * (i + 0.5) / len(xticks)
-    y = lambda v: top + ph * (1 - v)
-    out = ['<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, top, left, top + ph),
-           '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>'
-           % (left, top + ph, left + pw, top + ph)]
-    for t in range(6):
-        v = t / 5
-        out.append('<text x="%d" y="%.1f" text-anchor="end">%.1f</text>' % (left - 5, y(v) + 4, v))
-        out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>'
-                   % (left, y(v), left + pw, y(v)))
+    out, y = _frame(left, top, pw, ph, ylabel)
     for i, t in enumerate(xticks):
         out.append('<text x="%.1f" y="%d" text-anchor="end" transform="rotate(-30 %.1f %d)" '
                    'font-size="10">%s</text>' % (x(i), top + ph + 14, x(i), top + ph + 14,
                                                  html.escape(t)))
     out.append('<text x="%d" y="%d" text-anchor="middle">%s</text>'
                % (left + pw // 2, h - 4, html.escape(xlabel)))
-    out.append('<text x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>'
-               % (top + ph // 2, top + ph // 2, html.escape(ylabel)))
     for k, (name, pts) in enumerate(series.items()):
         c = COLOURS[k % len(COLOURS)]
         xy = [(x(i), y(m)) for i, (m, _) in enumerate(pts) if m is not None]
@@ -155,16 +162,9 @@ def svg_bars(path, title, ylabel, groups, names):
     name])], values in [0, 1]."""
     w, h, left, right, top, bottom = 680, 360, 60, 130, 35, 60
     pw, ph = w - left - right, h - top - bottom
-    y = lambda v: top + ph * (1 - v)
     gw = pw / max(len(groups), 1)
     bw = gw * 0.8 / max(len(names), 1)
-    out = ['<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>'
-           % (left, top + ph, left + pw, top + ph)]
-    for t in range(6):
-        v = t / 5
-        out.append('<text x="%d" y="%.1f" text-anchor="end">%.1f</text>' % (left - 5, y(v) + 4, v))
-        out.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>'
-                   % (left, y(v), left + pw, y(v)))
+    out, y = _frame(left, top, pw, ph, ylabel)
     for g, (label, vals) in enumerate(groups):
         gx = left + g * gw + gw * 0.1
         for k, (m, sd) in enumerate(vals):
@@ -184,8 +184,6 @@ def svg_bars(path, title, ylabel, groups, names):
         out.append('<text x="%d" y="%d" fill="%s">%s</text>'
                    % (left + pw + 10, top + 15 + 18 * k, COLOURS[k % len(COLOURS)],
                       html.escape(name)))
-    out.append('<text x="14" y="%d" text-anchor="middle" transform="rotate(-90 14 %d)">%s</text>'
-               % (top + ph // 2, top + ph // 2, html.escape(ylabel)))
     write_file(path, _svg(w, h, title, "\n".join(out)))
 
 
