@@ -3,9 +3,9 @@
 and refused kinds and levels."""
 import json
 import os
-import subprocess
 
 import pytest
+from conftest import run_cli as run
 
 np = pytest.importorskip("numpy")
 import deepclust  # noqa: E402
@@ -81,13 +81,6 @@ def test_bad_seed_and_type():
 # ---- the CLI's --noise ------------------------------------------------------
 
 cli = pytest.mark.skipif(not CLI, reason="DEEPCLUST_CLI is not set")
-
-
-def run(*args, check=None):
-    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120)
-    if check is not None:
-        assert p.returncode == check, (p.returncode, p.stdout, p.stderr)
-    return p
 
 
 def pixels(seed=0):

@@ -4,9 +4,9 @@ single-seed command's result; bad lists are usage errors."""
 import json
 import os
 import statistics
-import subprocess
 
 import pytest
+from conftest import run_cli as run
 
 np = pytest.importorskip("numpy")
 
@@ -15,13 +15,6 @@ pytestmark = pytest.mark.skipif(not CLI, reason="DEEPCLUST_CLI is not set")
 TINY = ["--hidden1", 32, "--hidden2", 16, "--hidden3", 0, "--embed-dim", 3,
         "--pretrain-steps", 100, "--max-iter", 40]
 METRICS = ("acc", "nmi", "ari", "f1")
-
-
-def run(*args, check=None):
-    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120)
-    if check is not None:
-        assert p.returncode == check, (p.returncode, p.stdout, p.stderr)
-    return p
 
 
 @pytest.fixture()
