@@ -12,22 +12,25 @@ export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-run_suite() { # name build-dir [meson setup options...]
-  local name=$1 dir=$2
-  shift 2
+run_suite() { # name build-dir timeout-multiplier [meson setup options...]
+  local name=$1 dir=$2 slow=$3
+  shift 3
   echo "== $name"
   ./scripts/build.sh "$dir" "$@"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C "$dir" --print-errorlogs --num-processes 2 | tee -a "$log"
+    meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier "$slow" \
+    | tee -a "$log"
 }
 
 status=0
-run_suite "release build" build || status=1
-run_suite "ASan + UBSan build" build-asan -Dbuildtype=debug \
+run_suite "release build" build 1 || status=1
+# Unoptimised code under the sanitizers runs several times slower than the
+# release build the per-test timeouts are set for: they only catch hangs.
+run_suite "ASan + UBSan build" build-asan 4 -Dbuildtype=debug \
   -Db_sanitize=address,undefined -Db_lundef=false -Dpython_tests=false || status=1
 # Optimised (fuzzing needs the speed), with assertions and sanitizers.
-CC=clang-14 CXX=clang++-14 run_suite "fuzz build (clang, ASan + UBSan, libFuzzer)" build-fuzz \
+CC=clang-14 CXX=clang++-14 run_suite "fuzz build (clang, ASan + UBSan, libFuzzer)" build-fuzz 2 \
   -Dfuzz=enabled -Dtests=false -Dpython_tests=false -Dbuildtype=debugoptimized \
   -Db_sanitize=address,undefined -Db_lundef=false || status=1
 

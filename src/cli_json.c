@@ -54,6 +54,17 @@ void json_begin_object(cli_json *j, const char *k, cli_json *inner) {
     json_begin(inner, j->f);
 }
 void json_end_object(cli_json *inner) { fputc('}', inner->f); }
+void json_begin_array(cli_json *j, const char *k, cli_json *array) {
+    key(j, k);
+    array->f = j->f;
+    array->n = 0;
+    fputc('[', j->f);
+}
+void json_array_object(cli_json *array, cli_json *element) {
+    if (array->n++) fputs(", ", array->f);
+    json_begin(element, array->f);
+}
+void json_end_array(cli_json *array) { fputc(']', array->f); }
 void json_end(cli_json *j) {
     fputs("}\n", j->f);
     fflush(j->f);

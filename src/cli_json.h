@@ -17,5 +17,11 @@ void json_str_list(cli_json *j, const char *key, const char *const *values, int 
 /* Starts a nested object value under key; close with json_end_object. */
 void json_begin_object(cli_json *j, const char *key, cli_json *inner);
 void json_end_object(cli_json *inner);
+/* Starts an array value under key, whose elements are objects: each begun
+ * with json_array_object, closed with json_end_object; json_end_array
+ * closes the array. */
+void json_begin_array(cli_json *j, const char *key, cli_json *array);
+void json_array_object(cli_json *array, cli_json *element);
+void json_end_array(cli_json *array);
 void json_end(cli_json *j);
 #endif

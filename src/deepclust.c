@@ -14,6 +14,7 @@
 
 #include <deepclust.h>
 
+#include "cli_experiment.h"
 #include "cli_files.h"
 #include "cli_json.h"
 #include "cli_progress.h"
@@ -267,16 +268,41 @@ static int score_and_write(const int32_t *truth, const int32_t *pred, int64_t n,
     return st ? lib_error(st, out) : 0;
 }
 
-/* Opens the JSON object with the keys every command reports, on `f`. */
-static void json_run(cli_json *j, FILE *f, const char *method, int64_t n, int64_t d, long long k,
-                     long long seed, double seconds) {
-    json_begin(j, f);
+/* The keys every command reports about a run. */
+static void json_run_keys(cli_json *j, const char *method, int64_t n, int64_t d, long long k,
+                          long long seed, double seconds) {
     json_str(j, "method", method);
     json_int(j, "n", n);
     json_int(j, "d", d);
     json_int(j, "k", k);
     json_int(j, "seed", seed);
     json_num(j, "seconds", seconds);
+}
+
+/* Opens the JSON object on `f` with the keys every command reports. */
+static void json_run(cli_json *j, FILE *f, const char *method, int64_t n, int64_t d, long long k,
+                     long long seed, double seconds) {
+    json_begin(j, f);
+    json_run_keys(j, method, n, d, k, seed, seconds);
+}
+
+/* Solver statistics: "seconds_X" become phases.X, the rest go top level. */
+static void json_solver_stats(cli_json *j, const dc_solver *s) {
+    cli_json ph;
+    json_begin_object(j, "phases", &ph);
+    for (int i = 0; i < dc_solver_stat_count(s); i++) {
+        const char *name = dc_solver_stat_name(s, i);
+        double v;
+        dc_solver_stat(s, name, &v);
+        if (!strncmp(name, "seconds_", 8)) json_num(&ph, name + 8, v);
+    }
+    json_end_object(&ph);
+    for (int i = 0; i < dc_solver_stat_count(s); i++) {
+        const char *name = dc_solver_stat_name(s, i);
+        double v;
+        dc_solver_stat(s, name, &v);
+        if (strncmp(name, "seconds", 7)) json_num(j, name, v);
+    }
 }
 
 static void json_metrics(cli_json *j, const metrics *mt) {
@@ -633,6 +659,172 @@ static int check_cluster_files(args *a, const char *out, const char *const *path
                            "checkpoint");
 }
 
+/* Every output of cluster besides the labels that was asked for. */
+static int write_cluster_outputs(cli_outputs *files, dc_solver *s, const char *const *paths,
+                                 const int32_t *pred) {
+    int rc = 0;
+    for (int i = 0; !rc && i < N_OUTPUT_FLAGS; i++)
+        if (paths[i]) rc = write_cluster_output(files, s, i, paths[i], pred);
+    return rc;
+}
+
+/* A fit (or, with a checkpoint to resume, its continuation) under the
+ * progress bar, stopped by Ctrl-C (*interrupted then set). */
+static dc_status fit_with_progress(dc_solver *s, const dc_dataset *ds, const char *resume,
+                                   int show_progress, int *interrupted) {
+    progress_state ps;
+    progress_init(&ps, show_progress);
+    dc_solver_set_progress(s, progress_callback, &ps);
+    interrupt_begin(s);
+    dc_status st = resume ? dc_solver_resume(s, ds, resume) : dc_solver_fit(s, ds);
+    *interrupted = interrupt_end();
+    progress_finish(&ps);
+    return st;
+}
+
+/* cluster --seeds: the seeds, and whether the deep methods pre-train once
+ * (shared) or per seed. n = 0: one ordinary run. */
+typedef struct seed_plan {
+    long long seeds[CLI_MAX_SEEDS];
+    int n;
+    int shared;
+} seed_plan;
+
+/* --seeds and --seeds-pretrain: 0, or 2 after a message. A checkpoint
+ * belongs to one fit, so --resume and --checkpoint cannot span seeds. */
+static int parse_seed_plan(args *a, const dc_solver *s, const char *const *opts, seed_plan *plan) {
+    const char *spec = get(a, "seeds"), *pretrain = get(a, "seeds-pretrain");
+    plan->n = 0;
+    plan->shared = 0;
+    if (!spec) return pretrain ? usage_error("--seeds-pretrain needs --seeds LIST%s", "") : 0;
+    if (get(a, "seed")) return usage_error("give either --seed or --seeds, not both%s", "");
+    for (int i = D_CHECKPOINT; i <= D_RESUME; i++)
+        if (opts[i]) return usage_error("--%s cannot be used with --seeds", deep_options[i]);
+    if (pretrain) {
+        if (!has_deep_model(s))
+            return usage_error("--seeds-pretrain needs a method with a deep model, not '%s'",
+                               dc_solver_method(s));
+        if (!strcmp(pretrain, "shared")) plan->shared = 1;
+        else if (strcmp(pretrain, "per-seed"))
+            return usage_error("--seeds-pretrain takes per-seed or shared, got '%s'", pretrain);
+    }
+    return cli_parse_seeds(spec, plan->seeds, &plan->n);
+}
+
+/* Makes the following fits start from the autoencoder the last one
+ * pre-trained (--seeds-pretrain shared). */
+static int share_pretrained(dc_solver *s) {
+    dc_model *ae = NULL;
+    dc_status st = dc_solver_pretrained(s, &ae);
+    if (!st) st = dc_solver_use_pretrained(s, ae);
+    dc_model_free(ae);
+    return st ? lib_error(st, "--seeds-pretrain shared") : 0;
+}
+
+/* cluster --seeds: one fit per seed, on the same solver and data. The files
+ * are the first seed's, written as temporaries after its fit and committed
+ * once every seed succeeded; the JSON is assembled in memory and printed
+ * last, so that a failing seed leaves neither files nor a partial object. */
+static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan, const char *out,
+                     const char *const *paths, const cli_noise *nz, int json, int quiet,
+                     int show_progress) {
+    const char *method = dc_solver_method(s);
+    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    const int32_t *truth = dc_dataset_labels(ds);
+    const int deep = has_deep_model(s);
+    double k = 0;
+    dc_solver_get(s, "k", &k);
+    cli_seed_runs *runs = calloc(1, sizeof *runs);
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)n);
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *mem = open_memstream(&text, &text_len);
+    cli_outputs files;
+    cli_outputs_init(&files);
+    int rc = 0;
+    if (!runs || !pred || !mem) {
+        rc = lib_error(DC_ERR_NOMEM, "--seeds");
+        goto done;
+    }
+    runs->scored = truth != NULL;
+    cli_json j, arr;
+    json_begin(&j, mem);
+    json_str(&j, "method", method);
+    json_int(&j, "n", n);
+    json_int(&j, "d", d);
+    json_int(&j, "k", (long long)k);
+    if (deep) json_str(&j, "seeds_pretrain", plan->shared ? "shared" : "per-seed");
+    cli_noise_json(&j, nz);
+    json_begin_array(&j, "runs", &arr);
+    for (int i = 0; i < plan->n; i++) {
+        const long long seed = plan->seeds[i];
+        dc_status st = dc_solver_set(s, "seed", (double)seed);
+        int interrupted = 0;
+        if (!st) st = fit_with_progress(s, ds, NULL, show_progress, &interrupted);
+        if (interrupted) {
+            rc = interrupted_exit(st);
+            goto done;
+        }
+        if (st) {
+            char what[96];
+            snprintf(what, sizeof what, "%s (seed %lld)", method, seed);
+            rc = lib_error(st, what);
+            goto done;
+        }
+        if (i == 0 && deep && plan->shared && (rc = share_pretrained(s))) goto done;
+        dc_solver_labels(s, pred, n, NULL);
+        metrics mt = {0};
+        if (i == 0) {
+            rc = check_outputs_present(s, paths);
+            if (!rc) rc = score_and_write(truth, pred, n, &files, out, &mt);
+            if (!rc) rc = write_cluster_outputs(&files, s, paths, pred);
+        } else if (truth) {
+            rc = compute_metrics(truth, pred, n, &mt);
+        }
+        if (rc) goto done;
+        double seconds = 0;
+        dc_solver_stat(s, "seconds", &seconds);
+        double *v = runs->v[runs->n++];
+        v[CLI_SEED_ACC] = mt.acc;
+        v[CLI_SEED_NMI] = mt.nmi;
+        v[CLI_SEED_ARI] = mt.ari;
+        v[CLI_SEED_F1] = mt.f1;
+        v[CLI_SEED_SECONDS] = seconds;
+        cli_json run;
+        json_array_object(&arr, &run);
+        json_run_keys(&run, method, n, d, (long long)k, seed, seconds);
+        if (truth) json_metrics(&run, &mt);
+        json_solver_stats(&run, s);
+        json_end_object(&run);
+        if (!quiet) {
+            fprintf(stderr, "seed %lld: %.3f s%s", seed, seconds, truth ? "  " : "\n");
+            if (truth) print_metrics(&mt);
+        }
+    }
+    json_end_array(&arr);
+    cli_seed_json(&j, runs);
+    if (out) json_str(&j, "out", out);
+    json_end(&j);
+    if ((rc = cli_outputs_commit(&files))) goto done;
+    if (fflush(mem) == 0 && json) {
+        fwrite(text, 1, text_len, stdout);
+        fflush(stdout);
+    }
+    if (!quiet) {
+        fprintf(stderr, "%s: n=%lld d=%lld k=%lld, ", method, (long long)n, (long long)d,
+                (long long)k);
+        cli_seed_print(stderr, runs);
+        if (out) fprintf(stderr, "labels of seed %lld written to %s\n", plan->seeds[0], out);
+    }
+done:
+    cli_outputs_discard(&files);
+    if (mem) fclose(mem);
+    free(text);
+    free(pred);
+    free(runs);
+    return rc;
+}
+
 static int cmd_cluster(args *a, int json) {
     const char *method = get(a, "method");
     if (!method) return usage_error("missing --method (one of: kmeans%s ...; see 'deepclust methods')", "");
@@ -650,8 +842,17 @@ static int cmd_cluster(args *a, int json) {
     dc_set_log(on_log, NULL, DC_LOG_WARN);
 
     dc_dataset *ds = NULL;
+    seed_plan *plan = calloc(1, sizeof *plan);
+    if (!plan) {
+        dc_solver_free(s);
+        return lib_error(DC_ERR_NOMEM, "--seeds");
+    }
+    cli_noise nz;
     int rc = check_cluster_files(a, out, paths, opts);
+    if (!rc) rc = parse_seed_plan(a, s, opts, plan);
+    if (!rc) rc = cli_noise_parse(get(a, "noise"), get(a, "noise-seed"), &nz);
     if (!rc) rc = load_data(a, &ds, 1);
+    if (!rc) rc = cli_noise_apply(&nz, ds);
     if (rc) goto done;
     if ((rc = apply_params(a, s))) goto done;
     if ((rc = check_k(s, opts[D_RESUME]))) goto done;
@@ -659,14 +860,13 @@ static int cmd_cluster(args *a, int json) {
     if ((rc = setup_model_options(s, opts[D_LOAD_PRETRAINED], opts[D_CHECKPOINT],
                                   opts[D_CHECKPOINT_EVERY])))
         goto done;
+    if (plan->n) {
+        rc = run_seeds(s, ds, plan, out, paths, &nz, json, quiet, show_progress);
+        goto done;
+    }
 
-    progress_state ps;
-    progress_init(&ps, show_progress);
-    dc_solver_set_progress(s, progress_callback, &ps);
-    interrupt_begin(s);
-    st = opts[D_RESUME] ? dc_solver_resume(s, ds, opts[D_RESUME]) : dc_solver_fit(s, ds);
-    int interrupted = interrupt_end();
-    progress_finish(&ps);
+    int interrupted = 0;
+    st = fit_with_progress(s, ds, opts[D_RESUME], show_progress, &interrupted);
     if (interrupted) {
         /* Whatever the fit returned: the user asked to stop, so no output. */
         rc = interrupted_exit(st);
@@ -695,8 +895,7 @@ static int cmd_cluster(args *a, int json) {
     cli_outputs files;
     cli_outputs_init(&files);
     rc = score_and_write(truth, pred, n, &files, out, &mt);
-    for (int i = 0; !rc && i < N_OUTPUT_FLAGS; i++)
-        if (paths[i]) rc = write_cluster_output(&files, s, i, paths[i], pred);
+    if (!rc) rc = write_cluster_outputs(&files, s, paths, pred);
     if (rc) cli_outputs_discard(&files);
     else rc = cli_outputs_commit(&files);
     if (rc) goto free_pred;
@@ -704,25 +903,12 @@ static int cmd_cluster(args *a, int json) {
     double seconds = 0;
     dc_solver_stat(s, "seconds", &seconds);
     if (json) {
-        cli_json j, ph;
+        cli_json j;
         json_run(&j, json_stream(out), dc_solver_method(s), n, d, (long long)k, (long long)seed,
                  seconds);
         if (truth) json_metrics(&j, &mt);
-        /* Solver statistics: "seconds_X" become phases.X, the rest go top level. */
-        json_begin_object(&j, "phases", &ph);
-        for (int i = 0; i < dc_solver_stat_count(s); i++) {
-            const char *name = dc_solver_stat_name(s, i);
-            double v;
-            dc_solver_stat(s, name, &v);
-            if (!strncmp(name, "seconds_", 8)) json_num(&ph, name + 8, v);
-        }
-        json_end_object(&ph);
-        for (int i = 0; i < dc_solver_stat_count(s); i++) {
-            const char *name = dc_solver_stat_name(s, i);
-            double v;
-            dc_solver_stat(s, name, &v);
-            if (strncmp(name, "seconds", 7)) json_num(&j, name, v);
-        }
+        cli_noise_json(&j, &nz);
+        json_solver_stats(&j, s);
         if (out) json_str(&j, "out", out);
         json_warnings(&j);
         json_end(&j);
@@ -736,6 +922,7 @@ static int cmd_cluster(args *a, int json) {
 free_pred:
     free(pred);
 done:
+    free(plan);
     dc_dataset_free(ds);
     dc_solver_free(s);
     return rc;
@@ -803,6 +990,8 @@ static int cmd_predict(args *a, int json) {
                                {"labels", get(a, "labels")}};
     const cli_file outputs[] = {{"out", out}, {"embedding-out", embedding_out}};
     int rc = cli_check_files(inputs, 3, outputs, 2, NULL, NULL);
+    cli_noise nz;
+    if (!rc) rc = cli_noise_parse(get(a, "noise"), get(a, "noise-seed"), &nz);
     if (!rc) rc = load_data(a, &ds, 0);
     const char *norm = get(a, "normalize"), *norm_source = "none";
     if (rc || (rc = check_unused(a, "predict"))) goto done;
@@ -812,6 +1001,7 @@ static int cmd_predict(args *a, int json) {
         goto done;
     }
     if ((rc = normalize_for_model(m, ds, norm, &norm_source))) goto done;
+    if ((rc = cli_noise_apply(&nz, ds))) goto done;
     int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     pred = malloc(sizeof(int32_t) * (size_t)n);
     if (!pred) {
@@ -852,6 +1042,7 @@ static int cmd_predict(args *a, int json) {
         json_str(&j, "model", model_path);
         json_str(&j, "normalization", dc_normalization_name(dc_dataset_normalization(ds)));
         json_str(&j, "normalization_source", norm_source);
+        cli_noise_json(&j, &nz);
         if (out) json_str(&j, "out", out);
         json_end(&j);
     }
@@ -1050,6 +1241,17 @@ static void print_help(void) {
            "  --threads N           BLAS threads (default: OpenBLAS's choice)\n"
            "  --fast-blas           run with OPENBLAS_CORETYPE=SkylakeX (re-executes itself;\n"
            "                        ignored with a warning on CPUs without AVX-512)\n"
+           "  --noise KIND:LEVEL    add noise after --normalize (EDCWRN 5.6), clipped to the\n"
+           "                        data's range: gaussian:VARIANCE, saltpepper:DENSITY (in\n"
+           "                        [0, 1]) or speckle:VARIANCE; also for predict\n"
+           "  --noise-seed S        seed of the noise (default 0; independent of --seed)\n"
+           "  --seeds LIST          one run per seed (0,1,2 or 0-4 or 0-2,7); the JSON has\n"
+           "                        runs (one object per seed) and mean and sd (sample) of\n"
+           "                        acc, nmi, ari, f1, seconds. The files (--out, ...) are\n"
+           "                        the first seed's. Not with --seed, --checkpoint, --resume\n"
+           "  --seeds-pretrain per-seed|shared  deep methods with --seeds: pre-train for\n"
+           "                        every seed (default: each run equals --seed S alone), or\n"
+           "                        once with the first seed and reuse that autoencoder\n"
            "  --progress            progress on stderr even when it is not a terminal\n"
            "  --quiet               no human output on stderr\n"
            "  --NAME VALUE          any method parameter (see 'deepclust help METHOD')\n"
@@ -1072,7 +1274,8 @@ static void print_help(void) {
            "                        the checkpoint's values (else exit 1)\n\n"
 
            "predict options: --model FILE (a --save-model file or a checkpoint), --data,\n"
-           "  --labels/--label-column as for cluster, --out, --embedding-out, --json.\n"
+           "  --labels/--label-column as for cluster, --out, --embedding-out, --json,\n"
+           "  --noise/--noise-seed as for cluster (after the model's normalisation).\n"
            "  --normalize MODE: a model trained on normalised data (cluster --normalize)\n"
            "  records the training statistics and applies them to the raw --data by\n"
            "  default (minmax/zscore of new data use the TRAINING min/max or mean/std);\n"

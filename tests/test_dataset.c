@@ -871,6 +871,158 @@ static void test_fashion_mnist(void) {
     dc_dataset_free(ds);
 }
 
+/* Mean and variance of the differences after - before over values [from, n). */
+static void diff_moments(const float *before, const float *after, int64_t from, int64_t n,
+                         double scale, double *mean, double *var) {
+    double s = 0, s2 = 0;
+    for (int64_t i = from; i < n; i++) {
+        double e = ((double)after[i] - before[i]) / scale;
+        s += e;
+        s2 += e * e;
+    }
+    const double m = (double)(n - from);
+    *mean = s / m;
+    *var = s2 / m - *mean * *mean;
+}
+
+/* A 1000 x 1000 set of `fill`, except values 0 and 1 which set the data
+ * range to [-100, 100]: wide enough that small noise is never clipped. */
+static dc_dataset *noise_set(float fill, float **x) {
+    const int64_t n = 1000 * 1000;
+    *x = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) (*x)[i] = fill;
+    (*x)[0] = -100.0f;
+    (*x)[1] = 100.0f;
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, *x, 1000, 1000, DC_BORROW));
+    return ds;
+}
+
+static void test_noise(void) {
+    const int64_t n = 1000 * 1000;
+    float *x;
+    double mean, var;
+
+    /* Gaussian: the added noise has mean 0 and the variance asked for. */
+    dc_dataset *ds = noise_set(0.25f, &x);
+    CHECK_OK(dc_dataset_add_noise(ds, DC_NOISE_GAUSSIAN, 0.04, 7));
+    const float *y = dc_dataset_data(ds);
+    CHECK(y != x && x[2] == 0.25f); /* borrowed: copied, the caller's array untouched */
+    diff_moments(x, y, 2, n, 1.0, &mean, &var);
+    CHECK_MSG(fabs(mean) < 1e-3 && fabs(var - 0.04) < 0.04 * 0.01, "mean %g var %g", mean, var);
+    CHECK(y[0] >= -100.0f && y[1] <= 100.0f); /* clipped to the range */
+    dc_dataset_free(ds);
+    free(x);
+
+    /* Speckle: x + x*n, so (y - x) / x has variance v. */
+    ds = noise_set(2.0f, &x);
+    CHECK_OK(dc_dataset_add_noise(ds, DC_NOISE_SPECKLE, 0.09, 7));
+    diff_moments(x, dc_dataset_data(ds), 2, n, 2.0, &mean, &var);
+    CHECK_MSG(fabs(mean) < 1e-3 && fabs(var - 0.09) < 0.09 * 0.01, "mean %g var %g", mean, var);
+    dc_dataset_free(ds);
+    free(x);
+
+    /* Salt & pepper: density p, half at the minimum, half at the maximum,
+     * the rest unchanged. */
+    ds = noise_set(0.5f, &x);
+    CHECK_OK(dc_dataset_add_noise(ds, DC_NOISE_SALT_PEPPER, 0.2, 3));
+    y = dc_dataset_data(ds);
+    int64_t salt = 0, pepper = 0, same = 0;
+    for (int64_t i = 2; i < n; i++) {
+        pepper += y[i] == -100.0f;
+        salt += y[i] == 100.0f;
+        same += y[i] == 0.5f;
+    }
+    CHECK(salt + pepper + same == n - 2);
+    CHECK_MSG(fabs((double)salt / (double)n - 0.1) < 0.002 &&
+                  fabs((double)pepper / (double)n - 0.1) < 0.002,
+              "salt %lld pepper %lld", (long long)salt, (long long)pepper);
+
+    /* Determinism: the seed alone decides the noise. */
+    dc_dataset *again = NULL, *other = NULL;
+    CHECK_OK(dc_dataset_create(&again, x, 1000, 1000, DC_COPY));
+    CHECK_OK(dc_dataset_create(&other, x, 1000, 1000, DC_COPY));
+    CHECK_OK(dc_dataset_add_noise(again, DC_NOISE_SALT_PEPPER, 0.2, 3));
+    CHECK_OK(dc_dataset_add_noise(other, DC_NOISE_SALT_PEPPER, 0.2, 4));
+    CHECK(memcmp(dc_dataset_data(again), y, sizeof(float) * (size_t)n) == 0);
+    CHECK(memcmp(dc_dataset_data(other), y, sizeof(float) * (size_t)n) != 0);
+    dc_dataset_free(again);
+    dc_dataset_free(other);
+    dc_dataset_free(ds);
+    free(x);
+
+    /* Clipping to the data's range [0, 1]: large noise piles up at both ends. */
+    float small[4000];
+    for (int i = 0; i < 4000; i++) small[i] = (float)(i % 11) / 10.0f;
+    int32_t labels[1000];
+    for (int i = 0; i < 1000; i++) labels[i] = i % 3;
+    CHECK_OK(dc_dataset_create(&ds, small, 1000, 4, DC_COPY));
+    CHECK_OK(dc_dataset_set_labels(ds, labels, 1000));
+    CHECK_OK(dc_dataset_normalize(ds, DC_NORM_MINMAX));
+    CHECK_OK(dc_dataset_add_noise(ds, DC_NOISE_GAUSSIAN, 1.0, 1));
+    y = dc_dataset_data(ds);
+    int inside = 1, at_lo = 0, at_hi = 0;
+    for (int i = 0; i < 4000; i++) {
+        inside &= y[i] >= 0.0f && y[i] <= 1.0f;
+        at_lo += y[i] == 0.0f;
+        at_hi += y[i] == 1.0f;
+    }
+    CHECK(inside && at_lo > 400 && at_hi > 400);
+    CHECK(dc_dataset_normalization(ds) == DC_NORM_MINMAX && dc_dataset_labels(ds)[4] == 1);
+    /* Speckle of zeros is zero: multiplicative noise leaves them alone. */
+    float before[4000];
+    memcpy(before, y, sizeof before);
+    CHECK_OK(dc_dataset_add_noise(ds, DC_NOISE_SPECKLE, 0.5, 2));
+    y = dc_dataset_data(ds);
+    int zeros_kept = 1;
+    for (int i = 0; i < 4000; i++)
+        if (before[i] == 0.0f) zeros_kept &= y[i] == 0.0f;
+    CHECK(zeros_kept);
+
+    /* Refused levels and kinds leave the set as it was. */
+    memcpy(before, y, sizeof before);
+    CHECK_ERR(dc_dataset_add_noise(ds, DC_NOISE_GAUSSIAN, -0.1, 1), DC_ERR_INVALID_ARG, "variance");
+    CHECK_ERR(dc_dataset_add_noise(ds, DC_NOISE_SPECKLE, NAN, 1), DC_ERR_INVALID_ARG, "variance");
+    CHECK_ERR(dc_dataset_add_noise(ds, DC_NOISE_SPECKLE, INFINITY, 1), DC_ERR_INVALID_ARG,
+              "variance");
+    CHECK_ERR(dc_dataset_add_noise(ds, DC_NOISE_SALT_PEPPER, 1.5, 1), DC_ERR_INVALID_ARG,
+              "density");
+    CHECK_ERR(dc_dataset_add_noise(ds, (dc_noise_kind)7, 0.1, 1), DC_ERR_INVALID_ARG,
+              "unknown noise kind 7");
+    CHECK_STATUS(dc_dataset_add_noise(NULL, DC_NOISE_GAUSSIAN, 0.1, 1), DC_ERR_NULL);
+    CHECK(memcmp(before, dc_dataset_data(ds), sizeof before) == 0);
+    /* Level 0 changes nothing. */
+    CHECK_OK(dc_dataset_add_noise(ds, DC_NOISE_SALT_PEPPER, 0.0, 1));
+    CHECK(memcmp(before, dc_dataset_data(ds), sizeof before) == 0);
+    dc_dataset_free(ds);
+
+    /* A constant set stays constant (every value clipped to the one value). */
+    float flat[6] = {3, 3, 3, 3, 3, 3};
+    CHECK_OK(dc_dataset_create(&ds, flat, 3, 2, DC_COPY));
+    CHECK_OK(dc_dataset_add_noise(ds, DC_NOISE_SALT_PEPPER, 1.0, 1));
+    CHECK(memcmp(flat, dc_dataset_data(ds), sizeof flat) == 0);
+    dc_dataset_free(ds);
+
+    /* The CLI's spelling. */
+    dc_noise_kind kind;
+    double level;
+    CHECK_OK(dc_noise_parse("gaussian:0.1", &kind, &level));
+    CHECK(kind == DC_NOISE_GAUSSIAN && level == 0.1);
+    CHECK_OK(dc_noise_parse("saltpepper:1", &kind, &level));
+    CHECK(kind == DC_NOISE_SALT_PEPPER && level == 1.0);
+    CHECK_OK(dc_noise_parse("speckle:2e-1", &kind, &level));
+    CHECK(kind == DC_NOISE_SPECKLE && level == 0.2);
+    CHECK_ERR(dc_noise_parse("blur:0.1", &kind, &level), DC_ERR_INVALID_ARG, "unknown kind 'blur'");
+    CHECK_ERR(dc_noise_parse("gaussian", &kind, &level), DC_ERR_INVALID_ARG, "KIND:LEVEL");
+    CHECK_ERR(dc_noise_parse("gaussian:", &kind, &level), DC_ERR_INVALID_ARG, "not a number");
+    CHECK_ERR(dc_noise_parse("gaussian:0.1x", &kind, &level), DC_ERR_INVALID_ARG, "not a number");
+    CHECK_ERR(dc_noise_parse("saltpepper:1.01", &kind, &level), DC_ERR_INVALID_ARG, "density");
+    CHECK_ERR(dc_noise_parse("speckle:-1", &kind, &level), DC_ERR_INVALID_ARG, "variance");
+    CHECK_ERR(dc_noise_parse("speckle:nan", &kind, &level), DC_ERR_INVALID_ARG, "variance");
+    CHECK(!strcmp(dc_noise_name(DC_NOISE_SALT_PEPPER), "saltpepper"));
+    CHECK(dc_noise_name((dc_noise_kind)3) == NULL && dc_noise_name((dc_noise_kind)-1) == NULL);
+}
+
 int main(void) {
     snprintf(g_dir, sizeof g_dir, "/tmp/dc_test_dataset_XXXXXX");
     if (!mkdtemp(g_dir)) {
@@ -887,6 +1039,7 @@ int main(void) {
     test_idx();
     test_paths_and_labels();
     test_writers();
+    test_noise();
     test_fashion_mnist();
     remove_dir();
     DC_TEST_END();

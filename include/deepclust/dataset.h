@@ -125,6 +125,35 @@ DC_API dc_status dc_normalization_from_name(const char *name, dc_normalization *
  * value that is not a dc_normalization. */
 DC_API const char *dc_normalization_name(dc_normalization mode);
 
+/* Noise models of the robustness experiment (EDCWRN §5.6). */
+typedef enum dc_noise_kind {
+    DC_NOISE_GAUSSIAN = 0,    /* "gaussian": x + n, n ~ N(0, v); level v = variance >= 0 */
+    DC_NOISE_SALT_PEPPER = 1, /* "saltpepper": each value becomes the data's minimum with
+                                 probability p/2 and its maximum with probability p/2;
+                                 level p = density in [0, 1] */
+    DC_NOISE_SPECKLE = 2      /* "speckle": x + x*n, n ~ N(0, v); level v = variance >= 0 */
+} dc_noise_kind;
+
+/* Adds noise to every value in place (a borrowed set is copied first), then
+ * clips each value to [min, max] of the data as they were before the call
+ * (over the whole matrix), so e.g. pixels scaled to [0, 1] stay there. The
+ * draws come from the seed's own noise stream: the same seed gives the same
+ * noise whatever else the program draws, and a fit's results with that seed
+ * do not shift. Level 0 changes nothing; a constant set stays as it is.
+ * Labels, image shape and normalisation record are kept. An unknown kind, a
+ * negative or non-finite variance or a density outside [0, 1]:
+ * DC_ERR_INVALID_ARG (the set is unchanged). */
+DC_API dc_status dc_dataset_add_noise(dc_dataset *ds, dc_noise_kind kind, double level,
+                                      uint64_t seed);
+
+/* Parses "KIND:LEVEL" ("gaussian:0.1", "saltpepper:0.05", "speckle:0.2"),
+ * the CLI's --noise spelling, checking the level as dc_dataset_add_noise
+ * does. Anything else: DC_ERR_INVALID_ARG with the reason in the detail. */
+DC_API dc_status dc_noise_parse(const char *spec, dc_noise_kind *kind, double *level);
+/* "gaussian", "saltpepper", "speckle"; NULL for a value that is not a
+ * dc_noise_kind. */
+DC_API const char *dc_noise_name(dc_noise_kind kind);
+
 /* Copies rows [first, first+count) into a new handle (labels, image shape
  * and normalisation record kept). count < 1 is DC_ERR_SHAPE, rows outside
  * the set DC_ERR_INVALID_ARG. */

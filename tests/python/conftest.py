@@ -82,3 +82,14 @@ def shapes_scene(h, w, noise, stripes, seed=0):
     img = colours[truth] + stripes * ((xx // 5) % 2)[..., None] * (truth == 0)[..., None]
     img += rng.normal(scale=noise, size=img.shape)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8), truth
+
+
+def run_cli(*args, check=None):
+    """Runs $DEEPCLUST_CLI with the arguments (str() of each); with `check`,
+    asserts that exit status, showing stdout and stderr when it differs."""
+    import subprocess
+    p = subprocess.run([os.environ["DEEPCLUST_CLI"], *map(str, args)], capture_output=True,
+                       text=True, timeout=120)
+    if check is not None:
+        assert p.returncode == check, (p.returncode, p.stdout, p.stderr)
+    return p

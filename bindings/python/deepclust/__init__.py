@@ -26,7 +26,7 @@ from ._status import (CancelledError, ChecksumError, DeepClustError, DegenerateD
 from ._version import __version__
 from .core import (get_threads, library_path, library_version, load_library, set_log,
                    set_threads)
-from .dataset import Dataset, write_labels, write_matrix
+from .dataset import Dataset, add_noise, write_labels, write_matrix
 from .dbas import DBASResult, dbas_minimize
 from .estimators import DEC, EDCWRN, IDEC, NJW, SCDBAS, KMeans, NotFittedError
 from .image import (boundary_recall, read_image, rgb2lab, segment, segment_superpixels, slic,
@@ -44,5 +44,5 @@ __all__ = [
     "TruncatedFileError", "UnsupportedError", "KRangeError", "DegenerateDataError",
     "NotConvergedError", "NumericError", "StateError", "ChecksumError", "VersionError",
     "CancelledError", "UnknownNameError", "InternalError", "slic", "segment", "rgb2lab",
-    "boundary_recall", "read_image", "write_image", "segment_superpixels",
+    "boundary_recall", "read_image", "write_image", "segment_superpixels", "add_noise",
 ]

@@ -180,6 +180,19 @@ class Dataset(_lib.Handle):
         code = self._lib.dc_dataset_normalization(self.handle)
         return _lib.pystr(self._lib.dc_normalization_name(code))
 
+    def add_noise(self, noise, level=None, *, seed=0):
+        """In place: noise of the robustness experiment (EDCWRN 5.6), clipped
+        to the data's range [min, max]. `noise` is "gaussian", "saltpepper"
+        or "speckle" with `level` (variance, density or variance), or the
+        CLI's spelling "gaussian:0.1" with level None. The same seed gives
+        the same noise. A borrowed array is copied first, never written."""
+        kind, level = _noise_code(noise, level)
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
+                or not 0 <= seed < 2 ** 64:
+            raise ValueError("seed must be an integer in [0, 2**64), got %r" % (seed,))
+        self._lib.dc_dataset_add_noise(self.handle, kind, level, int(seed))
+        return self
+
     def subset(self, first, count):
         """Rows [first, first + count) as a new (copied) Dataset."""
         handle = _lib.DatasetP()
@@ -192,6 +205,25 @@ class Dataset(_lib.Handle):
         n, d = self.shape
         return "<deepclust.Dataset %d x %d%s>" % (n, d, " with labels" if self.labels is not None
                                                   else "")
+
+
+def _noise_code(noise, level):
+    """(dc_noise_kind, level) from "kind:level" or ("kind", level), checked
+    by the library so that Python and the CLI accept the same values."""
+    if not isinstance(noise, str):
+        raise ValueError("noise must be a string such as 'gaussian:0.1', got %r" % (noise,))
+    if level is not None:
+        noise = "%s:%r" % (noise, float(level))
+    kind, value = ctypes.c_int(), ctypes.c_double()
+    _lib.lib().dc_noise_parse(_lib.cstr(noise), ctypes.byref(kind), ctypes.byref(value))
+    return kind.value, value.value
+
+
+def add_noise(X, noise, level=None, *, seed=0):
+    """A noisy float32 copy of the (n, d) array X (see Dataset.add_noise):
+    add_noise(X, "saltpepper:0.1", seed=1)."""
+    with Dataset(X, copy=True) as ds:
+        return ds.add_noise(noise, level, seed=seed).to_numpy()
 
 
 def write_labels(path, labels, format="auto"):
