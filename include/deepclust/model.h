@@ -7,14 +7,15 @@
  * from instead of pre-training again.
  *
  * Predicting labels for data: embed every row, find each row's neighbours
- * for the neighbour branch among the rows passed in the same call (a single
- * row is its own neighbour), assign to the nearest centre by the model's
- * kernel. A fitted solver's labels are computed by exactly this procedure on
- * the training rows, so loading a saved model and predicting on the
- * training data reproduces the fitted labels exactly (same library build and
- * number of BLAS threads). Because neighbours come from the rows passed
- * together, pass a whole data set (or large batches) rather than one row at
- * a time for labels that agree with batch use.
+ * for the neighbour branch among the model's training rows (EDCWRN models
+ * keep them; a training row is not its own neighbour), assign to the
+ * nearest centre by the model's kernel. A fitted solver's labels are
+ * computed by exactly this procedure on the training rows, so loading a
+ * saved model and predicting on the training data reproduces the fitted
+ * labels exactly (same library build and number of BLAS threads), and a row
+ * gets the same label whether it is predicted alone or with others. Models
+ * written by earlier versions keep no training rows: their neighbours come
+ * from the rows passed in the same call (pass whole data sets there).
  *
  * Normalisation: a model fitted on a normalised data set (dc_dataset_normalize)
  * records the map that was applied, i.e. the TRAINING data's statistics
