@@ -553,7 +553,8 @@ static void test_affine(void) {
     fill_uniform(imgs, 784, 0, 1);
     memcpy(imgs + 784, imgs, 784 * sizeof(float));
     memcpy(imgs + 1568, imgs, 784 * sizeof(float));
-    dci_augment_batch(imgs, aug, 3, &mn, &rg, &r);
+    const int64_t rows[3] = {0, 1, 2};
+    dci_gather_batch(imgs, 784, rows, 3, aug, &mn, &rg, &r);
     int within = 1;
     for (int i = 0; i < 3 * 784; i++) within &= aug[i] >= 0.0f && aug[i] <= 1.0f;
     CHECK(within);

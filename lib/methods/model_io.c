@@ -196,7 +196,6 @@ dc_status dci_rec_commit(dci_rec_writer *w) {
     return dci_atomic_commit(&w->af);
 }
 
-void dci_rec_abort(dci_rec_writer *w) { dci_atomic_abort(&w->af); }
 
 dc_status dci_rec_finish_mem(dci_rec_writer *w, int want_bytes, size_t *size) {
     if (w->st != DC_OK) return w->st;

@@ -72,8 +72,6 @@ void dci_rec_put_str(dci_rec_writer *w, const char *name, const char *s);
 /* Writes the header and renames the file into place; on any error (also an
  * earlier put's) removes the temporary file and returns that error. */
 dc_status dci_rec_commit(dci_rec_writer *w);
-/* Drops an unfinished file. */
-void dci_rec_abort(dci_rec_writer *w);
 
 /* The same bytes into memory: dst (capacity bytes) receives header and
  * payload; dst NULL only counts. Nothing to abort or free. */

@@ -139,15 +139,6 @@ void dci_affine_apply(const float *src, float *dst, const dci_image_shape *shape
     }
 }
 
-void dci_augment_batch(const float *x, float *out, int64_t batch, const dci_image_shape *shape,
-                       const dci_augment_ranges *ranges, dci_rng *r) {
-    const int64_t d = shape->h * shape->w * shape->c;
-    for (int64_t i = 0; i < batch; i++) {
-        dci_affine t = dci_affine_draw(r, shape, ranges);
-        dci_affine_apply(x + i * d, out + i * d, shape, &t, ranges->fill);
-    }
-}
-
 /* Rows [lo, hi) of one chunk of dci_gather_batch (transforms drawn). */
 typedef struct gather_job {
     const float *x;

@@ -64,11 +64,6 @@ dci_affine dci_affine_draw(dci_rng *r, const dci_image_shape *shape,
 void dci_affine_apply(const float *src, float *dst, const dci_image_shape *shape,
                       const dci_affine *t, dci_fill fill);
 
-/* out[i] = x[i] under its own random transform, for batch rows of h·w·c.
- * Draw from a generator on stream DCI_STREAM_AUGMENT. */
-void dci_augment_batch(const float *x, float *out, int64_t batch, const dci_image_shape *shape,
-                       const dci_augment_ranges *ranges, dci_rng *r);
-
 /* out[i] = row idx[i] of x (rows of d floats) for i < b: a mini-batch
  * gather, each row under its own random transform when shape is not NULL
  * (shape must then match d; ranges NULL = defaults). The transforms are

@@ -180,7 +180,6 @@ void dci_sgd_step(dci_sgd *s) {
 }
 
 void dci_sgd_set_lr(dci_sgd *s, float lr) { s->lr = lr; }
-float dci_sgd_lr(const dci_sgd *s) { return s->lr; }
 
 void dci_sgd_reset(dci_sgd *s) {
     s->t = 0;

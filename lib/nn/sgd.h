@@ -39,7 +39,6 @@ dc_status dci_sgd_add_block(dci_sgd *s, float *param, const float *grad, int64_t
 void dci_sgd_step(dci_sgd *s);
 
 void dci_sgd_set_lr(dci_sgd *s, float lr);
-float dci_sgd_lr(const dci_sgd *s);
 /* Zeroes all velocities (e.g. when a new training phase starts). */
 void dci_sgd_reset(dci_sgd *s);
 
