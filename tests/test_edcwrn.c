@@ -18,6 +18,8 @@
 #include "deepclust.h"
 #include "methods/deep_model.h"
 #include "methods/edcwrn.h"
+#include "methods/edcwrn_fit.h"
+#include "methods/method.h"
 
 static dci_rng trng;
 
@@ -1500,6 +1502,60 @@ static void test_augment_auto(const blobs *bl) {
     dc_dataset_free(ds);
 }
 
+/* dci_deep_cfg_default (which the unit tests build their configurations
+ * from) equals what a fit reads from a fresh solver's parameter table, for
+ * every deep method: the two declarations of the defaults cannot drift. */
+static void test_cfg_default_is_the_table(void) {
+    const dci_deep_method ms[3] = {DCI_DEEP_EDCWRN, DCI_DEEP_IDEC, DCI_DEEP_DEC};
+    for (int i = 0; i < 3; i++) {
+        dc_solver *s = NULL;
+        CHECK_OK(dc_solver_create(&s, dci_deep_method_name(ms[i])));
+        if (!s) continue;
+        const dci_deep_cfg a = dci_deep_cfg_default(ms[i]);
+        const dci_deep_cfg b = dci_deep_read_cfg(s, s->pv, ms[i]);
+#define SAME(f) CHECK_MSG(a.f == b.f, "%s: field " #f " differs", dci_deep_method_name(ms[i]))
+        SAME(method);
+        SAME(preset);
+        SAME(k);
+        SAME(batch);
+        SAME(embed_dim);
+        SAME(hidden[0]);
+        SAME(hidden[1]);
+        SAME(hidden[2]);
+        SAME(pretrain_epochs);
+        SAME(pretrain_steps);
+        SAME(pretrain_warmup);
+        SAME(n_init);
+        SAME(neighbors_k);
+        SAME(update_interval);
+        SAME(max_iter);
+        SAME(checkpoint_every);
+        SAME(pretrain_lr);
+        SAME(pretrain_momentum);
+        SAME(lr);
+        SAME(momentum);
+        SAME(lambda);
+        SAME(a);
+        SAME(b);
+        SAME(alpha);
+        SAME(beta);
+        SAME(tol);
+        SAME(weighting);
+        SAME(neighbors);
+        SAME(formulation_idec);
+        SAME(ce_normalized);
+        SAME(augment);
+        SAME(scale_input);
+        SAME(pretrain_adam);
+        SAME(pretrain_cosine);
+        SAME(weighting_scale);
+        SAME(weighting_norm);
+        SAME(seed);
+#undef SAME
+        dc_solver_free(s);
+    }
+}
+
 /* ---- rejected inputs ---- */
 
 static void expect_fit_error(const blobs *bl, const char *param, double value, dc_status want,
@@ -1633,6 +1689,7 @@ int main(void) {
     test_weighting_standardized_update(&bl);
     test_input_scale();
     test_pretrain_budget();
+    test_cfg_default_is_the_table();
     test_default_recipe_scalings(&bl);
     test_input_scale_model(&bl);
     test_presets(&bl);

@@ -36,8 +36,6 @@
 
 /* ---- parameters ---- */
 
-#define DEF_LR 0.1
-#define DEF_LR_DEC 0.01 /* DEC's own setting: no reconstruction term to hold it back */
 
 #define P_K {"k", DC_PARAM_INT, 0, 1, 1e9, DCI_CLOSED, NULL, \
              "number of clusters (required: the default 0 means not set)"}
@@ -126,151 +124,12 @@
                       P_NINIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_SCALE, P_CKPT
 
 static const dci_param_def edcwrn_params[] = {
-    COMMON_PARAMS, P_LR(DEF_LR), P_LAMBDA, P_A, P_B, P_ALPHA, P_BETA, P_NK,
+    COMMON_PARAMS, P_LR(DCI_DEEP_LR_DEFAULT), P_LAMBDA, P_A, P_B, P_ALPHA, P_BETA, P_NK,
     P_WEIGHTING,   P_NEIGHBORS,  P_FORMULATION, P_CENORM, P_WSCALE, P_WNORM,
 };
-static const dci_param_def idec_params[] = {COMMON_PARAMS, P_LR(DEF_LR), P_LAMBDA};
-static const dci_param_def dec_params[] = {COMMON_PARAMS, P_LR(DEF_LR_DEC)};
+static const dci_param_def idec_params[] = {COMMON_PARAMS, P_LR(DCI_DEEP_LR_DEFAULT), P_LAMBDA};
+static const dci_param_def dec_params[] = {COMMON_PARAMS, P_LR(DCI_DEC_LR_DEFAULT)};
 
-
-dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
-    dci_deep_cfg c;
-    memset(&c, 0, sizeof c);
-    c.method = method;
-    c.batch = 256;
-    c.embed_dim = DCI_AE_DEFAULT_EMBED;
-    c.hidden[0] = 500;
-    c.hidden[1] = 500;
-    c.hidden[2] = 2000;
-    c.pretrain_warmup = 1000;
-    c.pretrain_adam = 1;
-    c.pretrain_cosine = 1;
-    c.augment = DCI_AUGMENT_AUTO;
-    c.scale_input = 1;
-    c.n_init = 20;
-    c.neighbors_k = DCI_NMAX_K_DEFAULT;
-    c.update_interval = 140;
-    c.max_iter = 8000;
-    c.pretrain_lr = 0.0;
-    c.pretrain_momentum = 0.9;
-    c.lr = method == DCI_DEEP_DEC ? DEF_LR_DEC : DEF_LR;
-    c.momentum = 0.9;
-    c.lambda = 0.1;
-    c.a = DCI_KERNEL_A_DEFAULT;
-    c.b = DCI_KERNEL_B_DEFAULT;
-    c.alpha = DCI_WEIGHT_ALPHA_DEFAULT;
-    c.beta = DCI_WEIGHT_BETA_DEFAULT;
-    c.tol = 0.001;
-    c.weighting = method == DCI_DEEP_EDCWRN ? DCI_WEIGHTING_ON : DCI_WEIGHTING_OFF;
-    c.neighbors = method == DCI_DEEP_EDCWRN;
-    c.formulation_idec = method != DCI_DEEP_EDCWRN;
-    c.ce_normalized = 1;
-    c.weighting_scale = DCI_WSCALE_RAW;
-    c.weighting_norm = DCI_WNORM_MEAN;
-    return c;
-}
-
-/* ---- presets ----
- * A preset is the value each parameter takes when the caller did not set
- * it. "default" is the parameter table itself; "authors" replaces the
- * entries below (the EDCWRN authors' published notebook: docs/methods.md).
- * Choice values are their positions in the table's choice lists. */
-typedef struct preset_value {
-    const char *name;
-    double value;
-    int edcwrn_only; /* IDEC and DEC keep their own clustering settings */
-} preset_value;
-
-static const preset_value authors_preset[] = {
-    {"pretrain_steps", 128000, 0},   {"pretrain_optimizer", 0, 0}, /* sgd */
-    {"pretrain_lr", 1.0, 0},         {"pretrain_momentum", 0.9, 0},
-    {"pretrain_schedule", 0, 0},     /* constant */
-    {"pretrain_warmup", 0, 0},       {"scale_input", 0, 0},
-    {"n_init", 150, 0},              {"lr", 1.0, 1},
-    {"weighting", DCI_WEIGHTING_AFTER, 1}, {"weighting_norm", DCI_WNORM_SUM, 1},
-};
-
-static int param_index(const dc_solver *s, const char *name) {
-    for (int i = 0; i < s->m->n_params; i++)
-        if (strcmp(s->m->params[i].name, name) == 0) return i;
-    return -1;
-}
-
-/* The values a fit uses: the solver's, with the preset's for every
- * parameter the caller did not set. eff has n_params entries. */
-static void effective_params(const dc_solver *s, double *eff) {
-    memcpy(eff, s->pv, sizeof *eff * (size_t)s->m->n_params);
-    const int ip = param_index(s, "preset");
-    if (ip < 0 || llround(s->pv[ip]) != DCI_PRESET_AUTHORS) return;
-    const int edcwrn = s->m == &dci_method_edcwrn;
-    for (size_t e = 0; e < sizeof authors_preset / sizeof authors_preset[0]; e++) {
-        const int i = param_index(s, authors_preset[e].name);
-        if (i >= 0 && !s->given[i] && (edcwrn || !authors_preset[e].edcwrn_only))
-            eff[i] = authors_preset[e].value;
-    }
-}
-
-/* Value of a parameter if the method's table has it. */
-static int opt_param(const dc_solver *s, const double *eff, const char *name, double *v) {
-    const int i = param_index(s, name);
-    if (i < 0) return 0;
-    *v = eff[i];
-    return 1;
-}
-
-dci_deep_cfg dci_deep_read_cfg(const dc_solver *s, const double *eff, dci_deep_method method) {
-    dci_deep_cfg c = dci_deep_cfg_default(method);
-    double v;
-#define RD_I(name, field) \
-    if (opt_param(s, eff, name, &v)) c.field = (int64_t)llround(v)
-#define RD_C(name, field) \
-    if (opt_param(s, eff, name, &v)) c.field = (int)llround(v)
-#define RD_R(name, field) \
-    if (opt_param(s, eff, name, &v)) c.field = v
-#define RD_B(name, field) \
-    if (opt_param(s, eff, name, &v)) c.field = v != 0.0
-    RD_I("k", k);
-    RD_I("batch", batch);
-    RD_I("embed_dim", embed_dim);
-    RD_I("hidden1", hidden[0]);
-    RD_I("hidden2", hidden[1]);
-    RD_I("hidden3", hidden[2]);
-    RD_C("preset", preset);
-    RD_I("pretrain_epochs", pretrain_epochs);
-    RD_I("pretrain_steps", pretrain_steps);
-    RD_I("pretrain_warmup", pretrain_warmup);
-    RD_I("n_init", n_init);
-    RD_I("neighbors_k", neighbors_k);
-    RD_I("update_interval", update_interval);
-    RD_I("max_iter", max_iter);
-    RD_I("checkpoint_every", checkpoint_every);
-    RD_R("pretrain_lr", pretrain_lr);
-    RD_R("pretrain_momentum", pretrain_momentum);
-    RD_R("lr", lr);
-    RD_R("momentum", momentum);
-    RD_R("lambda", lambda);
-    RD_R("a", a);
-    RD_R("b", b);
-    RD_R("alpha", alpha);
-    RD_R("beta", beta);
-    RD_R("tol", tol);
-    RD_C("weighting", weighting);
-    RD_B("neighbors", neighbors);
-    RD_B("formulation", formulation_idec);
-    RD_B("ce_normalized", ce_normalized);
-    RD_C("augment", augment);
-    RD_B("scale_input", scale_input);
-    RD_B("pretrain_schedule", pretrain_cosine);
-    RD_B("pretrain_optimizer", pretrain_adam);
-    RD_I("weighting_scale", weighting_scale);
-    RD_I("weighting_norm", weighting_norm);
-    if (opt_param(s, eff, "seed", &v)) c.seed = (uint64_t)llround(v);
-#undef RD_I
-#undef RD_C
-#undef RD_R
-#undef RD_B
-    return c;
-}
 
 /* ---- solver glue: state kept across fits ---- */
 
@@ -307,15 +166,6 @@ static dc_status need_deep(const dc_solver *s, const char *fn) {
 static deep_state *ensure_state(dc_solver *s) {
     if (!s->state) s->state = DCI_NEW_ZEROS(deep_state, 1, "deep solver state");
     return s->state;
-}
-
-void dci_deep_record_params(const dc_solver *s, const double *eff, dc_model *m) {
-    for (int i = 0; i < s->m->n_params; i++) dci_model_set_param(m, s->m->params[i].name, eff[i]);
-}
-
-static void set_eff(const dc_solver *s, double *eff, const char *name, double v) {
-    const int i = param_index(s, name);
-    if (i >= 0) eff[i] = v;
 }
 
 static double pretrain_lr_of(const dci_deep_cfg *c) {
@@ -408,7 +258,7 @@ static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, 
         lr *= 0.5;
         ++*restarts;
         c->pretrain_lr = lr;
-        set_eff(s, eff, "pretrain_lr", lr);
+        dci_deep_set_param(s, eff, "pretrain_lr", lr);
     }
 }
 
@@ -626,7 +476,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
             if (!(x = dci_scaled_input(x_raw, n, d, ae->input_scale, &x_copy))) st = DC_ERR_NOMEM;
         }
     } else {
-        effective_params(s, eff);
+        dci_deep_effective_params(s, eff);
         dci_deep_cfg cfg = dci_deep_read_cfg(s, eff, method);
         st = dci_deep_check(&cfg, n, d, shape);
         if (st == DC_OK && state->use_ae && state->use_ae->dims[0] != d)
@@ -672,7 +522,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
                     detail, 0.5 * cfg.lr);
             cfg.lr *= 0.5;
             restarts[1] = 1;
-            set_eff(s, eff, "lr", cfg.lr);
+            dci_deep_set_param(s, eff, "lr", cfg.lr);
             st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
             if (st == DC_OK) {
                 t->seconds_pretrain = seconds_pretrain;

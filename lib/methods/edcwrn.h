@@ -49,6 +49,11 @@ typedef struct dci_deep_cfg {
     uint64_t seed;
 } dci_deep_cfg;
 
+/* Clustering-phase learning rates: EDCWRN and IDEC; DEC's own setting (no
+ * reconstruction term to hold it back). */
+#define DCI_DEEP_LR_DEFAULT 0.1
+#define DCI_DEC_LR_DEFAULT 0.01
+
 /* The method's fixed settings and the parameter defaults. */
 dci_deep_cfg dci_deep_cfg_default(dci_deep_method method);
 

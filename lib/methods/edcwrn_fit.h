@@ -1,5 +1,6 @@
-/* Between the parts of the deep methods' fit: methods/edcwrn.c (parameters,
- * presets, the fit and the public entry points) and
+/* Between the parts of the deep methods' fit: methods/edcwrn.c (parameter
+ * tables, the fit and the public entry points), methods/edcwrn_config.c
+ * (defaults, presets, the typed configuration) and
  * methods/edcwrn_checkpoint.c (the training state on disk). */
 #ifndef DCI_EDCWRN_FIT_H
 #define DCI_EDCWRN_FIT_H
@@ -9,6 +10,11 @@
 #include "methods/edcwrn.h"
 #include "methods/model_io.h"
 
+/* The values a fit uses (n_params, in the method's table order): the
+ * solver's, with the preset's for every parameter the caller did not set. */
+void dci_deep_effective_params(const dc_solver *s, double *eff);
+/* eff's entry for a parameter of the method (none: nothing). */
+void dci_deep_set_param(const dc_solver *s, double *eff, const char *name, double v);
 /* The configuration from parameter values eff (in the method's table
  * order: the solver's with the preset applied, or a checkpoint's). */
 dci_deep_cfg dci_deep_read_cfg(const dc_solver *s, const double *eff, dci_deep_method method);
