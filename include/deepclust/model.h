@@ -167,7 +167,7 @@ DC_API int64_t dc_model_train_rows(const dc_model *m);
  * dc_model_embed (capacity in floats). An autoencoder: DC_ERR_UNSUPPORTED;
  * capacity too small: DC_ERR_SHAPE. */
 DC_API dc_status dc_model_centers(const dc_model *m, float *out, int64_t capacity);
-/* Representation weights w, k x embed_dim (EDCWRN: rows sum to 1, SPEC
+/* Representation weights w, k x embed_dim (EDCWRN: rows sum to 1, docs/methods.md
  * §1.5; a model trained without weighting: all ones, the plain squared
  * distance). Errors as dc_model_centers. */
 DC_API dc_status dc_model_weights(const dc_model *m, float *out, int64_t capacity);

@@ -1,4 +1,4 @@
-/* k-means (SPEC §1.6): greedy k-means++ seeding, Lloyd iterations with the
+/* k-means (docs/methods.md §1.6): greedy k-means++ seeding, Lloyd iterations with the
  * scikit-learn stopping rule, best of n_init restarts.
  *
  * Where the time goes and what is done about it:

@@ -1,4 +1,4 @@
-/* The "edcwrn", "idec" and "dec" methods (SPEC §2): one training loop,
+/* The "edcwrn", "idec" and "dec" methods (docs/methods.md §2): one training loop,
  * three parameter tables.
  *
  *   1. pre-train the autoencoder (or start from a given pre-trained one)
@@ -56,7 +56,7 @@
 #define P_PRE_MOM {"pretrain_momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, DCI_CLOSED, NULL, \
                    "pre-training momentum"}
 #define P_PRE_OPT {"pretrain_optimizer", DC_PARAM_CHOICE, 1, 0, 1, DCI_CLOSED, "sgd|adam", \
-                   "pre-training optimiser: SGD with momentum (SPEC), or Adam (beta1 = " \
+                   "pre-training optimiser: SGD with momentum (the specification's), or Adam (beta1 = " \
                    "pretrain_momentum, beta2 = 0.999)"}
 #define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 1, 0, 1, DCI_CLOSED, "constant|cosine", \
                      "pre-training learning rate schedule: constant, or a half cosine from pretrain_lr " \

@@ -1,4 +1,4 @@
-/* EDCWRN clustering phase (SPEC §2) and its IDEC / DEC special cases: the
+/* EDCWRN clustering phase (docs/methods.md §2) and its IDEC / DEC special cases: the
  * training state, one mini-batch loss with gradients, target updates
  * (methods/edcwrn_train.c). methods/edcwrn.c composes them into the
  * "edcwrn", "idec" and "dec" methods; the pieces are declared here for the
@@ -126,7 +126,7 @@ dc_status dci_deep_check(const dci_deep_cfg *cfg, int64_t n, int64_t d,
 dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_fn progress,
                                 void *user);
 
-/* Loss of one mini-batch, SPEC §2 step 4, with the target rows pb (b x K)
+/* Loss of one mini-batch, docs/methods.md §2 step 4, with the target rows pb (b x K)
  * and the current weights held fixed:
  *   z_i = enc(x_i) + max_l enc_nb(x'_{nbr(i,l)}),  L = L_r + lambda L_c
  * where x' = xb_nb (the same rows under their own augmentation, so that the
@@ -140,13 +140,13 @@ dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_f
 dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
                               const float *pb, const int64_t *nbr, int grad, double parts[3]);
 
-/* Target update (SPEC §2 step 4, every T iterations): embeds all n rows of x
+/* Target update (docs/methods.md §2 step 4, every T iterations): embeds all n rows of x
  * with the current global neighbour lists, recomputes the lists, Q, P, the
  * weights and the labels; sets t->last_change. */
 dc_status dci_deep_update(dci_deep_train *t, const float *x);
 
 /* The representation weights w (K x M) of Eq. 15 from n rows of q and z and
- * the current centres (SPEC §1.5; per-dimension standardised dispersions
+ * the current centres (docs/methods.md §1.5; per-dimension standardised dispersions
  * with weighting_scale = standardized). */
 dc_status dci_deep_weights(dci_deep_train *t, const float *q, const float *z, int64_t n, float *w);
 

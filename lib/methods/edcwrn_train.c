@@ -288,7 +288,7 @@ dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *x
     return DC_OK;
 }
 
-/* The representation weights w (K x M) from n rows of q and z (SPEC §1.5). */
+/* The representation weights w (K x M) from n rows of q and z (docs/methods.md §1.5). */
 dc_status dci_deep_weights(dci_deep_train *t, const float *q, const float *z, int64_t n,
                                 float *w) {
     const double *scale = NULL;

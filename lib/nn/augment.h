@@ -1,4 +1,4 @@
-/* Image augmentation (SPEC §1.2) and the noise models of the robustness
+/* Image augmentation (docs/methods.md §1.2) and the noise models of the robustness
  * experiment (EDCWRN §5.6).
  *
  * Images are rows of x stored H × W × C (row-major, channels last), as the

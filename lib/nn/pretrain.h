@@ -42,7 +42,7 @@ double dci_pretrain_lr_at(const dci_pretrain_opts *opts, int64_t step, int64_t t
 /* Batch steps a run makes on n samples: steps, or epochs x batches per epoch. */
 int64_t dci_pretrain_total_steps(const dci_pretrain_opts *opts, int64_t n);
 
-/* epochs 200, steps 0, no warm-up, batch 256, lr 1.0, momentum 0.9 (SPEC
+/* epochs 200, steps 0, no warm-up, batch 256, lr 1.0, momentum 0.9 (docs/methods.md
  * §1.1), seed 0, no augmentation, no embedding limit, no progress callback. */
 dci_pretrain_opts dci_pretrain_opts_default(void);
 
