@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +64,54 @@ static int same_file(const char *a, const char *b) {
 
 static int is(const char *flag, const char *want) { return want && strcmp(flag, want) == 0; }
 
+/* Outputs that are label or matrix files, whose writer picks the format by
+ * the extension. */
+static int is_table_output(const char *flag) {
+    static const char *const flags[] = {"out", "embedding-out", "centers-out", "weights-out",
+                                        "labels-out"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strcmp(flag, flags[i]) == 0) return 1;
+    return 0;
+}
+
+/* 0, or 2 after a message: an output's folder must exist and be writable,
+ * and a table output must have an extension its writer knows, so that a
+ * long fit does not end in a failed write. */
+static int check_writable(const cli_file *o) {
+    char dir[PATH_MAX];
+    const char *base;
+    split_path(o->path, dir, sizeof dir, &base);
+    struct stat st;
+    if (!*base) {
+        fprintf(stderr, "deepclust: --%s '%s' names a folder, not a file (nothing was done)\n",
+                o->flag, o->path);
+        return 2;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "deepclust: --%s '%s': the folder '%s' does not exist (nothing was done)\n",
+                o->flag, o->path, dir);
+        return 2;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "deepclust: --%s '%s': the folder '%s' is not writable (nothing was done)\n",
+                o->flag, o->path, dir);
+        return 2;
+    }
+    if (is_table_output(o->flag)) {
+        const char *dot = strrchr(base, '.');
+        static const char *const known[] = {".csv", ".tsv", ".txt", ".npy"};
+        int ok = 0;
+        for (size_t i = 0; dot && dot != base && i < sizeof known / sizeof known[0]; i++)
+            ok |= strcasecmp(dot, known[i]) == 0;
+        if (!ok) {
+            fprintf(stderr, "deepclust: --%s '%s': unknown extension (known: .csv .tsv .txt "
+                            ".npy; nothing was done)\n", o->flag, o->path);
+            return 2;
+        }
+    }
+    return 0;
+}
+
 /* "-" is standard input or output, not a file: it never collides. */
 static int is_file(const char *path) { return path && strcmp(path, "-") != 0; }
 
@@ -91,6 +140,13 @@ int cli_check_files(const cli_file *inputs, int n_inputs, const cli_file *output
                 return 2;
             }
         }
+    }
+    /* After the identity checks: "names an input" is the more telling
+     * message for an output that is also unwritable. */
+    for (int i = 0; i < n_outputs; i++) {
+        if (!is_file(outputs[i].path)) continue;
+        const int rc = check_writable(&outputs[i]);
+        if (rc) return rc;
     }
     return 0;
 }

@@ -9,8 +9,9 @@ typedef struct cli_file {
     const char *path;
 } cli_file;
 
-/* 0, or 2 after a message on stderr when an output names the same file as
- * an input or as another output. Files are compared by identity, not by
+/* 0, or 2 after a message on stderr when an output's folder does not exist
+ * or is not writable, a label or matrix output has an extension no writer
+ * knows, or an output names the same file as an input or as another output. Files are compared by identity, not by
  * spelling: an existing file by device and inode after following links (so
  * a symbolic or hard link to the input counts), a file still to be made by
  * its resolved folder (device and inode) and its name. `same_ok` lets one

@@ -2,6 +2,7 @@
 with scikit-learn on the labels it wrote, clear failures that write nothing."""
 import json
 import os
+import time
 import re
 import subprocess
 
@@ -590,3 +591,26 @@ def test_failed_run_leaves_no_outputs(tmp_path):
     assert p.returncode == 0, p.stderr
     assert len(out.read_text().split()) == len(x) and emb.exists()
     assert sorted(f.name for f in tmp_path.iterdir()) == ["emb.csv", "labels.csv", "x.npy"]
+
+
+def test_outputs_checked_before_any_work(deep_data, tmp_path):
+    """An output in a missing folder, in a folder that cannot be written, or
+    a label/matrix file with an unknown extension is refused at once with
+    exit 2 (a deep fit would otherwise train first and fail at the write)."""
+    xp, _ = deep_data
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    cases = [(["--out", tmp_path / "nope" / "l.csv"], "does not exist"),
+             (["--save-model", tmp_path / "nope" / "m.dcm"], "does not exist"),
+             (["--embedding-out", tmp_path / "z.xyz"], "unknown extension")]
+    if os.geteuid() != 0:  # root writes anywhere
+        cases.append((["--out", locked / "l.csv"], "not writable"))
+    for extra, needle in cases:
+        t0 = time.time()
+        p = run("cluster", "--method", "idec", "--data", xp, *DEEP, "--json", *extra)
+        assert p.returncode == 2 and needle in p.stderr and p.stdout == "", (extra, p.stderr)
+        assert time.time() - t0 < 5, "refused only after the fit"
+    p = run("predict", "--model", tmp_path / "m.dcm", "--data", xp, "--out", tmp_path / "l.bin")
+    assert p.returncode == 2 and "unknown extension" in p.stderr
+    locked.chmod(0o700)
