@@ -1,5 +1,7 @@
-/* k-means (docs/methods.md §1.6): greedy k-means++ seeding, Lloyd iterations with the
- * scikit-learn stopping rule, best of n_init restarts.
+/* k-means (docs/methods.md §1.6): greedy k-means++ seeding
+ * (cluster/kmeans_seed.c), Lloyd iterations with the scikit-learn stopping
+ * rule, best of n_init restarts; the problem context and its row and
+ * distance helpers are in cluster/kmeans_ctx.c.
  *
  * Where the time goes and what is done about it:
  * - Distances of many rows to all centres: one sgemm per row tile
@@ -19,8 +21,8 @@
  * Everything is sequential apart from the BLAS calls, so results depend only
  * on the seed. */
 #include "cluster/kmeans.h"
+#include "cluster/kmeans_ctx.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -38,50 +40,11 @@ void dci_kmeans_opts_default(dci_kmeans_opts *o) {
     o->algorithm = DCI_KMEANS_AUTO;
 }
 
-/* ||x||^2 + ||c||^2 - 2 x.c loses precision in float when the data sit far
- * from the origin compared with their spread; then the rows are shifted by
- * the data mean (per tile, no copy of x) before the sgemm. */
-#define SHIFT_RATIO 10.0
 /* Elkan keeps n*k lower bounds: measured faster than Hamerly only for few
  * centres in high dimension (~8 % on Fashion-MNIST, d = 784, k = 10), slower
  * for d <= 100. */
 #define ELKAN_MAX_K 64
 #define ELKAN_MIN_D 256
-
-/* The hot loops over a row benefit from 8-wide vectors; the default build
- * targets baseline x86-64. Without FMA contraction (ISO C mode) both clones
- * round identically, so results do not depend on the CPU. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define DCI_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define DCI_VECTOR_CLONES
-#endif
-
-/* One k-means problem: the data, their squared norms and the work buffers,
- * allocated once and reused by every iteration and restart. */
-typedef struct km_ctx {
-    const float *x;
-    int64_t n, d, k;
-    float *shift;     /* NULL, or the data mean subtracted from every row */
-    float *xn;        /* n squared norms of the (shifted) rows */
-    double xn_total;  /* their sum, in double */
-    double tol_scale; /* mean per-feature variance */
-    int64_t tile;     /* rows per sgemm call */
-    float *tbuf;      /* tile x d gathered / shifted rows */
-    float *dist;      /* tile x width sgemm results */
-    float *cn;        /* width squared norms of centres / candidates */
-    int64_t *todo;    /* tile row indices gathered into tbuf */
-} km_ctx;
-
-static void ctx_free(km_ctx *c) {
-    dci_free(c->shift);
-    dci_free(c->xn);
-    dci_free(c->tbuf);
-    dci_free(c->dist);
-    dci_free(c->cn);
-    dci_free(c->todo);
-    memset(c, 0, sizeof *c);
-}
 
 static dc_status check_args(const float *x, int64_t n, int64_t d, int64_t k, const float *centers) {
     DCI_CHECK_NULL(x);
@@ -110,147 +73,6 @@ static dc_status check_opts(const dci_kmeans_opts *o) {
     if (o->algorithm < DCI_KMEANS_AUTO || o->algorithm > DCI_KMEANS_ELKAN)
         return dci_fail(DC_ERR_INVALID_ARG, "kmeans: unknown algorithm %d", (int)o->algorithm);
     return DC_OK;
-}
-
-/* Copies row i of the data, in the centres' coordinates, to out (d floats). */
-static void shifted_row(const km_ctx *c, int64_t i, float *out) {
-    const float *r = c->x + i * c->d;
-    if (!c->shift) {
-        memcpy(out, r, sizeof(float) * (size_t)c->d);
-        return;
-    }
-    for (int64_t j = 0; j < c->d; j++) out[j] = r[j] - c->shift[j];
-}
-
-static float sq_norm(const float *v, int64_t d) {
-    double s = 0.0;
-    for (int64_t j = 0; j < d; j++) s += (double)v[j] * v[j];
-    return (float)s;
-}
-
-static float root_clamped(float v) { return v > 0.0f ? sqrtf(v) : 0.0f; }
-
-/* Squared distance of a - shift (shift may be NULL) to b, from differences
- * (no cancellation). 32 partial sums: four independent vector accumulators,
- * so the loop is not bound by the latency of one add chain. */
-DCI_VECTOR_CLONES
-static float diff_dist2(const float *a, const float *shift, const float *b, int64_t d) {
-    float acc[32] = {0};
-    int64_t t = 0;
-    if (shift) {
-        for (; t + 32 <= d; t += 32)
-            for (int q = 0; q < 32; q++) {
-                float u = a[t + q] - shift[t + q] - b[t + q];
-                acc[q] += u * u;
-            }
-    } else {
-        for (; t + 32 <= d; t += 32)
-            for (int q = 0; q < 32; q++) {
-                float u = a[t + q] - b[t + q];
-                acc[q] += u * u;
-            }
-    }
-    float s = 0.0f;
-    for (; t < d; t++) {
-        float u = a[t] - (shift ? shift[t] : 0.0f) - b[t];
-        s += u * u;
-    }
-    for (int q = 0; q < 32; q++) s += acc[q];
-    return s;
-}
-
-/* Distance from row i to centre cc (shifted coordinates). */
-static float point_dist(const km_ctx *c, int64_t i, const float *cc) {
-    return sqrtf(diff_dist2(c->x + i * c->d, c->shift, cc, c->d));
-}
-
-/* Rows [i0, i0+m) in the centres' coordinates (pointer into x or tbuf). */
-static const float *tile_rows(const km_ctx *c, int64_t i0, int64_t m) {
-    const float *r = c->x + i0 * c->d;
-    if (!c->shift) return r;
-    for (int64_t i = 0; i < m; i++) shifted_row(c, i0 + i, c->tbuf + i * c->d);
-    return c->tbuf;
-}
-
-/* The m rows listed in c->todo, gathered into tbuf. */
-static const float *gather_rows(const km_ctx *c, int64_t m) {
-    for (int64_t r = 0; r < m; r++) shifted_row(c, c->todo[r], c->tbuf + r * c->d);
-    return c->tbuf;
-}
-
-/* dist (m x kc) = -2 rows . P^T; callers add the squared norms. */
-static void tile_dot(const km_ctx *c, const float *rows, int64_t m, const float *p, int64_t kc) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)kc, (int)c->d, -2.0f, rows,
-                (int)c->d, p, (int)c->d, 0.0f, c->dist, (int)kc);
-}
-
-static void point_norms(km_ctx *c, const float *p, int64_t np) {
-    for (int64_t j = 0; j < np; j++) c->cn[j] = sq_norm(p + j * c->d, c->d);
-}
-
-/* Mean, per-feature variance, the shift if needed, squared row norms, and
- * buffers for up to `width` centres per sgemm. */
-static dc_status ctx_init(km_ctx *c, const float *x, int64_t n, int64_t d, int64_t k, int64_t width) {
-    memset(c, 0, sizeof *c);
-    c->x = x;
-    c->n = n;
-    c->d = d;
-    c->k = k;
-    double *mean = DCI_NEW_ZEROS(double, d, "kmeans mean");
-    double *m2 = DCI_NEW_ZEROS(double, d, "kmeans variance");
-    /* About 1 MB of rows per tile keeps the fused argmin/update in cache;
-     * the distance block is capped for large k. */
-    int64_t tile = ((int64_t)1 << 18) / d;
-    if (tile < 64) tile = 64;
-    if (tile > 4096) tile = 4096;
-    int64_t cap = ((int64_t)1 << 22) / width;
-    if (tile > cap) tile = cap > 0 ? cap : 1;
-    if (tile > n) tile = n;
-    c->tile = tile;
-    c->xn = DCI_NEW_ARRAY(float, n, "kmeans row norms");
-    c->cn = DCI_NEW_ARRAY(float, width, "kmeans centre norms");
-    c->dist = DCI_NEW_ARRAY(float, tile * width, "kmeans distance tile");
-    c->tbuf = DCI_NEW_ARRAY(float, tile * d, "kmeans row tile");
-    c->todo = DCI_NEW_ARRAY(int64_t, tile, "kmeans row list");
-    if (!mean || !m2 || !c->xn || !c->cn || !c->dist || !c->tbuf || !c->todo) goto nomem;
-
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) mean[j] += x[i * d + j];
-    double mu2 = 0.0, var = 0.0;
-    for (int64_t j = 0; j < d; j++) {
-        mean[j] /= (double)n;
-        mu2 += mean[j] * mean[j];
-    }
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t j = 0; j < d; j++) {
-            double t = x[i * d + j] - mean[j];
-            m2[j] += t * t;
-        }
-    for (int64_t j = 0; j < d; j++) var += m2[j] / (double)n;
-    c->tol_scale = var / (double)d;
-
-    if (mu2 > SHIFT_RATIO * var) {
-        c->shift = DCI_NEW_ARRAY(float, d, "kmeans shift");
-        if (!c->shift) goto nomem;
-        for (int64_t j = 0; j < d; j++) c->shift[j] = (float)mean[j];
-    }
-    for (int64_t i = 0; i < n; i++) {
-        double s = 0.0;
-        for (int64_t j = 0; j < d; j++) {
-            double t = (double)x[i * d + j] - (c->shift ? c->shift[j] : 0.0f);
-            s += t * t;
-        }
-        c->xn[i] = (float)s;
-        c->xn_total += s;
-    }
-    dci_free(mean);
-    dci_free(m2);
-    return DC_OK;
-nomem:
-    dci_free(mean);
-    dci_free(m2);
-    ctx_free(c);
-    return DC_ERR_NOMEM;
 }
 
 /* Work arrays of the Lloyd loop. Bounds: ub[i] >= distance of point i to
@@ -309,15 +131,15 @@ static dc_status work_init(km_work *w, const km_ctx *c, dci_kmeans_algo algo) {
  * (and, for Elkan, to every other). */
 static void centre_prep(km_ctx *c, km_work *w, const float *cent) {
     const int64_t k = c->k;
-    point_norms(c, cent, k);
+    dci_km_point_norms(c, cent, k);
     for (int64_t j0 = 0; j0 < k; j0 += c->tile) {
         int64_t m = k - j0 < c->tile ? k - j0 : c->tile;
-        tile_dot(c, cent + j0 * c->d, m, cent, k);
+        dci_km_tile_dot(c, cent + j0 * c->d, m, cent, k);
         for (int64_t r = 0; r < m; r++) {
             const int64_t a = j0 + r;
             float best = INFINITY;
             for (int64_t j = 0; j < k; j++) {
-                float h = j == a ? 0.0f : 0.5f * root_clamped(c->dist[r * k + j] + c->cn[j] + c->cn[a]);
+                float h = j == a ? 0.0f : 0.5f * dci_km_root(c->dist[r * k + j] + c->cn[j] + c->cn[a]);
                 if (w->gap) w->gap[a * k + j] = h;
                 if (j != a && h < best) best = h;
             }
@@ -355,8 +177,8 @@ static void full_assign(km_ctx *c, const float *cent, int32_t *labels, km_work *
     const int64_t n = c->n, d = c->d, k = c->k;
     for (int64_t i0 = 0; i0 < n; i0 += c->tile) {
         int64_t m = n - i0 < c->tile ? n - i0 : c->tile;
-        const float *rows = tile_rows(c, i0, m);
-        tile_dot(c, rows, m, cent, k);
+        const float *rows = dci_km_tile_rows(c, i0, m);
+        dci_km_tile_dot(c, rows, m, cent, k);
         for (int64_t r = 0; r < m; r++) {
             const int64_t i = i0 + r;
             const float *g = c->dist + r * k;
@@ -364,11 +186,11 @@ static void full_assign(km_ctx *c, const float *cent, int32_t *labels, km_work *
             const int32_t best = nearest2(g, c->cn, k, &v1, &v2);
             labels[i] = best;
             if (!w) continue;
-            w->ub[i] = root_clamped(v1 + c->xn[i]);
+            w->ub[i] = dci_km_root(v1 + c->xn[i]);
             if (w->elkan)
-                for (int64_t j = 0; j < k; j++) w->lb[i * k + j] = root_clamped(g[j] + c->cn[j] + c->xn[i]);
+                for (int64_t j = 0; j < k; j++) w->lb[i * k + j] = dci_km_root(g[j] + c->cn[j] + c->xn[i]);
             else
-                w->lb[i] = root_clamped(v2 + c->xn[i]);
+                w->lb[i] = dci_km_root(v2 + c->xn[i]);
             double *s = w->sums + (int64_t)best * d;
             const float *xr = rows + r * d;
             for (int64_t j = 0; j < d; j++) s[j] += xr[j];
@@ -390,7 +212,7 @@ static void move_row(const km_ctx *c, km_work *w, const float *row, int32_t from
 }
 
 static void relabel(km_ctx *c, km_work *w, int64_t i, int32_t to) {
-    shifted_row(c, i, c->tbuf);
+    dci_km_shifted_row(c, i, c->tbuf);
     move_row(c, w, c->tbuf, w->labels[i], to);
     w->labels[i] = to;
 }
@@ -398,16 +220,16 @@ static void relabel(km_ctx *c, km_work *w, int64_t i, int32_t to) {
 /* Hamerly: all k distances for the m rows in c->todo (one sgemm). */
 static int64_t hamerly_rows(km_ctx *c, km_work *w, const float *cent, int64_t m) {
     const int64_t d = c->d, k = c->k;
-    const float *rows = gather_rows(c, m);
-    tile_dot(c, rows, m, cent, k);
+    const float *rows = dci_km_gather_rows(c, m);
+    dci_km_tile_dot(c, rows, m, cent, k);
     int64_t changed = 0;
     for (int64_t r = 0; r < m; r++) {
         const int64_t i = c->todo[r];
         const float *g = c->dist + r * k;
         float v1, v2;
         const int32_t best = nearest2(g, c->cn, k, &v1, &v2);
-        w->ub[i] = root_clamped(v1 + c->xn[i]);
-        w->lb[i] = root_clamped(v2 + c->xn[i]);
+        w->ub[i] = dci_km_root(v1 + c->xn[i]);
+        w->lb[i] = dci_km_root(v2 + c->xn[i]);
         if (best != w->labels[i]) {
             move_row(c, w, rows + r * d, w->labels[i], best);
             w->labels[i] = best;
@@ -428,7 +250,7 @@ static int64_t hamerly_assign(km_ctx *c, km_work *w, const float *cent) {
         const int32_t a = w->labels[i];
         const float bound = w->half[a] > w->lb[i] ? w->half[a] : w->lb[i];
         if (w->ub[i] <= bound) continue;
-        w->ub[i] = point_dist(c, i, cent + (int64_t)a * d);
+        w->ub[i] = dci_km_point_dist(c, i, cent + (int64_t)a * d);
         if (w->ub[i] <= bound) continue;
         c->todo[m++] = i;
         if (m == c->tile) {
@@ -477,11 +299,11 @@ static int elkan_point(km_ctx *c, km_work *w, const float *cent, int64_t i) {
     for (int64_t j = 0; j < k; j++) {
         if (j == a || u <= l[j] || u <= w->gap[a * k + j]) continue;
         if (!exact) {
-            u = l[a] = point_dist(c, i, cent + (int64_t)a * d);
+            u = l[a] = dci_km_point_dist(c, i, cent + (int64_t)a * d);
             exact = 1;
             if (u <= l[j] || u <= w->gap[a * k + j]) continue;
         }
-        float dj = l[j] = point_dist(c, i, cent + j * d);
+        float dj = l[j] = dci_km_point_dist(c, i, cent + j * d);
         if (dj < u) {
             u = dj;
             a = (int32_t)j;
@@ -524,7 +346,7 @@ static void relocate_empty(km_ctx *c, km_work *w, const float *cent) {
     int64_t empty = 0;
     for (int64_t e = 0; e < k; e++) empty += w->counts[e] == 0;
     if (!empty) return;
-    for (int64_t i = 0; i < n; i++) w->far[i] = point_dist(c, i, cent + (int64_t)w->labels[i] * d);
+    for (int64_t i = 0; i < n; i++) w->far[i] = dci_km_point_dist(c, i, cent + (int64_t)w->labels[i] * d);
     for (int64_t e = 0; e < k; e++) {
         if (w->counts[e] > 0) continue;
         int64_t far = -1;
@@ -644,204 +466,6 @@ static double sums_inertia(const km_ctx *c, const km_work *w, const float *cent)
     return total > 0.0 ? total : 0.0;
 }
 
-/* Index i with cum[i-1] <= r < cum[i]: sampling proportional to potential,
- * never picking a point whose potential is zero. */
-static int64_t sample_cum(const double *cum, int64_t n, double r) {
-    int64_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (cum[mid] > r) hi = mid;
-        else lo = mid + 1;
-    }
-    return lo;
-}
-
-/* Seeding state for k-means++. */
-typedef struct km_seed {
-    float *closest; /* n: squared distance to the nearest chosen centre */
-    int32_t *near;  /* n: that centre */
-    double *cum;    /* n */
-    float *cand_d;  /* n x trials squared distances (INFINITY: cannot be closer) */
-    float *cand;    /* trials x d */
-    float *cc2;     /* trials x k: squared candidate-centre distances */
-    int64_t trials;
-} km_seed;
-
-/* Leaves the struct empty, so that a second call (the caller's cleanup after
- * a failed seed_init) frees nothing twice. */
-static void seed_free(km_seed *s) {
-    dci_free(s->closest);
-    dci_free(s->near);
-    dci_free(s->cum);
-    dci_free(s->cand_d);
-    dci_free(s->cand);
-    dci_free(s->cc2);
-    memset(s, 0, sizeof *s);
-}
-
-static int64_t local_trials(int64_t k) { return 2 + (int64_t)log((double)k); }
-
-static dc_status seed_init(km_seed *s, int64_t n, int64_t d, int64_t k) {
-    s->trials = local_trials(k);
-    s->closest = DCI_NEW_ARRAY(float, n, "kmeans++ distances");
-    s->near = DCI_NEW_ARRAY(int32_t, n, "kmeans++ nearest centres");
-    s->cum = DCI_NEW_ARRAY(double, n, "kmeans++ potentials");
-    s->cand_d = DCI_NEW_ARRAY(float, n * s->trials, "kmeans++ candidate distances");
-    s->cand = DCI_NEW_ARRAY(float, s->trials * d, "kmeans++ candidates");
-    s->cc2 = DCI_NEW_ARRAY(float, s->trials * k, "kmeans++ candidate gaps");
-    if (!s->closest || !s->near || !s->cum || !s->cand_d || !s->cand || !s->cc2) {
-        seed_free(s);
-        return DC_ERR_NOMEM;
-    }
-    return DC_OK;
-}
-
-/* -2 x.p for a few points p (np <= FEW_MAX), reading each row once: sgemm
- * packs the rows first, which for so few columns costs more than the
- * products. np is a constant after inlining, so the accumulators (8-float
- * vectors) stay in registers. */
-#define FEW_MAX 8
-#if defined(__GNUC__)
-typedef float km_v8 __attribute__((vector_size(32)));
-static inline __attribute__((always_inline)) void dot_few_n(const float *rows, int64_t m,
-                                                            int64_t d, const float *p,
-                                                            const int np, float *out) {
-    for (int64_t r = 0; r < m; r++) {
-        const float *xr = rows + r * d;
-        km_v8 acc[FEW_MAX];
-        for (int q = 0; q < np; q++) acc[q] = (km_v8){0};
-        int64_t t = 0;
-        for (; t + 8 <= d; t += 8) {
-            km_v8 xv, pv;
-            memcpy(&xv, xr + t, sizeof xv);
-            for (int q = 0; q < np; q++) {
-                memcpy(&pv, p + q * d + t, sizeof pv);
-                acc[q] += xv * pv;
-            }
-        }
-        for (int q = 0; q < np; q++) {
-            float s = 0.0f;
-            for (int64_t u = t; u < d; u++) s += xr[u] * p[q * d + u];
-            for (int l = 0; l < 8; l++) s += acc[q][l];
-            out[r * np + q] = -2.0f * s;
-        }
-    }
-}
-#else
-static void dot_few_n(const float *rows, int64_t m, int64_t d, const float *p, int np, float *out) {
-    for (int64_t r = 0; r < m; r++)
-        for (int q = 0; q < np; q++) {
-            float s = 0.0f;
-            for (int64_t u = 0; u < d; u++) s += rows[r * d + u] * p[q * d + u];
-            out[r * np + q] = -2.0f * s;
-        }
-}
-#endif
-
-DCI_VECTOR_CLONES
-static void dot_few(const float *rows, int64_t m, int64_t d, const float *p, int64_t np, float *out) {
-    switch (np) {
-    case 1: dot_few_n(rows, m, d, p, 1, out); break;
-    case 2: dot_few_n(rows, m, d, p, 2, out); break;
-    case 3: dot_few_n(rows, m, d, p, 3, out); break;
-    case 4: dot_few_n(rows, m, d, p, 4, out); break;
-    case 5: dot_few_n(rows, m, d, p, 5, out); break;
-    case 6: dot_few_n(rows, m, d, p, 6, out); break;
-    case 7: dot_few_n(rows, m, d, p, 7, out); break;
-    default: dot_few_n(rows, m, d, p, 8, out); break;
-    }
-}
-
-/* c->dist = -2 rows . P^T for the seeding candidates. */
-static void cand_dot(const km_ctx *c, const float *rows, int64_t m, const float *p, int64_t np) {
-    if (np <= FEW_MAX) dot_few(rows, m, c->d, p, np, c->dist);
-    else tile_dot(c, rows, m, p, np);
-}
-
-/* Squared distances from rows [i0, i0+m) to the t candidates, for the rows
- * a candidate can come closer to: |cand - x| >= |cand - c| - |x - c| >=
- * |x - c| when |cand - c| >= 2 |x - c| (c: the row's nearest centre). In
- * high dimension few rows are excluded, so when most of the tile is needed
- * it is computed whole, without gathering. */
-static void seed_tile(km_ctx *c, km_seed *s, int64_t i0, int64_t m) {
-    const int64_t t = s->trials, k = c->k;
-    int64_t need = 0;
-    for (int64_t i = i0; i < i0 + m; i++) {
-        const float lim = 4.0f * s->closest[i];
-        const float *g = s->cc2 + s->near[i];
-        int any = 0;
-        for (int64_t q = 0; q < t; q++) any |= g[q * k] < lim;
-        if (any) {
-            c->todo[need++] = i;
-        } else {
-            for (int64_t q = 0; q < t; q++) s->cand_d[i * t + q] = INFINITY;
-        }
-    }
-    if (!need) return;
-    const int whole = 2 * need > m;
-    const int64_t rows = whole ? m : need;
-    cand_dot(c, whole ? tile_rows(c, i0, m) : gather_rows(c, need), rows, s->cand, t);
-    for (int64_t r = 0; r < rows; r++) {
-        const int64_t i = whole ? i0 + r : c->todo[r];
-        for (int64_t q = 0; q < t; q++) {
-            float v = c->dist[r * t + q] + c->xn[i] + c->cn[q];
-            s->cand_d[i * t + q] = v > 0.0f ? v : 0.0f;
-        }
-    }
-}
-
-/* Greedy k-means++ (Arthur & Vassilvitskii 2007, as in scikit-learn): each
- * new centre is the best of `trials` candidates sampled by D^2 weighting,
- * judged by the potential it leaves. */
-static void kmeanspp(km_ctx *c, km_seed *s, dci_rng *rng, float *cent) {
-    const int64_t n = c->n, d = c->d, k = c->k, t = s->trials;
-    shifted_row(c, (int64_t)dci_rng_below(rng, (uint64_t)n), cent);
-    c->cn[0] = sq_norm(cent, d);
-    for (int64_t i0 = 0; i0 < n; i0 += c->tile) {
-        int64_t m = n - i0 < c->tile ? n - i0 : c->tile;
-        cand_dot(c, tile_rows(c, i0, m), m, cent, 1);
-        for (int64_t r = 0; r < m; r++) {
-            float v = c->dist[r] + c->xn[i0 + r] + c->cn[0];
-            s->closest[i0 + r] = v > 0.0f ? v : 0.0f;
-            s->near[i0 + r] = 0;
-        }
-    }
-    for (int64_t ci = 1; ci < k; ci++) {
-        double acc = 0.0;
-        for (int64_t i = 0; i < n; i++) s->cum[i] = acc += s->closest[i];
-        for (int64_t q = 0; q < t; q++) {
-            int64_t idx = acc > 0.0 ? sample_cum(s->cum, n, dci_rng_uniform(rng) * acc)
-                                    : (int64_t)dci_rng_below(rng, (uint64_t)n);
-            shifted_row(c, idx, s->cand + q * d);
-            for (int64_t j = 0; j < ci; j++)
-                s->cc2[q * k + j] = diff_dist2(s->cand + q * d, NULL, cent + j * d, d);
-        }
-        point_norms(c, s->cand, t);
-        for (int64_t i0 = 0; i0 < n; i0 += c->tile) seed_tile(c, s, i0, n - i0 < c->tile ? n - i0 : c->tile);
-        int64_t best = 0;
-        double best_pot = INFINITY;
-        for (int64_t q = 0; q < t; q++) {
-            double pot = 0.0;
-            for (int64_t i = 0; i < n; i++) {
-                float v = s->cand_d[i * t + q];
-                pot += v < s->closest[i] ? v : s->closest[i];
-            }
-            if (pot < best_pot) {
-                best_pot = pot;
-                best = q;
-            }
-        }
-        for (int64_t i = 0; i < n; i++) {
-            float v = s->cand_d[i * t + best];
-            if (v < s->closest[i]) {
-                s->closest[i] = v;
-                s->near[i] = (int32_t)ci;
-            }
-        }
-        memcpy(cent + ci * d, s->cand + best * d, sizeof(float) * (size_t)d);
-    }
-}
-
 /* Centres between data and shifted coordinates. */
 static void unshift(const km_ctx *c, float *cent) {
     if (!c->shift) return;
@@ -900,15 +524,15 @@ dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_
         return st;
     }
     km_ctx c;
-    int64_t trials = local_trials(k);
-    DCI_TRY(ctx_init(&c, x, n, d, k, k > trials ? k : trials));
+    int64_t trials = dci_km_local_trials(k);
+    DCI_TRY(dci_km_ctx_init(&c, x, n, d, k, k > trials ? k : trials));
     km_work w = {0};
-    km_seed s = {0};
+    dci_km_seed s = {0};
     float *cent = DCI_NEW_ARRAY(float, k * d, "kmeans centres");
     int32_t *best_l = labels ? labels : DCI_NEW_ARRAY(int32_t, n, "kmeans labels");
     dc_status st = cent && best_l ? DC_OK : DC_ERR_NOMEM;
     if (st == DC_OK) st = work_init(&w, &c, o->algorithm);
-    if (st == DC_OK) st = seed_init(&s, n, d, k);
+    if (st == DC_OK) st = dci_km_seed_init(&s, n, d, k);
     if (st != DC_OK) goto done;
 
     const double tol_abs = o->tol * c.tol_scale;
@@ -918,7 +542,7 @@ dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_
     for (int64_t r = 0; r < o->n_init; r++) {
         dci_rng rng;
         dci_rng_init(&rng, dci_rng_u64(&master), DCI_STREAM_KMEANS);
-        kmeanspp(&c, &s, &rng, cent);
+        dci_km_kmeanspp(&c, &s, &rng, cent);
         int64_t its = lloyd(&c, &w, cent, o->max_iter, tol_abs);
         if ((st = dci_cancel_check("kmeans")) != DC_OK) goto done;
         double in = sums_inertia(&c, &w, cent);
@@ -937,9 +561,9 @@ dc_status dci_kmeans(const float *x, int64_t n, int64_t d, int64_t k, const dci_
 done:
     if (best_l != labels) dci_free(best_l);
     dci_free(cent);
-    seed_free(&s);
+    dci_km_seed_free(&s);
     work_free(&w);
-    ctx_free(&c);
+    dci_km_ctx_free(&c);
     return st;
 }
 
@@ -961,7 +585,7 @@ dc_status dci_kmeans_refine_opts(const float *x, int64_t n, int64_t d, int64_t k
         return st;
     }
     km_ctx c;
-    DCI_TRY(ctx_init(&c, x, n, d, k, k));
+    DCI_TRY(dci_km_ctx_init(&c, x, n, d, k, k));
     km_work w;
     dc_status st = work_init(&w, &c, o->algorithm);
     if (st == DC_OK) {
@@ -974,7 +598,7 @@ dc_status dci_kmeans_refine_opts(const float *x, int64_t n, int64_t d, int64_t k
         if (labels) memcpy(labels, w.labels, sizeof(int32_t) * (size_t)n);
     }
     work_free(&w);
-    ctx_free(&c);
+    dci_km_ctx_free(&c);
     return st;
 }
 
@@ -1009,17 +633,17 @@ dc_status dci_kmeans_assign(const float *x, int64_t n, int64_t d, const float *c
         return st;
     }
     km_ctx c;
-    DCI_TRY(ctx_init(&c, x, n, d, k, k));
+    DCI_TRY(dci_km_ctx_init(&c, x, n, d, k, k));
     float *cent = DCI_NEW_ARRAY(float, k * d, "kmeans centres");
     dc_status st = cent ? DC_OK : DC_ERR_NOMEM;
     if (st == DC_OK) {
         memcpy(cent, centers, sizeof(float) * (size_t)(k * d));
         to_shifted(&c, cent);
-        point_norms(&c, cent, k);
+        dci_km_point_norms(&c, cent, k);
         full_assign(&c, cent, labels, NULL);
         if (inertia) *inertia = exact_inertia(&c, centers, labels);
     }
     dci_free(cent);
-    ctx_free(&c);
+    dci_km_ctx_free(&c);
     return st;
 }
