@@ -1347,6 +1347,20 @@ static void test_input_scale_model(const blobs *bl) {
 /* preset = authors: the parameters not given take the authors' values (the
  * model records them), given ones keep theirs; IDEC keeps its own clustering
  * settings; resuming keeps the recorded values. */
+/* pretrain_zoom reaches the pre-training ranges only; augment_fill both phases. */
+static void test_augment_ranges(void) {
+    dci_deep_cfg c = dci_deep_cfg_default(DCI_DEEP_EDCWRN);
+    c.pretrain_zoom = 0.2;
+    c.augment_fill = DCI_FILL_ZERO;
+    const dci_augment_ranges p = dci_deep_augment_ranges(&c, 1), k = dci_deep_augment_ranges(&c, 0);
+    const dci_augment_ranges d = dci_augment_ranges_default();
+    CHECK(p.zoom == 0.2 && p.fill == DCI_FILL_ZERO && p.rotation == d.rotation &&
+          p.width_shift == d.width_shift && p.height_shift == d.height_shift);
+    CHECK(k.zoom == d.zoom && k.fill == DCI_FILL_ZERO);
+    c.augment_fill = DCI_FILL_NEAREST;
+    CHECK(dci_deep_augment_ranges(&c, 0).fill == DCI_FILL_NEAREST);
+}
+
 static void test_presets(const blobs *bl) {
     dc_solver *s = small_solver("edcwrn", bl->k, 1);
     CHECK_STATUS(dc_solver_set_str(s, "preset", "paper"), DC_ERR_INVALID_ARG);
@@ -1365,6 +1379,10 @@ static void test_presets(const blobs *bl) {
     /* Given by set_small or here: pretrain_steps 200, n_init 5, pretrain_lr 0.1, sgd, no scale. */
     CHECK(v[0] == 200 && v[1] == 0 && v[2] == 1.0 && v[3] == 5 && v[4] == DCI_WEIGHTING_AFTER &&
           v[5] == DCI_WNORM_SUM && v[6] == 0 && v[7] == 0.1);
+    /* The authors' augmentation: pre-training without zoom, nearest-edge fill. */
+    CHECK_OK(dc_model_get(m, "pretrain_zoom", &v[0]));
+    CHECK_OK(dc_model_get(m, "augment_fill", &v[1]));
+    CHECK(v[0] == 0.0 && v[1] == DCI_FILL_NEAREST);
     /* The authors' kernel: uniform weights 1/M in the sum, a / M^b; the
      * weights output is Eq. 15 (rows sum to 1), not the kernel's. */
     CHECK_NEAR(m->kernel.a, 1.93 * pow(3.0, -0.79), 1e-9);
@@ -1692,6 +1710,7 @@ int main(void) {
     test_cfg_default_is_the_table();
     test_default_recipe_scalings(&bl);
     test_input_scale_model(&bl);
+    test_augment_ranges();
     test_presets(&bl);
     test_weighting_after(&bl);
     test_augment_auto(&bl);

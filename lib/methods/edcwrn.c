@@ -94,6 +94,12 @@
 #define P_AUG {"augment", DC_PARAM_CHOICE, DCI_AUGMENT_AUTO, 0, 2, DCI_CLOSED, "false|true|auto", \
                "random affine augmentation of image batches in both phases (true needs an "  \
                "image shape; auto: on exactly when the data have one)"}
+#define P_PRE_ZOOM {"pretrain_zoom", DC_PARAM_REAL, DCI_PRETRAIN_ZOOM_DEFAULT, 0, 0.5, DCI_CLOSED, NULL, \
+                    "zoom range z of the pre-training augmentation (scales in [1 - z, 1 + z]; " \
+                    "the clustering phase uses 0.1)"}
+#define P_FILL {"augment_fill", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "nearest|zero", \
+                "what augmented images show where the transform leaves the image: the "   \
+                "nearest edge pixel, or 0"}
 #define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                  "divide the data by a power of two near their 99th percentile of |x| (1 for " \
                  "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
@@ -121,7 +127,8 @@
 
 #define COMMON_PARAMS P_K, P_SEED, P_PRESET, P_PRE_STEPS, P_PRE_EPOCHS, P_PRE_WARMUP, P_PRE_LR, \
                       P_PRE_MOM, P_PRE_OPT, P_PRE_SCHED, P_BATCH, P_MOM, P_T, P_TOL, P_MAXIT,   \
-                      P_NINIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_SCALE, P_CKPT
+                      P_NINIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_PRE_ZOOM, P_FILL, P_SCALE, \
+                      P_CKPT
 
 static const dci_param_def edcwrn_params[] = {
     COMMON_PARAMS, P_LR(DCI_DEEP_LR_DEFAULT), P_LAMBDA, P_A, P_B, P_ALPHA, P_BETA, P_NK,
@@ -181,7 +188,7 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     const int64_t B = c->batch < n ? c->batch : n;
     dci_autoencoder ae;
     DCI_TRY(dci_autoencoder_create(&ae, dims, n_dims, c->seed, B));
-    const dci_augment_ranges ranges = dci_augment_ranges_pretrain();
+    const dci_augment_ranges ranges = dci_deep_augment_ranges(c, 1);
     dci_pretrain_opts o = dci_pretrain_opts_default();
     o.steps = dci_deep_pretrain_steps(c, n);
     o.warmup = c->pretrain_warmup < o.steps / 10 ? c->pretrain_warmup : o.steps / 10;

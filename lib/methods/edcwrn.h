@@ -42,6 +42,8 @@ typedef struct dci_deep_cfg {
     int weighting;        /* DCI_WEIGHTING_* */
     int neighbors, formulation_idec, ce_normalized;
     int augment;          /* DCI_AUGMENT_*: AUTO = on for data with an image shape */
+    double pretrain_zoom; /* zoom range of the pre-training augmentation */
+    int augment_fill;     /* dci_fill of both phases' augmentation */
     int scale_input;      /* divide the data by dci_input_scale's power of two */
     int pretrain_adam, pretrain_cosine; /* pre-training: Adam instead of SGD; cosine lr */
     int weighting_scale;  /* DCI_WSCALE_*: dispersions of Eq. 15 on the raw or standardised z */
@@ -53,6 +55,8 @@ typedef struct dci_deep_cfg {
  * reconstruction term to hold it back). */
 #define DCI_DEEP_LR_DEFAULT 0.1
 #define DCI_DEC_LR_DEFAULT 0.01
+/* Zoom range of the pre-training augmentation (docs/methods.md §2.6). */
+#define DCI_PRETRAIN_ZOOM_DEFAULT 0.0
 
 /* The method's fixed settings and the parameter defaults. */
 dci_deep_cfg dci_deep_cfg_default(dci_deep_method method);
@@ -65,6 +69,8 @@ int dci_deep_encoder_dims(const dci_deep_cfg *cfg, int64_t d, int64_t dims[DCI_D
 
 /* Whether a fit augments: augment = true, or auto with an image shape. */
 int dci_deep_augment_on(const dci_deep_cfg *cfg, const dci_image_shape *shape);
+/* The augmentation ranges of pre-training (pretrain != 0) or clustering. */
+dci_augment_ranges dci_deep_augment_ranges(const dci_deep_cfg *cfg, int pretrain);
 
 /* Pre-training steps of a fit on n samples: pretrain_epochs x batches per
  * epoch when pretrain_epochs > 0, else pretrain_steps, else the automatic
@@ -96,6 +102,7 @@ typedef struct dci_deep_train {
     dci_rng shuffle, aug;
     dci_image_shape shape;
     int augment;
+    dci_augment_ranges ranges; /* the clustering phase's augmentation */
     int64_t iter;        /* clustering iterations done */
     double last_change;  /* fraction of changed labels at the last update (NaN: none yet) */
     /* The update of iteration `iter` changed fewer than tol of the labels and

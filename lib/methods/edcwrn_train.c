@@ -69,6 +69,13 @@ int dci_deep_augment_on(const dci_deep_cfg *c, const dci_image_shape *shape) {
     return c->augment == DCI_AUGMENT_ON || (c->augment == DCI_AUGMENT_AUTO && shape != NULL);
 }
 
+dci_augment_ranges dci_deep_augment_ranges(const dci_deep_cfg *c, int pretrain) {
+    dci_augment_ranges r = dci_augment_ranges_default();
+    if (pretrain) r.zoom = c->pretrain_zoom;
+    r.fill = c->augment_fill == DCI_FILL_ZERO ? DCI_FILL_ZERO : DCI_FILL_NEAREST;
+    return r;
+}
+
 int64_t dci_deep_pretrain_steps(const dci_deep_cfg *c, int64_t n) {
     const int64_t b = c->batch < n ? c->batch : n;
     const int64_t per_epoch = b < 1 ? 0 : (n + b - 1) / b;
@@ -181,6 +188,7 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
     dci_rng_init(&t->shuffle, cfg->seed, DCI_STREAM_SHUFFLE);
     dci_rng_init(&t->aug, cfg->seed, DCI_STREAM_AUGMENT);
     t->augment = dci_deep_augment_on(cfg, shape);
+    t->ranges = dci_deep_augment_ranges(cfg, 0);
     if (shape) t->shape = *shape;
     *out = t;
     return DC_OK;
@@ -335,8 +343,8 @@ dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
     const int64_t b = n - t->pos < t->B ? n - t->pos : t->B;
     const int64_t *idx = t->order + t->pos;
     t->pos += b;
-    dci_gather_batch(x, t->d, idx, b, t->xb, t->augment ? &t->shape : NULL, NULL, &t->aug);
-    if (t->xb_nb) dci_gather_batch(x, t->d, idx, b, t->xb_nb, &t->shape, NULL, &t->aug);
+    dci_gather_batch(x, t->d, idx, b, t->xb, t->augment ? &t->shape : NULL, &t->ranges, &t->aug);
+    if (t->xb_nb) dci_gather_batch(x, t->d, idx, b, t->xb_nb, &t->shape, &t->ranges, &t->aug);
     for (int64_t i = 0; i < b; i++)
         memcpy(t->pb + i * K, t->p + idx[i] * K, (size_t)K * sizeof *t->pb);
     double parts[3];
