@@ -46,7 +46,7 @@
                   "recipe, or the authors' published code (docs/methods.md lists both)"}
 #define P_PRE_STEPS {"pretrain_steps", DC_PARAM_INT, 0, 0, 1e9, DCI_CLOSED, NULL, \
                      "pre-training budget in batch steps; 0: 500 epochs, at least 2000 and at " \
-                     "most 16000 steps"}
+                     "most 12000 steps"}
 #define P_PRE_EPOCHS {"pretrain_epochs", DC_PARAM_INT, 0, 0, 1e6, DCI_CLOSED, NULL, \
                       "> 0: the pre-training budget in epochs instead of pretrain_steps"}
 #define P_PRE_WARMUP {"pretrain_warmup", DC_PARAM_INT, 1000, 0, 1e9, DCI_CLOSED, NULL, \
@@ -97,7 +97,7 @@
 #define P_PRE_ZOOM {"pretrain_zoom", DC_PARAM_REAL, DCI_PRETRAIN_ZOOM_DEFAULT, 0, 0.5, DCI_CLOSED, NULL, \
                     "zoom range z of the pre-training augmentation (scales in [1 - z, 1 + z]; " \
                     "the clustering phase uses 0.1)"}
-#define P_FILL {"augment_fill", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "nearest|zero", \
+#define P_FILL {"augment_fill", DC_PARAM_CHOICE, DCI_AUGMENT_FILL_DEFAULT, 0, 1, DCI_CLOSED, "nearest|zero", \
                 "what augmented images show where the transform leaves the image: the "   \
                 "nearest edge pixel, or 0"}
 #define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \

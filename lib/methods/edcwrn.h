@@ -55,8 +55,10 @@ typedef struct dci_deep_cfg {
  * reconstruction term to hold it back). */
 #define DCI_DEEP_LR_DEFAULT 0.1
 #define DCI_DEC_LR_DEFAULT 0.01
-/* Zoom range of the pre-training augmentation (docs/methods.md §2.6). */
-#define DCI_PRETRAIN_ZOOM_DEFAULT 0.0
+/* Zoom range of the pre-training augmentation (docs/methods.md §2). */
+#define DCI_PRETRAIN_ZOOM_DEFAULT 0.1
+/* Fill of both phases' augmentation (DCI_FILL_ZERO: docs/methods.md §2). */
+#define DCI_AUGMENT_FILL_DEFAULT DCI_FILL_ZERO
 
 /* The method's fixed settings and the parameter defaults. */
 dci_deep_cfg dci_deep_cfg_default(dci_deep_method method);
@@ -77,7 +79,7 @@ dci_augment_ranges dci_deep_augment_ranges(const dci_deep_cfg *cfg, int pretrain
  * budget: 500 epochs (DEC-DA's length), at least DCI_PRETRAIN_MIN_STEPS and
  * at most DCI_PRETRAIN_MAX_STEPS. */
 #define DCI_PRETRAIN_MIN_STEPS 2000
-#define DCI_PRETRAIN_MAX_STEPS 16000
+#define DCI_PRETRAIN_MAX_STEPS 12000
 int64_t dci_deep_pretrain_steps(const dci_deep_cfg *cfg, int64_t n);
 
 typedef struct dci_deep_train {

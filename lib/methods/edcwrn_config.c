@@ -26,6 +26,7 @@ dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     c.pretrain_cosine = 1;
     c.augment = DCI_AUGMENT_AUTO;
     c.pretrain_zoom = DCI_PRETRAIN_ZOOM_DEFAULT;
+    c.augment_fill = DCI_AUGMENT_FILL_DEFAULT;
     c.scale_input = 1;
     c.n_init = 20;
     c.neighbors_k = DCI_NMAX_K_DEFAULT;

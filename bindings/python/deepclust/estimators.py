@@ -567,7 +567,7 @@ _DEEP_DOC = """
     gives the values of every argument left at its default, see
     docs/methods.md). hidden1, hidden2, hidden3 (encoder hidden layers; 0
     drops layer 2 or 3; the decoder mirrors them), embed_dim (embedding
-    size M). pretrain_steps (0: 500 epochs, at least 2000 and at most 16000
+    size M). pretrain_steps (0: 500 epochs, at least 2000 and at most 12000
     steps), pretrain_epochs (> 0: the budget in epochs instead),
     pretrain_warmup (learning-rate warm-up steps), pretrain_lr,
     pretrain_momentum, pretrain_optimizer ("adam": Adam, beta1 =
