@@ -1347,6 +1347,57 @@ static void test_input_scale_model(const blobs *bl) {
 /* preset = authors: the parameters not given take the authors' values (the
  * model records them), given ones keep theirs; IDEC keeps its own clustering
  * settings; resuming keeps the recorded values. */
+/* init = spectral: the centres are the means of the pre-trained embedding
+ * over the clusters that the njw method finds in it (run here through the
+ * public API on the embedding output, with the same seed and restarts).
+ * IDEC: its
+ * embedding output is 2 enc(x), the vectors the centres come from. */
+static void test_spectral_init(const blobs *bl) {
+    double agree = 0.0;
+    for (int64_t seed = 0; seed < 3; seed++) {
+        dc_solver *s = small_solver("idec", bl->k, seed);
+        CHECK_OK(dc_solver_set(s, "max_iter", 0));
+        CHECK_OK(dc_solver_fit(s, bl->ds));
+        int64_t n = 0, M = 0, K = 0, c = 0;
+        float *z = output_of(s, "embedding", &n, &M);
+        float *centers = output_of(s, "centers", &K, &c);
+        CHECK(n == bl->n && K == bl->k && c == M);
+        dc_dataset *zs = NULL;
+        CHECK_OK(dc_dataset_create(&zs, z, n, M, DC_COPY));
+        dc_solver *njw = NULL;
+        CHECK_OK(dc_solver_create(&njw, "njw"));
+        CHECK_OK(dc_solver_set(njw, "k", (double)K));
+        CHECK_OK(dc_solver_set(njw, "seed", (double)seed));
+        CHECK_OK(dc_solver_set(njw, "n_init", 5));
+        CHECK_OK(dc_solver_fit(njw, zs));
+        int32_t *l = labels_of(njw, n);
+        double worst = 0.0, scale = 0.0;
+        for (int64_t j = 0; j < K; j++) {
+            double mean[8] = {0}, cnt = 0;
+            for (int64_t i = 0; i < n; i++)
+                if (l[i] == j) {
+                    cnt++;
+                    for (int64_t m = 0; m < M && m < 8; m++) mean[m] += z[i * M + m];
+                }
+            for (int64_t m = 0; m < M && m < 8; m++) {
+                const double v = cnt > 0 ? mean[m] / cnt : NAN;
+                worst = fmax(worst, fabs(v - centers[j * M + m]));
+                scale = fmax(scale, fabs(v));
+            }
+        }
+        CHECK_MSG(M <= 8 && worst <= 1e-4 * (1.0 + scale), "seed %lld: |centre - NJW mean| %g",
+                  (long long)seed, worst);
+        agree += worst <= 1e-4 * (1.0 + scale);
+        free(l);
+        dc_solver_free(njw);
+        dc_dataset_free(zs);
+        free(z);
+        free(centers);
+        dc_solver_free(s);
+    }
+    CHECK(agree == 3);
+}
+
 /* pretrain_zoom reaches the pre-training ranges only; augment_fill both phases. */
 static void test_augment_ranges(void) {
     dci_deep_cfg c = dci_deep_cfg_default(DCI_DEEP_EDCWRN);
@@ -1382,7 +1433,8 @@ static void test_presets(const blobs *bl) {
     /* The authors' augmentation: pre-training without zoom, nearest-edge fill. */
     CHECK_OK(dc_model_get(m, "pretrain_zoom", &v[0]));
     CHECK_OK(dc_model_get(m, "augment_fill", &v[1]));
-    CHECK(v[0] == 0.0 && v[1] == DCI_FILL_NEAREST);
+    CHECK_OK(dc_model_get(m, "init", &v[2]));
+    CHECK(v[0] == 0.0 && v[1] == DCI_FILL_NEAREST && v[2] == DCI_INIT_KMEANS);
     /* The authors' kernel: uniform weights 1/M in the sum, a / M^b; the
      * weights output is Eq. 15 (rows sum to 1), not the kernel's. */
     CHECK_NEAR(m->kernel.a, 1.93 * pow(3.0, -0.79), 1e-9);
@@ -1473,6 +1525,10 @@ static void test_pretrain_recovery(const blobs *bl) {
         dc_solver *s = small_solver("idec", bl->k, 1);
         CHECK_OK(dc_solver_set(s, "pretrain_lr", lr));
         CHECK_OK(dc_solver_set(s, "max_iter", 20));
+        /* k-means centres: a barely trained embedding of these data can be
+         * constant, where the spectral initialisation falls back with a
+         * warning of its own (test_spectral_init). */
+        CHECK_OK(dc_solver_set_str(s, "init", "kmeans"));
         const dc_status st = dc_solver_fit(s, ds);
         dc_set_log(NULL, NULL, DC_LOG_ERROR);
         double restarts = -1, used = 0, recorded = 0;
@@ -1711,6 +1767,7 @@ int main(void) {
     test_default_recipe_scalings(&bl);
     test_input_scale_model(&bl);
     test_augment_ranges();
+    test_spectral_init(&bl);
     test_presets(&bl);
     test_weighting_after(&bl);
     test_augment_auto(&bl);

@@ -100,6 +100,10 @@
 #define P_FILL {"augment_fill", DC_PARAM_CHOICE, DCI_AUGMENT_FILL_DEFAULT, 0, 1, DCI_CLOSED, "nearest|zero", \
                 "what augmented images show where the transform leaves the image: the "   \
                 "nearest edge pixel, or 0"}
+#define P_INIT {"init", DC_PARAM_CHOICE, DCI_INIT_SPECTRAL, 0, 1, DCI_CLOSED, "kmeans|spectral", \
+                "initial centres: k-means on the pre-trained embedding z (n_init restarts; "  \
+                "DEC, IDEC and the authors), or the means of z over the clusters of "       \
+                "spectral clustering on z (its kNN graph, as the njw method)"}
 #define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                  "divide the data by a power of two near their 99th percentile of |x| (1 for " \
                  "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
@@ -127,7 +131,7 @@
 
 #define COMMON_PARAMS P_K, P_SEED, P_PRESET, P_PRE_STEPS, P_PRE_EPOCHS, P_PRE_WARMUP, P_PRE_LR, \
                       P_PRE_MOM, P_PRE_OPT, P_PRE_SCHED, P_BATCH, P_MOM, P_T, P_TOL, P_MAXIT,   \
-                      P_NINIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_PRE_ZOOM, P_FILL, P_SCALE, \
+                      P_NINIT, P_INIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_PRE_ZOOM, P_FILL, P_SCALE, \
                       P_CKPT
 
 static const dci_param_def edcwrn_params[] = {

@@ -28,6 +28,8 @@ enum { DCI_WNORM_SUM = 0, DCI_WNORM_MEAN = 1 };
 enum { DCI_WEIGHTING_OFF = 0, DCI_WEIGHTING_ON = 1, DCI_WEIGHTING_AFTER = 2 };
 enum { DCI_PRESET_DEFAULT = 0, DCI_PRESET_AUTHORS = 1 };
 enum { DCI_AUGMENT_OFF = 0, DCI_AUGMENT_ON = 1, DCI_AUGMENT_AUTO = 2 };
+/* Initial centres: k-means on z, or means of z over spectral clusters. */
+enum { DCI_INIT_KMEANS = 0, DCI_INIT_SPECTRAL = 1 };
 
 /* Everything a fit reads from the solver's parameters (see edcwrn.c). */
 typedef struct dci_deep_cfg {
@@ -44,6 +46,7 @@ typedef struct dci_deep_cfg {
     int augment;          /* DCI_AUGMENT_*: AUTO = on for data with an image shape */
     double pretrain_zoom; /* zoom range of the pre-training augmentation */
     int augment_fill;     /* dci_fill of both phases' augmentation */
+    int init;             /* DCI_INIT_*: the initial centres */
     int scale_input;      /* divide the data by dci_input_scale's power of two */
     int pretrain_adam, pretrain_cosine; /* pre-training: Adam instead of SGD; cosine lr */
     int weighting_scale;  /* DCI_WSCALE_*: dispersions of Eq. 15 on the raw or standardised z */
@@ -99,6 +102,7 @@ typedef struct dci_deep_train {
     float *e, *e_nb, *zall, *q, *p; /* n x M (e, e_nb, zall), n x K (q, p) */
     int64_t *nbr;        /* global neighbour lists n x kn (self before the first update) */
     int32_t *labels, *labels_new;
+    int32_t *init_labels; /* spectral initialisation's clusters: the first update's targets */
     int have_labels;
     int64_t *order, pos; /* batch order of the current epoch and position in it */
     dci_rng shuffle, aug;
@@ -131,7 +135,10 @@ void dci_deep_train_free(dci_deep_train *t);
 dc_status dci_deep_check(const dci_deep_cfg *cfg, int64_t n, int64_t d,
                          const dci_image_shape *shape);
 
-/* Centres by k-means (cfg n_init restarts) on z = enc(x) + enc_nb(x). */
+/* The initial centres from z = enc(x) + enc_nb(x) (methods/edcwrn_init.c):
+ * cfg init = spectral: means of z over spectral clusters (k-means on the
+ * spectral embedding, n_init restarts; k-means on z, logged, when the graph
+ * or eigensolver fails, k < 2 or n <= k); kmeans: k-means on z. */
 dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_fn progress,
                                 void *user);
 

@@ -27,6 +27,7 @@ dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     c.augment = DCI_AUGMENT_AUTO;
     c.pretrain_zoom = DCI_PRETRAIN_ZOOM_DEFAULT;
     c.augment_fill = DCI_AUGMENT_FILL_DEFAULT;
+    c.init = DCI_INIT_SPECTRAL;
     c.scale_input = 1;
     c.n_init = 20;
     c.neighbors_k = DCI_NMAX_K_DEFAULT;
@@ -68,7 +69,7 @@ static const preset_value authors_preset[] = {
     {"pretrain_schedule", 0, 0},     /* constant */
     {"pretrain_warmup", 0, 0},       {"scale_input", 0, 0},
     {"pretrain_zoom", 0, 0},         {"augment_fill", DCI_FILL_NEAREST, 0},
-    {"n_init", 150, 0},              {"lr", 1.0, 1},
+    {"n_init", 150, 0},              {"init", DCI_INIT_KMEANS, 0},              {"lr", 1.0, 1},
     {"weighting", DCI_WEIGHTING_AFTER, 1}, {"weighting_norm", DCI_WNORM_SUM, 1},
 };
 
@@ -143,6 +144,7 @@ dci_deep_cfg dci_deep_read_cfg(const dc_solver *s, const double *eff, dci_deep_m
     RD_C("augment", augment);
     RD_R("pretrain_zoom", pretrain_zoom);
     RD_C("augment_fill", augment_fill);
+    RD_C("init", init);
     RD_B("scale_input", scale_input);
     RD_B("pretrain_schedule", pretrain_cosine);
     RD_B("pretrain_optimizer", pretrain_adam);

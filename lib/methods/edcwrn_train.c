@@ -96,7 +96,7 @@ void dci_deep_train_free(dci_deep_train *t) {
     void *bufs[] = {t->wvar,  t->dr,    t->xb,   t->xb_nb, t->z,     t->dz,  t->drecon, t->qb,    t->pb,
                     t->enb,   t->de,   t->dez,   t->zself, t->arg,  t->lnbr,  t->e,
                     t->e_nb,  t->zall, t->q,     t->p,   t->nbr,    t->labels, t->labels_new,
-                    t->order, t->loss, t->trace};
+                    t->order, t->loss, t->trace, t->init_labels};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dci_free(bufs[i]);
     dci_free(t);
 }
@@ -212,20 +212,6 @@ static dc_status append_rows(float **buf, int64_t *n, int64_t *cap, const float 
     return DC_OK;
 }
 
-dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_fn progress,
-                                void *user) {
-    dci_model_encode(t->m, x, t->n, t->e, t->e_nb);
-    dci_model_combine(t->m, t->e, t->e_nb, NULL, t->n, t->zall);
-    DCI_TRY(dci_embedding_check(t->zall, t->n, t->M));
-    dci_kmeans_opts o;
-    dci_kmeans_opts_default(&o);
-    o.n_init = t->cfg.n_init;
-    o.seed = t->cfg.seed;
-    o.progress = progress;
-    o.progress_user = user;
-    return dci_kmeans(t->zall, t->n, t->M, t->K, &o, NULL, t->m->centers, NULL, NULL);
-}
-
 dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
                               const float *pb, const int64_t *nbr, int grad, double parts[3]) {
     dc_model *m = t->m;
@@ -319,6 +305,13 @@ dc_status dci_deep_update(dci_deep_train *t, const float *x) {
     DCI_TRY(dci_assign_target(t->q, n, K, t->p));
     if (m->weights) DCI_TRY(dci_deep_weights(t, t->q, t->zall, n, m->weights));
     dci_assign_labels(t->q, n, K, t->labels_new);
+    if (t->init_labels) { /* edcwrn_init.c: the spectral clusters are the first targets */
+        memset(t->p, 0, (size_t)(n * K) * sizeof *t->p);
+        for (int64_t i = 0; i < n; i++) t->p[i * K + t->init_labels[i]] = 1.0f;
+        memcpy(t->labels_new, t->init_labels, (size_t)n * sizeof *t->labels_new);
+        dci_free(t->init_labels);
+        t->init_labels = NULL;
+    }
     double change = 1.0; /* the first update: every label is new */
     if (t->have_labels) {
         int64_t diff = 0;
