@@ -74,7 +74,8 @@ static double grad_check(ref_cfg c, const float *z, const float *r, const float 
     for (int64_t t = 0; t < B * M; t++) zd[t] = z[t];
     for (int64_t t = 0; t < K * M; t++) rd[t] = r[t];
     double value = NAN;
-    CHECK_OK(dci_assign_loss(kern, c.loss, z, B, M, r, w, K, p, 1.0, dz, dr, &value));
+    CHECK_OK(dci_assign_loss(&(dci_assign_batch){kern, z, B, M, r, w, K}, c.loss, p, 1.0, dz, dr,
+                             &value));
     double ref = ref_loss(c, zd, rd, w, p, B, M, K);
     CHECK_NEAR(value, ref, 1e-9 * (1.0 + fabs(ref)));
 
@@ -114,7 +115,8 @@ static void test_hand_example(void) {
      * p row 1 ∝ [(1/4)/(3/2), (1/4)/(5/6)] = [1/6, 3/10] -> [5/14, 9/14]. */
     const float z[2] = {0.0f, 1.0f}, r[2] = {0.0f, 2.0f};
     float q[4], p[4];
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(1.0, 0.5), z, 2, 1, r, NULL, 2, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.0, 0.5), z, 2, 1, r, NULL, 2}, q));
     CHECK_NEAR(q[0], 1.0, 1e-7);
     CHECK_NEAR(q[1], 1.0 / 3, 1e-7);
     CHECK_NEAR(q[2], 0.5, 1e-7);
@@ -128,33 +130,38 @@ static void test_hand_example(void) {
     /* CE through qhat: qhat = [[3/4, 1/4], [1/2, 1/2]],
      * L = -(1/2) [5/6 log 3/4 + 1/6 log 1/4 + log 1/2] = 0.58196565056... */
     double L = 0;
-    CHECK_OK(dci_assign_loss(dci_kernel_proposed(1.0, 0.5), DCI_CLOSS_CE, z, 2, 1, r, NULL, 2, p,
-                             1.0, NULL, NULL, &L));
+    CHECK_OK(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.0, 0.5), z, 2, 1, r, NULL, 2},
+                        DCI_CLOSS_CE, p, 1.0, NULL, NULL, &L));
     CHECK_NEAR(L, 0.5 * 1.1639313011230779, 1e-7); /* p is float */
     /* Unnormalised: -(1/2) [5/6 log 1 + 1/6 log 1/3 + log 1/2] */
-    CHECK_OK(dci_assign_loss(dci_kernel_proposed(1.0, 0.5), DCI_CLOSS_CE_UNNORM, z, 2, 1, r, NULL,
-                             2, p, 1.0, NULL, NULL, &L));
+    CHECK_OK(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.0, 0.5), z, 2, 1, r, NULL, 2},
+                        DCI_CLOSS_CE_UNNORM, p, 1.0, NULL, NULL, &L));
     CHECK_NEAR(L, -0.5 * (log(1.0 / 3) / 6 + log(0.5)), 1e-7);
 
     /* The published defaults: s = 1 -> 1/2.93; s = 4 -> 1/(1 + 1.93 * 4^0.79),
      * 4^0.79 = exp(0.79 ln 4) = 2.98968... */
     const float z2[2] = {0.0f, 3.0f}, r2[2] = {1.0f, 2.0f};
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(DCI_KERNEL_A_DEFAULT, DCI_KERNEL_B_DEFAULT), z2, 2,
-                          1, r2, NULL, 2, q));
+    CHECK_OK(dci_assign_q(
+        &(dci_assign_batch){dci_kernel_proposed(DCI_KERNEL_A_DEFAULT, DCI_KERNEL_B_DEFAULT), z2, 2,
+                            1, r2, NULL, 2},
+        q));
     CHECK_NEAR(q[0], 1.0 / 2.93, 1e-7);
     CHECK_NEAR(q[1], 1.0 / (1.0 + 1.93 * exp(0.79 * log(4.0))), 1e-7);
     CHECK_NEAR(q[1], 0.147708, 1e-6);
     CHECK_NEAR(q[3], 1.0 / 2.93, 1e-7);
 
     /* Student-t on the first example: k = [[1, 1/5], [1/2, 1/2]] -> rows normalised. */
-    CHECK_OK(dci_assign_q(dci_kernel_student(), z, 2, 1, r, NULL, 2, q));
+    CHECK_OK(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), z, 2, 1, r, NULL, 2}, q));
     CHECK_NEAR(q[0], 5.0 / 6, 1e-7);
     CHECK_NEAR(q[1], 1.0 / 6, 1e-7);
     CHECK_NEAR(q[2], 0.5, 1e-7);
 
     /* Weighted distance: w scales each dimension's squared difference. */
     const float z3[2] = {1.0f, 2.0f}, r3[2] = {0.0f, 0.0f}, w3[2] = {0.25f, 0.75f};
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(2.0, 1.0), z3, 1, 2, r3, w3, 1, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(2.0, 1.0), z3, 1, 2, r3, w3, 1}, q));
     CHECK_NEAR(q[0], 1.0 / (1.0 + 2.0 * (0.25 + 3.0)), 1e-7);
 
     int32_t lab[3];
@@ -170,7 +177,7 @@ static void test_row_sums(void) {
     fill(z, B * M, -3, 3);
     fill(r, K * M, -3, 3);
     random_weights(w, K, M);
-    CHECK_OK(dci_assign_q(dci_kernel_student(), z, B, M, r, w, K, q));
+    CHECK_OK(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), z, B, M, r, w, K}, q));
     double worst = 0;
     for (int i = 0; i < B; i++) {
         double s = 0;
@@ -178,7 +185,8 @@ static void test_row_sums(void) {
         worst = fmax(worst, fabs(s - 1));
     }
     CHECK(worst < 1e-6);
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K}, q));
     int in01 = 1;
     for (int t = 0; t < B * K; t++) in01 &= q[t] > 0 && q[t] <= 1;
     CHECK(in01);
@@ -216,7 +224,8 @@ static void test_gradients(void) {
         z[1 * M + m] = r[2 * M + m] + (m == 0 ? 1e-3f : -7e-4f);
         z[2 * M + m] = r[0 * M + m];
     }
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K}, q));
     CHECK_OK(dci_assign_target(q, B, K, p));
 
     const ref_cfg cfgs[] = {
@@ -241,8 +250,10 @@ static void test_gradients(void) {
     for (int t = 0; t < B * M; t++) dz2[t] = 1.0f;
     for (int t = 0; t < K * M; t++) dr2[t] = -2.0f;
     dci_kernel kp = dci_kernel_proposed(1.93, 0.79);
-    CHECK_OK(dci_assign_loss(kp, DCI_CLOSS_CE, z, B, M, r, w, K, p, 1.0, dz1, dr1, NULL));
-    CHECK_OK(dci_assign_loss(kp, DCI_CLOSS_CE, z, B, M, r, w, K, p, 0.5, dz2, dr2, NULL));
+    CHECK_OK(dci_assign_loss(&(dci_assign_batch){kp, z, B, M, r, w, K}, DCI_CLOSS_CE, p, 1.0, dz1,
+                             dr1, NULL));
+    CHECK_OK(dci_assign_loss(&(dci_assign_batch){kp, z, B, M, r, w, K}, DCI_CLOSS_CE, p, 0.5, dz2,
+                             dr2, NULL));
     double worst = 0;
     for (int t = 0; t < B * M; t++) worst = fmax(worst, fabs(dz2[t] - (1 + 0.5 * dz1[t])));
     for (int t = 0; t < K * M; t++) worst = fmax(worst, fabs(dr2[t] - (-2 + 0.5 * dr1[t])));
@@ -261,9 +272,10 @@ static void test_guard(void) {
             dci_kernel kern = dci_kernel_proposed(1.93, bs[t]);
             float dz[1] = {0}, dr[2] = {0, 0}, dz0[1] = {0}, dr0[2] = {0, 0};
             double L, L0;
-            CHECK_OK(dci_assign_loss(kern, (dci_closs)lf, z, 1, 1, r, NULL, 2, p, 1.0, dz, dr, &L));
-            CHECK_OK(dci_assign_loss(kern, (dci_closs)lf, zc, 1, 1, r, NULL, 2, p, 1.0, dz0, dr0,
-                                     &L0));
+            CHECK_OK(dci_assign_loss(&(dci_assign_batch){kern, z, 1, 1, r, NULL, 2}, (dci_closs)lf,
+                                     p, 1.0, dz, dr, &L));
+            CHECK_OK(dci_assign_loss(&(dci_assign_batch){kern, zc, 1, 1, r, NULL, 2}, (dci_closs)lf,
+                                     p, 1.0, dz0, dr0, &L0));
             CHECK(isfinite(L) && isfinite(dz[0]) && isfinite(dr[0]) && isfinite(dr[1]));
             CHECK(isfinite(L0) && isfinite(dz0[0]) && dr0[0] == 0.0f && isfinite(dr0[1]));
             /* The centre-0 term's share: at most its true size 2ab s^(b-1) |z| (s = z^2)
@@ -283,7 +295,8 @@ static void test_large_k(void) {
     fill(z, B * M, -1, 1);
     fill(r, K * M, -1, 1);
     random_weights(w, K, M);
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K}, q));
     CHECK_OK(dci_assign_target(q, B, K, p));
     ref_cfg c = {1.93, 0.79, 0, DCI_CLOSS_CE};
     double e = grad_check(c, z, r, w, p, B, M, K, 1e-6);
@@ -293,25 +306,34 @@ static void test_large_k(void) {
 static void test_loss_errors(void) {
     const float z[2] = {0, 1}, r[2] = {0, 2}, p[4] = {0.5f, 0.5f, 0.5f, 0.5f};
     float q[4];
-    CHECK_STATUS(dci_assign_q(dci_kernel_proposed(0.0, 0.79), z, 2, 1, r, NULL, 2, q),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_q(dci_kernel_proposed(1.93, -1.0), z, 2, 1, r, NULL, 2, q),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_q(dci_kernel_proposed(NAN, 0.79), z, 2, 1, r, NULL, 2, q),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_loss(dci_kernel_proposed(1.93, 0.0), DCI_CLOSS_CE, z, 2, 1, r, NULL, 2,
-                                 p, 1.0, NULL, NULL, NULL),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_loss(dci_kernel_proposed(1.93, 0.79), (dci_closs)7, z, 2, 1, r, NULL,
-                                 2, p, 1.0, NULL, NULL, NULL),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_q(dci_kernel_student(), z, 2, 1, r, NULL, 0, q), DC_ERR_K_RANGE);
-    CHECK_STATUS(dci_assign_q(dci_kernel_student(), z, 0, 1, r, NULL, 2, q), DC_ERR_SHAPE);
-    CHECK_STATUS(dci_assign_q(dci_kernel_student(), NULL, 2, 1, r, NULL, 2, q), DC_ERR_NULL);
+    CHECK_STATUS(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(0.0, 0.79), z, 2, 1, r, NULL, 2}, q),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.93, -1.0), z, 2, 1, r, NULL, 2}, q),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(NAN, 0.79), z, 2, 1, r, NULL, 2}, q),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.0), z, 2, 1, r, NULL, 2},
+                        DCI_CLOSS_CE, p, 1.0, NULL, NULL, NULL),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), z, 2, 1, r, NULL, 2},
+                        (dci_closs)7, p, 1.0, NULL, NULL, NULL),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), z, 2, 1, r, NULL, 0}, q),
+                 DC_ERR_K_RANGE);
+    CHECK_STATUS(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), z, 0, 1, r, NULL, 2}, q),
+                 DC_ERR_SHAPE);
+    CHECK_STATUS(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), NULL, 2, 1, r, NULL, 2}, q),
+                 DC_ERR_NULL);
     const float zn[2] = {0, NAN};
-    CHECK_STATUS(dci_assign_loss(dci_kernel_proposed(1.93, 0.79), DCI_CLOSS_CE, zn, 2, 1, r, NULL,
-                                 2, p, 1.0, NULL, NULL, NULL),
-                 DC_ERR_NUMERIC);
+    CHECK_STATUS(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), zn, 2, 1, r, NULL, 2},
+                        DCI_CLOSS_CE, p, 1.0, NULL, NULL, NULL),
+        DC_ERR_NUMERIC);
 }
 
 /* A few plain gradient steps on z and r with P fixed must lower each loss. */
@@ -330,7 +352,7 @@ static void test_descent(void) {
         const float r0[K * M] = {-0.5f, 0.3f, 0.6f, -0.2f};
         for (int t = 0; t < K * M; t++) r[t] = r0[t];
         dci_weighting_init(w, K, M);
-        CHECK_OK(dci_assign_q(kerns[c], z, B, M, r, w, K, q));
+        CHECK_OK(dci_assign_q(&(dci_assign_batch){kerns[c], z, B, M, r, w, K}, q));
         CHECK_OK(dci_assign_target(q, B, K, p));
         /* CE through qhat is H(P) + KL(P||Qhat): only the KL part can go. */
         double floor_ = 0;
@@ -340,7 +362,8 @@ static void test_descent(void) {
         int monotone = 1;
         for (int step = 0; step < 30; step++) {
             float dz[B * M] = {0}, dr[K * M] = {0};
-            CHECK_OK(dci_assign_loss(kerns[c], losses[c], z, B, M, r, w, K, p, 1.0, dz, dr, &L));
+            CHECK_OK(dci_assign_loss(&(dci_assign_batch){kerns[c], z, B, M, r, w, K}, losses[c], p,
+                                     1.0, dz, dr, &L));
             if (step == 0) first = L;
             monotone &= L <= prev + 1e-12;
             prev = L;
