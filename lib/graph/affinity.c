@@ -52,9 +52,9 @@ dc_status dci_affinity_floor_sigma(double *sigma, int64_t n) {
 
 static dc_status check_xp(const float *x, int64_t n, int64_t d, int64_t p) {
     DCI_CHECK_NULL(x);
-    if (n < 2 || d < 1)
-        return dci_fail(DC_ERR_INVALID_ARG, "affinity: need n >= 2 points and d >= 1, got %lld x %lld",
-                        (long long)n, (long long)d);
+    DCI_TRY(dci_check_shape(n, d, "affinity data"));
+    if (n < 2)
+        return dci_fail(DC_ERR_INVALID_ARG, "affinity: need n >= 2 points, got %lld", (long long)n);
     if (p < 1 || p > n - 1)
         return dci_fail(DC_ERR_INVALID_ARG, "affinity: p = %lld neighbours for sigma, need 1..%lld",
                         (long long)p, (long long)(n - 1));

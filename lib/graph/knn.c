@@ -375,10 +375,10 @@ static dc_status check_search_args(const dci_knn_args *a) {
     DCI_CHECK_NULL(a);
     DCI_CHECK_NULL(a->x);
     const int self = a->q == NULL;
-    if (a->d < 1) return dci_fail(DC_ERR_INVALID_ARG, "kNN: dimension d = %lld < 1", (long long)a->d);
-    if (a->nref < 1 || a->nq < 0)
-        return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld reference and %lld query rows",
-                        (long long)a->nref, (long long)a->nq);
+    /* The references' shape; x itself may hold more rows (ref_rows). */
+    DCI_TRY(dci_check_shape(a->nref, a->d, self ? "kNN data" : "kNN reference"));
+    if (a->nq < 0)
+        return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld query rows", (long long)a->nq);
     int64_t avail = self ? a->nref - 1 : a->nref;
     if (a->k < 1 || a->k > avail)
         return dci_fail(DC_ERR_INVALID_ARG,

@@ -467,9 +467,7 @@ static dc_status check_embedding_args(const float *x, int64_t n, int64_t d, int6
                                       const dci_spectral_opts *o, const float *Y) {
     DCI_CHECK_NULL(x);
     DCI_CHECK_NULL(Y);
-    if (n < 1 || d < 1)
-        return dci_fail(DC_ERR_INVALID_ARG, "spectral embedding: data is %lld x %lld",
-                        (long long)n, (long long)d);
+    DCI_TRY(dci_check_shape(n, d, "spectral embedding data"));
     if (K < 2 || K > n)
         return dci_fail(DC_ERR_K_RANGE, "spectral embedding: k = %lld, need 2 <= k <= n = %lld",
                         (long long)K, (long long)n);

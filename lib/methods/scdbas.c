@@ -274,9 +274,7 @@ dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
     DCI_CHECK_NULL(o);
     DCI_CHECK_NULL(labels);
     DCI_CHECK_NULL(centers);
-    if (n < 1 || d < 1)
-        return dci_fail(DC_ERR_SHAPE, "scdbas: need at least one row and column (got %lld x %lld)",
-                        (long long)n, (long long)d);
+    DCI_TRY(dci_check_shape(n, d, "scdbas embedding"));
     if (K < 1 || K > n)
         return dci_fail(DC_ERR_K_RANGE, "scdbas: K = %lld, need 1 <= K <= n = %lld", (long long)K,
                         (long long)n);
