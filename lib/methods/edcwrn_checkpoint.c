@@ -107,7 +107,8 @@ static dc_status index_range(const dci_rec_file *f, const char *name, const int6
  * fit could have stopped at one of those updates. Any other must be the
  * checkpoint's value: the state was trained with it. */
 static dc_status check_given(const dc_solver *s, const char *path, const char *name, double ck) {
-    const double v = dci_param(s, name);
+    double v = 0;
+    DCI_TRY(dci_param_value(s, name, &v));
     const int is_tol = strcmp(name, "tol") == 0;
     if (strcmp(name, "max_iter") == 0 || (is_tol ? v <= ck : v == ck)) return DC_OK;
     char given[64], in_ck[64];
