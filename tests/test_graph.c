@@ -1097,19 +1097,11 @@ static void test_regularised_components(void) {
     free(w.val);
 }
 
-int main(void) {
-    test_regularised_components();
-    test_knn();
-    test_knn_search();
-    test_knn_magnitude();
-    test_pca_hand();
-    test_pca_random();
-    test_affinity();
-    test_spectral_known();
-    test_spectral_random();
-    test_spectral_components();
-    test_spectral_options();
-    test_sigma_sampled();
-    test_spectral_errors();
-    DC_TEST_END();
-}
+static const dct_case cases[] = {
+    DCT_CASE(regularised_components), DCT_CASE(knn), DCT_CASE(knn_search),
+    DCT_CASE(knn_magnitude), DCT_CASE(pca_hand), DCT_CASE(pca_random), DCT_CASE(affinity),
+    DCT_CASE(spectral_known), DCT_CASE(spectral_random), DCT_CASE(spectral_components),
+    DCT_CASE(spectral_options), DCT_CASE(sigma_sampled), DCT_CASE(spectral_errors),
+};
+
+int main(int argc, char **argv) { return dct_run(cases, DCT_COUNT(cases), argc, argv); }
