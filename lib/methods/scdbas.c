@@ -267,11 +267,12 @@ static dc_status stage_init(stage *w, const float *Y, int64_t n, int64_t d, int6
 }
 
 dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
-                             const dci_scdbas_opts *o, int32_t *labels, float *centers,
-                             double *trace, double *trace_current, double *trace_undamped,
-                             double *trace_undamped_current, dci_scdbas_result *res) {
+                             const dci_scdbas_opts *o, const dci_scdbas_out *out) {
     DCI_CHECK_NULL(Y);
     DCI_CHECK_NULL(o);
+    DCI_CHECK_NULL(out);
+    int32_t *labels = out->labels;
+    float *centers = out->centers;
     DCI_CHECK_NULL(labels);
     DCI_CHECK_NULL(centers);
     DCI_TRY(dci_check_shape(n, d, "scdbas embedding"));
@@ -290,7 +291,8 @@ dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
         goto done;
     }
     double *btrc = btr + len;
-    double *out_tr[4] = {trace, trace_current, trace_undamped, trace_undamped_current};
+    double *out_tr[4] = {out->trace, out->trace_current, out->trace_undamped,
+                         out->trace_undamped_current};
     for (int q = 0; q < 4; q++)
         if (out_tr[q])
             for (int64_t t = 0; t < len; t++) out_tr[q][t] = INFINITY;
@@ -326,7 +328,7 @@ dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
             }
         }
     }
-    if (res) *res = r;
+    if (out->res) *out->res = r;
 done:
     dci_free(btr);
     stage_free(&w);
@@ -412,8 +414,9 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     double t0 = dci_now();
     dc_status rc = labels && centers && traces ? DC_OK : DC_ERR_NOMEM;
     if (rc == DC_OK)
-        rc = dci_scdbas_cluster(Y, n, k, k, &o, labels, centers, traces, traces + len,
-                                traces + 2 * len, traces + 3 * len, &r);
+        rc = dci_scdbas_cluster(Y, n, k, k, &o,
+                                &(dci_scdbas_out){labels, centers, traces, traces + len,
+                                                  traces + 2 * len, traces + 3 * len, &r});
     double t_assign = dci_now() - t0;
     if (rc == DC_OK) {
         dci_solver_put_labels(s, labels, n);
