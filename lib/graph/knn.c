@@ -75,23 +75,6 @@ static inline float screen_coord(float x, float mu, double scale) {
     return scale == 1.0 ? x - mu : (float)(((double)x - (double)mu) * scale);
 }
 
-/* Rows rows[pos[i]] (pos NULL: positions p0 + i) of a in the screen's frame
- * into out (m x d), and their squared norms (if norm2). */
-static void center_rows(const float *a, const int64_t *rows, const int64_t *pos, int64_t p0,
-                        int64_t m, int64_t d, const float *mu, double scale, float *out,
-                        float *norm2) {
-    for (int64_t i = 0; i < m; i++) {
-        const float *src = a + row_of(rows, pos ? pos[i] : p0 + i) * d;
-        float *dst = out + i * d;
-        double s = 0.0;
-        for (int64_t t = 0; t < d; t++) {
-            dst[t] = screen_coord(src[t], mu[t], scale);
-            s += (double)dst[t] * dst[t];
-        }
-        if (norm2) norm2[i] = (float)s;
-    }
-}
-
 /* Largest |x - mu| over the rows (rows[p], or 0..m-1 when rows is NULL). */
 static double max_centred(const float *a, const int64_t *rows, int64_t m, int64_t d,
                           const float *mu) {
@@ -468,6 +451,25 @@ typedef struct knn_work {
     cell_order *corder;   /* the tile's cell visiting order */
 } knn_work;
 
+/* Rows rows[pos[i]] (pos NULL: positions i) of a in the screen's frame
+ * into out (m x d), and their squared norms (if norm2). */
+static void center_rows(const knn_work *w, const float *a, const int64_t *rows,
+                        const int64_t *pos, int64_t m, float *out, float *norm2) {
+    const int64_t d = w->a->d;
+    const float *mu = w->mu;
+    const double scale = w->scale;
+    for (int64_t i = 0; i < m; i++) {
+        const float *src = a + row_of(rows, pos ? pos[i] : i) * d;
+        float *dst = out + i * d;
+        double s = 0.0;
+        for (int64_t t = 0; t < d; t++) {
+            dst[t] = screen_coord(src[t], mu[t], scale);
+            s += (double)dst[t] * dst[t];
+        }
+        if (norm2) norm2[i] = (float)s;
+    }
+}
+
 static void work_free(knn_work *w) {
     if (w->qorder != w->cl.members) dci_free(w->qorder);
     cells_free(&w->cl);
@@ -609,7 +611,7 @@ static dc_status cells_setup(knn_work *w, int64_t ncell) {
     w->lb = DCI_NEW_ARRAY(double, w->tq * ncell, "kNN cell bounds");
     w->corder = DCI_NEW_ARRAY(cell_order, ncell, "kNN cell order");
     if (!w->cc || !w->ccn || !w->cg || !w->lb || !w->corder) return DC_ERR_NOMEM;
-    center_rows(w->cl.cen, NULL, NULL, 0, ncell, d, w->mu, w->scale, w->cc, NULL);
+    center_rows(w, w->cl.cen, NULL, NULL, ncell, w->cc, NULL);
     for (int64_t l = 0; l < ncell; l++) {
         double s = 0.0;
         for (int64_t t = 0; t < d; t++) s += (double)w->cc[l * d + t] * w->cc[l * d + t];
@@ -685,7 +687,7 @@ static void screen_tile(knn_work *w, int64_t mq, int64_t mr) {
     const dci_knn_args *a = w->a;
     const int64_t d = a->d;
     const double tol = w->ctx.tol;
-    center_rows(a->x, a->ref_rows, w->rt, 0, mr, d, w->mu, w->scale, w->rc, NULL);
+    center_rows(w, a->x, a->ref_rows, w->rt, mr, w->rc, NULL);
     for (int64_t j = 0; j < mr; j++) w->radj[j] = (float)(w->rnorm[w->rt[j]] * (1.0 - tol));
     /* g = |r|^2 (1 - tol) - 2 q.r: the screened value |q|^2 + |r|^2 - 2 q.r
      * minus its error bound, less |q|^2 (1 - tol). Prefilling and beta = 1
@@ -704,7 +706,7 @@ static void search_query_tile(knn_work *w, int64_t q0, int64_t mq) {
     const dci_knn_args *a = w->a;
     const int64_t d = a->d, cap = w->ctx.cap;
     for (int64_t i = 0; i < mq; i++) w->qp[i] = w->qorder ? w->qorder[q0 + i] : q0 + i;
-    center_rows(w->qx, a->q_rows, w->qp, 0, mq, d, w->mu, w->scale, w->qc, w->qnorm);
+    center_rows(w, w->qx, a->q_rows, w->qp, mq, w->qc, w->qnorm);
     for (int64_t i = 0; i < mq; i++)
         w->qs[i] = (knn_query){.bound = INFINITY, .qn = w->qnorm[i],
                                .qrow = w->qx + row_of(a->q_rows, w->qp[i]) * d,
