@@ -170,6 +170,15 @@ static dc_status fit_with_progress(dc_solver *s, const dc_dataset *ds, const cha
     return st;
 }
 
+/* What a cluster command asked for, read once from its options. */
+typedef struct cluster_request {
+    const char *out;                   /* --out: NULL none, "-" stdout */
+    const char *paths[N_OUTPUT_FLAGS]; /* of cli_output_flags (NULL: not asked) */
+    const char *opts[N_DEEP_OPTIONS];  /* values of cli_deep_options (NULL: not given) */
+    cli_noise nz;
+    int json, quiet, show_progress;
+} cluster_request;
+
 /* cluster --seeds: the seeds, and whether the deep methods pre-train once
  * (shared) or per seed. n = 0: one ordinary run. */
 typedef struct seed_plan {
@@ -213,9 +222,10 @@ static int share_pretrained(dc_solver *s) {
  * are the first seed's, written as temporaries after its fit and committed
  * once every seed succeeded; the JSON is assembled in memory and printed
  * last, so that a failing seed leaves neither files nor a partial object. */
-static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan, const char *out,
-                     const char *const *paths, const cli_noise *nz, int json, int quiet,
-                     int show_progress) {
+static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan,
+                     const cluster_request *rq) {
+    const char *out = rq->out;
+    const char *const *paths = rq->paths;
     const char *method = dc_solver_method(s);
     const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     const int32_t *truth = dc_dataset_labels(ds);
@@ -242,13 +252,13 @@ static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan, 
     json_int(&j, "d", d);
     json_int(&j, "k", (long long)k);
     if (deep) json_str(&j, "seeds_pretrain", plan->shared ? "shared" : "per-seed");
-    cli_noise_json(&j, nz);
+    cli_noise_json(&j, &rq->nz);
     json_begin_array(&j, "runs", &arr);
     for (int i = 0; i < plan->n; i++) {
         const long long seed = plan->seeds[i];
         dc_status st = dc_solver_set(s, "seed", (double)seed);
         int interrupted = 0;
-        if (!st) st = fit_with_progress(s, ds, NULL, show_progress, &interrupted);
+        if (!st) st = fit_with_progress(s, ds, NULL, rq->show_progress, &interrupted);
         if (interrupted) {
             rc = interrupted_exit(st);
             goto done;
@@ -284,7 +294,7 @@ static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan, 
         if (truth) cli_json_metrics(&run, &mt);
         json_solver_stats(&run, s);
         json_end_object(&run);
-        if (!quiet) {
+        if (!rq->quiet) {
             fprintf(stderr, "seed %lld: %.3f s%s", seed, seconds, truth ? "  " : "\n");
             if (truth) cli_print_metrics(&mt);
         }
@@ -294,11 +304,11 @@ static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan, 
     if (out) json_str(&j, "out", out);
     json_end(&j);
     if ((rc = cli_outputs_commit(&files))) goto done;
-    if (fflush(mem) == 0 && json) {
+    if (fflush(mem) == 0 && rq->json) {
         fwrite(text, 1, text_len, stdout);
         fflush(stdout);
     }
-    if (!quiet) {
+    if (!rq->quiet) {
         fprintf(stderr, "%s: n=%lld d=%lld k=%lld, ", method, (long long)n, (long long)d,
                 (long long)k);
         cli_seed_print(stderr, runs);
@@ -313,68 +323,24 @@ done:
     return rc;
 }
 
-int cli_cluster(cli_args *a, int json) {
-    const char *method = cli_get(a, "method");
-    if (!method) return cli_usage_error("missing --method (one of: kmeans%s ...; see 'deepclust methods')", "");
-    dc_solver *s = NULL;
-    dc_status st = dc_solver_create(&s, method);
-    if (st) return cli_usage_lib_error(st, "--method");
-
-    const char *out = cli_get(a, "out");
-    const char *paths[N_OUTPUT_FLAGS], *opts[N_DEEP_OPTIONS];
-    for (int i = 0; i < N_OUTPUT_FLAGS; i++) paths[i] = cli_get(a, cli_output_flags[i].flag);
-    for (int i = 0; i < N_DEEP_OPTIONS; i++) opts[i] = cli_get(a, cli_deep_options[i]);
-    int quiet = cli_has(a, "quiet"), progress = cli_has(a, "progress");
-    int show_progress = !quiet && (progress || isatty(STDERR_FILENO));
-    g_warnings.quiet = quiet;
-    dc_set_log(on_log, NULL, DC_LOG_WARN);
-
-    dc_dataset *ds = NULL;
-    seed_plan *plan = calloc(1, sizeof *plan);
-    if (!plan) {
-        dc_solver_free(s);
-        return cli_lib_error(DC_ERR_NOMEM, "--seeds");
-    }
-    cli_noise nz;
-    int rc = cli_check_cluster_files(a, out, paths, opts);
-    if (!rc) rc = parse_seed_plan(a, s, opts, plan);
-    if (!rc) rc = cli_noise_parse(cli_get(a, "noise"), cli_get(a, "noise-seed"), &nz);
-    if (!rc) rc = cli_load_data(a, &ds, 1);
-    if (!rc) rc = cli_noise_apply(&nz, ds);
-    if (rc) goto done;
-    if ((rc = apply_params(a, s))) goto done;
-    if ((rc = check_k(s, opts[D_RESUME]))) goto done;
-    if ((rc = cli_check_requests(s, paths, opts))) goto done;
-    if ((rc = setup_model_options(s, opts[D_LOAD_PRETRAINED], opts[D_CHECKPOINT],
-                                  opts[D_CHECKPOINT_EVERY])))
-        goto done;
-    if (plan->n) {
-        rc = run_seeds(s, ds, plan, out, paths, &nz, json, quiet, show_progress);
-        goto done;
-    }
-
+/* One fit (or the continuation of a checkpoint), then the labels, every file
+ * asked for (all or none) and the report. */
+static int run_once(dc_solver *s, const dc_dataset *ds, const cluster_request *rq) {
+    const char *out = rq->out, *method = dc_solver_method(s);
     int interrupted = 0;
-    st = fit_with_progress(s, ds, opts[D_RESUME], show_progress, &interrupted);
-    if (interrupted) {
-        /* Whatever the fit returned: the user asked to stop, so no output. */
-        rc = interrupted_exit(st);
-        goto done;
-    }
-    if (st) {
-        rc = cli_lib_error(st, method);
-        goto done;
-    }
-    if ((rc = cli_check_outputs_present(s, paths))) goto done;
+    dc_status st = fit_with_progress(s, ds, rq->opts[D_RESUME], rq->show_progress, &interrupted);
+    /* Interrupted, whatever the fit returned: the user asked to stop, so no output. */
+    if (interrupted) return interrupted_exit(st);
+    if (st) return cli_lib_error(st, method);
+    int rc = cli_check_outputs_present(s, rq->paths);
+    if (rc) return rc;
     double k = 0, seed = 0; /* after the fit: a resumed one has the checkpoint's */
     dc_solver_get(s, "k", &k);
     dc_solver_get(s, "seed", &seed);
 
     int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)n);
-    if (!pred) {
-        rc = cli_lib_error(DC_ERR_NOMEM, "labels");
-        goto done;
-    }
+    if (!pred) return cli_lib_error(DC_ERR_NOMEM, "labels");
     dc_solver_labels(s, pred, n, NULL);
 
     cli_metrics mt;
@@ -383,33 +349,73 @@ int cli_cluster(cli_args *a, int json) {
     cli_outputs files;
     cli_outputs_init(&files);
     rc = cli_score_and_write(truth, pred, n, &files, out, &mt);
-    if (!rc) rc = cli_write_cluster_outputs(&files, s, paths, pred);
+    if (!rc) rc = cli_write_cluster_outputs(&files, s, rq->paths, pred);
     if (rc) cli_outputs_discard(&files);
     else rc = cli_outputs_commit(&files);
-    if (rc) goto free_pred;
+    free(pred);
+    if (rc) return rc;
 
     double seconds = 0;
     dc_solver_stat(s, "seconds", &seconds);
-    if (json) {
+    if (rq->json) {
         cli_json j;
-        cli_json_run(&j, cli_json_stream(out), dc_solver_method(s), n, d, (long long)k,
-                     (long long)seed, seconds);
+        cli_json_run(&j, cli_json_stream(out), method, n, d, (long long)k, (long long)seed,
+                     seconds);
         if (truth) cli_json_metrics(&j, &mt);
-        cli_noise_json(&j, &nz);
+        cli_noise_json(&j, &rq->nz);
         json_solver_stats(&j, s);
         if (out) json_str(&j, "out", out);
         json_warnings(&j);
         json_end(&j);
     }
-    if (!quiet) {
-        fprintf(stderr, "%s: n=%lld d=%lld k=%lld in %.3f s\n", dc_solver_method(s), (long long)n,
+    if (!rq->quiet) {
+        fprintf(stderr, "%s: n=%lld d=%lld k=%lld in %.3f s\n", method, (long long)n,
                 (long long)d, (long long)k, seconds);
         if (truth) cli_print_metrics(&mt);
         if (out) fprintf(stderr, "labels written to %s\n", cli_is_stdio(out) ? "stdout" : out);
     }
-free_pred:
-    free(pred);
-done:
+    return 0;
+}
+
+int cli_cluster(cli_args *a, int json) {
+    const char *method = cli_get(a, "method");
+    if (!method) return cli_usage_error("missing --method (one of: kmeans%s ...; see 'deepclust methods')", "");
+    dc_solver *s = NULL;
+    dc_status st = dc_solver_create(&s, method);
+    if (st) return cli_usage_lib_error(st, "--method");
+
+    cluster_request *rq = calloc(1, sizeof *rq);
+    seed_plan *plan = calloc(1, sizeof *plan);
+    if (!rq || !plan) {
+        free(rq);
+        free(plan);
+        dc_solver_free(s);
+        return cli_lib_error(DC_ERR_NOMEM, "--seeds");
+    }
+    rq->out = cli_get(a, "out");
+    for (int i = 0; i < N_OUTPUT_FLAGS; i++) rq->paths[i] = cli_get(a, cli_output_flags[i].flag);
+    for (int i = 0; i < N_DEEP_OPTIONS; i++) rq->opts[i] = cli_get(a, cli_deep_options[i]);
+    rq->json = json;
+    rq->quiet = cli_has(a, "quiet");
+    rq->show_progress = !rq->quiet && (cli_has(a, "progress") || isatty(STDERR_FILENO));
+    g_warnings.quiet = rq->quiet;
+    dc_set_log(on_log, NULL, DC_LOG_WARN);
+
+    dc_dataset *ds = NULL;
+    const char *const *opts = rq->opts;
+    int rc = cli_check_cluster_files(a, rq->out, rq->paths, opts);
+    if (!rc) rc = parse_seed_plan(a, s, opts, plan);
+    if (!rc) rc = cli_noise_parse(cli_get(a, "noise"), cli_get(a, "noise-seed"), &rq->nz);
+    if (!rc) rc = cli_load_data(a, &ds, 1);
+    if (!rc) rc = cli_noise_apply(&rq->nz, ds);
+    if (!rc) rc = apply_params(a, s);
+    if (!rc) rc = check_k(s, opts[D_RESUME]);
+    if (!rc) rc = cli_check_requests(s, rq->paths, opts);
+    if (!rc)
+        rc = setup_model_options(s, opts[D_LOAD_PRETRAINED], opts[D_CHECKPOINT],
+                                 opts[D_CHECKPOINT_EVERY]);
+    if (!rc) rc = plan->n ? run_seeds(s, ds, plan, rq) : run_once(s, ds, rq);
+    free(rq);
     free(plan);
     dc_dataset_free(ds);
     dc_solver_free(s);
