@@ -406,39 +406,41 @@ static dc_status top_common(const graph_info *g, const double *wd, const dci_csr
     return st;
 }
 
-dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uint64_t seed,
-                               int regularize, double *U, double *lambda, int64_t *components,
-                               double *tau) {
+/* The reports of t from the graph's information. */
+static void report_graph(const dci_spectral_top *t, const graph_info *g) {
+    if (t->components) *t->components = g->c_graph;
+    if (t->tau) *t->tau = g->tau;
+}
+
+dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, const dci_spectral_top *t, double *U) {
     DCI_CHECK_NULL(w);
-    DCI_TRY(check_solver_args(w->n, K, eigensolver, U));
+    DCI_CHECK_NULL(t);
+    DCI_TRY(check_solver_args(w->n, K, t->eigensolver, U));
     graph_info g;
-    DCI_TRY(graph_info_csr(w, K, regularize, &g));
-    if (components) *components = g.c_graph;
-    if (tau) *tau = g.tau;
-    dc_status st = top_common(&g, NULL, w, NULL, K, eigensolver, seed, U, lambda);
+    DCI_TRY(graph_info_csr(w, K, t->regularize, &g));
+    report_graph(t, &g);
+    dc_status st = top_common(&g, NULL, w, NULL, K, t->eigensolver, t->seed, U, t->lambda);
     graph_info_free(&g);
     return st;
 }
 
 /* scratch as in top_common. */
 static dc_status top_dense(const double *w, double *scratch, int64_t n, int64_t K,
-                           int eigensolver, uint64_t seed, int regularize, double *U,
-                           double *lambda, int64_t *components, double *tau) {
+                           const dci_spectral_top *t, double *U) {
     DCI_CHECK_NULL(w);
-    DCI_TRY(check_solver_args(n, K, eigensolver, U));
+    DCI_CHECK_NULL(t);
+    DCI_TRY(check_solver_args(n, K, t->eigensolver, U));
     graph_info g;
-    DCI_TRY(graph_info_dense(w, n, K, regularize, &g));
-    if (components) *components = g.c_graph;
-    if (tau) *tau = g.tau;
-    dc_status st = top_common(&g, w, NULL, scratch, K, eigensolver, seed, U, lambda);
+    DCI_TRY(graph_info_dense(w, n, K, t->regularize, &g));
+    report_graph(t, &g);
+    dc_status st = top_common(&g, w, NULL, scratch, K, t->eigensolver, t->seed, U, t->lambda);
     graph_info_free(&g);
     return st;
 }
 
-dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, int eigensolver,
-                                 uint64_t seed, int regularize, double *U, double *lambda,
-                                 int64_t *components, double *tau) {
-    return top_dense(w, NULL, n, K, eigensolver, seed, regularize, U, lambda, components, tau);
+dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, const dci_spectral_top *t,
+                                 double *U) {
+    return top_dense(w, NULL, n, K, t, U);
 }
 
 void dci_spectral_normalize_rows(const double *U, int64_t n, int64_t K, float *Y) {
@@ -503,7 +505,7 @@ static dc_status check_embedding_args(const float *x, int64_t n, int64_t d, int6
 typedef struct embed_work {
     const dci_spectral_opts *o;
     int64_t n, K;
-    int regularize;
+    dci_spectral_top top; /* the eigensolver's options; reports into s */
     int pca_auto;     /* project onto the components keeping most variance */
     int64_t p_sample; /* sampled sigmas over this many neighbours; 0: exact */
     const float *xs;
@@ -526,7 +528,11 @@ static void embedding_plan(embed_work *w, int64_t d) {
     const dci_spectral_opts *o = w->o;
     const int64_t n = w->n;
     dci_spectral_stats *s = &w->s;
-    w->regularize = o->disconnected == DCI_DISCONNECTED_REGULARIZE;
+    w->top = (dci_spectral_top){.eigensolver = o->eigensolver,
+                                .seed = o->seed,
+                                .regularize = o->disconnected == DCI_DISCONNECTED_REGULARIZE,
+                                .components = &s->components,
+                                .tau = &s->tau};
     s->dense = o->mode == DCI_SPECTRAL_DENSE ||
                (o->mode == DCI_SPECTRAL_AUTO && n <= DCI_SPECTRAL_DENSE_MAX);
     s->p = dci_affinity_p(n, w->K);
@@ -573,8 +579,7 @@ static dc_status embedding_dense(embed_work *w) {
     s->t_affinity = next_phase(w);
     if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
     if (rc == DC_OK)
-        rc = top_dense(wd, wd, n, w->K, w->o->eigensolver, w->o->seed, w->regularize, w->U, NULL,
-                       &s->components, &s->tau);
+        rc = top_dense(wd, wd, n, w->K, &w->top, w->U);
     dci_free(wd);
     return rc;
 }
@@ -605,8 +610,7 @@ static dc_status embedding_sparse(embed_work *w) {
     s->t_affinity = next_phase(w);
     if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
     if (rc == DC_OK)
-        rc = dci_spectral_top_csr(&ws, w->K, w->o->eigensolver, w->o->seed, w->regularize, w->U,
-                                  NULL, &s->components, &s->tau);
+        rc = dci_spectral_top_csr(&ws, w->K, &w->top, w->U);
     dci_free(idx);
     dci_free(dist);
     dci_csr_free(&ws);
