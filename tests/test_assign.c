@@ -1,24 +1,17 @@
 /* Clustering layer: soft assignment, target distribution, losses and their
  * gradients (finite differences against an independent double-precision
- * reference), representation weighting, neighbour-max branch. */
+ * reference). The representation weighting and the neighbour-max branch
+ * have their own programs (test_weighting.c, test_neighbor_max.c). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check.h"
 #include "cluster/assign.h"
-#include "cluster/neighbor_max.h"
 #include "cluster/weighting.h"
 #include "core/rng.h"
 #include "deepclust/status.h"
-
-static dci_rng rng;
-
-static double unif(double lo, double hi) { return lo + (hi - lo) * dci_rng_uniform(&rng); }
-
-static void fill(float *x, int64_t n, double lo, double hi) {
-    for (int64_t t = 0; t < n; t++) x[t] = (float)unif(lo, hi);
-}
+#include "test_random.h"
 
 /* Random positive weights with rows summing to 1, deliberately uneven. */
 static void random_weights(float *w, int64_t K, int64_t M) {
@@ -74,7 +67,8 @@ static double grad_check(ref_cfg c, const float *z, const float *r, const float 
     for (int64_t t = 0; t < B * M; t++) zd[t] = z[t];
     for (int64_t t = 0; t < K * M; t++) rd[t] = r[t];
     double value = NAN;
-    CHECK_OK(dci_assign_loss(kern, c.loss, z, B, M, r, w, K, p, 1.0, dz, dr, &value));
+    CHECK_OK(dci_assign_loss(&(dci_assign_batch){kern, z, B, M, r, w, K}, c.loss, p, 1.0, dz, dr,
+                             &value));
     double ref = ref_loss(c, zd, rd, w, p, B, M, K);
     CHECK_NEAR(value, ref, 1e-9 * (1.0 + fabs(ref)));
 
@@ -114,7 +108,8 @@ static void test_hand_example(void) {
      * p row 1 ∝ [(1/4)/(3/2), (1/4)/(5/6)] = [1/6, 3/10] -> [5/14, 9/14]. */
     const float z[2] = {0.0f, 1.0f}, r[2] = {0.0f, 2.0f};
     float q[4], p[4];
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(1.0, 0.5), z, 2, 1, r, NULL, 2, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.0, 0.5), z, 2, 1, r, NULL, 2}, q));
     CHECK_NEAR(q[0], 1.0, 1e-7);
     CHECK_NEAR(q[1], 1.0 / 3, 1e-7);
     CHECK_NEAR(q[2], 0.5, 1e-7);
@@ -128,33 +123,38 @@ static void test_hand_example(void) {
     /* CE through qhat: qhat = [[3/4, 1/4], [1/2, 1/2]],
      * L = -(1/2) [5/6 log 3/4 + 1/6 log 1/4 + log 1/2] = 0.58196565056... */
     double L = 0;
-    CHECK_OK(dci_assign_loss(dci_kernel_proposed(1.0, 0.5), DCI_CLOSS_CE, z, 2, 1, r, NULL, 2, p,
-                             1.0, NULL, NULL, &L));
+    CHECK_OK(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.0, 0.5), z, 2, 1, r, NULL, 2},
+                        DCI_CLOSS_CE, p, 1.0, NULL, NULL, &L));
     CHECK_NEAR(L, 0.5 * 1.1639313011230779, 1e-7); /* p is float */
     /* Unnormalised: -(1/2) [5/6 log 1 + 1/6 log 1/3 + log 1/2] */
-    CHECK_OK(dci_assign_loss(dci_kernel_proposed(1.0, 0.5), DCI_CLOSS_CE_UNNORM, z, 2, 1, r, NULL,
-                             2, p, 1.0, NULL, NULL, &L));
+    CHECK_OK(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.0, 0.5), z, 2, 1, r, NULL, 2},
+                        DCI_CLOSS_CE_UNNORM, p, 1.0, NULL, NULL, &L));
     CHECK_NEAR(L, -0.5 * (log(1.0 / 3) / 6 + log(0.5)), 1e-7);
 
     /* The published defaults: s = 1 -> 1/2.93; s = 4 -> 1/(1 + 1.93 * 4^0.79),
      * 4^0.79 = exp(0.79 ln 4) = 2.98968... */
     const float z2[2] = {0.0f, 3.0f}, r2[2] = {1.0f, 2.0f};
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(DCI_KERNEL_A_DEFAULT, DCI_KERNEL_B_DEFAULT), z2, 2,
-                          1, r2, NULL, 2, q));
+    CHECK_OK(dci_assign_q(
+        &(dci_assign_batch){dci_kernel_proposed(DCI_KERNEL_A_DEFAULT, DCI_KERNEL_B_DEFAULT), z2, 2,
+                            1, r2, NULL, 2},
+        q));
     CHECK_NEAR(q[0], 1.0 / 2.93, 1e-7);
     CHECK_NEAR(q[1], 1.0 / (1.0 + 1.93 * exp(0.79 * log(4.0))), 1e-7);
     CHECK_NEAR(q[1], 0.147708, 1e-6);
     CHECK_NEAR(q[3], 1.0 / 2.93, 1e-7);
 
     /* Student-t on the first example: k = [[1, 1/5], [1/2, 1/2]] -> rows normalised. */
-    CHECK_OK(dci_assign_q(dci_kernel_student(), z, 2, 1, r, NULL, 2, q));
+    CHECK_OK(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), z, 2, 1, r, NULL, 2}, q));
     CHECK_NEAR(q[0], 5.0 / 6, 1e-7);
     CHECK_NEAR(q[1], 1.0 / 6, 1e-7);
     CHECK_NEAR(q[2], 0.5, 1e-7);
 
     /* Weighted distance: w scales each dimension's squared difference. */
     const float z3[2] = {1.0f, 2.0f}, r3[2] = {0.0f, 0.0f}, w3[2] = {0.25f, 0.75f};
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(2.0, 1.0), z3, 1, 2, r3, w3, 1, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(2.0, 1.0), z3, 1, 2, r3, w3, 1}, q));
     CHECK_NEAR(q[0], 1.0 / (1.0 + 2.0 * (0.25 + 3.0)), 1e-7);
 
     int32_t lab[3];
@@ -170,7 +170,7 @@ static void test_row_sums(void) {
     fill(z, B * M, -3, 3);
     fill(r, K * M, -3, 3);
     random_weights(w, K, M);
-    CHECK_OK(dci_assign_q(dci_kernel_student(), z, B, M, r, w, K, q));
+    CHECK_OK(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), z, B, M, r, w, K}, q));
     double worst = 0;
     for (int i = 0; i < B; i++) {
         double s = 0;
@@ -178,7 +178,8 @@ static void test_row_sums(void) {
         worst = fmax(worst, fabs(s - 1));
     }
     CHECK(worst < 1e-6);
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K}, q));
     int in01 = 1;
     for (int t = 0; t < B * K; t++) in01 &= q[t] > 0 && q[t] <= 1;
     CHECK(in01);
@@ -216,7 +217,8 @@ static void test_gradients(void) {
         z[1 * M + m] = r[2 * M + m] + (m == 0 ? 1e-3f : -7e-4f);
         z[2 * M + m] = r[0 * M + m];
     }
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K}, q));
     CHECK_OK(dci_assign_target(q, B, K, p));
 
     const ref_cfg cfgs[] = {
@@ -241,8 +243,10 @@ static void test_gradients(void) {
     for (int t = 0; t < B * M; t++) dz2[t] = 1.0f;
     for (int t = 0; t < K * M; t++) dr2[t] = -2.0f;
     dci_kernel kp = dci_kernel_proposed(1.93, 0.79);
-    CHECK_OK(dci_assign_loss(kp, DCI_CLOSS_CE, z, B, M, r, w, K, p, 1.0, dz1, dr1, NULL));
-    CHECK_OK(dci_assign_loss(kp, DCI_CLOSS_CE, z, B, M, r, w, K, p, 0.5, dz2, dr2, NULL));
+    CHECK_OK(dci_assign_loss(&(dci_assign_batch){kp, z, B, M, r, w, K}, DCI_CLOSS_CE, p, 1.0, dz1,
+                             dr1, NULL));
+    CHECK_OK(dci_assign_loss(&(dci_assign_batch){kp, z, B, M, r, w, K}, DCI_CLOSS_CE, p, 0.5, dz2,
+                             dr2, NULL));
     double worst = 0;
     for (int t = 0; t < B * M; t++) worst = fmax(worst, fabs(dz2[t] - (1 + 0.5 * dz1[t])));
     for (int t = 0; t < K * M; t++) worst = fmax(worst, fabs(dr2[t] - (-2 + 0.5 * dr1[t])));
@@ -261,9 +265,10 @@ static void test_guard(void) {
             dci_kernel kern = dci_kernel_proposed(1.93, bs[t]);
             float dz[1] = {0}, dr[2] = {0, 0}, dz0[1] = {0}, dr0[2] = {0, 0};
             double L, L0;
-            CHECK_OK(dci_assign_loss(kern, (dci_closs)lf, z, 1, 1, r, NULL, 2, p, 1.0, dz, dr, &L));
-            CHECK_OK(dci_assign_loss(kern, (dci_closs)lf, zc, 1, 1, r, NULL, 2, p, 1.0, dz0, dr0,
-                                     &L0));
+            CHECK_OK(dci_assign_loss(&(dci_assign_batch){kern, z, 1, 1, r, NULL, 2}, (dci_closs)lf,
+                                     p, 1.0, dz, dr, &L));
+            CHECK_OK(dci_assign_loss(&(dci_assign_batch){kern, zc, 1, 1, r, NULL, 2}, (dci_closs)lf,
+                                     p, 1.0, dz0, dr0, &L0));
             CHECK(isfinite(L) && isfinite(dz[0]) && isfinite(dr[0]) && isfinite(dr[1]));
             CHECK(isfinite(L0) && isfinite(dz0[0]) && dr0[0] == 0.0f && isfinite(dr0[1]));
             /* The centre-0 term's share: at most its true size 2ab s^(b-1) |z| (s = z^2)
@@ -283,7 +288,8 @@ static void test_large_k(void) {
     fill(z, B * M, -1, 1);
     fill(r, K * M, -1, 1);
     random_weights(w, K, M);
-    CHECK_OK(dci_assign_q(dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K, q));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), z, B, M, r, w, K}, q));
     CHECK_OK(dci_assign_target(q, B, K, p));
     ref_cfg c = {1.93, 0.79, 0, DCI_CLOSS_CE};
     double e = grad_check(c, z, r, w, p, B, M, K, 1e-6);
@@ -293,25 +299,34 @@ static void test_large_k(void) {
 static void test_loss_errors(void) {
     const float z[2] = {0, 1}, r[2] = {0, 2}, p[4] = {0.5f, 0.5f, 0.5f, 0.5f};
     float q[4];
-    CHECK_STATUS(dci_assign_q(dci_kernel_proposed(0.0, 0.79), z, 2, 1, r, NULL, 2, q),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_q(dci_kernel_proposed(1.93, -1.0), z, 2, 1, r, NULL, 2, q),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_q(dci_kernel_proposed(NAN, 0.79), z, 2, 1, r, NULL, 2, q),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_loss(dci_kernel_proposed(1.93, 0.0), DCI_CLOSS_CE, z, 2, 1, r, NULL, 2,
-                                 p, 1.0, NULL, NULL, NULL),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_loss(dci_kernel_proposed(1.93, 0.79), (dci_closs)7, z, 2, 1, r, NULL,
-                                 2, p, 1.0, NULL, NULL, NULL),
-                 DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_assign_q(dci_kernel_student(), z, 2, 1, r, NULL, 0, q), DC_ERR_K_RANGE);
-    CHECK_STATUS(dci_assign_q(dci_kernel_student(), z, 0, 1, r, NULL, 2, q), DC_ERR_SHAPE);
-    CHECK_STATUS(dci_assign_q(dci_kernel_student(), NULL, 2, 1, r, NULL, 2, q), DC_ERR_NULL);
+    CHECK_STATUS(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(0.0, 0.79), z, 2, 1, r, NULL, 2}, q),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(1.93, -1.0), z, 2, 1, r, NULL, 2}, q),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_assign_q(&(dci_assign_batch){dci_kernel_proposed(NAN, 0.79), z, 2, 1, r, NULL, 2}, q),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.0), z, 2, 1, r, NULL, 2},
+                        DCI_CLOSS_CE, p, 1.0, NULL, NULL, NULL),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), z, 2, 1, r, NULL, 2},
+                        (dci_closs)7, p, 1.0, NULL, NULL, NULL),
+        DC_ERR_INVALID_ARG);
+    CHECK_STATUS(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), z, 2, 1, r, NULL, 0}, q),
+                 DC_ERR_K_RANGE);
+    CHECK_STATUS(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), z, 0, 1, r, NULL, 2}, q),
+                 DC_ERR_SHAPE);
+    CHECK_STATUS(dci_assign_q(&(dci_assign_batch){dci_kernel_student(), NULL, 2, 1, r, NULL, 2}, q),
+                 DC_ERR_NULL);
     const float zn[2] = {0, NAN};
-    CHECK_STATUS(dci_assign_loss(dci_kernel_proposed(1.93, 0.79), DCI_CLOSS_CE, zn, 2, 1, r, NULL,
-                                 2, p, 1.0, NULL, NULL, NULL),
-                 DC_ERR_NUMERIC);
+    CHECK_STATUS(
+        dci_assign_loss(&(dci_assign_batch){dci_kernel_proposed(1.93, 0.79), zn, 2, 1, r, NULL, 2},
+                        DCI_CLOSS_CE, p, 1.0, NULL, NULL, NULL),
+        DC_ERR_NUMERIC);
 }
 
 /* A few plain gradient steps on z and r with P fixed must lower each loss. */
@@ -330,7 +345,7 @@ static void test_descent(void) {
         const float r0[K * M] = {-0.5f, 0.3f, 0.6f, -0.2f};
         for (int t = 0; t < K * M; t++) r[t] = r0[t];
         dci_weighting_init(w, K, M);
-        CHECK_OK(dci_assign_q(kerns[c], z, B, M, r, w, K, q));
+        CHECK_OK(dci_assign_q(&(dci_assign_batch){kerns[c], z, B, M, r, w, K}, q));
         CHECK_OK(dci_assign_target(q, B, K, p));
         /* CE through qhat is H(P) + KL(P||Qhat): only the KL part can go. */
         double floor_ = 0;
@@ -340,7 +355,8 @@ static void test_descent(void) {
         int monotone = 1;
         for (int step = 0; step < 30; step++) {
             float dz[B * M] = {0}, dr[K * M] = {0};
-            CHECK_OK(dci_assign_loss(kerns[c], losses[c], z, B, M, r, w, K, p, 1.0, dz, dr, &L));
+            CHECK_OK(dci_assign_loss(&(dci_assign_batch){kerns[c], z, B, M, r, w, K}, losses[c], p,
+                                     1.0, dz, dr, &L));
             if (step == 0) first = L;
             monotone &= L <= prev + 1e-12;
             prev = L;
@@ -353,327 +369,12 @@ static void test_descent(void) {
     }
 }
 
-/* ---- weighting ----------------------------------------------------------------- */
+static const dct_case cases[] = {
+    DCT_CASE(hand_example), DCT_CASE(row_sums),    DCT_CASE(gradients), DCT_CASE(guard),
+    DCT_CASE(large_k),      DCT_CASE(loss_errors), DCT_CASE(descent),
+};
 
-static void direct_weights(const float *q, const float *z, int64_t n, int64_t M, const float *r,
-                           int64_t K, double alpha, double beta, double *w) {
-    double D[64];
-    for (int64_t j = 0; j < K; j++) {
-        for (int64_t m = 0; m < M; m++) {
-            D[m] = 0;
-            for (int64_t i = 0; i < n; i++) {
-                double d = z[i * M + m] - r[j * M + m];
-                D[m] += pow(q[i * K + j], alpha) * d * d;
-            }
-        }
-        for (int64_t m = 0; m < M; m++) {
-            double s = 0;
-            for (int64_t t = 0; t < M; t++) s += pow(D[m] / D[t], 1.0 / (beta - 1));
-            w[j * M + m] = 1.0 / s;
-        }
-    }
-}
-
-static void test_weighting(void) {
-    /* Eq. 15 by hand (alpha = beta = 2), r0 = (0,0), r1 = (1,1),
-     * z0 = (1,2), z1 = (2,0); q(.,0) = (1, 1/2), q(.,1) = (1/2, 1):
-     * D_0 = (1*1 + 1/4*4, 1*4 + 1/4*0) = (2, 4)     -> w_0 = (2/3, 1/3)
-     * D_1 = (1/4*0 + 1*1, 1/4*1 + 1*1) = (1, 5/4)   -> w_1 = (5/9, 4/9). */
-    const float z[4] = {1, 2, 2, 0}, r[4] = {0, 0, 1, 1}, q[4] = {1.0f, 0.5f, 0.5f, 1.0f};
-    float w[4];
-    CHECK_OK(dci_weighting_update(q, z, 2, 2, r, 2, 2.0, 2.0, NULL, w));
-    CHECK_NEAR(w[0], 2.0 / 3, 1e-7);
-    CHECK_NEAR(w[1], 1.0 / 3, 1e-7);
-    CHECK_NEAR(w[2], 5.0 / 9, 1e-7);
-    CHECK_NEAR(w[3], 4.0 / 9, 1e-7);
-
-    dci_weighting_init(w, 2, 2);
-    CHECK(w[0] == 0.5f && w[3] == 0.5f);
-
-    /* Random data: beta = 2, 3, 1.5 and alpha = 2, 3 against the formula. */
-    enum { N = 30, M = 5, K = 3 };
-    float zz[N * M], rr[K * M], qq[N * K], ww[K * M];
-    double ref[K * M];
-    fill(zz, N * M, -2, 2);
-    fill(rr, K * M, -1, 1);
-    fill(qq, N * K, 0, 1);
-    const double ab[4][2] = {{2, 2}, {2, 3}, {3, 1.5}, {1.3, 2}};
-    for (int c = 0; c < 4; c++) {
-        CHECK_OK(dci_weighting_update(qq, zz, N, M, rr, K, ab[c][0], ab[c][1], NULL, ww));
-        direct_weights(qq, zz, N, M, rr, K, ab[c][0], ab[c][1], ref);
-        double worst = 0, rowerr = 0;
-        int in01 = 1;
-        for (int j = 0; j < K; j++) {
-            double s = 0;
-            for (int m = 0; m < M; m++) {
-                worst = fmax(worst, fabs(ww[j * M + m] - ref[j * M + m]));
-                in01 &= ww[j * M + m] >= 0 && ww[j * M + m] <= 1;
-                s += ww[j * M + m];
-            }
-            rowerr = fmax(rowerr, fabs(s - 1));
-        }
-        CHECK_MSG(worst < 1e-6, "alpha %g beta %g: max error %g", ab[c][0], ab[c][1], worst);
-        CHECK(rowerr < 1e-6 && in01);
-    }
-
-    /* Degenerate rows (n = 3, M = 2, K = 3): cluster 0 has q = 0 everywhere
-     * (empty); cluster 1's members (rows 0, 1) sit on its centre (collapsed);
-     * cluster 2 has zero dispersion in dimension 1 only, which takes all the
-     * weight (the beta = 2 limit w ∝ 1/D). */
-    const float qd[9] = {0, 1, 0.5f, /**/ 0, 1, 0.5f, /**/ 0, 0, 0.5f};
-    const float zd[6] = {1, 5, /**/ 1, 5, /**/ 4, 5};
-    const float rd[6] = {0, 0, /**/ 1, 5, /**/ 9, 5};
-    float wd[6];
-    CHECK_OK(dci_weighting_update(qd, zd, 3, 2, rd, 3, 2.0, 2.0, NULL, wd));
-    CHECK(wd[0] == 0.5f && wd[1] == 0.5f); /* empty */
-    CHECK(wd[2] == 0.5f && wd[3] == 0.5f); /* collapsed */
-    CHECK(wd[4] == 0.0f && wd[5] == 1.0f); /* zero dispersion in dim 1 only */
-
-    /* Extreme scale: tiny and huge dispersions, large 1/(beta-1): no overflow. */
-    const float zx[3] = {1e-18f, 1.0f, 1e18f}, rx[3] = {0, 0, 0}, qx[1] = {1.0f};
-    float wx[3];
-    CHECK_OK(dci_weighting_update(qx, zx, 1, 3, rx, 1, 2.0, 1.05, NULL, wx));
-    CHECK(wx[0] == 1.0f && wx[1] == 0.0f && wx[2] == 0.0f);
-
-    CHECK_STATUS(dci_weighting_update(q, z, 2, 2, r, 2, 1.0, 2.0, NULL, w), DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_weighting_update(q, z, 2, 2, r, 2, 2.0, 1.0, NULL, w), DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_weighting_update(q, z, 2, 2, r, 2, 0.5, 2.0, NULL, w), DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_weighting_update(q, z, 2, 2, r, 2, 2.0, NAN, NULL, w), DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_weighting_check(2.0, 2.0), DC_OK);
-    const float zbad[4] = {1, NAN, 2, 0};
-    CHECK_STATUS(dci_weighting_update(q, zbad, 2, 2, r, 2, 2.0, 2.0, NULL, w), DC_ERR_NUMERIC);
-}
-
-/* Standardised dispersions (scale = per-dimension variances): D_jm / v_m. */
-static void test_weighting_standardized(void) {
-    /* Hand case, n = 4, M = 2, K = 2, hard memberships: rows 0-1 in cluster
-     * 0 (r0 = (0.5, 0.25)), rows 2-3 in cluster 1 (r1 = (10.5, 2)).
-     * Dimension 0 separates the clusters; dimension 1 has the smaller raw
-     * spread. Variances: v = (101/4, 5.1875/4) = (25.25, 1.296875).
-     * D_0 = (0.5, 0.125): raw w_0 = (0.2, 0.8); standardised
-     *   1/(D/v) = (50.5, 10.375) -> w_0 = (50.5, 10.375) / 60.875.
-     * D_1 = (0.5, 2): raw w_1 = (0.8, 0.2); standardised
-     *   (50.5, 0.6484375) / 51.1484375. */
-    const float z[8] = {0, 0, 1, 0.5f, 10, 1, 11, 3};
-    const float r[4] = {0.5f, 0.25f, 10.5f, 2};
-    const float q[8] = {1, 0, 1, 0, 0, 1, 0, 1};
-    double v[2];
-    float w[4];
-    CHECK_OK(dci_weighting_dim_variance(z, 4, 2, v));
-    CHECK_NEAR(v[0], 25.25, 1e-12);
-    CHECK_NEAR(v[1], 1.296875, 1e-12);
-    CHECK_OK(dci_weighting_update(q, z, 4, 2, r, 2, 2.0, 2.0, NULL, w));
-    CHECK_NEAR(w[0], 0.2, 1e-7);
-    CHECK_NEAR(w[1], 0.8, 1e-7);
-    CHECK_NEAR(w[2], 0.8, 1e-7);
-    CHECK_OK(dci_weighting_update(q, z, 4, 2, r, 2, 2.0, 2.0, v, w));
-    CHECK_NEAR(w[0], 50.5 / 60.875, 1e-7);
-    CHECK_NEAR(w[1], 10.375 / 60.875, 1e-7);
-    CHECK_NEAR(w[2], 50.5 / 51.1484375, 1e-7);
-    CHECK_NEAR(w[3], 0.6484375 / 51.1484375, 1e-7);
-
-    /* Rescaling a dimension of z and r (the encoder can do that without
-     * changing what it represents) leaves the standardised weights as they
-     * were; the raw weights follow the scale. */
-    enum { N = 40, M = 4, K = 3 };
-    float zz[N * M], rr[K * M], qq[N * K], zs[N * M], rs[K * M];
-    float w1[K * M], w2[K * M], raw1[K * M], raw2[K * M];
-    double v1[M], v2[M];
-    const double c[M] = {0.01, 1.0, 7.0, 300.0};
-    fill(zz, N * M, -2, 2);
-    fill(rr, K * M, -1, 1);
-    fill(qq, N * K, 0, 1);
-    for (int i = 0; i < N * M; i++) zs[i] = (float)(zz[i] * c[i % M]);
-    for (int i = 0; i < K * M; i++) rs[i] = (float)(rr[i] * c[i % M]);
-    CHECK_OK(dci_weighting_dim_variance(zz, N, M, v1));
-    CHECK_OK(dci_weighting_dim_variance(zs, N, M, v2));
-    CHECK_OK(dci_weighting_update(qq, zz, N, M, rr, K, 2.0, 2.0, v1, w1));
-    CHECK_OK(dci_weighting_update(qq, zs, N, M, rs, K, 2.0, 2.0, v2, w2));
-    CHECK_OK(dci_weighting_update(qq, zz, N, M, rr, K, 2.0, 2.0, NULL, raw1));
-    CHECK_OK(dci_weighting_update(qq, zs, N, M, rs, K, 2.0, 2.0, NULL, raw2));
-    double worst = 0, moved = 0;
-    for (int t = 0; t < K * M; t++) {
-        worst = fmax(worst, fabs(w1[t] - w2[t]));
-        moved = fmax(moved, fabs(raw1[t] - raw2[t]));
-    }
-    CHECK_MSG(worst < 1e-5, "standardised weights moved by %g under rescaling", worst);
-    CHECK(moved > 0.5); /* the 0.01-scaled dimension takes nearly all raw weight */
-
-    /* One cluster at the mean with full membership: D_m = n v_m, so no
-     * dimension is relatively tighter and the weights are uniform. */
-    float z1[N * M], r1[M], q1[N];
-    double v3[M];
-    fill(z1, N * M, -3, 3);
-    for (int i = 0; i < N * M; i++) z1[i] = (float)(z1[i] * c[i % M]);
-    for (int m = 0; m < M; m++) {
-        double mu = 0;
-        for (int i = 0; i < N; i++) mu += z1[i * M + m];
-        r1[m] = (float)(mu / N);
-    }
-    for (int i = 0; i < N; i++) q1[i] = 1.0f;
-    CHECK_OK(dci_weighting_dim_variance(z1, N, M, v3));
-    CHECK_OK(dci_weighting_update(q1, z1, N, M, r1, 1, 2.0, 2.0, v3, w1));
-    for (int m = 0; m < M; m++) CHECK_NEAR(w1[m], 0.25, 1e-5);
-
-    /* A constant dimension carries no information: weight 0; all constant:
-     * uniform. One row: every variance 0. */
-    const float zc[6] = {1, 5, 2, 5, 4, 5}, rc[2] = {0, 5}, qc[3] = {1, 1, 1};
-    double vc[2];
-    float wc[2];
-    CHECK_OK(dci_weighting_dim_variance(zc, 3, 2, vc));
-    CHECK(vc[1] == 0.0 && vc[0] > 0.0);
-    CHECK_OK(dci_weighting_update(qc, zc, 3, 2, rc, 1, 2.0, 2.0, vc, wc));
-    CHECK(wc[0] == 1.0f && wc[1] == 0.0f);
-    const double vz[2] = {0, 0};
-    CHECK_OK(dci_weighting_update(qc, zc, 3, 2, rc, 1, 2.0, 2.0, vz, wc));
-    CHECK(wc[0] == 0.5f && wc[1] == 0.5f);
-    CHECK_OK(dci_weighting_dim_variance(zc, 1, 2, vc));
-    CHECK(vc[0] == 0.0 && vc[1] == 0.0);
-    CHECK_STATUS(dci_weighting_dim_variance(NULL, 3, 2, vc), DC_ERR_NULL);
-}
-
-/* ---- neighbour max --------------------------------------------------------------- */
-
-static void test_nmax(void) {
-    /* B = 2, k = 3, M = 2; row i*k + l. Sample 1, dimension 0 ties at 4
-     * between l = 1 and l = 2 -> l = 1. */
-    const float e[12] = {1, -1, /**/ 3, -5, /**/ 2, 0,   /* sample 0 */
-                         0, 9,  /**/ 4, 7,  /**/ 4, 8};  /* sample 1 */
-    float v[4];
-    int32_t arg[4];
-    dci_nmax_forward(e, 2, 3, 2, v, arg);
-    CHECK(v[0] == 3 && v[1] == 0 && v[2] == 4 && v[3] == 9);
-    CHECK(arg[0] == 1 && arg[1] == 2 && arg[2] == 1 && arg[3] == 0);
-    const float g[4] = {0.5f, -2, 3, 7};
-    float de[12];
-    dci_nmax_backward(g, arg, 2, 3, 2, de);
-    const float want[12] = {0, 0, 0.5f, 0, 0, -2, 0, 7, 3, 0, 0, 0};
-    int same = 1;
-    for (int t = 0; t < 12; t++) same &= de[t] == want[t];
-    CHECK(same);
-
-    /* Backward vs finite differences of S = sum g . v on random encodings
-     * (values on a 0.01 grid, so h = 1e-3 never changes a winner). */
-    enum { B = 6, k = 3, M = 4 };
-    float ee[B * k * M], gg[B * M], vv[B * M], dd[B * k * M];
-    int32_t aa[B * M];
-    for (int t = 0; t < B * k * M; t++) ee[t] = (float)(0.01 * (double)dci_rng_below(&rng, 50));
-    fill(gg, B * M, -1, 1);
-    dci_nmax_forward(ee, B, k, M, vv, aa);
-    dci_nmax_backward(gg, aa, B, k, M, dd);
-    /* Exact check on entries without ties; ties checked by the rule below. */
-    int ok = 1;
-    for (int i = 0; i < B; i++)
-        for (int m = 0; m < M; m++) {
-            float best = ee[i * k * M + m];
-            int win = 0, ties = 0;
-            for (int l = 1; l < k; l++) {
-                float c = ee[(i * k + l) * M + m];
-                if (c > best) best = c, win = l, ties = 0;
-                else if (c == best) ties++;
-            }
-            for (int l = 0; l < k; l++) {
-                int t = (i * k + l) * M + m;
-                ok &= dd[t] == (l == win ? gg[i * M + m] : 0.0f);
-                if (!ties) {
-                    float x0 = ee[t];
-                    ee[t] = x0 + 1e-3f;
-                    dci_nmax_forward(ee, B, k, M, vv, NULL);
-                    double sp = 0;
-                    for (int u = 0; u < B * M; u++) sp += (double)gg[u] * vv[u];
-                    ee[t] = x0 - 1e-3f;
-                    dci_nmax_forward(ee, B, k, M, vv, NULL);
-                    double sm = 0;
-                    for (int u = 0; u < B * M; u++) sm += (double)gg[u] * vv[u];
-                    ee[t] = x0;
-                    double fd = (sp - sm) / ((double)(x0 + 1e-3f) - (double)(x0 - 1e-3f));
-                    ok &= fabs(fd - dd[t]) < 1e-4;
-                }
-            }
-        }
-    CHECK(ok);
-
-    CHECK_STATUS(dci_nmax_check_k(2, 10), DC_OK);
-    CHECK_STATUS(dci_nmax_check_k(0, 10), DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_nmax_check_k(10, 10), DC_ERR_INVALID_ARG);
-    CHECK_STATUS(dci_nmax_check_k(9, 10), DC_OK);
-}
-
-typedef struct {
-    double d;
-    int64_t j;
-} cand;
-
-static int cand_cmp(const void *a, const void *b) {
-    const cand *x = a, *y = b;
-    if (x->d != y->d) return x->d < y->d ? -1 : 1;
-    return x->j < y->j ? -1 : (x->j > y->j);
-}
-
-static void test_knn_batch(void) {
-    enum { B = 40, M = 5 };
-    float x[B * M];
-    fill(x, B * M, -1, 1);
-    /* Exact duplicates and equidistant points exercise the tie rule. */
-    for (int m = 0; m < M; m++) x[7 * M + m] = x[3 * M + m], x[20 * M + m] = x[3 * M + m];
-    const int64_t ks[3] = {1, 3, 8};
-    for (int c = 0; c < 3; c++) {
-        int64_t k = ks[c], idx[B * 8];
-        CHECK_OK(dci_nmax_knn_batch(x, B, M, k, idx));
-        int ok = 1;
-        for (int64_t i = 0; i < B; i++) {
-            cand all[B];
-            int64_t n = 0;
-            for (int64_t j = 0; j < B; j++) {
-                if (j == i) continue;
-                double d = 0;
-                for (int m = 0; m < M; m++) {
-                    double t = (double)x[i * M + m] - x[j * M + m];
-                    d += t * t;
-                }
-                all[n].d = d, all[n].j = j, n++;
-            }
-            qsort(all, (size_t)n, sizeof all[0], cand_cmp);
-            for (int64_t l = 0; l < k; l++) ok &= idx[i * k + l] == all[l].j;
-        }
-        CHECK_MSG(ok, "batch kNN differs from brute force for k = %lld", (long long)k);
-    }
-    int64_t idx3[3 * 2];
-    CHECK_OK(dci_nmax_knn_batch(x, 3, M, 2, idx3));
-    CHECK(idx3[0] != 0 && idx3[1] != 0 && idx3[0] != idx3[1]);
-    /* k >= B: each sample is its own neighbour. */
-    int64_t self[2 * 2];
-    CHECK_OK(dci_nmax_knn_batch(x, 2, M, 2, self));
-    CHECK(self[0] == 0 && self[1] == 0 && self[2] == 1 && self[3] == 1);
-    int64_t one[3];
-    CHECK_OK(dci_nmax_knn_batch(x, 1, M, 3, one));
-    CHECK(one[0] == 0 && one[1] == 0 && one[2] == 0);
-    CHECK_STATUS(dci_nmax_knn_batch(x, B, M, 0, idx3), DC_ERR_INVALID_ARG);
-
-    /* With self lists the neighbour-max branch is the sample's own encoding. */
-    float enc[3 * 2] = {1, 2, 3, 4, 5, 6}, rep[3 * 2 * 2], v[3 * 2];
-    int64_t sl[3 * 2];
-    dci_nmax_self(3, 2, sl);
-    for (int t = 0; t < 6; t++)
-        for (int m = 0; m < 2; m++) rep[t * 2 + m] = enc[sl[t] * 2 + m];
-    dci_nmax_forward(rep, 3, 2, 2, v, NULL);
-    int same = 1;
-    for (int t = 0; t < 6; t++) same &= v[t] == enc[t];
-    CHECK(same);
-}
-
-int main(void) {
+int main(int argc, char **argv) {
     dci_rng_init(&rng, 12345, DCI_STREAM_TEST);
-    test_hand_example();
-    test_row_sums();
-    test_gradients();
-    test_guard();
-    test_large_k();
-    test_loss_errors();
-    test_descent();
-    test_weighting();
-    test_weighting_standardized();
-    test_nmax();
-    test_knn_batch();
-    DC_TEST_END();
+    return dct_run(cases, DCT_COUNT(cases), argc, argv);
 }

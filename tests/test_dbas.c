@@ -293,14 +293,13 @@ static void test_defaults(void) {
     CHECK(cfg.beetles == 1);
 }
 
-int main(void) {
-    test_defaults();
-    test_single_step_by_hand();
-    test_direction_is_unit();
-    test_first_iteration_matches_bas();
-    check_quadratic(4, 2000, 1.0, 0.995, 1e-6);
-    check_quadratic(25, 3000, 1.0, 0.997, 1e-5);
-    test_determinism_and_population();
-    test_errors();
-    DC_TEST_END();
-}
+static void test_quadratic_4(void) { check_quadratic(4, 2000, 1.0, 0.995, 1e-6); }
+static void test_quadratic_25(void) { check_quadratic(25, 3000, 1.0, 0.997, 1e-5); }
+
+static const dct_case cases[] = {
+    DCT_CASE(defaults),     DCT_CASE(single_step_by_hand),       DCT_CASE(direction_is_unit),
+    DCT_CASE(first_iteration_matches_bas), DCT_CASE(quadratic_4), DCT_CASE(quadratic_25),
+    DCT_CASE(determinism_and_population),  DCT_CASE(errors),
+};
+
+int main(int argc, char **argv) { return dct_run(cases, DCT_COUNT(cases), argc, argv); }

@@ -1050,8 +1050,9 @@ static void test_weighting_norm(const blobs *bl) {
     float z[NZ * 3], r[9], qon[NZ * 3], qoff[NZ * 3];
     fill_uniform(z, NZ * 3, -2, 2);
     fill_uniform(r, 9, -1, 1);
-    CHECK_OK(dci_assign_q(ton->m->kernel, z, NZ, 3, r, ton->m->weights, 3, qon));
-    CHECK_OK(dci_assign_q(toff->m->kernel, z, NZ, 3, r, NULL, 3, qoff));
+    CHECK_OK(
+        dci_assign_q(&(dci_assign_batch){ton->m->kernel, z, NZ, 3, r, ton->m->weights, 3}, qon));
+    CHECK_OK(dci_assign_q(&(dci_assign_batch){toff->m->kernel, z, NZ, 3, r, NULL, 3}, qoff));
     double worst = 0;
     for (int i = 0; i < NZ * 3; i++) worst = fmax(worst, fabs(qon[i] - qoff[i]));
     CHECK_MSG(worst < 1e-6, "uniform weights vs weighting off: %g", worst);

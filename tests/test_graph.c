@@ -720,10 +720,14 @@ static void test_spectral_known(void) {
     normalized(Wd, n, S);
     double U1[120 * 4], U2[120 * 4], U3[120 * 4], l1[4], l2[4], l3[4], res, orth;
     int64_t c = 0;
-    CHECK_OK(dci_spectral_top_dense(Wd, n, K, DCI_EIGEN_LAPACK, 0, 0, U1, l1, &c, NULL));
+    CHECK_OK(dci_spectral_top_dense(
+        Wd, n, K,
+        &(dci_spectral_top){.eigensolver = DCI_EIGEN_LAPACK, .lambda = l1, .components = &c}, U1));
     CHECK(c == 1);
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 0, 0, U2, l2, NULL, NULL));
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_LAPACK, 0, 0, U3, l3, NULL, NULL));
+    CHECK_OK(dci_spectral_top_csr(
+        &w, K, &(dci_spectral_top){.eigensolver = DCI_EIGEN_ARPACK, .lambda = l2}, U2));
+    CHECK_OK(dci_spectral_top_csr(
+        &w, K, &(dci_spectral_top){.eigensolver = DCI_EIGEN_LAPACK, .lambda = l3}, U3));
     for (int64_t j = 0; j < K; j++) {
         double want = cos(M_PI * (double)j / (double)(n - 1));
         CHECK_NEAR(l1[j], want, 1e-12);
@@ -750,7 +754,8 @@ static void test_spectral_known(void) {
     normalized(Wd, nc, S);
     double Uc[30 * 3], lc[3];
     for (int solver = DCI_EIGEN_LAPACK; solver <= DCI_EIGEN_ARPACK; solver++) {
-        CHECK_OK(dci_spectral_top_dense(Wd, nc, 3, solver, 7, 0, Uc, lc, NULL, NULL));
+        CHECK_OK(dci_spectral_top_dense(
+            Wd, nc, 3, &(dci_spectral_top){.eigensolver = solver, .seed = 7, .lambda = lc}, Uc));
         CHECK_NEAR(lc[0], 1.0, 1e-15);
         CHECK_NEAR(lc[1], -1.0 / 29.0, 1e-10);
         CHECK_NEAR(lc[2], -1.0 / 29.0, 1e-10);
@@ -770,9 +775,14 @@ static void test_spectral_random(void) {
     double *Ua = malloc((size_t)(n * K) * sizeof *Ua), *Ul = malloc((size_t)(n * K) * sizeof *Ul);
     double la[6], ll[6];
     int64_t c = 0;
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 1, 0, Ua, la, &c, NULL));
+    CHECK_OK(dci_spectral_top_csr(
+        &w, K,
+        &(dci_spectral_top){
+            .eigensolver = DCI_EIGEN_ARPACK, .seed = 1, .lambda = la, .components = &c},
+        Ua));
     CHECK(c == 1);
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_LAPACK, 1, 0, Ul, ll, NULL, NULL));
+    CHECK_OK(dci_spectral_top_csr(
+        &w, K, &(dci_spectral_top){.eigensolver = DCI_EIGEN_LAPACK, .seed = 1, .lambda = ll}, Ul));
     for (int l = 0; l < K; l++) CHECK_NEAR(la[l], ll[l], 1e-9);
     double pd = projector_distance(Ua, Ul, n, K);
     CHECK_MSG(pd < 1e-6, "projector distance %g (gap %g)", pd, ll[K - 1]);
@@ -784,7 +794,8 @@ static void test_spectral_random(void) {
     CHECK_MSG(res < 1e-8 && orth < 1e-8, "arpack resid %g orth %g", res, orth);
     /* Same seed, same result (bit for bit). */
     double *Ub = malloc((size_t)(n * K) * sizeof *Ub);
-    CHECK_OK(dci_spectral_top_csr(&w, K, DCI_EIGEN_ARPACK, 1, 0, Ub, NULL, NULL, NULL));
+    CHECK_OK(dci_spectral_top_csr(
+        &w, K, &(dci_spectral_top){.eigensolver = DCI_EIGEN_ARPACK, .seed = 1}, Ub));
     CHECK(memcmp(Ua, Ub, (size_t)(n * K) * sizeof *Ua) == 0);
 
     /* Pipeline: rows of Y have unit length; dense and sparse agree on the
@@ -891,7 +902,8 @@ static void test_spectral_components(void) {
     float Yi[80 * 3];
     int64_t c = 0;
     for (int solver = DCI_EIGEN_LAPACK; solver <= DCI_EIGEN_ARPACK; solver++) {
-        CHECK_OK(dci_spectral_top_csr(&w, 3, solver, 0, 0, U, lam, &c, NULL));
+        CHECK_OK(dci_spectral_top_csr(
+            &w, 3, &(dci_spectral_top){.eigensolver = solver, .lambda = lam, .components = &c}, U));
         CHECK(c == 2);
         CHECK(U[0] == 1.0 && U[1] == 0.0 && fabs(U[2]) < 1e-10); /* the isolated point's indicator */
         CHECK_NEAR(lam[2], cos(M_PI / (double)(ni - 2)), 1e-9);
@@ -902,7 +914,11 @@ static void test_spectral_components(void) {
         for (int64_t e = 0; e < ni * 3; e++) ok &= isfinite(Yi[e]);
         CHECK(ok && Yi[0] == 1.0f);
     }
-    CHECK_STATUS(dci_spectral_top_csr(&w, 1, DCI_EIGEN_AUTO, 0, 0, U, lam, &c, NULL), DC_ERR_DEGENERATE);
+    CHECK_STATUS(
+        dci_spectral_top_csr(
+            &w, 1,
+            &(dci_spectral_top){.eigensolver = DCI_EIGEN_AUTO, .lambda = lam, .components = &c}, U),
+        DC_ERR_DEGENERATE);
     free(w.rowptr);
     free_test_csr(&path);
     free(Wd);
@@ -1076,8 +1092,10 @@ static void test_regularised_components(void) {
     int64_t c = 0;
     for (int solver = DCI_EIGEN_LAPACK; solver <= DCI_EIGEN_ARPACK; solver++)
         for (int dense = 0; dense <= 1; dense++) {
-            dc_status st = dense ? dci_spectral_top_dense(W, N, K, solver, 3, 1, U, lam, &c, &got_tau)
-                                 : dci_spectral_top_csr(&w, K, solver, 3, 1, U, lam, &c, &got_tau);
+            const dci_spectral_top top = {.eigensolver = solver, .seed = 3, .regularize = 1,
+                                          .lambda = lam, .components = &c, .tau = &got_tau};
+            dc_status st = dense ? dci_spectral_top_dense(W, N, K, &top, U)
+                                 : dci_spectral_top_csr(&w, K, &top, U);
             CHECK_OK(st);
             CHECK(c == 3);
             CHECK_NEAR(got_tau, tau, 1e-12);
@@ -1087,7 +1105,11 @@ static void test_regularised_components(void) {
             CHECK_NEAR(lam[0], 1.0, 1e-12);
             CHECK(lam[1] < 1.0 - 1e-6); /* connected now: eigenvalue 1 is simple */
         }
-    CHECK_STATUS(dci_spectral_top_csr(&w, K, DCI_EIGEN_AUTO, 3, 0, U, lam, &c, NULL),
+    CHECK_STATUS(dci_spectral_top_csr(
+                     &w, K,
+                     &(dci_spectral_top){
+                         .eigensolver = DCI_EIGEN_AUTO, .seed = 3, .lambda = lam, .components = &c},
+                     U),
                  DC_ERR_DEGENERATE);
     free(W);
     free(S);
@@ -1097,19 +1119,11 @@ static void test_regularised_components(void) {
     free(w.val);
 }
 
-int main(void) {
-    test_regularised_components();
-    test_knn();
-    test_knn_search();
-    test_knn_magnitude();
-    test_pca_hand();
-    test_pca_random();
-    test_affinity();
-    test_spectral_known();
-    test_spectral_random();
-    test_spectral_components();
-    test_spectral_options();
-    test_sigma_sampled();
-    test_spectral_errors();
-    DC_TEST_END();
-}
+static const dct_case cases[] = {
+    DCT_CASE(regularised_components), DCT_CASE(knn), DCT_CASE(knn_search),
+    DCT_CASE(knn_magnitude), DCT_CASE(pca_hand), DCT_CASE(pca_random), DCT_CASE(affinity),
+    DCT_CASE(spectral_known), DCT_CASE(spectral_random), DCT_CASE(spectral_components),
+    DCT_CASE(spectral_options), DCT_CASE(sigma_sampled), DCT_CASE(spectral_errors),
+};
+
+int main(int argc, char **argv) { return dct_run(cases, DCT_COUNT(cases), argc, argv); }

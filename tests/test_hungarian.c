@@ -154,10 +154,9 @@ static void test_contingency(void) {
     CHECK_STATUS(dci_label_metrics_all(truth, pred, 0, &all), DC_ERR_SHAPE);
 }
 
-int main(void) {
-    test_known_tables();
-    test_against_brute_force();
-    test_hungarian_errors();
-    test_contingency();
-    DC_TEST_END();
-}
+static const dct_case cases[] = {
+    DCT_CASE(known_tables), DCT_CASE(against_brute_force), DCT_CASE(hungarian_errors),
+    DCT_CASE(contingency),
+};
+
+int main(int argc, char **argv) { return dct_run(cases, DCT_COUNT(cases), argc, argv); }

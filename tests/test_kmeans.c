@@ -471,14 +471,10 @@ static void test_fewer_distinct_points_than_k(void) {
     dc_dataset_free(ds);
 }
 
-int main(void) {
-    test_hand();
-    test_blobs();
-    test_magnitude();
-    test_reference_lloyd();
-    test_determinism();
-    test_empty_and_degenerate();
-    test_solver();
-    test_fewer_distinct_points_than_k();
-    DC_TEST_END();
-}
+static const dct_case cases[] = {
+    DCT_CASE(hand), DCT_CASE(blobs), DCT_CASE(magnitude), DCT_CASE(reference_lloyd),
+    DCT_CASE(determinism), DCT_CASE(empty_and_degenerate), DCT_CASE(solver),
+    DCT_CASE(fewer_distinct_points_than_k),
+};
+
+int main(int argc, char **argv) { return dct_run(cases, DCT_COUNT(cases), argc, argv); }

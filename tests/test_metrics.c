@@ -259,14 +259,9 @@ static void test_threads(void) {
         for (int r = 0; r < 20; r++) check_scores_equal(jobs[k].got[r], jobs[k].expect, 0);
 }
 
-int main(void) {
-    test_hand_case();
-    test_ari_known();
-    test_acc_unequal_counts();
-    test_degenerate();
-    test_large_sparse();
-    test_inter_cluster_variance();
-    test_errors();
-    test_threads();
-    DC_TEST_END();
-}
+static const dct_case cases[] = {
+    DCT_CASE(hand_case), DCT_CASE(ari_known), DCT_CASE(acc_unequal_counts), DCT_CASE(degenerate),
+    DCT_CASE(large_sparse), DCT_CASE(inter_cluster_variance), DCT_CASE(errors), DCT_CASE(threads),
+};
+
+int main(int argc, char **argv) { return dct_run(cases, DCT_COUNT(cases), argc, argv); }

@@ -848,23 +848,19 @@ static void test_thread_invariance(void) {
     CHECK_OK(dc_set_threads(1));
 }
 
-int main(void) {
+static void test_dense_linear(void) { test_dense_layer(0); }
+static void test_dense_relu(void) { test_dense_layer(1); }
+
+static const dct_case cases[] = {
+    DCT_CASE(thread_invariance), DCT_CASE(dense_linear),  DCT_CASE(dense_relu),
+    DCT_CASE(relu_at_zero),      DCT_CASE(ae_gradients),  DCT_CASE(mlp_batching),
+    DCT_CASE(create_errors),     DCT_CASE(init),          DCT_CASE(mse),
+    DCT_CASE(sgd),               DCT_CASE(adam),          DCT_CASE(lr_schedule),
+    DCT_CASE(affine),            DCT_CASE(noise),         DCT_CASE(pretrain),
+    DCT_CASE(pretrain_divergence),
+};
+
+int main(int argc, char **argv) {
     dci_rng_init(&trng, 2024, DCI_STREAM_TEST);
-    test_thread_invariance();
-    test_dense_layer(0);
-    test_dense_layer(1);
-    test_relu_at_zero();
-    test_ae_gradients();
-    test_mlp_batching();
-    test_create_errors();
-    test_init();
-    test_mse();
-    test_sgd();
-    test_adam();
-    test_lr_schedule();
-    test_affine();
-    test_noise();
-    test_pretrain();
-    test_pretrain_divergence();
-    DC_TEST_END();
+    return dct_run(cases, DCT_COUNT(cases), argc, argv);
 }

@@ -258,39 +258,46 @@ static void test_stage(void) {
     o.excursion = DCI_SCDBAS_DEFAULT_EXCURSION;
     dci_scdbas_result res;
     double tr[101], trc[101];
-    CHECK_OK(dci_scdbas_cluster(y, N, D, K, &o, lab, cen, tr, trc, NULL, NULL, &res));
+    CHECK_OK(
+        dci_scdbas_cluster(y, N, D, K, &o, &(dci_scdbas_out){lab, cen, tr, trc, NULL, NULL, &res}));
     double acc;
     CHECK_OK(dc_metrics_acc(truth, lab, N, &acc));
     CHECK(acc == 1.0);
     CHECK_NEAR(res.fitness, sse_opt, 1e-4);
     CHECK(res.fitness <= res.fitness_start);
     CHECK_NEAR(tr[100], sse_opt, 1e-3);
-    CHECK_OK(dci_scdbas_cluster(y, N, D, K, &o, lab2, cen, NULL, NULL, NULL, NULL, NULL));
+    CHECK_OK(dci_scdbas_cluster(y, N, D, K, &o, &(dci_scdbas_out){.labels = lab2, .centers = cen}));
     CHECK(memcmp(lab, lab2, sizeof lab) == 0);
 
     /* Paper mode: the search never ends above its random start. */
     o.mode = DCI_SCDBAS_PAPER;
     o.dbas.step = DCI_SCDBAS_PAPER_STEP;
     o.dbas.beetles = 1;
-    CHECK_OK(dci_scdbas_cluster(y, N, D, K, &o, lab, cen, tr, trc, NULL, NULL, &res));
+    CHECK_OK(
+        dci_scdbas_cluster(y, N, D, K, &o, &(dci_scdbas_out){lab, cen, tr, trc, NULL, NULL, &res}));
     CHECK(res.fitness <= res.fitness_start * (1 + 1e-6));
     CHECK_NEAR(tr[0], res.fitness_start, 1e-9);
 
     /* Errors of the stage. */
-    CHECK_STATUS(dci_scdbas_cluster(y, N, D, 0, &o, lab, cen, NULL, NULL, NULL, NULL, NULL),
-                 DC_ERR_K_RANGE);
-    CHECK_STATUS(dci_scdbas_cluster(y, N, D, N + 1, &o, lab, cen, NULL, NULL, NULL, NULL, NULL),
-                 DC_ERR_K_RANGE);
-    CHECK_STATUS(dci_scdbas_cluster(NULL, N, D, K, &o, lab, cen, NULL, NULL, NULL, NULL, NULL),
-                 DC_ERR_NULL);
+    CHECK_STATUS(
+        dci_scdbas_cluster(y, N, D, 0, &o, &(dci_scdbas_out){.labels = lab, .centers = cen}),
+        DC_ERR_K_RANGE);
+    CHECK_STATUS(
+        dci_scdbas_cluster(y, N, D, N + 1, &o, &(dci_scdbas_out){.labels = lab, .centers = cen}),
+        DC_ERR_K_RANGE);
+    CHECK_STATUS(
+        dci_scdbas_cluster(NULL, N, D, K, &o, &(dci_scdbas_out){.labels = lab, .centers = cen}),
+        DC_ERR_NULL);
     o.dbas.damp = 1.0;
-    CHECK_STATUS(dci_scdbas_cluster(y, N, D, K, &o, lab, cen, NULL, NULL, NULL, NULL, NULL),
-                 DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_scdbas_cluster(y, N, D, K, &o, &(dci_scdbas_out){.labels = lab, .centers = cen}),
+        DC_ERR_INVALID_ARG);
     o.dbas.damp = 0.5;
     o.mode = DCI_SCDBAS_IMPROVED;
     o.excursion = 0;
-    CHECK_STATUS(dci_scdbas_cluster(y, N, D, K, &o, lab, cen, NULL, NULL, NULL, NULL, NULL),
-                 DC_ERR_INVALID_ARG);
+    CHECK_STATUS(
+        dci_scdbas_cluster(y, N, D, K, &o, &(dci_scdbas_out){.labels = lab, .centers = cen}),
+        DC_ERR_INVALID_ARG);
 }
 
 static void test_errors(void) {

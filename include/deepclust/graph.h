@@ -4,8 +4,9 @@
  *
  * Data is row-major float32 (const float *x, int64_t n, int64_t d), borrowed
  * for the duration of the call only. Every output goes into a caller-allocated
- * buffer of the documented size; nothing is allocated for the caller. NaN or
- * Inf in the data: DC_ERR_NONFINITE. Any finite magnitude is fine: data near
+ * buffer of the documented size; nothing is allocated for the caller. Data
+ * with no rows or no columns: DC_ERR_SHAPE (as everywhere in the library);
+ * NaN or Inf in the data: DC_ERR_NONFINITE. Any finite magnitude is fine: data near
  * FLT_MAX or near the smallest floats get the same exact neighbours as data of
  * ordinary size (the float screen works on a power-of-two rescaled copy of
  * the rows, the distances are exact in double). The calls keep no state and may run on

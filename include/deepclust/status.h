@@ -17,7 +17,8 @@ typedef enum dc_status {
     DC_OK = 0,
     DC_ERR_NULL = -1,          /* a required pointer argument was NULL */
     DC_ERR_INVALID_ARG = -2,   /* a parameter is out of its documented range */
-    DC_ERR_SHAPE = -3,         /* sizes do not agree (rows, columns, capacity) */
+    DC_ERR_SHAPE = -3,         /* sizes do not agree (rows, columns, capacity), or a
+                                  matrix has no rows or no columns */
     DC_ERR_NONFINITE = -4,     /* NaN or Inf in input data */
     DC_ERR_NOMEM = -5,         /* allocation failed or size overflow */
     DC_ERR_IO = -6,            /* a file could not be opened, read or written */
@@ -26,7 +27,7 @@ typedef enum dc_status {
     DC_ERR_UNSUPPORTED = -9,   /* valid but unsupported (dtype, layout, format) */
     DC_ERR_K_RANGE = -10,      /* number of clusters out of range (k < 1, k > n, ...) */
     DC_ERR_DEGENERATE = -11,   /* data cannot be clustered as asked (all points identical,
-                                  more graph components than clusters, empty data) */
+                                  more graph components than clusters) */
     DC_ERR_NOT_CONVERGED = -12,/* an iterative solver (eigen) did not converge */
     DC_ERR_NUMERIC = -13,      /* NaN/Inf appeared during computation */
     DC_ERR_STATE = -14,        /* call not valid now (e.g. predict before fit) */

@@ -21,10 +21,22 @@ static dc_status check_sizes(const char *fn, int64_t B, int64_t M, int64_t K) {
     return DC_OK;
 }
 
+/* What dci_assign_q and dci_assign_loss (fn) check of a batch before
+ * anything else; `what` names the computation in a size error. */
+static dc_status check_batch(const dci_assign_batch *b, const char *fn, const char *what) {
+    if (!b) return dci_fail(DC_ERR_NULL, "%s: argument 'b' is NULL", fn);
+    if (!b->z) return dci_fail(DC_ERR_NULL, "%s: argument 'z' is NULL", fn);
+    if (!b->r) return dci_fail(DC_ERR_NULL, "%s: argument 'r' is NULL", fn);
+    DCI_TRY(dci_kernel_check(b->kern));
+    return check_sizes(what, b->B, b->M, b->K);
+}
+
 /* Weighted squared distances s_j of one embedding row to every centre, and
  * u_j = a s_j^b, so that the kernel is k_j = 1 / (1 + u_j). */
-static void row_distances(dci_kernel kern, const float *zi, int64_t M, const float *r,
-                          const float *w, int64_t K, double *s, double *u) {
+static void row_distances(const dci_assign_batch *b, const float *zi, double *s, double *u) {
+    const dci_kernel kern = b->kern;
+    const int64_t M = b->M, K = b->K;
+    const float *r = b->r, *w = b->w;
     for (int64_t j = 0; j < K; j++) {
         const float *rj = r + j * M;
         double acc = 0.0;
@@ -45,19 +57,18 @@ static void row_distances(dci_kernel kern, const float *zi, int64_t M, const flo
     }
 }
 
-dc_status dci_assign_q(dci_kernel kern, const float *z, int64_t B, int64_t M, const float *r,
-                       const float *w, int64_t K, float *q) {
-    DCI_CHECK_NULL(z);
-    DCI_CHECK_NULL(r);
+dc_status dci_assign_q(const dci_assign_batch *b, float *q) {
     DCI_CHECK_NULL(q);
-    DCI_TRY(dci_kernel_check(kern));
-    DCI_TRY(check_sizes("soft assignment", B, M, K));
+    DCI_TRY(check_batch(b, __func__, "soft assignment"));
+    const dci_kernel kern = b->kern;
+    const float *z = b->z;
+    const int64_t B = b->B, M = b->M, K = b->K;
     dci_scratch sc;
     double *s = dci_scratch_get(&sc, 2 * K, "soft assignment scratch");
     if (!s) return DC_ERR_NOMEM;
     double *u = s + K;
     for (int64_t i = 0; i < B; i++) {
-        row_distances(kern, z + i * M, M, r, w, K, s, u);
+        row_distances(b, z + i * M, s, u);
         float *qi = q + i * K;
         double norm = 1.0;
         if (kern.normalise) {
@@ -119,14 +130,13 @@ void dci_assign_labels(const float *q, int64_t n, int64_t K, int32_t *labels) {
  * With log k = -log(1 + a s^b):  d log k / ds = -a b s^(b-1) / (1 + a s^b),
  * and dL/d log k_j is -p_j (unnormalised CE) or -(p_j - qhat_j sum_j' p_j')
  * (CE and KL through qhat: the log-normaliser couples the K entries). */
-dc_status dci_assign_loss(dci_kernel kern, dci_closs loss, const float *z, int64_t B, int64_t M,
-                          const float *r, const float *w, int64_t K, const float *p,
-                          double scale, float *dz, float *dr, double *value) {
-    DCI_CHECK_NULL(z);
-    DCI_CHECK_NULL(r);
+dc_status dci_assign_loss(const dci_assign_batch *b, dci_closs loss, const float *p, double scale,
+                          float *dz, float *dr, double *value) {
     DCI_CHECK_NULL(p);
-    DCI_TRY(dci_kernel_check(kern));
-    DCI_TRY(check_sizes("clustering loss", B, M, K));
+    DCI_TRY(check_batch(b, __func__, "clustering loss"));
+    const dci_kernel kern = b->kern;
+    const float *z = b->z, *r = b->r, *w = b->w;
+    const int64_t B = b->B, M = b->M, K = b->K;
     if (loss != DCI_CLOSS_CE && loss != DCI_CLOSS_CE_UNNORM && loss != DCI_CLOSS_KL)
         return dci_fail(DC_ERR_INVALID_ARG, "clustering loss: unknown loss %d", (int)loss);
     /* CE on the kernel output is CE on qhat when the kernel is already normalised. */
@@ -144,7 +154,7 @@ dc_status dci_assign_loss(dci_kernel kern, dci_closs loss, const float *z, int64
     double total = 0.0;
     for (int64_t i = 0; i < B; i++) {
         const float *zi = z + i * M, *pi = p + i * K;
-        row_distances(kern, zi, M, r, w, K, s, u);
+        row_distances(b, zi, s, u);
         double ksum = 0.0, psum = 0.0;
         for (int64_t j = 0; j < K; j++) {
             ksum += 1.0 / (1.0 + u[j]);

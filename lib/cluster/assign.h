@@ -64,9 +64,18 @@ typedef enum dci_closs {
 /* DC_ERR_INVALID_ARG unless a > 0, b > 0 and both finite. */
 dc_status dci_kernel_check(dci_kernel kern);
 
-/* q (B x K) from z (B x M), r (K x M), w (K x M or NULL). */
-dc_status dci_assign_q(dci_kernel kern, const float *z, int64_t B, int64_t M, const float *r,
-                       const float *w, int64_t K, float *q);
+/* A batch against the clustering layer: B embeddings z (B x M), K centres r
+ * (K x M), their weights w (K x M, or NULL: all 1), under a kernel. */
+typedef struct dci_assign_batch {
+    dci_kernel kern;
+    const float *z;
+    int64_t B, M;
+    const float *r, *w;
+    int64_t K;
+} dci_assign_batch;
+
+/* q (B x K) of the batch. */
+dc_status dci_assign_q(const dci_assign_batch *b, float *q);
 
 /* Target distribution (Eq. 5) over all n rows of q (n x K, entries >= 0):
  *     p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'),  f_j = sum_i q_ij.
@@ -85,8 +94,7 @@ void dci_assign_labels(const float *q, int64_t n, int64_t K, int32_t *labels);
  * decoder's gradient buffer for dz and scale = lambda (L = L_r + lambda L_c)
  * directly; zero the buffers first for the bare gradient.
  * DC_ERR_NUMERIC if the loss is not finite (NaN/Inf in z, r, w or p). */
-dc_status dci_assign_loss(dci_kernel kern, dci_closs loss, const float *z, int64_t B, int64_t M,
-                          const float *r, const float *w, int64_t K, const float *p,
-                          double scale, float *dz, float *dr, double *value);
+dc_status dci_assign_loss(const dci_assign_batch *b, dci_closs loss, const float *p, double scale,
+                          float *dz, float *dr, double *value);
 
 #endif

@@ -49,9 +49,7 @@ void dci_kmeans_opts_default(dci_kmeans_opts *o) {
 static dc_status check_args(const float *x, int64_t n, int64_t d, int64_t k, const float *centers) {
     DCI_CHECK_NULL(x);
     DCI_CHECK_NULL(centers);
-    if (n < 1 || d < 1)
-        return dci_fail(DC_ERR_SHAPE, "kmeans: data must have at least one row and column (got %lld x %lld)",
-                        (long long)n, (long long)d);
+    DCI_TRY(dci_check_shape(n, d, "kmeans data"));
     if (d > INT_MAX)
         return dci_fail(DC_ERR_UNSUPPORTED, "kmeans: %lld columns exceed the BLAS index range", (long long)d);
     if (k < 1)
@@ -617,7 +615,8 @@ dc_status dci_kmeans_assign(const float *x, int64_t n, int64_t d, const float *c
     DCI_CHECK_NULL(x);
     DCI_CHECK_NULL(centers);
     DCI_CHECK_NULL(labels);
-    if (n < 1 || d < 1 || k < 1 || d > INT_MAX || k > INT_MAX)
+    DCI_TRY(dci_check_shape(n, d, "kmeans assign data"));
+    if (k < 1 || d > INT_MAX || k > INT_MAX)
         return dci_fail(DC_ERR_SHAPE, "kmeans assign: bad sizes n = %lld, d = %lld, k = %lld",
                         (long long)n, (long long)d, (long long)k);
     DCI_TRY(dci_check_finite(x, n, d, "kmeans assign data"));

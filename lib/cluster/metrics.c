@@ -361,10 +361,7 @@ dc_status dc_metrics_inter_cluster_variance(const float *z, int64_t n, int64_t m
     DCI_CHECK_NULL(z);
     DCI_CHECK_NULL(labels);
     DCI_CHECK_NULL(out);
-    if (n < 1 || m < 1)
-        return dci_fail(DC_ERR_SHAPE, "dc_metrics_inter_cluster_variance: embedding is %lld x %lld",
-                        (long long)n, (long long)m);
-    DCI_TRY(dci_check_finite(z, n, m, "dc_metrics_inter_cluster_variance: z"));
+    DCI_TRY(dci_check_matrix(z, n, m, "dc_metrics_inter_cluster_variance: z"));
     int64_t *id = DCI_NEW_ARRAY(int64_t, n, "cluster ids");
     int64_t k = 0, *size = NULL;
     double *sums = NULL, *mean = DCI_NEW_ZEROS(double, m, "global mean");

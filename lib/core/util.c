@@ -7,6 +7,7 @@
 
 #include <cblas.h>
 
+#include "core/alloc.h"
 #include "core/error.h"
 #include "deepclust/version.h"
 
@@ -30,6 +31,19 @@ dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *wha
         }
     }
     return DC_OK;
+}
+
+dc_status dci_check_shape(int64_t n, int64_t d, const char *what) {
+    if (n < 1) return dci_fail(DC_ERR_SHAPE, "%s: no rows (rows = %lld)", what, (long long)n);
+    if (d < 1) return dci_fail(DC_ERR_SHAPE, "%s: no columns (cols = %lld)", what, (long long)d);
+    int64_t count;
+    return dci_size_product(n, d, sizeof(float), &count, what);
+}
+
+dc_status dci_check_matrix(const float *x, int64_t n, int64_t d, const char *what) {
+    if (!x) return dci_fail(DC_ERR_NULL, "%s: the matrix is NULL", what);
+    DCI_TRY(dci_check_shape(n, d, what));
+    return dci_check_finite(x, n, d, what);
 }
 
 double dci_float_scale(double max_abs, int64_t d) {

@@ -12,6 +12,17 @@ double dci_now(void);
 /* DC_ERR_NONFINITE naming the first bad (row, col) of an n x d matrix. */
 dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *what);
 
+/* The checks of a matrix argument (n rows of d floats), so that the same bad
+ * matrix gets the same status from every entry point: x NULL is
+ * DC_ERR_NULL, no rows or no columns DC_ERR_SHAPE ("what: no rows"), a size
+ * whose bytes do not fit DC_ERR_NOMEM, a NaN or Inf DC_ERR_NONFINITE
+ * (dci_check_finite). What depends on the caller (at least two points, k
+ * against n) is checked by the caller, with its own status. `what` names
+ * the matrix in the detail. */
+dc_status dci_check_matrix(const float *x, int64_t n, int64_t d, const char *what);
+/* The shape part alone, for callers that look at the values later. */
+dc_status dci_check_shape(int64_t n, int64_t d, const char *what);
+
 /* Float kernels (GEMM distance screens, bounds) square coordinates: from
  * |x| ~ 1.8e19 the squares overflow, below ~1e-19 they sink into the
  * subnormals and lose their relative precision. Such data are worked on

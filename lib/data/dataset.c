@@ -67,14 +67,6 @@ dc_status dc_load_options_set(dc_load_options *opt, const char *name, double val
     return DC_OK;
 }
 
-static dc_status check_shape(int64_t rows, int64_t cols, const char *what) {
-    if (rows < 1) return dci_fail(DC_ERR_SHAPE, "%s: no rows (rows = %lld)", what, (long long)rows);
-    if (cols < 1)
-        return dci_fail(DC_ERR_SHAPE, "%s: no columns (cols = %lld)", what, (long long)cols);
-    int64_t count;
-    return dci_size_product(rows, cols, sizeof(float), &count, what);
-}
-
 dc_status dci_dataset_adopt(dc_dataset **out, float *data, int64_t n, int64_t d) {
     dc_dataset *ds = DCI_NEW_ZEROS(dc_dataset, 1, "data set");
     if (!ds) {
@@ -109,8 +101,7 @@ dc_status dc_dataset_create(dc_dataset **out, const float *data, int64_t rows, i
     if (mode != DC_COPY && mode != DC_BORROW)
         return dci_fail(DC_ERR_INVALID_ARG, "dc_dataset_create: mode %d is neither DC_COPY nor "
                         "DC_BORROW", (int)mode);
-    DCI_TRY(check_shape(rows, cols, "dc_dataset_create"));
-    DCI_TRY(dci_check_finite(data, rows, cols, "dc_dataset_create"));
+    DCI_TRY(dci_check_matrix(data, rows, cols, "dc_dataset_create"));
     float *copy = NULL;
     if (mode == DC_COPY) {
         copy = DCI_NEW_ARRAY(float, rows * cols, "data set");
@@ -168,9 +159,9 @@ static dc_status dataset_from_array(dci_array *a, const char *path, dc_dataset *
     int64_t n = a->shape[0], d = 1;
     /* First: an empty array's other extents may be anything, and their
      * product overflow. */
-    DCI_TRY(check_shape(n, d, path));
+    DCI_TRY(dci_check_shape(n, d, path));
     for (int i = 1; i < a->ndim; i++) d *= a->shape[i];
-    DCI_TRY(check_shape(n, d, path));
+    DCI_TRY(dci_check_shape(n, d, path));
     float *x;
     DCI_TRY(dci_array_take_f32(a, d, &x, path));
     DCI_TRY(dci_dataset_adopt(out, x, n, d));

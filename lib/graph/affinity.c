@@ -52,9 +52,9 @@ dc_status dci_affinity_floor_sigma(double *sigma, int64_t n) {
 
 static dc_status check_xp(const float *x, int64_t n, int64_t d, int64_t p) {
     DCI_CHECK_NULL(x);
-    if (n < 2 || d < 1)
-        return dci_fail(DC_ERR_INVALID_ARG, "affinity: need n >= 2 points and d >= 1, got %lld x %lld",
-                        (long long)n, (long long)d);
+    DCI_TRY(dci_check_shape(n, d, "affinity data"));
+    if (n < 2)
+        return dci_fail(DC_ERR_INVALID_ARG, "affinity: need n >= 2 points, got %lld", (long long)n);
     if (p < 1 || p > n - 1)
         return dci_fail(DC_ERR_INVALID_ARG, "affinity: p = %lld neighbours for sigma, need 1..%lld",
                         (long long)p, (long long)(n - 1));
@@ -95,8 +95,8 @@ dc_status dci_affinity_sigma_sampled(const float *x, int64_t n, int64_t d, int64
     dci_rng_init(&r, seed, DCI_STREAM_SIGMA);
     for (int64_t i = 0, need = s; need > 0; i++)
         if ((int64_t)dci_rng_below(&r, (uint64_t)(n - i)) < need) rows[s - need--] = i;
-    const dci_knn_args a = {x, rows, s, NULL, NULL, n, d, pp, 0, pp,
-                            NULL, NULL, sigma, 0};
+    const dci_knn_args a = {.x = x, .ref_rows = rows, .nref = s, .nq = n, .d = d, .k = pp,
+                            .p_mean = pp, .mean_dist = sigma};
     dc_status st = dci_knn_search(&a);
     dci_free(rows);
     return st == DC_OK ? dci_affinity_floor_sigma(sigma, n) : st;

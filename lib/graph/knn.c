@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "deepclust/graph.h"
+#include "graph/knn_select.h"
 
 /* Tile sizes: a query tile of up to TQ rows against a reference tile of TR
  * rows is one sgemm into a TQ x TR float buffer (8 MB), small enough to stay
@@ -44,139 +45,6 @@ enum { KNN_TQ = 512, KNN_TR = 4096, KNN_SCAN_BLOCK = 16 };
 #define KNN_VECTOR_CLONES
 #endif
 
-/* A candidate: key = exact squared distance or a lower bound on it; j = its
- * position in the reference set (the sets are ascending, so comparing
- * positions compares rows). (key, j) is a strict total order. */
-typedef struct knn_cand {
-    double key;
-    int64_t j;
-} knn_cand;
-
-static inline int cand_less(const knn_cand *a, const knn_cand *b) {
-    return a->key < b->key || (a->key == b->key && a->j < b->j);
-}
-
-static int cmp_cand(const void *pa, const void *pb) {
-    const knn_cand *a = pa, *b = pb;
-    return cand_less(b, a) - cand_less(a, b);
-}
-
-static inline void swap_cand(knn_cand *a, knn_cand *b) {
-    knn_cand t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Hoare partition of a[lo..hi] (hi - lo >= 2) around the median of three: on
- * return a[lo..*pj] <= pivot <= a[*pi..hi] and *pj < *pi; with no equal
- * elements, at most the pivot itself lies between. */
-static void partition(knn_cand *a, int64_t lo, int64_t hi, int64_t *pi, int64_t *pj) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (cand_less(&a[mid], &a[lo])) swap_cand(&a[mid], &a[lo]);
-    if (cand_less(&a[hi], &a[lo])) swap_cand(&a[hi], &a[lo]);
-    if (cand_less(&a[hi], &a[mid])) swap_cand(&a[hi], &a[mid]);
-    const knn_cand pivot = a[mid];
-    int64_t i = lo, j = hi;
-    while (i <= j) {
-        while (cand_less(&a[i], &pivot)) i++;
-        while (cand_less(&pivot, &a[j])) j--;
-        if (i <= j) swap_cand(&a[i++], &a[j--]);
-    }
-    *pi = i;
-    *pj = j;
-}
-
-/* Rearranges a[0..n) so that a[0..k) are its k smallest and a[k-1] the k-th
- * (1 <= k <= n). Quickselect; a bounded number of rounds, then a sort, so
- * unlucky pivots cannot make it quadratic. */
-static void select_smallest(knn_cand *a, int64_t n, int64_t k) {
-    int64_t lo = 0, hi = n - 1;
-    const int64_t t = k - 1;
-    for (int rounds = 0; hi - lo > 1; rounds++) {
-        if (rounds == 64) {
-            qsort(a + lo, (size_t)(hi - lo + 1), sizeof *a, cmp_cand);
-            return;
-        }
-        int64_t i, j;
-        partition(a, lo, hi, &i, &j);
-        if (t <= j) hi = j;
-        else if (t >= i) lo = i;
-        else return;
-    }
-    if (hi > lo && cand_less(&a[hi], &a[lo])) swap_cand(&a[lo], &a[hi]);
-}
-
-static void sort_cands_depth(knn_cand *a, int64_t n, int depth) {
-    while (n > 16) {
-        if (depth-- == 0) {
-            qsort(a, (size_t)n, sizeof *a, cmp_cand);
-            return;
-        }
-        int64_t i, j;
-        partition(a, 0, n - 1, &i, &j);
-        sort_cands_depth(a, j + 1, depth); /* the left part recursively, the right in the loop */
-        a += i;
-        n -= i;
-    }
-    for (int64_t i = 1; i < n; i++) {
-        knn_cand c = a[i];
-        int64_t p = i;
-        while (p > 0 && cand_less(&c, &a[p - 1])) {
-            a[p] = a[p - 1];
-            p--;
-        }
-        a[p] = c;
-    }
-}
-
-static void sort_cands(knn_cand *a, int64_t n) {
-    sort_cands_depth(a, n, 64);
-}
-
-/* The k-th smallest (1 <= k <= n) of a[0..n); a and b (n doubles each) are
- * clobbered. Quickselect with out-of-place, branch-free three-way partitions:
- * on keys in random order a comparison branch mispredicts about every other
- * time, and this is the selection run each time a candidate buffer fills. */
-static double kth_smallest(double *a, double *b, int64_t n, int64_t k) {
-    for (int rounds = 0; n > 16 && rounds < 64; rounds++) {
-        double x = a[0], y = a[n / 2], z = a[n - 1];
-        double p = fmax(fmin(x, y), fmin(fmax(x, y), z)); /* median of three */
-        int64_t lo = 0, hi = n - 1;
-        for (int64_t i = 0; i < n; i++) {
-            /* lo <= hi before each step, so neither write hits a kept slot. */
-            const double v = a[i];
-            b[lo] = v;
-            lo += v < p;
-            b[hi] = v;
-            hi -= v > p;
-        }
-        /* b[0..lo) < p, b[lo..hi] == p (not written), b(hi..n) > p. */
-        if (k <= lo) {
-            n = lo;
-        } else if (k <= hi + 1) {
-            return p;
-        } else {
-            k -= hi + 1;
-            n -= hi + 1;
-            b += hi + 1;
-        }
-        double *t = a;
-        a = b;
-        b = t;
-    }
-    /* Few left, or unlucky pivots: sort what remains. */
-    for (int64_t i = 1; i < n; i++) {
-        double v = a[i];
-        int64_t j = i;
-        while (j > 0 && a[j - 1] > v) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = v;
-    }
-    return a[k - 1];
-}
-
 /* Squared distance in float64. Eight partial sums let the compiler vectorise
  * (a single running sum is one dependent add per coordinate); the order is
  * fixed and symmetric in a, b, so d(a, b) == d(b, a) bit for bit. */
@@ -207,23 +75,6 @@ static inline float screen_coord(float x, float mu, double scale) {
     return scale == 1.0 ? x - mu : (float)(((double)x - (double)mu) * scale);
 }
 
-/* Rows rows[pos[i]] (pos NULL: positions p0 + i) of a in the screen's frame
- * into out (m x d), and their squared norms (if norm2). */
-static void center_rows(const float *a, const int64_t *rows, const int64_t *pos, int64_t p0,
-                        int64_t m, int64_t d, const float *mu, double scale, float *out,
-                        float *norm2) {
-    for (int64_t i = 0; i < m; i++) {
-        const float *src = a + row_of(rows, pos ? pos[i] : p0 + i) * d;
-        float *dst = out + i * d;
-        double s = 0.0;
-        for (int64_t t = 0; t < d; t++) {
-            dst[t] = screen_coord(src[t], mu[t], scale);
-            s += (double)dst[t] * dst[t];
-        }
-        if (norm2) norm2[i] = (float)s;
-    }
-}
-
 /* Largest |x - mu| over the rows (rows[p], or 0..m-1 when rows is NULL). */
 static double max_centred(const float *a, const int64_t *rows, int64_t m, int64_t d,
                           const float *mu) {
@@ -246,12 +97,6 @@ static float screen_threshold(double bound, double qn, double tol, double eps) {
     return isfinite(thr) ? nextafterf(thr, INFINITY) : thr;
 }
 
-/* Positions j in [j0, m) with g[j] <= thr, into hits, scanning until at least
- * `want` are found (whole blocks); returns their number, *end = where the
- * scan stopped. The block test (constant trip count, integer count)
- * vectorises; the scan over all nq x nr screened values is the only non-GEMM
- * O(n^2) work. Stopping early lets the caller tighten thr as soon as its
- * buffer is full instead of collecting a whole loose row. */
 /* Bit l set iff g[l] <= thr, for l < 16. SSE2 (baseline x86-64) compares
  * four at a time and movemask turns lanes into bits, so a block costs a few
  * instructions whether or not anything passes, and the hits come out by
@@ -316,7 +161,7 @@ typedef struct knn_ctx {
     double tol, eps;    /* relative and absolute bounds on the screen's rounding */
     double scale2;      /* the screen's scale squared: exact d2 into screen units */
     const float *rnorm; /* squared norms of the centred references, by position */
-    double *sa, *sb;    /* cap doubles each, for kth_smallest */
+    double *sa, *sb;    /* cap doubles each, for dci_knn_kth_smallest */
 } knn_ctx;
 
 /* Tightens the bound to the k-th smallest upper bound in the buffer and
@@ -326,7 +171,7 @@ static void cheap_bound(const knn_ctx *c, knn_query *s) {
     const double scale = 2.0 * c->tol, slack = 2.0 * c->eps;
     for (int64_t e = 0; e < s->n; e++)
         c->sa[e] = s->buf[e].key + scale * (s->qn + c->rnorm[s->buf[e].j]) + slack;
-    double u = kth_smallest(c->sa, c->sb, s->n, c->k);
+    double u = dci_knn_kth_smallest(c->sa, c->sb, s->n, c->k);
     if (u < s->bound) s->bound = u;
     int64_t w = 0;
     for (int64_t e = 0; e < s->n; e++) { /* branch-free filter */
@@ -359,7 +204,7 @@ static void to_exact(const knn_ctx *c, knn_query *s) {
 
 /* Exact mode, n >= k: keeps the k best, bound = the k-th. */
 static void keep_k_best(const knn_ctx *c, knn_query *s) {
-    select_smallest(s->buf, s->n, c->k);
+    dci_knn_select_smallest(s->buf, s->n, c->k);
     s->n = c->k;
     s->bound = s->buf[c->k - 1].key;
 }
@@ -431,10 +276,12 @@ static void cells_free(knn_cells *cl) {
     memset(cl, 0, sizeof *cl);
 }
 
-/* Nearest centre of every reference, through the plain search itself. */
-static dc_status cells_assign(const dci_knn_args *a, const knn_cells *cl, int64_t *label) {
-    dci_knn_args s = {cl->cen, NULL, cl->c, a->x, a->ref_rows, a->nref, a->d, 1, 1, 0,
-                      label, NULL, NULL, 1};
+/* The nearest cell centre of each of the rows rows[0..n) of x (rows NULL:
+ * 0..n-1), through the plain search itself. */
+static dc_status nearest_cell(const knn_cells *cl, const float *x, const int64_t *rows, int64_t n,
+                              int64_t d, int64_t *label) {
+    const dci_knn_args s = {.x = cl->cen, .nref = cl->c, .q = x, .q_rows = rows, .nq = n,
+                            .d = d, .k = 1, .k_out = 1, .idx = label, .cells = 1};
     return dci_knn_search(&s);
 }
 
@@ -456,7 +303,7 @@ static dc_status cells_build(const dci_knn_args *a, int64_t c, knn_cells *cl) {
         memcpy(cl->cen + l * d, a->x + row_of(a->ref_rows, (2 * l + 1) * nref / (2 * c)) * d,
                (size_t)d * sizeof *cl->cen);
     for (int step = 0; st == DC_OK; step++) {
-        st = cells_assign(a, cl, label);
+        st = nearest_cell(cl, a->x, a->ref_rows, nref, d, label);
         if (st != DC_OK || step == KNN_LLOYD_STEPS) break;
         memset(sum, 0, (size_t)(c * d) * sizeof *sum);
         memset(cl->start, 0, (size_t)(c + 1) * sizeof *cl->start);
@@ -511,10 +358,10 @@ static dc_status check_search_args(const dci_knn_args *a) {
     DCI_CHECK_NULL(a);
     DCI_CHECK_NULL(a->x);
     const int self = a->q == NULL;
-    if (a->d < 1) return dci_fail(DC_ERR_INVALID_ARG, "kNN: dimension d = %lld < 1", (long long)a->d);
-    if (a->nref < 1 || a->nq < 0)
-        return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld reference and %lld query rows",
-                        (long long)a->nref, (long long)a->nq);
+    /* The references' shape; x itself may hold more rows (ref_rows). */
+    DCI_TRY(dci_check_shape(a->nref, a->d, self ? "kNN data" : "kNN reference"));
+    if (a->nq < 0)
+        return dci_fail(DC_ERR_INVALID_ARG, "kNN: %lld query rows", (long long)a->nq);
     int64_t avail = self ? a->nref - 1 : a->nref;
     if (a->k < 1 || a->k > avail)
         return dci_fail(DC_ERR_INVALID_ARG,
@@ -561,250 +408,342 @@ static dc_status check_search_args(const dci_knn_args *a) {
  * keys in screen units, scale2 times the squared distance). */
 static void emit(const dci_knn_args *a, knn_query *s, int64_t qp, double scale2) {
     if (a->mean_dist) {
-        if (a->p_mean < a->k) select_smallest(s->buf, a->k, a->p_mean);
+        if (a->p_mean < a->k) dci_knn_select_smallest(s->buf, a->k, a->p_mean);
         double sum = 0.0;
         for (int64_t l = 0; l < a->p_mean; l++) sum += sqrt(s->buf[l].key / scale2);
         a->mean_dist[qp] = sum / (double)a->p_mean;
     }
     if (a->k_out == 0) return;
-    if (a->k_out < a->k) select_smallest(s->buf, a->k, a->k_out);
-    sort_cands(s->buf, a->k_out);
+    if (a->k_out < a->k) dci_knn_select_smallest(s->buf, a->k, a->k_out);
+    dci_knn_sort_cands(s->buf, a->k_out);
     for (int64_t l = 0; l < a->k_out; l++) {
         if (a->idx) a->idx[qp * a->k_out + l] = row_of(a->ref_rows, s->buf[l].j);
         if (a->dist) a->dist[qp * a->k_out + l] = (float)sqrt(s->buf[l].key / scale2);
     }
 }
 
-dc_status dci_knn_search(const dci_knn_args *a) {
-    DCI_TRY(check_search_args(a));
-    if (a->nq == 0) return DC_OK;
-    const int self = a->q == NULL;
-    const float *qx = self ? a->x : a->q;
-    const int64_t nref = a->nref, nq = a->nq, d = a->d, k = a->k;
-    const int64_t cap = 2 * k + 64;
+/* The work of one search, allocated once: the screen's frame, one query tile
+ * with its per-query state, one reference tile, and the cells. */
+typedef struct knn_work {
+    const dci_knn_args *a;
+    int self;             /* q == NULL: the queries are the rows of x */
+    const float *qx;      /* the matrix the query rows are taken from */
+    int64_t tq, tr;       /* rows per query tile and per reference tile */
+    knn_ctx ctx;          /* what the per-query selection reads */
+    double scale;         /* of the screen's frame (dci_float_scale) */
+    float *mu;            /* reference mean, d */
+    float *rnorm;         /* nref squared norms of the centred references */
+    /* the query tile */
+    float *qc, *qnorm;    /* tq x d centred queries, their squared norms */
+    int64_t *qp;          /* their positions */
+    knn_query *qs;        /* their selection state ... */
+    knn_cand *cand_mem;   /* ... and candidate buffers (tq x cap) */
+    double *scratch;      /* 2 cap doubles: ctx.sa, ctx.sb */
+    /* the reference tile */
+    float *rc, *radj, *g; /* tr x d centred rows, their screen terms, tq x tr screen */
+    int64_t *rt;          /* their positions */
+    int32_t *hits;        /* screen hits of one row */
+    /* cells (cl.c == 1: none) */
+    knn_cells cl;
+    int64_t *qorder;      /* queries grouped by cell; NULL: in order; may be cl.members */
+    float *cc, *cg;       /* centred centres (c x d), their products with a tile (tq x c) */
+    double *ccn, *lb;     /* centre norms (c), lower bounds per query and cell (tq x c) */
+    cell_order *corder;   /* the tile's cell visiting order */
+} knn_work;
+
+/* Rows rows[pos[i]] (pos NULL: positions i) of a in the screen's frame
+ * into out (m x d), and their squared norms (if norm2). */
+static void center_rows(const knn_work *w, const float *a, const int64_t *rows,
+                        const int64_t *pos, int64_t m, float *out, float *norm2) {
+    const int64_t d = w->a->d;
+    const float *mu = w->mu;
+    const double scale = w->scale;
+    for (int64_t i = 0; i < m; i++) {
+        const float *src = a + row_of(rows, pos ? pos[i] : i) * d;
+        float *dst = out + i * d;
+        double s = 0.0;
+        for (int64_t t = 0; t < d; t++) {
+            dst[t] = screen_coord(src[t], mu[t], scale);
+            s += (double)dst[t] * dst[t];
+        }
+        if (norm2) norm2[i] = (float)s;
+    }
+}
+
+static void work_free(knn_work *w) {
+    if (w->qorder != w->cl.members) dci_free(w->qorder);
+    cells_free(&w->cl);
+    dci_free(w->mu);
+    dci_free(w->rnorm);
+    dci_free(w->radj);
+    dci_free(w->rt);
+    dci_free(w->hits);
+    dci_free(w->qc);
+    dci_free(w->qnorm);
+    dci_free(w->qp);
+    dci_free(w->rc);
+    dci_free(w->g);
+    dci_free(w->cand_mem);
+    dci_free(w->scratch);
+    dci_free(w->qs);
+    dci_free(w->cc);
+    dci_free(w->ccn);
+    dci_free(w->cg);
+    dci_free(w->lb);
+    dci_free(w->corder);
+}
+
+/* Tile sizes, the rounding bounds and the tile buffers. */
+static dc_status work_alloc(knn_work *w, const dci_knn_args *a) {
+    const int64_t nref = a->nref, nq = a->nq, d = a->d;
+    memset(w, 0, sizeof *w);
+    w->a = a;
+    w->self = a->q == NULL;
+    w->qx = w->self ? a->x : a->q;
+    const int64_t cap = 2 * a->k + 64;
     int64_t tq = KNN_STATE_BUDGET / ((int64_t)sizeof(knn_cand) * cap);
     if (tq > KNN_TQ) tq = KNN_TQ;
     if (tq < 16) tq = 16;
     if (tq > nq) tq = nq;
     const int64_t tr = nref < KNN_TR ? nref : KNN_TR;
+    w->tq = tq;
+    w->tr = tr;
     /* Rounding bound of the screened value relative to |cq|^2 + |cr|^2: sgemm
      * dot product (d u), centring (4 u), norms and key arithmetic (~4 u),
      * with a factor 2 of margin; u = FLT_EPSILON / 2. */
-    const double tol = (double)(d + 16) * FLT_EPSILON;
+    w->ctx = (knn_ctx){.x = a->x, .ref_rows = a->ref_rows, .d = d, .k = a->k, .cap = cap,
+                       .tol = (double)(d + 16) * FLT_EPSILON, .eps = KNN_ABS_ERR(d)};
+    w->mu = DCI_NEW_ARRAY(float, d, "kNN mean");
+    w->rnorm = DCI_NEW_ARRAY(float, nref, "kNN reference norms");
+    w->radj = DCI_NEW_ARRAY(float, tr, "kNN screen terms");
+    w->rt = DCI_NEW_ARRAY(int64_t, tr, "kNN reference tile");
+    w->hits = DCI_NEW_ARRAY(int32_t, tr, "kNN screen hits");
+    w->qc = DCI_NEW_ARRAY(float, tq * d, "kNN query tile");
+    w->qnorm = DCI_NEW_ARRAY(float, tq, "kNN query norms");
+    w->qp = DCI_NEW_ARRAY(int64_t, tq, "kNN query positions");
+    w->rc = DCI_NEW_ARRAY(float, tr * d, "kNN reference tile");
+    w->g = DCI_NEW_ARRAY(float, tq * tr, "kNN distance tile");
+    w->cand_mem = DCI_NEW_ARRAY(knn_cand, tq * cap, "kNN candidates");
+    w->scratch = DCI_NEW_ARRAY(double, 2 * cap, "kNN selection");
+    w->qs = DCI_NEW_ARRAY(knn_query, tq, "kNN query state");
+    if (!w->mu || !w->rnorm || !w->radj || !w->rt || !w->hits || !w->qc || !w->qnorm || !w->qp ||
+        !w->rc || !w->g || !w->cand_mem || !w->scratch || !w->qs)
+        return DC_ERR_NOMEM;
+    w->ctx.rnorm = w->rnorm;
+    w->ctx.sa = w->scratch;
+    w->ctx.sb = w->scratch + cap;
+    return DC_OK;
+}
 
-    int64_t ncell = a->cells ? a->cells : 1;
-    if (a->cells == 0 && nref >= DCI_KNN_CELLS_MIN_REF && nq >= 4096) ncell = nref / KNN_CELL_SIZE;
-    if (ncell > KNN_CELL_MAX) ncell = KNN_CELL_MAX;
-    if (ncell > nref) ncell = nref;
-
-    knn_cells cl = {0};
-    float *mu = DCI_NEW_ARRAY(float, d, "kNN mean");
+/* The screen's frame: the reference mean, the scale, and the squared norms
+ * of the references in it. */
+static dc_status screen_frame(knn_work *w) {
+    const dci_knn_args *a = w->a;
+    const int64_t nref = a->nref, d = a->d;
     double *musum = DCI_NEW_ZEROS(double, d, "kNN mean");
-    float *rnorm = DCI_NEW_ARRAY(float, nref, "kNN reference norms");
-    float *radj = DCI_NEW_ARRAY(float, tr, "kNN screen terms");
-    int64_t *rt = DCI_NEW_ARRAY(int64_t, tr, "kNN reference tile");
-    int32_t *hits = DCI_NEW_ARRAY(int32_t, tr, "kNN screen hits");
-    float *qc = DCI_NEW_ARRAY(float, tq * d, "kNN query tile");
-    float *qnorm = DCI_NEW_ARRAY(float, tq, "kNN query norms");
-    int64_t *qp = DCI_NEW_ARRAY(int64_t, tq, "kNN query positions");
-    float *rc = DCI_NEW_ARRAY(float, tr * d, "kNN reference tile");
-    float *g = DCI_NEW_ARRAY(float, tq * tr, "kNN distance tile");
-    knn_cand *cand_mem = DCI_NEW_ARRAY(knn_cand, tq * cap, "kNN candidates");
-    double *scratch = DCI_NEW_ARRAY(double, 2 * cap, "kNN selection");
-    knn_query *qs = DCI_NEW_ARRAY(knn_query, tq, "kNN query state");
-    int64_t *qorder = NULL;
-    float *cc = NULL, *cg = NULL;
-    double *ccn = NULL, *lb = NULL;
-    cell_order *corder = NULL;
-    dc_status st = DC_OK;
-    if (!mu || !musum || !rnorm || !radj || !rt || !hits || !qc || !qnorm || !qp || !rc || !g ||
-        !cand_mem || !scratch || !qs) {
-        st = DC_ERR_NOMEM;
-        goto done;
-    }
-
+    if (!musum) return DC_ERR_NOMEM;
     /* Centring on the reference mean keeps |c|^2 small, hence the rounding
      * of the GEMM expression and the number of candidates to recheck. */
     for (int64_t p = 0; p < nref; p++) {
         const float *xr = a->x + row_of(a->ref_rows, p) * d;
         for (int64_t t = 0; t < d; t++) musum[t] += xr[t];
     }
-    for (int64_t t = 0; t < d; t++) mu[t] = (float)(musum[t] / (double)nref);
-    double mx = max_centred(a->x, a->ref_rows, nref, d, mu);
-    if (!self) mx = fmax(mx, max_centred(a->q, a->q_rows, nq, d, mu));
+    for (int64_t t = 0; t < d; t++) w->mu[t] = (float)(musum[t] / (double)nref);
+    dci_free(musum);
+    double mx = max_centred(a->x, a->ref_rows, nref, d, w->mu);
+    if (!w->self) mx = fmax(mx, max_centred(a->q, a->q_rows, a->nq, d, w->mu));
     /* The screen works in float (dci_float_scale); its frame is scaled when
      * the data's magnitude needs it, exactly, so it decides as on data of
      * ordinary size. */
-    const double scale = dci_float_scale(mx, d);
+    w->scale = dci_float_scale(mx, d);
+    w->ctx.scale2 = w->scale * w->scale;
     for (int64_t p = 0; p < nref; p++) {
         const float *xr = a->x + row_of(a->ref_rows, p) * d;
         double sum = 0.0;
         for (int64_t t = 0; t < d; t++) {
-            float cj = screen_coord(xr[t], mu[t], scale);
+            float cj = screen_coord(xr[t], w->mu[t], w->scale);
             sum += (double)cj * cj;
         }
-        rnorm[p] = (float)sum;
+        w->rnorm[p] = (float)sum;
     }
+    return DC_OK;
+}
 
-    if (ncell > 1) {
-        if ((st = cells_build(a, ncell, &cl)) != DC_OK) goto done;
-        cc = DCI_NEW_ARRAY(float, ncell * d, "kNN cell centres");
-        ccn = DCI_NEW_ARRAY(double, ncell, "kNN cell norms");
-        cg = DCI_NEW_ARRAY(float, tq * ncell, "kNN cell products");
-        lb = DCI_NEW_ARRAY(double, tq * ncell, "kNN cell bounds");
-        corder = DCI_NEW_ARRAY(cell_order, ncell, "kNN cell order");
-        if (!cc || !ccn || !cg || !lb || !corder) {
-            st = DC_ERR_NOMEM;
-            goto done;
-        }
-        center_rows(cl.cen, NULL, NULL, 0, ncell, d, mu, scale, cc, NULL);
-        for (int64_t l = 0; l < ncell; l++) {
-            double s = 0.0;
-            for (int64_t t = 0; t < d; t++) s += (double)cc[l * d + t] * cc[l * d + t];
-            ccn[l] = s;
-        }
-        /* Queries grouped by cell, so that a query tile is compact in space. */
-        if (self && !a->ref_rows && !a->q_rows) {
-            qorder = cl.members;
-        } else {
-            int64_t *label = DCI_NEW_ARRAY(int64_t, nq, "kNN query cells");
-            qorder = DCI_NEW_ARRAY(int64_t, nq, "kNN query order");
-            int64_t *cnt = DCI_NEW_ZEROS(int64_t, ncell + 1, "kNN query cells");
-            st = (label && qorder && cnt) ? DC_OK : DC_ERR_NOMEM;
-            if (st == DC_OK) {
-                dci_knn_args s = {cl.cen, NULL, ncell, qx, a->q_rows, nq, d, 1, 1, 0,
-                                  label, NULL, NULL, 1};
-                st = dci_knn_search(&s);
-            }
-            if (st == DC_OK) {
-                for (int64_t i = 0; i < nq; i++) cnt[label[i] + 1]++;
-                for (int64_t l = 0; l < ncell; l++) cnt[l + 1] += cnt[l];
-                for (int64_t i = 0; i < nq; i++) qorder[cnt[label[i]]++] = i;
-            }
-            dci_free(label);
-            dci_free(cnt);
-            if (st != DC_OK) goto done;
-        }
-    } else {
-        cl.c = 1;
-        cl.start = DCI_NEW_ARRAY(int64_t, 2, "kNN cells");
-        if (!cl.start) {
-            st = DC_ERR_NOMEM;
-            goto done;
-        }
-        cl.start[0] = 0;
-        cl.start[1] = nref;
+/* Queries grouped by cell, so that a query tile is compact in space. */
+static dc_status group_queries(knn_work *w) {
+    const dci_knn_args *a = w->a;
+    const int64_t nq = a->nq, ncell = w->cl.c;
+    if (w->self && !a->ref_rows && !a->q_rows) {
+        w->qorder = w->cl.members;
+        return DC_OK;
     }
+    int64_t *label = DCI_NEW_ARRAY(int64_t, nq, "kNN query cells");
+    w->qorder = DCI_NEW_ARRAY(int64_t, nq, "kNN query order");
+    int64_t *cnt = DCI_NEW_ZEROS(int64_t, ncell + 1, "kNN query cells");
+    dc_status st = (label && w->qorder && cnt) ? DC_OK : DC_ERR_NOMEM;
+    if (st == DC_OK) st = nearest_cell(&w->cl, w->qx, a->q_rows, nq, a->d, label);
+    if (st == DC_OK) {
+        for (int64_t i = 0; i < nq; i++) cnt[label[i] + 1]++;
+        for (int64_t l = 0; l < ncell; l++) cnt[l + 1] += cnt[l];
+        for (int64_t i = 0; i < nq; i++) w->qorder[cnt[label[i]]++] = i;
+    }
+    dci_free(label);
+    dci_free(cnt);
+    return st;
+}
 
-    const knn_ctx ctx = {a->x,  a->ref_rows, d, k, cap, tol, KNN_ABS_ERR(d), scale * scale,
-                         rnorm, scratch, scratch + cap};
-    for (int64_t q0 = 0; q0 < nq; q0 += tq) {
-        const int64_t mq = nq - q0 < tq ? nq - q0 : tq;
-        for (int64_t i = 0; i < mq; i++) qp[i] = qorder ? qorder[q0 + i] : q0 + i;
-        center_rows(qx, a->q_rows, qp, 0, mq, d, mu, scale, qc, qnorm);
-        for (int64_t i = 0; i < mq; i++)
-            qs[i] = (knn_query){0, INFINITY, qnorm[i], qx + row_of(a->q_rows, qp[i]) * d,
-                                cand_mem + i * cap, 0};
+/* The references in ncell cells (ncell > 1), the centres in the screen's
+ * frame, and the queries in cell order; ncell == 1: one cell of all. */
+static dc_status cells_setup(knn_work *w, int64_t ncell) {
+    const int64_t d = w->a->d;
+    if (ncell == 1) {
+        w->cl.c = 1;
+        w->cl.start = DCI_NEW_ARRAY(int64_t, 2, "kNN cells");
+        if (!w->cl.start) return DC_ERR_NOMEM;
+        w->cl.start[0] = 0;
+        w->cl.start[1] = w->a->nref;
+        return DC_OK;
+    }
+    DCI_TRY(cells_build(w->a, ncell, &w->cl));
+    w->cc = DCI_NEW_ARRAY(float, ncell * d, "kNN cell centres");
+    w->ccn = DCI_NEW_ARRAY(double, ncell, "kNN cell norms");
+    w->cg = DCI_NEW_ARRAY(float, w->tq * ncell, "kNN cell products");
+    w->lb = DCI_NEW_ARRAY(double, w->tq * ncell, "kNN cell bounds");
+    w->corder = DCI_NEW_ARRAY(cell_order, ncell, "kNN cell order");
+    if (!w->cc || !w->ccn || !w->cg || !w->lb || !w->corder) return DC_ERR_NOMEM;
+    center_rows(w, w->cl.cen, NULL, NULL, ncell, w->cc, NULL);
+    for (int64_t l = 0; l < ncell; l++) {
+        double s = 0.0;
+        for (int64_t t = 0; t < d; t++) s += (double)w->cc[l * d + t] * w->cc[l * d + t];
+        w->ccn[l] = s;
+    }
+    return group_queries(w);
+}
 
-        /* Cell visiting order: by the smallest lower bound over the tile. */
-        if (cl.c > 1) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)cl.c, (int)d,
-                        1.0f, qc, (int)d, cc, (int)d, 0.0f, cg, (int)cl.c);
-            for (int64_t l = 0; l < cl.c; l++) corder[l] = (cell_order){INFINITY, l};
-            for (int64_t i = 0; i < mq; i++)
-                for (int64_t l = 0; l < cl.c; l++) {
-                    double s = (double)qnorm[i] + ccn[l];
-                    double d2lo = s - 2.0 * cg[i * cl.c + l] - tol * s - KNN_ABS_ERR(d);
-                    double v = sqrt(d2lo > 0.0 ? d2lo : 0.0) -
-                               cl.rad[l] * scale * (1.0 + KNN_CELL_SLACK);
-                    lb[i * cl.c + l] = v;
-                    if (v < corder[l].lb) corder[l].lb = v;
-                }
-            qsort(corder, (size_t)cl.c, sizeof *corder, cmp_cell_order);
+/* Cell visiting order for the mq queries of the tile: by the smallest lower
+ * bound over the tile; lb keeps each query's bound per cell. */
+static void order_cells(knn_work *w, int64_t mq) {
+    const int64_t c = w->cl.c, d = w->a->d;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)c, (int)d, 1.0f, w->qc,
+                (int)d, w->cc, (int)d, 0.0f, w->cg, (int)c);
+    for (int64_t l = 0; l < c; l++) w->corder[l] = (cell_order){INFINITY, l};
+    for (int64_t i = 0; i < mq; i++)
+        for (int64_t l = 0; l < c; l++) {
+            double s = (double)w->qnorm[i] + w->ccn[l];
+            double d2lo = s - 2.0 * w->cg[i * c + l] - w->ctx.tol * s - KNN_ABS_ERR(d);
+            double v = sqrt(d2lo > 0.0 ? d2lo : 0.0) -
+                       w->cl.rad[l] * w->scale * (1.0 + KNN_CELL_SLACK);
+            w->lb[i * c + l] = v;
+            if (v < w->corder[l].lb) w->corder[l].lb = v;
         }
+    qsort(w->corder, (size_t)c, sizeof *w->corder, cmp_cell_order);
+}
 
-        int64_t oc = 0, off = 0; /* next cell (in visiting order) and offset in it */
-        for (;;) {
-            /* Assemble the next reference tile from whole or partial cells;
-             * a cell that no query of the tile can need is skipped. A tile
-             * ends at a cell boundary once it holds TR / 4 rows, so that the
-             * bounds tighten on the nearest cells before the farther ones
-             * are tested. */
-            int64_t mr = 0;
-            while (mr < tr && oc < cl.c) {
-                const int64_t l = cl.c > 1 ? corder[oc].l : 0;
-                const int64_t size = cl.start[l + 1] - cl.start[l];
-                if (off == 0 && cl.c > 1) {
-                    if (mr >= KNN_TR / 4) break;
-                    int needed = 0;
-                    for (int64_t i = 0; i < mq && !needed; i++) {
-                        double v = lb[i * cl.c + l];
-                        needed = v <= 0.0 || v * v <= qs[i].bound * (1.0 + KNN_CELL_SLACK);
-                    }
-                    if (!needed || size == 0) {
-                        oc++;
-                        continue;
-                    }
-                }
-                int64_t take = size - off < tr - mr ? size - off : tr - mr;
-                for (int64_t e = 0; e < take; e++)
-                    rt[mr + e] = cl.members ? cl.members[cl.start[l] + off + e] : cl.start[l] + off + e;
-                mr += take;
-                off += take;
-                if (off == size) {
-                    oc++;
-                    off = 0;
-                }
+/* Whether some query of the tile may have a neighbour in cell l. */
+static int cell_needed(const knn_work *w, int64_t mq, int64_t l) {
+    for (int64_t i = 0; i < mq; i++) {
+        double v = w->lb[i * w->cl.c + l];
+        if (v <= 0.0 || v * v <= w->qs[i].bound * (1.0 + KNN_CELL_SLACK)) return 1;
+    }
+    return 0;
+}
+
+/* The positions of the next reference tile into rt, from whole or partial
+ * cells; *oc and *off are the next cell (in visiting order) and the offset
+ * in it. A cell that no query of the tile can need is skipped. A tile ends
+ * at a cell boundary once it holds TR / 4 rows, so that the bounds tighten
+ * on the nearest cells before the farther ones are tested. Returns the
+ * number of rows, 0 when all cells are done. */
+static int64_t next_ref_tile(knn_work *w, int64_t mq, int64_t *oc, int64_t *off) {
+    const knn_cells *cl = &w->cl;
+    int64_t mr = 0;
+    while (mr < w->tr && *oc < cl->c) {
+        const int64_t l = cl->c > 1 ? w->corder[*oc].l : 0;
+        const int64_t size = cl->start[l + 1] - cl->start[l];
+        if (*off == 0 && cl->c > 1) {
+            if (mr >= KNN_TR / 4) break;
+            if (!cell_needed(w, mq, l) || size == 0) {
+                (*oc)++;
+                continue;
             }
-            if (mr == 0) break;
-            center_rows(a->x, a->ref_rows, rt, 0, mr, d, mu, scale, rc, NULL);
-            for (int64_t j = 0; j < mr; j++) radj[j] = (float)(rnorm[rt[j]] * (1.0 - tol));
-            /* g = |r|^2 (1 - tol) - 2 q.r: the screened value |q|^2 + |r|^2 - 2 q.r
-             * minus its error bound, less |q|^2 (1 - tol). Prefilling and beta = 1
-             * spare sgemm its separate pass over the tile to apply beta = 0. */
-            for (int64_t i = 0; i < mq; i++) memcpy(g + i * mr, radj, (size_t)mr * sizeof *g);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)mr, (int)d, -2.0f,
-                        qc, (int)d, rc, (int)d, 1.0f, g, (int)mr);
-            for (int64_t i = 0; i < mq; i++)
-                scan_row(&ctx, &qs[i], self ? row_of(a->q_rows, qp[i]) : -1, g + i * mr, rt, mr,
-                         hits);
         }
-        for (int64_t i = 0; i < mq; i++) {
-            finish_query(&ctx, &qs[i]);
-            emit(a, &qs[i], qp[i], ctx.scale2);
+        int64_t take = size - *off < w->tr - mr ? size - *off : w->tr - mr;
+        for (int64_t e = 0; e < take; e++)
+            w->rt[mr + e] = cl->members ? cl->members[cl->start[l] + *off + e]
+                                        : cl->start[l] + *off + e;
+        mr += take;
+        *off += take;
+        if (*off == size) {
+            (*oc)++;
+            *off = 0;
         }
     }
+    return mr;
+}
 
-done:
-    if (qorder != cl.members) dci_free(qorder);
-    cells_free(&cl);
-    dci_free(mu);
-    dci_free(musum);
-    dci_free(rnorm);
-    dci_free(radj);
-    dci_free(rt);
-    dci_free(hits);
-    dci_free(qc);
-    dci_free(qnorm);
-    dci_free(qp);
-    dci_free(rc);
-    dci_free(g);
-    dci_free(cand_mem);
-    dci_free(scratch);
-    dci_free(qs);
-    dci_free(cc);
-    dci_free(ccn);
-    dci_free(cg);
-    dci_free(lb);
-    dci_free(corder);
+/* Screens the reference tile rt[0..mr) against the mq queries of the tile
+ * and offers what passes to each query. */
+static void screen_tile(knn_work *w, int64_t mq, int64_t mr) {
+    const dci_knn_args *a = w->a;
+    const int64_t d = a->d;
+    const double tol = w->ctx.tol;
+    center_rows(w, a->x, a->ref_rows, w->rt, mr, w->rc, NULL);
+    for (int64_t j = 0; j < mr; j++) w->radj[j] = (float)(w->rnorm[w->rt[j]] * (1.0 - tol));
+    /* g = |r|^2 (1 - tol) - 2 q.r: the screened value |q|^2 + |r|^2 - 2 q.r
+     * minus its error bound, less |q|^2 (1 - tol). Prefilling and beta = 1
+     * spare sgemm its separate pass over the tile to apply beta = 0. */
+    for (int64_t i = 0; i < mq; i++) memcpy(w->g + i * mr, w->radj, (size_t)mr * sizeof *w->g);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)mr, (int)d, -2.0f, w->qc,
+                (int)d, w->rc, (int)d, 1.0f, w->g, (int)mr);
+    for (int64_t i = 0; i < mq; i++)
+        scan_row(&w->ctx, &w->qs[i], w->self ? row_of(a->q_rows, w->qp[i]) : -1, w->g + i * mr,
+                 w->rt, mr, w->hits);
+}
+
+/* The mq queries from position q0 (in query order) against every
+ * reference tile they may need, then their outputs. */
+static void search_query_tile(knn_work *w, int64_t q0, int64_t mq) {
+    const dci_knn_args *a = w->a;
+    const int64_t d = a->d, cap = w->ctx.cap;
+    for (int64_t i = 0; i < mq; i++) w->qp[i] = w->qorder ? w->qorder[q0 + i] : q0 + i;
+    center_rows(w, w->qx, a->q_rows, w->qp, mq, w->qc, w->qnorm);
+    for (int64_t i = 0; i < mq; i++)
+        w->qs[i] = (knn_query){.bound = INFINITY, .qn = w->qnorm[i],
+                               .qrow = w->qx + row_of(a->q_rows, w->qp[i]) * d,
+                               .buf = w->cand_mem + i * cap};
+    if (w->cl.c > 1) order_cells(w, mq);
+    int64_t oc = 0, off = 0, mr;
+    while ((mr = next_ref_tile(w, mq, &oc, &off)) > 0) screen_tile(w, mq, mr);
+    for (int64_t i = 0; i < mq; i++) {
+        finish_query(&w->ctx, &w->qs[i]);
+        emit(a, &w->qs[i], w->qp[i], w->ctx.scale2);
+    }
+}
+
+dc_status dci_knn_search(const dci_knn_args *a) {
+    DCI_TRY(check_search_args(a));
+    if (a->nq == 0) return DC_OK;
+    int64_t ncell = a->cells ? a->cells : 1;
+    if (a->cells == 0 && a->nref >= DCI_KNN_CELLS_MIN_REF && a->nq >= 4096)
+        ncell = a->nref / KNN_CELL_SIZE;
+    if (ncell > KNN_CELL_MAX) ncell = KNN_CELL_MAX;
+    if (ncell > a->nref) ncell = a->nref;
+    knn_work w;
+    dc_status st = work_alloc(&w, a);
+    if (st == DC_OK) st = screen_frame(&w);
+    if (st == DC_OK) st = cells_setup(&w, ncell);
+    for (int64_t q0 = 0; st == DC_OK && q0 < a->nq; q0 += w.tq)
+        search_query_tile(&w, q0, a->nq - q0 < w.tq ? a->nq - q0 : w.tq);
+    work_free(&w);
     return st;
 }
 
 dc_status dci_knn_select(const float *ref, int64_t nr, const float *q, int64_t nq, int64_t d,
                          int64_t k, int64_t k_out, int64_t *idx, float *dist, int64_t p_mean,
                          double *mean_dist) {
-    const dci_knn_args a = {ref, NULL, nr, q, NULL, nq, d, k, k_out, p_mean,
-                            idx, dist, mean_dist, 0};
+    const dci_knn_args a = {.x = ref, .nref = nr, .q = q, .nq = nq, .d = d, .k = k,
+                            .k_out = k_out, .p_mean = p_mean, .idx = idx, .dist = dist,
+                            .mean_dist = mean_dist};
     return dci_knn_search(&a);
 }
 

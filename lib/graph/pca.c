@@ -175,9 +175,8 @@ dc_status dci_pca_fit(const float *x, int64_t n, int64_t d, int64_t q_max, doubl
     DCI_CHECK_NULL(x);
     DCI_CHECK_NULL(p);
     memset(p, 0, sizeof *p);
-    if (n < 2 || d < 1)
-        return dci_fail(DC_ERR_INVALID_ARG, "PCA: need n >= 2 rows and d >= 1, got %lld x %lld",
-                        (long long)n, (long long)d);
+    DCI_TRY(dci_check_shape(n, d, "PCA data"));
+    if (n < 2) return dci_fail(DC_ERR_INVALID_ARG, "PCA: need n >= 2 rows, got %lld", (long long)n);
     if (q_max < 1 || q_max > d)
         return dci_fail(DC_ERR_INVALID_ARG, "PCA: %lld components asked, need 1..%lld",
                         (long long)q_max, (long long)d);

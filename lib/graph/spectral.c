@@ -406,39 +406,41 @@ static dc_status top_common(const graph_info *g, const double *wd, const dci_csr
     return st;
 }
 
-dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uint64_t seed,
-                               int regularize, double *U, double *lambda, int64_t *components,
-                               double *tau) {
+/* The reports of t from the graph's information. */
+static void report_graph(const dci_spectral_top *t, const graph_info *g) {
+    if (t->components) *t->components = g->c_graph;
+    if (t->tau) *t->tau = g->tau;
+}
+
+dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, const dci_spectral_top *t, double *U) {
     DCI_CHECK_NULL(w);
-    DCI_TRY(check_solver_args(w->n, K, eigensolver, U));
+    DCI_CHECK_NULL(t);
+    DCI_TRY(check_solver_args(w->n, K, t->eigensolver, U));
     graph_info g;
-    DCI_TRY(graph_info_csr(w, K, regularize, &g));
-    if (components) *components = g.c_graph;
-    if (tau) *tau = g.tau;
-    dc_status st = top_common(&g, NULL, w, NULL, K, eigensolver, seed, U, lambda);
+    DCI_TRY(graph_info_csr(w, K, t->regularize, &g));
+    report_graph(t, &g);
+    dc_status st = top_common(&g, NULL, w, NULL, K, t->eigensolver, t->seed, U, t->lambda);
     graph_info_free(&g);
     return st;
 }
 
 /* scratch as in top_common. */
 static dc_status top_dense(const double *w, double *scratch, int64_t n, int64_t K,
-                           int eigensolver, uint64_t seed, int regularize, double *U,
-                           double *lambda, int64_t *components, double *tau) {
+                           const dci_spectral_top *t, double *U) {
     DCI_CHECK_NULL(w);
-    DCI_TRY(check_solver_args(n, K, eigensolver, U));
+    DCI_CHECK_NULL(t);
+    DCI_TRY(check_solver_args(n, K, t->eigensolver, U));
     graph_info g;
-    DCI_TRY(graph_info_dense(w, n, K, regularize, &g));
-    if (components) *components = g.c_graph;
-    if (tau) *tau = g.tau;
-    dc_status st = top_common(&g, w, NULL, scratch, K, eigensolver, seed, U, lambda);
+    DCI_TRY(graph_info_dense(w, n, K, t->regularize, &g));
+    report_graph(t, &g);
+    dc_status st = top_common(&g, w, NULL, scratch, K, t->eigensolver, t->seed, U, t->lambda);
     graph_info_free(&g);
     return st;
 }
 
-dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, int eigensolver,
-                                 uint64_t seed, int regularize, double *U, double *lambda,
-                                 int64_t *components, double *tau) {
-    return top_dense(w, NULL, n, K, eigensolver, seed, regularize, U, lambda, components, tau);
+dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, const dci_spectral_top *t,
+                                 double *U) {
+    return top_dense(w, NULL, n, K, t, U);
 }
 
 void dci_spectral_normalize_rows(const double *U, int64_t n, int64_t K, float *Y) {
@@ -461,17 +463,13 @@ static dc_status pipeline_sigma(const float *x, int64_t n, int64_t d, int64_t p_
     return dci_affinity_sigma_sampled(x, n, d, s->p, p_sample, seed, &s->p_sigma, sigma);
 }
 
-dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K,
-                                 const dci_spectral_opts *o, float *Y, dci_spectral_stats *st) {
-    static const dci_spectral_opts defaults = {DCI_SPECTRAL_AUTO, 0, DCI_EIGEN_AUTO, 0, 0, 0,
-                                               DCI_DISCONNECTED_REGULARIZE};
-    /* (all fields 0 = auto) */
-    if (!o) o = &defaults;
+/* The options against the data: DC_OK, or the status and detail of the
+ * first that does not fit. */
+static dc_status check_embedding_args(const float *x, int64_t n, int64_t d, int64_t K,
+                                      const dci_spectral_opts *o, const float *Y) {
     DCI_CHECK_NULL(x);
     DCI_CHECK_NULL(Y);
-    if (n < 1 || d < 1)
-        return dci_fail(DC_ERR_INVALID_ARG, "spectral embedding: data is %lld x %lld",
-                        (long long)n, (long long)d);
+    DCI_TRY(dci_check_shape(n, d, "spectral embedding data"));
     if (K < 2 || K > n)
         return dci_fail(DC_ERR_K_RANGE, "spectral embedding: k = %lld, need 2 <= k <= n = %lld",
                         (long long)K, (long long)n);
@@ -499,106 +497,162 @@ dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K
         return dci_fail(DC_ERR_INVALID_ARG,
                         "spectral embedding: sigma_sample = %lld, need 0 (auto), -1 (exact) or > 0",
                         (long long)o->sigma_sample);
-    DCI_TRY(dci_check_finite(x, n, d, "spectral embedding data"));
+    return dci_check_finite(x, n, d, "spectral embedding data");
+}
 
-    dci_spectral_stats s = {0};
-    const int regularize = o->disconnected == DCI_DISCONNECTED_REGULARIZE;
-    s.dense = o->mode == DCI_SPECTRAL_DENSE ||
-              (o->mode == DCI_SPECTRAL_AUTO && n <= DCI_SPECTRAL_DENSE_MAX);
-    s.p = dci_affinity_p(n, K);
-    s.m = s.dense ? 0 : (o->m ? o->m : dci_affinity_default_m(n, s.p));
-    const int pca_auto = o->pca_dims == 0 && !s.dense && d > DCI_SPECTRAL_PCA_MIN_D && n >= 2;
-    int64_t p_sample = o->sigma_sample > 0 ? o->sigma_sample : 0;
-    if (o->sigma_sample == 0 && !s.dense && s.p > DCI_SPECTRAL_SIGMA_EXACT_MAX_P)
-        p_sample = DCI_SPECTRAL_SIGMA_SAMPLE_P;
+/* One embedding: plan -> (projection) -> graph and top-K -> rows normalised.
+ * The graph is built from (xs, ds): the data or their projection z. */
+typedef struct embed_work {
+    const dci_spectral_opts *o;
+    int64_t n, K;
+    dci_spectral_top top; /* the eigensolver's options; reports into s */
+    int pca_auto;     /* project onto the components keeping most variance */
+    int64_t p_sample; /* sampled sigmas over this many neighbours; 0: exact */
+    const float *xs;
+    int64_t ds;
+    float *z;
+    double *sigma, *U; /* n sigmas; n x K eigenvectors */
+    double t0;         /* start of the current phase */
+    dci_spectral_stats s;
+} embed_work;
 
-    double *sigma = DCI_NEW_ARRAY(double, n, "sigmas");
-    double *U = DCI_NEW_ARRAY(double, n * K, "eigenvectors");
-    double *wd = NULL;
-    int64_t *idx = NULL;
-    float *dist = NULL, *z = NULL;
-    dci_csr ws = {0};
-    dc_status rc = (sigma && U) ? DC_OK : DC_ERR_NOMEM;
-    double t0 = dci_now();
-    /* From here on the graph is built from (xs, ds): the data or their projection. */
-    const float *xs = x;
-    int64_t ds = d;
-    if (rc == DC_OK && (pca_auto || (o->pca_dims > 0 && n >= 2))) {
-        dci_pca pca;
-        int64_t qmax = pca_auto ? DCI_SPECTRAL_PCA_AUTO_MAX : o->pca_dims;
-        if (qmax > d) qmax = d;
-        if (pca_auto && qmax > n) qmax = n; /* n points span at most n - 1 directions */
-        rc = dci_pca_fit(x, n, d, qmax, pca_auto ? DCI_SPECTRAL_PCA_AUTO_VARIANCE : 1.0,
-                         DCI_PCA_AUTO, o->seed, &pca);
-        if (rc == DC_OK) {
-            rc = (z = DCI_NEW_ARRAY(float, n * pca.q, "PCA projection")) ? DC_OK : DC_ERR_NOMEM;
-            if (rc == DC_OK) rc = dci_pca_transform(&pca, x, n, z);
-            xs = z;
-            ds = pca.q;
-            s.pca_dims = pca.q;
-            dci_pca_free(&pca);
-        }
-        s.t_pca = dci_now() - t0;
-        t0 = dci_now();
-    }
-    if (rc == DC_OK && s.dense) {
-        rc = pipeline_sigma(xs, n, ds, p_sample, o->seed, &s, sigma);
-        s.t_knn = dci_now() - t0;
-        t0 = dci_now();
-        if (rc == DC_OK) rc = (wd = DCI_NEW_ARRAY(double, n * n, "dense affinity")) ? DC_OK
-                                                                                  : DC_ERR_NOMEM;
-        if (rc == DC_OK) rc = dci_affinity_dense_w(xs, n, ds, sigma, wd);
-        s.t_affinity = dci_now() - t0;
-        t0 = dci_now();
-        if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
-        if (rc == DC_OK)
-            rc = top_dense(wd, wd, n, K, o->eigensolver, o->seed, regularize, U, NULL,
-                           &s.components, &s.tau);
-    } else if (rc == DC_OK) {
-        idx = DCI_NEW_ARRAY(int64_t, n * s.m, "kNN indices");
-        dist = DCI_NEW_ARRAY(float, n * s.m, "kNN distances");
-        rc = (idx && dist) ? DC_OK : DC_ERR_NOMEM;
-        if (rc == DC_OK && p_sample) {
-            /* The sampled sigmas need no p-nearest search: the graph takes m. */
-            rc = pipeline_sigma(xs, n, ds, p_sample, o->seed, &s, sigma);
-            if (rc == DC_OK) rc = dci_knn_select(xs, n, NULL, n, ds, s.m, s.m, idx, dist, 0, NULL);
-        } else if (rc == DC_OK) {
-            int64_t k = s.p > s.m ? s.p : s.m;
-            s.p_sigma = s.p;
-            rc = dci_knn_select(xs, n, NULL, n, ds, k, s.m, idx, dist, s.p, sigma);
-            if (rc == DC_OK) rc = dci_affinity_floor_sigma(sigma, n);
-        }
-        s.t_knn = dci_now() - t0;
-        t0 = dci_now();
-        if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
-        if (rc == DC_OK) rc = dci_affinity_csr_from_knn(n, s.m, idx, dist, sigma, &ws);
-        s.t_affinity = dci_now() - t0;
-        t0 = dci_now();
-        if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
-        if (rc == DC_OK)
-            rc = dci_spectral_top_csr(&ws, K, o->eigensolver, o->seed, regularize, U, NULL,
-                                      &s.components, &s.tau);
-    }
-    s.t_eigen = dci_now() - t0;
+/* Seconds since the current phase began; the next one begins now. */
+static double next_phase(embed_work *w) {
+    const double t = dci_now(), dt = t - w->t0;
+    w->t0 = t;
+    return dt;
+}
+
+/* Dense or sparse, p, m and the automatic speed options (spectral.h). */
+static void embedding_plan(embed_work *w, int64_t d) {
+    const dci_spectral_opts *o = w->o;
+    const int64_t n = w->n;
+    dci_spectral_stats *s = &w->s;
+    w->top = (dci_spectral_top){.eigensolver = o->eigensolver,
+                                .seed = o->seed,
+                                .regularize = o->disconnected == DCI_DISCONNECTED_REGULARIZE,
+                                .components = &s->components,
+                                .tau = &s->tau};
+    s->dense = o->mode == DCI_SPECTRAL_DENSE ||
+               (o->mode == DCI_SPECTRAL_AUTO && n <= DCI_SPECTRAL_DENSE_MAX);
+    s->p = dci_affinity_p(n, w->K);
+    s->m = s->dense ? 0 : (o->m ? o->m : dci_affinity_default_m(n, s->p));
+    w->pca_auto = o->pca_dims == 0 && !s->dense && d > DCI_SPECTRAL_PCA_MIN_D && n >= 2;
+    w->p_sample = o->sigma_sample > 0 ? o->sigma_sample : 0;
+    if (o->sigma_sample == 0 && !s->dense && s->p > DCI_SPECTRAL_SIGMA_EXACT_MAX_P)
+        w->p_sample = DCI_SPECTRAL_SIGMA_SAMPLE_P;
+}
+
+/* The data projected onto their principal components, when asked or auto. */
+static dc_status embedding_project(embed_work *w, const float *x, int64_t d) {
+    const dci_spectral_opts *o = w->o;
+    const int64_t n = w->n;
+    if (!(w->pca_auto || (o->pca_dims > 0 && n >= 2))) return DC_OK;
+    dci_pca pca;
+    int64_t qmax = w->pca_auto ? DCI_SPECTRAL_PCA_AUTO_MAX : o->pca_dims;
+    if (qmax > d) qmax = d;
+    if (w->pca_auto && qmax > n) qmax = n; /* n points span at most n - 1 directions */
+    dc_status rc = dci_pca_fit(x, n, d, qmax, w->pca_auto ? DCI_SPECTRAL_PCA_AUTO_VARIANCE : 1.0,
+                               DCI_PCA_AUTO, o->seed, &pca);
     if (rc == DC_OK) {
-        dci_spectral_normalize_rows(U, n, K, Y);
-        dci_log(DC_LOG_INFO,
-                "spectral embedding: n %lld, k %lld, %s, p %lld (sigma over %lld%s), m %lld, "
-                "PCA %lld, %lld component(s); PCA %.2f s, kNN %.2f s, affinity %.2f s, "
-                "eigen %.2f s",
-                (long long)n, (long long)K, s.dense ? "dense" : "sparse", (long long)s.p,
-                (long long)s.p_sigma, p_sample && s.p_sigma != s.p ? ", sampled" : "",
-                (long long)s.m, (long long)s.pca_dims, (long long)s.components, s.t_pca, s.t_knn,
-                s.t_affinity, s.t_eigen);
+        rc = (w->z = DCI_NEW_ARRAY(float, n * pca.q, "PCA projection")) ? DC_OK : DC_ERR_NOMEM;
+        if (rc == DC_OK) rc = dci_pca_transform(&pca, x, n, w->z);
+        w->xs = w->z;
+        w->ds = pca.q;
+        w->s.pca_dims = pca.q;
+        dci_pca_free(&pca);
     }
-    if (st) *st = s;
-    dci_free(sigma);
-    dci_free(U);
+    w->s.t_pca = next_phase(w);
+    return rc;
+}
+
+/* All pairs: the sigmas, the dense affinity, its top-K eigenvectors. */
+static dc_status embedding_dense(embed_work *w) {
+    const int64_t n = w->n;
+    dci_spectral_stats *s = &w->s;
+    double *wd = NULL;
+    dc_status rc = pipeline_sigma(w->xs, n, w->ds, w->p_sample, w->o->seed, s, w->sigma);
+    s->t_knn = next_phase(w);
+    if (rc == DC_OK) rc = (wd = DCI_NEW_ARRAY(double, n * n, "dense affinity")) ? DC_OK
+                                                                              : DC_ERR_NOMEM;
+    if (rc == DC_OK) rc = dci_affinity_dense_w(w->xs, n, w->ds, w->sigma, wd);
+    s->t_affinity = next_phase(w);
+    if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
+    if (rc == DC_OK)
+        rc = top_dense(wd, wd, n, w->K, &w->top, w->U);
     dci_free(wd);
+    return rc;
+}
+
+/* The m-nearest-neighbour graph (and the sigmas with it), its sparse
+ * affinity, its top-K eigenvectors. */
+static dc_status embedding_sparse(embed_work *w) {
+    const int64_t n = w->n;
+    dci_spectral_stats *s = &w->s;
+    int64_t *idx = DCI_NEW_ARRAY(int64_t, n * s->m, "kNN indices");
+    float *dist = DCI_NEW_ARRAY(float, n * s->m, "kNN distances");
+    dci_csr ws = {0};
+    dc_status rc = (idx && dist) ? DC_OK : DC_ERR_NOMEM;
+    if (rc == DC_OK && w->p_sample) {
+        /* The sampled sigmas need no p-nearest search: the graph takes m. */
+        rc = pipeline_sigma(w->xs, n, w->ds, w->p_sample, w->o->seed, s, w->sigma);
+        if (rc == DC_OK)
+            rc = dci_knn_select(w->xs, n, NULL, n, w->ds, s->m, s->m, idx, dist, 0, NULL);
+    } else if (rc == DC_OK) {
+        int64_t k = s->p > s->m ? s->p : s->m;
+        s->p_sigma = s->p;
+        rc = dci_knn_select(w->xs, n, NULL, n, w->ds, k, s->m, idx, dist, s->p, w->sigma);
+        if (rc == DC_OK) rc = dci_affinity_floor_sigma(w->sigma, n);
+    }
+    s->t_knn = next_phase(w);
+    if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
+    if (rc == DC_OK) rc = dci_affinity_csr_from_knn(n, s->m, idx, dist, w->sigma, &ws);
+    s->t_affinity = next_phase(w);
+    if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
+    if (rc == DC_OK)
+        rc = dci_spectral_top_csr(&ws, w->K, &w->top, w->U);
     dci_free(idx);
     dci_free(dist);
-    dci_free(z);
     dci_csr_free(&ws);
+    return rc;
+}
+
+static void embedding_log(const embed_work *w) {
+    const dci_spectral_stats *s = &w->s;
+    dci_log(DC_LOG_INFO,
+            "spectral embedding: n %lld, k %lld, %s, p %lld (sigma over %lld%s), m %lld, "
+            "PCA %lld, %lld component(s); PCA %.2f s, kNN %.2f s, affinity %.2f s, "
+            "eigen %.2f s",
+            (long long)w->n, (long long)w->K, s->dense ? "dense" : "sparse", (long long)s->p,
+            (long long)s->p_sigma, w->p_sample && s->p_sigma != s->p ? ", sampled" : "",
+            (long long)s->m, (long long)s->pca_dims, (long long)s->components, s->t_pca, s->t_knn,
+            s->t_affinity, s->t_eigen);
+}
+
+dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K,
+                                 const dci_spectral_opts *o, float *Y, dci_spectral_stats *st) {
+    static const dci_spectral_opts defaults = {DCI_SPECTRAL_AUTO, 0, DCI_EIGEN_AUTO, 0, 0, 0,
+                                               DCI_DISCONNECTED_REGULARIZE};
+    /* (all fields 0 = auto) */
+    if (!o) o = &defaults;
+    DCI_TRY(check_embedding_args(x, n, d, K, o, Y));
+    embed_work w = {.o = o, .n = n, .K = K, .xs = x, .ds = d};
+    embedding_plan(&w, d);
+    w.sigma = DCI_NEW_ARRAY(double, n, "sigmas");
+    w.U = DCI_NEW_ARRAY(double, n * K, "eigenvectors");
+    dc_status rc = (w.sigma && w.U) ? DC_OK : DC_ERR_NOMEM;
+    w.t0 = dci_now();
+    if (rc == DC_OK) rc = embedding_project(&w, x, d);
+    if (rc == DC_OK) rc = w.s.dense ? embedding_dense(&w) : embedding_sparse(&w);
+    w.s.t_eigen = dci_now() - w.t0;
+    if (rc == DC_OK) {
+        dci_spectral_normalize_rows(w.U, n, K, Y);
+        embedding_log(&w);
+    }
+    if (st) *st = w.s;
+    dci_free(w.sigma);
+    dci_free(w.U);
+    dci_free(w.z);
     return rc;
 }
 

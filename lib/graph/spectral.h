@@ -92,17 +92,22 @@ typedef struct dci_spectral_stats {
 dc_status dci_spectral_embedding(const float *x, int64_t n, int64_t d, int64_t K,
                                  const dci_spectral_opts *o, float *Y, dci_spectral_stats *st);
 
+/* How the top-K eigenvectors of S are found, and what is reported besides
+ * them (each report may be NULL). */
+typedef struct dci_spectral_top {
+    int eigensolver;     /* DCI_EIGEN_* */
+    uint64_t seed;       /* ARPACK's start vector */
+    int regularize;      /* more components than K: regularise (1) or fail (0) */
+    double *lambda;      /* K eigenvalues */
+    int64_t *components; /* connected components of W */
+    double *tau;         /* the regularisation applied (0: none) */
+} dci_spectral_top;
+
 /* Top-K eigenvectors of S for a given affinity (the steps after W), as n x K
- * float64 row-major in U; lambda (K, may be NULL) gets the eigenvalues,
- * *components (may be NULL) the number of connected components of W and
- * *tau (may be NULL) the regularisation applied (0: none). regularize:
- * more components than K regularise (1) or fail (0). */
-dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, int eigensolver, uint64_t seed,
-                               int regularize, double *U, double *lambda, int64_t *components,
-                               double *tau);
-dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, int eigensolver,
-                                 uint64_t seed, int regularize, double *U, double *lambda,
-                                 int64_t *components, double *tau);
+ * float64 row-major in U. */
+dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, const dci_spectral_top *t, double *U);
+dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, const dci_spectral_top *t,
+                                 double *U);
 
 /* Y_i = U_i / ||U_i|| in float32; a zero row (cannot happen for U from the
  * functions above) becomes e_1 so that Y has unit rows. */

@@ -305,7 +305,9 @@ dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *
                            int32_t *labels) {
     float *qq = q ? q : DCI_NEW_ARRAY(float, n * m->k, "soft assignment");
     if (!qq) return DC_ERR_NOMEM;
-    dc_status st = dci_assign_q(m->kernel, z, n, dci_model_dim(m), m->centers, m->weights, m->k, qq);
+    const dci_assign_batch batch = {m->kernel, z, n, dci_model_dim(m), m->centers, m->weights,
+                                    m->k};
+    dc_status st = dci_assign_q(&batch, qq);
     if (st == DC_OK && labels) dci_assign_labels(qq, n, m->k, labels);
     if (!q) dci_free(qq);
     return st;

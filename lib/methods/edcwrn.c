@@ -34,100 +34,103 @@
 #include "methods/method.h"
 #include "nn/pretrain.h"
 
-/* ---- parameters ---- */
-
+/* ---- parameters ----
+ * Every entry names the dci_deep_cfg member its value fills
+ * (dci_deep_read_cfg), so that the defaults of the configuration are the
+ * table's (dci_deep_cfg_default). */
+#define DEEP_FIELD(member) DCI_PARAM_FIELD(dci_deep_cfg, member)
 
 #define P_K {"k", DC_PARAM_INT, 0, 1, 1e9, DCI_CLOSED, NULL, \
-             "number of clusters (required: the default 0 means not set)"}
+             "number of clusters (required: the default 0 means not set)", DEEP_FIELD(k)}
 #define P_SEED {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, DCI_CLOSED, NULL, \
-                "random seed (weights, batch order, augmentation, k-means)"}
+                "random seed (weights, batch order, augmentation, k-means)", DEEP_FIELD(seed)}
 #define P_PRESET {"preset", DC_PARAM_CHOICE, DCI_PRESET_DEFAULT, 0, 1, DCI_CLOSED, "default|authors", \
                   "the values every parameter not given takes: this library's measured "    \
-                  "recipe, or the authors' published code (docs/methods.md lists both)"}
+                  "recipe, or the authors' published code (docs/methods.md lists both)", DEEP_FIELD(preset)}
 #define P_PRE_STEPS {"pretrain_steps", DC_PARAM_INT, 0, 0, 1e9, DCI_CLOSED, NULL, \
                      "pre-training budget in batch steps; 0: 500 epochs, at least 2000 and at " \
-                     "most 12000 steps"}
+                     "most 12000 steps", DEEP_FIELD(pretrain_steps)}
 #define P_PRE_EPOCHS {"pretrain_epochs", DC_PARAM_INT, 0, 0, 1e6, DCI_CLOSED, NULL, \
-                      "> 0: the pre-training budget in epochs instead of pretrain_steps"}
+                      "> 0: the pre-training budget in epochs instead of pretrain_steps", DEEP_FIELD(pretrain_epochs)}
 #define P_PRE_WARMUP {"pretrain_warmup", DC_PARAM_INT, 1000, 0, 1e9, DCI_CLOSED, NULL, \
-                      "pre-training learning-rate warm-up in steps (at most a tenth of the budget)"}
+                      "pre-training learning-rate warm-up in steps (at most a tenth of the budget)", DEEP_FIELD(pretrain_warmup)}
 #define P_PRE_LR {"pretrain_lr", DC_PARAM_REAL, 0.0, 0, 1e6, DCI_CLOSED, NULL, \
-                  "pre-training learning rate; 0: the optimiser's default (SGD 1.0, Adam 0.001)"}
+                  "pre-training learning rate; 0: the optimiser's default (SGD 1.0, Adam 0.001)", DEEP_FIELD(pretrain_lr)}
 #define P_PRE_MOM {"pretrain_momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, DCI_CLOSED, NULL, \
-                   "pre-training momentum"}
+                   "pre-training momentum", DEEP_FIELD(pretrain_momentum)}
 #define P_PRE_OPT {"pretrain_optimizer", DC_PARAM_CHOICE, 1, 0, 1, DCI_CLOSED, "sgd|adam", \
                    "pre-training optimiser: SGD with momentum (the specification's), or Adam (beta1 = " \
-                   "pretrain_momentum, beta2 = 0.999)"}
+                   "pretrain_momentum, beta2 = 0.999)", DEEP_FIELD(pretrain_adam)}
 #define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 1, 0, 1, DCI_CLOSED, "constant|cosine", \
                      "pre-training learning rate schedule: constant, or a half cosine from pretrain_lr " \
-                     "down to 0 over all the epochs"}
+                     "down to 0 over all the epochs", DEEP_FIELD(pretrain_cosine)}
 #define P_BATCH {"batch", DC_PARAM_INT, 256, 1, DCI_DEEP_MAX_BATCH, DCI_CLOSED, NULL, \
-                 "mini-batch size of both phases (clamped to the number of samples)"}
+                 "mini-batch size of both phases (clamped to the number of samples)", DEEP_FIELD(batch)}
 #define P_LR(def) {"lr", DC_PARAM_REAL, def, 0, 1e30, DCI_OPEN_LO, NULL, \
-                   "clustering-phase learning rate (SGD with momentum)"}
-#define P_MOM {"momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, DCI_CLOSED, NULL, "clustering-phase momentum"}
+                   "clustering-phase learning rate (SGD with momentum)", DEEP_FIELD(lr)}
+#define P_MOM {"momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, DCI_CLOSED, NULL, "clustering-phase momentum", DEEP_FIELD(momentum)}
 #define P_LAMBDA {"lambda", DC_PARAM_REAL, 0.1, 0, 1e6, DCI_CLOSED, NULL, \
-                  "weight of the clustering loss: L = L_r + lambda L_c"}
+                  "weight of the clustering loss: L = L_r + lambda L_c", DEEP_FIELD(lambda)}
 #define P_A {"a", DC_PARAM_REAL, DCI_KERNEL_A_DEFAULT, 0, 1e6, DCI_OPEN_LO, NULL, \
-             "kernel q = 1 / (1 + a s^b) (EDCWRN Eq. 11)"}
-#define P_B {"b", DC_PARAM_REAL, DCI_KERNEL_B_DEFAULT, 0, 100, DCI_OPEN_LO, NULL, "kernel exponent"}
+             "kernel q = 1 / (1 + a s^b) (EDCWRN Eq. 11)", DEEP_FIELD(a)}
+#define P_B {"b", DC_PARAM_REAL, DCI_KERNEL_B_DEFAULT, 0, 100, DCI_OPEN_LO, NULL, "kernel exponent", DEEP_FIELD(b)}
 #define P_ALPHA {"alpha", DC_PARAM_REAL, DCI_WEIGHT_ALPHA_DEFAULT, 1, 100, DCI_OPEN_LO, NULL, \
-                 "representation weighting fuzzifier"}
+                 "representation weighting fuzzifier", DEEP_FIELD(alpha)}
 #define P_BETA {"beta", DC_PARAM_REAL, DCI_WEIGHT_BETA_DEFAULT, 1, 100, DCI_OPEN_LO, NULL, \
-                "representation weighting exponent (2: EDCWRN Eq. 15)"}
+                "representation weighting exponent (2: EDCWRN Eq. 15)", DEEP_FIELD(beta)}
 #define P_NK {"neighbors_k", DC_PARAM_INT, DCI_NMAX_K_DEFAULT, 1, 1e6, DCI_CLOSED, NULL, \
-              "neighbours per sample in the max branch, < number of samples"}
+              "neighbours per sample in the max branch, < number of samples", DEEP_FIELD(neighbors_k)}
 #define P_T {"update_interval", DC_PARAM_INT, 140, 1, 1e9, DCI_CLOSED, NULL, \
-             "T: clustering iterations between target-distribution updates"}
+             "T: clustering iterations between target-distribution updates", DEEP_FIELD(update_interval)}
 #define P_TOL {"tol", DC_PARAM_REAL, 0.001, 0, 1, DCI_CLOSED, NULL, \
-               "stop when the fraction of labels changed between two updates is below tol"}
+               "stop when the fraction of labels changed between two updates is below tol", DEEP_FIELD(tol)}
 #define P_MAXIT {"max_iter", DC_PARAM_INT, 8000, 0, 1e9, DCI_CLOSED, NULL, \
-                 "maximum clustering iterations (mini-batches)"}
+                 "maximum clustering iterations (mini-batches)", DEEP_FIELD(max_iter)}
 #define P_NINIT {"n_init", DC_PARAM_INT, 20, 1, 10000, DCI_CLOSED, NULL, \
-                 "k-means restarts for the initial centres"}
+                 "k-means restarts for the initial centres", DEEP_FIELD(n_init)}
 #define P_EMBED {"embed_dim", DC_PARAM_INT, DCI_AE_DEFAULT_EMBED, 1, 1e5, DCI_CLOSED, NULL, \
-                 "embedding size M"}
-#define P_H1 {"hidden1", DC_PARAM_INT, 500, 1, 1e6, DCI_CLOSED, NULL, "encoder hidden layer 1 size"}
-#define P_H2 {"hidden2", DC_PARAM_INT, 500, 0, 1e6, DCI_CLOSED, NULL, "encoder hidden layer 2 size (0: none)"}
+                 "embedding size M", DEEP_FIELD(embed_dim)}
+#define P_H1 {"hidden1", DC_PARAM_INT, 500, 1, 1e6, DCI_CLOSED, NULL, "encoder hidden layer 1 size", DEEP_FIELD(hidden[0])}
+#define P_H2 {"hidden2", DC_PARAM_INT, 500, 0, 1e6, DCI_CLOSED, NULL, "encoder hidden layer 2 size (0: none)", DEEP_FIELD(hidden[1])}
 #define P_H3 {"hidden3", DC_PARAM_INT, 2000, 0, 1e6, DCI_CLOSED, NULL, \
-              "encoder hidden layer 3 size (0: none; needs hidden2)"}
+              "encoder hidden layer 3 size (0: none; needs hidden2)", DEEP_FIELD(hidden[2])}
 #define P_AUG {"augment", DC_PARAM_CHOICE, DCI_AUGMENT_AUTO, 0, 2, DCI_CLOSED, "false|true|auto", \
                "random affine augmentation of image batches in both phases (true needs an "  \
-               "image shape; auto: on exactly when the data have one)"}
+               "image shape; auto: on exactly when the data have one)", DEEP_FIELD(augment)}
 #define P_PRE_ZOOM {"pretrain_zoom", DC_PARAM_REAL, DCI_PRETRAIN_ZOOM_DEFAULT, 0, 0.5, DCI_CLOSED, NULL, \
                     "zoom range z of the pre-training augmentation (scales in [1 - z, 1 + z]; " \
-                    "the clustering phase uses 0.1)"}
+                    "the clustering phase uses 0.1)", DEEP_FIELD(pretrain_zoom)}
 #define P_FILL {"augment_fill", DC_PARAM_CHOICE, DCI_AUGMENT_FILL_DEFAULT, 0, 1, DCI_CLOSED, "nearest|zero", \
                 "what augmented images show where the transform leaves the image: the "   \
-                "nearest edge pixel, or 0"}
+                "nearest edge pixel, or 0", DEEP_FIELD(augment_fill)}
 #define P_INIT {"init", DC_PARAM_CHOICE, DCI_INIT_SPECTRAL, 0, 1, DCI_CLOSED, "kmeans|spectral", \
                 "initial centres: k-means on the pre-trained embedding z (n_init restarts; "  \
                 "DEC, IDEC and the authors), or the means of z over the clusters of "       \
-                "spectral clustering on z (its kNN graph, as the njw method)"}
+                "spectral clustering on z (its kNN graph, as the njw method)", DEEP_FIELD(init)}
 #define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                  "divide the data by a power of two near their 99th percentile of |x| (1 for " \
                  "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
-                 "scaling; the model records and applies it"}
+                 "scaling; the model records and applies it", DEEP_FIELD(scale_input)}
 #define P_CKPT {"checkpoint_every", DC_PARAM_INT, 0, 0, 1e9, DCI_CLOSED, NULL, \
-                "checkpoint every N clustering iterations (0: off; file: dc_solver_set_checkpoint)"}
+                "checkpoint every N clustering iterations (0: off; file: dc_solver_set_checkpoint)", DEEP_FIELD(checkpoint_every)}
 #define P_WEIGHTING {"weighting", DC_PARAM_CHOICE, DCI_WEIGHTING_ON, 0, 2, DCI_CLOSED, "false|true|after", \
                      "local representation weighting: false: plain squared distance; true: "  \
                      "Eq. 15 weights in the kernel, updated during training; after: uniform " \
-                     "weights in training, Eq. 15 computed once at the end (output only)"}
+                     "weights in training, Eq. 15 computed once at the end (output only)", DEEP_FIELD(weighting)}
 #define P_NEIGHBORS {"neighbors", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
-                     "neighbour-max encoder branch (off: each sample its own neighbour)"}
+                     "neighbour-max encoder branch (off: each sample its own neighbour)", DEEP_FIELD(neighbors)}
 #define P_FORMULATION {"formulation", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "proposed|idec", \
-                       "proposed: Eq. 11 kernel + cross-entropy; idec: Student-t + KL"}
+                       "proposed: Eq. 11 kernel + cross-entropy; idec: Student-t + KL", DEEP_FIELD(formulation_idec)}
 #define P_WSCALE {"weighting_scale", DC_PARAM_CHOICE, DCI_WSCALE_RAW, 0, 1, DCI_CLOSED, "raw|standardized", \
                   "dispersions of the weighting (Eq. 15) on the raw embedding, or on the "  \
-                  "embedding standardised per dimension (relative dispersion)"}
+                  "embedding standardised per dimension (relative dispersion)", DEEP_FIELD(weighting_scale)}
 #define P_WNORM {"weighting_norm", DC_PARAM_CHOICE, DCI_WNORM_MEAN, 0, 1, DCI_CLOSED, "sum|mean", \
                  "the kernel's weighted distance uses w (rows sum to 1: a mean over "   \
                  "dimensions) or M w (mean weight 1: uniform weights give the plain "   \
-                 "squared distance, as weighting=false)"}
+                 "squared distance, as weighting=false)", DEEP_FIELD(weighting_norm)}
 #define P_CENORM {"ce_normalized", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                   "cross-entropy against q normalised over clusters (as the authors' code); "    \
-                  "off: -sum p log q of the raw kernel"}
+                  "off: -sum p log q of the raw kernel", DEEP_FIELD(ce_normalized)}
 
 #define COMMON_PARAMS P_K, P_SEED, P_PRESET, P_PRE_STEPS, P_PRE_EPOCHS, P_PRE_WARMUP, P_PRE_LR, \
                       P_PRE_MOM, P_PRE_OPT, P_PRE_SCHED, P_BATCH, P_MOM, P_T, P_TOL, P_MAXIT,   \
@@ -457,10 +460,12 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     dci_image_shape shape_buf;
     const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
 
-    if (dci_param_i(s, "checkpoint_every") > 0 && !state->checkpoint_path)
+    double every = 0;
+    DCI_TRY(dci_param_value(s, "checkpoint_every", &every));
+    if (every > 0 && !state->checkpoint_path)
         return dci_fail(DC_ERR_INVALID_ARG, "%s: checkpoint_every = %lld but no checkpoint file "
                                             "(dc_solver_set_checkpoint)",
-                        name, (long long)dci_param_i(s, "checkpoint_every"));
+                        name, (long long)llround(every));
     double *eff = DCI_NEW_ARRAY(double, s->m->n_params, "effective parameters");
     if (!eff) return DC_ERR_NOMEM;
     dci_deep_train *t = NULL;

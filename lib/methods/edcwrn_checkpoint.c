@@ -107,7 +107,8 @@ static dc_status index_range(const dci_rec_file *f, const char *name, const int6
  * fit could have stopped at one of those updates. Any other must be the
  * checkpoint's value: the state was trained with it. */
 static dc_status check_given(const dc_solver *s, const char *path, const char *name, double ck) {
-    const double v = dci_param(s, name);
+    double v = 0;
+    DCI_TRY(dci_param_value(s, name, &v));
     const int is_tol = strcmp(name, "tol") == 0;
     if (strcmp(name, "max_iter") == 0 || (is_tol ? v <= ck : v == ck)) return DC_OK;
     char given[64], in_ck[64];
@@ -161,6 +162,92 @@ static int added_later(const char *name, double *v) {
     return 0;
 }
 
+/* The checkpoint's parameters into the solver, except checkpoint_every and
+ * those the caller set (which must agree: check_given). */
+static dc_status restore_params(dc_solver *s, const dci_rec_file *f, const dc_model *cur) {
+    for (int i = 0; i < s->m->n_params; i++) {
+        const char *name = s->m->params[i].name;
+        if (strcmp(name, "checkpoint_every") == 0) continue;
+        double v;
+        const int given = s->given[i];
+        const int recorded = dc_model_get(cur, name, &v) == DC_OK;
+        if ((!recorded && !added_later(name, &v)) ||
+            (!given && dci_param_set_internal(s, name, v) != DC_OK))
+            return dci_fail(DC_ERR_FORMAT, "'%s': parameter '%s' is missing or invalid", f->path,
+                            name);
+        if (given) DCI_TRY(check_given(s, f->path, name, v));
+    }
+    return DC_OK;
+}
+
+/* The networks, centres and weights of the checkpoint's model into the
+ * model t was created with from the same parameters. */
+static dc_status restore_networks(dci_deep_train *t, const dc_model *cur, const char *path) {
+    dc_model *m = t->m;
+    const int64_t km = t->K * t->M;
+    if (!cur->enc_nb != !m->enc_nb || !cur->dec != !m->dec || !cur->weights != !m->weights ||
+        cur->k != t->K || dci_mlp_copy_params(m->enc, cur->enc) != DC_OK ||
+        (m->enc_nb && dci_mlp_copy_params(m->enc_nb, cur->enc_nb) != DC_OK) ||
+        (m->dec && dci_mlp_copy_params(m->dec, cur->dec) != DC_OK))
+        return dci_fail(DC_ERR_FORMAT, "'%s': networks do not match the parameters", path);
+    memcpy(m->centers, cur->centers, (size_t)km * sizeof *m->centers);
+    if (m->weights) memcpy(m->weights, cur->weights, (size_t)km * sizeof *m->weights);
+    return DC_OK;
+}
+
+/* The state.* and stat.* records into t (a converged state must end on a
+ * target update). */
+static dc_status restore_state(const dci_rec_file *f, dci_deep_train *t, int64_t n) {
+    int64_t have = 0;
+    dc_status st;
+    if ((st = dci_rec_get_i64(f, "state.iter", &t->iter)) != DC_OK ||
+        (st = dci_rec_get_i64(f, "state.pos", &t->pos)) != DC_OK ||
+        (st = dci_rec_get(f, "state.order", DCI_REC_I64, n, t->order)) != DC_OK ||
+        (st = dci_rec_get(f, "state.rng_shuffle", DCI_REC_U64, 4, t->shuffle.s)) != DC_OK ||
+        (st = dci_rec_get(f, "state.rng_augment", DCI_REC_U64, 4, t->aug.s)) != DC_OK ||
+        (st = dci_rec_get(f, "state.p", DCI_REC_F32, n * t->K, t->p)) != DC_OK ||
+        (t->kn > 0 &&
+         (st = dci_rec_get(f, "state.nbr", DCI_REC_I64, n * t->kn, t->nbr)) != DC_OK) ||
+        (st = dci_rec_get(f, "state.labels", DCI_REC_I32, n, t->labels)) != DC_OK ||
+        (st = dci_rec_get_i64(f, "state.have_labels", &have)) != DC_OK ||
+        (st = dci_rec_get_f64(f, "state.last_change", &t->last_change)) != DC_OK ||
+        (st = read_history(f, "state.loss", 3, &t->loss, &t->n_loss, &t->cap_loss)) != DC_OK ||
+        (st = read_history(f, "state.trace", 2, &t->trace, &t->n_trace, &t->cap_trace)) != DC_OK ||
+        (st = dci_rec_get_f64(f, "stat.seconds_pretrain", &t->seconds_pretrain)) != DC_OK ||
+        (st = dci_rec_get_f64(f, "stat.seconds_cluster", &t->seconds_cluster)) != DC_OK ||
+        (st = dci_rec_get_f64(f, "stat.pretrain_loss", &t->pretrain_loss)) != DC_OK)
+        return st;
+    t->have_labels = have != 0;
+    int64_t converged = 0; /* absent from checkpoints of earlier versions */
+    if (dci_rec_count(f, "state.converged") >= 0)
+        DCI_TRY(dci_rec_get_i64(f, "state.converged", &converged));
+    t->converged = converged != 0;
+    if (t->converged &&
+        (!t->have_labels || !isfinite(t->last_change) || t->iter % t->cfg.update_interval != 0))
+        return dci_fail(DC_ERR_FORMAT, "'%s': converged without a target update", f->path);
+    for (int i = 0; i < dci_sgd_block_count(t->sgd); i++) {
+        char name[32];
+        int64_t count = 0;
+        float *v = dci_sgd_velocity(t->sgd, i, &count);
+        snprintf(name, sizeof name, "state.velocity.%d", i);
+        DCI_TRY(dci_rec_get(f, name, DCI_REC_F32, count, v));
+    }
+    return DC_OK;
+}
+
+/* Indices, labels and counters a damaged file could hold that the records'
+ * own checks let through. */
+static dc_status check_state(const dci_rec_file *f, const dci_deep_train *t, int64_t n) {
+    DCI_TRY(index_range(f, "state.order", t->order, n, n));
+    if (t->kn > 0) DCI_TRY(index_range(f, "state.nbr", t->nbr, n * t->kn, n));
+    for (int64_t i = 0; i < n; i++)
+        if (t->labels[i] < 0 || t->labels[i] >= t->K)
+            return dci_fail(DC_ERR_FORMAT, "'%s': label out of range", f->path);
+    if (t->iter < 0 || t->pos < 0 || t->pos > n || t->n_loss != t->iter)
+        return dci_fail(DC_ERR_FORMAT, "'%s': inconsistent iteration counters", f->path);
+    return DC_OK;
+}
+
 /* The training state of a checkpoint, the data must be the same. The
  * solver's parameters become the checkpoint's except checkpoint_every and
  * those the caller set (check_given, check_max_iter). */
@@ -194,85 +281,16 @@ dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, cons
                       rows == n && cols == d ? ", different values" : "");
         goto done;
     }
-    for (int i = 0; i < s->m->n_params; i++) {
-        const char *name = s->m->params[i].name;
-        if (strcmp(name, "checkpoint_every") == 0) continue;
-        double v;
-        const int given = s->given[i];
-        const int recorded = dc_model_get(cur, name, &v) == DC_OK;
-        if ((!recorded && !added_later(name, &v)) ||
-            (!given && dci_param_set_internal(s, name, v) != DC_OK)) {
-            st = dci_fail(DC_ERR_FORMAT, "'%s': parameter '%s' is missing or invalid", f->path,
-                          name);
-            goto done;
-        }
-        if (given && (st = check_given(s, f->path, name, v)) != DC_OK) goto done;
-    }
+    if ((st = restore_params(s, f, cur)) != DC_OK) goto done;
     /* The checkpoint's values already are the preset's (effective_params). */
     const dci_deep_cfg cfg = dci_deep_read_cfg(s, s->pv, method);
-    if ((st = dci_deep_check(&cfg, n, d, shape)) != DC_OK) goto done;
-    if ((st = dci_deep_train_create(&t, &cfg, ae, n, shape)) != DC_OK) goto done;
-    dc_model *m = t->m;
-    const int64_t km = t->K * t->M;
-    if (!cur->enc_nb != !m->enc_nb || !cur->dec != !m->dec || !cur->weights != !m->weights ||
-        cur->k != t->K || dci_mlp_copy_params(m->enc, cur->enc) != DC_OK ||
-        (m->enc_nb && dci_mlp_copy_params(m->enc_nb, cur->enc_nb) != DC_OK) ||
-        (m->dec && dci_mlp_copy_params(m->dec, cur->dec) != DC_OK)) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s': networks do not match the parameters", f->path);
+    if ((st = dci_deep_check(&cfg, n, d, shape)) != DC_OK ||
+        (st = dci_deep_train_create(&t, &cfg, ae, n, shape)) != DC_OK ||
+        (st = restore_networks(t, cur, f->path)) != DC_OK ||
+        (st = restore_state(f, t, n)) != DC_OK || (st = check_state(f, t, n)) != DC_OK ||
+        (st = check_max_iter(s, f->path, t)) != DC_OK)
         goto done;
-    }
-    memcpy(m->centers, cur->centers, (size_t)km * sizeof *m->centers);
-    if (m->weights) memcpy(m->weights, cur->weights, (size_t)km * sizeof *m->weights);
-    int64_t have = 0;
-    if ((st = dci_rec_get_i64(f, "state.iter", &t->iter)) != DC_OK ||
-        (st = dci_rec_get_i64(f, "state.pos", &t->pos)) != DC_OK ||
-        (st = dci_rec_get(f, "state.order", DCI_REC_I64, n, t->order)) != DC_OK ||
-        (st = dci_rec_get(f, "state.rng_shuffle", DCI_REC_U64, 4, t->shuffle.s)) != DC_OK ||
-        (st = dci_rec_get(f, "state.rng_augment", DCI_REC_U64, 4, t->aug.s)) != DC_OK ||
-        (st = dci_rec_get(f, "state.p", DCI_REC_F32, n * t->K, t->p)) != DC_OK ||
-        (t->kn > 0 &&
-         (st = dci_rec_get(f, "state.nbr", DCI_REC_I64, n * t->kn, t->nbr)) != DC_OK) ||
-        (st = dci_rec_get(f, "state.labels", DCI_REC_I32, n, t->labels)) != DC_OK ||
-        (st = dci_rec_get_i64(f, "state.have_labels", &have)) != DC_OK ||
-        (st = dci_rec_get_f64(f, "state.last_change", &t->last_change)) != DC_OK ||
-        (st = read_history(f, "state.loss", 3, &t->loss, &t->n_loss, &t->cap_loss)) != DC_OK ||
-        (st = read_history(f, "state.trace", 2, &t->trace, &t->n_trace, &t->cap_trace)) != DC_OK ||
-        (st = dci_rec_get_f64(f, "stat.seconds_pretrain", &t->seconds_pretrain)) != DC_OK ||
-        (st = dci_rec_get_f64(f, "stat.seconds_cluster", &t->seconds_cluster)) != DC_OK ||
-        (st = dci_rec_get_f64(f, "stat.pretrain_loss", &t->pretrain_loss)) != DC_OK)
-        goto done;
-    t->have_labels = have != 0;
-    int64_t converged = 0; /* absent from checkpoints of earlier versions */
-    if (dci_rec_count(f, "state.converged") >= 0 &&
-        (st = dci_rec_get_i64(f, "state.converged", &converged)) != DC_OK)
-        goto done;
-    t->converged = converged != 0;
-    if (t->converged &&
-        (!t->have_labels || !isfinite(t->last_change) || t->iter % t->cfg.update_interval != 0)) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s': converged without a target update", f->path);
-        goto done;
-    }
-    for (int i = 0; i < dci_sgd_block_count(t->sgd); i++) {
-        char name[32];
-        int64_t count = 0;
-        float *v = dci_sgd_velocity(t->sgd, i, &count);
-        snprintf(name, sizeof name, "state.velocity.%d", i);
-        if ((st = dci_rec_get(f, name, DCI_REC_F32, count, v)) != DC_OK) goto done;
-    }
-    if ((st = index_range(f, "state.order", t->order, n, n)) != DC_OK ||
-        (t->kn > 0 && (st = index_range(f, "state.nbr", t->nbr, n * t->kn, n)) != DC_OK))
-        goto done;
-    for (int64_t i = 0; i < n; i++)
-        if (t->labels[i] < 0 || t->labels[i] >= t->K) {
-            st = dci_fail(DC_ERR_FORMAT, "'%s': label out of range", f->path);
-            goto done;
-        }
-    if (t->iter < 0 || t->pos < 0 || t->pos > n || t->n_loss != t->iter) {
-        st = dci_fail(DC_ERR_FORMAT, "'%s': inconsistent iteration counters", f->path);
-        goto done;
-    }
-    if ((st = check_max_iter(s, f->path, t)) != DC_OK) goto done;
-    dci_deep_record_params(s, s->pv, m);
+    dci_deep_record_params(s, s->pv, t->m);
 done:
     dc_model_free(cur);
     if (st != DC_OK) {

@@ -4,51 +4,50 @@
  * are in methods/edcwrn.c. */
 #include "methods/edcwrn_fit.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
-#include "cluster/neighbor_max.h"
-#include "cluster/weighting.h"
 #include "methods/method.h"
-#include "nn/autoencoder.h"
 
+/* Room for the values of a deep method's table (edcwrn's has 38). */
+#define DEEP_MAX_PARAMS 64
+
+static const dci_method *method_of(dci_deep_method method) {
+    return method == DCI_DEEP_EDCWRN ? &dci_method_edcwrn
+           : method == DCI_DEEP_IDEC ? &dci_method_idec
+                                     : &dci_method_dec;
+}
+
+/* The members of c that m's table names, from values (table order). The
+ * values were checked when they were set, and every member's size is
+ * checked against its type here: a failure is a bug in a table. */
+static void fill(const dci_method *m, const double *values, dci_deep_cfg *c) {
+    const dc_status st = dci_params_fill(m->params, m->n_params, values, c);
+    assert(st == DC_OK && "a deep parameter table does not fit dci_deep_cfg");
+    (void)st;
+}
+
+static void fill_defaults(const dci_method *m, dci_deep_cfg *c) {
+    double def[DEEP_MAX_PARAMS];
+    assert(m->n_params <= DEEP_MAX_PARAMS);
+    for (int i = 0; i < m->n_params; i++) def[i] = m->params[i].def;
+    fill(m, def, c);
+}
+
+/* Every member from the defaults of the tables: EDCWRN's table names them
+ * all; IDEC and DEC then take their own defaults (DEC's lr) and the fixed
+ * settings that make them IDEC and DEC (methods/edcwrn.h). */
 dci_deep_cfg dci_deep_cfg_default(dci_deep_method method) {
     dci_deep_cfg c;
     memset(&c, 0, sizeof c);
+    fill_defaults(&dci_method_edcwrn, &c);
     c.method = method;
-    c.batch = 256;
-    c.embed_dim = DCI_AE_DEFAULT_EMBED;
-    c.hidden[0] = 500;
-    c.hidden[1] = 500;
-    c.hidden[2] = 2000;
-    c.pretrain_warmup = 1000;
-    c.pretrain_adam = 1;
-    c.pretrain_cosine = 1;
-    c.augment = DCI_AUGMENT_AUTO;
-    c.pretrain_zoom = DCI_PRETRAIN_ZOOM_DEFAULT;
-    c.augment_fill = DCI_AUGMENT_FILL_DEFAULT;
-    c.init = DCI_INIT_SPECTRAL;
-    c.scale_input = 1;
-    c.n_init = 20;
-    c.neighbors_k = DCI_NMAX_K_DEFAULT;
-    c.update_interval = 140;
-    c.max_iter = 8000;
-    c.pretrain_lr = 0.0;
-    c.pretrain_momentum = 0.9;
-    c.lr = method == DCI_DEEP_DEC ? DCI_DEC_LR_DEFAULT : DCI_DEEP_LR_DEFAULT;
-    c.momentum = 0.9;
-    c.lambda = 0.1;
-    c.a = DCI_KERNEL_A_DEFAULT;
-    c.b = DCI_KERNEL_B_DEFAULT;
-    c.alpha = DCI_WEIGHT_ALPHA_DEFAULT;
-    c.beta = DCI_WEIGHT_BETA_DEFAULT;
-    c.tol = 0.001;
-    c.weighting = method == DCI_DEEP_EDCWRN ? DCI_WEIGHTING_ON : DCI_WEIGHTING_OFF;
-    c.neighbors = method == DCI_DEEP_EDCWRN;
-    c.formulation_idec = method != DCI_DEEP_EDCWRN;
-    c.ce_normalized = 1;
-    c.weighting_scale = DCI_WSCALE_RAW;
-    c.weighting_norm = DCI_WNORM_MEAN;
+    if (method == DCI_DEEP_EDCWRN) return c;
+    fill_defaults(method_of(method), &c);
+    c.weighting = DCI_WEIGHTING_OFF;
+    c.neighbors = 0;
+    c.formulation_idec = 1;
     return c;
 }
 
@@ -69,7 +68,7 @@ static const preset_value authors_preset[] = {
     {"pretrain_schedule", 0, 0},     /* constant */
     {"pretrain_warmup", 0, 0},       {"scale_input", 0, 0},
     {"pretrain_zoom", 0, 0},         {"augment_fill", DCI_FILL_NEAREST, 0},
-    {"n_init", 150, 0},              {"init", DCI_INIT_KMEANS, 0},              {"lr", 1.0, 1},
+    {"n_init", 150, 0},              {"init", DCI_INIT_KMEANS, 0},    {"lr", 1.0, 1},
     {"weighting", DCI_WEIGHTING_AFTER, 1}, {"weighting_norm", DCI_WNORM_SUM, 1},
 };
 
@@ -93,68 +92,9 @@ void dci_deep_effective_params(const dc_solver *s, double *eff) {
     }
 }
 
-/* Value of a parameter if the method's table has it. */
-static int opt_param(const dc_solver *s, const double *eff, const char *name, double *v) {
-    const int i = param_index(s, name);
-    if (i < 0) return 0;
-    *v = eff[i];
-    return 1;
-}
-
 dci_deep_cfg dci_deep_read_cfg(const dc_solver *s, const double *eff, dci_deep_method method) {
     dci_deep_cfg c = dci_deep_cfg_default(method);
-    double v;
-#define RD_I(name, field) \
-    if (opt_param(s, eff, name, &v)) c.field = (int64_t)llround(v)
-#define RD_C(name, field) \
-    if (opt_param(s, eff, name, &v)) c.field = (int)llround(v)
-#define RD_R(name, field) \
-    if (opt_param(s, eff, name, &v)) c.field = v
-#define RD_B(name, field) \
-    if (opt_param(s, eff, name, &v)) c.field = v != 0.0
-    RD_I("k", k);
-    RD_I("batch", batch);
-    RD_I("embed_dim", embed_dim);
-    RD_I("hidden1", hidden[0]);
-    RD_I("hidden2", hidden[1]);
-    RD_I("hidden3", hidden[2]);
-    RD_C("preset", preset);
-    RD_I("pretrain_epochs", pretrain_epochs);
-    RD_I("pretrain_steps", pretrain_steps);
-    RD_I("pretrain_warmup", pretrain_warmup);
-    RD_I("n_init", n_init);
-    RD_I("neighbors_k", neighbors_k);
-    RD_I("update_interval", update_interval);
-    RD_I("max_iter", max_iter);
-    RD_I("checkpoint_every", checkpoint_every);
-    RD_R("pretrain_lr", pretrain_lr);
-    RD_R("pretrain_momentum", pretrain_momentum);
-    RD_R("lr", lr);
-    RD_R("momentum", momentum);
-    RD_R("lambda", lambda);
-    RD_R("a", a);
-    RD_R("b", b);
-    RD_R("alpha", alpha);
-    RD_R("beta", beta);
-    RD_R("tol", tol);
-    RD_C("weighting", weighting);
-    RD_B("neighbors", neighbors);
-    RD_B("formulation", formulation_idec);
-    RD_B("ce_normalized", ce_normalized);
-    RD_C("augment", augment);
-    RD_R("pretrain_zoom", pretrain_zoom);
-    RD_C("augment_fill", augment_fill);
-    RD_C("init", init);
-    RD_B("scale_input", scale_input);
-    RD_B("pretrain_schedule", pretrain_cosine);
-    RD_B("pretrain_optimizer", pretrain_adam);
-    RD_I("weighting_scale", weighting_scale);
-    RD_I("weighting_norm", weighting_norm);
-    if (opt_param(s, eff, "seed", &v)) c.seed = (uint64_t)llround(v);
-#undef RD_I
-#undef RD_C
-#undef RD_R
-#undef RD_B
+    fill(s->m, eff, &c);
     return c;
 }
 

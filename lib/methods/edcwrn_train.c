@@ -251,8 +251,9 @@ dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *x
         }
         memset(t->dr, 0, (size_t)(K * M) * sizeof *t->dr);
     }
-    DCI_TRY(dci_assign_loss(m->kernel, t->closs, z, b, M, m->centers, m->weights, K, pb,
-                            t->lambda_c, grad ? t->dz : NULL, grad ? t->dr : NULL, &lc));
+    const dci_assign_batch batch = {m->kernel, z, b, M, m->centers, m->weights, K};
+    DCI_TRY(dci_assign_loss(&batch, t->closs, pb, t->lambda_c, grad ? t->dz : NULL,
+                            grad ? t->dr : NULL, &lc));
     const double total = lr_loss + t->lambda_c * lc;
     if (!isfinite(total))
         return dci_fail(DC_ERR_NUMERIC, "the reconstruction loss is %s (learning rate too high?)",
@@ -301,7 +302,8 @@ dc_status dci_deep_update(dci_deep_train *t, const float *x) {
     dci_model_combine(m, t->e, t->e_nb, t->nbr, n, t->zall);
     DCI_TRY(dci_embedding_check(t->zall, n, M));
     if (t->kn > 0) DCI_TRY(dci_knn_self(t->zall, n, M, t->kn, t->nbr, NULL));
-    DCI_TRY(dci_assign_q(m->kernel, t->zall, n, M, m->centers, m->weights, K, t->q));
+    const dci_assign_batch all = {m->kernel, t->zall, n, M, m->centers, m->weights, K};
+    DCI_TRY(dci_assign_q(&all, t->q));
     DCI_TRY(dci_assign_target(t->q, n, K, t->p));
     if (m->weights) DCI_TRY(dci_deep_weights(t, t->q, t->zall, n, m->weights));
     dci_assign_labels(t->q, n, K, t->labels_new);
@@ -345,7 +347,8 @@ dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
     dc_model *m = t->m;
     if (m->weights) {
         /* From the batch's forward quantities, before the step moves r. */
-        DCI_TRY(dci_assign_q(m->kernel, t->z, b, M, m->centers, m->weights, K, t->qb));
+        const dci_assign_batch batch = {m->kernel, t->z, b, M, m->centers, m->weights, K};
+        DCI_TRY(dci_assign_q(&batch, t->qb));
         DCI_TRY(dci_deep_weights(t, t->qb, t->z, b, m->weights));
     }
     dci_sgd_step(t->sgd);

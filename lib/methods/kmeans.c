@@ -8,17 +8,22 @@
 #include "deepclust/dataset.h"
 #include "methods/method.h"
 
-static const dci_param_def params[] = {
-    {"k", DC_PARAM_INT, 0, 1, 1e9, DCI_CLOSED, NULL,
-     "number of clusters (required: the default 0 means not set)"},
-    {"seed", DC_PARAM_INT, 0, 0, 9007199254740992.0, DCI_CLOSED, NULL,
-     "random seed of the k-means++ seeding"},
-    {"n_init", DC_PARAM_INT, 10, 1, 10000, DCI_CLOSED, NULL,
-     "restarts; the run with the lowest inertia is kept"},
-    {"max_iter", DC_PARAM_INT, 300, 1, 1e7, DCI_CLOSED, NULL, "Lloyd iterations per restart"},
-    {"tol", DC_PARAM_REAL, 1e-4, 0, 1, DCI_CLOSED, NULL,
-     "stop when the squared centre shift is at most tol times the mean feature variance"},
-};
+#define KMEANS_PARAMS(X, C)                                                                   \
+    X(C, k, INT, 0, 1, 1e9, DCI_CLOSED, NULL,                                                 \
+      "number of clusters (required: the default 0 means not set)")                           \
+    X(C, seed, INT, 0, 0, 9007199254740992.0, DCI_CLOSED, NULL,                               \
+      "random seed of the k-means++ seeding")                                                 \
+    X(C, n_init, INT, 10, 1, 10000, DCI_CLOSED, NULL,                                         \
+      "restarts; the run with the lowest inertia is kept")                                    \
+    X(C, max_iter, INT, 300, 1, 1e7, DCI_CLOSED, NULL, "Lloyd iterations per restart")        \
+    X(C, tol, REAL, 1e-4, 0, 1, DCI_CLOSED, NULL,                                             \
+      "stop when the squared centre shift is at most tol times the mean feature variance")
+
+typedef struct km_cfg {
+    KMEANS_PARAMS(DCI_PARAM_MEMBER, ~)
+} km_cfg;
+
+static const dci_param_def params[] = {KMEANS_PARAMS(DCI_PARAM_ENTRY, km_cfg)};
 
 /* Kept after fit so that predict can assign new rows. */
 typedef struct km_state {
@@ -48,14 +53,15 @@ static int64_t count_labels(const int32_t *labels, int64_t n, int64_t k) {
 }
 
 static dc_status fit(dc_solver *s, const dc_dataset *ds) {
-    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = dci_param_i(s, "k");
+    const km_cfg *c = s->cfg;
+    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = c->k;
     DCI_TRY(dci_check_k(k, n, 1, "kmeans"));
     dci_kmeans_opts o;
     dci_kmeans_opts_default(&o);
-    o.n_init = dci_param_i(s, "n_init");
-    o.max_iter = dci_param_i(s, "max_iter");
-    o.tol = dci_param(s, "tol");
-    o.seed = (uint64_t)dci_param_i(s, "seed");
+    o.n_init = c->n_init;
+    o.max_iter = c->max_iter;
+    o.tol = c->tol;
+    o.seed = (uint64_t)c->seed;
     o.progress = s->progress;
     o.progress_user = s->progress_user;
 
@@ -125,6 +131,7 @@ const dci_method dci_method_kmeans = {
     .name = "kmeans",
     .params = params,
     .n_params = (int)(sizeof params / sizeof params[0]),
+    .cfg_size = sizeof(km_cfg),
     .outputs = outputs,
     .fit = fit,
     .predict = predict,

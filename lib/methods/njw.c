@@ -7,17 +7,22 @@
 #include "core/util.h"
 #include "methods/spectral_common.h"
 
-static const dci_param_def params[] = {DCI_SPECTRAL_PARAMS};
+typedef struct njw_cfg {
+    dci_spectral_cfg spectral;
+} njw_cfg;
+
+static const dci_param_def params[] = {DCI_SPECTRAL_PARAMS(DCI_SPECTRAL_ENTRY, njw_cfg)};
 
 static dc_status fit(dc_solver *s, const dc_dataset *ds) {
+    const dci_spectral_cfg *c = &((const njw_cfg *)s->cfg)->spectral;
     const float *Y;
     int64_t n, k;
-    DCI_TRY(dci_spectral_fit_embedding(s, ds, "njw", &Y, &n, &k));
+    DCI_TRY(dci_spectral_fit_embedding(s, ds, "njw", c, &Y, &n, &k));
 
     dci_kmeans_opts o;
     dci_kmeans_opts_default(&o);
-    o.n_init = dci_param_i(s, "n_init");
-    o.seed = (uint64_t)dci_param_i(s, "seed");
+    o.n_init = c->n_init;
+    o.seed = (uint64_t)c->seed;
     o.progress = s->progress;
     o.progress_user = s->progress_user;
     int32_t *labels = DCI_NEW_ARRAY(int32_t, n, "njw labels");
@@ -47,6 +52,7 @@ const dci_method dci_method_njw = {
     .name = "njw",
     .params = params,
     .n_params = (int)(sizeof params / sizeof params[0]),
+    .cfg_size = sizeof(njw_cfg),
     .outputs = outputs,
     .fit = fit,
 };

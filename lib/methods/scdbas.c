@@ -267,16 +267,15 @@ static dc_status stage_init(stage *w, const float *Y, int64_t n, int64_t d, int6
 }
 
 dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
-                             const dci_scdbas_opts *o, int32_t *labels, float *centers,
-                             double *trace, double *trace_current, double *trace_undamped,
-                             double *trace_undamped_current, dci_scdbas_result *res) {
+                             const dci_scdbas_opts *o, const dci_scdbas_out *out) {
     DCI_CHECK_NULL(Y);
     DCI_CHECK_NULL(o);
+    DCI_CHECK_NULL(out);
+    int32_t *labels = out->labels;
+    float *centers = out->centers;
     DCI_CHECK_NULL(labels);
     DCI_CHECK_NULL(centers);
-    if (n < 1 || d < 1)
-        return dci_fail(DC_ERR_SHAPE, "scdbas: need at least one row and column (got %lld x %lld)",
-                        (long long)n, (long long)d);
+    DCI_TRY(dci_check_shape(n, d, "scdbas embedding"));
     if (K < 1 || K > n)
         return dci_fail(DC_ERR_K_RANGE, "scdbas: K = %lld, need 1 <= K <= n = %lld", (long long)K,
                         (long long)n);
@@ -292,7 +291,8 @@ dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
         goto done;
     }
     double *btrc = btr + len;
-    double *out_tr[4] = {trace, trace_current, trace_undamped, trace_undamped_current};
+    double *out_tr[4] = {out->trace, out->trace_current, out->trace_undamped,
+                         out->trace_undamped_current};
     for (int q = 0; q < 4; q++)
         if (out_tr[q])
             for (int64_t t = 0; t < len; t++) out_tr[q][t] = INFINITY;
@@ -328,7 +328,7 @@ dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
             }
         }
     }
-    if (res) *res = r;
+    if (out->res) *out->res = r;
 done:
     dci_free(btr);
     stage_free(&w);
@@ -338,29 +338,37 @@ done:
 /* ------------------------------------------------------------------------ */
 /* The solver method. */
 
+#define SCDBAS_PARAMS(X, C) \
+    X(C, dbas_mode, CHOICE, 0, 0, 1, DCI_CLOSED, "improved|paper",                                  \
+      "improved: beetles start from k-means++ and Lloyd, then hop between local minima with "       \
+      "damped search excursions, each polished by Lloyd; paper: one beetle from k random rows "     \
+      "of the embedding, absolute step, no polish (as published)")                                  \
+    X(C, dbas_step, REAL, 0, 0, 1e6, DCI_CLOSED, NULL,                                              \
+      "initial step; 0 = mode default (paper: 0.1, absolute; improved: 2.0, relative to the "       \
+      "RMS distance of a point to its centre)")                                                     \
+    X(C, dbas_eta, REAL, 0.95, 1e-6, 1, DCI_CLOSED, NULL,                                           \
+      "step decay per iteration, in (0, 1]")                                                        \
+    X(C, dbas_c, REAL, 5, 1e-6, 1e6, DCI_CLOSED, NULL,                                              \
+      "ratio of the step to the antenna length")                                                    \
+    X(C, dbas_iters, INT, 0, 0, 1e7, DCI_CLOSED, NULL,                                              \
+      "search iterations per beetle; 0 = 100 (improved mode: split into excursions)")               \
+    X(C, dbas_excursion, INT, DCI_SCDBAS_DEFAULT_EXCURSION, 1, 1e7, DCI_CLOSED, NULL,               \
+      "improved mode: search iterations per excursion (each ends with a Lloyd polish)")             \
+    X(C, dbas_damp, REAL, 0.5, 0, 0.999999, DCI_CLOSED, NULL,                                       \
+      "damping factor in [0, 1): x_t = damp x_(t-1) + (1 - damp) x~; 0 = undamped BAS")             \
+    X(C, dbas_beetles, INT, 0, 0, 10000, DCI_CLOSED, NULL,                                          \
+      "independent beetles; 0 = 1 in paper mode, n_init in improved mode")                          \
+    X(C, record_undamped, BOOL, 0, 0, 1, DCI_CLOSED, NULL,                                          \
+      "also run each beetle with damp = 0 and output its traces (trace_undamped, "                  \
+      "trace_undamped_current) for comparison")
+
+typedef struct scdbas_cfg {
+    dci_spectral_cfg spectral;
+    SCDBAS_PARAMS(DCI_PARAM_MEMBER, ~)
+} scdbas_cfg;
+
 static const dci_param_def params[] = {
-    DCI_SPECTRAL_PARAMS,
-    {"dbas_mode", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "improved|paper",
-     "improved: beetles start from k-means++ and Lloyd, then hop between local minima with "
-     "damped search excursions, each polished by Lloyd; paper: one beetle from k random rows "
-     "of the embedding, absolute step, no polish (as published)"},
-    {"dbas_step", DC_PARAM_REAL, 0, 0, 1e6, DCI_CLOSED, NULL,
-     "initial step; 0 = mode default (paper: 0.1, absolute; improved: 2.0, relative to the "
-     "RMS distance of a point to its centre)"},
-    {"dbas_eta", DC_PARAM_REAL, 0.95, 1e-6, 1, DCI_CLOSED, NULL, "step decay per iteration, in (0, 1]"},
-    {"dbas_c", DC_PARAM_REAL, 5, 1e-6, 1e6, DCI_CLOSED, NULL, "ratio of the step to the antenna length"},
-    {"dbas_iters", DC_PARAM_INT, 0, 0, 1e7, DCI_CLOSED, NULL,
-     "search iterations per beetle; 0 = 100 (improved mode: split into excursions)"},
-    {"dbas_excursion", DC_PARAM_INT, DCI_SCDBAS_DEFAULT_EXCURSION, 1, 1e7, DCI_CLOSED, NULL,
-     "improved mode: search iterations per excursion (each ends with a Lloyd polish)"},
-    {"dbas_damp", DC_PARAM_REAL, 0.5, 0, 0.999999, DCI_CLOSED, NULL,
-     "damping factor in [0, 1): x_t = damp x_(t-1) + (1 - damp) x~; 0 = undamped BAS"},
-    {"dbas_beetles", DC_PARAM_INT, 0, 0, 10000, DCI_CLOSED, NULL,
-     "independent beetles; 0 = 1 in paper mode, n_init in improved mode"},
-    {"record_undamped", DC_PARAM_BOOL, 0, 0, 1, DCI_CLOSED, NULL,
-     "also run each beetle with damp = 0 and output its traces (trace_undamped, "
-     "trace_undamped_current) for comparison"},
-};
+    DCI_SPECTRAL_PARAMS(DCI_SPECTRAL_ENTRY, scdbas_cfg) SCDBAS_PARAMS(DCI_PARAM_ENTRY, scdbas_cfg)};
 
 static dc_status put_trace(dc_solver *s, const char *name, const double *t, int64_t len) {
     float *f = DCI_NEW_ARRAY(float, len, name);
@@ -371,31 +379,32 @@ static dc_status put_trace(dc_solver *s, const char *name, const double *t, int6
 
 static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     /* Search options first: bad ones fail before the costly embedding. */
+    const scdbas_cfg *c = s->cfg;
     dci_scdbas_opts o = {0};
-    o.mode = dci_param_i(s, "dbas_mode") == 1 ? DCI_SCDBAS_PAPER : DCI_SCDBAS_IMPROVED;
+    o.mode = c->dbas_mode == 1 ? DCI_SCDBAS_PAPER : DCI_SCDBAS_IMPROVED;
     dc_dbas_config_default(&o.dbas);
-    o.dbas.step = dci_param(s, "dbas_step");
+    o.dbas.step = c->dbas_step;
     if (o.dbas.step == 0.0)
         o.dbas.step = o.mode == DCI_SCDBAS_PAPER ? DCI_SCDBAS_PAPER_STEP : DCI_SCDBAS_IMPROVED_STEP;
-    o.excursion = dci_param_i(s, "dbas_excursion");
-    o.dbas.eta = dci_param(s, "dbas_eta");
-    o.dbas.c = dci_param(s, "dbas_c");
-    o.dbas.damp = dci_param(s, "dbas_damp");
-    o.dbas.iterations = dci_param_i(s, "dbas_iters");
+    o.excursion = c->dbas_excursion;
+    o.dbas.eta = c->dbas_eta;
+    o.dbas.c = c->dbas_c;
+    o.dbas.damp = c->dbas_damp;
+    o.dbas.iterations = c->dbas_iters;
     if (o.dbas.iterations == 0) o.dbas.iterations = DCI_SCDBAS_DEFAULT_ITERS;
-    o.dbas.beetles = dci_param_i(s, "dbas_beetles");
+    o.dbas.beetles = c->dbas_beetles;
     if (o.dbas.beetles == 0)
-        o.dbas.beetles = o.mode == DCI_SCDBAS_PAPER ? 1 : dci_param_i(s, "n_init");
-    o.dbas.seed = (uint64_t)dci_param_i(s, "seed");
+        o.dbas.beetles = o.mode == DCI_SCDBAS_PAPER ? 1 : c->spectral.n_init;
+    o.dbas.seed = (uint64_t)c->spectral.seed;
     o.dbas.progress = s->progress;
     o.dbas.progress_user = s->progress_user;
-    o.record_undamped = dci_param_i(s, "record_undamped") != 0;
+    o.record_undamped = c->record_undamped != 0;
     dc_dbas_config check;
     DCI_TRY(dci_dbas_resolve(&o.dbas, &check));
 
     const float *Y;
     int64_t n, k;
-    DCI_TRY(dci_spectral_fit_embedding(s, ds, "scdbas", &Y, &n, &k));
+    DCI_TRY(dci_spectral_fit_embedding(s, ds, "scdbas", &c->spectral, &Y, &n, &k));
 
     const int64_t len = o.dbas.iterations + 1;
     int32_t *labels = DCI_NEW_ARRAY(int32_t, n, "scdbas labels");
@@ -405,8 +414,9 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     double t0 = dci_now();
     dc_status rc = labels && centers && traces ? DC_OK : DC_ERR_NOMEM;
     if (rc == DC_OK)
-        rc = dci_scdbas_cluster(Y, n, k, k, &o, labels, centers, traces, traces + len,
-                                traces + 2 * len, traces + 3 * len, &r);
+        rc = dci_scdbas_cluster(Y, n, k, k, &o,
+                                &(dci_scdbas_out){labels, centers, traces, traces + len,
+                                                  traces + 2 * len, traces + 3 * len, &r});
     double t_assign = dci_now() - t0;
     if (rc == DC_OK) {
         dci_solver_put_labels(s, labels, n);
@@ -446,6 +456,7 @@ const dci_method dci_method_scdbas = {
     .name = "scdbas",
     .params = params,
     .n_params = (int)(sizeof params / sizeof params[0]),
+    .cfg_size = sizeof(scdbas_cfg),
     .outputs = outputs,
     .fit = fit,
 };

@@ -43,15 +43,20 @@ typedef struct dci_scdbas_result {
     int64_t improvements;  /* improved mode: polished excursions that lowered an SSE */
 } dci_scdbas_result;
 
-/* Y: n x d (finite), 1 <= K <= n. Writes labels (n), centers (K x d) and,
- * when not NULL, iterations + 1 values each of trace / trace_current (the
- * best SSE found so far -- including polished excursions -- and the SSE of
- * the beetle's current position, lowest over the beetles, after each search
- * iteration), and the same for the undamped search if record_undamped.
- * Deterministic for a given dbas.seed. */
+/* Where dci_scdbas_cluster writes: labels (n) and centers (K x d), and when
+ * not NULL iterations + 1 values each of trace / trace_current (the best SSE
+ * found so far -- including polished excursions -- and the SSE of the
+ * beetle's current position, lowest over the beetles, after each search
+ * iteration), the same for the undamped search if record_undamped, and res. */
+typedef struct dci_scdbas_out {
+    int32_t *labels;
+    float *centers;
+    double *trace, *trace_current, *trace_undamped, *trace_undamped_current;
+    dci_scdbas_result *res;
+} dci_scdbas_out;
+
+/* Y: n x d (finite), 1 <= K <= n. Deterministic for a given dbas.seed. */
 dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
-                             const dci_scdbas_opts *o, int32_t *labels, float *centers,
-                             double *trace, double *trace_current, double *trace_undamped,
-                             double *trace_undamped_current, dci_scdbas_result *res);
+                             const dci_scdbas_opts *o, const dci_scdbas_out *out);
 
 #endif

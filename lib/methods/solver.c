@@ -1,5 +1,6 @@
 /* The generic solver handle: parameter tables, results storage and the
  * public dc_solver_* entry points shared by every method. */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,12 @@ dc_status dc_solver_create(dc_solver **out, const char *method) {
     s->m = m;
     s->pv = DCI_NEW_ZEROS(double, m->n_params, "solver parameters");
     s->given = DCI_NEW_ZEROS(unsigned char, m->n_params, "solver parameters");
-    if (!s->pv || !s->given) {
+    s->cfg = m->cfg_size ? DCI_NEW_ZEROS(unsigned char, (int64_t)m->cfg_size, "solver configuration")
+                         : NULL;
+    if (!s->pv || !s->given || (m->cfg_size && !s->cfg)) {
         dci_free(s->pv);
         dci_free(s->given);
+        dci_free(s->cfg);
         dci_free(s);
         return DC_ERR_NOMEM;
     }
@@ -79,6 +83,7 @@ void dc_solver_free(dc_solver *s) {
     if (s->state && s->m->free_state) s->m->free_state(s->state);
     dci_free(s->pv);
     dci_free(s->given);
+    dci_free(s->cfg);
     dci_free(s);
 }
 
@@ -100,17 +105,15 @@ static dc_status unknown_param(const dc_solver *s, const char *name) {
                     s->m->name, name, list);
 }
 
-double dci_param(const dc_solver *s, const char *name) {
+dc_status dci_param_value(const dc_solver *s, const char *name, double *value) {
     int i = param_index(s, name);
-    if (i < 0) {
-        fprintf(stderr, "libdeepclust bug: method '%s' reads undeclared parameter '%s'\n",
-                s->m->name, name);
-        abort();
-    }
-    return s->pv[i];
+    assert(i >= 0 && "a method reads a parameter it does not declare");
+    if (i < 0)
+        return dci_fail(DC_ERR_INTERNAL, "method '%s' reads undeclared parameter '%s'",
+                        s->m->name, name);
+    *value = s->pv[i];
+    return DC_OK;
 }
-
-int64_t dci_param_i(const dc_solver *s, const char *name) { return (int64_t)llround(dci_param(s, name)); }
 
 int dci_param_given(const dc_solver *s, const char *name) {
     int i = param_index(s, name);
@@ -123,12 +126,9 @@ static void accepted_range(const dci_param_def *p, double *lo, double *hi) {
     *hi = p->open & DCI_OPEN_HI ? nextafter(p->hi, -INFINITY) : p->hi;
 }
 
-static dc_status set_value(dc_solver *s, const char *name, double value, int given) {
-    DCI_CHECK_NULL(s);
-    DCI_CHECK_NULL(name);
-    int i = param_index(s, name);
-    if (i < 0) return unknown_param(s, name);
-    const dci_param_def *p = &s->m->params[i];
+/* Whether p accepts value: DC_OK or DC_ERR_INVALID_ARG with the reason. */
+static dc_status check_value(const dci_param_def *p, double value) {
+    const char *name = p->name;
     if (!isfinite(value)) return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' must be finite", name);
     if (p->type != DC_PARAM_REAL && value != floor(value))
         return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' takes a whole number, got %g", name, value);
@@ -138,6 +138,37 @@ static dc_status set_value(dc_solver *s, const char *name, double value, int giv
         return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' = %g is outside %c%g, %g%c: %s", name,
                         value, p->open & DCI_OPEN_LO ? '(' : '[', p->lo, p->hi,
                         p->open & DCI_OPEN_HI ? ')' : ']', p->help);
+    return DC_OK;
+}
+
+dc_status dci_params_fill(const dci_param_def *p, int n, const double *values, void *cfg) {
+    for (int i = 0; i < n; i++) {
+        char *dst = (char *)cfg + p[i].field;
+        const size_t want = p[i].type == DC_PARAM_INT    ? sizeof(DCI_PARAM_CTYPE_INT)
+                            : p[i].type == DC_PARAM_REAL ? sizeof(DCI_PARAM_CTYPE_REAL)
+                                                         : sizeof(int);
+        if (p[i].field_size != want)
+            return dci_fail(DC_ERR_INTERNAL, "parameter '%s': a %zu-byte member for its type",
+                            p[i].name, p[i].field_size);
+        if (p[i].type == DC_PARAM_INT) {
+            const DCI_PARAM_CTYPE_INT v = (DCI_PARAM_CTYPE_INT)llround(values[i]);
+            memcpy(dst, &v, sizeof v);
+        } else if (p[i].type == DC_PARAM_REAL) {
+            memcpy(dst, &values[i], sizeof values[i]);
+        } else {
+            const int v = (int)llround(values[i]);
+            memcpy(dst, &v, sizeof v);
+        }
+    }
+    return DC_OK;
+}
+
+static dc_status set_value(dc_solver *s, const char *name, double value, int given) {
+    DCI_CHECK_NULL(s);
+    DCI_CHECK_NULL(name);
+    int i = param_index(s, name);
+    if (i < 0) return unknown_param(s, name);
+    DCI_TRY(check_value(&s->m->params[i], value));
     s->pv[i] = value;
     if (given) s->given[i] = 1;
     return DC_OK;
@@ -322,7 +353,9 @@ int dc_solver_cancel(dc_solver *s) {
 static dc_status run_fit(dc_solver *s, const dc_dataset *data) {
     __atomic_store_n(&s->run, DCI_RUN_ACTIVE, __ATOMIC_SEQ_CST);
     const volatile int *outer = dci_cancel_bind(&s->run);
-    dc_status st = s->m->fit(s, data);
+    dc_status st = s->m->cfg_size ? dci_params_fill(s->m->params, s->m->n_params, s->pv, s->cfg)
+                                  : DC_OK;
+    if (st == DC_OK) st = s->m->fit(s, data);
     /* The last check: a request made after the method's final one still
      * stops the call, so that a caller who asked never gets a result. */
     if (st == DC_OK) st = dci_cancel_check(s->m->name);
@@ -441,7 +474,10 @@ dc_status dc_solver_output(const dc_solver *s, const char *name, float *dst, int
 int dc_solver_has_output(const dc_solver *s, const char *name) {
     if (!s || !name) return 0;
     for (const dci_output_def *o = s->m->outputs; o && o->name; o++)
-        if (strcmp(o->name, name) == 0) return !o->when || dci_param(s, o->when) != 0.0;
+        if (strcmp(o->name, name) == 0) {
+            double v = 0.0;
+            return !o->when || (dci_param_value(s, o->when, &v) == DC_OK && v != 0.0);
+        }
     return 0;
 }
 

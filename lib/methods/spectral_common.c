@@ -25,18 +25,19 @@ static dc_status one_cluster(dc_solver *s, int64_t n, const float **Y, int64_t *
 }
 
 dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,
-                                     const float **Y, int64_t *n_out, int64_t *k_out) {
-    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = dci_param_i(s, "k");
+                                     const dci_spectral_cfg *c, const float **Y, int64_t *n_out,
+                                     int64_t *k_out) {
+    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = c->k;
     const float *x = dc_dataset_data(ds);
     DCI_TRY(dci_check_k(k, n, 1, method));
-    int64_t m = dci_param_i(s, "m");
+    int64_t m = c->m;
     if (m == 0) m = n - 1 < DCI_SPECTRAL_DEFAULT_M ? n - 1 : DCI_SPECTRAL_DEFAULT_M;
     else if (m >= n)
         return dci_fail(DC_ERR_INVALID_ARG,
                         "%s: m = %lld neighbours, need m < n = %lld (0 = min(10, n - 1))", method,
                         (long long)m, (long long)n);
     DCI_TRY(dci_check_finite(x, n, d, method));
-    const int64_t pca = dci_param_i(s, "pca");
+    const int64_t pca = c->pca;
     if (pca > d)
         return dci_fail(DC_ERR_INVALID_ARG,
                         "%s: pca = %lld components, need at most d = %lld (0 = auto, -1 = off)",
@@ -45,13 +46,13 @@ dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const c
     if (k == 1) return one_cluster(s, n, Y, n_out, k_out);
 
     dci_spectral_opts o = {
-        .mode = (int)dci_param_i(s, "affinity"),
+        .mode = c->affinity,
         .m = m,
-        .eigensolver = (int)dci_param_i(s, "eigensolver"),
-        .seed = (uint64_t)dci_param_i(s, "seed"),
+        .eigensolver = c->eigensolver,
+        .seed = (uint64_t)c->seed,
         .pca_dims = pca,
-        .sigma_sample = dci_param_i(s, "sigma_sample"),
-        .disconnected = (int)dci_param_i(s, "disconnected"),
+        .sigma_sample = c->sigma_sample,
+        .disconnected = c->disconnected,
     };
     dci_spectral_stats st = {0};
     DCI_TRY(dci_solver_progress(s, "embedding", 0, 1, NAN));

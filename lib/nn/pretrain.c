@@ -38,7 +38,7 @@ static dc_status check_args(dci_autoencoder *ae, const float *x, int64_t n, int6
     DCI_CHECK_NULL(ae->enc);
     DCI_CHECK_NULL(x);
     DCI_CHECK_NULL(o);
-    if (n < 1) return dci_fail(DC_ERR_DEGENERATE, "pretrain: no samples");
+    DCI_TRY(dci_check_shape(n, d, "pretrain data"));
     if (d != dci_mlp_in_dim(ae->enc))
         return dci_fail(DC_ERR_SHAPE, "pretrain: data has %lld columns, the network expects %lld",
                         (long long)d, (long long)dci_mlp_in_dim(ae->enc));

@@ -558,6 +558,7 @@ _DEEP_PARAMS = dict(_SolverEstimator._params, preset="preset", pretrain_steps="p
                     update_interval="update_interval", tol="tol", max_iter="max_iter",
                     n_init="n_init", embed_dim="embed_dim", hidden1="hidden1",
                     hidden2="hidden2", hidden3="hidden3", augment="augment",
+                    pretrain_zoom="pretrain_zoom", augment_fill="augment_fill", init="init",
                     checkpoint_every="checkpoint_every")
 
 _DEEP_DOC = """
@@ -580,10 +581,16 @@ _DEEP_DOC = """
     update_interval: T, clustering iterations between target-distribution
     updates; tol: stop when fewer than this fraction of labels changed
     between two updates; max_iter: clustering iterations (mini-batches).
-    n_init: k-means restarts for the initial centres. augment: random
+    n_init: k-means restarts for the initial centres. init: "spectral"
+    (the means of the pre-trained embedding over the clusters of spectral
+    clustering on it, which are also the first targets) or "kmeans"
+    (k-means on the embedding, as DEC, IDEC and the authors). augment: random
     affine augmentation of image batches ("auto": when image_shape = (H, W)
-    or (H, W, C) is given; True needs it). random_state: None (a fresh
-    seed per fit), an int, a RandomState or a Generator.
+    or (H, W, C) is given; True needs it); pretrain_zoom: zoom range z of
+    the pre-training augmentation (scales in [1 - z, 1 + z]); augment_fill:
+    what augmented images show outside the image ("nearest" edge pixel or
+    "zero"). random_state: None (a fresh seed per fit), an int, a
+    RandomState or a Generator.
 
     pretrained: a pre-trained autoencoder (deepclust.Model, e.g. another
     estimator's pretrained_, or that fitted estimator itself) to start from
@@ -816,7 +823,8 @@ class EDCWRN(_DeepEstimator):
                  pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
                  lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
-                 n_init=20, augment="auto", scale_input=True, image_shape=None, pretrained=None,
+                 n_init=20, init="spectral", augment="auto",
+                 pretrain_zoom=0.1, augment_fill="zero", scale_input=True, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -835,7 +843,8 @@ class IDEC(_DeepEstimator):
                  embed_dim=10, preset="default", pretrain_steps=0, pretrain_epochs=0,
                  pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
-                 max_iter=8000, n_init=20, augment="auto", scale_input=True, image_shape=None, pretrained=None,
+                 max_iter=8000, n_init=20, init="spectral", augment="auto",
+                 pretrain_zoom=0.1, augment_fill="zero", scale_input=True, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -855,7 +864,8 @@ class DEC(_DeepEstimator):
                  pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
                  lr=0.01, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
-                 n_init=20, augment="auto", scale_input=True, image_shape=None, pretrained=None, checkpoint=None,
+                 n_init=20, init="spectral", augment="auto",
+                 pretrain_zoom=0.1, augment_fill="zero", scale_input=True, image_shape=None, pretrained=None, checkpoint=None,
                  checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
