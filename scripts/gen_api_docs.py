@@ -13,6 +13,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ORDER = ["version", "export", "status", "core", "dataset", "metrics", "solver", "model",
          "graph", "dbas"]
+# deepclust/mpi.h (MPI builds only) sorts last among the others, by name.
 
 
 def headers():

@@ -13,6 +13,8 @@ pkgs=(
   # the fuzz flavour: clang with libFuzzer and the sanitizer runtimes, and
   # llvm-symbolizer for readable reports
   clang-14 libclang-rt-14-dev llvm-14
+  # the distributed flavour (-Dmpi=enabled, docs/scaling.md): Open MPI and PARPACK
+  libopenmpi-dev openmpi-bin libparpack2-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(python3-torch time hyperfine); fi
 

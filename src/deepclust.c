@@ -14,6 +14,9 @@
 
 #include "cli_common.h"
 #include "cli_segment.h"
+#ifdef DC_CLI_MPI
+#include "cli_mpi.h"
+#endif
 
 static void print_method_params(const char *method) {
     dc_solver *s;
@@ -167,6 +170,10 @@ static void maybe_reexec_fast_blas(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+#ifdef DC_CLI_MPI
+    int mpi_rc; /* under mpirun: the distributed run (cli_mpi.c) */
+    if (cli_mpi_intercept(argc, argv, &mpi_rc)) return mpi_rc;
+#endif
     maybe_reexec_fast_blas(argc, argv);
     if (argc < 2) {
         print_help();

@@ -24,6 +24,10 @@ DC_API dc_status dc_set_allocator(dc_malloc_fn m, dc_realloc_fn r, dc_free_fn f,
 DC_API dc_status dc_set_threads(int n);
 DC_API int dc_get_threads(void);
 
+/* 1 in a library built with MPI (-Dmpi=enabled: deepclust/mpi.h, the
+ * distributed fits), 0 in the plain build, which links no MPI. */
+DC_API int dc_mpi_enabled(void);
+
 typedef enum dc_log_level {
     DC_LOG_ERROR = 0,
     DC_LOG_WARN = 1,

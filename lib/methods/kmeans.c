@@ -7,6 +7,10 @@
 #include "core/util.h"
 #include "deepclust/dataset.h"
 #include "methods/method.h"
+#ifdef DCI_HAVE_MPI
+#include "mpi/comm.h"
+#include "mpi/kmeans_mpi.h"
+#endif
 
 #define KMEANS_PARAMS(X, C)                                                                   \
     X(C, k, INT, 0, 1, 1e9, DCI_CLOSED, NULL,                                                 \
@@ -53,6 +57,9 @@ static int64_t count_labels(const int32_t *labels, int64_t n, int64_t k) {
 }
 
 static dc_status fit(dc_solver *s, const dc_dataset *ds) {
+#ifdef DCI_HAVE_MPI
+    if (dci_mpi_active()) return dci_kmeans_fit_mpi(s, ds); /* lib/mpi/kmeans_mpi.c */
+#endif
     const km_cfg *c = s->cfg;
     const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = c->k;
     DCI_TRY(dci_check_k(k, n, 1, "kmeans"));

@@ -11,6 +11,9 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "methods/method.h"
+#ifdef DCI_HAVE_MPI
+#include "mpi/comm.h"
+#endif
 
 /* Registered methods, in the order dc_solver_method_name lists them. */
 static const dci_method *const g_methods[] = {
@@ -355,6 +358,12 @@ static dc_status run_fit(dc_solver *s, const dc_dataset *data) {
     const volatile int *outer = dci_cancel_bind(&s->run);
     dc_status st = s->m->cfg_size ? dci_params_fill(s->m->params, s->m->n_params, s->pv, s->cfg)
                                   : DC_OK;
+#ifdef DCI_HAVE_MPI
+    /* deepclust/mpi.h: with a communicator set, only the distributed fits run */
+    if (st == DC_OK && dci_mpi_active() && s->m != &dci_method_kmeans)
+        st = dci_fail(DC_ERR_UNSUPPORTED, "%s has no distributed fit yet (a communicator is set: "
+                      "dc_mpi_set_comm; distributed: kmeans)", s->m->name);
+#endif
     if (st == DC_OK) st = s->m->fit(s, data);
     /* The last check: a request made after the method's final one still
      * stops the call, so that a caller who asked never gets a result. */

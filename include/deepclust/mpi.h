@@ -1,0 +1,82 @@
+/* Distributed fits over MPI: only in a library built with -Dmpi=enabled
+ * (dc_mpi_enabled() says which build is loaded; docs/scaling.md has the cost
+ * model and measurements). Include it after <deepclust.h>, with MPI's own
+ * <mpi.h> on the include path (Open MPI: `pkg-config --cflags mpi-c`).
+ *
+ * Model: every rank holds a contiguous block of the rows, in rank order
+ * (dc_mpi_block gives the split dc_mpi_dataset_load uses). While a
+ * communicator is set, dc_solver_fit of "kmeans" is collective over it and
+ * treats the data set it is given as this rank's block; every rank gets the
+ * same centres, inertia and statistics, rank 0 the labels of all n rows
+ * (gathered), every other rank those of its own rows. The methods without a
+ * distributed fit (the deep ones, "njw" and "scdbas" for now) fail with
+ * DC_ERR_UNSUPPORTED while a communicator is set. Results depend on the seed
+ * and the rank count only; for a different rank count they differ by the
+ * rounding of the sums' order (the same labels in practice: checked by the
+ * tests with 1, 2 and 4 ranks).
+ *
+ * MPI failures never abort: the library works on a duplicate of the
+ * communicator with MPI_ERRORS_RETURN, and turns a failed call into
+ * DC_ERR_IO whose detail names the call and the rank. A local failure of
+ * one rank (a bad file, no memory) is agreed on before the next
+ * collective step, so every rank returns an error instead of waiting. */
+#ifndef DEEPCLUST_MPI_H
+#define DEEPCLUST_MPI_H
+
+#include <mpi.h>
+#include <stdint.h>
+#include "deepclust/export.h"
+#include "deepclust/status.h"
+#include "deepclust/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Sets the communicator of the distributed fits for the whole process, as
+ * its Fortran handle (MPI_Comm_c2f(comm)), which has the same type in every
+ * MPI implementation. Collective over comm; MPI must be initialised
+ * (DC_ERR_STATE otherwise). The library keeps a duplicate (MPI_Comm_dup),
+ * so the caller may free comm. MPI_Comm_c2f(MPI_COMM_NULL) goes back to
+ * single-process fits (collective over the previous communicator). Not
+ * thread-safe: set it before fitting. */
+DC_API dc_status dc_mpi_set_comm(MPI_Fint comm);
+
+/* Rank and size in the communicator set; -1 and 0 when none is set. */
+DC_API int dc_mpi_rank(void);
+DC_API int dc_mpi_size(void);
+
+/* The block of rank `rank` among `size` when n rows are split:
+ * first = floor(rank n / size), count = floor((rank + 1) n / size) - first.
+ * Ranks differ by at most one row. */
+DC_API void dc_mpi_block(int64_t n, int rank, int size, int64_t *first, int64_t *count);
+
+/* Loads this rank's block of rows of a data file (collective). NPY
+ * (float32/float64/uint8, C order) and uncompressed IDX (unsigned bytes)
+ * are read by seeking: a rank reads the header and its own rows only. CSV
+ * and gzip-compressed files cannot be seeked into: every rank reads the
+ * whole file and keeps its block (memory of the whole set for a moment).
+ * Checked first, on every rank against rank 0: the file's size and the
+ * CRC-32 of its first 64 KiB must agree (files that differ between
+ * machines: DC_ERR_IO naming the rank); more ranks than rows:
+ * DC_ERR_SHAPE. *n_total (may be NULL) gets the number of rows of the whole
+ * file. opt may be NULL (defaults). Needs a communicator (DC_ERR_STATE). */
+DC_API dc_status dc_mpi_dataset_load(dc_dataset **out, const char *path,
+                                     const dc_load_options *opt, int64_t *n_total);
+
+/* Bytes this rank has handed to MPI since the communicator was set (or the
+ * last reset), by phase: "setup", "load", "seed", "lloyd", "gather". Each
+ * call counts its payload as the application sees it: an allreduce or
+ * allgather of c bytes counts c on every rank, a broadcast c on its root,
+ * a gather c on every rank but the root; what the MPI library puts on the
+ * wire for it depends on its algorithm (a ring allreduce sends about 2c).
+ * Unknown phase: -1. A fit also records its own counts as statistics
+ * "mpi_bytes_<phase>" (this rank) and "mpi_bytes_max_<phase>" (the largest
+ * over the ranks). */
+DC_API int64_t dc_mpi_bytes_sent(const char *phase);
+DC_API void dc_mpi_reset_counters(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

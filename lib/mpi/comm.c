@@ -1,0 +1,202 @@
+/* The library's communicator, the counting MPI wrappers and the public
+ * dc_mpi_* queries (see comm.h and deepclust/mpi.h). */
+#include "mpi/comm.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "deepclust/mpi.h"
+#include "methods/method.h"
+
+const char *const dci_mpi_phase_names[DCI_PH_COUNT] = {"setup", "load", "seed", "lloyd",
+                                                       "gather"};
+
+static MPI_Comm g_comm = MPI_COMM_NULL;
+static int g_rank = -1, g_size = 0;
+static int64_t g_sent[DCI_PH_COUNT];
+
+int dci_mpi_active(void) { return g_comm != MPI_COMM_NULL; }
+MPI_Comm dci_mpi_comm(void) { return g_comm; }
+int dci_mpi_rank(void) { return g_rank; }
+int dci_mpi_size(void) { return g_size; }
+int64_t dci_mpi_counter(dci_mpi_phase ph) { return g_sent[ph]; }
+
+int dc_mpi_rank(void) { return g_rank; }
+int dc_mpi_size(void) { return g_size; }
+
+void dc_mpi_reset_counters(void) { memset(g_sent, 0, sizeof g_sent); }
+
+int64_t dc_mpi_bytes_sent(const char *phase) {
+    if (!phase) return -1;
+    for (int i = 0; i < DCI_PH_COUNT; i++)
+        if (strcmp(phase, dci_mpi_phase_names[i]) == 0) return g_sent[i];
+    return -1;
+}
+
+void dc_mpi_block(int64_t n, int rank, int size, int64_t *first, int64_t *count) {
+    int64_t f = 0, c = 0;
+    if (n > 0 && size > 0 && rank >= 0 && rank < size) {
+        /* floor(r n / N) without overflowing r n */
+        const int64_t q = n / size, r = n % size;
+        f = q * rank + (r * rank) / size;
+        int64_t next = q * (rank + 1) + (r * (rank + 1)) / size;
+        c = next - f;
+    }
+    if (first) *first = f;
+    if (count) *count = c;
+}
+
+static dc_status mpi_error(int rc, const char *call, const char *what) {
+    char msg[MPI_MAX_ERROR_STRING] = "";
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    return dci_fail(DC_ERR_IO, "MPI: %s (%s) failed on rank %d of %d: %s", call, what, g_rank,
+                    g_size, msg);
+}
+
+static dc_status check_count(int64_t count, const char *what) {
+    if (count < 0 || count > INT_MAX)
+        return dci_fail(DC_ERR_UNSUPPORTED, "MPI: %s: %lld elements in one call, at most %d",
+                        what, (long long)count, INT_MAX);
+    return DC_OK;
+}
+
+static dc_status need_comm(void) {
+    if (g_comm == MPI_COMM_NULL)
+        return dci_fail(DC_ERR_STATE, "MPI: no communicator set (dc_mpi_set_comm)");
+    return DC_OK;
+}
+
+static int64_t type_size(MPI_Datatype t) {
+    int s = 0;
+    MPI_Type_size(t, &s);
+    return s;
+}
+
+dc_status dc_mpi_set_comm(MPI_Fint comm) {
+    int init = 0, fin = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (!init || fin) return dci_fail(DC_ERR_STATE, "dc_mpi_set_comm: MPI is not initialised");
+    MPI_Comm c = MPI_Comm_f2c(comm);
+    if (g_comm != MPI_COMM_NULL) {
+        MPI_Comm_free(&g_comm);
+        g_comm = MPI_COMM_NULL;
+        g_rank = -1;
+        g_size = 0;
+    }
+    dc_mpi_reset_counters();
+    if (c == MPI_COMM_NULL) return DC_OK;
+    MPI_Comm dup;
+    int rc = MPI_Comm_dup(c, &dup);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Comm_dup", "dc_mpi_set_comm");
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    g_comm = dup;
+    MPI_Comm_rank(dup, &g_rank);
+    MPI_Comm_size(dup, &g_size);
+    return DC_OK;
+}
+
+dc_status dci_mpi_allreduce(void *buf, int64_t count, MPI_Datatype t, MPI_Op op,
+                            dci_mpi_phase ph, const char *what) {
+    DCI_TRY(need_comm());
+    DCI_TRY(check_count(count, what));
+    int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)count, t, op, g_comm);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce", what);
+    g_sent[ph] += count * type_size(t);
+    return DC_OK;
+}
+
+dc_status dci_mpi_bcast(void *buf, int64_t count, MPI_Datatype t, int root, dci_mpi_phase ph,
+                        const char *what) {
+    DCI_TRY(need_comm());
+    DCI_TRY(check_count(count, what));
+    int rc = MPI_Bcast(buf, (int)count, t, root, g_comm);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Bcast", what);
+    if (g_rank == root) g_sent[ph] += count * type_size(t);
+    return DC_OK;
+}
+
+dc_status dci_mpi_allgather(const void *send, int64_t count, MPI_Datatype t, void *recv,
+                            dci_mpi_phase ph, const char *what) {
+    DCI_TRY(need_comm());
+    DCI_TRY(check_count(count, what));
+    int rc = MPI_Allgather(send, (int)count, t, recv, (int)count, t, g_comm);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allgather", what);
+    g_sent[ph] += count * type_size(t);
+    return DC_OK;
+}
+
+dc_status dci_mpi_gatherv(const void *send, int64_t n_local, MPI_Datatype t, void *recv,
+                          dci_mpi_phase ph, const char *what) {
+    DCI_TRY(need_comm());
+    DCI_TRY(check_count(n_local, what));
+    int *cnt = NULL, *disp = NULL;
+    int ln = (int)n_local, rc;
+    if (g_rank == 0) {
+        cnt = DCI_NEW_ARRAY(int, 2 * (int64_t)g_size, what);
+        if (!cnt) return DC_ERR_NOMEM;
+        disp = cnt + g_size;
+    }
+    /* The counts go to the root first (not counted: setup of the gather). */
+    rc = MPI_Gather(&ln, 1, MPI_INT, cnt, 1, MPI_INT, 0, g_comm);
+    dc_status st = rc == MPI_SUCCESS ? DC_OK : mpi_error(rc, "MPI_Gather", what);
+    if (st == DC_OK && g_rank == 0) {
+        int64_t off = 0;
+        for (int r = 0; r < g_size; r++) {
+            if (off > INT_MAX) {
+                st = dci_fail(DC_ERR_UNSUPPORTED, "MPI: %s: more than %d elements gathered",
+                              what, INT_MAX);
+                break;
+            }
+            disp[r] = (int)off;
+            off += cnt[r];
+        }
+    }
+    /* every rank must enter the gather, or none */
+    st = dci_mpi_agree(st, what);
+    if (st == DC_OK) {
+        rc = MPI_Gatherv(send, ln, t, recv, cnt, disp, t, 0, g_comm);
+        if (rc != MPI_SUCCESS) st = mpi_error(rc, "MPI_Gatherv", what);
+        else if (g_rank != 0) g_sent[ph] += n_local * type_size(t);
+    }
+    dci_free(cnt);
+    return st;
+}
+
+dc_status dci_mpi_agree(dc_status st, const char *what) {
+    DCI_TRY(need_comm());
+    /* (status, rank) pairs: MINLOC picks the most negative code, lowest rank. */
+    int pair[2] = {(int)st, g_rank};
+    int rc = MPI_Allreduce(MPI_IN_PLACE, pair, 1, MPI_2INT, MPI_MINLOC, g_comm);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce", what);
+    g_sent[DCI_PH_SETUP] += 2 * (int64_t)sizeof(int);
+    if (pair[0] == DC_OK || st != DC_OK) return st;
+    return dci_fail((dc_status)pair[0], "%s: rank %d of %d failed (%s); see its own message",
+                    what, pair[1], g_size, dc_strerror((dc_status)pair[0]));
+}
+
+void dci_mpi_snapshot(int64_t *base) { memcpy(base, g_sent, sizeof g_sent); }
+
+dc_status dci_mpi_put_stats(dc_solver *s, const int64_t *base) {
+    int64_t mine[DCI_PH_COUNT], most[DCI_PH_COUNT];
+    for (int i = 0; i < DCI_PH_COUNT; i++) mine[i] = most[i] = g_sent[i] - base[i];
+    int rc = MPI_Allreduce(MPI_IN_PLACE, most, DCI_PH_COUNT, MPI_INT64_T, MPI_MAX, g_comm);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce", "byte counters");
+    static const char *const own[DCI_PH_COUNT] = {"mpi_bytes_setup", "mpi_bytes_load",
+                                                  "mpi_bytes_seed", "mpi_bytes_lloyd",
+                                                  "mpi_bytes_gather"};
+    static const char *const max[DCI_PH_COUNT] = {"mpi_bytes_max_setup", "mpi_bytes_max_load",
+                                                  "mpi_bytes_max_seed", "mpi_bytes_max_lloyd",
+                                                  "mpi_bytes_max_gather"};
+    DCI_TRY(dci_solver_put_stat(s, "ranks", (double)g_size));
+    for (int i = 0; i < DCI_PH_COUNT; i++) {
+        if (!most[i]) continue;
+        DCI_TRY(dci_solver_put_stat(s, own[i], (double)mine[i]));
+        DCI_TRY(dci_solver_put_stat(s, max[i], (double)most[i]));
+    }
+    return DC_OK;
+}

@@ -1,0 +1,68 @@
+/* The library's communicator and its MPI calls (MPI builds only).
+ *
+ * Every MPI call of the library goes through these wrappers: they count the
+ * bytes this rank hands to MPI per phase (deepclust/mpi.h, dc_mpi_bytes_sent;
+ * docs/scaling.md checks them against the cost model) and turn an MPI error
+ * (the duplicate communicator returns errors) into DC_ERR_IO naming the call,
+ * the purpose and the rank. Counts above INT_MAX elements are refused
+ * (DC_ERR_UNSUPPORTED) rather than split. */
+#ifndef DCI_MPI_COMM_H
+#define DCI_MPI_COMM_H
+
+#include <math.h>
+#include <mpi.h>
+#include <stdint.h>
+#include "deepclust/status.h"
+#include "methods/method.h"
+
+/* A parameter of the solver's own method by name (the distributed fits
+ * read them by name, not through the method's private configuration). */
+static inline double dci_param(const dc_solver *s, const char *name) {
+    double v = 0.0;
+    dci_param_value(s, name, &v);
+    return v;
+}
+static inline int64_t dci_param_i(const dc_solver *s, const char *name) {
+    return (int64_t)llround(dci_param(s, name));
+}
+
+typedef enum dci_mpi_phase {
+    DCI_PH_SETUP = 0,
+    DCI_PH_LOAD,
+    DCI_PH_SEED,
+    DCI_PH_LLOYD,
+    DCI_PH_GATHER,
+    DCI_PH_COUNT
+} dci_mpi_phase;
+
+extern const char *const dci_mpi_phase_names[DCI_PH_COUNT];
+
+/* 1 while a communicator is set (dc_mpi_set_comm). */
+int dci_mpi_active(void);
+MPI_Comm dci_mpi_comm(void);
+int dci_mpi_rank(void);
+int dci_mpi_size(void);
+int64_t dci_mpi_counter(dci_mpi_phase ph);
+
+/* Every rank's st -> the first failure in rank order (the lowest rank that
+ * failed keeps its own detail; the others get "rank r failed" in theirs), or
+ * DC_OK on all. Collective; counted under DCI_PH_SETUP. */
+dc_status dci_mpi_agree(dc_status st, const char *what);
+
+dc_status dci_mpi_allreduce(void *buf, int64_t count, MPI_Datatype t, MPI_Op op,
+                            dci_mpi_phase ph, const char *what);
+dc_status dci_mpi_bcast(void *buf, int64_t count, MPI_Datatype t, int root, dci_mpi_phase ph,
+                        const char *what);
+dc_status dci_mpi_allgather(const void *send, int64_t count, MPI_Datatype t, void *recv,
+                            dci_mpi_phase ph, const char *what);
+/* Gathers n_local elements of every rank to rank 0 (in rank order). */
+dc_status dci_mpi_gatherv(const void *send, int64_t n_local, MPI_Datatype t, void *recv,
+                          dci_mpi_phase ph, const char *what);
+
+/* The counters now (DCI_PH_COUNT entries), and the solver statistics
+ * mpi_bytes_<phase> and mpi_bytes_max_<phase> of the traffic since such a
+ * snapshot, for the phases with traffic, plus "ranks". Collective. */
+void dci_mpi_snapshot(int64_t *base);
+dc_status dci_mpi_put_stats(dc_solver *s, const int64_t *base);
+
+#endif

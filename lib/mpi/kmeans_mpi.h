@@ -1,0 +1,32 @@
+/* Distributed k-means (MPI builds): each rank its block of rows. */
+#ifndef DCI_MPI_KMEANS_H
+#define DCI_MPI_KMEANS_H
+
+#include <stdint.h>
+#include "deepclust/status.h"
+
+struct dc_solver;
+struct dc_dataset;
+
+/* Exact distributed greedy k-means++ seeding (the single-process algorithm:
+ * 2 + ln k candidates per centre drawn in proportion to D^2, the one that
+ * lowers the potential most kept), then Lloyd iterations with one allreduce
+ * of the k x d sums, k counts and the label changes per iteration, n_init
+ * restarts, the lowest inertia kept. x: this rank's nl x d block, rows
+ * [row0, row0 + nl) of n. Writes this rank's labels (nl), the centres
+ * (k x d, the same on every rank), the exact inertia and the iterations of
+ * the kept restart. Collective. */
+typedef struct dci_kmeans_mpi_opts {
+    int64_t n_init, max_iter;
+    double tol;
+    uint64_t seed;
+} dci_kmeans_mpi_opts;
+
+dc_status dci_kmeans_mpi(const float *x, int64_t nl, int64_t d, int64_t n, int64_t row0,
+                         int64_t k, const dci_kmeans_mpi_opts *o, int32_t *labels,
+                         float *centers, double *inertia, int64_t *iterations);
+
+/* The "kmeans" method's fit while a communicator is set. */
+dc_status dci_kmeans_fit_mpi(struct dc_solver *s, const struct dc_dataset *ds);
+
+#endif

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""`mpirun -np N deepclust cluster` (tests/mpi/meson.build): k-means on the
+Fashion-MNIST test split (10,000 x 784, read by seeking into the raw IDX
+file) with 1, 2 and 4 ranks gives the same labels and inertia; only rank 0
+prints (one JSON object, one summary line) and writes; the bad inputs fail
+cleanly: more ranks than rows, a file that differs between ranks, a
+non-distributed command, a per-feature normalisation.
+Usage: check_mpi_cli.py DEEPCLUST WORKDIR"""
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+cli, work = sys.argv[1], sys.argv[2]
+FM = "/usr/share/datasets/fashion-mnist"
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OPENBLAS_NUM_THREADS="1")
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL:", what, file=sys.stderr)
+
+
+def mpirun(np_, args, files=None):
+    cmd = ["mpirun", "--oversubscribe", "-np", str(np_), cli] + args
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+os.makedirs(work, exist_ok=True)
+img = os.path.join(work, "fm-images-idx3-ubyte")
+lab = os.path.join(work, "fm-labels-idx1-ubyte")
+if os.path.exists(FM + "/t10k-images-idx3-ubyte.gz"):
+    for src, dst in ((FM + "/t10k-images-idx3-ubyte.gz", img), (FM + "/t10k-labels-idx1-ubyte.gz", lab)):
+        with gzip.open(src) as f, open(dst, "wb") as g:
+            shutil.copyfileobj(f, g)
+    n_expect = 10000
+else:  # without the Debian package: a synthetic IDX file of the same layout
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 3000).astype(np.uint8)
+    x = np.clip(rng.normal(25.0 * y[:, None], 20, (3000, 784)), 0, 255).astype(np.uint8)
+    with open(img, "wb") as f:
+        f.write(bytes([0, 0, 8, 3]) + (3000).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + x.tobytes())
+    with open(lab, "wb") as f:
+        f.write(bytes([0, 0, 8, 1]) + (3000).to_bytes(4, "big") + y.tobytes())
+    n_expect = 3000
+
+runs = {}
+for np_ in (1, 2, 4):
+    out = os.path.join(work, f"labels_np{np_}.npy")
+    r = mpirun(np_, ["cluster", "--method", "kmeans", "--data", img, "--labels", lab,
+                     "--normalize", "scale255", "--k", "10", "--seed", "0", "--n-init", "2",
+                     "--json", "--out", out])
+    check(r.returncode == 0, f"np {np_}: exit {r.returncode}: {r.stderr}")
+    lines = [l for l in r.stdout.splitlines() if l.strip()]
+    check(len(lines) == 1, f"np {np_}: one JSON object on stdout, got {len(lines)} lines")
+    summary = [l for l in r.stderr.splitlines() if l.startswith("kmeans: n=")]
+    check(len(summary) == 1, f"np {np_}: one summary line on stderr, got {len(summary)}")
+    if r.returncode or len(lines) != 1:
+        continue
+    j = json.loads(lines[0])
+    check(j["ranks"] == np_ and j["n"] == n_expect and j["d"] == 784, f"np {np_}: {j}")
+    check(j["rows_local"] in (n_expect // np_, n_expect // np_ + 1), f"np {np_}: rows_local")
+    runs[np_] = (np.load(out), j)
+if len(runs) == 3:
+    base, jb = runs[1]
+    for np_ in (2, 4):
+        lab_np, j = runs[np_]
+        check(np.array_equal(base, lab_np), f"np {np_}: labels differ from np 1")
+        check(abs(j["inertia"] - jb["inertia"]) <= 1e-9 * jb["inertia"], f"np {np_}: inertia")
+        check(j["acc"] == jb["acc"], f"np {np_}: acc")
+    check(jb["acc"] > 0.45, f"ACC {jb['acc']}")
+    print(f"k-means 1/2/4 ranks: same labels, inertia {jb['inertia']:.6g}, ACC {jb['acc']:.4f}")
+
+# bad input: more ranks than rows
+tiny = os.path.join(work, "tiny.npy")
+np.save(tiny, np.arange(9, dtype=np.float32).reshape(3, 3))
+r = mpirun(4, ["cluster", "--method", "kmeans", "--data", tiny, "--k", "2"])
+check(r.returncode == 1, f"4 ranks, 3 rows: exit {r.returncode}")
+check("every rank needs at least one row" in r.stderr, "4 ranks, 3 rows: " + r.stderr)
+# a file that differs between ranks (MPMD: each rank its own path, same size)
+a, b = os.path.join(work, "a.npy"), os.path.join(work, "b.npy")
+np.save(a, np.arange(40, dtype=np.float32).reshape(10, 4))
+np.save(b, np.arange(40, dtype=np.float32).reshape(10, 4) + 1)
+cmd = ["mpirun", "--oversubscribe", "-np", "1", cli, "cluster", "--method", "kmeans", "--data", a,
+       "--k", "2", ":", "-np", "1", cli, "cluster", "--method", "kmeans", "--data", b, "--k", "2"]
+r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+check(r.returncode == 1, f"differing files: exit {r.returncode}")
+check("differs between ranks" in r.stderr and "rank 1" in r.stderr, "differing files: " + r.stderr)
+# what is not distributed
+r = mpirun(2, ["info", tiny])
+check(r.returncode == 2 and "only 'cluster'" in r.stderr, "info under mpirun: " + r.stderr)
+r = mpirun(2, ["cluster", "--method", "kmeans", "--data", a, "--k", "2", "--normalize", "zscore"])
+check(r.returncode == 2 and r.stderr.count("error") == 1, "zscore: " + r.stderr)
+r = mpirun(2, ["cluster", "--method", "idec", "--data", a, "--k", "2"])
+check(r.returncode == 1 and "no distributed fit" in r.stderr, "idec: " + r.stderr)
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,246 @@
+/* The distributed layer (lib/mpi), run under mpirun with 1, 2 and 4 ranks
+ * (tests/mpi/meson.build): block split, MPI errors as DC_ERR_IO naming the
+ * rank, block loading with the fingerprint check, distributed k-means equal
+ * to a 1-rank run of the same code on the whole data (every rank computes
+ * that reference itself on a communicator of its own), methods without a
+ * distributed fit refused, counters. */
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "deepclust.h"
+#include "deepclust/mpi.h"
+#include "mpi/comm.h"
+#include "mpi/kmeans_mpi.h"
+
+static int rank, size;
+
+/* Four Gaussian blobs in 5 dimensions. */
+static float *blobs(int64_t n, int64_t d, uint64_t seed) {
+    float *x = malloc(sizeof(float) * (size_t)(n * d));
+    dci_rng r;
+    dci_rng_init(&r, seed, DCI_STREAM_TEST);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t m = 0; m < d; m++)
+            x[i * d + m] = (float)(dci_rng_normal(&r) + 6.0 * ((i % 4) == m % 4));
+    return x;
+}
+
+static void test_block(void) {
+    int64_t total = 0, prev_end = 0;
+    for (int r = 0; r < 7; r++) {
+        int64_t f, c;
+        dc_mpi_block(100, r, 7, &f, &c);
+        CHECK(f == prev_end);
+        CHECK(c == 14 || c == 15);
+        prev_end = f + c;
+        total += c;
+    }
+    CHECK(total == 100);
+    int64_t f, c;
+    dc_mpi_block(3, 3, 4, &f, &c);
+    CHECK(c == 1 && f == 2);
+}
+
+static void test_errors(void) {
+    /* an invalid root: Open MPI returns an error (MPI_ERRORS_RETURN) */
+    double v = 1.0;
+    dc_status st = dci_mpi_bcast(&v, 1, MPI_DOUBLE, size + 3, DCI_PH_SETUP, "test broadcast");
+    CHECK_STATUS(st, DC_ERR_IO);
+    char want[64];
+    snprintf(want, sizeof want, "on rank %d of %d", rank, size);
+    CHECK_MSG(strstr(dc_last_error(), want) != NULL, "%s", dc_last_error());
+    /* one rank failing: every rank gets an error, the others name it */
+    st = dci_mpi_agree(rank == size - 1 ? dci_fail(DC_ERR_FORMAT, "rank-local failure") : DC_OK,
+                       "agreement");
+    CHECK_STATUS(st, DC_ERR_FORMAT);
+    if (rank != size - 1) {
+        snprintf(want, sizeof want, "rank %d of %d failed", size - 1, size);
+        CHECK_MSG(strstr(dc_last_error(), want) != NULL, "%s", dc_last_error());
+    }
+}
+
+/* An NPY file of the data, written by rank 0. */
+static void write_npy(const char *path, const float *x, int64_t n, int64_t d) {
+    if (rank == 0) CHECK_OK(dc_write_matrix(path, x, n, d, DC_FORMAT_NPY));
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+static void test_load(const char *dir) {
+    const int64_t n = 203, d = 5;
+    float *x = blobs(n, d, 7);
+    char path[512], gz[600], other[600];
+    snprintf(path, sizeof path, "%s/mpi_load.npy", dir);
+    write_npy(path, x, n, d);
+    dc_dataset *ds = NULL;
+    int64_t total = 0, f, c;
+    CHECK_OK(dc_mpi_dataset_load(&ds, path, NULL, &total));
+    dc_mpi_block(n, rank, size, &f, &c);
+    CHECK(total == n);
+    CHECK(ds && dc_dataset_rows(ds) == c && dc_dataset_cols(ds) == d);
+    if (ds) CHECK(memcmp(dc_dataset_data(ds), x + f * d, sizeof(float) * (size_t)(c * d)) == 0);
+    dc_dataset_free(ds);
+    /* the same rows from a gzip copy (read whole and cut) */
+    snprintf(gz, sizeof gz, "%s.gz", path);
+    if (rank == 0) {
+        char cmd[1400];
+        snprintf(cmd, sizeof cmd, "gzip -c '%s' > '%s'", path, gz);
+        CHECK(system(cmd) == 0);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    ds = NULL;
+    CHECK_OK(dc_mpi_dataset_load(&ds, gz, NULL, &total));
+    if (ds) CHECK(memcmp(dc_dataset_data(ds), x + f * d, sizeof(float) * (size_t)(c * d)) == 0);
+    dc_dataset_free(ds);
+    /* a file that differs between ranks: each rank its own content */
+    snprintf(other, sizeof other, "%s/mpi_differs_%d.npy", dir, rank);
+    x[0] = (float)rank;
+    CHECK_OK(dc_write_matrix(other, x, n, d, DC_FORMAT_NPY));
+    /* each rank reads its own copy (per-rank names; the check is on content:
+     * equal sizes, different head CRCs) */
+    ds = NULL;
+    dc_status st = dc_mpi_dataset_load(&ds, other, NULL, NULL);
+    if (size > 1) {
+        CHECK_STATUS(st, DC_ERR_IO);
+        CHECK_MSG(strstr(dc_last_error(), "differs between ranks") ||
+                      strstr(dc_last_error(), "failed"), "%s", dc_last_error());
+    } else CHECK_OK(st);
+    dc_dataset_free(ds);
+    /* more ranks than rows */
+    snprintf(path, sizeof path, "%s/mpi_tiny.npy", dir);
+    write_npy(path, x, size > 1 ? size - 1 : 1, d);
+    ds = NULL;
+    st = dc_mpi_dataset_load(&ds, path, NULL, NULL);
+    if (size > 1) {
+        CHECK_STATUS(st, DC_ERR_SHAPE);
+        CHECK_MSG(strstr(dc_last_error(), "every rank needs at least one row"), "%s", dc_last_error());
+    }
+    dc_dataset_free(ds);
+    free(x);
+}
+
+/* The distributed k-means on the blocks against the same code on one rank
+ * (MPI_COMM_SELF) with all rows: equal labels and centres. */
+static void test_kmeans(void) {
+    const int64_t n = 1001, d = 5, k = 4;
+    float *x = blobs(n, d, 3);
+    int64_t f, c;
+    dc_mpi_block(n, rank, size, &f, &c);
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x + f * d, c, d, DC_BORROW));
+    dc_solver *s = NULL;
+    CHECK_OK(dc_solver_create(&s, "kmeans"));
+    dc_solver_set(s, "k", (double)k);
+    dc_solver_set(s, "seed", 5);
+    dc_solver_set(s, "n_init", 3);
+    dc_mpi_reset_counters();
+    CHECK_OK(dc_solver_fit(s, ds));
+    int64_t nl = 0;
+    CHECK_OK(dc_solver_labels(s, NULL, 0, &nl));
+    CHECK(nl == (rank == 0 ? n : c));
+    int32_t *lab = malloc(sizeof(int32_t) * (size_t)n);
+    dc_solver_labels(s, lab, n, NULL);
+    double inertia = 0, ranks = 0, lloyd = 0, lloyd_max = 0, iters = 0;
+    dc_solver_stat(s, "inertia", &inertia);
+    dc_solver_stat(s, "ranks", &ranks);
+    dc_solver_stat(s, "iterations", &iters);
+    CHECK_OK(dc_solver_stat(s, "mpi_bytes_lloyd", &lloyd));
+    CHECK_OK(dc_solver_stat(s, "mpi_bytes_max_lloyd", &lloyd_max));
+    CHECK(ranks == size);
+    CHECK(lloyd == lloyd_max); /* every rank the same allreduces */
+    CHECK((int64_t)lloyd == dc_mpi_bytes_sent("lloyd"));
+    CHECK(dc_mpi_bytes_sent("nonsense") == -1);
+    float cent[4 * 5];
+    CHECK_OK(dc_solver_output(s, "centers", cent, k * d, NULL, NULL));
+
+    /* the reference: the same code, one rank, all rows */
+    CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_SELF)));
+    dc_dataset *all = NULL;
+    CHECK_OK(dc_dataset_create(&all, x, n, d, DC_BORROW));
+    dc_solver *r = NULL;
+    CHECK_OK(dc_solver_create(&r, "kmeans"));
+    dc_solver_set(r, "k", (double)k);
+    dc_solver_set(r, "seed", 5);
+    dc_solver_set(r, "n_init", 3);
+    CHECK_OK(dc_solver_fit(r, all));
+    int32_t *ref = malloc(sizeof(int32_t) * (size_t)n);
+    dc_solver_labels(r, ref, n, NULL);
+    double ref_inertia = 0;
+    dc_solver_stat(r, "inertia", &ref_inertia);
+    float rcent[4 * 5];
+    dc_solver_output(r, "centers", rcent, k * d, NULL, NULL);
+    CHECK_MSG(fabs(inertia - ref_inertia) <= 1e-9 * ref_inertia, "%.17g vs %.17g", inertia,
+              ref_inertia);
+    int same = 1;
+    /* rank 0 holds all n labels, the others their own block */
+    for (int64_t i = 0; i < (rank == 0 ? n : c); i++)
+        if (lab[i] != ref[(rank == 0 ? 0 : f) + i]) same = 0;
+    CHECK_MSG(same, "labels differ from the 1-rank run on rank %d", rank);
+    double dmax = 0;
+    for (int i = 0; i < k * d; i++) dmax = fmax(dmax, fabs(cent[i] - rcent[i]));
+    CHECK_MSG(dmax < 1e-5, "centres differ by %g", dmax);
+    /* and the single-process library k-means finds the same partition here */
+    CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_NULL)));
+    dc_solver *p = NULL;
+    CHECK_OK(dc_solver_create(&p, "kmeans"));
+    dc_solver_set(p, "k", (double)k);
+    CHECK_OK(dc_solver_fit(p, all));
+    int32_t *plain = malloc(sizeof(int32_t) * (size_t)n);
+    dc_solver_labels(p, plain, n, NULL);
+    double ari = 0;
+    dc_metrics_ari(ref, plain, n, &ari);
+    CHECK_MSG(ari > 0.99, "ARI vs the single-process k-means %g", ari);
+    CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_WORLD)));
+
+    /* without a distributed fit: refused on every rank while a communicator is set */
+    dc_solver *e = NULL;
+    CHECK_OK(dc_solver_create(&e, "idec"));
+    dc_solver_set(e, "k", 2);
+    CHECK_STATUS(dc_solver_fit(e, ds), DC_ERR_UNSUPPORTED);
+    dc_solver_free(e);
+    /* k > n (all ranks agree) */
+    dc_solver_set(s, "k", 1e6);
+    CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_K_RANGE);
+    free(plain);
+    free(ref);
+    free(lab);
+    dc_solver_free(p);
+    dc_solver_free(r);
+    dc_solver_free(s);
+    dc_dataset_free(all);
+    dc_dataset_free(ds);
+    free(x);
+}
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    const char *dir = argc > 1 ? argv[1] : ".";
+    CHECK(dc_mpi_enabled() == 1);
+    CHECK(dc_mpi_rank() == -1 && dc_mpi_size() == 0);
+    dc_dataset *none = NULL;
+    CHECK_STATUS(dc_mpi_dataset_load(&none, "x.npy", NULL, NULL), DC_ERR_STATE);
+    CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_WORLD)));
+    CHECK(dc_mpi_rank() == rank && dc_mpi_size() == size);
+    test_block();
+    test_errors();
+    test_load(dir);
+    test_kmeans();
+    CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_NULL)));
+    /* each rank its own count; the total over ranks decides */
+    int res[2] = {dct_pass, dct_fail};
+    MPI_Allreduce(MPI_IN_PLACE, res, 2, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (rank != 0) {
+        if (dct_fail) fprintf(stderr, "rank %d: %d failed\n", rank, dct_fail);
+    }
+    MPI_Finalize();
+    if (rank == 0) printf("%d passed, %d failed (over %d ranks)\n", res[0], res[1], size);
+    return res[1] ? 1 : 0;
+}
