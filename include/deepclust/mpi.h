@@ -65,7 +65,9 @@ DC_API dc_status dc_mpi_dataset_load(dc_dataset **out, const char *path,
                                      const dc_load_options *opt, int64_t *n_total);
 
 /* Bytes this rank has handed to MPI since the communicator was set (or the
- * last reset), by phase: "setup", "load", "seed", "lloyd", "gather". Each
+ * last reset), by phase: "setup", "load", "seed", "lloyd", "gather" (k-means
+ * and the k-means of NJW), "pca", "knn", "graph", "eigen" (the spectral
+ * embedding), "search" (SCDBAS's beetle search and polish). Each
  * call counts its payload as the application sees it: an allreduce or
  * allgather of c bytes counts c on every rank, a broadcast c on its root,
  * a gather c on every rank but the root; what the MPI library puts on the

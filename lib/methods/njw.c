@@ -6,6 +6,10 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "methods/spectral_common.h"
+#ifdef DCI_HAVE_MPI
+#include "mpi/comm.h"
+#include "mpi/spectral_mpi.h"
+#endif
 
 typedef struct njw_cfg {
     dci_spectral_cfg spectral;
@@ -14,6 +18,9 @@ typedef struct njw_cfg {
 static const dci_param_def params[] = {DCI_SPECTRAL_PARAMS(DCI_SPECTRAL_ENTRY, njw_cfg)};
 
 static dc_status fit(dc_solver *s, const dc_dataset *ds) {
+#ifdef DCI_HAVE_MPI
+    if (dci_mpi_active()) return dci_njw_fit_mpi(s, ds); /* lib/mpi/scdbas_mpi.c */
+#endif
     const dci_spectral_cfg *c = &((const njw_cfg *)s->cfg)->spectral;
     const float *Y;
     int64_t n, k;

@@ -18,6 +18,10 @@
 #include "core/util.h"
 #include "methods/spectral_common.h"
 #include "opt/dbas.h"
+#ifdef DCI_HAVE_MPI
+#include "mpi/comm.h"
+#include "mpi/spectral_mpi.h"
+#endif
 
 /* Lloyd refinement of the improved mode: the k-means defaults. */
 #define POLISH_MAX_ITER 300
@@ -377,8 +381,7 @@ static dc_status put_trace(dc_solver *s, const char *name, const double *t, int6
     return dci_solver_put_output(s, name, f, 1, len);
 }
 
-static dc_status fit(dc_solver *s, const dc_dataset *ds) {
-    /* Search options first: bad ones fail before the costly embedding. */
+dc_status dci_scdbas_opts_from_solver(const dc_solver *s, dci_scdbas_opts *out) {
     const scdbas_cfg *c = s->cfg;
     dci_scdbas_opts o = {0};
     o.mode = c->dbas_mode == 1 ? DCI_SCDBAS_PAPER : DCI_SCDBAS_IMPROVED;
@@ -401,6 +404,29 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     o.record_undamped = c->record_undamped != 0;
     dc_dbas_config check;
     DCI_TRY(dci_dbas_resolve(&o.dbas, &check));
+    *out = o;
+    return DC_OK;
+}
+
+dc_status dci_scdbas_put_traces(dc_solver *s, const double *traces, int64_t len,
+                                int record_undamped) {
+    DCI_TRY(put_trace(s, "trace", traces, len));
+    DCI_TRY(put_trace(s, "trace_current", traces + len, len));
+    if (record_undamped) {
+        DCI_TRY(put_trace(s, "trace_undamped", traces + 2 * len, len));
+        DCI_TRY(put_trace(s, "trace_undamped_current", traces + 3 * len, len));
+    }
+    return DC_OK;
+}
+
+static dc_status fit(dc_solver *s, const dc_dataset *ds) {
+#ifdef DCI_HAVE_MPI
+    if (dci_mpi_active()) return dci_scdbas_fit_mpi(s, ds); /* lib/mpi/scdbas_mpi.c */
+#endif
+    /* Search options first: bad ones fail before the costly embedding. */
+    const scdbas_cfg *c = s->cfg;
+    dci_scdbas_opts o;
+    DCI_TRY(dci_scdbas_opts_from_solver(s, &o));
 
     const float *Y;
     int64_t n, k;
@@ -424,11 +450,7 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
         rc = dci_solver_put_output(s, "centers", centers, k, k);
         centers = NULL;
     }
-    if (rc == DC_OK) rc = put_trace(s, "trace", traces, len);
-    if (rc == DC_OK) rc = put_trace(s, "trace_current", traces + len, len);
-    if (rc == DC_OK && o.record_undamped) rc = put_trace(s, "trace_undamped", traces + 2 * len, len);
-    if (rc == DC_OK && o.record_undamped)
-        rc = put_trace(s, "trace_undamped_current", traces + 3 * len, len);
+    if (rc == DC_OK) rc = dci_scdbas_put_traces(s, traces, len, o.record_undamped);
     dci_free(labels);
     dci_free(centers);
     dci_free(traces);

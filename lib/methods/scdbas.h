@@ -59,4 +59,12 @@ typedef struct dci_scdbas_out {
 dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
                              const dci_scdbas_opts *o, const dci_scdbas_out *out);
 
+/* The search options of a "scdbas" solver's parameters (checked); and its
+ * trace outputs from the four traces of len values each (the undamped two
+ * only with record_undamped). Shared with the distributed fit. */
+struct dc_solver;
+dc_status dci_scdbas_opts_from_solver(const struct dc_solver *s, dci_scdbas_opts *o);
+dc_status dci_scdbas_put_traces(struct dc_solver *s, const double *traces, int64_t len,
+                                int record_undamped);
+
 #endif

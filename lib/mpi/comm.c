@@ -9,10 +9,11 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "deepclust/mpi.h"
+#include "core/util.h"
 #include "methods/method.h"
 
-const char *const dci_mpi_phase_names[DCI_PH_COUNT] = {"setup", "load", "seed", "lloyd",
-                                                       "gather"};
+const char *const dci_mpi_phase_names[DCI_PH_COUNT] = {
+    "setup", "load", "seed", "lloyd", "gather", "pca", "knn", "graph", "eigen", "search"};
 
 static MPI_Comm g_comm = MPI_COMM_NULL;
 static int g_rank = -1, g_size = 0;
@@ -167,6 +168,38 @@ dc_status dci_mpi_gatherv(const void *send, int64_t n_local, MPI_Datatype t, voi
     return st;
 }
 
+dc_status dci_mpi_alltoall(const void *send, int count, MPI_Datatype t, void *recv,
+                           dci_mpi_phase ph, const char *what) {
+    DCI_TRY(need_comm());
+    int rc = MPI_Alltoall(send, count, t, recv, count, t, g_comm);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Alltoall", what);
+    g_sent[ph] += (int64_t)count * (g_size - 1) * type_size(t);
+    return DC_OK;
+}
+
+dc_status dci_mpi_alltoallv(const void *send, const int *scount, const int *sdisp, void *recv,
+                            const int *rcount, const int *rdisp, MPI_Datatype t,
+                            dci_mpi_phase ph, const char *what) {
+    DCI_TRY(need_comm());
+    int rc = MPI_Alltoallv(send, scount, sdisp, t, recv, rcount, rdisp, t, g_comm);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Alltoallv", what);
+    int64_t sent = 0;
+    for (int r = 0; r < g_size; r++)
+        if (r != g_rank) sent += scount[r];
+    g_sent[ph] += sent * type_size(t);
+    return DC_OK;
+}
+
+dc_status dci_mpi_sendrecv_replace(void *buf, int64_t count, MPI_Datatype t, int dest, int src,
+                                   dci_mpi_phase ph, const char *what) {
+    DCI_TRY(need_comm());
+    DCI_TRY(check_count(count, what));
+    int rc = MPI_Sendrecv_replace(buf, (int)count, t, dest, 0, src, 0, g_comm, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Sendrecv_replace", what);
+    g_sent[ph] += count * type_size(t);
+    return DC_OK;
+}
+
 dc_status dci_mpi_agree(dc_status st, const char *what) {
     DCI_TRY(need_comm());
     /* (status, rank) pairs: MINLOC picks the most negative code, lowest rank. */
@@ -179,6 +212,52 @@ dc_status dci_mpi_agree(dc_status st, const char *what) {
                     what, pair[1], g_size, dc_strerror((dc_status)pair[0]));
 }
 
+dc_status dci_mpi_cancel_agree(const char *phase) {
+    int flag = dci_cancel_requested();
+    int rc = MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_INT, MPI_MAX, g_comm);
+    if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce", phase);
+    g_sent[DCI_PH_SETUP] += (int64_t)sizeof(int);
+    return flag ? dci_fail(DC_ERR_CANCELLED, "%s: cancelled (on some rank)", phase) : DC_OK;
+}
+
+dc_status dci_mpi_put_labels(dc_solver *s, int32_t *labels, int64_t nl, int64_t n) {
+    int32_t *all = NULL;
+    if (g_rank == 0 && !(all = DCI_NEW_ARRAY(int32_t, n, "labels (all ranks)"))) {
+        dci_free(labels);
+        return dci_mpi_agree(DC_ERR_NOMEM, "labels");
+    }
+    dc_status st = dci_mpi_agree(DC_OK, "labels");
+    if (st == DC_OK)
+        st = dci_mpi_gatherv(labels, nl, MPI_INT32_T, all, DCI_PH_GATHER, "labels to rank 0");
+    if (st != DC_OK) {
+        dci_free(all);
+        dci_free(labels);
+        return st;
+    }
+    if (g_rank == 0) {
+        dci_free(labels);
+        dci_solver_put_labels(s, all, n);
+    } else dci_solver_put_labels(s, labels, nl);
+    return DC_OK;
+}
+
+dc_status dci_mpi_put_rows(dc_solver *s, const char *name, const float *rows, int64_t nl,
+                           int64_t n, int64_t cols) {
+    float *all = NULL;
+    dc_status st = DC_OK;
+    if (g_rank == 0 && !(all = DCI_NEW_ARRAY(float, n * cols, name))) st = DC_ERR_NOMEM;
+    st = dci_mpi_agree(st, name);
+    if (st == DC_OK) st = dci_mpi_gatherv(rows, nl * cols, MPI_FLOAT, all, DCI_PH_GATHER, name);
+    if (st == DC_OK) {
+        if (g_rank == 0) {
+            st = dci_solver_put_output(s, name, all, n, cols);
+            all = NULL;
+        } else st = dci_solver_put_output_copy(s, name, rows, nl, cols);
+    }
+    dci_free(all);
+    return st;
+}
+
 void dci_mpi_snapshot(int64_t *base) { memcpy(base, g_sent, sizeof g_sent); }
 
 dc_status dci_mpi_put_stats(dc_solver *s, const int64_t *base) {
@@ -186,12 +265,15 @@ dc_status dci_mpi_put_stats(dc_solver *s, const int64_t *base) {
     for (int i = 0; i < DCI_PH_COUNT; i++) mine[i] = most[i] = g_sent[i] - base[i];
     int rc = MPI_Allreduce(MPI_IN_PLACE, most, DCI_PH_COUNT, MPI_INT64_T, MPI_MAX, g_comm);
     if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce", "byte counters");
-    static const char *const own[DCI_PH_COUNT] = {"mpi_bytes_setup", "mpi_bytes_load",
-                                                  "mpi_bytes_seed", "mpi_bytes_lloyd",
-                                                  "mpi_bytes_gather"};
-    static const char *const max[DCI_PH_COUNT] = {"mpi_bytes_max_setup", "mpi_bytes_max_load",
-                                                  "mpi_bytes_max_seed", "mpi_bytes_max_lloyd",
-                                                  "mpi_bytes_max_gather"};
+    static const char *const own[DCI_PH_COUNT] = {
+        "mpi_bytes_setup", "mpi_bytes_load", "mpi_bytes_seed",  "mpi_bytes_lloyd",
+        "mpi_bytes_gather", "mpi_bytes_pca", "mpi_bytes_knn", "mpi_bytes_graph",
+        "mpi_bytes_eigen", "mpi_bytes_search"};
+    static const char *const max[DCI_PH_COUNT] = {
+        "mpi_bytes_max_setup", "mpi_bytes_max_load", "mpi_bytes_max_seed",
+        "mpi_bytes_max_lloyd", "mpi_bytes_max_gather", "mpi_bytes_max_pca",
+        "mpi_bytes_max_knn", "mpi_bytes_max_graph", "mpi_bytes_max_eigen",
+        "mpi_bytes_max_search"};
     DCI_TRY(dci_solver_put_stat(s, "ranks", (double)g_size));
     for (int i = 0; i < DCI_PH_COUNT; i++) {
         if (!most[i]) continue;

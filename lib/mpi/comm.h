@@ -32,6 +32,11 @@ typedef enum dci_mpi_phase {
     DCI_PH_SEED,
     DCI_PH_LLOYD,
     DCI_PH_GATHER,
+    DCI_PH_PCA,    /* spectral: the covariance allreduce */
+    DCI_PH_KNN,    /* spectral: row blocks around the ring */
+    DCI_PH_GRAPH,  /* spectral: reverse edges, sigmas, degrees, components */
+    DCI_PH_EIGEN,  /* spectral: PARPACK's own reductions are not counted; the mat-vecs' halo */
+    DCI_PH_SEARCH, /* SCDBAS: the beetle search's fitness allreduces */
     DCI_PH_COUNT
 } dci_mpi_phase;
 
@@ -58,10 +63,31 @@ dc_status dci_mpi_allgather(const void *send, int64_t count, MPI_Datatype t, voi
 /* Gathers n_local elements of every rank to rank 0 (in rank order). */
 dc_status dci_mpi_gatherv(const void *send, int64_t n_local, MPI_Datatype t, void *recv,
                           dci_mpi_phase ph, const char *what);
+/* MPI_Alltoall / MPI_Alltoallv (counts and displacements in elements). The
+ * bytes counted are those sent to other ranks. */
+dc_status dci_mpi_alltoall(const void *send, int count, MPI_Datatype t, void *recv,
+                           dci_mpi_phase ph, const char *what);
+dc_status dci_mpi_alltoallv(const void *send, const int *scount, const int *sdisp, void *recv,
+                            const int *rcount, const int *rdisp, MPI_Datatype t,
+                            dci_mpi_phase ph, const char *what);
+/* Sends buf (count elements) to rank dest and receives as many from src into it. */
+dc_status dci_mpi_sendrecv_replace(void *buf, int64_t count, MPI_Datatype t, int dest, int src,
+                                   dci_mpi_phase ph, const char *what);
 
 /* The counters now (DCI_PH_COUNT entries), and the solver statistics
  * mpi_bytes_<phase> and mpi_bytes_max_<phase> of the traffic since such a
  * snapshot, for the phases with traffic, plus "ranks". Collective. */
+/* DC_ERR_CANCELLED on every rank when any rank's running fit was asked to
+ * stop (dc_solver_cancel), else DC_OK. Collective. */
+dc_status dci_mpi_cancel_agree(const char *phase);
+
+/* The labels of a distributed fit to the solver: this rank's nl labels
+ * (takes ownership, dci_malloc'd; freed on failure too) gathered on rank 0,
+ * which keeps all n; the other ranks keep their own. Collective. */
+dc_status dci_mpi_put_labels(dc_solver *s, int32_t *labels, int64_t nl, int64_t n);
+/* The same for a float matrix output of nl x cols (copied). */
+dc_status dci_mpi_put_rows(dc_solver *s, const char *name, const float *rows, int64_t nl,
+                           int64_t n, int64_t cols);
 void dci_mpi_snapshot(int64_t *base);
 dc_status dci_mpi_put_stats(dc_solver *s, const int64_t *base);
 

@@ -249,6 +249,27 @@ static double exact_inertia_local(const kctx *c, const float *cent) {
     return s;
 }
 
+/* Row norms, and tol made absolute: relative to the mean per-feature
+ * variance of all n rows (stat: 2d doubles of work space). */
+static dc_status prepare(kctx *c, double *stat, double tol, double *tol_abs) {
+    const int64_t nl = c->nl, d = c->d;
+    for (int64_t i = 0; i < nl; i++) {
+        c->xn[i] = norm2(c->x + i * d, d);
+        for (int64_t m = 0; m < d; m++) {
+            stat[m] += c->x[i * d + m];
+            stat[d + m] += (double)c->x[i * d + m] * c->x[i * d + m];
+        }
+    }
+    DCI_TRY(dci_mpi_allreduce(stat, 2 * d, MPI_DOUBLE, MPI_SUM, DCI_PH_SEED, "feature variance"));
+    double var = 0.0;
+    for (int64_t m = 0; m < d; m++) {
+        double mu = stat[m] / (double)c->n, v = stat[d + m] / (double)c->n - mu * mu;
+        var += v > 0.0 ? v : 0.0;
+    }
+    *tol_abs = tol * var / (double)d;
+    return DC_OK;
+}
+
 static void kctx_free(kctx *c) {
     dci_free(c->xn);
     dci_free(c->dot);
@@ -285,23 +306,9 @@ dc_status dci_kmeans_mpi(const float *x, int64_t nl, int64_t d, int64_t n, int64
                        ? DC_OK
                        : DC_ERR_NOMEM;
     st = dci_mpi_agree(st, "kmeans (distributed)");
+    double tol_abs = 0.0;
+    if (st == DC_OK) st = prepare(&c, stat, o->tol, &tol_abs);
     if (st != DC_OK) goto done;
-    /* tol relative to the mean per-feature variance of all n rows */
-    for (int64_t i = 0; i < nl; i++) {
-        c.xn[i] = norm2(x + i * d, d);
-        for (int64_t m = 0; m < d; m++) {
-            stat[m] += x[i * d + m];
-            stat[d + m] += (double)x[i * d + m] * x[i * d + m];
-        }
-    }
-    if ((st = dci_mpi_allreduce(stat, 2 * d, MPI_DOUBLE, MPI_SUM, DCI_PH_SEED, "feature variance")))
-        goto done;
-    double var = 0.0;
-    for (int64_t m = 0; m < d; m++) {
-        double mu = stat[m] / (double)n, v = stat[d + m] / (double)n - mu * mu;
-        var += v > 0.0 ? v : 0.0;
-    }
-    const double tol_abs = o->tol * var / (double)d;
 
     dci_rng rng;
     dci_rng_init(&rng, o->seed, DCI_STREAM_KMEANS);
@@ -330,22 +337,55 @@ done:
     return st;
 }
 
-/* ---- the solver method's distributed fit -------------------------------- */
+dc_status dci_kmeans_mpi_refine(const float *x, int64_t nl, int64_t d, int64_t n, int64_t row0,
+                                int64_t k, float *centers, int64_t max_iter, double tol,
+                                int32_t *labels, double *inertia) {
+    kctx c = {.x = x, .nl = nl, .d = d, .k = k, .n = n, .row0 = row0, .rank = dci_mpi_rank(),
+              .size = dci_mpi_size()};
+    const int64_t nb = nl > 0 ? nl : 1;
+    c.xn = DCI_NEW_ARRAY(float, nb, "k-means norms");
+    c.dot = DCI_NEW_ARRAY(float, TILE * k, "k-means tile");
+    c.cn = DCI_NEW_ARRAY(float, k, "k-means centre norms");
+    c.sums = DCI_NEW_ARRAY(double, k * d + k + 2, "k-means sums");
+    c.mind = DCI_NEW_ARRAY(double, nb, "k-means distances");
+    c.lab = DCI_NEW_ARRAY(int32_t, nb, "k-means labels");
+    c.prev = DCI_NEW_ARRAY(int32_t, nb, "k-means labels");
+    double *stat = DCI_NEW_ZEROS(double, 2 * d, "k-means variance");
+    dc_status st = c.xn && c.dot && c.cn && c.sums && c.mind && c.lab && c.prev && stat
+                       ? DC_OK
+                       : DC_ERR_NOMEM;
+    st = dci_mpi_agree(st, "kmeans (distributed)");
+    double tol_abs = 0.0;
+    if (st == DC_OK) st = prepare(&c, stat, tol, &tol_abs);
+    int64_t it = 0;
+    if (st == DC_OK) st = lloyd(&c, centers, max_iter, tol_abs, &it);
+    if (st == DC_OK) {
+        assign(&c, centers);
+        double in = exact_inertia_local(&c, centers);
+        st = dci_mpi_allreduce(&in, 1, MPI_DOUBLE, MPI_SUM, DCI_PH_LLOYD, "inertia");
+        if (st == DC_OK) {
+            if (labels) memcpy(labels, c.lab, sizeof(int32_t) * (size_t)nl);
+            if (inertia) *inertia = in;
+        }
+    }
+    kctx_free(&c);
+    dci_free(stat);
+    return st;
+}
 
-dc_status dci_kmeans_fit_mpi(dc_solver *s, const dc_dataset *ds) {
-    int64_t base[DCI_PH_COUNT];
-    dci_mpi_snapshot(base);
-    const int64_t nl = dc_dataset_rows(ds), k = dci_param_i(s, "k");
+dc_status dci_mpi_rows(const dc_dataset *ds, const char *method, int64_t *n_out,
+                       int64_t *row0_out) {
+    const int64_t nl = dc_dataset_rows(ds);
     int64_t d = dc_dataset_cols(ds), dmax = d, dmin = d, n = nl, row0 = 0;
     DCI_TRY(dci_mpi_allreduce(&n, 1, MPI_INT64_T, MPI_SUM, DCI_PH_SETUP, "rows"));
     DCI_TRY(dci_mpi_allreduce(&dmax, 1, MPI_INT64_T, MPI_MAX, DCI_PH_SETUP, "columns"));
     DCI_TRY(dci_mpi_allreduce(&dmin, 1, MPI_INT64_T, MPI_MIN, DCI_PH_SETUP, "columns"));
     if (dmin != dmax)
-        return dci_fail(DC_ERR_SHAPE, "kmeans (distributed): the ranks' blocks have %lld to %lld "
-                        "columns", (long long)dmin, (long long)dmax);
+        return dci_fail(DC_ERR_SHAPE, "%s (distributed): the ranks' blocks have %lld to %lld "
+                        "columns", method, (long long)dmin, (long long)dmax);
     /* this rank's first row: the rows of the ranks before it */
     int64_t *rows = DCI_NEW_ARRAY(int64_t, dci_mpi_size(), "rows per rank");
-    dc_status st = dci_mpi_agree(rows ? DC_OK : DC_ERR_NOMEM, "kmeans (distributed)");
+    dc_status st = dci_mpi_agree(rows ? DC_OK : DC_ERR_NOMEM, method);
     if (st == DC_OK) st = dci_mpi_allgather(&nl, 1, MPI_INT64_T, rows, DCI_PH_SETUP, "rows per rank");
     int64_t empty = 0;
     if (st == DC_OK)
@@ -356,39 +396,38 @@ dc_status dci_kmeans_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     dci_free(rows);
     DCI_TRY(st);
     if (empty)
-        return dci_fail(DC_ERR_SHAPE, "kmeans (distributed): %lld of %d ranks have no rows "
-                        "(n = %lld): use at most n ranks", (long long)empty, dci_mpi_size(),
-                        (long long)n);
+        return dci_fail(DC_ERR_SHAPE, "%s (distributed): %lld of %d ranks have no rows "
+                        "(n = %lld): use at most n ranks", method, (long long)empty,
+                        dci_mpi_size(), (long long)n);
+    DCI_TRY(dci_mpi_agree(dci_check_finite(dc_dataset_data(ds), nl, d, method), method));
+    *n_out = n;
+    *row0_out = row0;
+    return DC_OK;
+}
+
+/* ---- the solver method's distributed fit -------------------------------- */
+
+dc_status dci_kmeans_fit_mpi(dc_solver *s, const dc_dataset *ds) {
+    int64_t base[DCI_PH_COUNT];
+    dci_mpi_snapshot(base);
+    const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = dci_param_i(s, "k");
+    int64_t n = 0, row0 = 0;
+    DCI_TRY(dci_mpi_rows(ds, "kmeans", &n, &row0));
     DCI_TRY(dci_check_k(k, n, 1, "kmeans"));
-    DCI_TRY(dci_mpi_agree(dci_check_finite(dc_dataset_data(ds), nl, d, "kmeans"), "kmeans data"));
     dci_kmeans_mpi_opts o = {dci_param_i(s, "n_init"), dci_param_i(s, "max_iter"),
                              dci_param(s, "tol"), (uint64_t)dci_param_i(s, "seed")};
     int32_t *labels = DCI_NEW_ARRAY(int32_t, nl, "kmeans labels");
     float *centers = DCI_NEW_ARRAY(float, k * d, "kmeans centres");
-    int32_t *all = NULL;
-    if (dci_mpi_rank() == 0) all = DCI_NEW_ARRAY(int32_t, n, "kmeans labels (all ranks)");
     double inertia = 0.0;
     int64_t iterations = 0;
-    st = labels && centers && (all || dci_mpi_rank() != 0) ? DC_OK : DC_ERR_NOMEM;
-    st = dci_mpi_agree(st, "kmeans (distributed)");
+    dc_status st = dci_mpi_agree(labels && centers ? DC_OK : DC_ERR_NOMEM, "kmeans (distributed)");
     if (st == DC_OK)
         st = dci_kmeans_mpi(dc_dataset_data(ds), nl, d, n, row0, k, &o, labels, centers,
                             &inertia, &iterations);
-    if (st == DC_OK)
-        st = dci_mpi_gatherv(labels, nl, MPI_INT32_T, all, DCI_PH_GATHER, "labels to rank 0");
     if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", centers, k, d);
-    if (st == DC_OK) {
-        if (dci_mpi_rank() == 0) {
-            dci_solver_put_labels(s, all, n);
-            all = NULL;
-        } else {
-            dci_solver_put_labels(s, labels, nl);
-            labels = NULL;
-        }
-    }
-    dci_free(labels);
+    if (st == DC_OK) st = dci_mpi_put_labels(s, labels, nl, n);
+    labels = NULL; /* the solver's now */
     dci_free(centers);
-    dci_free(all);
     DCI_TRY(st);
     DCI_TRY(dci_solver_put_stat(s, "inertia", inertia));
     DCI_TRY(dci_solver_put_stat(s, "iterations", (double)iterations));

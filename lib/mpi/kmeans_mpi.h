@@ -26,6 +26,18 @@ dc_status dci_kmeans_mpi(const float *x, int64_t nl, int64_t d, int64_t n, int64
                          int64_t k, const dci_kmeans_mpi_opts *o, int32_t *labels,
                          float *centers, double *inertia, int64_t *iterations);
 
+/* Lloyd from the given centres (refined in place), then the labels of the
+ * final centres and their exact inertia (labels, inertia may be NULL). */
+dc_status dci_kmeans_mpi_refine(const float *x, int64_t nl, int64_t d, int64_t n, int64_t row0,
+                                int64_t k, float *centers, int64_t max_iter, double tol,
+                                int32_t *labels, double *inertia);
+
+/* The global row count n and this rank's first row from the blocks of all
+ * ranks, checking equal widths, no empty rank and finite data (on every
+ * rank). Collective. */
+dc_status dci_mpi_rows(const struct dc_dataset *ds, const char *method, int64_t *n,
+                       int64_t *row0);
+
 /* The "kmeans" method's fit while a communicator is set. */
 dc_status dci_kmeans_fit_mpi(struct dc_solver *s, const struct dc_dataset *ds);
 
