@@ -3,7 +3,7 @@
  * collective, rank 0 gathers the labels, computes the metrics against the
  * whole label file (read on rank 0 only: n int32), writes the files and
  * prints; the other ranks print nothing but their errors. Options: --method
- * (kmeans), --data, --format, --labels, --normalize none|scale255 (the
+ * (kmeans, njw, scdbas), --data, --format, --labels, --normalize none|scale255 (the
  * per-feature modes would need global statistics), --k, --seed, --json,
  * --out, --centers-out, --quiet, --threads, and every method parameter as
  * --name value. */

@@ -5,15 +5,23 @@
  *
  * Model: every rank holds a contiguous block of the rows, in rank order
  * (dc_mpi_block gives the split dc_mpi_dataset_load uses). While a
- * communicator is set, dc_solver_fit of "kmeans" is collective over it and
- * treats the data set it is given as this rank's block; every rank gets the
- * same centres, inertia and statistics, rank 0 the labels of all n rows
- * (gathered), every other rank those of its own rows. The methods without a
- * distributed fit (the deep ones, "njw" and "scdbas" for now) fail with
- * DC_ERR_UNSUPPORTED while a communicator is set. Results depend on the seed
- * and the rank count only; for a different rank count they differ by the
- * rounding of the sums' order (the same labels in practice: checked by the
- * tests with 1, 2 and 4 ranks).
+ * communicator is set, dc_solver_fit of "kmeans", "njw" and "scdbas" is
+ * collective over it and treats the data set it is given as this rank's
+ * block; every rank gets the same centres, statistics and traces, rank 0
+ * the labels (and "embedding" rows) of all n rows, gathered, every other
+ * rank those of its own rows. k-means: exact distributed k-means++ and
+ * Lloyd. NJW / SCDBAS: the sparse graph only (affinity "dense": not
+ * distributed), exact sigmas only (sigma_sample > 0, or the automatic
+ * sampling when p = n / k^2 > 1000: DC_ERR_UNSUPPORTED), SCDBAS in its
+ * improved mode only (dbas_mode "paper": DC_ERR_UNSUPPORTED); the
+ * eigensolver is PARPACK whatever "eigensolver" says. The deep methods have
+ * no distributed fit: DC_ERR_UNSUPPORTED while a communicator is set.
+ * Results depend on the seed and the rank count only; between rank counts
+ * they differ by the rounding of the sums' order (the same labels in
+ * practice: the tests compare 1, 2 and 4 ranks). The distributed k-means
+ * seeds differently from the single-process one (same algorithm, other
+ * random draws), so its partition may be another local optimum; NJW and
+ * SCDBAS give the single-process partition (ARI 1.0 on Fashion-MNIST).
  *
  * MPI failures never abort: the library works on a duplicate of the
  * communicator with MPI_ERRORS_RETURN, and turns a failed call into

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """`mpirun -np N deepclust cluster` (tests/mpi/meson.build): k-means on the
 Fashion-MNIST test split (10,000 x 784, read by seeking into the raw IDX
-file) with 1, 2 and 4 ranks gives the same labels and inertia; only rank 0
+file) with 1, 2 and 4 ranks gives the same labels and inertia; SCDBAS and
+NJW on its first 3,000 images (a uint8 .npy) give the partition of the
+single-process run (ARI >= 0.99; the whole split is bench/mpi_fashion.sh);
+only rank 0
 prints (one JSON object, one summary line) and writes; the bad inputs fail
 cleanly: more ranks than rows, a file that differs between ranks, a
 non-distributed command, a per-feature normalisation.
@@ -80,6 +83,34 @@ if len(runs) == 3:
         check(j["acc"] == jb["acc"], f"np {np_}: acc")
     check(jb["acc"] > 0.45, f"ACC {jb['acc']}")
     print(f"k-means 1/2/4 ranks: same labels, inertia {jb['inertia']:.6g}, ACC {jb['acc']:.4f}")
+
+# SCDBAS / NJW: the distributed partition is the single-process one
+import struct  # noqa: E402
+with open(img, "rb") as f:
+    raw = f.read()
+n_img = struct.unpack(">I", raw[4:8])[0]
+sub = np.frombuffer(raw[16:], dtype=np.uint8).reshape(n_img, 784)[:3000]
+sub_path = os.path.join(work, "fm3000.npy")
+np.save(sub_path, sub)
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
+for method, extra, ranks in (("scdbas", ["--dbas-beetles", "3", "--dbas-iters", "40"], (1, 2, 4)),
+                             ("njw", [], (2,))):
+    args = ["cluster", "--method", method, "--data", sub_path, "--normalize", "scale255", "--k",
+            "10", "--seed", "0", "--json", "--quiet"] + extra
+    ref_path = os.path.join(work, f"{method}_ref.npy")
+    r = subprocess.run([cli] + args + ["--affinity", "sparse", "--out", ref_path], env=env,
+                       capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, f"{method} single process: {r.stderr}")
+    for np_ in ranks:
+        out = os.path.join(work, f"{method}_np{np_}.npy")
+        r = mpirun(np_, args + ["--out", out])
+        check(r.returncode == 0, f"{method} np {np_}: {r.stderr}")
+        if r.returncode == 0 and os.path.exists(ref_path):
+            j = json.loads(r.stdout)
+            ari = adjusted_rand_score(np.load(ref_path), np.load(out))
+            check(ari >= 0.99, f"{method} np {np_}: ARI {ari} vs one process")
+            check(j["ranks"] == np_ and j["components"] >= 1, f"{method} np {np_}: {j}")
+            print(f"{method} np {np_}: ARI {ari:.4f} vs one process, {j['seconds']:.1f} s")
 
 # bad input: more ranks than rows
 tiny = os.path.join(work, "tiny.npy")
