@@ -61,31 +61,25 @@ static float norm2(const float *v, int64_t d) {
     return (float)s;
 }
 
-/* The rank owning global row g. */
-static int owner_of(const kctx *c, int64_t g) {
-    int lo = 0, hi = c->size - 1;
-    while (lo < hi) { /* last rank whose first row <= g */
-        int mid = (lo + hi + 1) / 2;
-        int64_t f;
-        dc_mpi_block(c->n, mid, c->size, &f, NULL);
-        if (f <= g) lo = mid;
-        else hi = mid - 1;
-    }
-    return lo;
-}
+/* Lloyd iterations of all restarts since the last reset (the byte model of
+ * docs/scaling.md needs them; a fit is not reentrant anyway while the
+ * process-wide communicator is in use). */
+static int64_t g_lloyd_total;
 
-/* Row g of the whole data into out (d floats), from its owner. */
-static dc_status fetch_row(const kctx *c, int64_t g, float *out) {
-    int r = owner_of(c, g);
-    if (r == c->rank) memcpy(out, c->x + (g - c->row0) * c->d, sizeof(float) * (size_t)c->d);
-    return dci_mpi_bcast(out, c->d, MPI_FLOAT, r, DCI_PH_SEED, "k-means++ centre");
+/* Row g of the whole data into out (d floats), from its owner: an allreduce
+ * of the row and zeros (exact), so that every rank sends the same bytes. */
+static dc_status fetch_row(const kctx *c, int64_t g, float *out, dci_mpi_phase ph) {
+    memset(out, 0, sizeof(float) * (size_t)c->d);
+    if (g >= c->row0 && g < c->row0 + c->nl)
+        memcpy(out, c->x + (g - c->row0) * c->d, sizeof(float) * (size_t)c->d);
+    return dci_mpi_allreduce(out, c->d, MPI_FLOAT, MPI_SUM, ph, "k-means row");
 }
 
 /* Greedy k-means++: centre j from 2 + ln k candidates. */
 static dc_status seed(kctx *c, dci_rng *rng, float *cent) {
     const int64_t nl = c->nl, d = c->d, k = c->k;
     const int64_t trials = 2 + (int64_t)log((double)k);
-    DCI_TRY(fetch_row(c, (int64_t)dci_rng_below(rng, (uint64_t)c->n), cent));
+    DCI_TRY(fetch_row(c, (int64_t)dci_rng_below(rng, (uint64_t)c->n), cent, DCI_PH_SEED));
     for (int64_t i = 0; i < nl; i++) c->mind[i] = sqdist(c->x + i * d, cent, d);
     for (int64_t j = 1; j < k; j++) {
         double local = 0.0;
@@ -183,12 +177,8 @@ static dc_status relocate(kctx *c, int64_t j, float *cent) {
     if (buf != all) dci_free(buf);
     DCI_TRY(st);
     if (g < 0) g = 0;
-    int r = owner_of(c, g);
-    if (r == c->rank) {
-        memcpy(cent + j * c->d, c->x + (g - c->row0) * c->d, sizeof(float) * (size_t)c->d);
-        c->mind[g - c->row0] = 0.0;
-    }
-    return dci_mpi_bcast(cent + j * c->d, c->d, MPI_FLOAT, r, DCI_PH_LLOYD, "empty cluster");
+    if (g >= c->row0 && g < c->row0 + c->nl) c->mind[g - c->row0] = 0.0;
+    return fetch_row(c, g, cent + j * c->d, DCI_PH_LLOYD);
 }
 
 /* Lloyd from cent: assignment, one allreduce of sums, counts and label
@@ -219,6 +209,7 @@ static dc_status lloyd(kctx *c, float *cent, int64_t max_iter, double tol_abs, i
             return dci_fail(DC_ERR_CANCELLED, "kmeans (distributed): cancelled on %g rank(s)",
                             c->sums[k * d + k + 1]);
         it++;
+        g_lloyd_total++;
         if (c->sums[k * d + k] == 0.0) break; /* converged: the centres are these means */
         double shift = 0.0;
         int relocated = 0;
@@ -407,9 +398,16 @@ dc_status dci_mpi_rows(const dc_dataset *ds, const char *method, int64_t *n_out,
 
 /* ---- the solver method's distributed fit -------------------------------- */
 
+int64_t dci_kmeans_mpi_lloyd_total(int reset) {
+    int64_t v = g_lloyd_total;
+    if (reset) g_lloyd_total = 0;
+    return v;
+}
+
 dc_status dci_kmeans_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     int64_t base[DCI_PH_COUNT];
     dci_mpi_snapshot(base);
+    dci_kmeans_mpi_lloyd_total(1);
     const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = dci_param_i(s, "k");
     int64_t n = 0, row0 = 0;
     DCI_TRY(dci_mpi_rows(ds, "kmeans", &n, &row0));
@@ -433,5 +431,6 @@ dc_status dci_kmeans_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     DCI_TRY(dci_solver_put_stat(s, "iterations", (double)iterations));
     DCI_TRY(dci_solver_put_stat(s, "n_init", (double)o.n_init));
     DCI_TRY(dci_solver_put_stat(s, "rows_local", (double)nl));
+    DCI_TRY(dci_solver_put_stat(s, "lloyd_iterations_total", (double)dci_kmeans_mpi_lloyd_total(0)));
     return dci_mpi_put_stats(s, base);
 }

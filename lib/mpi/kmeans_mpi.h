@@ -38,6 +38,10 @@ dc_status dci_kmeans_mpi_refine(const float *x, int64_t nl, int64_t d, int64_t n
 dc_status dci_mpi_rows(const struct dc_dataset *ds, const char *method, int64_t *n,
                        int64_t *row0);
 
+/* Lloyd iterations run by dci_kmeans_mpi / _refine (all restarts) since the
+ * last reset (reset != 0 resets after reading): the byte model's count. */
+int64_t dci_kmeans_mpi_lloyd_total(int reset);
+
 /* The "kmeans" method's fit while a communicator is set. */
 dc_status dci_kmeans_fit_mpi(struct dc_solver *s, const struct dc_dataset *ds);
 

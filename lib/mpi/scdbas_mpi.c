@@ -87,6 +87,10 @@ dc_status dci_spectral_fit_embedding_mpi(dc_solver *s, const dc_dataset *ds, con
         DCI_TRY(dci_solver_put_stat(s, "tau", stt.tau));
     }
     DCI_TRY(dci_solver_put_stat(s, "rows_local", (double)nl));
+    int64_t mv = 0, hs = 0;
+    dci_spectral_mpi_counts(&mv, &hs);
+    DCI_TRY(dci_solver_put_stat(s, "matvecs", (double)mv));
+    DCI_TRY(dci_solver_put_stat(s, "halo_sent", (double)hs));
     *Y = emb;
     *n_out = n;
     *row0_out = row0;
@@ -101,6 +105,7 @@ dc_status dci_njw_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     int64_t n, row0, k;
     const int64_t nl = dc_dataset_rows(ds);
     DCI_TRY(dci_spectral_fit_embedding_mpi(s, ds, "njw", &Y, &n, &row0, &k));
+    dci_kmeans_mpi_lloyd_total(1);
     dci_kmeans_mpi_opts o = {dci_param_i(s, "n_init"), 300, 1e-4, (uint64_t)dci_param_i(s, "seed")};
     int32_t *labels = DCI_NEW_ARRAY(int32_t, nl, "njw labels");
     float *centers = DCI_NEW_ARRAY(float, k * k, "njw centres");
@@ -118,6 +123,7 @@ dc_status dci_njw_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     DCI_TRY(dci_solver_put_stat(s, "seconds_assign", dci_now() - t0));
     DCI_TRY(dci_solver_put_stat(s, "inertia", inertia));
     DCI_TRY(dci_solver_put_stat(s, "iterations", (double)iterations));
+    DCI_TRY(dci_solver_put_stat(s, "lloyd_iterations_total", (double)dci_kmeans_mpi_lloyd_total(0)));
     return dci_mpi_put_stats(s, base);
 }
 

@@ -25,6 +25,15 @@
 #define PCA_TILE 1024
 #define DEFLATE_SHIFT 3.0 /* as graph/spectral.c */
 
+/* Of the last embedding, for the byte model (docs/scaling.md): mat-vecs and
+ * the vector entries one halo exchange sends. */
+static int64_t g_matvecs, g_halo_sent;
+
+void dci_spectral_mpi_counts(int64_t *matvecs, int64_t *halo_sent) {
+    *matvecs = g_matvecs;
+    *halo_sent = g_halo_sent;
+}
+
 /* ---- halo exchange ---------------------------------------------------- */
 
 typedef struct halo {
@@ -617,6 +626,10 @@ static dc_status eig_parpack(lgraph *g, int64_t r, uint64_t seed, double *lam, d
         goto done;
     }
     dci_log(DC_LOG_INFO, "PARPACK: %lld mat-vecs, %d restarts", (long long)matvecs, (int)iparam[2]);
+    g_matvecs = matvecs;
+    g_halo_sent = 0;
+    for (int q = 0; q < g->h.size; q++)
+        if (q != dci_mpi_rank()) g_halo_sent += g->h.scount[q];
     for (a_int l = 0; l < nev; l++) {
         a_int best = -1;
         for (a_int t = 0; t < nev; t++)
@@ -681,6 +694,7 @@ dc_status dci_spectral_embedding_mpi(const float *x, int64_t nl, int64_t d, int6
                                      int64_t row0, int64_t K, const dci_spectral_opts *o,
                                      float *Y, dci_spectral_stats *st_out) {
     dci_spectral_stats s = {0};
+    g_matvecs = g_halo_sent = 0;
     if (o->mode == DCI_SPECTRAL_DENSE)
         return dci_fail(DC_ERR_UNSUPPORTED, "spectral embedding (distributed): the dense "
                         "affinity needs all n^2 pairs on one rank; use affinity = sparse");

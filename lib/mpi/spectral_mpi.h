@@ -30,6 +30,10 @@ dc_status dci_spectral_fit_embedding_mpi(struct dc_solver *s, const struct dc_da
                                          const char *method, float **Y, int64_t *n,
                                          int64_t *row0, int64_t *k);
 
+/* Of the last dci_spectral_embedding_mpi on this rank: PARPACK's mat-vecs
+ * and the vector entries this rank sends per halo exchange. */
+void dci_spectral_mpi_counts(int64_t *matvecs, int64_t *halo_sent);
+
 /* The distributed NJW fit (k-means on the embedding) and SCDBAS fit. */
 dc_status dci_njw_fit_mpi(struct dc_solver *s, const struct dc_dataset *ds);
 dc_status dci_scdbas_fit_mpi(struct dc_solver *s, const struct dc_dataset *ds);

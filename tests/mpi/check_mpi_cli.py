@@ -4,6 +4,7 @@ Fashion-MNIST test split (10,000 x 784, read by seeking into the raw IDX
 file) with 1, 2 and 4 ranks gives the same labels and inertia; SCDBAS and
 NJW on its first 3,000 images (a uint8 .npy) give the partition of the
 single-process run (ARI >= 0.99; the whole split is bench/mpi_fashion.sh);
+the bytes each phase sent agree exactly with the model of docs/scaling.md;
 only rank 0
 prints (one JSON object, one summary line) and writes; the bad inputs fail
 cleanly: more ranks than rows, a file that differs between ranks, a
@@ -57,6 +58,30 @@ else:  # without the Debian package: a synthetic IDX file of the same layout
         f.write(bytes([0, 0, 8, 1]) + (3000).to_bytes(4, "big") + y.tobytes())
     n_expect = 3000
 
+def model_kmeans(n, d, k, r, iters, ranks):
+    """Bytes rank 0 hands to MPI in the k-means phases (docs/scaling.md)."""
+    t = 2 + int(np.log(k))
+    seed = 16 * d + r * (4 * d + (k - 1) * (8 + 4 * t * d + 8 * t))
+    lloyd = 8 * (k * d + k + 2) * iters + 8 * r
+    return {"seed": seed, "lloyd": lloyd}
+
+
+def check_model(j, label, spectral):
+    """Measured against the model; j: the JSON of a run (rank 0's counters)."""
+    n, N = j["n"], j["ranks"]
+    if spectral:
+        K, q, c = j["k"], j["pca_dims"] or j["d"], j["components"]
+        want = model_kmeans(n, K, K, j.get("n_init", 10), j["lloyd_iterations_total"], N)
+        want["pca"] = 8 * (j["d"] ** 2 + 2 * j["d"] + 1) if j["pca_dims"] else 0
+        want["knn"] = (N - 1) * -(-n // N) * (q + 1) * 8
+        want["eigen"] = j["matvecs"] * (8 * j["halo_sent"] + 8 * (c + 1) + 8) + 24 * (K - c)
+    else:
+        want = model_kmeans(n, j["d"], j["k"], j["n_init"], j["lloyd_iterations_total"], N)
+    for ph, b in want.items():
+        got = j.get("mpi_bytes_" + ph, 0)
+        check(got == b, f"{label}: phase {ph}: measured {got} bytes, model {b}")
+
+
 runs = {}
 for np_ in (1, 2, 4):
     out = os.path.join(work, f"labels_np{np_}.npy")
@@ -74,6 +99,7 @@ for np_ in (1, 2, 4):
     check(j["ranks"] == np_ and j["n"] == n_expect and j["d"] == 784, f"np {np_}: {j}")
     check(j["rows_local"] in (n_expect // np_, n_expect // np_ + 1), f"np {np_}: rows_local")
     runs[np_] = (np.load(out), j)
+    check_model(j, f"kmeans np {np_}", False)
 if len(runs) == 3:
     base, jb = runs[1]
     for np_ in (2, 4):
@@ -107,6 +133,8 @@ for method, extra, ranks in (("scdbas", ["--dbas-beetles", "3", "--dbas-iters", 
         check(r.returncode == 0, f"{method} np {np_}: {r.stderr}")
         if r.returncode == 0 and os.path.exists(ref_path):
             j = json.loads(r.stdout)
+            if method == "njw":
+                check_model(j, f"njw np {np_}", True)
             ari = adjusted_rand_score(np.load(ref_path), np.load(out))
             check(ari >= 0.99, f"{method} np {np_}: ARI {ari} vs one process")
             check(j["ranks"] == np_ and j["components"] >= 1, f"{method} np {np_}: {j}")
