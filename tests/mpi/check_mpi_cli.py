@@ -3,7 +3,7 @@
 Fashion-MNIST test split (10,000 x 784, read by seeking into the raw IDX
 file) with 1, 2 and 4 ranks gives the same labels and inertia; SCDBAS and
 NJW on its first 3,000 images (a uint8 .npy) give the partition of the
-single-process run (ARI >= 0.99; the whole split is bench/mpi_fashion.sh);
+single-process run (ARI >= 0.99; the whole split: bench/mpi_scaling.sh);
 the bytes each phase sent agree exactly with the model of docs/scaling.md;
 only rank 0
 prints (one JSON object, one summary line) and writes; the bad inputs fail
