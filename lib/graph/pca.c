@@ -170,6 +170,33 @@ static dc_status fit_randomized(const float *x, int64_t n, int64_t d, const floa
     return st;
 }
 
+dc_status dci_pca_select(dci_pca *p, const double *val, const double *v, int64_t n, int64_t d,
+                         int64_t q_max, double var_keep) {
+    int64_t q = q_max;
+    if (var_keep > 0.0 && var_keep < 1.0) {
+        double cum = 0.0;
+        for (q = 0; q < q_max;) {
+            cum += val[q++] / (double)(n - 1);
+            if (cum >= var_keep * p->total) break;
+        }
+    }
+    p->d = d;
+    p->q = q;
+    p->components = DCI_NEW_ARRAY(float, q * d, "PCA components");
+    p->variance = DCI_NEW_ARRAY(double, q, "PCA variances");
+    if (!p->components || !p->variance) return DC_ERR_NOMEM;
+    for (int64_t c = 0; c < q; c++) {
+        const double *vc = v + c * d;
+        int64_t arg = 0;
+        for (int64_t t = 1; t < d; t++)
+            if (fabs(vc[t]) > fabs(vc[arg])) arg = t;
+        double sign = vc[arg] < 0.0 ? -1.0 : 1.0;
+        for (int64_t t = 0; t < d; t++) p->components[c * d + t] = (float)(sign * vc[t]);
+        p->variance[c] = val[c] / (double)(n - 1);
+    }
+    return DC_OK;
+}
+
 dc_status dci_pca_fit(const float *x, int64_t n, int64_t d, int64_t q_max, double var_keep,
                       int method, uint64_t seed, dci_pca *p) {
     DCI_CHECK_NULL(x);
@@ -205,30 +232,7 @@ dc_status dci_pca_fit(const float *x, int64_t n, int64_t d, int64_t q_max, doubl
         st = method == DCI_PCA_COVARIANCE ? fit_covariance(x, n, d, p->mean, q_max, val, v)
                                           : fit_randomized(x, n, d, p->mean, q_max, seed, val, v);
     }
-    if (st == DC_OK) {
-        int64_t q = q_max;
-        if (var_keep > 0.0 && var_keep < 1.0) {
-            double cum = 0.0;
-            for (q = 0; q < q_max;) {
-                cum += val[q++] / (double)(n - 1);
-                if (cum >= var_keep * p->total) break;
-            }
-        }
-        p->d = d;
-        p->q = q;
-        p->components = DCI_NEW_ARRAY(float, q * d, "PCA components");
-        p->variance = DCI_NEW_ARRAY(double, q, "PCA variances");
-        if (!p->components || !p->variance) st = DC_ERR_NOMEM;
-        for (int64_t c = 0; st == DC_OK && c < q; c++) {
-            const double *vc = v + c * d;
-            int64_t arg = 0;
-            for (int64_t t = 1; t < d; t++)
-                if (fabs(vc[t]) > fabs(vc[arg])) arg = t;
-            double sign = vc[arg] < 0.0 ? -1.0 : 1.0;
-            for (int64_t t = 0; t < d; t++) p->components[c * d + t] = (float)(sign * vc[t]);
-            p->variance[c] = val[c] / (double)(n - 1);
-        }
-    }
+    if (st == DC_OK) st = dci_pca_select(p, val, v, n, d, q_max, var_keep);
     dci_free(msum);
     dci_free(val);
     dci_free(v);

@@ -225,28 +225,64 @@ static void op_densify(const graph_info *g, const double *wd, const dci_csr *ws,
 
 /* ---- eigensolvers: r largest eigenpairs of A, descending ----------------- */
 
+dc_status dci_arpack_ws_alloc(dci_arpack_ws *w, int64_t nloc, int64_t n, int64_t nev) {
+    memset(w, 0, sizeof *w);
+    w->ncv = (a_int)(2 * nev + 1 > 20 ? 2 * nev + 1 : 20);
+    if (w->ncv > n) w->ncv = (a_int)n;
+    w->lworkl = w->ncv * (w->ncv + 8);
+    w->resid = DCI_NEW_ARRAY(double, nloc, "ARPACK residual");
+    w->v = DCI_NEW_ARRAY(double, nloc * w->ncv, "ARPACK basis");
+    w->workd = DCI_NEW_ARRAY(double, 3 * nloc, "ARPACK work");
+    w->workl = DCI_NEW_ARRAY(double, w->lworkl, "ARPACK work");
+    w->d = DCI_NEW_ARRAY(double, nev, "ARPACK eigenvalues");
+    w->zz = DCI_NEW_ARRAY(double, nloc * nev, "ARPACK eigenvectors");
+    w->select = DCI_NEW_ZEROS(a_int, w->ncv, "ARPACK select");
+    if (w->resid && w->v && w->workd && w->workl && w->d && w->zz && w->select) return DC_OK;
+    dci_arpack_ws_free(w);
+    return DC_ERR_NOMEM;
+}
+
+void dci_arpack_ws_free(dci_arpack_ws *w) {
+    dci_free(w->resid);
+    dci_free(w->v);
+    dci_free(w->workd);
+    dci_free(w->workl);
+    dci_free(w->d);
+    dci_free(w->zz);
+    dci_free(w->select);
+    memset(w, 0, sizeof *w);
+}
+
+dc_status dci_eigen_sort_desc(const double *d, const double *zz, int64_t nev, int64_t n,
+                              double *lam, double *z) {
+    /* (dseupd returns the eigenvalues ascending; this is robust to any order) */
+    unsigned char *used = DCI_NEW_ZEROS(unsigned char, nev, "eigenvalue order");
+    if (!used) return DC_ERR_NOMEM;
+    for (int64_t l = 0; l < nev; l++) {
+        int64_t best = -1;
+        for (int64_t t = 0; t < nev; t++)
+            if (!used[t] && (best < 0 || d[t] > d[best])) best = t;
+        used[best] = 1;
+        lam[l] = d[best];
+        memcpy(z + l * n, zz + best * n, (size_t)n * sizeof *z);
+    }
+    dci_free(used);
+    return DC_OK;
+}
+
 static dc_status eig_arpack(const op_ctx *o, int64_t n, int64_t r, uint64_t seed, double *lam,
                             double *z) {
     if (n > INT32_MAX / 64)
         return dci_fail(DC_ERR_UNSUPPORTED, "spectral embedding: n = %lld too large for ARPACK",
                         (long long)n);
     const a_int nn = (a_int)n, nev = (a_int)r;
-    a_int ncv = 2 * nev + 1 > 20 ? 2 * nev + 1 : 20;
-    if (ncv > nn) ncv = nn;
-    const a_int lworkl = ncv * (ncv + 8);
     const double tol = 1e-10; /* relative residual |A u - l u| <= tol |l| */
-    double *resid = DCI_NEW_ARRAY(double, n, "ARPACK residual");
-    double *v = DCI_NEW_ARRAY(double, n * ncv, "ARPACK basis");
-    double *workd = DCI_NEW_ARRAY(double, 3 * n, "ARPACK work");
-    double *workl = DCI_NEW_ARRAY(double, lworkl, "ARPACK work");
-    double *d = DCI_NEW_ARRAY(double, nev, "ARPACK eigenvalues");
-    double *zz = DCI_NEW_ARRAY(double, n * nev, "ARPACK eigenvectors");
-    a_int *select = DCI_NEW_ZEROS(a_int, ncv, "ARPACK select");
-    dc_status st = DC_OK;
-    if (!resid || !v || !workd || !workl || !d || !zz || !select) {
-        st = DC_ERR_NOMEM;
-        goto done;
-    }
+    dci_arpack_ws w;
+    dc_status st = dci_arpack_ws_alloc(&w, n, n, r);
+    if (st != DC_OK) goto done;
+    const a_int ncv = w.ncv, lworkl = w.lworkl;
+    double *resid = w.resid, *v = w.v, *workd = w.workd, *workl = w.workl, *d = w.d, *zz = w.zz;
+    a_int *select = w.select;
     /* A fixed start vector (info = 1) makes the result reproducible. */
     dci_rng rng;
     dci_rng_init(&rng, seed, DCI_STREAM_SPECTRAL);
@@ -286,23 +322,9 @@ static dc_status eig_arpack(const op_ctx *o, int64_t n, int64_t r, uint64_t seed
                       (int)info, (int)iparam[4], (int)nev, (int)iparam[2]);
         goto done;
     }
-    /* dseupd returns the eigenvalues ascending; sort descending robustly. */
-    for (a_int l = 0; l < nev; l++) {
-        a_int best = -1;
-        for (a_int t = 0; t < nev; t++)
-            if (!select[t] && (best < 0 || d[t] > d[best])) best = t;
-        select[best] = 1;
-        lam[l] = d[best];
-        memcpy(z + (int64_t)l * n, zz + (int64_t)best * n, (size_t)n * sizeof *z);
-    }
+    st = dci_eigen_sort_desc(d, zz, nev, n, lam, z);
 done:
-    dci_free(resid);
-    dci_free(v);
-    dci_free(workd);
-    dci_free(workl);
-    dci_free(d);
-    dci_free(zz);
-    dci_free(select);
+    dci_arpack_ws_free(&w);
     return st;
 }
 

@@ -24,6 +24,7 @@
 #ifndef DCI_GRAPH_SPECTRAL_H
 #define DCI_GRAPH_SPECTRAL_H
 
+#include <arpack/arpackdef.h>
 #include <stdint.h>
 #include "deepclust/status.h"
 #include "graph/affinity.h"
@@ -108,6 +109,23 @@ typedef struct dci_spectral_top {
 dc_status dci_spectral_top_csr(const dci_csr *w, int64_t K, const dci_spectral_top *t, double *U);
 dc_status dci_spectral_top_dense(const double *w, int64_t n, int64_t K, const dci_spectral_top *t,
                                  double *U);
+
+/* (P)ARPACK's work space for the nev largest eigenpairs of a symmetric
+ * operator of n rows, nloc of them on this process (nloc = n without MPI):
+ * ncv = max(2 nev + 1, 20), at most n, Lanczos vectors. */
+typedef struct dci_arpack_ws {
+    a_int ncv, lworkl;
+    double *resid, *v, *workd, *workl, *d, *zz;
+    a_int *select;
+} dci_arpack_ws;
+dc_status dci_arpack_ws_alloc(dci_arpack_ws *w, int64_t nloc, int64_t n, int64_t nev);
+void dci_arpack_ws_free(dci_arpack_ws *w);
+
+/* The nev eigenpairs (d, eigenvector t at zz + t n) as (P)ARPACK's dseupd
+ * returns them, into lam / z (eigenvector l at z + l n) by decreasing
+ * eigenvalue. */
+dc_status dci_eigen_sort_desc(const double *d, const double *zz, int64_t nev, int64_t n,
+                              double *lam, double *z);
 
 /* Y_i = U_i / ||U_i|| in float32; a zero row (cannot happen for U from the
  * functions above) becomes e_1 so that Y has unit rows. */

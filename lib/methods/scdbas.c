@@ -27,27 +27,11 @@
 #define POLISH_MAX_ITER 300
 #define POLISH_TOL 1e-4
 
-/* The fitness, evaluated three times per beetle and iteration. Distances come
- * from ||y||^2 + ||c||^2 - 2 y.c with one sgemm per tile of rows, on a copy
- * of Y centred at its mean: the float expansion then loses nothing that
- * matters next to the differences the beetle compares, wherever the data
- * sit. Per-row minima are summed in double. */
-#define SSE_TILE 1024
+/* The fitness, evaluated three times per beetle and iteration: see
+ * dci_scdbas_sse in scdbas.h. */
 
-typedef struct sse_ctx {
-    const float *Y; /* n x d, centred */
-    int64_t n, d, K;
-    const double *mu; /* d: the mean subtracted from Y */
-    float *yn;   /* n squared row norms */
-    float *c;    /* K x d centres of the individual, centred, float */
-    float *cn;   /* K squared centre norms */
-    float *dist; /* SSE_TILE x K */
-} sse_ctx;
-
-static double sse_fitness(const double *x, int64_t D, void *user) {
-    sse_ctx *c = user;
+double dci_scdbas_sse(dci_sse_ctx *c, const double *x) {
     const int64_t n = c->n, d = c->d, K = c->K;
-    (void)D;
     for (int64_t j = 0; j < K; j++) {
         double s = 0.0;
         for (int64_t m = 0; m < d; m++) {
@@ -58,8 +42,8 @@ static double sse_fitness(const double *x, int64_t D, void *user) {
         c->cn[j] = (float)s;
     }
     double total = 0.0;
-    for (int64_t i0 = 0; i0 < n; i0 += SSE_TILE) {
-        const int64_t t = n - i0 < SSE_TILE ? n - i0 : SSE_TILE;
+    for (int64_t i0 = 0; i0 < n; i0 += DCI_SSE_TILE) {
+        const int64_t t = n - i0 < DCI_SSE_TILE ? n - i0 : DCI_SSE_TILE;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)K, (int)d, -2.0f,
                     c->Y + i0 * d, (int)d, c->c, (int)d, 0.0f, c->dist, (int)K);
         for (int64_t r = 0; r < t; r++) {
@@ -74,6 +58,11 @@ static double sse_fitness(const double *x, int64_t D, void *user) {
         }
     }
     return total;
+}
+
+static double sse_fitness(const double *x, int64_t D, void *user) {
+    (void)D;
+    return dci_scdbas_sse(user, x);
 }
 
 /* Maps the per-beetle "dbas" progress onto one count over all searches. */
@@ -94,7 +83,7 @@ static int progress_adapter(void *user, const char *phase, long long done, long 
 typedef struct stage {
     const float *Y;
     int64_t n, d, K, D;
-    sse_ctx fit;
+    dci_sse_ctx fit;
     dc_dbas_config cfg;  /* resolved */
     int64_t excursion;
     progress_map pm;
@@ -228,7 +217,7 @@ static dc_status stage_init(stage *w, const float *Y, int64_t n, int64_t d, int6
     if (d > INT_MAX || K > INT_MAX)
         return dci_fail(DC_ERR_SHAPE, "scdbas: d = %lld or K = %lld too large", (long long)d,
                         (long long)K);
-    const int64_t D = K * d, len = cfg.iterations + 1, tile = n < SSE_TILE ? n : SSE_TILE;
+    const int64_t D = K * d, len = cfg.iterations + 1, tile = n < DCI_SSE_TILE ? n : DCI_SSE_TILE;
     *w = (stage){.Y = Y, .n = n, .d = d, .K = K, .D = D, .cfg = cfg, .excursion = o->excursion};
     w->fit.yn = DCI_NEW_ARRAY(float, n + D + K + tile * K, "scdbas fitness buffers");
     w->yc = DCI_NEW_ARRAY(float, n * d, "scdbas centred data");

@@ -59,6 +59,24 @@ typedef struct dci_scdbas_out {
 dc_status dci_scdbas_cluster(const float *Y, int64_t n, int64_t d, int64_t K,
                              const dci_scdbas_opts *o, const dci_scdbas_out *out);
 
+/* The fitness: the SSE of the rows Y against K centres. Distances come from
+ * ||y||^2 + ||c||^2 - 2 y.c with one sgemm per tile of DCI_SSE_TILE rows, on
+ * a copy of Y centred at its mean mu: the float expansion then loses nothing
+ * that matters next to the differences the beetle compares, wherever the
+ * data sit. Per-row minima are summed in double. */
+#define DCI_SSE_TILE 1024
+typedef struct dci_sse_ctx {
+    const float *Y; /* n x d, centred */
+    int64_t n, d, K;
+    const double *mu; /* d: the mean subtracted from Y */
+    float *yn;   /* n squared row norms */
+    float *c;    /* K x d centres of the individual, centred, float */
+    float *cn;   /* K squared centre norms */
+    float *dist; /* DCI_SSE_TILE x K */
+} dci_sse_ctx;
+/* The SSE of the centres x (K x d, not centred). */
+double dci_scdbas_sse(dci_sse_ctx *c, const double *x);
+
 /* The search options of a "scdbas" solver's parameters (checked); and its
  * trace outputs from the four traces of len values each (the undamped two
  * only with record_undamped). Shared with the distributed fit. */

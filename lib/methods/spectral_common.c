@@ -24,6 +24,20 @@ static dc_status one_cluster(dc_solver *s, int64_t n, const float **Y, int64_t *
     return DC_OK;
 }
 
+dc_status dci_spectral_put_stats(dc_solver *s, const dci_spectral_stats *st) {
+    DCI_TRY(dci_solver_put_stat(s, "seconds_pca", st->t_pca));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_knn", st->t_knn));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_affinity", st->t_affinity));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_eigen", st->t_eigen));
+    DCI_TRY(dci_solver_put_stat(s, "p", (double)st->p));
+    DCI_TRY(dci_solver_put_stat(s, "m", (double)st->m));
+    DCI_TRY(dci_solver_put_stat(s, "p_sigma", (double)st->p_sigma));
+    DCI_TRY(dci_solver_put_stat(s, "pca_dims", (double)st->pca_dims));
+    DCI_TRY(dci_solver_put_stat(s, "components", (double)st->components));
+    DCI_TRY(dci_solver_put_stat(s, "dense", (double)st->dense));
+    return dci_solver_put_stat(s, "tau", st->tau);
+}
+
 dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,
                                      const dci_spectral_cfg *c, const float **Y, int64_t *n_out,
                                      int64_t *k_out) {
@@ -64,17 +78,7 @@ dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const c
         return dci_context(rc, "%s", method);
     }
     DCI_TRY(dci_solver_put_output(s, "embedding", emb, n, k));
-    DCI_TRY(dci_solver_put_stat(s, "seconds_pca", st.t_pca));
-    DCI_TRY(dci_solver_put_stat(s, "seconds_knn", st.t_knn));
-    DCI_TRY(dci_solver_put_stat(s, "seconds_affinity", st.t_affinity));
-    DCI_TRY(dci_solver_put_stat(s, "seconds_eigen", st.t_eigen));
-    DCI_TRY(dci_solver_put_stat(s, "p", (double)st.p));
-    DCI_TRY(dci_solver_put_stat(s, "m", (double)st.m));
-    DCI_TRY(dci_solver_put_stat(s, "p_sigma", (double)st.p_sigma));
-    DCI_TRY(dci_solver_put_stat(s, "pca_dims", (double)st.pca_dims));
-    DCI_TRY(dci_solver_put_stat(s, "components", (double)st.components));
-    DCI_TRY(dci_solver_put_stat(s, "dense", (double)st.dense));
-    DCI_TRY(dci_solver_put_stat(s, "tau", st.tau));
+    DCI_TRY(dci_spectral_put_stats(s, &st));
     DCI_TRY(dci_solver_progress(s, "embedding", 1, 1, NAN));
     *Y = emb;
     *n_out = n;

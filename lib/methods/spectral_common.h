@@ -55,6 +55,10 @@ typedef struct dci_spectral_cfg {
  * regularisation of a graph with more components than k; 0 = none). k = 1: Y is a column of ones and no graph
  * (nor its statistics) is made.
  * *Y is borrowed from the solver (valid until its results are cleared). */
+/* The graph statistics above from a pipeline's stats (also the distributed one). */
+struct dci_spectral_stats;
+dc_status dci_spectral_put_stats(dc_solver *s, const struct dci_spectral_stats *st);
+
 dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const char *method,
                                      const dci_spectral_cfg *c, const float **Y, int64_t *n,
                                      int64_t *k);

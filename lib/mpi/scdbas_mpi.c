@@ -4,7 +4,6 @@
  * its random numbers come from the same seeds, and every fitness it sees is
  * the allreduced sum of the ranks' local sums of squared distances; the
  * Lloyd polish is the distributed one (kmeans_mpi.h). */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -21,7 +20,6 @@
 #include "mpi/spectral_mpi.h"
 #include "opt/dbas.h"
 
-#define SSE_TILE 1024
 #define POLISH_MAX_ITER 300 /* as the single-process polish */
 #define POLISH_TOL 1e-4
 
@@ -74,17 +72,7 @@ dc_status dci_spectral_fit_embedding_mpi(dc_solver *s, const dc_dataset *ds, con
         return dci_context(st, "%s", method);
     }
     if (k > 1) {
-        DCI_TRY(dci_solver_put_stat(s, "seconds_pca", stt.t_pca));
-        DCI_TRY(dci_solver_put_stat(s, "seconds_knn", stt.t_knn));
-        DCI_TRY(dci_solver_put_stat(s, "seconds_affinity", stt.t_affinity));
-        DCI_TRY(dci_solver_put_stat(s, "seconds_eigen", stt.t_eigen));
-        DCI_TRY(dci_solver_put_stat(s, "p", (double)stt.p));
-        DCI_TRY(dci_solver_put_stat(s, "m", (double)stt.m));
-        DCI_TRY(dci_solver_put_stat(s, "p_sigma", (double)stt.p_sigma));
-        DCI_TRY(dci_solver_put_stat(s, "pca_dims", (double)stt.pca_dims));
-        DCI_TRY(dci_solver_put_stat(s, "components", (double)stt.components));
-        DCI_TRY(dci_solver_put_stat(s, "dense", 0.0));
-        DCI_TRY(dci_solver_put_stat(s, "tau", stt.tau));
+        DCI_TRY(dci_spectral_put_stats(s, &stt));
     }
     DCI_TRY(dci_solver_put_stat(s, "rows_local", (double)nl));
     int64_t mv = 0, hs = 0;
@@ -132,10 +120,10 @@ dc_status dci_njw_fit_mpi(dc_solver *s, const dc_dataset *ds) {
 typedef struct dstage {
     const float *Y;  /* nl x K */
     int64_t nl, n, row0, K, D;
-    float *yc;       /* nl x K, centred at the global mean */
-    float *yn;       /* nl squared norms of yc */
-    double *mu;      /* K */
-    float *c, *cn, *dist; /* K x K centres, K norms, tile x K */
+    dci_sse_ctx fit; /* on this rank's rows, centred at the mean of all n */
+    float *yc;       /* owns fit's buffers */
+    float *yn;
+    double *mu;
     dc_status err;   /* an MPI failure inside the fitness */
 } dstage;
 
@@ -143,33 +131,8 @@ typedef struct dstage {
  * makes it NaN (every rank sees its own failure) and is kept in err. */
 static double dsse(const double *x, int64_t D, void *user) {
     dstage *w = user;
-    const int64_t nl = w->nl, K = w->K;
     (void)D;
-    for (int64_t j = 0; j < K; j++) {
-        double s = 0.0;
-        for (int64_t m = 0; m < K; m++) {
-            double v = x[j * K + m] - w->mu[m];
-            w->c[j * K + m] = (float)v;
-            s += v * v;
-        }
-        w->cn[j] = (float)s;
-    }
-    double total = 0.0;
-    for (int64_t i0 = 0; i0 < nl; i0 += SSE_TILE) {
-        const int64_t t = nl - i0 < SSE_TILE ? nl - i0 : SSE_TILE;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)K, (int)K, -2.0f,
-                    w->yc + i0 * K, (int)K, w->c, (int)K, 0.0f, w->dist, (int)K);
-        for (int64_t r = 0; r < t; r++) {
-            const float *row = w->dist + r * K;
-            float best = row[0] + w->cn[0];
-            for (int64_t j = 1; j < K; j++) {
-                float v = row[j] + w->cn[j];
-                best = v < best ? v : best;
-            }
-            best += w->yn[i0 + r];
-            total += best > 0.0f ? best : 0.0f;
-        }
-    }
+    double total = dci_scdbas_sse(&w->fit, x);
     dc_status st = dci_mpi_allreduce(&total, 1, MPI_DOUBLE, MPI_SUM, DCI_PH_SEARCH, "fitness");
     if (st != DC_OK) {
         if (w->err == DC_OK) w->err = st;
@@ -257,7 +220,7 @@ dc_status dci_scdbas_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     const int runs = o.record_undamped ? 2 : 1;
     dstage w = {.Y = Y, .nl = nl, .n = n, .row0 = row0, .K = K, .D = D};
     w.yc = DCI_NEW_ARRAY(float, nl * K, "scdbas centred data");
-    w.yn = DCI_NEW_ARRAY(float, nl + D + K + SSE_TILE * K, "scdbas fitness buffers");
+    w.yn = DCI_NEW_ARRAY(float, nl + D + K + DCI_SSE_TILE * K, "scdbas fitness buffers");
     w.mu = DCI_NEW_ZEROS(double, K, "scdbas mean");
     float *cbuf = DCI_NEW_ARRAY(float, 3 * D, "scdbas centres");
     int32_t *lbuf = DCI_NEW_ARRAY(int32_t, 3 * nl, "scdbas labels");
@@ -282,9 +245,8 @@ dc_status dci_scdbas_fit_mpi(dc_solver *s, const dc_dataset *ds) {
         }
         w.yn[i] = (float)q;
     }
-    w.c = w.yn + nl;
-    w.cn = w.c + D;
-    w.dist = w.cn + K;
+    w.fit = (dci_sse_ctx){.Y = w.yc, .n = nl, .d = K, .K = K, .mu = w.mu, .yn = w.yn,
+                          .c = w.yn + nl, .cn = w.yn + nl + D, .dist = w.yn + nl + D + K};
     float *cur = cbuf, *cand = cbuf + D, *best_c = cbuf + 2 * D;
     int32_t *lab = lbuf, *cand_lab = lbuf + nl, *best_l = lbuf + 2 * nl;
     double *tr = xs + 3 * D, *trc = tr + len, *btr = trc + len, *btrc = btr + len;

@@ -159,30 +159,7 @@ static dc_status pca_mpi(const float *x, int64_t nl, int64_t d, int64_t n, int64
     }
     /* the same eigenproblem on every rank: the same components */
     if (st == DC_OK) st = dci_sym_top_eigen(acc, d, q_max, val, v, "PCA (distributed)");
-    if (st == DC_OK) {
-        int64_t q = q_max;
-        if (var_keep > 0.0 && var_keep < 1.0) {
-            double cum = 0.0;
-            for (q = 0; q < q_max;) {
-                cum += val[q++] / (double)(n - 1);
-                if (cum >= var_keep * p->total) break;
-            }
-        }
-        p->d = d;
-        p->q = q;
-        p->components = DCI_NEW_ARRAY(float, q * d, "PCA components");
-        p->variance = DCI_NEW_ARRAY(double, q, "PCA variances");
-        if (!p->components || !p->variance) st = DC_ERR_NOMEM;
-        for (int64_t c = 0; st == DC_OK && c < q; c++) {
-            const double *vc = v + c * d;
-            int64_t arg = 0;
-            for (int64_t m = 1; m < d; m++)
-                if (fabs(vc[m]) > fabs(vc[arg])) arg = m;
-            double sign = vc[arg] < 0.0 ? -1.0 : 1.0;
-            for (int64_t m = 0; m < d; m++) p->components[c * d + m] = (float)(sign * vc[m]);
-            p->variance[c] = val[c] / (double)(n - 1);
-        }
-    }
+    if (st == DC_OK) st = dci_pca_select(p, val, v, n, d, q_max, var_keep);
     dci_free(acc);
     dci_free(t);
     dci_free(cf);
@@ -572,18 +549,12 @@ static dc_status op_apply(lgraph *g, const double *x, double *y) {
 static dc_status eig_parpack(lgraph *g, int64_t r, uint64_t seed, double *lam, double *z) {
     const int64_t nl = g->nl, n = g->n;
     const a_int nloc = (a_int)nl, nev = (a_int)r;
-    a_int ncv = 2 * nev + 1 > 20 ? 2 * nev + 1 : 20;
-    if (ncv > n) ncv = (a_int)n;
-    const a_int lworkl = ncv * (ncv + 8);
     const double tol = 1e-10;
-    double *resid = DCI_NEW_ARRAY(double, nl, "PARPACK residual");
-    double *v = DCI_NEW_ARRAY(double, nl * ncv, "PARPACK basis");
-    double *workd = DCI_NEW_ARRAY(double, 3 * nl, "PARPACK work");
-    double *workl = DCI_NEW_ARRAY(double, lworkl, "PARPACK work");
-    double *d = DCI_NEW_ARRAY(double, nev, "PARPACK eigenvalues");
-    double *zz = DCI_NEW_ARRAY(double, nl * nev, "PARPACK eigenvectors");
-    a_int *select = DCI_NEW_ZEROS(a_int, ncv, "PARPACK select");
-    dc_status st = resid && v && workd && workl && d && zz && select ? DC_OK : DC_ERR_NOMEM;
+    dci_arpack_ws w;
+    dc_status st = dci_arpack_ws_alloc(&w, nl, n, r);
+    const a_int ncv = w.ncv, lworkl = w.lworkl;
+    double *resid = w.resid, *v = w.v, *workd = w.workd, *workl = w.workl, *d = w.d, *zz = w.zz;
+    a_int *select = w.select;
     st = dci_mpi_agree(st, "eigensolver");
     if (st != DC_OK) goto done;
     /* the single-process start vector, cut to the own rows */
@@ -630,22 +601,9 @@ static dc_status eig_parpack(lgraph *g, int64_t r, uint64_t seed, double *lam, d
     g_halo_sent = 0;
     for (int q = 0; q < g->h.size; q++)
         if (q != dci_mpi_rank()) g_halo_sent += g->h.scount[q];
-    for (a_int l = 0; l < nev; l++) {
-        a_int best = -1;
-        for (a_int t = 0; t < nev; t++)
-            if (!select[t] && (best < 0 || d[t] > d[best])) best = t;
-        select[best] = 1;
-        lam[l] = d[best];
-        memcpy(z + (int64_t)l * nl, zz + (int64_t)best * nl, (size_t)nl * sizeof *z);
-    }
+    st = dci_eigen_sort_desc(d, zz, nev, nl, lam, z);
 done:
-    dci_free(resid);
-    dci_free(v);
-    dci_free(workd);
-    dci_free(workl);
-    dci_free(d);
-    dci_free(zz);
-    dci_free(select);
+    dci_arpack_ws_free(&w);
     return st;
 }
 

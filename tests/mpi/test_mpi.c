@@ -25,16 +25,20 @@
 
 static int rank, size;
 
-/* Four Gaussian blobs in 5 dimensions. */
-static float *blobs(int64_t n, int64_t d, uint64_t seed) {
+/* Gaussian blobs: row i in blob i % groups, whose centre is `sep` along
+ * the axes m with m % groups == i % groups. */
+static float *blobs_sep(int64_t n, int64_t d, uint64_t seed, int groups, double sep) {
     float *x = malloc(sizeof(float) * (size_t)(n * d));
     dci_rng r;
     dci_rng_init(&r, seed, DCI_STREAM_TEST);
     for (int64_t i = 0; i < n; i++)
         for (int64_t m = 0; m < d; m++)
-            x[i * d + m] = (float)(dci_rng_normal(&r) + 6.0 * ((i % 4) == m % 4));
+            x[i * d + m] = (float)(dci_rng_normal(&r) + sep * ((i % groups) == m % groups));
     return x;
 }
+
+/* Four well separated blobs. */
+static float *blobs(int64_t n, int64_t d, uint64_t seed) { return blobs_sep(n, d, seed, 4, 6.0); }
 
 static void test_block(void) {
     int64_t total = 0, prev_end = 0;
@@ -223,15 +227,7 @@ static void test_kmeans(void) {
 }
 
 /* Overlapping blobs (a connected graph, so the eigensolver has work). */
-static float *soft_blobs(int64_t n, int64_t d, uint64_t seed) {
-    float *x = malloc(sizeof(float) * (size_t)(n * d));
-    dci_rng r;
-    dci_rng_init(&r, seed, DCI_STREAM_TEST);
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t m = 0; m < d; m++)
-            x[i * d + m] = (float)(dci_rng_normal(&r) + 3.0 * ((i % 3) == m % 3));
-    return x;
-}
+static float *soft_blobs(int64_t n, int64_t d, uint64_t seed) { return blobs_sep(n, d, seed, 3, 3.0); }
 
 static double ari_vs_plain(const char *method, const float *x, int64_t n, int64_t d, int64_t k,
                            const int32_t *dist_labels) {
