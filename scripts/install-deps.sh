@@ -14,7 +14,7 @@ pkgs=(
   # llvm-symbolizer for readable reports
   clang-14 libclang-rt-14-dev llvm-14
   # the distributed flavour (-Dmpi=enabled, docs/scaling.md): Open MPI and PARPACK
-  libopenmpi-dev openmpi-bin libparpack2-dev
+  libopenmpi-dev openmpi-bin libparpack2-dev python3-mpi4py
 )
 if [[ "${1:-}" == "--bench" ]]; then pkgs+=(python3-torch time hyperfine); fi
 

@@ -3,8 +3,9 @@
  * collective, rank 0 gathers the labels, computes the metrics against the
  * whole label file (read on rank 0 only: n int32), writes the files and
  * prints; the other ranks print nothing but their errors. Options: --method
- * (kmeans, njw, scdbas), --data, --format, --labels, --normalize none|scale255 (the
- * per-feature modes would need global statistics), --k, --seed, --json,
+ * (kmeans, njw, scdbas), --data, --format, --labels, --normalize (minmax and
+ * zscore with the statistics of all rows: dc_mpi_dataset_normalize), --k,
+ * --seed, --json,
  * --out, --centers-out, --quiet, --threads, and every method parameter as
  * --name value. */
 #include "cli_mpi.h"
@@ -88,8 +89,6 @@ static int cluster(int argc, char **argv) {
         return usage("output '-': write the labels to a file", NULL);
     dc_normalization nm = DC_NORM_NONE;
     if (norm && dc_normalization_from_name(norm, &nm)) return usage("unknown --normalize ", norm);
-    if (nm != DC_NORM_NONE && nm != DC_NORM_SCALE255)
-        return usage("--normalize takes none or scale255 in a distributed run, not ", norm);
     if (threads) dc_set_threads(atoi(threads) > 0 ? atoi(threads) : 1);
     dc_load_options lo;
     dc_load_options_default(&lo);
@@ -130,7 +129,8 @@ static int cluster(int argc, char **argv) {
     double t0 = MPI_Wtime();
     st = dc_mpi_dataset_load(&ds, data, &lo, &n);
     if (st) rc = lib_error(st, data);
-    if (!rc && nm != DC_NORM_NONE && (st = dc_dataset_normalize(ds, nm)))
+    rc = agree_rc(rc); /* the normalisation is collective */
+    if (!rc && nm != DC_NORM_NONE && (st = dc_mpi_dataset_normalize(ds, nm)))
         rc = lib_error(st, "--normalize");
     /* the truth on rank 0 (n labels), checked against n */
     int32_t *truth = NULL;

@@ -72,6 +72,15 @@ DC_API void dc_mpi_block(int64_t n, int rank, int size, int64_t *first, int64_t 
 DC_API dc_status dc_mpi_dataset_load(dc_dataset **out, const char *path,
                                      const dc_load_options *opt, int64_t *n_total);
 
+/* dc_dataset_normalize with the statistics of all ranks' rows (collective):
+ * "minmax" and "zscore" use the per-feature minimum / maximum, mean and
+ * population standard deviation of the whole data (allreduced), so each
+ * block ends up as that block of the whole set normalised in one process;
+ * "scale255" and "none" need nothing from the others. The data set must
+ * not be normalised yet for minmax and zscore (DC_ERR_STATE). The record
+ * (dc_dataset_normalization) is the global one on every rank. */
+DC_API dc_status dc_mpi_dataset_normalize(dc_dataset *ds, dc_normalization mode);
+
 /* Bytes this rank has handed to MPI since the communicator was set (or the
  * last reset), by phase: "setup", "load", "seed", "lloyd", "gather" (k-means
  * and the k-means of NJW), "pca", "knn", "graph", "eigen" (the spectral

@@ -4,6 +4,8 @@
  * on every rank and cut. Before anything, the ranks check that they see the
  * same file: its size and the CRC-32 of its first 64 KiB against rank 0's. */
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "core/util.h"
 #include "data/dataset.h"
 #include "data/fileio.h"
+#include "data/normalize.h"
 #include "deepclust/mpi.h"
 #include "mpi/comm.h"
 
@@ -291,4 +294,68 @@ dc_status dc_mpi_dataset_load(dc_dataset **out, const char *path, const dc_load_
     }
     if (n_total) *n_total = n;
     return DC_OK;
+}
+
+/* ---- normalisation with the statistics of all ranks' rows ---------------- */
+
+dc_status dc_mpi_dataset_normalize(dc_dataset *ds, dc_normalization mode) {
+    DCI_CHECK_NULL(ds);
+    if (!dci_mpi_active())
+        return dci_fail(DC_ERR_STATE, "dc_mpi_dataset_normalize: no communicator set (dc_mpi_set_comm)");
+    if (mode < DC_NORM_NONE || mode > DC_NORM_ZSCORE)
+        return dci_fail(DC_ERR_INVALID_ARG, "dc_mpi_dataset_normalize: mode %d is not a "
+                        "dc_normalization", (int)mode);
+    if (mode == DC_NORM_NONE || mode == DC_NORM_SCALE255)
+        return dci_mpi_agree(dc_dataset_normalize(ds, mode), "normalisation");
+    if (ds->norm.mode != DC_NORM_NONE)
+        return dci_mpi_agree(dci_fail(DC_ERR_STATE, "dc_mpi_dataset_normalize: the data set is "
+                                      "already normalised (%s); give it raw data",
+                                      dc_normalization_name(ds->norm.mode)),
+                             "normalisation");
+    const int64_t n = ds->n, d = ds->d;
+    int64_t dmin = d, dmax = d, ntot = n;
+    DCI_TRY(dci_mpi_allreduce(&dmin, 1, MPI_INT64_T, MPI_MIN, DCI_PH_LOAD, "columns"));
+    DCI_TRY(dci_mpi_allreduce(&dmax, 1, MPI_INT64_T, MPI_MAX, DCI_PH_LOAD, "columns"));
+    if (dmin != dmax)
+        return dci_fail(DC_ERR_SHAPE, "dc_mpi_dataset_normalize: the ranks' blocks have %lld to "
+                        "%lld columns", (long long)dmin, (long long)dmax);
+    DCI_TRY(dci_mpi_allreduce(&ntot, 1, MPI_INT64_T, MPI_SUM, DCI_PH_LOAD, "rows"));
+    dci_norm step = {DC_NORM_NONE, NULL, NULL};
+    DCI_TRY(dci_mpi_agree(dci_norm_alloc(&step, mode, d), "normalisation"));
+    const float *x = ds->x;
+    double *a = step.shift, *b = step.scale;
+    dc_status st;
+    if (mode == DC_NORM_MINMAX) { /* as minmax_stats of data/normalize.c, over all rows */
+        for (int64_t j = 0; j < d; j++) a[j] = DBL_MAX, b[j] = -DBL_MAX;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < d; j++) {
+                if (x[i * d + j] < a[j]) a[j] = x[i * d + j];
+                if (x[i * d + j] > b[j]) b[j] = x[i * d + j];
+            }
+        st = dci_mpi_allreduce(a, d, MPI_DOUBLE, MPI_MIN, DCI_PH_LOAD, "feature minima");
+        if (st == DC_OK) st = dci_mpi_allreduce(b, d, MPI_DOUBLE, MPI_MAX, DCI_PH_LOAD, "feature maxima");
+        for (int64_t j = 0; st == DC_OK && j < d; j++) {
+            double range = b[j] - a[j];
+            b[j] = range > 0.0 ? 1.0 / range : 0.0;
+        }
+    } else { /* zscore: two passes, as zscore_stats, with the sums allreduced */
+        for (int64_t j = 0; j < d; j++) a[j] = b[j] = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t j = 0; j < d; j++) a[j] += x[i * d + j];
+        st = dci_mpi_allreduce(a, d, MPI_DOUBLE, MPI_SUM, DCI_PH_LOAD, "feature sums");
+        for (int64_t j = 0; st == DC_OK && j < d; j++) a[j] /= (double)ntot;
+        for (int64_t i = 0; st == DC_OK && i < n; i++)
+            for (int64_t j = 0; j < d; j++) {
+                double t = x[i * d + j] - a[j];
+                b[j] += t * t;
+            }
+        if (st == DC_OK) st = dci_mpi_allreduce(b, d, MPI_DOUBLE, MPI_SUM, DCI_PH_LOAD, "feature variances");
+        for (int64_t j = 0; st == DC_OK && j < d; j++) {
+            double sd = sqrt(b[j] / (double)ntot);
+            b[j] = sd > 0.0 ? 1.0 / sd : 0.0;
+        }
+    }
+    if (st == DC_OK) st = dci_mpi_agree(dci_dataset_apply_norm(ds, &step), "normalisation");
+    dci_norm_free(&step);
+    return st;
 }

@@ -5,10 +5,9 @@ file) with 1, 2 and 4 ranks gives the same labels and inertia; SCDBAS and
 NJW on its first 3,000 images (a uint8 .npy) give the partition of the
 single-process run (ARI >= 0.99; the whole split: bench/mpi_scaling.sh);
 the bytes each phase sent agree exactly with the model of docs/scaling.md;
-only rank 0
-prints (one JSON object, one summary line) and writes; the bad inputs fail
+only rank 0 prints (one JSON object, one summary line) and writes; the bad inputs fail
 cleanly: more ranks than rows, a file that differs between ranks, a
-non-distributed command, a per-feature normalisation.
+non-distributed command; zscore uses the statistics of all ranks.
 Usage: check_mpi_cli.py DEEPCLUST WORKDIR"""
 import gzip
 import json
@@ -158,8 +157,16 @@ check("differs between ranks" in r.stderr and "rank 1" in r.stderr, "differing f
 # what is not distributed
 r = mpirun(2, ["info", tiny])
 check(r.returncode == 2 and "only 'cluster'" in r.stderr, "info under mpirun: " + r.stderr)
-r = mpirun(2, ["cluster", "--method", "kmeans", "--data", a, "--k", "2", "--normalize", "zscore"])
-check(r.returncode == 2 and r.stderr.count("error") == 1, "zscore: " + r.stderr)
+# zscore with the statistics of all rows: the same labels with 1 and 2 ranks
+zl = []
+for np_ in (1, 2):
+    out = os.path.join(work, f"zscore_np{np_}.npy")
+    r = mpirun(np_, ["cluster", "--method", "kmeans", "--data", sub_path, "--normalize", "zscore",
+                     "--k", "10", "--n-init", "1", "--out", out, "--quiet"])
+    check(r.returncode == 0, f"zscore np {np_}: {r.stderr}")
+    zl.append(np.load(out) if r.returncode == 0 else None)
+check(zl[0] is not None and zl[1] is not None and np.array_equal(zl[0], zl[1]),
+      "zscore: labels differ between 1 and 2 ranks")
 r = mpirun(2, ["cluster", "--method", "idec", "--data", a, "--k", "2"])
 check(r.returncode == 1 and "no distributed fit" in r.stderr, "idec: " + r.stderr)
 

@@ -93,6 +93,23 @@ static void test_load(const char *dir) {
     CHECK(total == n);
     CHECK(ds && dc_dataset_rows(ds) == c && dc_dataset_cols(ds) == d);
     if (ds) CHECK(memcmp(dc_dataset_data(ds), x + f * d, sizeof(float) * (size_t)(c * d)) == 0);
+    /* zscore / minmax with the statistics of all rows: the block of the whole
+     * set normalised in one process */
+    for (int mode = DC_NORM_MINMAX; mode <= DC_NORM_ZSCORE; mode++) {
+        dc_dataset *whole = NULL, *blk = NULL;
+        CHECK_OK(dc_dataset_create(&whole, x, n, d, DC_COPY));
+        CHECK_OK(dc_dataset_normalize(whole, (dc_normalization)mode));
+        CHECK_OK(dc_dataset_subset(&blk, ds, 0, c));
+        CHECK_OK(dc_mpi_dataset_normalize(blk, (dc_normalization)mode));
+        double worst = 0;
+        for (int64_t i = 0; i < c * d; i++)
+            worst = fmax(worst, fabs(dc_dataset_data(blk)[i] - dc_dataset_data(whole)[f * d + i]));
+        CHECK_MSG(worst < 1e-5, "mode %d: differs by %g", mode, worst);
+        CHECK(dc_dataset_normalization(blk) == (dc_normalization)mode);
+        CHECK_STATUS(dc_mpi_dataset_normalize(blk, (dc_normalization)mode), DC_ERR_STATE);
+        dc_dataset_free(whole);
+        dc_dataset_free(blk);
+    }
     dc_dataset_free(ds);
     /* the same rows from a gzip copy (read whole and cut) */
     snprintf(gz, sizeof gz, "%s.gz", path);

@@ -156,6 +156,7 @@ _PROTOTYPES = {
     # core.h
     "dc_set_threads": (_STATUS, [c_int]),
     "dc_get_threads": (c_int, []),
+    "dc_mpi_enabled": (c_int, []),
     "dc_set_log": (None, [LOG_FN, c_void_p, c_int]),
     # dataset.h (dc_load_options is a struct: built layout-free, see config_struct)
     "dc_load_options_size": (c_size_t, []),
@@ -267,7 +268,22 @@ _PROTOTYPES = {
     "dc_segment": (_STATUS, [SolverP, U8_IN, c_i64, c_i64, c_int, c_void_p, c_double, I32_OUT,
                              I32_OUT, P_int]),
     "dc_boundary_recall": (_STATUS, [I32_IN, I32_IN, c_i64, c_i64, c_int, P_double]),
+    # mpi.h: only in a library built with -Dmpi=enabled (see _OPTIONAL, deepclust.mpi);
+    # MPI_Fint is a C int in Open MPI and MPICH
+    "dc_mpi_set_comm": (_STATUS, [c_int]),
+    "dc_mpi_rank": (c_int, []),
+    "dc_mpi_size": (c_int, []),
+    "dc_mpi_block": (None, [c_i64, c_int, c_int, ctypes.POINTER(c_i64), ctypes.POINTER(c_i64)]),
+    "dc_mpi_dataset_load": (_STATUS, [ctypes.POINTER(DatasetP), c_char_p, c_void_p,
+                                      ctypes.POINTER(c_i64)]),
+    "dc_mpi_dataset_normalize": (_STATUS, [DatasetP, c_int]),
+    "dc_mpi_bytes_sent": (c_i64, [c_char_p]),
+    "dc_mpi_reset_counters": (None, []),
 }
+
+# Functions a library may lack: those of deepclust/mpi.h exist only in an MPI build
+# (dc_mpi_enabled() says which); calling one there raises AttributeError.
+_OPTIONAL = {name for name in _PROTOTYPES if name.startswith("dc_mpi_")} - {"dc_mpi_enabled"}
 
 
 class Library:
@@ -281,7 +297,8 @@ class Library:
             try:
                 fn = getattr(cdll, name)
             except AttributeError:
-                missing.append(name)
+                if name not in _OPTIONAL:
+                    missing.append(name)
                 continue
             fn.argtypes = argtypes
             if restype is _STATUS:
