@@ -63,164 +63,206 @@ static int is_own(const char *key) {
     return 0;
 }
 
-static int cluster(int argc, char **argv) {
+/* What the command line asks for. */
+typedef struct mreq {
     kv o[64];
-    int n_opt = 0;
+    int n_opt;
+    const char *method, *data, *labels, *out, *centers_out;
+    int json, quiet;
+    dc_normalization nm;
+    dc_load_options lo;
+} mreq;
+
+/* The result a run reports (rank 0). */
+typedef struct mres {
+    int64_t n;
+    double t_load, acc, nmi, ari;
+    const int32_t *truth;
+} mres;
+
+static int parse_request(int argc, char **argv, mreq *q) {
+    memset(q, 0, sizeof *q);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0) return usage("unexpected argument ", a);
-        if (n_opt == 64) return usage("too many options", NULL);
-        o[n_opt].key = a + 2;
+        if (q->n_opt == 64) return usage("too many options", NULL);
+        q->o[q->n_opt].key = a + 2;
         int flag = !strcmp(a + 2, "json") || !strcmp(a + 2, "quiet");
-        if (flag) o[n_opt].value = "true";
-        else if (i + 1 < argc) o[n_opt].value = argv[++i];
+        if (flag) q->o[q->n_opt].value = "true";
+        else if (i + 1 < argc) q->o[q->n_opt].value = argv[++i];
         else return usage("missing value for ", a);
-        n_opt++;
+        q->n_opt++;
     }
-    const char *method = opt_get(o, n_opt, "method"), *data = opt_get(o, n_opt, "data");
-    const char *labels_path = opt_get(o, n_opt, "labels"), *out = opt_get(o, n_opt, "out");
-    const char *centers_out = opt_get(o, n_opt, "centers-out"), *fmt = opt_get(o, n_opt, "format");
-    const char *norm = opt_get(o, n_opt, "normalize"), *threads = opt_get(o, n_opt, "threads");
-    const int json = opt_get(o, n_opt, "json") != NULL, quiet = opt_get(o, n_opt, "quiet") != NULL;
-    if (!method) return usage("missing --method", NULL);
-    if (!data) return usage("missing --data PATH", NULL);
-    if (!strcmp(data, "-")) return usage("--data - (standard input) cannot be split between ranks", NULL);
-    if ((out && !strcmp(out, "-")) || (centers_out && !strcmp(centers_out, "-")))
+    const kv *o = q->o;
+    const int n_opt = q->n_opt;
+    q->method = opt_get(o, n_opt, "method");
+    q->data = opt_get(o, n_opt, "data");
+    q->labels = opt_get(o, n_opt, "labels");
+    q->out = opt_get(o, n_opt, "out");
+    q->centers_out = opt_get(o, n_opt, "centers-out");
+    q->json = opt_get(o, n_opt, "json") != NULL;
+    q->quiet = opt_get(o, n_opt, "quiet") != NULL;
+    const char *fmt = opt_get(o, n_opt, "format"), *norm = opt_get(o, n_opt, "normalize");
+    const char *threads = opt_get(o, n_opt, "threads");
+    if (!q->method) return usage("missing --method", NULL);
+    if (!q->data) return usage("missing --data PATH", NULL);
+    if (!strcmp(q->data, "-"))
+        return usage("--data - (standard input) cannot be split between ranks", NULL);
+    if ((q->out && !strcmp(q->out, "-")) || (q->centers_out && !strcmp(q->centers_out, "-")))
         return usage("output '-': write the labels to a file", NULL);
-    dc_normalization nm = DC_NORM_NONE;
-    if (norm && dc_normalization_from_name(norm, &nm)) return usage("unknown --normalize ", norm);
+    q->nm = DC_NORM_NONE;
+    if (norm && dc_normalization_from_name(norm, &q->nm)) return usage("unknown --normalize ", norm);
     if (threads) dc_set_threads(atoi(threads) > 0 ? atoi(threads) : 1);
-    dc_load_options lo;
-    dc_load_options_default(&lo);
-    if (fmt && !strcmp(fmt, "csv")) lo.format = DC_FORMAT_CSV;
-    else if (fmt && !strcmp(fmt, "npy")) lo.format = DC_FORMAT_NPY;
-    else if (fmt && !strcmp(fmt, "idx")) lo.format = DC_FORMAT_IDX;
+    dc_load_options_default(&q->lo);
+    if (fmt && !strcmp(fmt, "csv")) q->lo.format = DC_FORMAT_CSV;
+    else if (fmt && !strcmp(fmt, "npy")) q->lo.format = DC_FORMAT_NPY;
+    else if (fmt && !strcmp(fmt, "idx")) q->lo.format = DC_FORMAT_IDX;
     else if (fmt) return usage("--format takes csv, npy or idx, not ", fmt);
+    return 0;
+}
 
+/* The solver with every option that is not the command's own as a parameter. */
+static int make_solver(const mreq *q, dc_solver **out) {
     dc_solver *s = NULL;
-    dc_status st = dc_solver_create(&s, method);
+    dc_status st = dc_solver_create(&s, q->method);
     if (st) {
         if (g_rank == 0) lib_error(st, "--method");
         return 2;
     }
-    for (int i = 0; i < n_opt; i++) {
-        if (is_own(o[i].key)) continue;
+    for (int i = 0; i < q->n_opt; i++) {
+        if (is_own(q->o[i].key)) continue;
         char name[128];
-        snprintf(name, sizeof name, "%s", o[i].key);
+        snprintf(name, sizeof name, "%s", q->o[i].key);
         for (char *c = name; *c; c++)
             if (*c == '-') *c = '_';
-        if ((st = dc_solver_set_str(s, name, o[i].value))) {
-            if (g_rank == 0) lib_error(st, o[i].key);
+        if ((st = dc_solver_set_str(s, name, q->o[i].value))) {
+            if (g_rank == 0) lib_error(st, q->o[i].key);
             dc_solver_free(s);
             return 2;
         }
     }
-    double k = 0, seed = 0;
+    double k = 0;
     dc_solver_get(s, "k", &k);
-    dc_solver_get(s, "seed", &seed);
     if (k < 1) {
         dc_solver_free(s);
         return usage("missing --k K", NULL);
     }
+    *out = s;
+    return 0;
+}
 
-    dc_dataset *ds = NULL;
-    int64_t n = 0;
-    int rc = 0;
-    double t0 = MPI_Wtime();
-    st = dc_mpi_dataset_load(&ds, data, &lo, &n);
-    if (st) rc = lib_error(st, data);
-    rc = agree_rc(rc); /* the normalisation is collective */
-    if (!rc && nm != DC_NORM_NONE && (st = dc_mpi_dataset_normalize(ds, nm)))
-        rc = lib_error(st, "--normalize");
-    /* the truth on rank 0 (n labels), checked against n */
-    int32_t *truth = NULL;
-    if (!rc && g_rank == 0 && labels_path) {
-        dc_dataset *lab = NULL;
-        float one = 0.0f;
-        int32_t *tmp = calloc((size_t)n, sizeof *tmp);
-        st = tmp ? DC_OK : DC_ERR_NOMEM;
-        /* a 1-column stand-in data set with n rows to hold the labels */
-        float *col = st == DC_OK ? calloc((size_t)n, sizeof *col) : NULL;
-        (void)one;
-        if (st == DC_OK && !col) st = DC_ERR_NOMEM;
-        if (st == DC_OK) st = dc_dataset_create(&lab, col, n, 1, DC_BORROW);
-        if (st == DC_OK) st = dc_dataset_load_labels(lab, labels_path, DC_FORMAT_AUTO);
-        if (st == DC_OK) memcpy(tmp, dc_dataset_labels(lab), sizeof *tmp * (size_t)n);
-        dc_dataset_free(lab);
-        free(col);
-        if (st) {
-            rc = lib_error(st, labels_path);
-            free(tmp);
-        } else truth = tmp;
+/* The n labels of a label file (rank 0 only: n int32), through a 1-column
+ * stand-in data set that checks their count. */
+static int load_truth(const char *path, int64_t n, int32_t **out) {
+    dc_dataset *lab = NULL;
+    int32_t *tmp = calloc((size_t)n, sizeof *tmp);
+    float *col = calloc((size_t)n, sizeof *col);
+    dc_status st = tmp && col ? DC_OK : DC_ERR_NOMEM;
+    if (st == DC_OK) st = dc_dataset_create(&lab, col, n, 1, DC_BORROW);
+    if (st == DC_OK) st = dc_dataset_load_labels(lab, path, DC_FORMAT_AUTO);
+    if (st == DC_OK) memcpy(tmp, dc_dataset_labels(lab), sizeof *tmp * (size_t)n);
+    dc_dataset_free(lab);
+    free(col);
+    if (st) {
+        free(tmp);
+        return lib_error(st, path);
     }
-    rc = agree_rc(rc);
-    double t_load = MPI_Wtime() - t0;
-    if (!rc && (st = dc_solver_fit(s, ds))) rc = lib_error(st, method);
-    rc = agree_rc(rc);
+    *out = tmp;
+    return 0;
+}
 
-    int32_t *pred = NULL;
-    double acc = 0, nmi = 0, ari = 0;
-    if (!rc && g_rank == 0) {
-        pred = malloc(sizeof *pred * (size_t)n);
-        if (!pred) rc = lib_error(DC_ERR_NOMEM, "labels");
-        else if ((st = dc_solver_labels(s, pred, n, NULL))) rc = lib_error(st, "labels");
-        if (!rc && truth) {
-            dc_metrics_acc(truth, pred, n, &acc);
-            dc_metrics_nmi(truth, pred, n, DC_NMI_SQRT, &nmi);
-            dc_metrics_ari(truth, pred, n, &ari);
-        }
-        if (!rc && out && (st = dc_write_labels(out, pred, n, DC_FORMAT_AUTO))) rc = lib_error(st, out);
-        if (!rc && centers_out) {
-            int64_t rows = 0, cols = 0;
-            float *c = NULL;
-            st = dc_solver_output(s, "centers", NULL, 0, &rows, &cols);
-            if (!st && !(c = malloc(sizeof *c * (size_t)(rows * cols)))) st = DC_ERR_NOMEM;
-            if (!st) st = dc_solver_output(s, "centers", c, rows * cols, &rows, &cols);
-            if (!st) st = dc_write_matrix(centers_out, c, rows, cols, DC_FORMAT_AUTO);
-            if (st) rc = lib_error(st, centers_out);
-            free(c);
-        }
+/* Rank 0: the labels, the metrics and the output files. */
+static int write_outputs(const mreq *q, const dc_solver *s, mres *r) {
+    int32_t *pred = malloc(sizeof *pred * (size_t)r->n);
+    dc_status st = pred ? dc_solver_labels(s, pred, r->n, NULL) : DC_ERR_NOMEM;
+    int rc = st ? lib_error(st, "labels") : 0;
+    if (!rc && r->truth) {
+        dc_metrics_acc(r->truth, pred, r->n, &r->acc);
+        dc_metrics_nmi(r->truth, pred, r->n, DC_NMI_SQRT, &r->nmi);
+        dc_metrics_ari(r->truth, pred, r->n, &r->ari);
     }
-    rc = agree_rc(rc);
-    if (!rc && g_rank == 0) {
-        double seconds = 0;
-        dc_solver_stat(s, "seconds", &seconds);
-        int64_t d = dc_dataset_cols(ds);
-        if (json) {
-            cli_json j;
-            json_begin(&j, stdout);
-            json_str(&j, "method", method);
-            json_int(&j, "n", n);
-            json_int(&j, "d", d);
-            json_int(&j, "k", (long long)k);
-            json_int(&j, "seed", (long long)seed);
-            json_num(&j, "seconds", seconds);
-            json_int(&j, "ranks", dc_mpi_size());
-            json_num(&j, "seconds_load", t_load);
-            json_int(&j, "mpi_bytes_load", dc_mpi_bytes_sent("load"));
-            if (truth) {
-                json_num(&j, "acc", acc);
-                json_num(&j, "nmi", nmi);
-                json_num(&j, "ari", ari);
-            }
-            for (int i = 0; i < dc_solver_stat_count(s); i++) {
-                const char *name = dc_solver_stat_name(s, i);
-                double v;
-                if (!strcmp(name, "seconds") || !strcmp(name, "ranks")) continue;
-                dc_solver_stat(s, name, &v);
-                json_num(&j, name, v);
-            }
-            if (out) json_str(&j, "out", out);
-            json_end(&j);
-        }
-        if (!quiet) {
-            fprintf(stderr, "%s: n=%lld d=%lld k=%lld on %d ranks in %.3f s\n", method,
-                    (long long)n, (long long)d, (long long)k, dc_mpi_size(), seconds);
-            if (truth) fprintf(stderr, "ACC %.4f  NMI %.4f  ARI %.4f\n", acc, nmi, ari);
-            if (out) fprintf(stderr, "labels written to %s\n", out);
-        }
+    if (!rc && q->out && (st = dc_write_labels(q->out, pred, r->n, DC_FORMAT_AUTO)))
+        rc = lib_error(st, q->out);
+    if (!rc && q->centers_out) {
+        int64_t rows = 0, cols = 0;
+        float *c = NULL;
+        st = dc_solver_output(s, "centers", NULL, 0, &rows, &cols);
+        if (!st && !(c = malloc(sizeof *c * (size_t)(rows * cols)))) st = DC_ERR_NOMEM;
+        if (!st) st = dc_solver_output(s, "centers", c, rows * cols, &rows, &cols);
+        if (!st) st = dc_write_matrix(q->centers_out, c, rows, cols, DC_FORMAT_AUTO);
+        if (st) rc = lib_error(st, q->centers_out);
+        free(c);
     }
     free(pred);
+    return rc;
+}
+
+/* Rank 0: the JSON object on stdout and the summary on stderr. */
+static void report(const mreq *q, const dc_solver *s, const dc_dataset *ds, const mres *r) {
+    double seconds = 0, k = 0, seed = 0;
+    dc_solver_stat(s, "seconds", &seconds);
+    dc_solver_get(s, "k", &k);
+    dc_solver_get(s, "seed", &seed);
+    const int64_t d = dc_dataset_cols(ds);
+    if (q->json) {
+        cli_json j;
+        json_begin(&j, stdout);
+        json_str(&j, "method", q->method);
+        json_int(&j, "n", r->n);
+        json_int(&j, "d", d);
+        json_int(&j, "k", (long long)k);
+        json_int(&j, "seed", (long long)seed);
+        json_num(&j, "seconds", seconds);
+        json_int(&j, "ranks", dc_mpi_size());
+        json_num(&j, "seconds_load", r->t_load);
+        json_int(&j, "mpi_bytes_load", dc_mpi_bytes_sent("load"));
+        if (r->truth) {
+            json_num(&j, "acc", r->acc);
+            json_num(&j, "nmi", r->nmi);
+            json_num(&j, "ari", r->ari);
+        }
+        for (int i = 0; i < dc_solver_stat_count(s); i++) {
+            const char *name = dc_solver_stat_name(s, i);
+            double v;
+            if (!strcmp(name, "seconds") || !strcmp(name, "ranks")) continue;
+            dc_solver_stat(s, name, &v);
+            json_num(&j, name, v);
+        }
+        if (q->out) json_str(&j, "out", q->out);
+        json_end(&j);
+    }
+    if (!q->quiet) {
+        fprintf(stderr, "%s: n=%lld d=%lld k=%lld on %d ranks in %.3f s\n", q->method,
+                (long long)r->n, (long long)d, (long long)k, dc_mpi_size(), seconds);
+        if (r->truth) fprintf(stderr, "ACC %.4f  NMI %.4f  ARI %.4f\n", r->acc, r->nmi, r->ari);
+        if (q->out) fprintf(stderr, "labels written to %s\n", q->out);
+    }
+}
+
+static int cluster(int argc, char **argv) {
+    mreq q;
+    dc_solver *s = NULL;
+    int rc = parse_request(argc, argv, &q);
+    if (!rc) rc = make_solver(&q, &s);
+    if (rc) return rc;
+    dc_dataset *ds = NULL;
+    int32_t *truth = NULL;
+    mres r = {0};
+    double t0 = MPI_Wtime();
+    dc_status st = dc_mpi_dataset_load(&ds, q.data, &q.lo, &r.n);
+    if (st) rc = lib_error(st, q.data);
+    rc = agree_rc(rc); /* the normalisation is collective */
+    if (!rc && q.nm != DC_NORM_NONE && (st = dc_mpi_dataset_normalize(ds, q.nm)))
+        rc = lib_error(st, "--normalize");
+    if (!rc && g_rank == 0 && q.labels) rc = load_truth(q.labels, r.n, &truth);
+    rc = agree_rc(rc);
+    r.t_load = MPI_Wtime() - t0;
+    r.truth = truth;
+    if (!rc && (st = dc_solver_fit(s, ds))) rc = lib_error(st, q.method);
+    rc = agree_rc(rc);
+    if (!rc && g_rank == 0) rc = write_outputs(&q, s, &r);
+    rc = agree_rc(rc);
+    if (!rc && g_rank == 0) report(&q, s, ds, &r);
     free(truth);
     dc_dataset_free(ds);
     dc_solver_free(s);

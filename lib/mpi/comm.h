@@ -26,6 +26,13 @@ static inline int64_t dci_param_i(const dc_solver *s, const char *name) {
     return (int64_t)llround(dci_param(s, name));
 }
 
+/* This rank's block of a distributed data matrix: rows [row0, row0 + nl)
+ * of n, d columns, row-major. */
+typedef struct dci_block {
+    const float *x;
+    int64_t nl, d, n, row0;
+} dci_block;
+
 typedef enum dci_mpi_phase {
     DCI_PH_SETUP = 0,
     DCI_PH_LOAD,

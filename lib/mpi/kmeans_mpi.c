@@ -274,11 +274,11 @@ static void kctx_free(kctx *c) {
     dci_free(c->prev);
 }
 
-dc_status dci_kmeans_mpi(const float *x, int64_t nl, int64_t d, int64_t n, int64_t row0,
-                         int64_t k, const dci_kmeans_mpi_opts *o, int32_t *labels,
-                         float *centers, double *inertia, int64_t *iterations) {
-    kctx c = {.x = x, .nl = nl, .d = d, .k = k, .n = n, .row0 = row0, .rank = dci_mpi_rank(),
-              .size = dci_mpi_size()};
+dc_status dci_kmeans_mpi(const dci_block *b, int64_t k, const dci_kmeans_mpi_opts *o,
+                         int32_t *labels, float *centers, double *inertia, int64_t *iterations) {
+    const int64_t nl = b->nl, d = b->d;
+    kctx c = {.x = b->x, .nl = nl, .d = d, .k = k, .n = b->n, .row0 = b->row0,
+              .rank = dci_mpi_rank(), .size = dci_mpi_size()};
     const int64_t trials = 2 + (int64_t)log((double)k), nb = nl > 0 ? nl : 1;
     c.xn = DCI_NEW_ARRAY(float, nb, "k-means norms");
     c.dot = DCI_NEW_ARRAY(float, TILE * k, "k-means tile");
@@ -328,11 +328,12 @@ done:
     return st;
 }
 
-dc_status dci_kmeans_mpi_refine(const float *x, int64_t nl, int64_t d, int64_t n, int64_t row0,
-                                int64_t k, float *centers, int64_t max_iter, double tol,
-                                int32_t *labels, double *inertia) {
-    kctx c = {.x = x, .nl = nl, .d = d, .k = k, .n = n, .row0 = row0, .rank = dci_mpi_rank(),
-              .size = dci_mpi_size()};
+dc_status dci_kmeans_mpi_refine(const dci_block *b, int64_t k, float *centers,
+                                const dci_kmeans_mpi_opts *o, int32_t *labels, double *inertia) {
+    const int64_t nl = b->nl, d = b->d, max_iter = o->max_iter;
+    const double tol = o->tol;
+    kctx c = {.x = b->x, .nl = nl, .d = d, .k = k, .n = b->n, .row0 = b->row0,
+              .rank = dci_mpi_rank(), .size = dci_mpi_size()};
     const int64_t nb = nl > 0 ? nl : 1;
     c.xn = DCI_NEW_ARRAY(float, nb, "k-means norms");
     c.dot = DCI_NEW_ARRAY(float, TILE * k, "k-means tile");
@@ -420,8 +421,8 @@ dc_status dci_kmeans_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     int64_t iterations = 0;
     dc_status st = dci_mpi_agree(labels && centers ? DC_OK : DC_ERR_NOMEM, "kmeans (distributed)");
     if (st == DC_OK)
-        st = dci_kmeans_mpi(dc_dataset_data(ds), nl, d, n, row0, k, &o, labels, centers,
-                            &inertia, &iterations);
+        st = dci_kmeans_mpi(&(dci_block){dc_dataset_data(ds), nl, d, n, row0}, k, &o, labels,
+                            centers, &inertia, &iterations);
     if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", centers, k, d);
     if (st == DC_OK) st = dci_mpi_put_labels(s, labels, nl, n);
     labels = NULL; /* the solver's now */

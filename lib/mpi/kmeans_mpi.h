@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "deepclust/status.h"
+#include "mpi/comm.h"
 
 struct dc_solver;
 struct dc_dataset;
@@ -12,8 +13,7 @@ struct dc_dataset;
  * 2 + ln k candidates per centre drawn in proportion to D^2, the one that
  * lowers the potential most kept), then Lloyd iterations with one allreduce
  * of the k x d sums, k counts and the label changes per iteration, n_init
- * restarts, the lowest inertia kept. x: this rank's nl x d block, rows
- * [row0, row0 + nl) of n. Writes this rank's labels (nl), the centres
+ * restarts, the lowest inertia kept. b: this rank's block. Writes this rank's labels (nl), the centres
  * (k x d, the same on every rank), the exact inertia and the iterations of
  * the kept restart. Collective. */
 typedef struct dci_kmeans_mpi_opts {
@@ -22,15 +22,14 @@ typedef struct dci_kmeans_mpi_opts {
     uint64_t seed;
 } dci_kmeans_mpi_opts;
 
-dc_status dci_kmeans_mpi(const float *x, int64_t nl, int64_t d, int64_t n, int64_t row0,
-                         int64_t k, const dci_kmeans_mpi_opts *o, int32_t *labels,
-                         float *centers, double *inertia, int64_t *iterations);
+dc_status dci_kmeans_mpi(const dci_block *b, int64_t k, const dci_kmeans_mpi_opts *o,
+                         int32_t *labels, float *centers, double *inertia, int64_t *iterations);
 
-/* Lloyd from the given centres (refined in place), then the labels of the
- * final centres and their exact inertia (labels, inertia may be NULL). */
-dc_status dci_kmeans_mpi_refine(const float *x, int64_t nl, int64_t d, int64_t n, int64_t row0,
-                                int64_t k, float *centers, int64_t max_iter, double tol,
-                                int32_t *labels, double *inertia);
+/* Lloyd from the given centres (refined in place; o->max_iter and o->tol),
+ * then the labels of the final centres and their exact inertia (labels,
+ * inertia may be NULL). */
+dc_status dci_kmeans_mpi_refine(const dci_block *b, int64_t k, float *centers,
+                                const dci_kmeans_mpi_opts *o, int32_t *labels, double *inertia);
 
 /* The global row count n and this rank's first row from the blocks of all
  * ranks, checking equal widths, no empty rank and finite data (on every

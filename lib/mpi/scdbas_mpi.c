@@ -64,7 +64,8 @@ dc_status dci_spectral_fit_embedding_mpi(dc_solver *s, const dc_dataset *ds, con
             .disconnected = (int)dci_param_i(s, "disconnected"),
         };
         DCI_TRY(dci_solver_progress(s, "embedding", 0, 1, NAN));
-        st = dci_spectral_embedding_mpi(dc_dataset_data(ds), nl, d, n, row0, k, &o, emb, &stt);
+        st = dci_spectral_embedding_mpi(&(dci_block){dc_dataset_data(ds), nl, d, n, row0}, k, &o,
+                                        emb, &stt);
     }
     if (st == DC_OK) st = dci_mpi_put_rows(s, "embedding", emb, nl, n, k);
     if (st != DC_OK) {
@@ -101,7 +102,8 @@ dc_status dci_njw_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     int64_t iterations = 0;
     dc_status st = dci_mpi_agree(labels && centers ? DC_OK : DC_ERR_NOMEM, "njw");
     if (st == DC_OK)
-        st = dci_kmeans_mpi(Y, nl, k, n, row0, k, &o, labels, centers, &inertia, &iterations);
+        st = dci_kmeans_mpi(&(dci_block){Y, nl, k, n, row0}, k, &o, labels, centers, &inertia,
+                            &iterations);
     dci_free(Y);
     if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", centers, k, k);
     dci_free(centers);
@@ -125,6 +127,13 @@ typedef struct dstage {
     float *yn;
     double *mu;
     dc_status err;   /* an MPI failure inside the fitness */
+    /* the beetle's search: options and work space */
+    const dci_scdbas_opts *o;
+    const dc_dbas_config *cfg;
+    float *cur, *cand;      /* D each: the beetle's centres, a polished candidate */
+    int32_t *lab, *cand_lab; /* nl each */
+    double *xs;              /* 3 D: start, best and final point of an excursion */
+    double *tr, *trc, *btr, *btrc; /* iterations + 1 each: excursion and beetle traces */
 } dstage;
 
 /* The allreduced SSE of the centres x (K x K, row-major). An MPI failure
@@ -143,14 +152,19 @@ static double dsse(const double *x, int64_t D, void *user) {
 
 /* One improved beetle (methods/scdbas.c, improved_beetle) on the blocks:
  * k-means++ and Lloyd, then excursions, each end point and better best
- * point polished by Lloyd. cur/lab: the beetle's centres and labels. */
-static dc_status dbeetle(dstage *w, const dci_scdbas_opts *o, const dc_dbas_config *cfg,
-                         double damp, uint64_t seed, float *cur, int32_t *lab, float *cand,
-                         int32_t *cand_lab, double *xs, double *tr, double *trc, double *btr,
-                         double *btrc, double *sse, double *start, int64_t *impr) {
+ * point polished by Lloyd, into w->cur / w->lab (the beetle's centres and
+ * labels) and its traces w->btr / w->btrc. */
+static dc_status dbeetle(dstage *w, double damp, uint64_t seed, double *sse, double *start,
+                         int64_t *impr) {
+    const dci_scdbas_opts *o = w->o;
+    const dc_dbas_config *cfg = w->cfg;
+    float *cur = w->cur, *cand = w->cand;
+    int32_t *lab = w->lab, *cand_lab = w->cand_lab;
+    double *xs = w->xs, *tr = w->tr, *trc = w->trc, *btr = w->btr, *btrc = w->btrc;
     const int64_t iters = cfg->iterations, K = w->K, D = w->D;
     dci_kmeans_mpi_opts ko = {1, POLISH_MAX_ITER, POLISH_TOL, seed};
-    DCI_TRY(dci_kmeans_mpi(w->Y, w->nl, K, w->n, w->row0, K, &ko, lab, cur, sse, NULL));
+    const dci_block yb = {w->Y, w->nl, K, w->n, w->row0};
+    DCI_TRY(dci_kmeans_mpi(&yb, K, &ko, lab, cur, sse, NULL));
     *start = *sse;
     btr[0] = btrc[0] = *sse;
     double best_seen = *sse;
@@ -181,8 +195,7 @@ static dc_status dbeetle(dstage *w, const dci_scdbas_opts *o, const dc_dbas_conf
             if (!pts[q]) continue;
             for (int64_t i = 0; i < D; i++) cand[i] = (float)pts[q][i];
             double s;
-            DCI_TRY(dci_kmeans_mpi_refine(w->Y, w->nl, K, w->n, w->row0, K, cand, POLISH_MAX_ITER,
-                                          POLISH_TOL, cand_lab, &s));
+            DCI_TRY(dci_kmeans_mpi_refine(&yb, K, cand, &ko, cand_lab, &s));
             if (s < *sse) {
                 memcpy(cur, cand, sizeof(float) * (size_t)D);
                 memcpy(lab, cand_lab, sizeof(int32_t) * (size_t)w->nl);
@@ -247,9 +260,19 @@ dc_status dci_scdbas_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     }
     w.fit = (dci_sse_ctx){.Y = w.yc, .n = nl, .d = K, .K = K, .mu = w.mu, .yn = w.yn,
                           .c = w.yn + nl, .cn = w.yn + nl + D, .dist = w.yn + nl + D + K};
-    float *cur = cbuf, *cand = cbuf + D, *best_c = cbuf + 2 * D;
-    int32_t *lab = lbuf, *cand_lab = lbuf + nl, *best_l = lbuf + 2 * nl;
-    double *tr = xs + 3 * D, *trc = tr + len, *btr = trc + len, *btrc = btr + len;
+    float *best_c = cbuf + 2 * D;
+    int32_t *best_l = lbuf + 2 * nl;
+    w.o = &o;
+    w.cfg = &cfg;
+    w.cur = cbuf;
+    w.cand = cbuf + D;
+    w.lab = lbuf;
+    w.cand_lab = lbuf + nl;
+    w.xs = xs;
+    w.tr = xs + 3 * D;
+    w.trc = w.tr + len;
+    w.btr = w.trc + len;
+    w.btrc = w.btr + len;
     for (int64_t t = 0; t < 4 * len; t++) traces[t] = INFINITY;
     dci_rng master;
     dci_rng_init(&master, cfg.seed, DCI_STREAM_SCDBAS);
@@ -259,18 +282,17 @@ dc_status dci_scdbas_fit_mpi(dc_solver *s, const dc_dataset *ds) {
             const double damp = run == 0 ? cfg.damp : 0.0;
             double sse, start;
             int64_t impr = 0;
-            st = dbeetle(&w, &o, &cfg, damp, seed, cur, lab, cand, cand_lab, xs, tr, trc, btr,
-                         btrc, &sse, &start, &impr);
+            st = dbeetle(&w, damp, seed, &sse, &start, &impr);
             if (st != DC_OK) goto done;
-            merge_min(traces + 2 * run * len, btr, len);
-            merge_min(traces + (2 * run + 1) * len, btrc, len);
+            merge_min(traces + 2 * run * len, w.btr, len);
+            merge_min(traces + (2 * run + 1) * len, w.btrc, len);
             if (run == 1) continue;
             r.improvements += impr;
             if (start < r.fitness_start) r.fitness_start = start;
             if (sse < r.fitness) {
                 r.fitness = sse;
-                memcpy(best_l, lab, sizeof(int32_t) * (size_t)nl);
-                memcpy(best_c, cur, sizeof(float) * (size_t)D);
+                memcpy(best_l, w.lab, sizeof(int32_t) * (size_t)nl);
+                memcpy(best_c, w.cur, sizeof(float) * (size_t)D);
             }
             st = dci_solver_progress(s, "dbas", (long long)((b + 1) * iters),
                                      (long long)(B * iters), r.fitness);

@@ -190,8 +190,9 @@ static void knn_offer(double *bd, int64_t *bi, int64_t kk, int64_t *have, double
 /* The kk nearest other rows of every own row: bd (squared distances) and bi
  * (global ids), nl x kk. z: nl x q. Each rank's block travels once around
  * the ring (N - 1 MPI_Sendrecv_replace of at most ceil(n/N) rows). */
-static dc_status knn_ring(const float *z, int64_t nl, int64_t q, int64_t n, int64_t row0,
-                          int64_t kk, double *bd, int64_t *bi) {
+static dc_status knn_ring(const dci_block *b, int64_t kk, double *bd, int64_t *bi) {
+    const float *z = b->x;
+    const int64_t nl = b->nl, q = b->d, n = b->n, row0 = b->row0;
     const int size = dci_mpi_size(), rank = dci_mpi_rank();
     const int64_t maxrows = (n + size - 1) / size, stride = q + 1;
     double *blk = DCI_NEW_ARRAY(double, maxrows * stride, "kNN ring block");
@@ -648,9 +649,10 @@ done:
 
 /* ---- the pipeline ------------------------------------------------------------ */
 
-dc_status dci_spectral_embedding_mpi(const float *x, int64_t nl, int64_t d, int64_t n,
-                                     int64_t row0, int64_t K, const dci_spectral_opts *o,
+dc_status dci_spectral_embedding_mpi(const dci_block *b, int64_t K, const dci_spectral_opts *o,
                                      float *Y, dci_spectral_stats *st_out) {
+    const float *x = b->x;
+    const int64_t nl = b->nl, d = b->d, n = b->n, row0 = b->row0;
     dci_spectral_stats s = {0};
     g_matvecs = g_halo_sent = 0;
     if (o->mode == DCI_SPECTRAL_DENSE)
@@ -694,7 +696,7 @@ dc_status dci_spectral_embedding_mpi(const float *x, int64_t nl, int64_t d, int6
         sigma = DCI_NEW_ARRAY(double, nl, "sigmas");
         st = dci_mpi_agree(bd && bi && sigma ? DC_OK : DC_ERR_NOMEM, "kNN");
     }
-    if (st == DC_OK) st = knn_ring(xs, nl, q, n, row0, kk, bd, bi);
+    if (st == DC_OK) st = knn_ring(&(dci_block){xs, nl, q, n, row0}, kk, bd, bi);
     if (st == DC_OK) { /* sigma_i: mean distance to the p nearest; zeros raised to the smallest */
         double floor = INFINITY;
         for (int64_t i = 0; i < nl; i++) {

@@ -10,15 +10,15 @@
 #include <stdint.h>
 #include "deepclust/status.h"
 #include "graph/spectral.h"
+#include "mpi/comm.h"
 
 struct dc_solver;
 struct dc_dataset;
 
-/* x: this rank's nl x d block of the n rows, rows [row0, row0 + nl). Y: nl x K.
+/* b: this rank's block of the n rows. Y: b->nl x K.
  * o as dci_spectral_embedding (mode must be sparse; the eigensolver is
  * PARPACK whatever o->eigensolver says; o->sigma_sample: exact sigmas only). */
-dc_status dci_spectral_embedding_mpi(const float *x, int64_t nl, int64_t d, int64_t n,
-                                     int64_t row0, int64_t K, const dci_spectral_opts *o,
+dc_status dci_spectral_embedding_mpi(const dci_block *b, int64_t K, const dci_spectral_opts *o,
                                      float *Y, dci_spectral_stats *st);
 
 /* The first half of the distributed NJW / SCDBAS fit (spectral_common.h's

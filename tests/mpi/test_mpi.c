@@ -277,7 +277,7 @@ static void test_spectral(void) {
                            DCI_DISCONNECTED_REGULARIZE};
     float *Y = malloc(sizeof(float) * (size_t)(c * k)), *R = malloc(sizeof(float) * (size_t)(n * k));
     dci_spectral_stats st = {0}, rs = {0};
-    CHECK_OK(dci_spectral_embedding_mpi(x + f * d, c, d, n, f, k, &o, Y, &st));
+    CHECK_OK(dci_spectral_embedding_mpi(&(dci_block){x + f * d, c, d, n, f}, k, &o, Y, &st));
     CHECK_OK(dci_spectral_embedding(x, n, d, k, &o, R, &rs));
     CHECK(st.components == 1 && rs.components == 1);
     double worst = 0;
