@@ -24,9 +24,6 @@ import time
 
 import repro_common as rc
 
-FMNIST = "/usr/share/datasets/fashion-mnist"
-SMOKE = ["hidden1=32", "hidden2=16", "hidden3=0", "embed_dim=3", "pretrain_steps=100",
-         "max_iter=40"]
 # (weighting, neighbours, formulation) in the paper's row order.
 VARIANTS = [(w, n, f) for w in (True, False) for n in (True, False) for f in ("proposed", "idec")]
 # EDCWRN paper Table 3, ACC / NMI %: Fashion-MNIST and MNIST-test columns.
@@ -48,43 +45,20 @@ def data_args(args):
     if args.data:
         out = ["--data", args.data, "--labels", args.labels]
         return out + (["--image-shape", args.image_shape] if args.image_shape else [])
-    images = "%s/t10k-images-idx3-ubyte.gz" % FMNIST
-    labels = "%s/t10k-labels-idx1-ubyte.gz" % FMNIST
-    if not args.subset:
-        return ["--data", images, "--labels", labels, "--normalize", "scale255"]
-    import deepclust
-    import numpy as np
-    folder = pathlib.Path(args.state).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    x, y = folder / ("fmnist_%d_x.npy" % args.subset), folder / ("fmnist_%d_y.npy" % args.subset)
-    with deepclust.Dataset.load(images, labels) as ds, ds.subset(0, args.subset) as sub:
-        np.save(x, sub.to_numpy() / 255.0)
-        np.save(y, sub.labels)
-    return ["--data", x, "--labels", y, "--image-shape", "28x28"]
+    return rc.fmnist_test_args(args.subset, args.state)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--seeds", default=None)
-    ap.add_argument("--subset", type=int, default=None)
+    rc.add_run_args(ap)
     ap.add_argument("--data", default=None)
     ap.add_argument("--labels", default=None)
     ap.add_argument("--image-shape", default=None)
     ap.add_argument("--name", default=None, help="the set's name in the text (paper column: "
                     "fashion-mnist or digits = MNIST-test)")
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--state", default=None)
     args = ap.parse_args()
-    if args.smoke:
-        args.subset = args.subset or 500
-        args.seeds = args.seeds or "0,1"
-        args.set = SMOKE + args.set
-    args.seeds = args.seeds or "0,1"
     args.name = args.name or ("fashion-mnist" if not args.data else pathlib.Path(args.data).stem)
-    args.state = args.state or "/tmp/deepclust_repro/ablation_%s%s.json" % (
-        args.name, "_smoke" if args.smoke else "")
+    rc.finish_run_args(args, "0,1", "ablation_" + args.name)
     seeds = [int(s) for s in args.seeds.split(",")]
     config = {k: getattr(args, k) for k in ("smoke", "seeds", "subset", "data", "labels",
                                             "image_shape", "set")}
@@ -92,12 +66,7 @@ def main():
     folder = pathlib.Path(args.state).with_suffix("")
     folder.mkdir(parents=True, exist_ok=True)
     machine = rc.machine()
-    base = ["cluster", "--method", "edcwrn", *data_args(args), "--k", 10]
-    for s in args.set:
-        base += ["--param", s]
-    if args.threads:
-        base += ["--threads", args.threads]
-
+    base = ["cluster", "--method", "edcwrn", *data_args(args), "--k", 10, *rc.cli_param_args(args)]
     clock = rc.Clock(len(seeds) * (1 + len(VARIANTS)))
     start, runs = {}, {}
     for seed in seeds:
@@ -150,7 +119,7 @@ def main():
     pre = stat([start[s]["phases"]["pretrain"] for s in seeds])[0]
     clu = stat([runs[s, w, n, f]["phases"]["cluster"] for s in seeds for w, n, f in VARIANTS])[0]
     label = "SMOKE RUN (not a result: %d images, tiny networks %s, seeds %s)" % (
-        args.subset, " ".join(SMOKE), args.seeds) if args.smoke else \
+        args.subset, " ".join(rc.SMOKE), args.seeds) if args.smoke else \
         "%s, seeds %s%s" % (args.name, args.seeds, ", %d images" % args.subset if args.subset else "")
     text = """## EDCWRN Tables 3 and 4: ablation and inter-cluster variance ({label})
 

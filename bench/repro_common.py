@@ -209,6 +209,60 @@ def update_section(name, text):
     write_file(DOC, doc)
 
 
+# The smoke runs' network and schedule (seconds, not results).
+SMOKE = ["hidden1=32", "hidden2=16", "hidden3=0", "embed_dim=3", "pretrain_steps=100",
+         "max_iter=40"]
+FMNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def add_run_args(ap):
+    """The options every deep reproduction script takes."""
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--seeds", default=None)
+    ap.add_argument("--subset", type=int, default=None, help="the first N images only")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--state", default=None)
+
+
+def finish_run_args(args, seeds, state):
+    """Smoke defaults (500 images, two seeds, SMOKE), then the seeds and the
+    state file (/tmp/deepclust_repro/STATE[_smoke].json) when not given."""
+    if args.smoke:
+        args.subset = args.subset or 500
+        args.seeds = args.seeds or "0,1"
+        args.set = SMOKE + args.set
+    args.seeds = args.seeds or seeds
+    args.state = args.state or "/tmp/deepclust_repro/%s%s.json" % (state, "_smoke" if args.smoke else "")
+
+
+def fmnist_test_args(subset, state):
+    """CLI options for the Fashion-MNIST test split, pixels / 255: the IDX
+    files, or (subset N) the first N images written once as .npy beside the
+    state file."""
+    images = "%s/t10k-images-idx3-ubyte.gz" % FMNIST
+    labels = "%s/t10k-labels-idx1-ubyte.gz" % FMNIST
+    if not subset:
+        return ["--data", images, "--labels", labels, "--normalize", "scale255"]
+    import deepclust
+    import numpy as np
+    folder = pathlib.Path(state).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    x, y = folder / ("fmnist_%d_x.npy" % subset), folder / ("fmnist_%d_y.npy" % subset)
+    with deepclust.Dataset.load(images, labels) as ds, ds.subset(0, subset) as sub:
+        np.save(x, sub.to_numpy() / 255.0)
+        np.save(y, sub.labels)
+    return ["--data", x, "--labels", y, "--image-shape", "28x28"]
+
+
+def cli_param_args(args):
+    """--param NAME=VALUE for each --set, and --threads."""
+    out = []
+    for s in args.set:
+        out += ["--param", s]
+    return out + (["--threads", args.threads] if args.threads else [])
+
+
 class Clock:
     """Progress lines: '[i/n] what ... 1.2 s (elapsed 34 s)'."""
 

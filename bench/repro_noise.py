@@ -22,13 +22,10 @@ import time
 
 import repro_common as rc
 
-FMNIST = "/usr/share/datasets/fashion-mnist"
 # The paper's nine settings (EDCWRN §5.6): Gaussian variance 0.01, 0.03,
 # 0.05; salt & pepper density 0.05, 0.1, 0.2; speckle variance 0.05, 0.1, 0.15.
 LEVELS = ("gaussian:0.01,gaussian:0.03,gaussian:0.05,saltpepper:0.05,saltpepper:0.1,"
           "saltpepper:0.2,speckle:0.05,speckle:0.1,speckle:0.15")
-SMOKE = ["hidden1=32", "hidden2=16", "hidden3=0", "embed_dim=3", "pretrain_steps=100",
-         "max_iter=40"]
 # The paper's Table 5, Fashion-MNIST rows (ACC, NMI %), in LEVELS' order, and
 # the noise-free EDCWRN value of its Table 3.
 _T5 = {
@@ -44,53 +41,20 @@ PAPER = {(level, m): (acc[i], nmi[i]) for m, (acc, nmi) in _T5.items()
 PAPER[("none", "edcwrn")] = (62.5, 68.0)
 
 
-def data_args(args):
-    """CLI options for the data: the IDX files, or (with --subset) the first
-    N test images written once as .npy under the state's folder."""
-    images = "%s/t10k-images-idx3-ubyte.gz" % FMNIST
-    labels = "%s/t10k-labels-idx1-ubyte.gz" % FMNIST
-    if not args.subset:
-        return ["--data", images, "--labels", labels]
-    import deepclust
-    import numpy as np
-    folder = rc.pathlib.Path(args.state).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    x, y = folder / ("fmnist_%d_x.npy" % args.subset), folder / ("fmnist_%d_y.npy" % args.subset)
-    with deepclust.Dataset.load(images, labels) as ds, ds.subset(0, args.subset) as sub:
-        np.save(x, sub.to_numpy())
-        np.save(y, sub.labels)
-    return ["--data", x, "--labels", y, "--image-shape", "28x28"]
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--seeds", default=None)
+    rc.add_run_args(ap)
     ap.add_argument("--methods", default="edcwrn,idec,dec")
-    ap.add_argument("--subset", type=int, default=None)
     ap.add_argument("--levels", default=LEVELS)
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
-    ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--state", default=None)
     args = ap.parse_args()
-    if args.smoke:
-        args.subset = args.subset or 500
-        args.seeds = args.seeds or "0,1"
-        args.set = SMOKE + args.set
-    args.seeds = args.seeds or "0,1,2"
-    args.state = args.state or "/tmp/deepclust_repro/noise%s.json" % ("_smoke" if args.smoke else "")
+    rc.finish_run_args(args, "0,1,2", "noise")
     settings = ["none"] + args.levels.split(",")
     methods = args.methods.split(",")
     config = {k: getattr(args, k) for k in ("smoke", "seeds", "methods", "subset", "levels", "set")}
     store = rc.Store(args.state, config)
     machine = rc.machine()
-    base = ["cluster", *data_args(args), "--normalize", "scale255", "--k", 10,
-            "--seeds", args.seeds]
-    for s in args.set:
-        base += ["--param", s]
-    if args.threads:
-        base += ["--threads", args.threads]
-
+    base = ["cluster", *rc.fmnist_test_args(args.subset, args.state), "--k", 10,
+            "--seeds", args.seeds, *rc.cli_param_args(args)]
     clock = rc.Clock(len(settings) * len(methods))
     results = {}
     for setting in settings:
@@ -116,7 +80,7 @@ def main():
                  {m: [(results[s, m]["mean"]["acc"], results[s, m]["sd"]["acc"]) for s in settings]
                   for m in methods})
     label = "SMOKE RUN (not a result: %d images, tiny networks %s, seeds %s)" % (
-        args.subset, " ".join(SMOKE), args.seeds) if args.smoke else \
+        args.subset, " ".join(rc.SMOKE), args.seeds) if args.smoke else \
         "full run, seeds %s%s" % (args.seeds, ", %d images" % args.subset if args.subset else "")
     text = """## EDCWRN Table 5: robustness to noise ({label})
 
