@@ -59,7 +59,7 @@
 #define P_PRE_MOM {"pretrain_momentum", DC_PARAM_REAL, 0.9, 0, 0.9999, DCI_CLOSED, NULL, \
                    "pre-training momentum", DEEP_FIELD(pretrain_momentum)}
 #define P_PRE_OPT {"pretrain_optimizer", DC_PARAM_CHOICE, 1, 0, 1, DCI_CLOSED, "sgd|adam", \
-                   "pre-training optimiser: SGD with momentum (the specification's), or Adam (beta1 = " \
+                   "pre-training optimiser: SGD with momentum (the authors' and DEC-DA's), or Adam (beta1 = " \
                    "pretrain_momentum, beta2 = 0.999)", DEEP_FIELD(pretrain_adam)}
 #define P_PRE_SCHED {"pretrain_schedule", DC_PARAM_CHOICE, 1, 0, 1, DCI_CLOSED, "constant|cosine", \
                      "pre-training learning rate schedule: constant, or a half cosine from pretrain_lr " \
