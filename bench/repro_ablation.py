@@ -4,7 +4,7 @@ formulation) and Table 4 (inter-cluster variance of the embedding with the
 proposed kernel + cross-entropy against Student-t + KL) on the Fashion-MNIST
 test split, or on any image set given with --data/--labels/--image-shape.
 Per seed the autoencoder is pre-trained once (`--max-iter 0
---save-pretrained`, which also gives the k-means start) and the eight
+--save-pretrained`, which also gives the start: the `init` clustering of the pre-trained embedding) and the eight
 variants start from it (`--load-pretrained`), so that only the switches
 differ, as in the paper's table. Writes docs/reproduction.md (section
 "ablation") and docs/img/repro_ablation_acc.svg.
@@ -73,7 +73,7 @@ def main():
     start, runs, reused = {}, {}, set()
     for seed in seeds:
         ae = folder / ("ae_seed%d.dcm" % seed)
-        # The k-means start and the autoencoder every variant of the seed uses;
+        # The start (iteration 0) and the autoencoder every variant of the seed uses;
         # an autoencoder already there (a --save-pretrained file made with the
         # same parameters) is used instead of pre-training again.
         if "start|%d" % seed not in store.data["runs"] and ae.exists():
@@ -113,7 +113,7 @@ def main():
         bars.append((variant_name(w, n, f), [acc, nmi]))
     k_acc = stat([start[s]["acc"] for s in seeds])
     k_nmi = stat([start[s]["nmi"] for s in seeds])
-    rows.append(["k-means on the pre-trained embedding", "", "", rc.pm(*k_acc), rc.pm(*k_nmi),
+    rows.append(["start: the init (default spectral) on the pre-trained embedding", "", "", rc.pm(*k_acc), rc.pm(*k_nmi),
                  "", ""])
     chart = rc.IMG / "repro_ablation_acc.svg"
     rc.svg_bars(chart, "%s: ablation, mean ± sd over seeds %s" % (args.name, args.seeds),
