@@ -4,8 +4,8 @@ formulation) and Table 4 (inter-cluster variance of the embedding with the
 proposed kernel + cross-entropy against Student-t + KL) on the Fashion-MNIST
 test split, or on any image set given with --data/--labels/--image-shape.
 Per seed the autoencoder is pre-trained once (`--max-iter 0
---save-pretrained`, which also gives the start: the `init` clustering of the pre-trained embedding) and the eight
-variants start from it (`--load-pretrained`), so that only the switches
+--save-pretrained`, which also gives the start: the `init` clustering of
+the pre-trained embedding) and the eight variants start from it (`--load-pretrained`), so that only the switches
 differ, as in the paper's table. Writes docs/reproduction.md (section
 "ablation") and docs/img/repro_ablation_acc.svg.
 
