@@ -5,9 +5,9 @@ proposed kernel + cross-entropy against Student-t + KL) on the Fashion-MNIST
 test split, or on any image set given with --data/--labels/--image-shape.
 Per seed the autoencoder is pre-trained once (`--max-iter 0
 --save-pretrained`, which also gives the start: the `init` clustering of
-the pre-trained embedding) and the eight variants start from it (`--load-pretrained`), so that only the switches
-differ, as in the paper's table. Writes docs/reproduction.md (section
-"ablation") and docs/img/repro_ablation_acc.svg.
+the pre-trained embedding) and the eight variants start from it
+(`--load-pretrained`), so that only the switches differ, as in the
+paper's table. Writes docs/reproduction.md (section "ablation") and docs/img/repro_ablation_acc.svg.
 
   bench/repro_ablation.py                    # Fashion-MNIST test split, seeds 0,1 (hours)
   bench/repro_ablation.py --smoke            # 500 images, tiny networks (a minute)
