@@ -93,26 +93,20 @@ def main():
                 lambda: store.get("%d|%s|%s|%s" % (seed, w, n, f), lambda: rc.run_cli(
                     base + ["--seed", seed, "--load-pretrained", ae] + opts)))
 
-    def stat(values):
-        m = sum(values) / len(values)
-        sd = (sum((v - m) ** 2 for v in values) / (len(values) - 1)) ** 0.5 \
-            if len(values) > 1 else None
-        return m, sd
-
     paper3 = PAPER3.get(args.name)
     header = ["weighting", "neighbours", "formulation", "ACC %", "NMI %", "inter-cluster var.",
               "paper ACC / NMI"]
     rows, bars = [], []
     for i, (w, n, f) in enumerate(VARIANTS):
-        acc = stat([runs[s, w, n, f]["acc"] for s in seeds])
-        nmi = stat([runs[s, w, n, f]["nmi"] for s in seeds])
-        icv = stat([runs[s, w, n, f]["inter_cluster_variance"] for s in seeds])
+        acc = rc.mean_sd([runs[s, w, n, f]["acc"] for s in seeds])
+        nmi = rc.mean_sd([runs[s, w, n, f]["nmi"] for s in seeds])
+        icv = rc.mean_sd([runs[s, w, n, f]["inter_cluster_variance"] for s in seeds])
         rows.append(["✓" if w else "✗", "✓" if n else "✗", f, rc.pm(*acc), rc.pm(*nmi),
                      rc.pm(*icv, scale=1.0, digits=3),
                      "%.2f / %.2f" % paper3[i] if paper3 else "–"])
         bars.append((variant_name(w, n, f), [acc, nmi]))
-    k_acc = stat([start[s]["acc"] for s in seeds])
-    k_nmi = stat([start[s]["nmi"] for s in seeds])
+    k_acc = rc.mean_sd([start[s]["acc"] for s in seeds])
+    k_nmi = rc.mean_sd([start[s]["nmi"] for s in seeds])
     rows.append(["start: the init (default spectral) on the pre-trained embedding", "", "", rc.pm(*k_acc), rc.pm(*k_nmi),
                  "", ""])
     chart = rc.IMG / "repro_ablation_acc.svg"
@@ -123,15 +117,15 @@ def main():
     t4 = []
     for f, label, p in (("idec", "KL with Student-t (formulation idec)", 0),
                         ("proposed", "cross-entropy with the proposed kernel", 1)):
-        icv = stat([runs[s, True, True, f]["inter_cluster_variance"] for s in seeds])
+        icv = rc.mean_sd([runs[s, True, True, f]["inter_cluster_variance"] for s in seeds])
         t4.append([label, rc.pm(*icv, scale=1.0, digits=3),
                    "%g" % paper4[p] if paper4 else "–"])
     trained = [start[s]["phases"]["pretrain"] for s in seeds if not start[s].get("reused")]
-    pre = "pre-training %.0f s" % stat(trained)[0] if trained else "pre-training not timed here"
+    pre = "pre-training %.0f s" % rc.mean_sd(trained)[0] if trained else "pre-training not timed here"
     if len(trained) < len(seeds):
         pre += " (seeds %s reused autoencoders placed beside the state file)" % ",".join(
             str(s) for s in seeds if start[s].get("reused"))
-    clu = stat([runs[s, w, n, f]["phases"]["cluster"] for s in seeds for w, n, f in VARIANTS])[0]
+    clu = rc.mean_sd([runs[s, w, n, f]["phases"]["cluster"] for s in seeds for w, n, f in VARIANTS])[0]
     label = "SMOKE RUN (not a result: %d images, tiny networks %s, seeds %s)" % (
         args.subset, " ".join(rc.SMOKE), args.seeds) if args.smoke else \
         "%s, seeds %s%s" % (args.name, args.seeds, ", %d images" % args.subset if args.subset else "")

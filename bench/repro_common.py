@@ -90,6 +90,14 @@ def md_table(header, rows):
     return "\n".join(lines)
 
 
+def mean_sd(values):
+    """(mean, sample sd) of a list; sd None for a single value."""
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 \
+        if len(values) > 1 else None
+    return mean, sd
+
+
 def pm(mean, sd, scale=100.0, digits=1):
     """'62.5 ± 1.2' (percent by default); sd None (one run): the mean alone."""
     if mean is None:

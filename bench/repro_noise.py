@@ -84,20 +84,13 @@ def main():
             if all(k in store.data["runs"] for k in keys) and ae.exists():
                 ae.unlink()
 
-    def summary(values):
-        mean = sum(values) / len(values)
-        sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 \
-            if len(values) > 1 else None
-        return mean, sd
-
     results = {}
     for setting in settings:
         for m in methods:
             one = [runs[setting, m, seed] for seed in seeds]
-            results[setting, m] = {
-                q: dict(zip(("mean", "sd"), summary([r[q] for r in one]))) for q in ("acc", "nmi")}
-            results[setting, m] = {"mean": {q: v["mean"] for q, v in results[setting, m].items()},
-                                   "sd": {q: v["sd"] for q, v in results[setting, m].items()}}
+            stats = {q: rc.mean_sd([r[q] for r in one]) for q in ("acc", "nmi")}
+            results[setting, m] = {"mean": {q: v[0] for q, v in stats.items()},
+                                   "sd": {q: v[1] for q, v in stats.items()}}
 
     header = ["noise"] + ["%s %s" % (m, q) for m in methods for q in ("ACC", "NMI", "paper")]
     rows = []
