@@ -22,23 +22,34 @@ typedef struct csv_text {
     locale_t c_loc; /* numbers are parsed in the C locale whatever the process uses */
 } csv_text;
 
-static dc_status text_open(csv_text *t, const char *path) {
+/* A text over buf[0, len): the whole file, or (dci_csv_parse_block) a block
+ * of its lines whose first is line first_line of the file. Does not own buf. */
+static dc_status text_init(csv_text *t, const char *path, char *buf, size_t len, long first_line) {
     memset(t, 0, sizeof *t);
     t->path = path;
+    t->p = buf;
+    t->end = buf + len;
+    t->line = first_line - 1;
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) t->p += 3;
+    t->c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (!t->c_loc) return dci_fail(DC_ERR_NOMEM, "%s: cannot create the C locale", path);
+    return DC_OK;
+}
+
+static dc_status text_open(csv_text *t, const char *path) {
     dci_reader r;
     DCI_TRY(dci_reader_open(&r, path));
+    char *buf = NULL;
     size_t len = 0;
-    dc_status st = dci_reader_read_all(&r, &t->buf, &len);
+    dc_status st = dci_reader_read_all(&r, &buf, &len);
     dci_reader_close(&r);
     DCI_TRY(st);
-    t->p = t->buf;
-    t->end = t->buf + len;
-    if (len >= 3 && memcmp(t->buf, "\xEF\xBB\xBF", 3) == 0) t->p += 3;
-    t->c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    if (!t->c_loc) {
-        dci_free(t->buf);
-        return dci_fail(DC_ERR_NOMEM, "%s: cannot create the C locale", path);
+    st = text_init(t, path, buf, len, 1);
+    if (st != DC_OK) {
+        dci_free(buf);
+        return st;
     }
+    t->buf = buf; /* owned from here: text_close frees it */
     return DC_OK;
 }
 
@@ -51,6 +62,12 @@ static void text_close(csv_text *t) {
 
 static int is_blank(char c) { return c == ' ' || c == '\t'; }
 
+int dci_csv_content_line(const char *b, const char *e) {
+    if (e > b && e[-1] == '\r') e--;
+    while (b < e && is_blank(*b)) b++;
+    return b < e && *b != '#';
+}
+
 /* Next line with content (blank and '#' lines skipped), without its line end. */
 static int next_line(csv_text *t, const char **ls, const char **le) {
     while (t->p < t->end) {
@@ -59,10 +76,8 @@ static int next_line(csv_text *t, const char **ls, const char **le) {
         const char *e = nl ? nl : t->end;
         t->p = nl ? nl + 1 : t->end;
         t->line++;
+        if (!dci_csv_content_line(b, e)) continue;
         if (e > b && e[-1] == '\r') e--;
-        const char *q = b;
-        while (q < e && is_blank(*q)) q++;
-        if (q == e || *q == '#') continue;
         *ls = b;
         *le = e;
         return 1;
@@ -247,20 +262,23 @@ static dc_status bad_label(const csv_text *t, int col, const char *s, const char
 /* Reads the first content line and decides delimiter and header. On return
  * (ls, le) hold the first data line. */
 static dc_status read_first_line(csv_text *t, char delim, int header, int first_only,
-                                 const char **ls, const char **le) {
+                                 const char **ls, const char **le, int *header_out) {
     if (!next_line(t, ls, le)) return dci_fail(DC_ERR_FORMAT, "%s: empty file", t->path);
     t->delim = delim ? delim : dci_path_is_tsv(t->path) ? '\t' : detect_delim(*ls, *le);
     if (header < 0) header = !line_all_numeric(t, *ls, *le, first_only);
+    if (header_out) *header_out = header;
     if (header && !next_line(t, ls, le))
         return dci_fail(DC_ERR_FORMAT, "%s: no data rows after the header line", t->path);
     return DC_OK;
 }
 
-static dc_status parse_table(csv_text *t, const dc_load_options *opt, float **xo, int64_t *no,
-                             int64_t *dout, int32_t **yo) {
+/* nfields > 0: every row must have that many fields (a block of a file whose
+ * first row has them); 0: as many as the first row. */
+static dc_status parse_table(csv_text *t, const dc_load_options *opt, int nfields, float **xo,
+                             int64_t *no, int64_t *dout, int32_t **yo) {
     const char *ls, *le;
-    DCI_TRY(read_first_line(t, opt->delimiter, opt->header, 0, &ls, &le));
-    int nfields = count_fields(ls, le, t->delim);
+    DCI_TRY(read_first_line(t, opt->delimiter, opt->header, 0, &ls, &le, NULL));
+    if (nfields < 1) nfields = count_fields(ls, le, t->delim);
     int label_col = opt->label_column == DC_LABEL_COLUMN_LAST ? nfields - 1 : opt->label_column;
     if (label_col >= nfields)
         return dci_fail(DC_ERR_INVALID_ARG, "%s: label column %d does not exist (line %ld has "
@@ -330,14 +348,39 @@ dc_status dci_csv_read(const char *path, const dc_load_options *opt, float **x, 
     *n = *d = 0;
     csv_text t;
     DCI_TRY(text_open(&t, path));
-    dc_status st = parse_table(&t, opt, x, n, d, labels);
+    dc_status st = parse_table(&t, opt, 0, x, n, d, labels);
+    text_close(&t);
+    return st;
+}
+
+dc_status dci_csv_sniff(const char *path, char *head, size_t len, const dc_load_options *opt,
+                        char *delim, int *header, int *nfields) {
+    csv_text t;
+    DCI_TRY(text_init(&t, path, head, len, 1));
+    const char *ls, *le;
+    dc_status st = read_first_line(&t, opt->delimiter, opt->header, 0, &ls, &le, header);
+    *delim = t.delim;
+    if (st == DC_OK) *nfields = count_fields(ls, le, t.delim);
+    text_close(&t);
+    return st;
+}
+
+dc_status dci_csv_parse_block(const char *path, char *buf, size_t len, long first_line,
+                              const dc_load_options *opt, int nfields, float **x, int64_t *n,
+                              int64_t *d, int32_t **labels) {
+    *x = NULL;
+    *labels = NULL;
+    *n = *d = 0;
+    csv_text t;
+    DCI_TRY(text_init(&t, path, buf, len, first_line));
+    dc_status st = parse_table(&t, opt, nfields, x, n, d, labels);
     text_close(&t);
     return st;
 }
 
 static dc_status parse_labels(csv_text *t, int32_t **yo, int64_t *no) {
     const char *ls, *le;
-    DCI_TRY(read_first_line(t, 0, -1, 1, &ls, &le));
+    DCI_TRY(read_first_line(t, 0, -1, 1, &ls, &le, NULL));
     int64_t cap = count_newlines(ls, t->end) + 1;
     int32_t *y = DCI_NEW_ARRAY(int32_t, cap, "labels");
     if (!y) return DC_ERR_NOMEM;

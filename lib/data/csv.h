@@ -20,4 +20,23 @@ dc_status dci_csv_read(const char *path, const dc_load_options *opt, float **x, 
  * with an optional header line (detected). */
 dc_status dci_csv_read_labels(const char *path, int32_t **labels, int64_t *n);
 
+/* Whether the line [b, e) (without its '\n') holds data: not blank, not a
+ * '#' comment. The reader skips the others; splitters count rows with it. */
+int dci_csv_content_line(const char *b, const char *e);
+
+/* The delimiter, the header decision and the first row's field count that
+ * dci_csv_read finds, from head[0, len): the start of the file up to its
+ * second content line (opt->delimiter / opt->header given: used as they are). */
+dc_status dci_csv_sniff(const char *path, char *head, size_t len, const dc_load_options *opt,
+                        char *delim, int *header, int *nfields);
+
+/* Parses buf[0, len), whole lines of a table whose first line is line
+ * first_line of path (for messages), as dci_csv_read does the whole file:
+ * opt gives the delimiter and the header decision of the whole file (a block
+ * that does not start the file has no header), nfields its first row's
+ * field count, which every row must have. */
+dc_status dci_csv_parse_block(const char *path, char *buf, size_t len, long first_line,
+                              const dc_load_options *opt, int nfields, float **x, int64_t *n,
+                              int64_t *d, int32_t **labels);
+
 #endif

@@ -1,7 +1,8 @@
 /* dc_mpi_dataset_load: this rank's block of rows of a data file. Raw NPY
  * and IDX files are read by seeking (header, then the block with pread);
- * CSV and gzip-compressed files, which cannot be seeked into, are read whole
- * on every rank and cut. Before anything, the ranks check that they see the
+ * uncompressed text tables by the line offsets of the blocks
+ * (load_csv_mpi.c); gzip-compressed files, which cannot be seeked into, are
+ * read whole on every rank and cut. Before anything, the ranks check that they see the
  * same file: its size and the CRC-32 of its first 64 KiB against rank 0's. */
 #include <errno.h>
 #include <float.h>
@@ -23,6 +24,7 @@
 #include "data/normalize.h"
 #include "deepclust/mpi.h"
 #include "mpi/comm.h"
+#include "mpi/load_csv_mpi.h"
 
 #define HEAD_BYTES 65536
 
@@ -235,7 +237,18 @@ static dc_status load_seek(const char *path, int npy, dc_dataset **out, int64_t 
     return st;
 }
 
-/* Every rank reads the whole file and keeps its block (CSV, gzip). */
+/* Whether the file starts as gzip data does (the readers take it whatever
+ * its name). */
+static int gzip_magic(const char *path) {
+    unsigned char m[2] = {0, 0};
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    ssize_t got = pread(fd, m, 2, 0);
+    close(fd);
+    return got == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+/* Every rank reads the whole file and keeps its block (gzip-compressed files). */
 static dc_status load_whole(const char *path, const dc_load_options *opt, dc_dataset **out,
                             int64_t *n_total) {
     dc_dataset *all = NULL;
@@ -284,6 +297,8 @@ dc_status dc_mpi_dataset_load(dc_dataset **out, const char *path, const dc_load_
     if (st == DC_OK) {
         if (!gz && (fmt == DC_FORMAT_NPY || fmt == DC_FORMAT_IDX))
             st = load_seek(path, fmt == DC_FORMAT_NPY, out, &n);
+        else if (!gz && fmt == DC_FORMAT_CSV && !gzip_magic(path))
+            st = dci_mpi_load_csv_block(path, &o, out, &n);
         else st = load_whole(path, &o, out, &n);
     }
     st = dci_mpi_agree(st, path);

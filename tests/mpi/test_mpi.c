@@ -1,6 +1,7 @@
 /* The distributed layer (lib/mpi), run under mpirun with 1, 2 and 4 ranks
  * (tests/mpi/meson.build): block split, MPI errors as DC_ERR_IO naming the
- * rank, block loading with the fingerprint check, distributed k-means equal
+ * rank, block loading with the fingerprint check (text tables split by line
+ * offsets), distributed k-means equal
  * to a 1-rank run of the same code on the whole data (every rank computes
  * that reference itself on a communicator of its own), methods without a
  * distributed fit refused, counters; the distributed spectral embedding
@@ -148,6 +149,124 @@ static void test_load(const char *dir) {
     }
     dc_dataset_free(ds);
     free(x);
+}
+
+/* Text tables split by line offsets (lib/mpi/load_csv_mpi.c): every rank's
+ * block equals the same rows of the one-process reader's result, whatever
+ * falls on the byte boundaries (comments, blank lines, CRLF, a byte-order
+ * mark, long runs of blanks, a header, a label column); errors name the
+ * file's own line numbers. */
+static void write_text(const char *path, const char *text) {
+    if (rank == 0) {
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (f) {
+            fputs(text, f);
+            fclose(f);
+        }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+static void check_csv_block(const char *path, const dc_load_options *opt) {
+    dc_dataset *whole = NULL, *mine = NULL;
+    int64_t total = 0, f, c;
+    CHECK_OK(dc_dataset_load(&whole, path, opt));
+    CHECK_OK(dc_mpi_dataset_load(&mine, path, opt, &total));
+    if (!whole || !mine) {
+        dc_dataset_free(whole);
+        dc_dataset_free(mine);
+        return;
+    }
+    const int64_t n = dc_dataset_rows(whole), d = dc_dataset_cols(whole);
+    dc_mpi_block(n, rank, size, &f, &c);
+    CHECK_MSG(total == n, "%s: %lld rows, the reader %lld", path, (long long)total, (long long)n);
+    CHECK_MSG(dc_dataset_rows(mine) == c && dc_dataset_cols(mine) == d, "%s: block %lld x %lld",
+              path, (long long)dc_dataset_rows(mine), (long long)dc_dataset_cols(mine));
+    if (dc_dataset_rows(mine) == c && dc_dataset_cols(mine) == d)
+        CHECK_MSG(memcmp(dc_dataset_data(mine), dc_dataset_data(whole) + f * d,
+                         sizeof(float) * (size_t)(c * d)) == 0, "%s: rank %d's rows differ", path, rank);
+    const int32_t *ya = dc_dataset_labels(whole), *yb = dc_dataset_labels(mine);
+    CHECK((ya == NULL) == (yb == NULL));
+    if (ya && yb && dc_dataset_rows(mine) == c)
+        CHECK(memcmp(yb, ya + f, sizeof(int32_t) * (size_t)c) == 0);
+    dc_dataset_free(whole);
+    dc_dataset_free(mine);
+}
+
+static void test_load_csv(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/mpi_table.csv", dir);
+    /* 37 rows of 3 values, with everything the reader skips between them */
+    char text[16384] = "\xEF\xBB\xBF# a comment first\n\n";
+    for (int i = 0; i < 37; i++) {
+        char line[256];
+        const char *pad = i % 5 == 1 ? "                                                                       "
+                                       "                   " : "";
+        snprintf(line, sizeof line, "%s%d.5,%d,%g%s%s", pad, i, -i, i * 0.25,
+                 i % 3 == 0 ? "\r\n" : "\n", i % 7 == 2 ? "   \n# note\n\r\n" : "");
+        strcat(text, line);
+    }
+    write_text(path, text);
+    dc_load_options opt;
+    dc_load_options_default(&opt);
+    check_csv_block(path, &opt);
+    /* a header, semicolons, a label column, no newline at the end */
+    snprintf(path, sizeof path, "%s/mpi_table_labels.csv", dir);
+    strcpy(text, "a;b;label\n");
+    for (int i = 0; i < 23; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "%d;%d;%d%s", i, i * i, i % 3, i < 22 ? "\n" : "");
+        strcat(text, line);
+    }
+    write_text(path, text);
+    opt.label_column = DC_LABEL_COLUMN_LAST;
+    check_csv_block(path, &opt);
+    /* one row per rank at the most: each rank gets exactly one */
+    snprintf(path, sizeof path, "%s/mpi_table_small.csv", dir);
+    text[0] = 0;
+    for (int i = 0; i < size; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "%d,%d\n", i, 2 * i);
+        strcat(text, line);
+    }
+    write_text(path, text);
+    dc_load_options_default(&opt);
+    check_csv_block(path, &opt);
+    /* a bad cell: the same status and line number as the one-process reader */
+    snprintf(path, sizeof path, "%s/mpi_table_bad.csv", dir);
+    text[0] = 0;
+    for (int i = 0; i < 40; i++) {
+        char line[64];
+        snprintf(line, sizeof line, i == 31 ? "%d,x%d\n" : "%d,%d\n", i, i);
+        strcat(text, line);
+    }
+    write_text(path, text);
+    dc_dataset *ds = NULL;
+    CHECK_STATUS(dc_mpi_dataset_load(&ds, path, &opt, NULL), DC_ERR_FORMAT);
+    CHECK_MSG(strstr(dc_last_error(), "line 32") || strstr(dc_last_error(), "failed"), "%s",
+              dc_last_error());
+    /* a row with a field too many */
+    text[0] = 0;
+    for (int i = 0; i < 40; i++) {
+        char line[64];
+        snprintf(line, sizeof line, i == 20 ? "%d,%d,1\n" : "%d,%d\n", i, i);
+        strcat(text, line);
+    }
+    write_text(path, text);
+    CHECK_STATUS(dc_mpi_dataset_load(&ds, path, &opt, NULL), DC_ERR_FORMAT);
+    CHECK_MSG(strstr(dc_last_error(), "line 21: expected 2 fields, got 3") ||
+                  strstr(dc_last_error(), "failed"), "%s", dc_last_error());
+    /* nothing but a comment; more ranks than rows */
+    write_text(path, "# only this\n");
+    CHECK_STATUS(dc_mpi_dataset_load(&ds, path, &opt, NULL), DC_ERR_FORMAT);
+    if (size > 1) {
+        write_text(path, "1,2\n");
+        CHECK_STATUS(dc_mpi_dataset_load(&ds, path, &opt, NULL), DC_ERR_SHAPE);
+        CHECK_MSG(strstr(dc_last_error(), "every rank needs at least one row"), "%s",
+                  dc_last_error());
+    }
+    CHECK(ds == NULL);
 }
 
 /* The distributed k-means on the blocks against the same code on one rank
@@ -357,6 +476,7 @@ int main(int argc, char **argv) {
     test_block();
     test_errors();
     test_load(dir);
+    test_load_csv(dir);
     test_kmeans();
     test_spectral();
     CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_NULL)));
