@@ -365,15 +365,14 @@ dc_status dci_csv_sniff(const char *path, char *head, size_t len, const dc_load_
     return st;
 }
 
-dc_status dci_csv_parse_block(const char *path, char *buf, size_t len, long first_line,
-                              const dc_load_options *opt, int nfields, float **x, int64_t *n,
-                              int64_t *d, int32_t **labels) {
+dc_status dci_csv_parse_block(const char *path, const dci_csv_block *b, const dc_load_options *opt,
+                              float **x, int64_t *n, int64_t *d, int32_t **labels) {
     *x = NULL;
     *labels = NULL;
     *n = *d = 0;
     csv_text t;
-    DCI_TRY(text_init(&t, path, buf, len, first_line));
-    dc_status st = parse_table(&t, opt, nfields, x, n, d, labels);
+    DCI_TRY(text_init(&t, path, b->buf, b->len, b->first_line));
+    dc_status st = parse_table(&t, opt, b->nfields, x, n, d, labels);
     text_close(&t);
     return st;
 }

@@ -30,13 +30,20 @@ int dci_csv_content_line(const char *b, const char *e);
 dc_status dci_csv_sniff(const char *path, char *head, size_t len, const dc_load_options *opt,
                         char *delim, int *header, int *nfields);
 
-/* Parses buf[0, len), whole lines of a table whose first line is line
- * first_line of path (for messages), as dci_csv_read does the whole file:
- * opt gives the delimiter and the header decision of the whole file (a block
- * that does not start the file has no header), nfields its first row's
- * field count, which every row must have. */
-dc_status dci_csv_parse_block(const char *path, char *buf, size_t len, long first_line,
-                              const dc_load_options *opt, int nfields, float **x, int64_t *n,
-                              int64_t *d, int32_t **labels);
+/* Whole lines of a table: buf[0, len), whose first line is line first_line
+ * of the file (for messages); nfields = the file's first row's field count,
+ * which every row must have. */
+typedef struct dci_csv_block {
+    char *buf;
+    size_t len;
+    long first_line;
+    int nfields;
+} dci_csv_block;
+
+/* Parses a block as dci_csv_read does the whole file: opt gives the
+ * delimiter and the header decision of the whole file (a block that does
+ * not start the file has no header). */
+dc_status dci_csv_parse_block(const char *path, const dci_csv_block *b, const dc_load_options *opt,
+                              float **x, int64_t *n, int64_t *d, int32_t **labels);
 
 #endif

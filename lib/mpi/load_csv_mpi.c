@@ -272,8 +272,8 @@ static dc_status parse_mine(walker *w, const dc_load_options *opt, const layout 
     int32_t *y = NULL;
     int64_t n = 0, d = 0;
     if (st == DC_OK)
-        st = dci_csv_parse_block(w->path, buf, (size_t)len, (long)L->line[r], &o, L->nfields, &x,
-                                 &n, &d, &y);
+        st = dci_csv_parse_block(w->path, &(dci_csv_block){buf, (size_t)len, (long)L->line[r],
+                                                           L->nfields}, &o, &x, &n, &d, &y);
     dci_free(buf);
     if (st == DC_OK && n != expect)
         st = dci_fail(DC_ERR_IO, "%s changed while it was read: rank %d found %lld rows where "

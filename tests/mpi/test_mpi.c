@@ -168,6 +168,16 @@ static void write_text(const char *path, const char *text) {
     MPI_Barrier(MPI_COMM_WORLD);
 }
 
+/* n rows "i,i", row `bad` written with bad_fmt instead. */
+static void write_rows(const char *path, int n, int bad, const char *bad_fmt) {
+    char text[4096] = "", line[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(line, sizeof line, i == bad ? bad_fmt : "%d,%d\n", i, i);
+        strcat(text, line);
+    }
+    write_text(path, text);
+}
+
 static void check_csv_block(const char *path, const dc_load_options *opt) {
     dc_dataset *whole = NULL, *mine = NULL;
     int64_t total = 0, f, c;
@@ -233,27 +243,14 @@ static void test_load_csv(const char *dir) {
     write_text(path, text);
     dc_load_options_default(&opt);
     check_csv_block(path, &opt);
-    /* a bad cell: the same status and line number as the one-process reader */
+    /* a bad cell, a field too many: the status and line of the one-process reader */
     snprintf(path, sizeof path, "%s/mpi_table_bad.csv", dir);
-    text[0] = 0;
-    for (int i = 0; i < 40; i++) {
-        char line[64];
-        snprintf(line, sizeof line, i == 31 ? "%d,x%d\n" : "%d,%d\n", i, i);
-        strcat(text, line);
-    }
-    write_text(path, text);
     dc_dataset *ds = NULL;
+    write_rows(path, 40, 31, "%d,x%d\n");
     CHECK_STATUS(dc_mpi_dataset_load(&ds, path, &opt, NULL), DC_ERR_FORMAT);
     CHECK_MSG(strstr(dc_last_error(), "line 32") || strstr(dc_last_error(), "failed"), "%s",
               dc_last_error());
-    /* a row with a field too many */
-    text[0] = 0;
-    for (int i = 0; i < 40; i++) {
-        char line[64];
-        snprintf(line, sizeof line, i == 20 ? "%d,%d,1\n" : "%d,%d\n", i, i);
-        strcat(text, line);
-    }
-    write_text(path, text);
+    write_rows(path, 40, 20, "%d,%d,1\n");
     CHECK_STATUS(dc_mpi_dataset_load(&ds, path, &opt, NULL), DC_ERR_FORMAT);
     CHECK_MSG(strstr(dc_last_error(), "line 21: expected 2 fields, got 3") ||
                   strstr(dc_last_error(), "failed"), "%s", dc_last_error());
