@@ -7,6 +7,8 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config meson ninja-build
   libopenblas-dev liblapacke-dev libarpack2-dev zlib1g-dev libpng-dev
+  # oneDNN: the deep methods' gemm_precision = bf16 (meson option dnnl, auto)
+  libdnnl-dev
   python3 python3-numpy python3-sklearn python3-scipy python3-threadpoolctl python3-pytest python3-skimage
   python3-pip python3-setuptools python3-joblib
   dataset-fashion-mnist

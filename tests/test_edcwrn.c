@@ -20,6 +20,7 @@
 #include "methods/edcwrn.h"
 #include "methods/edcwrn_fit.h"
 #include "methods/method.h"
+#include "nn/gemm.h"
 
 static dci_rng trng;
 
@@ -1742,6 +1743,40 @@ static void test_pretrain_divergence(const blobs *bl) {
     }
 }
 
+/* gemm_precision = bf16: the same fit with bf16 products reaches the fp32
+ * fit's quality on the blobs (not its numbers: the products differ), for
+ * each method; where the build or the CPU has none, the fit is refused
+ * with DC_ERR_UNSUPPORTED naming the parameter. */
+static void test_gemm_bf16(const blobs *bl) {
+    const char *methods[] = {"edcwrn", "idec", "dec"};
+    for (int i = 0; i < 3; i++) {
+        dc_solver *s = small_solver(methods[i], bl->k, 1);
+        CHECK_OK(dc_solver_set_str(s, "gemm_precision", "bf16"));
+        dc_status st = dc_solver_fit(s, bl->ds);
+        if (dci_gemm_bf16_check() != DC_OK) {
+            CHECK_STATUS(st, DC_ERR_UNSUPPORTED);
+            CHECK_MSG(strstr(dc_last_error(), "gemm_precision"), "%s", dc_last_error());
+            dc_solver_free(s);
+            continue;
+        }
+        CHECK_OK(st);
+        int32_t *l = labels_of(s, bl->n);
+        double acc = 0, loss = 0;
+        CHECK_OK(dc_metrics_acc(bl->truth, l, bl->n, &acc));
+        CHECK_MSG(acc >= 0.95, "%s with bf16 products: ACC %.4f", methods[i], acc);
+        CHECK_OK(dc_solver_stat(s, "pretrain_loss", &loss));
+        dc_solver *s32 = small_solver(methods[i], bl->k, 1);
+        CHECK_OK(dc_solver_fit(s32, bl->ds));
+        double loss32 = 0;
+        CHECK_OK(dc_solver_stat(s32, "pretrain_loss", &loss32));
+        CHECK_MSG(loss != loss32 && fabs(loss - loss32) < 0.1 * loss32,
+                  "%s: pre-training loss %g with bf16, %g with fp32", methods[i], loss, loss32);
+        free(l);
+        dc_solver_free(s32);
+        dc_solver_free(s);
+    }
+}
+
 int main(void) {
     dci_rng_init(&trng, 2024, DCI_STREAM_TEST);
     scratch_make("dc_edcwrn");
@@ -1774,6 +1809,7 @@ int main(void) {
     test_weighting_after(&bl);
     test_augment_auto(&bl);
     test_pretrain_recovery(&bl);
+    test_gemm_bf16(&bl);
     free_blobs(&bl);
     test_separated_blobs();
     test_checkpoint_resume();

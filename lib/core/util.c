@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "deepclust/version.h"
+#include "nn/gemm.h" /* the bf16 products' threads follow dc_set_threads */
 
 double dci_now(void) {
     struct timespec ts;
@@ -112,6 +113,7 @@ int dc_version_number(void) { return DC_VERSION_NUMBER; }
 dc_status dc_set_threads(int n) {
     if (n < 1) return dci_fail(DC_ERR_INVALID_ARG, "dc_set_threads: n = %d, need n >= 1", n);
     openblas_set_num_threads(n);
+    dci_gemm_set_threads(n);
     return DC_OK;
 }
 

@@ -107,6 +107,10 @@
                 "initial centres: k-means on the pre-trained embedding z (n_init restarts; "  \
                 "DEC, IDEC and the authors), or the means of z over the clusters of "       \
                 "spectral clustering on z (its kNN graph, as the njw method)", DEEP_FIELD(init)}
+#define P_GEMM {"gemm_precision", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "fp32|bf16", \
+               "precision of the networks' matrix products in both phases: fp32, or bf16 "    \
+               "inputs with fp32 sums (about twice as fast; needs a build with oneDNN and a " \
+               "CPU with AVX512_BF16 or AMX); weights and updates stay fp32", DEEP_FIELD(gemm_bf16)}
 #define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                  "divide the data by a power of two near their 99th percentile of |x| (1 for " \
                  "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
@@ -135,7 +139,7 @@
 #define COMMON_PARAMS P_K, P_SEED, P_PRESET, P_PRE_STEPS, P_PRE_EPOCHS, P_PRE_WARMUP, P_PRE_LR, \
                       P_PRE_MOM, P_PRE_OPT, P_PRE_SCHED, P_BATCH, P_MOM, P_T, P_TOL, P_MAXIT,   \
                       P_NINIT, P_INIT, P_EMBED, P_H1, P_H2, P_H3, P_AUG, P_PRE_ZOOM, P_FILL, P_SCALE, \
-                      P_CKPT
+                      P_GEMM, P_CKPT
 
 static const dci_param_def edcwrn_params[] = {
     COMMON_PARAMS, P_LR(DCI_DEEP_LR_DEFAULT), P_LAMBDA, P_A, P_B, P_ALPHA, P_BETA, P_NK,
@@ -195,6 +199,12 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     const int64_t B = c->batch < n ? c->batch : n;
     dci_autoencoder ae;
     DCI_TRY(dci_autoencoder_create(&ae, dims, n_dims, c->seed, B));
+    dc_status st = DC_OK;
+    if (c->gemm_bf16 && ((st = dci_mlp_set_bf16(ae.enc, 1)) != DC_OK ||
+                         (st = dci_mlp_set_bf16(ae.dec, 1)) != DC_OK)) {
+        dci_autoencoder_free(&ae);
+        return dci_context(st, "%s: gemm_precision = bf16", dci_deep_method_name(c->method));
+    }
     const dci_augment_ranges ranges = dci_deep_augment_ranges(c, 1);
     dci_pretrain_opts o = dci_pretrain_opts_default();
     o.steps = dci_deep_pretrain_steps(c, n);
@@ -211,7 +221,7 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     o.progress = s->progress;
     o.progress_user = s->progress_user;
     double loss = NAN;
-    dc_status st = dci_pretrain(&ae, x, n, d, &o, &loss);
+    st = dci_pretrain(&ae, x, n, d, &o, &loss);
     if (st == DC_OK)
         st = dci_model_new(out, DCI_MODEL_AUTOENCODER, dci_deep_method_name(c->method), dims, n_dims, B, 0,
                            1, 0, 0);

@@ -48,6 +48,7 @@ typedef struct dci_deep_cfg {
     int augment_fill;     /* dci_fill of both phases' augmentation */
     int init;             /* DCI_INIT_*: the initial centres */
     int scale_input;      /* divide the data by dci_input_scale's power of two */
+    int gemm_bf16;        /* products with bf16 inputs (nn/gemm.h) in both phases */
     int pretrain_adam, pretrain_cosine; /* pre-training: Adam instead of SGD; cosine lr */
     int weighting_scale;  /* DCI_WSCALE_*: dispersions of Eq. 15 on the raw or standardised z */
     int weighting_norm;   /* DCI_WNORM_*: the kernel uses w (rows sum to 1) or M w (mean 1) */

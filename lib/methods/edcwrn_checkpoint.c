@@ -153,7 +153,7 @@ static int added_later(const char *name, double *v) {
         double value;
     } params[] = {{"preset", 0}, {"pretrain_steps", 0}, {"pretrain_warmup", 0}, {"scale_input", 0},
                   {"pretrain_zoom", 0},   {"augment_fill", 0},
-                  {"init", DCI_INIT_KMEANS}};
+                  {"init", DCI_INIT_KMEANS}, {"gemm_precision", 0}};
     for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
         if (strcmp(name, params[i].name) == 0) {
             *v = params[i].value;

@@ -129,6 +129,15 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
     dci_mlp_copy_params(m->enc, ae->enc);
     if (m->enc_nb) dci_mlp_copy_params(m->enc_nb, ae->enc);
     if (m->dec) dci_mlp_copy_params(m->dec, ae->dec);
+    if (cfg->gemm_bf16) {
+        dci_mlp *nets[3] = {m->enc, m->enc_nb, m->dec};
+        for (int i = 0; i < 3 && st == DC_OK; i++)
+            if (nets[i]) st = dci_mlp_set_bf16(nets[i], 1);
+        if (st != DC_OK) {
+            st = dci_context(st, "%s: gemm_precision = bf16", dci_deep_method_name(cfg->method));
+            goto fail;
+        }
+    }
     m->kernel = cfg->formulation_idec ? dci_kernel_student() : dci_kernel_proposed(cfg->a, cfg->b);
     /* a (M s)^b = (a M^b) s^b: M w in the distance is a rescaled a; the
      * fixed uniform weights 1/M of weighting = after are a / M^b. */

@@ -1,19 +1,18 @@
 #include "nn/dense.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "nn/gemm.h"
 
 /* ---- single layer ---- */
 
 void dci_dense_forward(const dci_dense *L, const float *x, int64_t batch, float *y, int relu) {
     const int64_t in = L->in, out = L->out;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)batch, (int)out, (int)in, 1.0f, x,
-                (int)in, L->w, (int)out, 0.0f, y, (int)out);
+    dci_gemm(L->bf16, 0, 0, batch, out, in, x, in, L->w, out, 0.0f, y, out);
     const float *b = L->b;
     /* One pass for bias and ReLU while the rows are still in cache. `v < 0 ? 0 : v`
      * rather than fmaxf so that a NaN reaches the loss check instead of becoming 0. */
@@ -33,8 +32,7 @@ void dci_dense_forward(const dci_dense *L, const float *x, int64_t batch, float 
 void dci_dense_backward(const dci_dense *L, const float *x, const float *dy, int64_t batch,
                         int accumulate, float *dx) {
     const int64_t in = L->in, out = L->out;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)in, (int)out, (int)batch, 1.0f, x,
-                (int)in, dy, (int)out, accumulate ? 1.0f : 0.0f, L->dw, (int)out);
+    dci_gemm(L->bf16, 1, 0, in, out, batch, x, in, dy, out, accumulate ? 1.0f : 0.0f, L->dw, out);
     float *db = L->db;
     if (!accumulate) memset(db, 0, (size_t)out * sizeof *db);
     for (int64_t i = 0; i < batch; i++) {
@@ -42,8 +40,7 @@ void dci_dense_backward(const dci_dense *L, const float *x, const float *dy, int
         for (int64_t j = 0; j < out; j++) db[j] += row[j];
     }
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)batch, (int)in, (int)out, 1.0f,
-                    dy, (int)out, L->w, (int)out, 0.0f, dx, (int)in);
+        dci_gemm(L->bf16, 0, 1, batch, in, out, dy, out, L->w, out, 0.0f, dx, in);
 }
 
 void dci_relu_backward(float *dy, const float *y, int64_t n) {
@@ -64,6 +61,7 @@ struct dci_mlp {
     const float *input; /* borrowed from the last forward */
     int64_t batch;      /* rows of the last forward; 0 when backward is not possible */
     int zero_pending;   /* gradients are logically zero (lazy zero_grad) */
+    dci_gemm_bf16 *bf16; /* NULL: fp32 products */
 };
 
 static dci_dense layer_view(const dci_mlp *m, int l) {
@@ -74,11 +72,26 @@ static dci_dense layer_view(const dci_mlp *m, int l) {
     L.b = L.w + L.in * L.out;
     L.dw = m->grads + m->offset[l];
     L.db = L.dw + L.in * L.out;
+    L.bf16 = m->bf16;
     return L;
 }
 
+dc_status dci_mlp_set_bf16(dci_mlp *m, int on) {
+    DCI_CHECK_NULL(m);
+    if (!on) {
+        dci_gemm_bf16_free(m->bf16);
+        m->bf16 = NULL;
+        return DC_OK;
+    }
+    if (m->bf16) return DC_OK;
+    return dci_gemm_bf16_create(&m->bf16);
+}
+
+int dci_mlp_bf16(const dci_mlp *m) { return m->bf16 != NULL; }
+
 void dci_mlp_free(dci_mlp *m) {
     if (!m) return;
+    dci_gemm_bf16_free(m->bf16);
     if (m->act)
         for (int l = 0; l < m->n_layers; l++) dci_free(m->act[l]);
     dci_free(m->act);

@@ -32,10 +32,13 @@
 
 /* ---- single layer (views into an mlp's blocks) ---- */
 
+typedef struct dci_gemm_bf16 dci_gemm_bf16;
+
 typedef struct dci_dense {
     int64_t in, out;
     float *w, *b;   /* in×out weight, out bias */
     float *dw, *db; /* their gradients, same shapes */
+    dci_gemm_bf16 *bf16; /* NULL: fp32 products (nn/gemm.h) */
 } dci_dense;
 
 /* y (batch×out) = x (batch×in) · W + b, then max(·, 0) when relu. */
@@ -72,6 +75,12 @@ dc_status dci_mlp_clone(dci_mlp **out, const dci_mlp *src, int64_t max_batch);
 dc_status dci_mlp_copy_params(dci_mlp *dst, const dci_mlp *src);
 
 void dci_mlp_free(dci_mlp *m); /* accepts NULL */
+
+/* The precision of the network's products from now on: bf16 inputs with
+ * fp32 sums (on != 0: DC_ERR_UNSUPPORTED where the build or the CPU cannot,
+ * nn/gemm.h) or fp32 (on == 0, the default). */
+dc_status dci_mlp_set_bf16(dci_mlp *m, int on);
+int dci_mlp_bf16(const dci_mlp *m);
 
 /* Forward on batch (1..max_batch) rows of x. Returns the output (batch ×
  * out_dim), valid until the next forward. Keeps the activations and borrows

@@ -559,7 +559,7 @@ _DEEP_PARAMS = dict(_SolverEstimator._params, preset="preset", pretrain_steps="p
                     n_init="n_init", embed_dim="embed_dim", hidden1="hidden1",
                     hidden2="hidden2", hidden3="hidden3", augment="augment",
                     pretrain_zoom="pretrain_zoom", augment_fill="augment_fill", init="init",
-                    checkpoint_every="checkpoint_every")
+                    gemm_precision="gemm_precision", checkpoint_every="checkpoint_every")
 
 _DEEP_DOC = """
     Network and training (the defaults are the library's; None = the
@@ -589,7 +589,10 @@ _DEEP_DOC = """
     or (H, W, C) is given; True needs it); pretrain_zoom: zoom range z of
     the pre-training augmentation (scales in [1 - z, 1 + z]); augment_fill:
     what augmented images show outside the image ("nearest" edge pixel or
-    "zero"). random_state: None (a fresh seed per fit), an int, a
+    "zero"). gemm_precision: "fp32", or "bf16" (the networks' matrix
+    products with bfloat16 inputs and fp32 sums, about twice as fast; needs
+    a library built with oneDNN and a CPU with AVX512_BF16 or AMX, else the
+    fit raises). random_state: None (a fresh seed per fit), an int, a
     RandomState or a Generator.
 
     pretrained: a pre-trained autoencoder (deepclust.Model, e.g. another
@@ -824,7 +827,7 @@ class EDCWRN(_DeepEstimator):
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
                  lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", scale_input=True, image_shape=None, pretrained=None,
+                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="fp32", scale_input=True, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -844,7 +847,7 @@ class IDEC(_DeepEstimator):
                  pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
                  max_iter=8000, n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", scale_input=True, image_shape=None, pretrained=None,
+                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="fp32", scale_input=True, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -865,7 +868,7 @@ class DEC(_DeepEstimator):
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
                  lr=0.01, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", scale_input=True, image_shape=None, pretrained=None, checkpoint=None,
+                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="fp32", scale_input=True, image_shape=None, pretrained=None, checkpoint=None,
                  checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())

@@ -1,0 +1,231 @@
+/* nn/gemm.h: sgemm, or oneDNN matmul on bf16 copies of the inputs. */
+#include "nn/gemm.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/util.h"
+
+static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+#ifndef DC_HAVE_DNNL
+
+struct dci_gemm_bf16 {
+    int unused;
+};
+
+dc_status dci_gemm_bf16_check(void) {
+    return dci_fail(DC_ERR_UNSUPPORTED, "bf16 products need a build with oneDNN (meson option "
+                    "dnnl, Debian libdnnl-dev); this one has none");
+}
+dc_status dci_gemm_bf16_create(dci_gemm_bf16 **out) {
+    *out = NULL;
+    return dci_gemm_bf16_check();
+}
+void dci_gemm_bf16_free(dci_gemm_bf16 *g) { (void)g; }
+void dci_gemm_set_threads(int n) { (void)n; }
+void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
+              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    (void)g;
+    sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
+#else
+
+#include <dlfcn.h>
+#include <pthread.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+/* One engine and stream for the process (oneDNN's CPU engine is stateless
+ * beyond its thread pool; streams are not shared between threads, so each
+ * network holds its own). */
+static dnnl_engine_t engine;
+static dnnl_status_t engine_status = dnnl_runtime_error;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+
+static void engine_init(void) { engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0); }
+
+dc_status dci_gemm_bf16_check(void) {
+    pthread_once(&engine_once, engine_init);
+    if (engine_status != dnnl_success)
+        return dci_fail(DC_ERR_UNSUPPORTED, "bf16 products: oneDNN's CPU engine failed (%d)",
+                        (int)engine_status);
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    /* Without native bf16 arithmetic oneDNN emulates it, slower than sgemm. */
+    if (((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) !=
+        (unsigned)dnnl_cpu_isa_avx512_core_bf16)
+        return dci_fail(DC_ERR_UNSUPPORTED, "bf16 products need a CPU with AVX512_BF16 or AMX "
+                        "(oneDNN reports ISA 0x%x here)", (unsigned)isa);
+    return DC_OK;
+}
+
+/* oneDNN runs on OpenMP's threads; its runtime is loaded with oneDNN, so
+ * the setter is looked up rather than linked (no OpenMP flags in this build). */
+void dci_gemm_set_threads(int n) {
+    void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    if (set) set(n);
+}
+
+/* A product set up once: its shape, transposes and beta. */
+typedef struct product {
+    int64_t m, n, k, lda, ldb, ldc;
+    int ta, tb, accumulate, used;
+    dnnl_primitive_t prim;
+    dnnl_memory_t a, b, c;
+} product;
+
+#define PRODUCTS 48
+
+struct dci_gemm_bf16 {
+    dnnl_stream_t stream;
+    uint16_t *abuf, *bbuf; /* bf16 copies of A and B as stored */
+    int64_t acap, bcap;
+    product p[PRODUCTS];
+    int next; /* the slot to reuse when all are taken */
+};
+
+static void product_clear(product *p) {
+    if (p->prim) dnnl_primitive_destroy(p->prim);
+    if (p->a) dnnl_memory_destroy(p->a);
+    if (p->b) dnnl_memory_destroy(p->b);
+    if (p->c) dnnl_memory_destroy(p->c);
+    memset(p, 0, sizeof *p);
+}
+
+dc_status dci_gemm_bf16_create(dci_gemm_bf16 **out) {
+    *out = NULL;
+    DCI_TRY(dci_gemm_bf16_check());
+    dci_gemm_bf16 *g = dci_calloc(1, sizeof *g);
+    if (!g) return dci_fail(DC_ERR_NOMEM, "bf16 products: no memory");
+    if (dnnl_stream_create(&g->stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+        dci_free(g);
+        return dci_fail(DC_ERR_NOMEM, "bf16 products: cannot create a oneDNN stream");
+    }
+    *out = g;
+    return DC_OK;
+}
+
+void dci_gemm_bf16_free(dci_gemm_bf16 *g) {
+    if (!g) return;
+    for (int i = 0; i < PRODUCTS; i++) product_clear(&g->p[i]);
+    dnnl_stream_destroy(g->stream);
+    dci_free(g->abuf);
+    dci_free(g->bbuf);
+    dci_free(g);
+}
+
+/* Round to nearest even; NaN stays NaN. */
+static void to_bf16(const float *x, int64_t n, uint16_t *y) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        const uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u;
+        const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+        y[i] = (uint16_t)(nan ? (u >> 16) | 0x40u : r);
+    }
+}
+
+static int grow(uint16_t **buf, int64_t *cap, int64_t need) {
+    if (need <= *cap) return 1;
+    uint16_t *nb = dci_realloc(*buf, (size_t)need * sizeof *nb);
+    if (!nb) return 0;
+    *buf = nb;
+    *cap = need;
+    return 1;
+}
+
+/* A 2-D descriptor of a rows x cols operand stored row-major with stride ld,
+ * read transposed when t. */
+static dnnl_status_t operand(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_t ld,
+                             int t, dnnl_data_type_t type) {
+    dnnl_dims_t dims = {rows, cols};
+    dnnl_dims_t strides = {t ? 1 : ld, t ? ld : 1};
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, type, strides);
+}
+
+static int setup(dci_gemm_bf16 *g, product *p) {
+    dnnl_memory_desc_t ad, bd, cd;
+    dnnl_matmul_desc_t mmd;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t ops = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    int ok = operand(&ad, p->m, p->k, p->lda, p->ta, dnnl_bf16) == dnnl_success &&
+             operand(&bd, p->k, p->n, p->ldb, p->tb, dnnl_bf16) == dnnl_success &&
+             operand(&cd, p->m, p->n, p->ldc, 0, dnnl_f32) == dnnl_success &&
+             dnnl_matmul_desc_init(&mmd, &ad, &bd, NULL, &cd) == dnnl_success &&
+             dnnl_primitive_attr_create(&attr) == dnnl_success;
+    if (ok && p->accumulate)
+        ok = dnnl_post_ops_create(&ops) == dnnl_success &&
+             dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success &&
+             dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success;
+    ok = ok && dnnl_primitive_desc_create(&pd, &mmd, attr, engine, NULL) == dnnl_success &&
+         dnnl_primitive_create(&p->prim, pd) == dnnl_success &&
+         dnnl_memory_create(&p->a, &ad, engine, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_memory_create(&p->b, &bd, engine, DNNL_MEMORY_NONE) == dnnl_success &&
+         dnnl_memory_create(&p->c, &cd, engine, DNNL_MEMORY_NONE) == dnnl_success;
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (ops) dnnl_post_ops_destroy(ops);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    (void)g;
+    return ok;
+}
+
+static product *find(dci_gemm_bf16 *g, const product *key) {
+    for (int i = 0; i < PRODUCTS; i++) {
+        product *p = &g->p[i];
+        if (p->used && p->m == key->m && p->n == key->n && p->k == key->k && p->lda == key->lda &&
+            p->ldb == key->ldb && p->ldc == key->ldc && p->ta == key->ta && p->tb == key->tb &&
+            p->accumulate == key->accumulate)
+            return p;
+    }
+    product *p = &g->p[g->next];
+    g->next = (g->next + 1) % PRODUCTS;
+    product_clear(p);
+    *p = *key;
+    if (!setup(g, p)) {
+        product_clear(p);
+        return NULL;
+    }
+    p->used = 1;
+    return p;
+}
+
+void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
+              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    /* beta 0 or 1 only (what the layers use); anything else: sgemm. */
+    if (!g || (beta != 0.0f && beta != 1.0f)) {
+        sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    const product key = {m, n, k, lda, ldb, ldc, ta, tb, beta != 0.0f, 0, NULL, NULL, NULL, NULL};
+    /* the operands as stored: rows x ld elements */
+    const int64_t an = (ta ? k : m) * lda, bn = (tb ? n : k) * ldb;
+    product *p = grow(&g->abuf, &g->acap, an) && grow(&g->bbuf, &g->bcap, bn) ? find(g, &key) : NULL;
+    if (!p) {
+        dci_log(DC_LOG_WARN, "bf16 product %lld x %lld x %lld could not be set up: sgemm",
+                (long long)m, (long long)n, (long long)k);
+        sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    to_bf16(a, an, g->abuf);
+    to_bf16(b, bn, g->bbuf);
+    dnnl_memory_set_data_handle(p->a, g->abuf);
+    dnnl_memory_set_data_handle(p->b, g->bbuf);
+    dnnl_memory_set_data_handle(p->c, c);
+    const dnnl_exec_arg_t args[3] = {
+        {DNNL_ARG_SRC, p->a}, {DNNL_ARG_WEIGHTS, p->b}, {DNNL_ARG_DST, p->c}};
+    if (dnnl_primitive_execute(p->prim, g->stream, 3, args) != dnnl_success ||
+        dnnl_stream_wait(g->stream) != dnnl_success) {
+        dci_log(DC_LOG_WARN, "bf16 product failed: sgemm");
+        sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+    }
+}
+
+#endif

@@ -1,0 +1,40 @@
+/* The dense layers' matrix products in one of two precisions:
+ *
+ *   fp32  OpenBLAS sgemm (the default everywhere);
+ *   bf16  the two inputs rounded to bfloat16 (8-bit mantissa), the products
+ *         summed in fp32 by oneDNN's bf16 kernels (AVX512_BF16 or AMX);
+ *         weights, gradients, optimiser state and everything else stay fp32.
+ *
+ * The bf16 path exists only in builds with oneDNN (meson option dnnl) and
+ * runs only on CPUs with native bf16 arithmetic (dci_gemm_bf16_check): on
+ * the network's shapes it runs about twice as fast as sgemm
+ * (docs/benchmarks.md, bench/bench_gemm_bf16.sh). */
+#ifndef DCI_GEMM_H
+#define DCI_GEMM_H
+
+#include <stdint.h>
+
+#include "deepclust/status.h"
+
+/* Per-network state of the bf16 path: the inputs' bf16 copies and the
+ * products set up so far. NULL = fp32. */
+typedef struct dci_gemm_bf16 dci_gemm_bf16;
+
+/* DC_OK when this build and this CPU run bf16 products; else
+ * DC_ERR_UNSUPPORTED with the reason in the detail. */
+dc_status dci_gemm_bf16_check(void);
+
+dc_status dci_gemm_bf16_create(dci_gemm_bf16 **out);
+void dci_gemm_bf16_free(dci_gemm_bf16 *g); /* accepts NULL */
+
+/* C (m x n, row stride ldc) = op(A) op(B) + beta C, row-major, op = transpose
+ * when ta / tb; A is m x k after op, B k x n. With g == NULL (or if the bf16
+ * product cannot be set up, e.g. out of memory) OpenBLAS's sgemm computes it. */
+void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
+              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+/* The thread count of the bf16 kernels (OpenMP), as dc_set_threads sets
+ * OpenBLAS's; no effect without oneDNN. */
+void dci_gemm_set_threads(int n);
+
+#endif
