@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
     int64_t embed = argc > 4 ? atoll(argv[4]) : 10;
     const int adam = argc > 5 && strcmp(argv[5], "adam") == 0;
     const int aug = argc > 6 && strcmp(argv[6], "aug") == 0;
+    const int bf16 = argc > 7 && strcmp(argv[7], "bf16") == 0; /* gemm_precision */
     const int64_t side = (int64_t)(sqrt((double)d) + 0.5);
     if (aug && side * side != d) {
         fprintf(stderr, "aug needs square images (d = %lld)\n", (long long)d);
@@ -64,7 +65,8 @@ int main(int argc, char **argv) {
     dci_sgd *sgd;
     if (dci_autoencoder_create(&ae, dims, nd, 1, batch) || (adam ? dci_sgd_create_adam(&sgd, 1e-3f, 0.9f, 0.999f)
                                                       : dci_sgd_create(&sgd, 1.0f, 0.9f)) ||
-        dci_sgd_add_mlp(sgd, ae.enc) || dci_sgd_add_mlp(sgd, ae.dec)) {
+        dci_sgd_add_mlp(sgd, ae.enc) || dci_sgd_add_mlp(sgd, ae.dec) ||
+        (bf16 && (dci_mlp_set_bf16(ae.enc, 1) || dci_mlp_set_bf16(ae.dec, 1)))) {
         fprintf(stderr, "setup failed\n");
         return 1;
     }

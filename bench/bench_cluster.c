@@ -38,6 +38,7 @@ int main(int argc, char **argv) {
     int64_t n = argc > 2 ? atoll(argv[2]) : 4096;
     int steps = argc > 3 ? atoi(argv[3]) : 40;
     int64_t batch = argc > 4 ? atoll(argv[4]) : 256;
+    const int bf16 = argc > 5 && strcmp(argv[5], "bf16") == 0; /* gemm_precision */
     dci_deep_method dm;
     if (strcmp(method, "edcwrn") == 0)
         dm = DCI_DEEP_EDCWRN;
@@ -56,6 +57,7 @@ int main(int argc, char **argv) {
     cfg.k = 10;
     cfg.batch = batch;
     cfg.n_init = 1; /* k-means only gives the centres a sensible start here */
+    cfg.gemm_bf16 = bf16;
 
     dci_rng r;
     dci_rng_init(&r, 1, DCI_STREAM_TEST);
@@ -87,9 +89,9 @@ int main(int argc, char **argv) {
 
     const float *last = t->loss + 3 * (t->n_loss - 1); /* L, L_r, L_c */
     printf("%s: n %lld, dims 784-500-500-2000-10, K 10, batch %lld, neighbours %lld, "
-           "weighting %s, %d steps, final loss %.5f (L_r %.5f, L_c %.5g)\n",
+           "weighting %s, products %s, %d steps, final loss %.5f (L_r %.5f, L_c %.5g)\n",
            method, (long long)n, (long long)t->B, (long long)t->kn, cfg.weighting ? "on" : "off",
-           steps, last[0], last[1], last[2]);
+           bf16 ? "bf16" : "fp32", steps, last[0], last[1], last[2]);
     printf("iteration: %.2f ms\n", 1e3 * total / steps);
     printf("cluster throughput: %.0f samples/s\n", (double)t->B * steps / total);
     printf("update (%lld rows): %.3f s\n", (long long)n, t_update);
