@@ -33,6 +33,10 @@
 #include "deepclust/model.h"
 #include "methods/method.h"
 #include "nn/pretrain.h"
+#ifdef DCI_HAVE_MPI
+#include "mpi/comm.h"
+#include "mpi/deep_mpi.h"
+#endif
 
 /* ---- parameters ----
  * Every entry names the dci_deep_cfg member its value fills
@@ -188,7 +192,7 @@ static double pretrain_lr_of(const dci_deep_cfg *c) {
 
 /* One pre-training run from a fresh network at learning rate lr. */
 static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float *x, int64_t n,
-                               int64_t d, const dci_image_shape *shape, double lr,
+                               int64_t d, const dci_image_shape *shape, double lr, dci_dist *dist,
                                dc_model **out) {
     int64_t dims[DCI_DEEP_MAX_DIMS];
     const int n_dims = dci_deep_encoder_dims(c, d, dims);
@@ -211,7 +215,14 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     o.progress = s->progress;
     o.progress_user = s->progress_user;
     double loss = NAN;
-    dc_status st = dci_pretrain(&ae, x, n, d, &o, &loss);
+    dc_status st = DC_OK;
+    if (dist) { /* this rank's block and batch share */
+        st = dist->plan(dist, B);
+        o.batch = dist->bl;
+        o.dist = dist;
+    }
+    if (st == DC_OK) st = dci_pretrain(&ae, x, dist ? dist->nl : n, d, &o, &loss);
+    if (dist) st = dist->agree(dist, st, "pre-training");
     if (st == DC_OK)
         st = dci_model_new(out, DCI_MODEL_AUTOENCODER, dci_deep_method_name(c->method), dims, n_dims, B, 0,
                            1, 0, 0);
@@ -229,10 +240,16 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
  * beyond float range: the network diverged). */
 static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const double *eff,
                                   const dc_model *ae, const float *x, int64_t n,
-                                  const dci_image_shape *shape, dci_deep_train **out) {
+                                  const dci_image_shape *shape, dci_dist *dist,
+                                  dci_deep_train **out) {
     DCI_TRY(dci_deep_train_create(out, c, ae, n, shape));
     dci_deep_record_params(s, eff, (*out)->m);
-    dc_status st = dci_deep_init_centers(*out, x, s->progress, s->progress_user);
+    dc_status st = DC_OK;
+    if (dist && (st = dci_deep_train_distribute(*out, dist)) == DC_OK)
+        st = dist->share(dist, (*out)->sgd);
+    /* every rank the same centres from the gathered embedding */
+    if (st == DC_OK) st = dci_deep_init_centers(*out, x, s->progress, s->progress_user);
+    if (dist) st = dist->agree(dist, st, "initial centres");
     if (st != DC_OK) {
         dci_deep_train_free(*out);
         *out = NULL;
@@ -247,14 +264,15 @@ static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const dou
  * The rate used is recorded (c, eff: pretrain_lr). */
 static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, const float *x,
                                     int64_t n, int64_t d, const dci_image_shape *shape,
-                                    dc_model **ae, dci_deep_train **t, int *restarts) {
+                                    dci_dist *dist, dc_model **ae, dci_deep_train **t,
+                                    int *restarts) {
     const char *name = s->m->name;
     double lr = pretrain_lr_of(c);
     for (int attempt = 0;; attempt++) {
-        dc_status st = pretrain_once(s, c, x, n, d, shape, lr, ae);
+        dc_status st = pretrain_once(s, c, x, n, d, shape, lr, dist, ae);
         if (st == DC_OK) {
             dci_deep_record_params(s, eff, *ae);
-            st = start_clustering(s, c, eff, *ae, x, n, shape, t);
+            st = start_clustering(s, c, eff, *ae, x, n, shape, dist, t);
         }
         if (st == DC_OK) return DC_OK;
         dc_model_free(*ae);
@@ -347,9 +365,21 @@ static dc_status train_loop(dc_solver *s, const deep_state *ds, dci_deep_train *
         if ((st = dci_deep_iteration(t, x)) != DC_OK) break;
         st = dci_solver_progress(s, "cluster", (long long)t->iter, (long long)c->max_iter,
                                  (double)t->loss[(t->n_loss - 1) * 3]);
+        if (st != DC_OK && t->dist) {
+            /* Stops every rank at the next step's collective (or the
+             * agreement after the loop): no rank may leave alone. */
+            t->held = st;
+            st = DC_OK;
+            continue;
+        }
         if (st == DC_ERR_CANCELLED && every > 0)
             return save_cancelled(t, ae, ds->checkpoint_path, crc, base + (dci_now() - t0), name);
         if (st != DC_OK) return st;
+    }
+    if (t->dist) {
+        if (st == DC_OK) st = t->held;
+        t->held = DC_OK;
+        st = t->dist->agree(t->dist, st, "clustering phase");
     }
     t->seconds_cluster = base + (dci_now() - t0);
     /* The final state as well (the loop writes before an iteration's work),
@@ -383,32 +413,50 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     /* The training rows become the neighbour branch's reference set, so
      * that predict finds a row's neighbours among them (deep_model.h). */
     if (st == DC_OK && t->m->enc_nb) st = dci_model_set_reference(t->m, x, n);
-    if (st == DC_OK) st = dci_model_embed(t->m, x, n, z);
+    if (st == DC_OK && !t->dist) st = dci_model_embed(t->m, x, n, z);
+    if (st == DC_OK && t->dist) { /* every rank all rows (no neighbour branch: dist_check) */
+        st = dci_deep_encode_all(t, x);
+        if (st == DC_OK) dci_model_combine(t->m, t->e, NULL, NULL, n, z);
+    }
     if (st == DC_OK) st = dci_embedding_check(z, n, M);
     if (st == DC_OK) st = dci_model_assign(m, z, n, q, labels);
     /* EDCWRN Table 4: how far apart the clusters lie in the embedding. */
     double icv = 0.0;
     if (st == DC_OK) st = dc_metrics_inter_cluster_variance(z, n, M, labels, &icv);
     if (st == DC_OK) st = dci_solver_put_stat(s, "inter_cluster_variance", icv);
+    float *w = st == DC_OK ? DCI_NEW_ARRAY(float, K * M, "weights") : NULL;
+    if (st == DC_OK && !w) st = DC_ERR_NOMEM;
+    /* weighting = after: Eq. 15 once, from the final q and z (all ones
+     * without weighting). */
+    if (st == DC_OK)
+        st = t->cfg.weighting == DCI_WEIGHTING_AFTER ? dci_deep_weights(t, q, z, n, w)
+                                                     : dc_model_weights(m, w, K * M);
     if (st != DC_OK) {
+        dci_free(w);
         dci_free(z);
         dci_free(q);
         dci_free(labels);
         return st;
     }
-    dci_solver_put_labels(s, labels, n);
-    DCI_TRY(dci_solver_put_output(s, "embedding", z, n, M));
-    DCI_TRY(dci_solver_put_output(s, "q", q, n, K));
-    DCI_TRY(dci_solver_put_output_copy(s, "centers", m->centers, K, M));
-    float *w = DCI_NEW_ARRAY(float, K * M, "weights");
-    if (!w) return DC_ERR_NOMEM;
-    /* weighting = after: Eq. 15 once, from the final q and z (all ones
-     * without weighting). */
-    dc_status wst = t->cfg.weighting == DCI_WEIGHTING_AFTER ? dci_deep_weights(t, q, z, n, w)
-                                                            : dc_model_weights(m, w, K * M);
-    if (wst != DC_OK) {
+    if (t->dist && t->dist->rank != 0) {
+        /* as the other distributed fits: rank 0 all rows, the others their own */
+        const int64_t r0 = t->row0, nl = t->nl;
+        memmove(labels, labels + r0, (size_t)nl * sizeof *labels);
+        dci_solver_put_labels(s, labels, nl);
+        st = dci_solver_put_output_copy(s, "embedding", z + r0 * M, nl, M);
+        if (st == DC_OK) st = dci_solver_put_output_copy(s, "q", q + r0 * K, nl, K);
+        dci_free(z);
+        dci_free(q);
+    } else {
+        dci_solver_put_labels(s, labels, n);
+        st = dci_solver_put_output(s, "embedding", z, n, M);
+        if (st == DC_OK) st = dci_solver_put_output(s, "q", q, n, K);
+        else dci_free(q);
+    }
+    if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", m->centers, K, M);
+    if (st != DC_OK) {
         dci_free(w);
-        return wst;
+        return st;
     }
     DCI_TRY(dci_solver_put_output(s, "weights", w, K, M));
     if (t->n_loss > 0) DCI_TRY(dci_solver_put_output_copy(s, "loss", t->loss, t->n_loss, 3));
@@ -448,14 +496,29 @@ static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t 
     return DC_OK;
 }
 
-static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method method) {
-    deep_state *state = ensure_state(s);
-    if (!state) return DC_ERR_NOMEM;
-    dc_model_free(state->model);
-    dc_model_free(state->pretrained);
-    state->model = state->pretrained = NULL;
+/* What the distributed training does not do: the neighbour branch needs the
+ * neighbour embeddings of all rows at every step (batch-local neighbours
+ * would be rank-local), and weights updated from each batch a second
+ * reduction per step. */
+static dc_status dist_check(const dci_deep_cfg *c, const char *name) {
+    if (c->neighbors || c->weighting == DCI_WEIGHTING_ON)
+        return dci_fail(DC_ERR_UNSUPPORTED,
+                        "%s: the distributed training (a communicator is set) runs without the "
+                        "neighbour branch and without weights updated in training: set "
+                        "neighbors=false and weighting=false or after (given: neighbors=%s, "
+                        "weighting=%s)",
+                        name, c->neighbors ? "true" : "false",
+                        c->weighting == DCI_WEIGHTING_ON ? "true" : "false/after");
+    return DC_OK;
+}
+
+/* dist: NULL in one process; else this rank's part of a data-parallel fit
+ * (nn/dist.h): ds is this rank's block, every whole-set array is of all rows. */
+static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method method,
+                        deep_state *state, dci_dist *dist) {
     const char *name = s->m->name;
-    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    const int64_t n = dist ? dist->n : nl;
     const float *x_raw = dc_dataset_data(ds);
     dci_image_shape shape_buf;
     const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
@@ -477,39 +540,48 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     dc_status st = DC_OK;
     const int resumed = state->resume_path != NULL;
     if (resumed) {
+        uint64_t crc = 0;
+        st = dci_deep_data_crc_all(dist, x_raw, nl, d, &crc);
         dci_rec_file f;
-        st = dci_rec_load(&f, state->resume_path);
-        if (st == DC_OK) {
+        if (st == DC_OK && (st = dci_rec_load(&f, state->resume_path)) == DC_OK) {
             if (!dci_rec_is(&f, DCI_MAGIC_CHECKPOINT))
                 st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
                               state->resume_path);
             else
-                st = dci_deep_checkpoint_restore(s, method, &f, x_raw, n, d, shape, &t, &ae);
+                st = dci_deep_checkpoint_restore(s, method, &f, n, d, shape, dist, crc, &t, &ae);
             dci_rec_close(&f);
         }
+        if (st == DC_OK && dist) st = dist_check(&t->cfg, name);
+        if (dist) st = dist->agree(dist, st, "resume");
+        if (st == DC_OK && dist) st = dist->share(dist, t->sgd);
         if (st == DC_OK) {
             memcpy(eff, s->pv, sizeof *eff * (size_t)s->m->n_params);
-            if (!(x = dci_scaled_input(x_raw, n, d, ae->input_scale, &x_copy))) st = DC_ERR_NOMEM;
+            if (!(x = dci_scaled_input(x_raw, nl, d, ae->input_scale, &x_copy))) st = DC_ERR_NOMEM;
         }
     } else {
         dci_deep_effective_params(s, eff);
         dci_deep_cfg cfg = dci_deep_read_cfg(s, eff, method);
         st = dci_deep_check(&cfg, n, d, shape);
+        if (st == DC_OK && dist) st = dist_check(&cfg, name);
         if (st == DC_OK && state->use_ae && state->use_ae->dims[0] != d)
             st = dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld columns, the "
                                         "data have %lld",
                           name, (long long)state->use_ae->dims[0], (long long)d);
-        /* A given autoencoder brings the scale it was trained with. */
-        const double scale = state->use_ae ? state->use_ae->input_scale
-                                           : (cfg.scale_input ? dci_input_scale(x_raw, n * d) : 1.0);
-        if (st == DC_OK && !(x = dci_scaled_input(x_raw, n, d, scale, &x_copy))) st = DC_ERR_NOMEM;
+        /* A given autoencoder brings the scale it was trained with; the
+         * distributed fit takes rank 0's block's (a power of two: the
+         * blocks of one data set nearly always agree). */
+        double scale = state->use_ae ? state->use_ae->input_scale
+                                     : (cfg.scale_input ? dci_input_scale(x_raw, nl * d) : 1.0);
+        if (st == DC_OK && dist && !state->use_ae && cfg.scale_input)
+            st = dist->bcast_f64(dist, &scale, 1, "input scale");
+        if (st == DC_OK && !(x = dci_scaled_input(x_raw, nl, d, scale, &x_copy))) st = DC_ERR_NOMEM;
         if (st == DC_OK && state->use_ae) {
             st = dci_model_clone(&ae, state->use_ae);
-            if (st == DC_OK) st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
+            if (st == DC_OK) st = start_clustering(s, &cfg, eff, ae, x, n, shape, dist, &t);
         } else if (st == DC_OK) {
             const double t0 = dci_now();
             pretrain_steps = dci_deep_pretrain_steps(&cfg, n);
-            st = pretrain_and_start(s, &cfg, eff, x, n, d, shape, &ae, &t, &restarts[0]);
+            st = pretrain_and_start(s, &cfg, eff, x, n, d, shape, dist, &ae, &t, &restarts[0]);
             if (st == DC_OK) {
                 t->seconds_pretrain = dci_now() - t0;
                 ae->input_scale = t->m->input_scale = scale;
@@ -522,9 +594,10 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     if (st == DC_OK) st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
     if (st == DC_OK) t->m->train_rows = n;
     if (st == DC_OK) {
-        const uint64_t crc = state->checkpoint_path && t->cfg.checkpoint_every > 0
-                                 ? dci_deep_data_crc(x_raw, n, d) : 0;
-        st = train_loop(s, state, t, ae, x, resumed, crc);
+        uint64_t crc = 0;
+        if (state->checkpoint_path && t->cfg.checkpoint_every > 0)
+            st = dci_deep_data_crc_all(dist, x_raw, nl, d, &crc);
+        if (st == DC_OK) st = train_loop(s, state, t, ae, x, resumed, crc);
         /* A divergence of the clustering phase: once, the phase starts
          * again from the autoencoder at half the learning rate. */
         if (st == DC_ERR_NUMERIC && !resumed) {
@@ -539,7 +612,7 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
             cfg.lr *= 0.5;
             restarts[1] = 1;
             dci_deep_set_param(s, eff, "lr", cfg.lr);
-            st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
+            st = start_clustering(s, &cfg, eff, ae, x, n, shape, dist, &t);
             if (st == DC_OK) {
                 t->seconds_pretrain = seconds_pretrain;
                 st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
@@ -565,6 +638,24 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     dc_model_free(ae);
     dci_free(x_copy);
     dci_free(eff);
+    return st;
+}
+
+static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method method) {
+    deep_state *state = ensure_state(s);
+    if (!state) return DC_ERR_NOMEM;
+    dc_model_free(state->model);
+    dc_model_free(state->pretrained);
+    state->model = state->pretrained = NULL;
+    dci_dist *dist = NULL;
+#ifdef DCI_HAVE_MPI
+    if (dci_mpi_active()) DCI_TRY(dci_deep_dist_create(&dist, ds, s->m->name)); /* lib/mpi/deep_mpi.c */
+#endif
+    dc_status st = fit_on(s, ds, method, state, dist);
+    if (dist) {
+        if (st == DC_OK) st = dist->stats(dist, s);
+        dist->free(dist);
+    }
     return st;
 }
 
