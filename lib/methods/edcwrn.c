@@ -157,6 +157,7 @@ typedef struct deep_state {
     dc_model *use_ae;     /* dc_solver_use_pretrained */
     char *checkpoint_path;
     const char *resume_path; /* during dc_solver_resume only */
+    dci_dist *dist;          /* during a distributed fit only (nn/dist.h) */
 } deep_state;
 
 static void free_state(void *p) {
@@ -186,14 +187,17 @@ static deep_state *ensure_state(dc_solver *s) {
     return s->state;
 }
 
+static dci_dist *dist_of(const dc_solver *s) { return ((const deep_state *)s->state)->dist; }
+
 static double pretrain_lr_of(const dci_deep_cfg *c) {
     return c->pretrain_lr > 0.0 ? c->pretrain_lr : (c->pretrain_adam ? 0.001 : 1.0);
 }
 
 /* One pre-training run from a fresh network at learning rate lr. */
 static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float *x, int64_t n,
-                               int64_t d, const dci_image_shape *shape, double lr, dci_dist *dist,
+                               int64_t d, const dci_image_shape *shape, double lr,
                                dc_model **out) {
+    dci_dist *dist = dist_of(s);
     int64_t dims[DCI_DEEP_MAX_DIMS];
     const int n_dims = dci_deep_encoder_dims(c, d, dims);
     const int64_t B = c->batch < n ? c->batch : n;
@@ -240,8 +244,8 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
  * beyond float range: the network diverged). */
 static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const double *eff,
                                   const dc_model *ae, const float *x, int64_t n,
-                                  const dci_image_shape *shape, dci_dist *dist,
-                                  dci_deep_train **out) {
+                                  const dci_image_shape *shape, dci_deep_train **out) {
+    dci_dist *dist = dist_of(s);
     DCI_TRY(dci_deep_train_create(out, c, ae, n, shape));
     dci_deep_record_params(s, eff, (*out)->m);
     dc_status st = DC_OK;
@@ -264,15 +268,14 @@ static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const dou
  * The rate used is recorded (c, eff: pretrain_lr). */
 static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, const float *x,
                                     int64_t n, int64_t d, const dci_image_shape *shape,
-                                    dci_dist *dist, dc_model **ae, dci_deep_train **t,
-                                    int *restarts) {
+                                    dc_model **ae, dci_deep_train **t, int *restarts) {
     const char *name = s->m->name;
     double lr = pretrain_lr_of(c);
     for (int attempt = 0;; attempt++) {
-        dc_status st = pretrain_once(s, c, x, n, d, shape, lr, dist, ae);
+        dc_status st = pretrain_once(s, c, x, n, d, shape, lr, ae);
         if (st == DC_OK) {
             dci_deep_record_params(s, eff, *ae);
-            st = start_clustering(s, c, eff, *ae, x, n, shape, dist, t);
+            st = start_clustering(s, c, eff, *ae, x, n, shape, t);
         }
         if (st == DC_OK) return DC_OK;
         dc_model_free(*ae);
@@ -512,10 +515,36 @@ static dc_status dist_check(const dci_deep_cfg *c, const char *name) {
     return DC_OK;
 }
 
+/* The training state of the checkpoint being resumed, on every rank. */
+static dc_status resume_state(dc_solver *s, const deep_state *state, dci_deep_method method,
+                              const dc_dataset *ds, dci_deep_train **t, dc_model **ae) {
+    dci_dist *dist = state->dist;
+    const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    dci_image_shape shape_buf;
+    const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
+    uint64_t crc = 0;
+    dc_status st = dci_deep_data_crc_all(dist, dc_dataset_data(ds), nl, d, &crc);
+    dci_rec_file f;
+    if (st == DC_OK && (st = dci_rec_load(&f, state->resume_path)) == DC_OK) {
+        if (!dci_rec_is(&f, DCI_MAGIC_CHECKPOINT))
+            st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
+                          state->resume_path);
+        else
+            st = dci_deep_checkpoint_restore(s, method, &f, dist ? dist->n : nl, d, shape, dist,
+                                             crc, t, ae);
+        dci_rec_close(&f);
+    }
+    if (!dist) return st;
+    if (st == DC_OK) st = dist_check(&(*t)->cfg, s->m->name);
+    st = dist->agree(dist, st, "resume");
+    return st == DC_OK ? dist->share(dist, (*t)->sgd) : st;
+}
+
 /* dist: NULL in one process; else this rank's part of a data-parallel fit
  * (nn/dist.h): ds is this rank's block, every whole-set array is of all rows. */
 static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method method,
-                        deep_state *state, dci_dist *dist) {
+                        deep_state *state) {
+    dci_dist *dist = state->dist;
     const char *name = s->m->name;
     const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     const int64_t n = dist ? dist->n : nl;
@@ -540,20 +569,7 @@ static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method meth
     dc_status st = DC_OK;
     const int resumed = state->resume_path != NULL;
     if (resumed) {
-        uint64_t crc = 0;
-        st = dci_deep_data_crc_all(dist, x_raw, nl, d, &crc);
-        dci_rec_file f;
-        if (st == DC_OK && (st = dci_rec_load(&f, state->resume_path)) == DC_OK) {
-            if (!dci_rec_is(&f, DCI_MAGIC_CHECKPOINT))
-                st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
-                              state->resume_path);
-            else
-                st = dci_deep_checkpoint_restore(s, method, &f, n, d, shape, dist, crc, &t, &ae);
-            dci_rec_close(&f);
-        }
-        if (st == DC_OK && dist) st = dist_check(&t->cfg, name);
-        if (dist) st = dist->agree(dist, st, "resume");
-        if (st == DC_OK && dist) st = dist->share(dist, t->sgd);
+        st = resume_state(s, state, method, ds, &t, &ae);
         if (st == DC_OK) {
             memcpy(eff, s->pv, sizeof *eff * (size_t)s->m->n_params);
             if (!(x = dci_scaled_input(x_raw, nl, d, ae->input_scale, &x_copy))) st = DC_ERR_NOMEM;
@@ -577,11 +593,11 @@ static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method meth
         if (st == DC_OK && !(x = dci_scaled_input(x_raw, nl, d, scale, &x_copy))) st = DC_ERR_NOMEM;
         if (st == DC_OK && state->use_ae) {
             st = dci_model_clone(&ae, state->use_ae);
-            if (st == DC_OK) st = start_clustering(s, &cfg, eff, ae, x, n, shape, dist, &t);
+            if (st == DC_OK) st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
         } else if (st == DC_OK) {
             const double t0 = dci_now();
             pretrain_steps = dci_deep_pretrain_steps(&cfg, n);
-            st = pretrain_and_start(s, &cfg, eff, x, n, d, shape, dist, &ae, &t, &restarts[0]);
+            st = pretrain_and_start(s, &cfg, eff, x, n, d, shape, &ae, &t, &restarts[0]);
             if (st == DC_OK) {
                 t->seconds_pretrain = dci_now() - t0;
                 ae->input_scale = t->m->input_scale = scale;
@@ -612,7 +628,7 @@ static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method meth
             cfg.lr *= 0.5;
             restarts[1] = 1;
             dci_deep_set_param(s, eff, "lr", cfg.lr);
-            st = start_clustering(s, &cfg, eff, ae, x, n, shape, dist, &t);
+            st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
             if (st == DC_OK) {
                 t->seconds_pretrain = seconds_pretrain;
                 st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
@@ -651,11 +667,13 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
 #ifdef DCI_HAVE_MPI
     if (dci_mpi_active()) DCI_TRY(dci_deep_dist_create(&dist, ds, s->m->name)); /* lib/mpi/deep_mpi.c */
 #endif
-    dc_status st = fit_on(s, ds, method, state, dist);
+    state->dist = dist;
+    dc_status st = fit_on(s, ds, method, state);
     if (dist) {
         if (st == DC_OK) st = dist->stats(dist, s);
         dist->free(dist);
     }
+    state->dist = NULL;
     return st;
 }
 
