@@ -141,6 +141,7 @@ static dc_status crc(dci_dist *d, uint32_t local, int64_t bytes, uint64_t *out) 
 }
 
 static dc_status stats(dci_dist *d, void *solver) {
+    DCI_TRY(dci_solver_put_stat((dc_solver *)solver, "rows_local", (double)d->nl));
     return dci_mpi_put_stats((dc_solver *)solver, ((deep_mpi *)d)->base);
 }
 
