@@ -5,7 +5,8 @@
  *
  * Model: every rank holds a contiguous block of the rows, in rank order
  * (dc_mpi_block gives the split dc_mpi_dataset_load uses). While a
- * communicator is set, dc_solver_fit of "kmeans", "njw" and "scdbas" is
+ * communicator is set, dc_solver_fit of "kmeans", "njw", "scdbas", "idec",
+ * "dec" and "edcwrn" (and dc_solver_resume of the deep three) is
  * collective over it and treats the data set it is given as this rank's
  * block; every rank gets the same centres, statistics and traces, rank 0
  * the labels (and "embedding" rows) of all n rows, gathered, every other
@@ -14,8 +15,12 @@
  * distributed), exact sigmas only (sigma_sample > 0, or the automatic
  * sampling when p = n / k^2 > 1000: DC_ERR_UNSUPPORTED), SCDBAS in its
  * improved mode only (dbas_mode "paper": DC_ERR_UNSUPPORTED); the
- * eigensolver is PARPACK whatever "eigensolver" says. The deep methods have
- * no distributed fit: DC_ERR_UNSUPPORTED while a communicator is set.
+ * eigensolver is PARPACK whatever "eigensolver" says. IDEC / DEC / EDCWRN:
+ * data-parallel training (each rank its share of every batch, one gradient
+ * allreduce per step, every rank the same weights and model); EDCWRN only
+ * with neighbors=false and weighting false or after (else
+ * DC_ERR_UNSUPPORTED); a checkpoint records the rank count and resumes only
+ * on as many ranks (else DC_ERR_INVALID_ARG).
  * Results depend on the seed and the rank count only; between rank counts
  * they differ by the rounding of the sums' order (the same labels in
  * practice: the tests compare 1, 2 and 4 ranks). The distributed k-means
@@ -84,7 +89,10 @@ DC_API dc_status dc_mpi_dataset_normalize(dc_dataset *ds, dc_normalization mode)
 /* Bytes this rank has handed to MPI since the communicator was set (or the
  * last reset), by phase: "setup", "load", "seed", "lloyd", "gather" (k-means
  * and the k-means of NJW), "pca", "knn", "graph", "eigen" (the spectral
- * embedding), "search" (SCDBAS's beetle search and polish). Each
+ * embedding), "search" (SCDBAS's beetle search and polish), "pretrain",
+ * "train" (the deep methods' gradient allreduce per step), "embed" (their
+ * embedding allgathers), "checkpoint" (every rank's batch order to rank 0).
+ * Each
  * call counts its payload as the application sees it: an allreduce or
  * allgather of c bytes counts c on every rank, a broadcast c on its root,
  * a gather c on every rank but the root; what the MPI library puts on the

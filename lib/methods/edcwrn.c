@@ -33,6 +33,10 @@
 #include "deepclust/model.h"
 #include "methods/method.h"
 #include "nn/pretrain.h"
+#ifdef DCI_HAVE_MPI
+#include "mpi/comm.h"
+#include "mpi/deep_mpi.h"
+#endif
 
 /* ---- parameters ----
  * Every entry names the dci_deep_cfg member its value fills
@@ -157,6 +161,7 @@ typedef struct deep_state {
     dc_model *use_ae;     /* dc_solver_use_pretrained */
     char *checkpoint_path;
     const char *resume_path; /* during dc_solver_resume only */
+    dci_dist *dist;          /* during a distributed fit only (nn/dist.h) */
 } deep_state;
 
 static void free_state(void *p) {
@@ -186,6 +191,8 @@ static deep_state *ensure_state(dc_solver *s) {
     return s->state;
 }
 
+static dci_dist *dist_of(const dc_solver *s) { return ((const deep_state *)s->state)->dist; }
+
 static double pretrain_lr_of(const dci_deep_cfg *c) {
     return c->pretrain_lr > 0.0 ? c->pretrain_lr : (c->pretrain_adam ? 0.001 : 1.0);
 }
@@ -194,6 +201,7 @@ static double pretrain_lr_of(const dci_deep_cfg *c) {
 static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float *x, int64_t n,
                                int64_t d, const dci_image_shape *shape, double lr,
                                dc_model **out) {
+    dci_dist *dist = dist_of(s);
     int64_t dims[DCI_DEEP_MAX_DIMS];
     const int n_dims = dci_deep_encoder_dims(c, d, dims);
     const int64_t B = c->batch < n ? c->batch : n;
@@ -201,10 +209,9 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     DCI_TRY(dci_autoencoder_create(&ae, dims, n_dims, c->seed, B));
     dc_status st = DC_OK;
     if (c->gemm_bf16 && ((st = dci_mlp_set_bf16(ae.enc, 1)) != DC_OK ||
-                         (st = dci_mlp_set_bf16(ae.dec, 1)) != DC_OK)) {
-        dci_autoencoder_free(&ae);
-        return dci_context(st, "%s: gemm_precision = bf16", dci_deep_method_name(c->method));
-    }
+                         (st = dci_mlp_set_bf16(ae.dec, 1)) != DC_OK))
+        st = dci_context(st, "%s: gemm_precision = bf16", dci_deep_method_name(c->method));
+    if (dist) st = dist->agree(dist, st, "gemm_precision"); /* every rank, or none, goes on */
     const dci_augment_ranges ranges = dci_deep_augment_ranges(c, 1);
     dci_pretrain_opts o = dci_pretrain_opts_default();
     o.steps = dci_deep_pretrain_steps(c, n);
@@ -221,7 +228,13 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     o.progress = s->progress;
     o.progress_user = s->progress_user;
     double loss = NAN;
-    st = dci_pretrain(&ae, x, n, d, &o, &loss);
+    if (st == DC_OK && dist) { /* this rank's block and batch share */
+        st = dist->plan(dist, B);
+        o.batch = dist->bl;
+        o.dist = dist;
+    }
+    if (st == DC_OK) st = dci_pretrain(&ae, x, dist ? dist->nl : n, d, &o, &loss);
+    if (dist) st = dist->agree(dist, st, "pre-training");
     if (st == DC_OK)
         st = dci_model_new(out, DCI_MODEL_AUTOENCODER, dci_deep_method_name(c->method), dims, n_dims, B, 0,
                            1, 0, 0);
@@ -240,9 +253,15 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
 static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const double *eff,
                                   const dc_model *ae, const float *x, int64_t n,
                                   const dci_image_shape *shape, dci_deep_train **out) {
+    dci_dist *dist = dist_of(s);
     DCI_TRY(dci_deep_train_create(out, c, ae, n, shape));
     dci_deep_record_params(s, eff, (*out)->m);
-    dc_status st = dci_deep_init_centers(*out, x, s->progress, s->progress_user);
+    dc_status st = DC_OK;
+    if (dist && (st = dci_deep_train_distribute(*out, dist)) == DC_OK)
+        st = dist->share(dist, (*out)->sgd);
+    /* every rank the same centres from the gathered embedding */
+    if (st == DC_OK) st = dci_deep_init_centers(*out, x, s->progress, s->progress_user);
+    if (dist) st = dist->agree(dist, st, "initial centres");
     if (st != DC_OK) {
         dci_deep_train_free(*out);
         *out = NULL;
@@ -357,9 +376,21 @@ static dc_status train_loop(dc_solver *s, const deep_state *ds, dci_deep_train *
         if ((st = dci_deep_iteration(t, x)) != DC_OK) break;
         st = dci_solver_progress(s, "cluster", (long long)t->iter, (long long)c->max_iter,
                                  (double)t->loss[(t->n_loss - 1) * 3]);
+        if (st != DC_OK && t->dist) {
+            /* Stops every rank at the next step's collective (or the
+             * agreement after the loop): no rank may leave alone. */
+            t->held = st;
+            st = DC_OK;
+            continue;
+        }
         if (st == DC_ERR_CANCELLED && every > 0)
             return save_cancelled(t, ae, ds->checkpoint_path, crc, base + (dci_now() - t0), name);
         if (st != DC_OK) return st;
+    }
+    if (t->dist) {
+        if (st == DC_OK) st = t->held;
+        t->held = DC_OK;
+        st = t->dist->agree(t->dist, st, "clustering phase");
     }
     t->seconds_cluster = base + (dci_now() - t0);
     /* The final state as well (the loop writes before an iteration's work),
@@ -393,32 +424,50 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     /* The training rows become the neighbour branch's reference set, so
      * that predict finds a row's neighbours among them (deep_model.h). */
     if (st == DC_OK && t->m->enc_nb) st = dci_model_set_reference(t->m, x, n);
-    if (st == DC_OK) st = dci_model_embed(t->m, x, n, z);
+    if (st == DC_OK && !t->dist) st = dci_model_embed(t->m, x, n, z);
+    if (st == DC_OK && t->dist) { /* every rank all rows (no neighbour branch: dist_check) */
+        st = dci_deep_encode_all(t, x);
+        if (st == DC_OK) dci_model_combine(t->m, t->e, NULL, NULL, n, z);
+    }
     if (st == DC_OK) st = dci_embedding_check(z, n, M);
     if (st == DC_OK) st = dci_model_assign(m, z, n, q, labels);
     /* EDCWRN Table 4: how far apart the clusters lie in the embedding. */
     double icv = 0.0;
     if (st == DC_OK) st = dc_metrics_inter_cluster_variance(z, n, M, labels, &icv);
     if (st == DC_OK) st = dci_solver_put_stat(s, "inter_cluster_variance", icv);
+    float *w = st == DC_OK ? DCI_NEW_ARRAY(float, K * M, "weights") : NULL;
+    if (st == DC_OK && !w) st = DC_ERR_NOMEM;
+    /* weighting = after: Eq. 15 once, from the final q and z (all ones
+     * without weighting). */
+    if (st == DC_OK)
+        st = t->cfg.weighting == DCI_WEIGHTING_AFTER ? dci_deep_weights(t, q, z, n, w)
+                                                     : dc_model_weights(m, w, K * M);
     if (st != DC_OK) {
+        dci_free(w);
         dci_free(z);
         dci_free(q);
         dci_free(labels);
         return st;
     }
-    dci_solver_put_labels(s, labels, n);
-    DCI_TRY(dci_solver_put_output(s, "embedding", z, n, M));
-    DCI_TRY(dci_solver_put_output(s, "q", q, n, K));
-    DCI_TRY(dci_solver_put_output_copy(s, "centers", m->centers, K, M));
-    float *w = DCI_NEW_ARRAY(float, K * M, "weights");
-    if (!w) return DC_ERR_NOMEM;
-    /* weighting = after: Eq. 15 once, from the final q and z (all ones
-     * without weighting). */
-    dc_status wst = t->cfg.weighting == DCI_WEIGHTING_AFTER ? dci_deep_weights(t, q, z, n, w)
-                                                            : dc_model_weights(m, w, K * M);
-    if (wst != DC_OK) {
+    if (t->dist && t->dist->rank != 0) {
+        /* as the other distributed fits: rank 0 all rows, the others their own */
+        const int64_t r0 = t->row0, nl = t->nl;
+        memmove(labels, labels + r0, (size_t)nl * sizeof *labels);
+        dci_solver_put_labels(s, labels, nl);
+        st = dci_solver_put_output_copy(s, "embedding", z + r0 * M, nl, M);
+        if (st == DC_OK) st = dci_solver_put_output_copy(s, "q", q + r0 * K, nl, K);
+        dci_free(z);
+        dci_free(q);
+    } else {
+        dci_solver_put_labels(s, labels, n);
+        st = dci_solver_put_output(s, "embedding", z, n, M);
+        if (st == DC_OK) st = dci_solver_put_output(s, "q", q, n, K);
+        else dci_free(q);
+    }
+    if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", m->centers, K, M);
+    if (st != DC_OK) {
         dci_free(w);
-        return wst;
+        return st;
     }
     DCI_TRY(dci_solver_put_output(s, "weights", w, K, M));
     if (t->n_loss > 0) DCI_TRY(dci_solver_put_output_copy(s, "loss", t->loss, t->n_loss, 3));
@@ -458,14 +507,55 @@ static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t 
     return DC_OK;
 }
 
-static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method method) {
-    deep_state *state = ensure_state(s);
-    if (!state) return DC_ERR_NOMEM;
-    dc_model_free(state->model);
-    dc_model_free(state->pretrained);
-    state->model = state->pretrained = NULL;
+/* What the distributed training does not do: the neighbour branch needs the
+ * neighbour embeddings of all rows at every step (batch-local neighbours
+ * would be rank-local), and weights updated from each batch a second
+ * reduction per step. */
+static dc_status dist_check(const dci_deep_cfg *c, const char *name) {
+    if (c->neighbors || c->weighting == DCI_WEIGHTING_ON)
+        return dci_fail(DC_ERR_UNSUPPORTED,
+                        "%s: the distributed training (a communicator is set) runs without the "
+                        "neighbour branch and without weights updated in training: set "
+                        "neighbors=false and weighting=false or after (given: neighbors=%s, "
+                        "weighting=%s)",
+                        name, c->neighbors ? "true" : "false",
+                        c->weighting == DCI_WEIGHTING_ON ? "true" : "false/after");
+    return DC_OK;
+}
+
+/* The training state of the checkpoint being resumed, on every rank. */
+static dc_status resume_state(dc_solver *s, const deep_state *state, dci_deep_method method,
+                              const dc_dataset *ds, dci_deep_train **t, dc_model **ae) {
+    dci_dist *dist = state->dist;
+    const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    dci_image_shape shape_buf;
+    const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
+    uint64_t crc = 0;
+    dc_status st = dci_deep_data_crc_all(dist, dc_dataset_data(ds), nl, d, &crc);
+    dci_rec_file f;
+    if (st == DC_OK && (st = dci_rec_load(&f, state->resume_path)) == DC_OK) {
+        if (!dci_rec_is(&f, DCI_MAGIC_CHECKPOINT))
+            st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
+                          state->resume_path);
+        else
+            st = dci_deep_checkpoint_restore(s, method, &f, dist ? dist->n : nl, d, shape, dist,
+                                             crc, t, ae);
+        dci_rec_close(&f);
+    }
+    if (!dist) return st;
+    if (st == DC_OK) st = dist_check(&(*t)->cfg, s->m->name);
+    st = dist->agree(dist, st, "resume");
+    return st == DC_OK ? dist->share(dist, (*t)->sgd) : st;
+}
+
+/* dist: NULL in one process; else this rank's part of a data-parallel fit
+ * (nn/dist.h): ds is this rank's block, every whole-set array is of all rows. */
+static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method method,
+                        deep_state *state) {
+    dci_dist *dist = state->dist;
     const char *name = s->m->name;
-    const int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    const int64_t n = dist ? dist->n : nl;
     const float *x_raw = dc_dataset_data(ds);
     dci_image_shape shape_buf;
     const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
@@ -487,32 +577,28 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     dc_status st = DC_OK;
     const int resumed = state->resume_path != NULL;
     if (resumed) {
-        dci_rec_file f;
-        st = dci_rec_load(&f, state->resume_path);
-        if (st == DC_OK) {
-            if (!dci_rec_is(&f, DCI_MAGIC_CHECKPOINT))
-                st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
-                              state->resume_path);
-            else
-                st = dci_deep_checkpoint_restore(s, method, &f, x_raw, n, d, shape, &t, &ae);
-            dci_rec_close(&f);
-        }
+        st = resume_state(s, state, method, ds, &t, &ae);
         if (st == DC_OK) {
             memcpy(eff, s->pv, sizeof *eff * (size_t)s->m->n_params);
-            if (!(x = dci_scaled_input(x_raw, n, d, ae->input_scale, &x_copy))) st = DC_ERR_NOMEM;
+            if (!(x = dci_scaled_input(x_raw, nl, d, ae->input_scale, &x_copy))) st = DC_ERR_NOMEM;
         }
     } else {
         dci_deep_effective_params(s, eff);
         dci_deep_cfg cfg = dci_deep_read_cfg(s, eff, method);
         st = dci_deep_check(&cfg, n, d, shape);
+        if (st == DC_OK && dist) st = dist_check(&cfg, name);
         if (st == DC_OK && state->use_ae && state->use_ae->dims[0] != d)
             st = dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld columns, the "
                                         "data have %lld",
                           name, (long long)state->use_ae->dims[0], (long long)d);
-        /* A given autoencoder brings the scale it was trained with. */
-        const double scale = state->use_ae ? state->use_ae->input_scale
-                                           : (cfg.scale_input ? dci_input_scale(x_raw, n * d) : 1.0);
-        if (st == DC_OK && !(x = dci_scaled_input(x_raw, n, d, scale, &x_copy))) st = DC_ERR_NOMEM;
+        /* A given autoencoder brings the scale it was trained with; the
+         * distributed fit takes rank 0's block's (a power of two: the
+         * blocks of one data set nearly always agree). */
+        double scale = state->use_ae ? state->use_ae->input_scale
+                                     : (cfg.scale_input ? dci_input_scale(x_raw, nl * d) : 1.0);
+        if (st == DC_OK && dist && !state->use_ae && cfg.scale_input)
+            st = dist->bcast_f64(dist, &scale, 1, "input scale");
+        if (st == DC_OK && !(x = dci_scaled_input(x_raw, nl, d, scale, &x_copy))) st = DC_ERR_NOMEM;
         if (st == DC_OK && state->use_ae) {
             st = dci_model_clone(&ae, state->use_ae);
             if (st == DC_OK) st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
@@ -532,9 +618,10 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     if (st == DC_OK) st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
     if (st == DC_OK) t->m->train_rows = n;
     if (st == DC_OK) {
-        const uint64_t crc = state->checkpoint_path && t->cfg.checkpoint_every > 0
-                                 ? dci_deep_data_crc(x_raw, n, d) : 0;
-        st = train_loop(s, state, t, ae, x, resumed, crc);
+        uint64_t crc = 0;
+        if (state->checkpoint_path && t->cfg.checkpoint_every > 0)
+            st = dci_deep_data_crc_all(dist, x_raw, nl, d, &crc);
+        if (st == DC_OK) st = train_loop(s, state, t, ae, x, resumed, crc);
         /* A divergence of the clustering phase: once, the phase starts
          * again from the autoencoder at half the learning rate. */
         if (st == DC_ERR_NUMERIC && !resumed) {
@@ -575,6 +662,26 @@ static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method me
     dc_model_free(ae);
     dci_free(x_copy);
     dci_free(eff);
+    return st;
+}
+
+static dc_status deep_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method method) {
+    deep_state *state = ensure_state(s);
+    if (!state) return DC_ERR_NOMEM;
+    dc_model_free(state->model);
+    dc_model_free(state->pretrained);
+    state->model = state->pretrained = NULL;
+    dci_dist *dist = NULL;
+#ifdef DCI_HAVE_MPI
+    if (dci_mpi_active()) DCI_TRY(dci_deep_dist_create(&dist, ds, s->m->name)); /* lib/mpi/deep_mpi.c */
+#endif
+    state->dist = dist;
+    dc_status st = fit_on(s, ds, method, state);
+    if (dist) {
+        if (st == DC_OK) st = dist->stats(dist, s);
+        dist->free(dist);
+    }
+    state->dist = NULL;
     return st;
 }
 

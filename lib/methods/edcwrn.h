@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "methods/deep_model.h"
 #include "nn/augment.h"
+#include "nn/dist.h"
 #include "nn/sgd.h"
 
 typedef enum dci_deep_method {
@@ -120,7 +121,24 @@ typedef struct dci_deep_train {
     float *trace;        /* per update: iteration, label change */
     int64_t n_trace, cap_trace;
     double seconds_pretrain, seconds_cluster, pretrain_loss;
+    /* Data-parallel training (nn/dist.h; NULL in one process): x is this
+     * rank's block of nl rows from row0, batches are local shares of Bl
+     * rows (order, pos, shuffle and aug are this rank's), the whole-set
+     * state above is of all n rows and the same on every rank. held: a
+     * failure to carry into the next step's collective. */
+    dci_dist *dist;
+    int64_t nl, row0, Bl;
+    dc_status held;
 } dci_deep_train;
+
+/* Makes t (fresh from dci_deep_train_create, with all n rows) train on this
+ * rank's block: its share of the batch (dist->plan), its sampler and random
+ * streams. Local; the caller shares the parameters (dist->share). */
+dc_status dci_deep_train_distribute(dci_deep_train *t, dci_dist *dist);
+
+/* t->e (and t->e_nb) of all n rows: this rank's block encoded, the others'
+ * gathered. */
+dc_status dci_deep_encode_all(dci_deep_train *t, const float *x);
 
 /* Builds the clustering network from a pre-trained autoencoder (copied):
  * sample and neighbour encoders from its encoder, decoder (not for DEC),

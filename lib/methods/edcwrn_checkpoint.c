@@ -26,7 +26,12 @@
  *   state.loss (f32 iterations*3), state.trace (f32 updates*2),
  *   state.velocity.<i> (f32: SGD velocity of block i: enc, enc_nb, dec,
  *   centres, those present), stat.seconds_pretrain, stat.seconds_cluster,
- *   stat.pretrain_loss (f64). */
+ *   stat.pretrain_loss (f64),
+ *   state.ranks (i64: the MPI ranks the fit ran on; absent in older files:
+ *   1). With more than one, state.order is every rank's order of its own
+ *   block in rank order, state.pos and the generators are rank 0's and
+ *   state.rank_pos (i64[ranks]), state.rank_rng (u64[8 ranks]: shuffle,
+ *   augment) are every rank's: a resume needs the same ranks. */
 
 uint64_t dci_deep_data_crc(const float *x, int64_t n, int64_t d) {
     uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
@@ -40,8 +45,40 @@ uint64_t dci_deep_data_crc(const float *x, int64_t n, int64_t d) {
     return crc;
 }
 
-dc_status dci_deep_checkpoint_write(const dci_deep_train *t, const dc_model *ae, const char *path,
-                                  uint64_t crc) {
+dc_status dci_deep_data_crc_all(dci_dist *dist, const float *x, int64_t nl, int64_t d,
+                                uint64_t *crc) {
+    *crc = dci_deep_data_crc(x, nl, d);
+    if (!dist) return DC_OK;
+    return dist->crc(dist, (uint32_t)*crc, nl * d * (int64_t)sizeof *x, crc);
+}
+
+/* Every rank's sampler state, gathered on rank 0 (order: n, pos: ranks,
+ * rng: 8 ranks). */
+typedef struct rank_state {
+    int64_t *order, *pos;
+    uint64_t *rng;
+} rank_state;
+
+static dc_status gather_rank_state(const dci_deep_train *t, rank_state *rs) {
+    dci_dist *d = t->dist;
+    dc_status st = DC_OK;
+    if (d->rank == 0) {
+        rs->order = DCI_NEW_ARRAY(int64_t, t->n, "checkpoint: orders of all ranks");
+        rs->pos = DCI_NEW_ARRAY(int64_t, d->size, "checkpoint: positions of all ranks");
+        rs->rng = DCI_NEW_ARRAY(uint64_t, 8 * (int64_t)d->size, "checkpoint: generators");
+        if (!rs->order || !rs->pos || !rs->rng) st = DC_ERR_NOMEM;
+    }
+    DCI_TRY(d->agree(d, st, "checkpoint"));
+    uint64_t rng[8];
+    memcpy(rng, t->shuffle.s, sizeof t->shuffle.s);
+    memcpy(rng + 4, t->aug.s, sizeof t->aug.s);
+    DCI_TRY(d->gather_u64(d, t->order, t->nl, rs->order, "checkpoint: batch orders"));
+    DCI_TRY(d->gather_u64(d, &t->pos, 1, rs->pos, "checkpoint: batch positions"));
+    return d->gather_u64(d, rng, 8, rs->rng, "checkpoint: generators");
+}
+
+static dc_status write_file(const dci_deep_train *t, const dc_model *ae, const char *path,
+                            uint64_t crc, const rank_state *rs) {
     dci_rec_writer w;
     DCI_TRY(dci_rec_begin(&w, path, DCI_MAGIC_CHECKPOINT));
     dci_model_write(&w, t->m, "");
@@ -51,7 +88,13 @@ dc_status dci_deep_checkpoint_write(const dci_deep_train *t, const dc_model *ae,
     dci_rec_put(&w, "data.crc", DCI_REC_U64, &crc, 1);
     dci_rec_put_i64(&w, "state.iter", t->iter);
     dci_rec_put_i64(&w, "state.pos", t->pos);
-    dci_rec_put(&w, "state.order", DCI_REC_I64, t->order, t->n);
+    const int64_t ranks = t->dist ? t->dist->size : 1;
+    dci_rec_put(&w, "state.order", DCI_REC_I64, rs ? rs->order : t->order, t->n);
+    dci_rec_put_i64(&w, "state.ranks", ranks);
+    if (rs) {
+        dci_rec_put(&w, "state.rank_pos", DCI_REC_I64, rs->pos, ranks);
+        dci_rec_put(&w, "state.rank_rng", DCI_REC_U64, rs->rng, 8 * ranks);
+    }
     dci_rec_put(&w, "state.rng_shuffle", DCI_REC_U64, t->shuffle.s, 4);
     dci_rec_put(&w, "state.rng_augment", DCI_REC_U64, t->aug.s, 4);
     dci_rec_put(&w, "state.p", DCI_REC_F32, t->p, t->n * t->K);
@@ -73,6 +116,20 @@ dc_status dci_deep_checkpoint_write(const dci_deep_train *t, const dc_model *ae,
     dci_rec_put_f64(&w, "stat.seconds_cluster", t->seconds_cluster);
     dci_rec_put_f64(&w, "stat.pretrain_loss", t->pretrain_loss);
     return dci_rec_commit(&w);
+}
+
+/* Distributed: every rank's sampler to rank 0, which alone writes; every
+ * rank returns the write's status. */
+dc_status dci_deep_checkpoint_write(const dci_deep_train *t, const dc_model *ae, const char *path,
+                                    uint64_t crc) {
+    if (!t->dist) return write_file(t, ae, path, crc, NULL);
+    rank_state rs = {NULL, NULL, NULL};
+    dc_status st = gather_rank_state(t, &rs);
+    if (st == DC_OK && t->dist->rank == 0) st = write_file(t, ae, path, crc, &rs);
+    dci_free(rs.order);
+    dci_free(rs.pos);
+    dci_free(rs.rng);
+    return t->dist->agree(t->dist, st, "checkpoint");
 }
 
 /* Loads a history array (rows x cols floats) of any length. */
@@ -217,6 +274,24 @@ static dc_status restore_state(const dci_rec_file *f, dci_deep_train *t, int64_t
         (st = dci_rec_get_f64(f, "stat.seconds_cluster", &t->seconds_cluster)) != DC_OK ||
         (st = dci_rec_get_f64(f, "stat.pretrain_loss", &t->pretrain_loss)) != DC_OK)
         return st;
+    if (t->dist && t->dist->size > 1) {
+        /* this rank's slice of the orders and its own sampler */
+        const int64_t ranks = t->dist->size, r = t->dist->rank;
+        int64_t *pos = DCI_NEW_ARRAY(int64_t, ranks, "checkpoint positions");
+        uint64_t *rng = DCI_NEW_ARRAY(uint64_t, 8 * ranks, "checkpoint generators");
+        st = pos && rng ? DC_OK : DC_ERR_NOMEM;
+        if (st == DC_OK) st = dci_rec_get(f, "state.rank_pos", DCI_REC_I64, ranks, pos);
+        if (st == DC_OK) st = dci_rec_get(f, "state.rank_rng", DCI_REC_U64, 8 * ranks, rng);
+        if (st == DC_OK) {
+            memmove(t->order, t->order + t->row0, (size_t)t->nl * sizeof *t->order);
+            t->pos = pos[r];
+            memcpy(t->shuffle.s, rng + 8 * r, sizeof t->shuffle.s);
+            memcpy(t->aug.s, rng + 8 * r + 4, sizeof t->aug.s);
+        }
+        dci_free(pos);
+        dci_free(rng);
+        if (st != DC_OK) return st;
+    }
     t->have_labels = have != 0;
     int64_t converged = 0; /* absent from checkpoints of earlier versions */
     if (dci_rec_count(f, "state.converged") >= 0)
@@ -238,12 +313,12 @@ static dc_status restore_state(const dci_rec_file *f, dci_deep_train *t, int64_t
 /* Indices, labels and counters a damaged file could hold that the records'
  * own checks let through. */
 static dc_status check_state(const dci_rec_file *f, const dci_deep_train *t, int64_t n) {
-    DCI_TRY(index_range(f, "state.order", t->order, n, n));
+    DCI_TRY(index_range(f, "state.order", t->order, t->nl, t->nl));
     if (t->kn > 0) DCI_TRY(index_range(f, "state.nbr", t->nbr, n * t->kn, n));
     for (int64_t i = 0; i < n; i++)
         if (t->labels[i] < 0 || t->labels[i] >= t->K)
             return dci_fail(DC_ERR_FORMAT, "'%s': label out of range", f->path);
-    if (t->iter < 0 || t->pos < 0 || t->pos > n || t->n_loss != t->iter)
+    if (t->iter < 0 || t->pos < 0 || t->pos > t->nl || t->n_loss != t->iter)
         return dci_fail(DC_ERR_FORMAT, "'%s': inconsistent iteration counters", f->path);
     return DC_OK;
 }
@@ -252,8 +327,8 @@ static dc_status check_state(const dci_rec_file *f, const dci_deep_train *t, int
  * solver's parameters become the checkpoint's except checkpoint_every and
  * those the caller set (check_given, check_max_iter). */
 dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, const dci_rec_file *f,
-                         const float *x, int64_t n, int64_t d, const dci_image_shape *shape,
-                         dci_deep_train **out_t, dc_model **out_ae) {
+                         int64_t n, int64_t d, const dci_image_shape *shape, dci_dist *dist, uint64_t data_crc, dci_deep_train **out_t,
+                         dc_model **out_ae) {
     dc_model *cur = NULL, *ae = NULL;
     dci_deep_train *t = NULL;
     /* The parameters are replaced below; a failed resume puts them back. */
@@ -268,13 +343,27 @@ dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, cons
                       f->path, cur->method, s->m->name);
         goto done;
     }
+    /* The batch order and the random streams are per rank. */
+    int64_t ranks = 1; /* absent from checkpoints of earlier versions */
+    const int64_t ranks_now = dist ? dist->size : 1;
+    if (dci_rec_count(f, "state.ranks") >= 0 &&
+        (st = dci_rec_get_i64(f, "state.ranks", &ranks)) != DC_OK)
+        goto done;
+    if (ranks != ranks_now) {
+        st = dci_fail(DC_ERR_INVALID_ARG,
+                      "'%s' was written by a fit on %lld MPI rank%s, this one runs on %lld; "
+                      "resume on %lld (each rank's batch order is in the checkpoint)",
+                      f->path, (long long)ranks, ranks == 1 ? "" : "s", (long long)ranks_now,
+                      (long long)ranks);
+        goto done;
+    }
     int64_t rows = 0, cols = 0;
     uint64_t crc = 0;
     if ((st = dci_rec_get_i64(f, "data.rows", &rows)) != DC_OK ||
         (st = dci_rec_get_i64(f, "data.cols", &cols)) != DC_OK ||
         (st = dci_rec_get(f, "data.crc", DCI_REC_U64, 1, &crc)) != DC_OK)
         goto done;
-    if (rows != n || cols != d || crc != dci_deep_data_crc(x, n, d)) {
+    if (rows != n || cols != d || crc != data_crc) {
         st = dci_fail(DC_ERR_STATE,
                       "'%s' was written for other data (%lld x %lld%s); resume on the same data",
                       f->path, (long long)rows, (long long)cols,
@@ -287,6 +376,7 @@ dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, cons
     if ((st = dci_deep_check(&cfg, n, d, shape)) != DC_OK ||
         (st = dci_deep_train_create(&t, &cfg, ae, n, shape)) != DC_OK ||
         (st = restore_networks(t, cur, f->path)) != DC_OK ||
+        (dist && (st = dci_deep_train_distribute(t, dist)) != DC_OK) ||
         (st = restore_state(f, t, n)) != DC_OK || (st = check_state(f, t, n)) != DC_OK ||
         (st = check_max_iter(s, f->path, t)) != DC_OK)
         goto done;

@@ -23,16 +23,23 @@ void dci_deep_record_params(const dc_solver *s, const double *eff, dc_model *m);
 
 /* CRC32 of n x d floats: a checkpoint's data must be the fit's. */
 uint64_t dci_deep_data_crc(const float *x, int64_t n, int64_t d);
+/* The same of the whole data when each rank holds a block (x, nl rows;
+ * dist NULL: dci_deep_data_crc). Collective. */
+dc_status dci_deep_data_crc_all(dci_dist *dist, const float *x, int64_t nl, int64_t d,
+                                uint64_t *crc);
 /* Writes the whole training state and the pre-trained autoencoder to path
  * (atomically, methods/model_io.h). */
 dc_status dci_deep_checkpoint_write(const dci_deep_train *t, const dc_model *ae, const char *path,
                                     uint64_t crc);
-/* The training state of checkpoint f for the same data (x: as given, before
- * the input scale), the solver's parameters replaced by the checkpoint's
- * except those the caller set (which must agree, see the file). */
+/* The training state of checkpoint f for the same data (n x d in all;
+ * data_crc: dci_deep_data_crc_all of it as given, before the input scale),
+ * the solver's parameters replaced by the checkpoint's except those the
+ * caller set (which must agree, see the file). dist: this rank's part of a
+ * distributed fit (the checkpoint's rank count must be dist's; NULL: one
+ * process, one rank); not collective (the caller agrees). */
 dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, const dci_rec_file *f,
-                                      const float *x, int64_t n, int64_t d,
-                                      const dci_image_shape *shape, dci_deep_train **out_t,
-                                      dc_model **out_ae);
+                                      int64_t n, int64_t d, const dci_image_shape *shape,
+                                      dci_dist *dist, uint64_t data_crc,
+                                      dci_deep_train **out_t, dc_model **out_ae);
 
 #endif

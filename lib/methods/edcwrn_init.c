@@ -80,7 +80,7 @@ static dc_status spectral_centers(dci_deep_train *t, dc_progress_fn progress, vo
 
 dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_fn progress,
                                 void *user) {
-    dci_model_encode(t->m, x, t->n, t->e, t->e_nb);
+    DCI_TRY(dci_deep_encode_all(t, x));
     dci_model_combine(t->m, t->e, t->e_nb, NULL, t->n, t->zall);
     DCI_TRY(dci_embedding_check(t->zall, t->n, t->M));
     /* The graph needs two clusters and a neighbour per point. */

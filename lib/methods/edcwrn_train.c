@@ -194,6 +194,8 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
 
     for (int64_t i = 0; i < n; i++) t->order[i] = i;
     t->pos = n; /* the first iteration starts an epoch (and shuffles) */
+    t->nl = n;
+    t->Bl = B;
     dci_rng_init(&t->shuffle, cfg->seed, DCI_STREAM_SHUFFLE);
     dci_rng_init(&t->aug, cfg->seed, DCI_STREAM_AUGMENT);
     t->augment = dci_deep_augment_on(cfg, shape);
@@ -206,6 +208,28 @@ nomem:
 fail:
     dci_deep_train_free(t);
     return st;
+}
+
+dc_status dci_deep_train_distribute(dci_deep_train *t, dci_dist *dist) {
+    DCI_TRY(dist->plan(dist, t->B));
+    t->dist = dist;
+    t->nl = dist->nl;
+    t->row0 = dist->row0;
+    t->Bl = dist->bl;
+    for (int64_t i = 0; i < t->nl; i++) t->order[i] = i;
+    t->pos = t->nl;
+    dci_rng_init(&t->shuffle, t->cfg.seed, dci_dist_stream(DCI_STREAM_SHUFFLE, dist));
+    dci_rng_init(&t->aug, t->cfg.seed, dci_dist_stream(DCI_STREAM_AUGMENT, dist));
+    return DC_OK;
+}
+
+dc_status dci_deep_encode_all(dci_deep_train *t, const float *x) {
+    const int64_t off = t->row0 * t->M;
+    dci_model_encode(t->m, x, t->nl, t->e + off, t->e_nb ? t->e_nb + off : NULL);
+    if (!t->dist) return DC_OK;
+    DCI_TRY(t->dist->gather(t->dist, t->e, t->M, "embeddings"));
+    if (t->e_nb) DCI_TRY(t->dist->gather(t->dist, t->e_nb, t->M, "neighbour embeddings"));
+    return DC_OK;
 }
 
 static dc_status append_rows(float **buf, int64_t *n, int64_t *cap, const float *row, int cols) {
@@ -307,7 +331,7 @@ dc_status dci_deep_weights(dci_deep_train *t, const float *q, const float *z, in
 dc_status dci_deep_update(dci_deep_train *t, const float *x) {
     dc_model *m = t->m;
     const int64_t n = t->n, M = t->M, K = t->K;
-    dci_model_encode(m, x, n, t->e, t->e_nb);
+    DCI_TRY(dci_deep_encode_all(t, x));
     dci_model_combine(m, t->e, t->e_nb, t->nbr, n, t->zall);
     DCI_TRY(dci_embedding_check(t->zall, n, M));
     if (t->kn > 0) DCI_TRY(dci_knn_self(t->zall, n, M, t->kn, t->nbr, NULL));
@@ -339,28 +363,39 @@ dc_status dci_deep_update(dci_deep_train *t, const float *x) {
 }
 
 dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
-    const int64_t n = t->n, K = t->K, M = t->M;
-    if (t->pos >= n) {
-        dci_rng_shuffle_i64(&t->shuffle, t->order, n);
+    const int64_t nl = t->nl, K = t->K, M = t->M;
+    if (t->pos >= nl) {
+        dci_rng_shuffle_i64(&t->shuffle, t->order, nl);
         t->pos = 0;
     }
-    const int64_t b = n - t->pos < t->B ? n - t->pos : t->B;
+    const int64_t b = nl - t->pos < t->Bl ? nl - t->pos : t->Bl;
     const int64_t *idx = t->order + t->pos;
     t->pos += b;
     dci_gather_batch(x, t->d, idx, b, t->xb, t->augment ? &t->shape : NULL, &t->ranges, &t->aug);
     if (t->xb_nb) dci_gather_batch(x, t->d, idx, b, t->xb_nb, &t->shape, &t->ranges, &t->aug);
+    const float *p = t->p + t->row0 * K;
     for (int64_t i = 0; i < b; i++)
-        memcpy(t->pb + i * K, t->p + idx[i] * K, (size_t)K * sizeof *t->pb);
-    double parts[3];
-    DCI_TRY(dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts));
+        memcpy(t->pb + i * K, p + idx[i] * K, (size_t)K * sizeof *t->pb);
+    double parts[3] = {NAN, NAN, NAN};
+    dc_status st = t->held;
+    t->held = DC_OK;
+    if (st == DC_OK) st = dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts);
+    if (!t->dist) DCI_TRY(st);
     dc_model *m = t->m;
-    if (m->weights) {
-        /* From the batch's forward quantities, before the step moves r. */
+    if (m->weights && st == DC_OK) {
+        /* From the batch's forward quantities, before the step moves r
+         * (one process only: dci_deep_dist_check). */
         const dci_assign_batch batch = {m->kernel, t->z, b, M, m->centers, m->weights, K};
         DCI_TRY(dci_assign_q(&batch, t->qb));
         DCI_TRY(dci_deep_weights(t, t->qb, t->z, b, m->weights));
     }
-    dci_sgd_step(t->sgd);
+    if (t->dist) {
+        float extra[DCI_DIST_EXTRA] = {(float)parts[0], (float)parts[1], (float)parts[2]};
+        DCI_TRY(t->dist->step(t->dist, t->sgd, t->iter, b, DCI_DIST_TRAIN, extra, st));
+        for (int i = 0; i < 3; i++) parts[i] = extra[i]; /* the global batch's */
+    } else {
+        dci_sgd_step(t->sgd);
+    }
     const float row[3] = {(float)parts[0], (float)parts[1], (float)parts[2]};
     DCI_TRY(append_rows(&t->loss, &t->n_loss, &t->cap_loss, row, 3));
     t->iter++;

@@ -361,9 +361,11 @@ static dc_status run_fit(dc_solver *s, const dc_dataset *data) {
 #ifdef DCI_HAVE_MPI
     /* deepclust/mpi.h: with a communicator set, only the distributed fits run */
     if (st == DC_OK && dci_mpi_active() && s->m != &dci_method_kmeans && s->m != &dci_method_njw &&
-        s->m != &dci_method_scdbas)
+        s->m != &dci_method_scdbas && s->m != &dci_method_edcwrn && s->m != &dci_method_idec &&
+        s->m != &dci_method_dec)
         st = dci_fail(DC_ERR_UNSUPPORTED, "%s has no distributed fit yet (a communicator is set: "
-                      "dc_mpi_set_comm; distributed: kmeans, njw, scdbas)", s->m->name);
+                      "dc_mpi_set_comm; distributed: kmeans, njw, scdbas, idec, dec, edcwrn)",
+                      s->m->name);
 #endif
     if (st == DC_OK) st = s->m->fit(s, data);
     /* The last check: a request made after the method's final one still

@@ -13,7 +13,8 @@
 #include "methods/method.h"
 
 const char *const dci_mpi_phase_names[DCI_PH_COUNT] = {
-    "setup", "load", "seed", "lloyd", "gather", "pca", "knn", "graph", "eigen", "search"};
+    "setup", "load", "seed", "lloyd", "gather", "pca", "knn", "graph", "eigen", "search",
+    "pretrain", "train", "embed", "checkpoint"};
 
 static MPI_Comm g_comm = MPI_COMM_NULL;
 static int g_rank = -1, g_size = 0;
@@ -129,6 +130,32 @@ dc_status dci_mpi_allgather(const void *send, int64_t count, MPI_Datatype t, voi
     if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allgather", what);
     g_sent[ph] += count * type_size(t);
     return DC_OK;
+}
+
+dc_status dci_mpi_allgatherv_inplace(void *recv, const int64_t *counts, MPI_Datatype t,
+                                     dci_mpi_phase ph, const char *what) {
+    DCI_TRY(need_comm());
+    int *cnt = DCI_NEW_ARRAY(int, 2 * (int64_t)g_size, what);
+    if (!cnt) return DC_ERR_NOMEM;
+    int *disp = cnt + g_size;
+    int64_t off = 0;
+    dc_status st = DC_OK;
+    for (int r = 0; r < g_size && st == DC_OK; r++) {
+        if (counts[r] > INT_MAX || off > INT_MAX)
+            st = dci_fail(DC_ERR_UNSUPPORTED, "MPI: %s: more than %d elements gathered", what,
+                          INT_MAX);
+        cnt[r] = (int)counts[r];
+        disp[r] = (int)off;
+        off += counts[r];
+    }
+    /* the same counts on every rank: the same verdict, no agreement needed */
+    if (st == DC_OK) {
+        int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, recv, cnt, disp, t, g_comm);
+        if (rc != MPI_SUCCESS) st = mpi_error(rc, "MPI_Allgatherv", what);
+        else g_sent[ph] += counts[g_rank] * type_size(t);
+    }
+    dci_free(cnt);
+    return st;
 }
 
 dc_status dci_mpi_gatherv(const void *send, int64_t n_local, MPI_Datatype t, void *recv,
@@ -268,12 +295,14 @@ dc_status dci_mpi_put_stats(dc_solver *s, const int64_t *base) {
     static const char *const own[DCI_PH_COUNT] = {
         "mpi_bytes_setup", "mpi_bytes_load", "mpi_bytes_seed",  "mpi_bytes_lloyd",
         "mpi_bytes_gather", "mpi_bytes_pca", "mpi_bytes_knn", "mpi_bytes_graph",
-        "mpi_bytes_eigen", "mpi_bytes_search"};
+        "mpi_bytes_eigen", "mpi_bytes_search", "mpi_bytes_pretrain", "mpi_bytes_train",
+        "mpi_bytes_embed", "mpi_bytes_checkpoint"};
     static const char *const max[DCI_PH_COUNT] = {
         "mpi_bytes_max_setup", "mpi_bytes_max_load", "mpi_bytes_max_seed",
         "mpi_bytes_max_lloyd", "mpi_bytes_max_gather", "mpi_bytes_max_pca",
         "mpi_bytes_max_knn", "mpi_bytes_max_graph", "mpi_bytes_max_eigen",
-        "mpi_bytes_max_search"};
+        "mpi_bytes_max_search", "mpi_bytes_max_pretrain", "mpi_bytes_max_train",
+        "mpi_bytes_max_embed", "mpi_bytes_max_checkpoint"};
     DCI_TRY(dci_solver_put_stat(s, "ranks", (double)g_size));
     for (int i = 0; i < DCI_PH_COUNT; i++) {
         if (!most[i]) continue;

@@ -44,6 +44,10 @@ typedef enum dci_mpi_phase {
     DCI_PH_GRAPH,  /* spectral: reverse edges, sigmas, degrees, components */
     DCI_PH_EIGEN,  /* spectral: PARPACK's own reductions are not counted; the mat-vecs' halo */
     DCI_PH_SEARCH, /* SCDBAS: the beetle search's fitness allreduces */
+    DCI_PH_PRETRAIN, /* deep methods: pre-training's gradient allreduce per step */
+    DCI_PH_TRAIN,    /* deep methods: the clustering phase's gradient allreduce per step */
+    DCI_PH_EMBED,    /* deep methods: embedding allgathers (initial centres, target updates, result) */
+    DCI_PH_CKPT,     /* deep methods: every rank's batch order to rank 0 per checkpoint */
     DCI_PH_COUNT
 } dci_mpi_phase;
 
@@ -67,6 +71,11 @@ dc_status dci_mpi_bcast(void *buf, int64_t count, MPI_Datatype t, int root, dci_
                         const char *what);
 dc_status dci_mpi_allgather(const void *send, int64_t count, MPI_Datatype t, void *recv,
                             dci_mpi_phase ph, const char *what);
+/* Every rank's n_local[r] elements into recv on every rank, in rank order;
+ * recv already holds this rank's at its place (MPI_IN_PLACE). counts: the
+ * n_local of every rank. */
+dc_status dci_mpi_allgatherv_inplace(void *recv, const int64_t *counts, MPI_Datatype t,
+                                     dci_mpi_phase ph, const char *what);
 /* Gathers n_local elements of every rank to rank 0 (in rank order). */
 dc_status dci_mpi_gatherv(const void *send, int64_t n_local, MPI_Datatype t, void *recv,
                           dci_mpi_phase ph, const char *what);

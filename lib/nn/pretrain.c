@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/util.h"
+#include "nn/dist.h"
 #include "nn/sgd.h"
 
 dci_pretrain_opts dci_pretrain_opts_default(void) {
@@ -87,8 +88,9 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
 
     for (int64_t i = 0; i < n; i++) order[i] = i;
     dci_rng shuffle, aug;
-    dci_rng_init(&shuffle, o.seed, DCI_STREAM_SHUFFLE);
-    dci_rng_init(&aug, o.seed, DCI_STREAM_AUGMENT);
+    dci_rng_init(&shuffle, o.seed, dci_dist_stream(DCI_STREAM_SHUFFLE, o.dist));
+    dci_rng_init(&aug, o.seed, dci_dist_stream(DCI_STREAM_AUGMENT, o.dist));
+    if (o.dist && (st = o.dist->share(o.dist, sgd)) != DC_OK) goto done;
 
     double epoch_loss = NAN;
     int64_t last_epoch = 0, last_batch = 0;
@@ -102,40 +104,55 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
         int64_t seen = 0;
         for (int64_t start = 0, bi = 0; start < n && step < total_steps;
              start += batch, bi++, step++) {
-            if ((st = dci_cancel_check("pretrain")) != DC_OK) goto done;
+            /* Distributed, a failure waits for the step's collective (which
+             * fails it on every rank); a progress failure of the last epoch
+             * too. */
+            if (st == DC_OK) st = dci_cancel_check("pretrain");
+            if (st != DC_OK && !o.dist) goto done;
             const int64_t b = n - start < batch ? n - start : batch;
-            dci_gather_batch(x, d, order + start, b, xb, o.augment, &ranges, &aug);
-            const float *recon = dci_autoencoder_forward(ae, xb, b);
             const float lr = (float)dci_pretrain_lr_at(&o, step, total_steps);
-            double loss = dci_mse(recon, xb, b, d, grad);
-            if (!isfinite(loss)) {
-                st = dci_fail(DC_ERR_NUMERIC,
-                              "pretrain: the loss is %s at epoch %lld, batch %lld (learning "
-                              "rate %g)",
-                              isnan(loss) ? "NaN" : "Inf", (long long)e + 1, (long long)bi + 1,
-                              (double)lr);
-                goto done;
+            double loss = NAN;
+            if (st == DC_OK) {
+                dci_gather_batch(x, d, order + start, b, xb, o.augment, &ranges, &aug);
+                const float *recon = dci_autoencoder_forward(ae, xb, b);
+                loss = dci_mse(recon, xb, b, d, grad);
+                if (!isfinite(loss))
+                    st = dci_fail(DC_ERR_NUMERIC,
+                                  "pretrain: the loss is %s at epoch %lld, batch %lld (learning "
+                                  "rate %g)",
+                                  isnan(loss) ? "NaN" : "Inf", (long long)e + 1, (long long)bi + 1,
+                                  (double)lr);
             }
             /* A ReLU network can blow its embedding up while the loss stays
              * finite (the decoder's units die and output a constant). */
-            if (o.embed_limit > 0 &&
-                (st = check_embedding(dci_mlp_output(ae->enc), b * dci_mlp_out_dim(ae->enc),
-                                      o.embed_limit, e, bi, lr)) != DC_OK)
-                goto done;
+            if (st == DC_OK && o.embed_limit > 0)
+                st = check_embedding(dci_mlp_output(ae->enc), b * dci_mlp_out_dim(ae->enc),
+                                     o.embed_limit, e, bi, lr);
+            if (st != DC_OK && !o.dist) goto done;
             last_epoch = e;
             last_batch = bi;
-            dci_autoencoder_zero_grad(ae);
-            dci_autoencoder_backward(ae, grad, NULL, NULL);
+            if (st == DC_OK) {
+                dci_autoencoder_zero_grad(ae);
+                dci_autoencoder_backward(ae, grad, NULL, NULL);
+            }
             dci_sgd_set_lr(sgd, lr);
-            dci_sgd_step(sgd);
+            if (o.dist) {
+                float extra[DCI_DIST_EXTRA] = {(float)loss, 0.0f, 0.0f};
+                if ((st = o.dist->step(o.dist, sgd, step, b, DCI_DIST_PRETRAIN, extra, st)) != DC_OK)
+                    goto done;
+                loss = extra[0]; /* the global batch's */
+            } else {
+                dci_sgd_step(sgd);
+            }
             sum += loss * (double)b;
             seen += b;
         }
         epoch_loss = sum / (double)seen;
         st = dci_progress(o.progress, o.progress_user, "pretrain", (long long)e + 1,
                           (long long)n_epochs, epoch_loss);
-        if (st != DC_OK) goto done;
+        if (st != DC_OK && !o.dist) goto done;
     }
+    if (st != DC_OK) goto done; /* distributed: the caller agrees on it */
     /* The loop checks each step's result at the next forward; the last
      * step has none. */
     if (total_steps > 0) {

@@ -33,6 +33,10 @@ typedef struct dci_pretrain_opts {
                                          (the last one may be partial), value =
                                          that epoch's mean loss */
     void *progress_user;
+    /* Data-parallel (nn/dist.h; NULL: one process): x is this rank's block,
+     * batch its share, steps the same on every rank; the weights start
+     * from rank 0's and every step is one dist->step. */
+    struct dci_dist *dist;
 } dci_pretrain_opts;
 
 /* The learning rate of batch step (0-based) of total under opts' schedule:

@@ -157,7 +157,9 @@ static void update_part(void *ctx, int64_t lo, int64_t hi) {
 /* Below this a second thread costs more than it saves (wake-up ~10 us). */
 #define UPDATE_MIN_CHUNK 32768
 
-void dci_sgd_step(dci_sgd *s) {
+/* g: the gradients of all blocks one after the other (dci_sgd_grads_get's
+ * layout), or NULL for each block's own. */
+static void step(dci_sgd *s, const float *g) {
     update_job j = {.lr = s->lr, .momentum = s->momentum};
     if (s->adam) {
         s->t++;
@@ -174,9 +176,35 @@ void dci_sgd_step(dci_sgd *s) {
         j.w = b->param;
         j.v = b->vel;
         j.sq = s->adam ? b->sq : NULL;
-        j.g = b->mlp ? dci_mlp_grads(b->mlp) : b->grad;
+        j.g = g ? g : (b->mlp ? dci_mlp_grads(b->mlp) : b->grad);
         dci_parallel_for(b->count, UPDATE_MIN_CHUNK, update_part, &j);
+        if (g) g += b->count;
     }
+}
+
+void dci_sgd_step(dci_sgd *s) { step(s, NULL); }
+
+void dci_sgd_step_from(dci_sgd *s, const float *grads) { step(s, grads); }
+
+int64_t dci_sgd_param_count(const dci_sgd *s) {
+    int64_t total = 0;
+    for (int i = 0; i < s->n_blocks; i++) total += s->blocks[i].count;
+    return total;
+}
+
+void dci_sgd_grads_get(dci_sgd *s, float *buf, float scale) {
+    for (int i = 0; i < s->n_blocks; i++) {
+        sgd_block *b = &s->blocks[i];
+        const float *g = b->mlp ? dci_mlp_grads(b->mlp) : b->grad;
+        for (int64_t k = 0; k < b->count; k++) buf[k] = scale * g[k];
+        buf += b->count;
+    }
+}
+
+float *dci_sgd_params(dci_sgd *s, int block, int64_t *count) {
+    if (block < 0 || block >= s->n_blocks) return NULL;
+    if (count) *count = s->blocks[block].count;
+    return s->blocks[block].param;
 }
 
 void dci_sgd_set_lr(dci_sgd *s, float lr) { s->lr = lr; }

@@ -38,6 +38,15 @@ dc_status dci_sgd_add_block(dci_sgd *s, float *param, const float *grad, int64_t
 /* One update of every registered block. */
 void dci_sgd_step(dci_sgd *s);
 
+/* Data-parallel training (nn/dist.h): the gradients of all blocks in
+ * registration order, times scale, into buf (dci_sgd_param_count floats);
+ * a step with such a buffer instead of the blocks' own gradients; the
+ * parameters of block i. */
+int64_t dci_sgd_param_count(const dci_sgd *s);
+void dci_sgd_grads_get(dci_sgd *s, float *buf, float scale);
+void dci_sgd_step_from(dci_sgd *s, const float *grads);
+float *dci_sgd_params(dci_sgd *s, int block, int64_t *count);
+
 void dci_sgd_set_lr(dci_sgd *s, float lr);
 /* Zeroes all velocities (e.g. when a new training phase starts). */
 void dci_sgd_reset(dci_sgd *s);

@@ -7,7 +7,9 @@ single-process run (ARI >= 0.99; the whole split: bench/mpi_scaling.sh);
 the bytes each phase sent agree exactly with the model of docs/scaling.md;
 only rank 0 prints (one JSON object, one summary line) and writes; the bad inputs fail
 cleanly: more ranks than rows, a file that differs between ranks, a
-non-distributed command; zscore uses the statistics of all ranks.
+non-distributed command; zscore uses the statistics of all ranks; IDEC on 2
+ranks writes one file from rank 0 and reports the gradient bytes of the
+model (parameters + 5 floats per step).
 Usage: check_mpi_cli.py DEEPCLUST WORKDIR"""
 import gzip
 import json
@@ -167,8 +169,43 @@ for np_ in (1, 2):
     zl.append(np.load(out) if r.returncode == 0 else None)
 check(zl[0] is not None and zl[1] is not None and np.array_equal(zl[0], zl[1]),
       "zscore: labels differ between 1 and 2 ranks")
-r = mpirun(2, ["cluster", "--method", "idec", "--data", a, "--k", "2"])
-check(r.returncode == 1 and "no distributed fit" in r.stderr, "idec: " + r.stderr)
+# EDCWRN's neighbour branch is not distributed
+r = mpirun(2, ["cluster", "--method", "edcwrn", "--data", a, "--k", "2"])
+check(r.returncode == 1 and "neighbors=false" in r.stderr, "edcwrn: " + r.stderr)
+
+# IDEC on 2 ranks: rank 0 alone writes (one file in a fresh directory), the
+# JSON has the ranks and the byte counts of docs/scaling.md's model
+deep_dir = os.path.join(work, "idec_out")
+shutil.rmtree(deep_dir, ignore_errors=True)
+os.makedirs(deep_dir)
+sub600 = os.path.join(work, "fm600.npy")
+np.save(sub600, sub[:600])
+out = os.path.join(deep_dir, "labels.npy")
+r = mpirun(2, ["cluster", "--method", "idec", "--data", sub600, "--normalize", "scale255",
+               "--k", "10", "--hidden1", "32", "--hidden2", "16", "--hidden3", "0",
+               "--embed-dim", "5", "--batch", "200", "--pretrain-steps", "10", "--max-iter", "10",
+               "--update-interval", "5", "--n-init", "2", "--json", "--out", out])
+check(r.returncode == 0, f"idec np 2: exit {r.returncode}: {r.stderr}")
+check(os.listdir(deep_dir) == ["labels.npy"], f"idec np 2: files written {os.listdir(deep_dir)}")
+lines = [l for l in r.stdout.splitlines() if l.strip()]
+check(len(lines) == 1, f"idec np 2: one JSON object, got {len(lines)} lines")
+if r.returncode == 0 and len(lines) == 1:
+    j = json.loads(lines[0])
+    check(j["ranks"] == 2 and j["n"] == 600 and len(np.load(out)) == 600, f"idec np 2: {j}")
+    # parameters: encoder 784-32-16-5 and decoder 5-16-32-784 (weights and
+    # biases), centres 10 x 5
+    enc = 784 * 32 + 32 + 32 * 16 + 16 + 16 * 5 + 5
+    dec = 5 * 16 + 16 + 16 * 32 + 32 + 32 * 784 + 784
+    P_ae, P = enc + dec, enc + dec + 10 * 5
+    check(j.get("mpi_bytes_train") == (P + 5) * 4 * j["iterations"],
+          f"idec np 2: train bytes {j.get('mpi_bytes_train')}, model {(P + 5) * 4 * j['iterations']}")
+    check(j.get("mpi_bytes_pretrain") == (P_ae + 5) * 4 * j["pretrain_steps"],
+          f"idec np 2: pretrain bytes {j.get('mpi_bytes_pretrain')}")
+    nl = j["rows_local"]
+    check(j.get("mpi_bytes_embed") == 4 * nl * 5 * (j["updates"] + 2),
+          f"idec np 2: embed bytes {j.get('mpi_bytes_embed')}")
+    print(f"idec np 2: ACC {j.get('acc', float('nan')):.4f}, train {j['mpi_bytes_train']} B, "
+          f"pretrain {j['mpi_bytes_pretrain']} B, embed {j['mpi_bytes_embed']} B")
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
