@@ -2,7 +2,8 @@
 """The Python binding under mpirun with mpi4py (tests/mpi/meson.build): each
 rank loads its block with deepclust.mpi.load_block, the scikit-learn style
 estimators fit collectively, rank 0's labels_ hold all rows and equal the
-single-process partition (ARI >= 0.99), a deep estimator is refused.
+single-process partition (ARI >= 0.99), EDCWRN's defaults (the neighbour
+branch, not distributed) are refused.
 Usage: mpirun -np N python3 check_mpi_python.py WORKDIR"""
 import os
 import sys
@@ -52,11 +53,11 @@ for name, est in (("SCDBAS", deepclust.SCDBAS(n_clusters=3, random_state=0, dbas
     est.fit(X)
     check(est.labels_.shape == ((n,) if rank == 0 else (count,)), f"{name}: labels_ shape")
     results[name] = est.labels_
-try:
-    deepclust.IDEC(n_clusters=3, random_state=0).fit(X)
-    check(False, "IDEC under MPI should be refused")
+try:  # the neighbour branch is not distributed: EDCWRN's defaults are refused
+    deepclust.EDCWRN(n_clusters=3, random_state=0, pretrain_steps=10, max_iter=1).fit(X)
+    check(False, "EDCWRN's defaults under MPI should be refused")
 except Exception as e:  # the library's DC_ERR_UNSUPPORTED
-    check("distributed" in str(e), f"IDEC refused: {e}")
+    check("distributed" in str(e) and "neighbors=false" in str(e), f"EDCWRN refused: {e}")
 check(dmpi.bytes_sent("lloyd") > 0 or comm.size == 1, "byte counters")
 dmpi.set_comm(None)
 if rank == 0:
