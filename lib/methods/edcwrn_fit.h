@@ -1,7 +1,8 @@
 /* Between the parts of the deep methods' fit: methods/edcwrn.c (parameter
  * tables, the fit and the public entry points), methods/edcwrn_config.c
  * (defaults, presets, the typed configuration) and
- * methods/edcwrn_checkpoint.c (the training state on disk). */
+ * methods/edcwrn_checkpoint.c (the training state on disk) and
+ * methods/edcwrn_loop.c (the clustering phase's loop). */
 #ifndef DCI_EDCWRN_FIT_H
 #define DCI_EDCWRN_FIT_H
 
@@ -41,5 +42,14 @@ dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, cons
                                       int64_t n, int64_t d, const dci_image_shape *shape,
                                       dci_dist *dist, uint64_t data_crc,
                                       dci_deep_train **out_t, dc_model **out_ae);
+
+/* The clustering phase's loop (methods/edcwrn_loop.c): target updates every
+ * T iterations, the tol test, progress and cancel, checkpoints every
+ * checkpoint_every iterations to checkpoint_path (NULL: none) and at the
+ * end; a cancelled fit with a checkpoint path saves its state first.
+ * resumed: t comes from a checkpoint (its first iteration's checkpoint is
+ * not written again). crc: the data's (dci_deep_data_crc_all). */
+dc_status dci_deep_train_loop(dc_solver *s, const char *checkpoint_path, dci_deep_train *t,
+                              const dc_model *ae, const float *x, int resumed, uint64_t crc);
 
 #endif
