@@ -150,7 +150,7 @@ static dnnl_status_t operand(dnnl_memory_desc_t *md, int64_t rows, int64_t cols,
     return dnnl_memory_desc_init_by_strides(md, 2, dims, type, strides);
 }
 
-static int setup(dci_gemm_bf16 *g, product *p) {
+static int setup(product *p) {
     dnnl_memory_desc_t ad, bd, cd;
     dnnl_matmul_desc_t mmd;
     dnnl_primitive_attr_t attr = NULL;
@@ -173,7 +173,6 @@ static int setup(dci_gemm_bf16 *g, product *p) {
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (ops) dnnl_post_ops_destroy(ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
-    (void)g;
     return ok;
 }
 
@@ -189,7 +188,7 @@ static product *find(dci_gemm_bf16 *g, const product *key) {
     g->next = (g->next + 1) % PRODUCTS;
     product_clear(p);
     *p = *key;
-    if (!setup(g, p)) {
+    if (!setup(p)) {
         product_clear(p);
         return NULL;
     }
