@@ -141,10 +141,98 @@ static void test_network(void) {
     dci_mlp_free(m);
 }
 
+/* dci_gemm_kept: a reused slot really skips the conversion (a changed
+ * source at the same address still gives the old product), a different
+ * address or reuse 0 converts again. */
+static void test_kept_slots(void) {
+    if (!have_bf16()) return;
+    dci_gemm_bf16 *g = NULL;
+    CHECK_OK(dci_gemm_bf16_create(&g));
+    enum { M = 9, N = 7, K = 40 };
+    float a[M * K], b[K * N], b2[K * N], c0[M * N], c[M * N], ref[M * N];
+    fill(a, M * K);
+    fill(b, K * N);
+    dci_gemm(g, 0, 0, M, N, K, a, K, b, N, 0.0f, ref, N);
+    dci_gemm_kept(g, 0, 0, 1, 0, 0, 0, M, N, K, a, K, b, N, 0.0f, c0, N);
+    CHECK(memcmp(c0, ref, sizeof c0) == 0);
+    for (int i = 0; i < K * N; i++) b2[i] = b[i], b[i] *= 2.0f;
+    dci_gemm_kept(g, 0, 1, 1, 1, 0, 0, M, N, K, a, K, b, N, 0.0f, c, N);
+    CHECK_MSG(memcmp(c, c0, sizeof c) == 0, "reuse converted the changed B again");
+    dci_gemm(g, 0, 0, M, N, K, a, K, b, N, 0.0f, ref, N); /* 2 x the first product */
+    dci_gemm_kept(g, 0, 1, 1, 0, 0, 0, M, N, K, a, K, b, N, 0.0f, c, N);
+    CHECK(memcmp(c, ref, sizeof c) == 0);
+    for (int i = 0; i < K * N; i++) b2[i] *= 2.0f; /* = b, at another address */
+    dci_gemm_kept(g, 0, 1, 1, 1, 0, 0, M, N, K, a, K, b2, N, 0.0f, c, N);
+    CHECK(memcmp(c, ref, sizeof c) == 0);
+    /* the transposed read of the same storage reuses the same copy */
+    float ct[K * K];
+    float reft[K * K];
+    dci_gemm(g, 1, 0, K, K, M, a, K, a, K, 0.0f, reft, K);
+    dci_gemm_kept(g, 0, 1, 0, 1, 1, 0, K, K, M, a, K, a, K, 0.0f, ct, K);
+    CHECK(memcmp(ct, reft, sizeof ct) == 0);
+    dci_gemm_bf16_free(g);
+}
+
+/* The network's forward and backward keep the bf16 copies of X, W and dY
+ * between a layer's products: the results equal, bit for bit, the same
+ * layer products converting every operand afresh -- also after the weights
+ * changed between two steps (the forward must not reuse the old W). */
+static void test_network_kept_copies(void) {
+    if (!have_bf16()) return;
+    int64_t dims[4] = {64, 48, 32, 10};
+    const int64_t B = 40;
+    dci_mlp *m = NULL;
+    CHECK_OK(dci_mlp_create(&m, dims, 4, B));
+    dci_mlp_init_uniform(m, &trng);
+    CHECK_OK(dci_mlp_set_bf16(m, 1));
+    float *x = malloc(sizeof(float) * (size_t)(B * dims[0]));
+    float *dout = malloc(sizeof(float) * (size_t)(B * dims[3]));
+    float *h[3], *dh[3];
+    for (int l = 0; l < 3; l++) {
+        h[l] = malloc(sizeof(float) * (size_t)(B * dims[l + 1]));
+        dh[l] = malloc(sizeof(float) * (size_t)(B * dims[l + 1]));
+    }
+    const int64_t np = dci_mlp_param_count(m);
+    float *gref = malloc(sizeof(float) * (size_t)np);
+    fill(x, B * dims[0]);
+    fill(dout, B * dims[3]);
+    for (int step = 0; step < 2; step++) {
+        /* reference: the layers one by one, every product in scratch copies */
+        for (int l = 0; l < 3; l++) {
+            dci_dense L = dci_mlp_layer(m, l);
+            L.slot = -8;
+            dci_dense_forward(&L, l ? h[l - 1] : x, B, h[l], l < 2);
+        }
+        memcpy(dh[2], dout, sizeof(float) * (size_t)(B * dims[3]));
+        for (int l = 2; l >= 0; l--) {
+            dci_dense L = dci_mlp_layer(m, l);
+            L.slot = -8;
+            dci_dense_backward(&L, l ? h[l - 1] : x, dh[l], B, 0, l ? dh[l - 1] : NULL);
+            if (l) dci_relu_backward(dh[l - 1], h[l - 1], B * dims[l]);
+        }
+        memcpy(gref, dci_mlp_grads(m), sizeof(float) * (size_t)np);
+        const float *y = dci_mlp_forward(m, x, B);
+        CHECK(memcmp(y, h[2], sizeof(float) * (size_t)(B * dims[3])) == 0);
+        dci_mlp_zero_grad(m);
+        dci_mlp_backward(m, dout, NULL);
+        CHECK_MSG(memcmp(dci_mlp_grads(m), gref, sizeof(float) * (size_t)np) == 0,
+                  "step %d: gradients with kept copies differ", step);
+        float *p = dci_mlp_params(m);
+        for (int64_t i = 0; i < np; i++) p[i] *= 0.75f;
+    }
+    for (int l = 0; l < 3; l++) free(h[l]), free(dh[l]);
+    free(gref);
+    free(x);
+    free(dout);
+    dci_mlp_free(m);
+}
+
 static const dct_case cases[] = {
     DCT_CASE(refused_without_bf16),
     DCT_CASE(products),
     DCT_CASE(network),
+    DCT_CASE(kept_slots),
+    DCT_CASE(network_kept_copies),
 };
 
 int main(int argc, char **argv) {

@@ -162,7 +162,7 @@ static void test_dense_layer(int relu) {
     fill_uniform(b, out, -0.5, 0.5);
     fill_uniform(x, B * in, -1, 1);
     fill_uniform(c, B * out, -1, 1);
-    dci_dense L = {in, out, w, b, dw, db, NULL};
+    dci_dense L = {in, out, w, b, dw, db, NULL, 0};
     dci_dense_forward(&L, x, B, y, relu);
     /* Reference: the linear layer in double, ReLU applied here. */
     double p[24], xd[15], yd[12], min_pre = INFINITY;

@@ -12,7 +12,8 @@
 
 void dci_dense_forward(const dci_dense *L, const float *x, int64_t batch, float *y, int relu) {
     const int64_t in = L->in, out = L->out;
-    dci_gemm(L->bf16, 0, 0, batch, out, in, x, in, L->w, out, 0.0f, y, out);
+    dci_gemm_kept(L->bf16, L->slot, 0, L->slot + 1, 0, 0, 0, batch, out, in, x, in, L->w, out, 0.0f,
+                  y, out);
     const float *b = L->b;
     /* One pass for bias and ReLU while the rows are still in cache. `v < 0 ? 0 : v`
      * rather than fmaxf so that a NaN reaches the loss check instead of becoming 0. */
@@ -32,7 +33,8 @@ void dci_dense_forward(const dci_dense *L, const float *x, int64_t batch, float 
 void dci_dense_backward(const dci_dense *L, const float *x, const float *dy, int64_t batch,
                         int accumulate, float *dx) {
     const int64_t in = L->in, out = L->out;
-    dci_gemm(L->bf16, 1, 0, in, out, batch, x, in, dy, out, accumulate ? 1.0f : 0.0f, L->dw, out);
+    dci_gemm_kept(L->bf16, L->slot, 1, L->slot + 2, 0, 1, 0, in, out, batch, x, in, dy, out,
+                  accumulate ? 1.0f : 0.0f, L->dw, out);
     float *db = L->db;
     if (!accumulate) memset(db, 0, (size_t)out * sizeof *db);
     for (int64_t i = 0; i < batch; i++) {
@@ -40,7 +42,8 @@ void dci_dense_backward(const dci_dense *L, const float *x, const float *dy, int
         for (int64_t j = 0; j < out; j++) db[j] += row[j];
     }
     if (dx)
-        dci_gemm(L->bf16, 0, 1, batch, in, out, dy, out, L->w, out, 0.0f, dx, in);
+        dci_gemm_kept(L->bf16, L->slot + 2, 1, L->slot + 1, 1, 0, 1, batch, in, out, dy, out, L->w,
+                      out, 0.0f, dx, in);
 }
 
 void dci_relu_backward(float *dy, const float *y, int64_t n) {
@@ -73,6 +76,7 @@ static dci_dense layer_view(const dci_mlp *m, int l) {
     L.dw = m->grads + m->offset[l];
     L.db = L.dw + L.in * L.out;
     L.bf16 = m->bf16;
+    L.slot = 3 * l;
     return L;
 }
 

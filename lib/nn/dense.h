@@ -39,12 +39,15 @@ typedef struct dci_dense {
     float *w, *b;   /* in×out weight, out bias */
     float *dw, *db; /* their gradients, same shapes */
     dci_gemm_bf16 *bf16; /* NULL: fp32 products (nn/gemm.h) */
+    int slot;            /* first of the layer's three bf16 copies (X, W, dY) in bf16 */
 } dci_dense;
 
 /* y (batch×out) = x (batch×in) · W + b, then max(·, 0) when relu. */
 void dci_dense_forward(const dci_dense *L, const float *x, int64_t batch, float *y, int relu);
 
-/* dy is the gradient w.r.t. the layer's pre-activation (batch×out). Adds
+/* dy is the gradient w.r.t. the layer's pre-activation (batch×out) of the
+ * layer's last forward, whose x and W are unchanged (in bf16 the backward
+ * products reuse their bf16 copies from that forward). Adds
  * (accumulate != 0) or writes (accumulate == 0) dW = xᵀ·dy and db = Σ_rows dy;
  * writes dx = dy·Wᵀ when dx is not NULL. */
 void dci_dense_backward(const dci_dense *L, const float *x, const float *dy, int64_t batch,

@@ -30,9 +30,10 @@ dc_status dci_gemm_bf16_create(dci_gemm_bf16 **out) {
 }
 void dci_gemm_bf16_free(dci_gemm_bf16 *g) { (void)g; }
 void dci_gemm_set_threads(int n) { (void)n; }
-void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
-              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-    (void)g;
+void dci_gemm_kept(dci_gemm_bf16 *g, int a_slot, int a_reuse, int b_slot, int b_reuse, int ta,
+                   int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    (void)g, (void)a_slot, (void)a_reuse, (void)b_slot, (void)b_reuse;
     sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
@@ -41,6 +42,7 @@ void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k,
 #include <dlfcn.h>
 #include <pthread.h>
 
+#include <immintrin.h>
 #include <oneapi/dnnl/dnnl.h>
 
 /* One engine and stream for the process (oneDNN's CPU engine is stateless
@@ -83,12 +85,20 @@ typedef struct product {
 
 #define PRODUCTS 48
 
+/* A bf16 copy of an operand as stored, and what it was made from. */
+typedef struct copy {
+    uint16_t *buf;
+    int64_t cap, n;
+    const float *src;
+} copy;
+
 struct dci_gemm_bf16 {
     dnnl_stream_t stream;
-    uint16_t *abuf, *bbuf; /* bf16 copies of A and B as stored */
-    int64_t acap, bcap;
+    copy scratch[2]; /* A and B of products that keep nothing */
+    copy *kept;      /* dci_gemm_kept's slots */
+    int n_kept;
     product p[PRODUCTS];
-    int next; /* the slot to reuse when all are taken */
+    int next; /* the product to replace when all are taken */
 };
 
 static void product_clear(product *p) {
@@ -116,13 +126,14 @@ void dci_gemm_bf16_free(dci_gemm_bf16 *g) {
     if (!g) return;
     for (int i = 0; i < PRODUCTS; i++) product_clear(&g->p[i]);
     dnnl_stream_destroy(g->stream);
-    dci_free(g->abuf);
-    dci_free(g->bbuf);
+    for (int i = 0; i < 2; i++) dci_free(g->scratch[i].buf);
+    for (int i = 0; i < g->n_kept; i++) dci_free(g->kept[i].buf);
+    dci_free(g->kept);
     dci_free(g);
 }
 
 /* Round to nearest even; NaN stays NaN. */
-static void to_bf16(const float *x, int64_t n, uint16_t *y) {
+static void to_bf16_scalar(const float *x, int64_t n, uint16_t *y) {
     for (int64_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, &x[i], sizeof u);
@@ -132,13 +143,48 @@ static void to_bf16(const float *x, int64_t n, uint16_t *y) {
     }
 }
 
-static int grow(uint16_t **buf, int64_t *cap, int64_t need) {
-    if (need <= *cap) return 1;
-    uint16_t *nb = dci_realloc(*buf, (size_t)need * sizeof *nb);
-    if (!nb) return 0;
-    *buf = nb;
-    *cap = need;
-    return 1;
+/* The bf16 path runs only where dci_gemm_bf16_check found AVX512_BF16, so
+ * the conversion may use its instruction (16 rounds per instruction instead
+ * of a dozen scalar operations each) without compiling the library for it.
+ * Same rounding as the scalar loop except that subnormal inputs become zero,
+ * as the instruction does; the products use no subnormal weights anyway. */
+__attribute__((target("avx512f,avx512bf16"))) static void to_bf16(const float *x, int64_t n,
+                                                                 uint16_t *y) {
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+        _mm512_storeu_si512((void *)(y + i), (__m512i)v);
+    }
+    to_bf16_scalar(x + i, n - i, y + i);
+}
+
+/* The bf16 copy of x (n floats as stored) in slot (< 0: scratch[which]),
+ * made unless reuse and the slot holds a copy of the same x; NULL when out
+ * of memory. */
+static const uint16_t *converted(dci_gemm_bf16 *g, int slot, int reuse, int which, const float *x,
+                                 int64_t n) {
+    copy *cp = &g->scratch[which];
+    if (slot >= 0) {
+        if (slot >= g->n_kept) {
+            copy *nk = dci_realloc(g->kept, (size_t)(slot + 1) * sizeof *nk);
+            if (!nk) return NULL;
+            memset(nk + g->n_kept, 0, (size_t)(slot + 1 - g->n_kept) * sizeof *nk);
+            g->kept = nk;
+            g->n_kept = slot + 1;
+        }
+        cp = &g->kept[slot];
+        if (reuse && cp->src == x && cp->n == n) return cp->buf;
+    }
+    if (n > cp->cap) {
+        uint16_t *nb = dci_realloc(cp->buf, (size_t)n * sizeof *nb);
+        if (!nb) return NULL;
+        cp->buf = nb;
+        cp->cap = n;
+    }
+    to_bf16(x, n, cp->buf);
+    cp->src = x;
+    cp->n = n;
+    return cp->buf;
 }
 
 /* A 2-D descriptor of a rows x cols operand stored row-major with stride ld,
@@ -196,27 +242,27 @@ static product *find(dci_gemm_bf16 *g, const product *key) {
     return p;
 }
 
-void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
-              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+void dci_gemm_kept(dci_gemm_bf16 *g, int a_slot, int a_reuse, int b_slot, int b_reuse, int ta,
+                   int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
     /* beta 0 or 1 only (what the layers use); anything else: sgemm. */
     if (!g || (beta != 0.0f && beta != 1.0f)) {
         sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     const product key = {m, n, k, lda, ldb, ldc, ta, tb, beta != 0.0f, 0, NULL, NULL, NULL, NULL};
+    product *p = find(g, &key);
     /* the operands as stored: rows x ld elements */
-    const int64_t an = (ta ? k : m) * lda, bn = (tb ? n : k) * ldb;
-    product *p = grow(&g->abuf, &g->acap, an) && grow(&g->bbuf, &g->bcap, bn) ? find(g, &key) : NULL;
-    if (!p) {
+    const uint16_t *ab = p ? converted(g, a_slot, a_reuse, 0, a, (ta ? k : m) * lda) : NULL;
+    const uint16_t *bb = ab ? converted(g, b_slot, b_reuse, 1, b, (tb ? n : k) * ldb) : NULL;
+    if (!bb) {
         dci_log(DC_LOG_WARN, "bf16 product %lld x %lld x %lld could not be set up: sgemm",
                 (long long)m, (long long)n, (long long)k);
         sgemm(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    to_bf16(a, an, g->abuf);
-    to_bf16(b, bn, g->bbuf);
-    dnnl_memory_set_data_handle(p->a, g->abuf);
-    dnnl_memory_set_data_handle(p->b, g->bbuf);
+    dnnl_memory_set_data_handle(p->a, (void *)ab);
+    dnnl_memory_set_data_handle(p->b, (void *)bb);
     dnnl_memory_set_data_handle(p->c, c);
     const dnnl_exec_arg_t args[3] = {
         {DNNL_ARG_SRC, p->a}, {DNNL_ARG_WEIGHTS, p->b}, {DNNL_ARG_DST, p->c}};
@@ -228,3 +274,8 @@ void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k,
 }
 
 #endif
+
+void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
+              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    dci_gemm_kept(g, -1, 0, -1, 0, ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}

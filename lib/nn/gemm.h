@@ -33,6 +33,19 @@ void dci_gemm_bf16_free(dci_gemm_bf16 *g); /* accepts NULL */
 void dci_gemm(dci_gemm_bf16 *g, int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
               int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
+/* The same product where the bf16 copies of A and B may be kept for a later
+ * product: a_slot / b_slot >= 0 name a per-network buffer that receives the
+ * operand's copy; with a_reuse / b_reuse the copy already in that slot is
+ * used instead, provided it was made from the same address and size (else
+ * it is made again). The caller promises that a reused operand has not
+ * changed since its copy was made: a dense layer's backward products reuse
+ * the input X and weight W its forward converted, and convert dY once for
+ * both (half the conversions of a training step). Slot < 0: no keeping.
+ * In fp32 the slots are ignored. */
+void dci_gemm_kept(dci_gemm_bf16 *g, int a_slot, int a_reuse, int b_slot, int b_reuse, int ta,
+                   int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
 /* The thread count of the bf16 kernels (OpenMP), as dc_set_threads sets
  * OpenBLAS's; no effect without oneDNN. */
 void dci_gemm_set_threads(int n);
