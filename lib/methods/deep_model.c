@@ -133,9 +133,9 @@ static int cmp_float(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-double dci_input_scale(const float *x, int64_t count) {
+double dci_input_top(const float *x, int64_t count) {
     enum { SAMPLE = 65536 };
-    if (count < 1) return 1.0;
+    if (count < 1) return 0.0;
     /* An even stride over the whole array: deterministic, no generator, and
      * it sees every part of the data (rows and columns alike). */
     const int64_t m = count < SAMPLE ? count : SAMPLE;
@@ -150,8 +150,16 @@ double dci_input_scale(const float *x, int64_t count) {
     } else { /* no memory for the sample: the largest |x| is a fair stand-in */
         for (int64_t i = 0; i < count; i++) top = fmax(top, fabs((double)x[i]));
     }
+    return top;
+}
+
+double dci_input_scale_of(double top) {
     if (!(top > 0.0) || !isfinite(top)) return 1.0;
     return ldexp(1.0, -(int)lround(log2(top)));
+}
+
+double dci_input_scale(const float *x, int64_t count) {
+    return dci_input_scale_of(dci_input_top(x, count));
 }
 
 const float *dci_scaled_input(const float *x, int64_t n, int64_t d, double s, float **copy) {
@@ -219,43 +227,63 @@ static uint64_t row_hash(const float *row, int64_t d) {
     return h;
 }
 
-dc_status dci_model_set_reference(dc_model *m, const float *x, int64_t n) {
+void dci_model_row_hashes(const dc_model *m, const float *x, int64_t n, uint64_t *h) {
+    const int64_t d = m->dims[0];
+    for (int64_t i = 0; i < n; i++) h[i] = row_hash(x + i * d, d);
+}
+
+dc_status dci_model_set_reference_parts(dc_model *m, const float *e, const float *e_nb,
+                                        const uint64_t *h, int64_t n) {
     if (!m->enc_nb) return dci_fail(DC_ERR_INVALID_ARG, "reference set: no neighbour branch");
-    const int64_t M = dci_model_dim(m), d = m->dims[0];
+    const int64_t M = dci_model_dim(m);
     float *z0 = DCI_NEW_ARRAY(float, n * M, "reference embedding");
     float *enb = DCI_NEW_ARRAY(float, n * M, "reference neighbour embedding");
-    float *e = DCI_NEW_ARRAY(float, n * M, "embedding");
-    uint64_t *h = DCI_NEW_ARRAY(uint64_t, n, "reference hashes");
-    if (!z0 || !enb || !e || !h) {
-        dci_free(z0), dci_free(enb), dci_free(e), dci_free(h);
+    uint64_t *hh = DCI_NEW_ARRAY(uint64_t, n, "reference hashes");
+    if (!z0 || !enb || !hh) {
+        dci_free(z0), dci_free(enb), dci_free(hh);
         return DC_ERR_NOMEM;
     }
-    dci_model_encode(m, x, n, e, enb);
-    dci_model_combine(m, e, enb, NULL, n, z0);
-    dci_free(e);
-    for (int64_t i = 0; i < n; i++) h[i] = row_hash(x + i * d, d);
+    dci_model_combine(m, e, e_nb, NULL, n, z0);
+    memcpy(enb, e_nb, (size_t)(n * M) * sizeof *enb);
+    memcpy(hh, h, (size_t)n * sizeof *hh);
     dci_free(m->ref_z0), dci_free(m->ref_enb), dci_free(m->ref_hash);
     m->ref_z0 = z0;
     m->ref_enb = enb;
-    m->ref_hash = h;
+    m->ref_hash = hh;
     m->n_ref = n;
     return dci_embedding_check(z0, n, M);
 }
 
-/* Neighbours of n query rows among the reference set: the k + 1 nearest by
- * z0, of which the row itself (same hash) is dropped, else the farthest. */
-static dc_status reference_neighbours(const dc_model *m, const float *x, const float *z0,
+dc_status dci_model_set_reference(dc_model *m, const float *x, int64_t n) {
+    if (!m->enc_nb) return dci_fail(DC_ERR_INVALID_ARG, "reference set: no neighbour branch");
+    const int64_t M = dci_model_dim(m);
+    float *e = DCI_NEW_ARRAY(float, n * M, "embedding");
+    float *enb = DCI_NEW_ARRAY(float, n * M, "reference neighbour embedding");
+    uint64_t *h = DCI_NEW_ARRAY(uint64_t, n, "reference hashes");
+    dc_status st = (!e || !enb || !h) ? DC_ERR_NOMEM : DC_OK;
+    if (st == DC_OK) {
+        dci_model_encode(m, x, n, e, enb);
+        dci_model_row_hashes(m, x, n, h);
+        st = dci_model_set_reference_parts(m, e, enb, h, n);
+    }
+    dci_free(e), dci_free(enb), dci_free(h);
+    return st;
+}
+
+/* Neighbours of n query rows (hashes h) among the reference set: the k + 1
+ * nearest by z0, of which the row itself (same hash) is dropped, else the
+ * farthest. */
+static dc_status reference_neighbours(const dc_model *m, const uint64_t *h, const float *z0,
                                       int64_t n, int64_t *nbr) {
-    const int64_t M = dci_model_dim(m), d = m->dims[0], k = m->neighbors_k;
+    const int64_t M = dci_model_dim(m), k = m->neighbors_k;
     int64_t *cand = DCI_NEW_ARRAY(int64_t, n * (k + 1), "neighbour candidates");
     if (!cand) return DC_ERR_NOMEM;
     dc_status st = dci_knn_query(m->ref_z0, m->n_ref, z0, n, M, k + 1, cand, NULL);
     for (int64_t i = 0; st == DC_OK && i < n; i++) {
         const int64_t *c = cand + i * (k + 1);
-        const uint64_t h = row_hash(x + i * d, d);
         int64_t skip = k;
         for (int64_t l = 0; l <= k; l++)
-            if (m->ref_hash[c[l]] == h) {
+            if (m->ref_hash[c[l]] == h[i]) {
                 skip = l;
                 break;
             }
@@ -266,8 +294,28 @@ static dc_status reference_neighbours(const dc_model *m, const float *x, const f
     return st;
 }
 
-dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z) {
+dc_status dci_model_embed_encoded(const dc_model *m, const float *e, const float *e_nb,
+                                  const uint64_t *h, int64_t n, float *z) {
     const int64_t M = dci_model_dim(m), k = m->neighbors_k;
+    const int ref = m->n_ref > k;
+    int64_t *nbr = ref || k < n ? DCI_NEW_ARRAY(int64_t, n * k, "neighbour lists") : NULL;
+    if ((ref || k < n) && !nbr) return DC_ERR_NOMEM;
+    dci_model_combine(m, e, e_nb, NULL, n, z);
+    dc_status st = dci_embedding_check(z, n, M);
+    if (st == DC_OK && ref) {
+        st = reference_neighbours(m, h, z, n, nbr);
+        /* The max runs over the reference rows' e'. */
+        if (st == DC_OK) dci_model_combine(m, e, m->ref_enb, nbr, n, z);
+    } else if (st == DC_OK && nbr) {
+        st = dci_knn_self(z, n, M, k, nbr, NULL);
+        if (st == DC_OK) dci_model_combine(m, e, e_nb, nbr, n, z);
+    }
+    dci_free(nbr);
+    return st;
+}
+
+dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z) {
+    const int64_t M = dci_model_dim(m);
     if (m->kind == DCI_MODEL_AUTOENCODER) {
         dci_mlp_apply(m->enc, x, n, z);
         return DC_OK;
@@ -277,27 +325,18 @@ dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z) {
         dci_model_combine(m, z, NULL, NULL, n, z);
         return DC_OK;
     }
-    const int ref = m->n_ref > k;
     float *e = DCI_NEW_ARRAY(float, n * M, "embedding");
     float *enb = DCI_NEW_ARRAY(float, n * M, "neighbour embedding");
-    int64_t *nbr = ref || k < n ? DCI_NEW_ARRAY(int64_t, n * k, "neighbour lists") : NULL;
-    dc_status st = (!e || !enb || ((ref || k < n) && !nbr)) ? DC_ERR_NOMEM : DC_OK;
+    uint64_t *h = DCI_NEW_ARRAY(uint64_t, n, "row hashes");
+    dc_status st = (!e || !enb || !h) ? DC_ERR_NOMEM : DC_OK;
     if (st == DC_OK) {
         dci_model_encode(m, x, n, e, enb);
-        dci_model_combine(m, e, enb, NULL, n, z);
-        st = dci_embedding_check(z, n, M);
-        if (st == DC_OK && ref) {
-            st = reference_neighbours(m, x, z, n, nbr);
-            /* The max runs over the reference rows' e'. */
-            if (st == DC_OK) dci_model_combine(m, e, m->ref_enb, nbr, n, z);
-        } else if (st == DC_OK && nbr) {
-            st = dci_knn_self(z, n, M, k, nbr, NULL);
-            if (st == DC_OK) dci_model_combine(m, e, enb, nbr, n, z);
-        }
+        dci_model_row_hashes(m, x, n, h);
+        st = dci_model_embed_encoded(m, e, enb, h, n, z);
     }
     dci_free(e);
     dci_free(enb);
-    dci_free(nbr);
+    dci_free(h);
     return st;
 }
 

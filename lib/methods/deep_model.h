@@ -92,6 +92,11 @@ dc_status dci_model_new(dc_model **out, dci_model_kind kind, const char *method,
  * that percentile is 0 (mostly zeros) the largest |x| decides; 1 for all
  * zeros. x must be finite. */
 double dci_input_scale(const float *x, int64_t count);
+/* Its two halves: the 99th percentile of |x| (of a sample; 0 when empty),
+ * and the power of two that brings it near 1 (distributed, the largest
+ * block's percentile decides). */
+double dci_input_top(const float *x, int64_t count);
+double dci_input_scale_of(double top);
 /* x (n x d) times s into a new array, or x itself when s = 1 (*copy NULL).
  * NULL with DC_ERR_NOMEM when the copy cannot be allocated. */
 const float *dci_scaled_input(const float *x, int64_t n, int64_t d, double s, float **copy);
@@ -119,6 +124,17 @@ dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z);
 /* Makes the n rows of x (the training data, as the networks see it) the
  * model's reference set (replacing any). Needs the neighbour branch. */
 dc_status dci_model_set_reference(dc_model *m, const float *x, int64_t n);
+
+/* The parts of the above for rows encoded elsewhere (the distributed fit
+ * gathers them): e and e_nb (n x M) of dci_model_encode, the rows' hashes
+ * (dci_model_row_hashes); copied. */
+dc_status dci_model_set_reference_parts(dc_model *m, const float *e, const float *e_nb,
+                                        const uint64_t *h, int64_t n);
+void dci_model_row_hashes(const dc_model *m, const float *x, int64_t n, uint64_t *h);
+/* dci_model_embed of a network with the neighbour branch from the rows'
+ * encodings and hashes. */
+dc_status dci_model_embed_encoded(const dc_model *m, const float *e, const float *e_nb,
+                                  const uint64_t *h, int64_t n, float *z);
 /* q (n x k, may be NULL) and labels (n, may be NULL) of embeddings z. */
 dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *q,
                            int32_t *labels);

@@ -307,6 +307,27 @@ static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, 
 
 /* ---- fit ---- */
 
+/* The model's reference set and inference embedding z of all rows, on
+ * every rank, from the gathered encodings of the blocks: what one process
+ * computes from all rows. */
+static dc_status finish_distributed(dci_deep_train *t, const float *x, float *z) {
+    DCI_TRY(dci_deep_encode_all(t, x));
+    if (!t->m->enc_nb) {
+        dci_model_combine(t->m, t->e, NULL, NULL, t->n, z);
+        return DC_OK;
+    }
+    uint64_t *h = DCI_NEW_ARRAY(uint64_t, t->n, "row hashes");
+    dc_status st = t->dist->agree(t->dist, h ? DC_OK : DC_ERR_NOMEM, "row hashes");
+    if (st == DC_OK) {
+        dci_model_row_hashes(t->m, x, t->nl, h + t->row0);
+        st = t->dist->gather_u64_all(t->dist, h, "row hashes");
+    }
+    if (st == DC_OK) st = dci_model_set_reference_parts(t->m, t->e, t->e_nb, h, t->n);
+    if (st == DC_OK) st = dci_model_embed_encoded(t->m, t->e, t->e_nb, h, t->n, z);
+    dci_free(h);
+    return st;
+}
+
 /* Final labels by the model's inference procedure, and the results. */
 static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     const dc_model *m = t->m;
@@ -317,12 +338,9 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     dc_status st = (!z || !q || !labels) ? DC_ERR_NOMEM : DC_OK;
     /* The training rows become the neighbour branch's reference set, so
      * that predict finds a row's neighbours among them (deep_model.h). */
-    if (st == DC_OK && t->m->enc_nb) st = dci_model_set_reference(t->m, x, n);
+    if (st == DC_OK && t->m->enc_nb && !t->dist) st = dci_model_set_reference(t->m, x, n);
     if (st == DC_OK && !t->dist) st = dci_model_embed(t->m, x, n, z);
-    if (st == DC_OK && t->dist) { /* every rank all rows (no neighbour branch: dist_check) */
-        st = dci_deep_encode_all(t, x);
-        if (st == DC_OK) dci_model_combine(t->m, t->e, NULL, NULL, n, z);
-    }
+    if (st == DC_OK && t->dist) st = finish_distributed(t, x, z);
     if (st == DC_OK) st = dci_embedding_check(z, n, M);
     if (st == DC_OK) st = dci_model_assign(m, z, n, q, labels);
     /* EDCWRN Table 4: how far apart the clusters lie in the embedding. */
@@ -401,22 +419,6 @@ static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t 
     return DC_OK;
 }
 
-/* What the distributed training does not do: the neighbour branch needs the
- * neighbour embeddings of all rows at every step (batch-local neighbours
- * would be rank-local), and weights updated from each batch a second
- * reduction per step. */
-static dc_status dist_check(const dci_deep_cfg *c, const char *name) {
-    if (c->neighbors || c->weighting == DCI_WEIGHTING_ON)
-        return dci_fail(DC_ERR_UNSUPPORTED,
-                        "%s: the distributed training (a communicator is set) runs without the "
-                        "neighbour branch and without weights updated in training: set "
-                        "neighbors=false and weighting=false or after (given: neighbors=%s, "
-                        "weighting=%s)",
-                        name, c->neighbors ? "true" : "false",
-                        c->weighting == DCI_WEIGHTING_ON ? "true" : "false/after");
-    return DC_OK;
-}
-
 /* The training state of the checkpoint being resumed, on every rank. */
 static dc_status resume_state(dc_solver *s, const deep_state *state, dci_deep_method method,
                               const dc_dataset *ds, dci_deep_train **t, dc_model **ae) {
@@ -437,7 +439,6 @@ static dc_status resume_state(dc_solver *s, const deep_state *state, dci_deep_me
         dci_rec_close(&f);
     }
     if (!dist) return st;
-    if (st == DC_OK) st = dist_check(&(*t)->cfg, s->m->name);
     st = dist->agree(dist, st, "resume");
     return st == DC_OK ? dist->share(dist, (*t)->sgd) : st;
 }
@@ -480,18 +481,19 @@ static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method meth
         dci_deep_effective_params(s, eff);
         dci_deep_cfg cfg = dci_deep_read_cfg(s, eff, method);
         st = dci_deep_check(&cfg, n, d, shape);
-        if (st == DC_OK && dist) st = dist_check(&cfg, name);
         if (st == DC_OK && state->use_ae && state->use_ae->dims[0] != d)
             st = dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld columns, the "
                                         "data have %lld",
                           name, (long long)state->use_ae->dims[0], (long long)d);
         /* A given autoencoder brings the scale it was trained with; the
-         * distributed fit takes rank 0's block's (a power of two: the
-         * blocks of one data set nearly always agree). */
-        double scale = state->use_ae ? state->use_ae->input_scale
-                                     : (cfg.scale_input ? dci_input_scale(x_raw, nl * d) : 1.0);
+         * distributed fit takes the largest of the blocks' percentiles (a
+         * block of large values must not meet a scale made for small ones:
+         * the rows need not be shuffled across the ranks). */
+        double top = cfg.scale_input && !state->use_ae ? dci_input_top(x_raw, nl * d) : 0.0;
         if (st == DC_OK && dist && !state->use_ae && cfg.scale_input)
-            st = dist->bcast_f64(dist, &scale, 1, "input scale");
+            st = dist->max_f64(dist, &top, 1, "input scale");
+        const double scale = state->use_ae ? state->use_ae->input_scale
+                                           : (cfg.scale_input ? dci_input_scale_of(top) : 1.0);
         if (st == DC_OK && !(x = dci_scaled_input(x_raw, nl, d, scale, &x_copy))) st = DC_ERR_NOMEM;
         if (st == DC_OK && state->use_ae) {
             st = dci_model_clone(&ae, state->use_ae);

@@ -129,6 +129,9 @@ typedef struct dci_deep_train {
     dci_dist *dist;
     int64_t nl, row0, Bl;
     dc_status held;
+    /* the global batch's rows: [v_x | e_z] for the neighbour branch (B x 2M),
+     * z for the weights (B x M) */
+    float *bat, *zg;
 } dci_deep_train;
 
 /* Makes t (fresh from dci_deep_train_create, with all n rows) train on this

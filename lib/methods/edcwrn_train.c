@@ -96,7 +96,7 @@ void dci_deep_train_free(dci_deep_train *t) {
     void *bufs[] = {t->wvar,  t->dr,    t->xb,   t->xb_nb, t->z,     t->dz,  t->drecon, t->qb,    t->pb,
                     t->enb,   t->de,   t->dez,   t->zself, t->arg,  t->lnbr,  t->e,
                     t->e_nb,  t->zall, t->q,     t->p,   t->nbr,    t->labels, t->labels_new,
-                    t->order, t->loss, t->trace, t->init_labels};
+                    t->order, t->loss, t->trace, t->init_labels, t->bat, t->zg};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) dci_free(bufs[i]);
     dci_free(t);
 }
@@ -216,6 +216,10 @@ dc_status dci_deep_train_distribute(dci_deep_train *t, dci_dist *dist) {
     t->nl = dist->nl;
     t->row0 = dist->row0;
     t->Bl = dist->bl;
+    if (t->kn > 0 && !(t->bat = DCI_NEW_ZEROS(float, t->B * 2 * t->M, "batch rows")))
+        return DC_ERR_NOMEM;
+    if (t->m->weights && !(t->zg = DCI_NEW_ZEROS(float, t->B * t->M, "batch embedding")))
+        return DC_ERR_NOMEM;
     for (int64_t i = 0; i < t->nl; i++) t->order[i] = i;
     t->pos = t->nl;
     dci_rng_init(&t->shuffle, t->cfg.seed, dci_dist_stream(DCI_STREAM_SHUFFLE, dist));
@@ -245,29 +249,73 @@ static dc_status append_rows(float **buf, int64_t *n, int64_t *cap, const float 
     return DC_OK;
 }
 
-dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
-                              const float *pb, const int64_t *nbr, int grad, double parts[3]) {
-    dc_model *m = t->m;
-    const int64_t M = t->M, K = t->K, kn = t->kn;
-    float *z = t->z;
-    const float *vx = dci_mlp_forward(m->enc, xb, b);
-    if (m->enc_nb) {
-        const float *ez = dci_mlp_forward(m->enc_nb, xb_nb ? xb_nb : xb, b);
-        if (!nbr) {
-            for (int64_t i = 0; i < b * M; i++) t->zself[i] = vx[i] + ez[i];
-            DCI_TRY(dci_embedding_check(t->zself, b, M));
-            DCI_TRY(dci_nmax_knn_batch(t->zself, b, M, kn, t->lnbr));
-            nbr = t->lnbr;
-        }
-        for (int64_t r = 0; r < b * kn; r++)
-            memcpy(t->enb + r * M, ez + nbr[r] * M, (size_t)M * sizeof *z);
-        dci_nmax_forward(t->enb, b, kn, M, z, t->arg);
-        for (int64_t i = 0; i < b * M; i++) z[i] += vx[i];
-    } else {
-        for (int64_t i = 0; i < b * M; i++) z[i] = 2.0f * vx[i];
-    }
-    DCI_TRY(dci_embedding_check(z, b, M));
+/* The rows among which the neighbour branch looks for a row's neighbours:
+ * one process, the batch's own; distributed, the global batch's (every
+ * rank's v_x and e_z rows gathered into t->bat), so that the neighbours are
+ * those of the single-process batch, not of a rank's share. */
+typedef struct nb_rows {
+    const float *ez; /* e_z of row j at ez + j * stride */
+    int64_t stride, off, total; /* this rank's first row; rows in all */
+} nb_rows;
 
+/* The batch's neighbour lists (t->lnbr, into nr's rows) from
+ * z_self = v_x + e_z of all nr rows; collective when distributed, and its
+ * failures are the same on every rank. */
+static dc_status batch_neighbours(dci_deep_train *t, const float *vx, const float *ez, int64_t b,
+                                  nb_rows *nr) {
+    const int64_t M = t->M;
+    *nr = (nb_rows){ez, M, 0, b};
+    if (!t->dist) {
+        for (int64_t i = 0; i < b * M; i++) t->zself[i] = vx[i] + ez[i];
+    } else {
+        t->dist->batch_rows(t->dist, t->iter, &nr->off, &nr->total);
+        float *all = t->bat;
+        for (int64_t r = 0; r < b; r++) {
+            memcpy(all + (nr->off + r) * 2 * M, vx + r * M, (size_t)M * sizeof *all);
+            memcpy(all + (nr->off + r) * 2 * M + M, ez + r * M, (size_t)M * sizeof *all);
+        }
+        DCI_TRY(t->dist->batch_gather(t->dist, t->iter, all, 2 * M, "neighbour branch rows"));
+        for (int64_t j = 0; j < nr->total; j++)
+            for (int64_t c = 0; c < M; c++) t->zself[j * M + c] = all[j * 2 * M + c] + all[j * 2 * M + M + c];
+        *nr = (nb_rows){all + M, 2 * M, nr->off, nr->total};
+    }
+    DCI_TRY(dci_embedding_check(t->zself, nr->total, M));
+    return dci_nmax_knn_batch(t->zself, nr->total, M, t->kn, t->lnbr);
+}
+
+/* dL/de_z of this rank's rows from dL/dz of the max branch: a row can be
+ * the neighbour of several rows (of any rank), so the contributions are
+ * summed per row; distributed, over all ranks (each weighted as its
+ * gradients are in the step, b_r / B, and the owner's share undone, since
+ * the step weights its gradients again). `local`: this rank's status so
+ * far; a failed rank still joins the sum (with zeros). */
+static dc_status neighbour_grad(dci_deep_train *t, const int64_t *nbr, const nb_rows *nr,
+                                int64_t b, dc_status local) {
+    const int64_t M = t->M, kn = t->kn, rows = nr->total;
+    float *acc = t->dist ? t->bat : t->dez; /* rows x M */
+    memset(acc, 0, (size_t)(rows * M) * sizeof *acc);
+    if (local == DC_OK) {
+        dci_nmax_backward(t->dz, t->arg, b, kn, M, t->de);
+        const float w = t->dist ? (float)((double)b / (double)rows) : 1.0f;
+        for (int64_t r = 0; r < b * kn; r++) {
+            float *dst = acc + nbr[r] * M;
+            const float *src = t->de + r * M;
+            for (int64_t mm = 0; mm < M; mm++) dst[mm] += w * src[mm];
+        }
+    }
+    if (!t->dist) return local;
+    DCI_TRY(t->dist->batch_sum(t->dist, acc, rows * M, "neighbour branch gradients"));
+    const float unw = (float)((double)rows / (double)b);
+    for (int64_t i = 0; i < b * M; i++) t->dez[i] = unw * acc[nr->off * M + i];
+    return local;
+}
+
+static dc_status batch_objective(dci_deep_train *t, const float *xb, int64_t b, const float *pb,
+                                 int grad, double parts[3]) {
+    dc_model *m = t->m;
+    const int64_t M = t->M, K = t->K;
+    float *z = t->z;
+    DCI_TRY(dci_embedding_check(z, b, M));
     double lr_loss = 0.0, lc = 0.0;
     if (m->dec) {
         const float *recon = dci_mlp_forward(m->dec, z, b);
@@ -296,24 +344,41 @@ dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *x
         parts[1] = lr_loss;
         parts[2] = lc;
     }
-    if (!grad) return DC_OK;
+    return DC_OK;
+}
+
+dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
+                              const float *pb, const int64_t *nbr, int grad, double parts[3]) {
+    dc_model *m = t->m;
+    const int64_t M = t->M, kn = t->kn;
+    float *z = t->z;
+    const float *vx = dci_mlp_forward(m->enc, xb, b);
+    nb_rows nr = {NULL, M, 0, b};
+    if (m->enc_nb) {
+        const float *ez = dci_mlp_forward(m->enc_nb, xb_nb ? xb_nb : xb, b);
+        nr.ez = ez;
+        if (!nbr) {
+            DCI_TRY(batch_neighbours(t, vx, ez, b, &nr));
+            nbr = t->lnbr + nr.off * kn;
+        }
+        for (int64_t r = 0; r < b * kn; r++)
+            memcpy(t->enb + r * M, nr.ez + nbr[r] * nr.stride, (size_t)M * sizeof *z);
+        dci_nmax_forward(t->enb, b, kn, M, z, t->arg);
+        for (int64_t i = 0; i < b * M; i++) z[i] += vx[i];
+    } else {
+        for (int64_t i = 0; i < b * M; i++) z[i] = 2.0f * vx[i];
+    }
+    dc_status st = batch_objective(t, xb, b, pb, grad, parts);
+    if (!grad) return st;
     /* z = v_x + v_z: both branches receive dL/dz. Without the neighbour
      * branch z = 2 enc(x) stands for two equal encoders that each receive
      * dL/dz (deep_model.h), so enc gets dL/dz, not 2 dL/dz. */
-    dci_mlp_backward(m->enc, t->dz, NULL);
+    if (st == DC_OK) dci_mlp_backward(m->enc, t->dz, NULL);
     if (m->enc_nb) {
-        /* The max routes each component to its winning neighbour; a batch
-         * row can be the neighbour of several rows, so sum per row. */
-        dci_nmax_backward(t->dz, t->arg, b, kn, M, t->de);
-        memset(t->dez, 0, (size_t)(b * M) * sizeof *t->dez);
-        for (int64_t r = 0; r < b * kn; r++) {
-            float *dst = t->dez + nbr[r] * M;
-            const float *src = t->de + r * M;
-            for (int64_t mm = 0; mm < M; mm++) dst[mm] += src[mm];
-        }
-        dci_mlp_backward(m->enc_nb, t->dez, NULL);
+        st = neighbour_grad(t, nbr, &nr, b, st);
+        if (st == DC_OK) dci_mlp_backward(m->enc_nb, t->dez, NULL);
     }
-    return DC_OK;
+    return st;
 }
 
 /* The representation weights w (K x M) from n rows of q and z (docs/methods.md §1.5). */
@@ -379,15 +444,31 @@ dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
     double parts[3] = {NAN, NAN, NAN};
     dc_status st = t->held;
     t->held = DC_OK;
-    if (st == DC_OK) st = dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts);
+    /* Distributed, every rank runs the batch (a held failure too): its
+     * collectives must match on all ranks. */
+    if (st == DC_OK || t->dist) {
+        const dc_status sb = dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts);
+        if (st == DC_OK) st = sb;
+    }
     if (!t->dist) DCI_TRY(st);
     dc_model *m = t->m;
-    if (m->weights && st == DC_OK) {
-        /* From the batch's forward quantities, before the step moves r
-         * (one process only: dci_deep_dist_check). */
-        const dci_assign_batch batch = {m->kernel, t->z, b, M, m->centers, m->weights, K};
-        DCI_TRY(dci_assign_q(&batch, t->qb));
-        DCI_TRY(dci_deep_weights(t, t->qb, t->z, b, m->weights));
+    if (m->weights && (st == DC_OK || t->dist)) {
+        /* From the batch's forward quantities, before the step moves r;
+         * distributed, from the global batch's z (the same on every rank). */
+        const float *zb = t->z;
+        int64_t rows = b;
+        if (t->dist) {
+            int64_t off = 0;
+            t->dist->batch_rows(t->dist, t->iter, &off, &rows);
+            memcpy(t->zg + off * M, t->z, (size_t)(b * M) * sizeof *t->zg);
+            DCI_TRY(t->dist->batch_gather(t->dist, t->iter, t->zg, M, "batch embedding"));
+            zb = t->zg;
+        }
+        const dci_assign_batch batch = {m->kernel, zb, rows, M, m->centers, m->weights, K};
+        dc_status sw = st == DC_OK ? dci_assign_q(&batch, t->qb) : DC_OK;
+        if (st == DC_OK && sw == DC_OK) sw = dci_deep_weights(t, t->qb, zb, rows, m->weights);
+        if (st == DC_OK) st = sw;
+        if (!t->dist) DCI_TRY(st);
     }
     if (t->dist) {
         float extra[DCI_DIST_EXTRA] = {(float)parts[0], (float)parts[1], (float)parts[2]};

@@ -113,9 +113,36 @@ static dc_status gather_u64(dci_dist *d, const void *local, int64_t count, void 
     return dci_mpi_gatherv(local, count, MPI_UINT64_T, all, DCI_PH_CKPT, what);
 }
 
-static dc_status bcast_f64(dci_dist *d, double *v, int64_t count, const char *what) {
+static dc_status gather_u64_all(dci_dist *d, uint64_t *all, const char *what) {
+    return dci_mpi_allgatherv_inplace(all, ((deep_mpi *)d)->rows, MPI_UINT64_T, DCI_PH_EMBED, what);
+}
+
+static void batch_rows(const dci_dist *d, int64_t it, int64_t *off, int64_t *total) {
+    const deep_mpi *g = (const deep_mpi *)d;
+    *off = *total = 0;
+    for (int r = 0; r < d->size; r++) {
+        const int64_t b = dci_dist_batch_at(g->rows[r], g->share[r], it);
+        if (r < d->rank) *off += b;
+        *total += b;
+    }
+}
+
+static dc_status batch_gather(dci_dist *d, int64_t it, float *all, int64_t cols,
+                              const char *what) {
+    deep_mpi *g = (deep_mpi *)d;
+    for (int r = 0; r < d->size; r++)
+        g->counts[r] = dci_dist_batch_at(g->rows[r], g->share[r], it) * cols;
+    return dci_mpi_allgatherv_inplace(all, g->counts, MPI_FLOAT, DCI_PH_TRAIN, what);
+}
+
+static dc_status batch_sum(dci_dist *d, float *v, int64_t count, const char *what) {
     (void)d;
-    return dci_mpi_bcast(v, count, MPI_DOUBLE, 0, DCI_PH_SETUP, what);
+    return dci_mpi_allreduce(v, count, MPI_FLOAT, MPI_SUM, DCI_PH_TRAIN, what);
+}
+
+static dc_status max_f64(dci_dist *d, double *v, int64_t count, const char *what) {
+    (void)d;
+    return dci_mpi_allreduce(v, count, MPI_DOUBLE, MPI_MAX, DCI_PH_SETUP, what);
 }
 
 static dc_status agree(dci_dist *d, dc_status st, const char *what) {
@@ -185,7 +212,11 @@ dc_status dci_deep_dist_create(dci_dist **out, const struct dc_dataset *ds, cons
     d->share = share;
     d->gather = gather;
     d->gather_u64 = gather_u64;
-    d->bcast_f64 = bcast_f64;
+    d->gather_u64_all = gather_u64_all;
+    d->batch_rows = batch_rows;
+    d->batch_gather = batch_gather;
+    d->batch_sum = batch_sum;
+    d->max_f64 = max_f64;
     d->agree = agree;
     d->crc = crc;
     d->stats = stats;

@@ -47,7 +47,19 @@ struct dci_dist {
     /* count 64-bit words of every rank, in rank order, to rank 0's all. */
     dc_status (*gather_u64)(dci_dist *d, const void *local, int64_t count, void *all,
                             const char *what);
-    dc_status (*bcast_f64)(dci_dist *d, double *v, int64_t count, const char *what);
+    /* all: n words with this rank's at row0 -> every rank's in place. */
+    dc_status (*gather_u64_all)(dci_dist *d, uint64_t *all, const char *what);
+    /* The global batch of step `step` (every rank's share in rank order):
+     * this rank's first row in it and its rows. Local. */
+    void (*batch_rows)(const dci_dist *d, int64_t step, int64_t *off, int64_t *total);
+    /* all: that global batch, cols floats a row, with this rank's rows in
+     * place at its offset -> every rank's in place. */
+    dc_status (*batch_gather)(dci_dist *d, int64_t step, float *all, int64_t cols,
+                              const char *what);
+    /* v summed over the ranks, in place (the clustering phase's). */
+    dc_status (*batch_sum)(dci_dist *d, float *v, int64_t count, const char *what);
+    /* v: the maximum over the ranks, in place. */
+    dc_status (*max_f64)(dci_dist *d, double *v, int64_t count, const char *what);
     /* st of every rank -> the first failure (see dci_mpi_agree). */
     dc_status (*agree)(dci_dist *d, dc_status st, const char *what);
     /* The CRC-32 of the whole data from each rank's CRC of its block. */

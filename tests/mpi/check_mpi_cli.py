@@ -169,9 +169,22 @@ for np_ in (1, 2):
     zl.append(np.load(out) if r.returncode == 0 else None)
 check(zl[0] is not None and zl[1] is not None and np.array_equal(zl[0], zl[1]),
       "zscore: labels differ between 1 and 2 ranks")
-# EDCWRN's neighbour branch is not distributed
-r = mpirun(2, ["cluster", "--method", "edcwrn", "--data", a, "--k", "2"])
-check(r.returncode == 1 and "neighbors=false" in r.stderr, "edcwrn: " + r.stderr)
+# EDCWRN with its defaults (the neighbour branch, weights updated in
+# training) on 2 ranks: one JSON object, its ranks, the clusters of two
+# far-apart groups
+two = os.path.join(work, "two.npy")
+np.save(two, np.concatenate([np.zeros((20, 4)), np.full((20, 4), 10.0)]).astype(np.float32)
+         + np.random.default_rng(1).normal(scale=0.3, size=(40, 4)).astype(np.float32))
+r = mpirun(2, ["cluster", "--method", "edcwrn", "--data", two, "--k", "2", "--hidden1", "16",
+               "--hidden2", "8", "--hidden3", "0", "--embed-dim", "3", "--batch", "20",
+               "--pretrain-steps", "200", "--max-iter", "40", "--update-interval", "10", "--json",
+               "--out", os.path.join(work, "two_labels.npy")])
+check(r.returncode == 0, f"edcwrn np 2: exit {r.returncode}: {r.stderr}")
+if r.returncode == 0:
+    j = json.loads(r.stdout)
+    lab = np.load(os.path.join(work, "two_labels.npy"))
+    check(j["ranks"] == 2 and len(lab) == 40 and len(set(lab[:20])) == 1 and len(set(lab[20:])) == 1
+          and lab[0] != lab[20], f"edcwrn np 2: {j.get('ranks')} ranks, labels {lab}")
 
 # IDEC on 2 ranks: rank 0 alone writes (one file in a fresh directory), the
 # JSON has the ranks and the byte counts of docs/scaling.md's model

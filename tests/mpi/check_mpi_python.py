@@ -2,8 +2,8 @@
 """The Python binding under mpirun with mpi4py (tests/mpi/meson.build): each
 rank loads its block with deepclust.mpi.load_block, the scikit-learn style
 estimators fit collectively, rank 0's labels_ hold all rows and equal the
-single-process partition (ARI >= 0.99), EDCWRN's defaults (the neighbour
-branch, not distributed) are refused.
+single-process partition (ARI >= 0.99), EDCWRN with its defaults (the
+neighbour branch, weights updated in training) as well as one process.
 Usage: mpirun -np N python3 check_mpi_python.py WORKDIR"""
 import os
 import sys
@@ -53,11 +53,12 @@ for name, est in (("SCDBAS", deepclust.SCDBAS(n_clusters=3, random_state=0, dbas
     est.fit(X)
     check(est.labels_.shape == ((n,) if rank == 0 else (count,)), f"{name}: labels_ shape")
     results[name] = est.labels_
-try:  # the neighbour branch is not distributed: EDCWRN's defaults are refused
-    deepclust.EDCWRN(n_clusters=3, random_state=0, pretrain_steps=10, max_iter=1).fit(X)
-    check(False, "EDCWRN's defaults under MPI should be refused")
-except Exception as e:  # the library's DC_ERR_UNSUPPORTED
-    check("distributed" in str(e) and "neighbors=false" in str(e), f"EDCWRN refused: {e}")
+# EDCWRN's defaults but a small network: data-parallel, neighbours from the global batch
+edcwrn_kw = dict(n_clusters=3, random_state=0, hidden1=16, hidden2=8, hidden3=0, embed_dim=3,
+                 batch_size=90, pretrain_steps=300, max_iter=60)
+est = deepclust.EDCWRN(**edcwrn_kw).fit(X)
+check(est.labels_.shape == ((n,) if rank == 0 else (count,)), "EDCWRN: labels_ shape")
+edcwrn_labels = est.labels_
 check(dmpi.bytes_sent("lloyd") > 0 or comm.size == 1, "byte counters")
 dmpi.set_comm(None)
 if rank == 0:
@@ -70,6 +71,12 @@ if rank == 0:
         ref = cls(**kw).fit(X_all).labels_
         ari = adjusted_rand_score(ref, results[name])
         check(ari >= 0.99, f"{name}: ARI {ari} vs one process")
+    # another SGD trajectory of the same model: as good as one process
+    y = np.arange(900) % 3
+    ari = adjusted_rand_score(y, edcwrn_labels)
+    ari1 = adjusted_rand_score(y, deepclust.EDCWRN(**edcwrn_kw).fit(X_all).labels_)
+    check(ari > 0.5 and abs(ari - ari1) <= 0.05,
+          f"EDCWRN under MPI: ARI {ari} against the blobs, {ari1} in one process")
 res = comm.allreduce(np.array([passed, failed]))
 if rank == 0:
     print(f"{res[0]} passed, {res[1]} failed (over {comm.size} ranks)")

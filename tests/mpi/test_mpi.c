@@ -346,13 +346,6 @@ static void test_kmeans(void) {
     CHECK_MSG(ari > 0.99, "ARI vs the single-process k-means %g", ari);
     CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_WORLD)));
 
-    /* EDCWRN's neighbour branch is not distributed: refused on every rank */
-    dc_solver *e = NULL;
-    CHECK_OK(dc_solver_create(&e, "edcwrn"));
-    dc_solver_set(e, "k", 2);
-    CHECK_STATUS(dc_solver_fit(e, ds), DC_ERR_UNSUPPORTED);
-    CHECK_MSG(strstr(dc_last_error(), "neighbors=false"), "%s", dc_last_error());
-    dc_solver_free(e);
     /* k > n (all ranks agree) */
     dc_solver_set(s, "k", 1e6);
     CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_K_RANGE);
@@ -530,6 +523,11 @@ static uint64_t params_hash(const dc_solver *s, int64_t *count) {
         for (int64_t j = 0; j < c * (int64_t)sizeof(float); j++) h = (h ^ b[j]) * 1099511628211ull;
         *count += c;
     }
+    if (m->weights) { /* EDCWRN's representation weights: not trained by SGD, not counted */
+        const unsigned char *b = (const unsigned char *)m->weights;
+        for (int64_t j = 0; j < m->k * dci_model_dim(m) * (int64_t)sizeof(float); j++)
+            h = (h ^ b[j]) * 1099511628211ull;
+    }
     dc_model_free(m);
     return h;
 }
@@ -537,16 +535,21 @@ static uint64_t params_hash(const dc_solver *s, int64_t *count) {
 /* The single-process fit and the same code on a 1-rank communicator
  * (MPI_COMM_SELF, on every rank): the hooks change nothing. */
 static void test_deep_one_rank(const float *x, int64_t n, int64_t d) {
-    const char *methods[2] = {"idec", "dec"};
-    for (int t = 0; t < 2; t++) {
+    /* EDCWRN with its neighbour branch and weights updated in training
+     * (weighting 1 = true), and with weighting = after (2) */
+    const char *methods[4] = {"idec", "dec", "edcwrn", "edcwrn"};
+    const int weighting[4] = {-1, -1, 1, 2};
+    for (int t = 0; t < 4; t++) {
         dc_dataset *all = NULL;
         CHECK_OK(dc_dataset_create(&all, x, n, d, DC_BORROW));
         CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_SELF)));
         dc_solver *a = small_deep(methods[t], 4, 60);
+        if (weighting[t] >= 0) dc_solver_set(a, "weighting", weighting[t]);
         CHECK_OK(dc_solver_fit(a, all));
         CHECK(stat_of(a, "ranks") == 1);
         CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_NULL)));
         dc_solver *b = small_deep(methods[t], 4, 60);
+        if (weighting[t] >= 0) dc_solver_set(b, "weighting", weighting[t]);
         CHECK_OK(dc_solver_fit(b, all));
         CHECK(dc_solver_stat(b, "ranks", &(double){0}) != DC_OK); /* no communicator */
         int64_t na = 0, nb = 0, ea = 0, eb = 0, la = 0, lb = 0;
@@ -566,17 +569,20 @@ static void test_deep_one_rank(const float *x, int64_t n, int64_t d) {
     CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_WORLD)));
 }
 
-/* IDEC on the blocks of all ranks: ACC within 3 points of one process,
- * the same parameters on every rank, the bytes of the model. */
-static void test_deep_ranks(const float *x, const int32_t *truth, int64_t n, int64_t d,
-                            dc_model **ae) {
+/* A deep method on the blocks of all ranks: ACC within 3 points of one
+ * process, the same parameters on every rank, the bytes of the model
+ * (docs/scaling.md). weighting: -1 the method's default (EDCWRN: true,
+ * weights from every global batch), else EDCWRN's choice index (2 = after). */
+static void deep_ranks(const char *method, int weighting, const float *x, const int32_t *truth,
+                       int64_t n, int64_t d, dc_model **ae) {
     int64_t f, c;
     dc_mpi_block(n, rank, size, &f, &c);
     dc_dataset *ds = NULL;
     CHECK_OK(dc_dataset_create(&ds, x + f * d, c, d, DC_BORROW));
-    dc_solver *s = small_deep("idec", 4, 40);
+    dc_solver *s = small_deep(method, 4, 40);
+    if (weighting >= 0) dc_solver_set(s, "weighting", weighting);
     CHECK_OK(dc_solver_fit(s, ds));
-    CHECK_OK(dc_solver_pretrained(s, ae));
+    if (ae) CHECK_OK(dc_solver_pretrained(s, ae));
     int64_t nl = 0, P = 0;
     int32_t *lab = labels_of(s, &nl);
     CHECK(nl == (rank == 0 ? n : c));
@@ -585,24 +591,35 @@ static void test_deep_ranks(const float *x, const int32_t *truth, int64_t n, int
     uint64_t lo = h, hi = h;
     MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
     MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-    CHECK_MSG(h != 0 && lo == hi, "rank %d: the parameters differ between ranks", rank);
-    /* bytes: (P + 5) x 4 per step in both phases (docs/scaling.md), the
-     * embedding allgather 4 n_l M per use (initial centres, every target
-     * update, the result) */
-    const int64_t M = 4, K = 4, iters = (int64_t)stat_of(s, "iterations");
+    CHECK_MSG(h != 0 && lo == hi, "%s: rank %d: the parameters differ between ranks", method,
+              rank);
+    /* bytes: (P + 5) x 4 per step in both phases; EDCWRN's neighbour branch
+     * adds per step its rows' v_x and e_z (2 M b_r floats, gathered) and the
+     * global batch's e_z gradient (B M, summed), its weights in training the
+     * rows' z (M b_r); the embedding allgathers 4 c M per use (initial
+     * centres, every target update, the result), twice with the branch
+     * (e and e_nb), and the reference set's row hashes 8 c. Batch 200 of
+     * 600 rows: every rank's share b_r = 200 / ranks each step. */
+    const int nb = !strcmp(method, "edcwrn");
+    const int64_t M = 4, K = 4, B = 200, br = B / size, iters = (int64_t)stat_of(s, "iterations");
     const int64_t updates = (int64_t)stat_of(s, "updates");
-    const int64_t P_ae = P - K * M, steps = (int64_t)stat_of(s, "pretrain_steps");
+    /* pre-training: the autoencoder without enc_nb (d-32-16-4) */
+    const int64_t enc = d * 32 + 32 + 32 * 16 + 16 + 16 * M + M, P_ae = P - K * M - (nb ? enc : 0);
+    const int wtrain = nb && weighting != 2; /* EDCWRN's default: weighting = true */
+    const int64_t steps = (int64_t)stat_of(s, "pretrain_steps");
     CHECK(iters == 40 && updates == 4 && steps == 60);
-    CHECK_MSG((int64_t)stat_of(s, "mpi_bytes_train") == (P + DCI_DIST_EXTRA) * 4 * iters,
-              "train bytes %g, model %lld", stat_of(s, "mpi_bytes_train"),
-              (long long)((P + DCI_DIST_EXTRA) * 4 * iters));
-    CHECK(dc_mpi_bytes_sent("train") == (P + DCI_DIST_EXTRA) * 4 * iters);
+    const int64_t per_iter = (P + DCI_DIST_EXTRA) * 4 +
+                             (nb ? 4 * (2 * M * br + B * M + (wtrain ? M * br : 0)) : 0);
+    CHECK_MSG((int64_t)stat_of(s, "mpi_bytes_train") == per_iter * iters,
+              "%s: train bytes %g, model %lld", method, stat_of(s, "mpi_bytes_train"),
+              (long long)(per_iter * iters));
+    CHECK(dc_mpi_bytes_sent("train") == per_iter * iters);
     CHECK_MSG((int64_t)stat_of(s, "mpi_bytes_pretrain") == (P_ae + DCI_DIST_EXTRA) * 4 * steps,
-              "pretrain bytes %g, model %lld", stat_of(s, "mpi_bytes_pretrain"),
+              "%s: pretrain bytes %g, model %lld", method, stat_of(s, "mpi_bytes_pretrain"),
               (long long)((P_ae + DCI_DIST_EXTRA) * 4 * steps));
-    CHECK_MSG((int64_t)stat_of(s, "mpi_bytes_embed") == 4 * c * M * (updates + 2),
-              "embed bytes %g, model %lld", stat_of(s, "mpi_bytes_embed"),
-              (long long)(4 * c * M * (updates + 2)));
+    const int64_t embed = 4 * c * M * (updates + 2) * (nb ? 2 : 1) + (nb ? 8 * c : 0);
+    CHECK_MSG((int64_t)stat_of(s, "mpi_bytes_embed") == embed, "%s: embed bytes %g, model %lld",
+              method, stat_of(s, "mpi_bytes_embed"), (long long)embed);
     dc_solver_free(s);
     /* ACC against one process with the same parameters (rank 0 alone) */
     MPI_Barrier(MPI_COMM_WORLD);
@@ -610,17 +627,18 @@ static void test_deep_ranks(const float *x, const int32_t *truth, int64_t n, int
     if (rank == 0) {
         dc_dataset *all = NULL;
         CHECK_OK(dc_dataset_create(&all, x, n, d, DC_BORROW));
-        dc_solver *p = small_deep("idec", 4, 40);
+        dc_solver *p = small_deep(method, 4, 40);
+        if (weighting >= 0) dc_solver_set(p, "weighting", weighting);
         CHECK_OK(dc_solver_fit(p, all));
         int64_t np_ = 0;
         int32_t *plain = labels_of(p, &np_);
         double acc_d = 0, acc_p = 0;
         dc_metrics_acc(truth, lab, n, &acc_d);
         dc_metrics_acc(truth, plain, n, &acc_p);
-        printf("IDEC %lld x %lld: ACC %.4f on %d ranks, %.4f in one process\n", (long long)n,
-               (long long)d, acc_d, size, acc_p);
-        CHECK_MSG(fabs(acc_d - acc_p) <= 0.03, "ACC %.4f on %d ranks, %.4f in one process",
-                  acc_d, size, acc_p);
+        printf("%s %lld x %lld: ACC %.4f on %d ranks, %.4f in one process\n", method,
+               (long long)n, (long long)d, acc_d, size, acc_p);
+        CHECK_MSG(fabs(acc_d - acc_p) <= 0.03, "%s: ACC %.4f on %d ranks, %.4f in one process",
+                  method, acc_d, size, acc_p);
         CHECK_MSG(acc_p > 0.9, "one process: ACC %.4f (the set is meant to be easy)", acc_p);
         if (size == 1) CHECK(memcmp(lab, plain, sizeof(int32_t) * (size_t)n) == 0);
         free(plain);
@@ -703,7 +721,9 @@ static void test_deep(const char *dir) {
     for (int64_t i = 0; i < n; i++) truth[i] = (int32_t)(i % 4);
     dc_model *ae = NULL;
     test_deep_one_rank(x, n, d);
-    test_deep_ranks(x, truth, n, d, &ae);
+    deep_ranks("idec", -1, x, truth, n, d, &ae);
+    deep_ranks("edcwrn", -1, x, truth, n, d, NULL);
+    deep_ranks("edcwrn", 2, x, truth, n, d, NULL);
     if (ae) test_deep_resume(dir, x, n, d, ae);
     dc_model_free(ae);
     free(truth);
