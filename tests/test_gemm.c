@@ -102,18 +102,28 @@ static void test_products(void) {
 
 /* A network's forward and gradients with bf16 products against the same
  * network in fp32: close (bf16's rounding), not equal. */
+/* The networks of the tests below: 64-48-32-10 on a batch of 40, with an
+ * input x and an output gradient dout. */
+enum { NB = 40 };
+static const int64_t ndims[4] = {64, 48, 32, 10};
+
+static dci_mlp *test_net(float **x, float **dout) {
+    dci_mlp *m = NULL;
+    CHECK_OK(dci_mlp_create(&m, ndims, 4, NB));
+    if (m) dci_mlp_init_uniform(m, &trng);
+    *x = malloc(sizeof(float) * (size_t)(NB * ndims[0]));
+    *dout = malloc(sizeof(float) * (size_t)(NB * ndims[3]));
+    fill(*x, NB * ndims[0]);
+    fill(*dout, NB * ndims[3]);
+    return m;
+}
+
 static void test_network(void) {
     if (!have_bf16()) return;
-    int64_t dims[4] = {64, 48, 32, 10};
-    const int64_t B = 40;
-    dci_mlp *m = NULL;
-    CHECK_OK(dci_mlp_create(&m, dims, 4, B));
-    dci_mlp_init_uniform(m, &trng);
-    float *x = malloc(sizeof(float) * (size_t)(B * dims[0]));
-    float *dout = malloc(sizeof(float) * (size_t)(B * dims[3]));
+    const int64_t *dims = ndims, B = NB;
+    float *x, *dout;
+    dci_mlp *m = test_net(&x, &dout);
     float y32[400], y16[400];
-    fill(x, B * dims[0]);
-    fill(dout, B * dims[3]);
     const int64_t np = dci_mlp_param_count(m);
     float *g32 = malloc(sizeof(float) * (size_t)np);
     for (int pass = 0; pass < 2; pass++) {
@@ -179,14 +189,10 @@ static void test_kept_slots(void) {
  * changed between two steps (the forward must not reuse the old W). */
 static void test_network_kept_copies(void) {
     if (!have_bf16()) return;
-    int64_t dims[4] = {64, 48, 32, 10};
-    const int64_t B = 40;
-    dci_mlp *m = NULL;
-    CHECK_OK(dci_mlp_create(&m, dims, 4, B));
-    dci_mlp_init_uniform(m, &trng);
+    const int64_t *dims = ndims, B = NB;
+    float *x, *dout;
+    dci_mlp *m = test_net(&x, &dout);
     CHECK_OK(dci_mlp_set_bf16(m, 1));
-    float *x = malloc(sizeof(float) * (size_t)(B * dims[0]));
-    float *dout = malloc(sizeof(float) * (size_t)(B * dims[3]));
     float *h[3], *dh[3];
     for (int l = 0; l < 3; l++) {
         h[l] = malloc(sizeof(float) * (size_t)(B * dims[l + 1]));
@@ -194,8 +200,6 @@ static void test_network_kept_copies(void) {
     }
     const int64_t np = dci_mlp_param_count(m);
     float *gref = malloc(sizeof(float) * (size_t)np);
-    fill(x, B * dims[0]);
-    fill(dout, B * dims[3]);
     for (int step = 0; step < 2; step++) {
         /* reference: the layers one by one, every product in scratch copies */
         for (int l = 0; l < 3; l++) {

@@ -254,20 +254,27 @@ dc_status dci_model_set_reference_parts(dc_model *m, const float *e, const float
     return dci_embedding_check(z0, n, M);
 }
 
-dc_status dci_model_set_reference(dc_model *m, const float *x, int64_t n) {
-    if (!m->enc_nb) return dci_fail(DC_ERR_INVALID_ARG, "reference set: no neighbour branch");
+/* The rows' encodings and hashes, then the reference set (z == NULL) or
+ * the inference embedding z from them. */
+static dc_status from_encoding(dc_model *m, const float *x, int64_t n, float *z) {
     const int64_t M = dci_model_dim(m);
     float *e = DCI_NEW_ARRAY(float, n * M, "embedding");
-    float *enb = DCI_NEW_ARRAY(float, n * M, "reference neighbour embedding");
-    uint64_t *h = DCI_NEW_ARRAY(uint64_t, n, "reference hashes");
+    float *enb = DCI_NEW_ARRAY(float, n * M, "neighbour embedding");
+    uint64_t *h = DCI_NEW_ARRAY(uint64_t, n, "row hashes");
     dc_status st = (!e || !enb || !h) ? DC_ERR_NOMEM : DC_OK;
     if (st == DC_OK) {
         dci_model_encode(m, x, n, e, enb);
         dci_model_row_hashes(m, x, n, h);
-        st = dci_model_set_reference_parts(m, e, enb, h, n);
+        st = z ? dci_model_embed_encoded(m, e, enb, h, n, z)
+               : dci_model_set_reference_parts(m, e, enb, h, n);
     }
     dci_free(e), dci_free(enb), dci_free(h);
     return st;
+}
+
+dc_status dci_model_set_reference(dc_model *m, const float *x, int64_t n) {
+    if (!m->enc_nb) return dci_fail(DC_ERR_INVALID_ARG, "reference set: no neighbour branch");
+    return from_encoding(m, x, n, NULL);
 }
 
 /* Neighbours of n query rows (hashes h) among the reference set: the k + 1
@@ -315,7 +322,6 @@ dc_status dci_model_embed_encoded(const dc_model *m, const float *e, const float
 }
 
 dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z) {
-    const int64_t M = dci_model_dim(m);
     if (m->kind == DCI_MODEL_AUTOENCODER) {
         dci_mlp_apply(m->enc, x, n, z);
         return DC_OK;
@@ -325,19 +331,7 @@ dc_status dci_model_embed(dc_model *m, const float *x, int64_t n, float *z) {
         dci_model_combine(m, z, NULL, NULL, n, z);
         return DC_OK;
     }
-    float *e = DCI_NEW_ARRAY(float, n * M, "embedding");
-    float *enb = DCI_NEW_ARRAY(float, n * M, "neighbour embedding");
-    uint64_t *h = DCI_NEW_ARRAY(uint64_t, n, "row hashes");
-    dc_status st = (!e || !enb || !h) ? DC_ERR_NOMEM : DC_OK;
-    if (st == DC_OK) {
-        dci_model_encode(m, x, n, e, enb);
-        dci_model_row_hashes(m, x, n, h);
-        st = dci_model_embed_encoded(m, e, enb, h, n, z);
-    }
-    dci_free(e);
-    dci_free(enb);
-    dci_free(h);
-    return st;
+    return from_encoding(m, x, n, z);
 }
 
 dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *q,
