@@ -1746,7 +1746,7 @@ static void test_pretrain_divergence(const blobs *bl) {
 /* gemm_precision = bf16: the same fit with bf16 products reaches the fp32
  * fit's quality on the blobs (not its numbers: the products differ), for
  * each method; where the build or the CPU has none, the fit is refused
- * with DC_ERR_UNSUPPORTED naming the parameter. */
+ * with DC_ERR_UNSUPPORTED naming the parameter, and auto runs fp32. */
 static void test_gemm_bf16(const blobs *bl) {
     const char *methods[] = {"edcwrn", "idec", "dec"};
     for (int i = 0; i < 3; i++) {
@@ -1756,6 +1756,14 @@ static void test_gemm_bf16(const blobs *bl) {
         if (dci_gemm_bf16_check() != DC_OK) {
             CHECK_STATUS(st, DC_ERR_UNSUPPORTED);
             CHECK_MSG(strstr(dc_last_error(), "gemm_precision"), "%s", dc_last_error());
+            dc_solver_free(s);
+            /* auto falls back to fp32 */
+            s = small_solver(methods[i], bl->k, 1);
+            CHECK_OK(dc_solver_set_str(s, "gemm_precision", "auto"));
+            CHECK_OK(dc_solver_fit(s, bl->ds));
+            double v = -1;
+            CHECK_OK(dc_solver_stat(s, "bf16_pretrain", &v));
+            CHECK(v == 0);
             dc_solver_free(s);
             continue;
         }
@@ -1771,7 +1779,24 @@ static void test_gemm_bf16(const blobs *bl) {
         CHECK_OK(dc_solver_stat(s32, "pretrain_loss", &loss32));
         CHECK_MSG(loss != loss32 && fabs(loss - loss32) < 0.1 * loss32,
                   "%s: pre-training loss %g with bf16, %g with fp32", methods[i], loss, loss32);
+        /* auto: the bf16 pre-training (its loss, to the bit), an fp32
+         * clustering phase; the statistics say which ran where */
+        dc_solver *sa = small_solver(methods[i], bl->k, 1);
+        CHECK_OK(dc_solver_set_str(sa, "gemm_precision", "auto"));
+        CHECK_OK(dc_solver_fit(sa, bl->ds));
+        double lossa = 0, v[6] = {0};
+        CHECK_OK(dc_solver_stat(sa, "pretrain_loss", &lossa));
+        CHECK_MSG(lossa == loss, "%s auto: pre-training loss %g, bf16's %g", methods[i], lossa, loss);
+        const dc_solver *ss[3] = {s, s32, sa};
+        for (int j = 0; j < 3; j++) {
+            CHECK_OK(dc_solver_stat(ss[j], "bf16_pretrain", &v[2 * j]));
+            CHECK_OK(dc_solver_stat(ss[j], "bf16_cluster", &v[2 * j + 1]));
+        }
+        CHECK_MSG(v[0] == 1 && v[1] == 1 && v[2] == 0 && v[3] == 0 && v[4] == 1 && v[5] == 0,
+                  "%s: bf16 pre-training / clustering %g %g, fp32 %g %g, auto %g %g", methods[i],
+                  v[0], v[1], v[2], v[3], v[4], v[5]);
         free(l);
+        dc_solver_free(sa);
         dc_solver_free(s32);
         dc_solver_free(s);
     }

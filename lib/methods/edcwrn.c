@@ -32,6 +32,7 @@
 #include "deepclust/metrics.h"
 #include "deepclust/model.h"
 #include "methods/method.h"
+#include "nn/gemm.h"
 #include "nn/pretrain.h"
 #ifdef DCI_HAVE_MPI
 #include "mpi/comm.h"
@@ -111,10 +112,13 @@
                 "initial centres: k-means on the pre-trained embedding z (n_init restarts; "  \
                 "DEC, IDEC and the authors), or the means of z over the clusters of "       \
                 "spectral clustering on z (its kNN graph, as the njw method)", DEEP_FIELD(init)}
-#define P_GEMM {"gemm_precision", DC_PARAM_CHOICE, 0, 0, 1, DCI_CLOSED, "fp32|bf16", \
-               "precision of the networks' matrix products in both phases: fp32, or bf16 "    \
-               "inputs with fp32 sums (about twice as fast; needs a build with oneDNN and a " \
-               "CPU with AVX512_BF16 or AMX); weights and updates stay fp32", DEEP_FIELD(gemm_bf16)}
+#define P_GEMM {"gemm_precision", DC_PARAM_CHOICE, DCI_GEMM_FP32, 0, 2, DCI_CLOSED,            \
+               "fp32|bf16|auto",                                                              \
+               "precision of the networks' matrix products: fp32; bf16 inputs with fp32 sums " \
+               "in both phases (about twice as fast; needs a build with oneDNN and a CPU "    \
+               "with AVX512_BF16 or AMX); auto: bf16 in pre-training where available, fp32 "  \
+               "in the clustering phase. Weights and updates stay fp32",                      \
+               DEEP_FIELD(gemm_precision)}
 #define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                  "divide the data by a power of two near their 99th percentile of |x| (1 for " \
                  "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
@@ -208,10 +212,19 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     dci_autoencoder ae;
     DCI_TRY(dci_autoencoder_create(&ae, dims, n_dims, c->seed, B));
     dc_status st = DC_OK;
-    if (c->gemm_bf16 && ((st = dci_mlp_set_bf16(ae.enc, 1)) != DC_OK ||
-                         (st = dci_mlp_set_bf16(ae.dec, 1)) != DC_OK))
+    if (c->gemm_precision == DCI_GEMM_BF16 &&
+        ((st = dci_mlp_set_bf16(ae.enc, 1)) != DC_OK || (st = dci_mlp_set_bf16(ae.dec, 1)) != DC_OK))
         st = dci_context(st, "%s: gemm_precision = bf16", dci_deep_method_name(c->method));
     if (dist) st = dist->agree(dist, st, "gemm_precision"); /* every rank, or none, goes on */
+    if (st == DC_OK && c->gemm_precision == DCI_GEMM_AUTO) {
+        /* bf16 where every rank has it (one update for all), else fp32 */
+        dc_status have = dci_gemm_bf16_check();
+        if (have == DC_OK && (have = dci_mlp_set_bf16(ae.enc, 1)) == DC_OK)
+            have = dci_mlp_set_bf16(ae.dec, 1);
+        if (dist) have = dist->agree(dist, have, "gemm_precision = auto");
+        if (have != DC_OK) dci_mlp_set_bf16(ae.enc, 0), dci_mlp_set_bf16(ae.dec, 0);
+    }
+    if (st == DC_OK) st = dci_solver_put_stat(s, "bf16_pretrain", dci_mlp_bf16(ae.enc));
     const dci_augment_ranges ranges = dci_deep_augment_ranges(c, 1);
     dci_pretrain_opts o = dci_pretrain_opts_default();
     o.steps = dci_deep_pretrain_steps(c, n);
@@ -411,6 +424,7 @@ static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t 
     DCI_TRY(dci_solver_put_stat(s, "pretrain_restarts", restarts[0]));
     DCI_TRY(dci_solver_put_stat(s, "cluster_restarts", restarts[1]));
     DCI_TRY(dci_solver_put_stat(s, "input_scale", t->m->input_scale));
+    DCI_TRY(dci_solver_put_stat(s, "bf16_cluster", dci_mlp_bf16(t->m->enc)));
     DCI_TRY(dci_solver_put_stat(s, "lr", t->cfg.lr));
     if (pretrain_steps > 0) {
         DCI_TRY(dci_solver_put_stat(s, "pretrain_steps", (double)pretrain_steps));

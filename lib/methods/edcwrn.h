@@ -29,6 +29,9 @@ enum { DCI_WNORM_SUM = 0, DCI_WNORM_MEAN = 1 };
 enum { DCI_WEIGHTING_OFF = 0, DCI_WEIGHTING_ON = 1, DCI_WEIGHTING_AFTER = 2 };
 enum { DCI_PRESET_DEFAULT = 0, DCI_PRESET_AUTHORS = 1 };
 enum { DCI_AUGMENT_OFF = 0, DCI_AUGMENT_ON = 1, DCI_AUGMENT_AUTO = 2 };
+/* gemm_precision: auto = bf16 in pre-training where this build and CPU
+ * have bf16 products (dci_gemm_bf16_check), fp32 in the clustering phase. */
+enum { DCI_GEMM_FP32 = 0, DCI_GEMM_BF16 = 1, DCI_GEMM_AUTO = 2 };
 /* Initial centres: k-means on z, or means of z over spectral clusters. */
 enum { DCI_INIT_KMEANS = 0, DCI_INIT_SPECTRAL = 1 };
 
@@ -49,7 +52,7 @@ typedef struct dci_deep_cfg {
     int augment_fill;     /* dci_fill of both phases' augmentation */
     int init;             /* DCI_INIT_*: the initial centres */
     int scale_input;      /* divide the data by dci_input_scale's power of two */
-    int gemm_bf16;        /* products with bf16 inputs (nn/gemm.h) in both phases */
+    int gemm_precision;   /* DCI_GEMM_*: the products' precision (nn/gemm.h) */
     int pretrain_adam, pretrain_cosine; /* pre-training: Adam instead of SGD; cosine lr */
     int weighting_scale;  /* DCI_WSCALE_*: dispersions of Eq. 15 on the raw or standardised z */
     int weighting_norm;   /* DCI_WNORM_*: the kernel uses w (rows sum to 1) or M w (mean 1) */

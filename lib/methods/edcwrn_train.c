@@ -129,7 +129,7 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
     dci_mlp_copy_params(m->enc, ae->enc);
     if (m->enc_nb) dci_mlp_copy_params(m->enc_nb, ae->enc);
     if (m->dec) dci_mlp_copy_params(m->dec, ae->dec);
-    if (cfg->gemm_bf16) {
+    if (cfg->gemm_precision == DCI_GEMM_BF16) {
         dci_mlp *nets[3] = {m->enc, m->enc_nb, m->dec};
         for (int i = 0; i < 3 && st == DC_OK; i++)
             if (nets[i]) st = dci_mlp_set_bf16(nets[i], 1);

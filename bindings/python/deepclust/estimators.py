@@ -589,10 +589,11 @@ _DEEP_DOC = """
     or (H, W, C) is given; True needs it); pretrain_zoom: zoom range z of
     the pre-training augmentation (scales in [1 - z, 1 + z]); augment_fill:
     what augmented images show outside the image ("nearest" edge pixel or
-    "zero"). gemm_precision: "fp32", or "bf16" (the networks' matrix
-    products with bfloat16 inputs and fp32 sums, about twice as fast; needs
-    a library built with oneDNN and a CPU with AVX512_BF16 or AMX, else the
-    fit raises). random_state: None (a fresh seed per fit), an int, a
+    "zero"). gemm_precision: "fp32", "bf16" (the networks' matrix
+    products with bfloat16 inputs and fp32 sums in both phases, about twice
+    as fast; needs a library built with oneDNN and a CPU with AVX512_BF16 or
+    AMX, else the fit raises) or "auto" (bf16 in pre-training where
+    available, fp32 in the clustering phase). random_state: None (a fresh seed per fit), an int, a
     RandomState or a Generator.
 
     pretrained: a pre-trained autoencoder (deepclust.Model, e.g. another
