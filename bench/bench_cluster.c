@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
     cfg.k = 10;
     cfg.batch = batch;
     cfg.n_init = 1; /* k-means only gives the centres a sensible start here */
-    cfg.gemm_bf16 = bf16;
+    cfg.gemm_precision = bf16 ? DCI_GEMM_BF16 : DCI_GEMM_FP32;
 
     dci_rng r;
     dci_rng_init(&r, 1, DCI_STREAM_TEST);
