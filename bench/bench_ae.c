@@ -13,6 +13,7 @@
 
 #include "core/rng.h"
 #include "core/util.h"
+#include "nn/gemm.h"
 #include "nn/augment.h"
 #include "nn/autoencoder.h"
 #include "nn/sgd.h"
@@ -80,6 +81,7 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < batch; i++) idx[i] = batch - 1 - i;
 
     double ta = 0, tf = 0, tb = 0, ts = 0, loss = 0;
+    const int held = bf16 ? dci_gemm_bf16_phase_begin() : 0; /* as the fit's bf16 phases */
     for (int s = -3; s < steps; s++) { /* 3 warm-up steps */
         double tg0 = dci_now();
         dci_gather_batch(data, d, idx, batch, x, aug ? &shape : NULL, NULL, &ra);
@@ -94,6 +96,7 @@ int main(int argc, char **argv) {
         double t3 = dci_now();
         if (s >= 0) ta += t0 - tg0, tf += t1 - t0, tb += t2 - t1, ts += t3 - t2;
     }
+    dci_gemm_bf16_phase_end(held);
     double total = ta + tf + tb + ts;
     double tg = gemm_only(dims, nd, batch, steps);
     double flops = 0;

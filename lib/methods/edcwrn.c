@@ -116,8 +116,8 @@
                "fp32|bf16|auto",                                                              \
                "precision of the networks' matrix products: fp32; bf16 inputs with fp32 sums " \
                "in both phases (about twice as fast; needs a build with oneDNN and a CPU "    \
-               "with AVX512_BF16 or AMX); auto: bf16 in pre-training where available, fp32 "  \
-               "in the clustering phase. Weights and updates stay fp32",                      \
+               "with AVX512_BF16 or AMX); auto: fp32 in pre-training, bf16 in the "          \
+               "clustering phase where available. Weights and updates stay fp32",             \
                DEEP_FIELD(gemm_precision)}
 #define P_SCALE {"scale_input", DC_PARAM_BOOL, 1, 0, 1, DCI_CLOSED, NULL, \
                  "divide the data by a power of two near their 99th percentile of |x| (1 for " \
@@ -216,14 +216,6 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
         ((st = dci_mlp_set_bf16(ae.enc, 1)) != DC_OK || (st = dci_mlp_set_bf16(ae.dec, 1)) != DC_OK))
         st = dci_context(st, "%s: gemm_precision = bf16", dci_deep_method_name(c->method));
     if (dist) st = dist->agree(dist, st, "gemm_precision"); /* every rank, or none, goes on */
-    if (st == DC_OK && c->gemm_precision == DCI_GEMM_AUTO) {
-        /* bf16 where every rank has it (one update for all), else fp32 */
-        dc_status have = dci_gemm_bf16_check();
-        if (have == DC_OK && (have = dci_mlp_set_bf16(ae.enc, 1)) == DC_OK)
-            have = dci_mlp_set_bf16(ae.dec, 1);
-        if (dist) have = dist->agree(dist, have, "gemm_precision = auto");
-        if (have != DC_OK) dci_mlp_set_bf16(ae.enc, 0), dci_mlp_set_bf16(ae.dec, 0);
-    }
     if (st == DC_OK) st = dci_solver_put_stat(s, "bf16_pretrain", dci_mlp_bf16(ae.enc));
     const dci_augment_ranges ranges = dci_deep_augment_ranges(c, 1);
     dci_pretrain_opts o = dci_pretrain_opts_default();
@@ -246,7 +238,11 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
         o.batch = dist->bl;
         o.dist = dist;
     }
-    if (st == DC_OK) st = dci_pretrain(&ae, x, dist ? dist->nl : n, d, &o, &loss);
+    if (st == DC_OK) {
+        const int held = dci_mlp_bf16(ae.enc) ? dci_gemm_bf16_phase_begin() : 0;
+        st = dci_pretrain(&ae, x, dist ? dist->nl : n, d, &o, &loss);
+        dci_gemm_bf16_phase_end(held);
+    }
     if (dist) st = dist->agree(dist, st, "pre-training");
     if (st == DC_OK)
         st = dci_model_new(out, DCI_MODEL_AUTOENCODER, dci_deep_method_name(c->method), dims, n_dims, B, 0,
@@ -319,6 +315,16 @@ static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, 
 }
 
 /* ---- fit ---- */
+
+/* The clustering loop, with OpenBLAS single-threaded when its networks run
+ * bf16 products (nn/gemm.h). */
+static dc_status train_loop(dc_solver *s, const char *path, dci_deep_train *t, const dc_model *ae,
+                            const float *x, int resumed, uint64_t crc) {
+    const int held = dci_mlp_bf16(t->m->enc) ? dci_gemm_bf16_phase_begin() : 0;
+    const dc_status st = dci_deep_train_loop(s, path, t, ae, x, resumed, crc);
+    dci_gemm_bf16_phase_end(held);
+    return st;
+}
 
 /* The model's reference set and inference embedding z of all rows, on
  * every rank, from the gathered encodings of the blocks: what one process
@@ -531,7 +537,7 @@ static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method meth
         uint64_t crc = 0;
         if (state->checkpoint_path && t->cfg.checkpoint_every > 0)
             st = dci_deep_data_crc_all(dist, x_raw, nl, d, &crc);
-        if (st == DC_OK) st = dci_deep_train_loop(s, state->checkpoint_path, t, ae, x, resumed, crc);
+        if (st == DC_OK) st = train_loop(s, state->checkpoint_path, t, ae, x, resumed, crc);
         /* A divergence of the clustering phase: once, the phase starts
          * again from the autoencoder at half the learning rate. */
         if (st == DC_ERR_NUMERIC && !resumed) {
@@ -551,7 +557,7 @@ static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method meth
                 t->seconds_pretrain = seconds_pretrain;
                 st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
             }
-            if (st == DC_OK) st = dci_deep_train_loop(s, state->checkpoint_path, t, ae, x, resumed, crc);
+            if (st == DC_OK) st = train_loop(s, state->checkpoint_path, t, ae, x, resumed, crc);
             if (st == DC_ERR_NUMERIC) {
                 snprintf(detail, sizeof detail, "%s", dc_last_error());
                 st = dci_fail(st, "%s: the clustering phase diverged twice, at learning rates %g "

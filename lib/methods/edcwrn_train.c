@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "graph/knn.h"
+#include "nn/gemm.h"
 #include "methods/method.h"
 #include "nn/autoencoder.h"
 
@@ -129,10 +130,18 @@ dc_status dci_deep_train_create(dci_deep_train **out, const dci_deep_cfg *cfg, c
     dci_mlp_copy_params(m->enc, ae->enc);
     if (m->enc_nb) dci_mlp_copy_params(m->enc_nb, ae->enc);
     if (m->dec) dci_mlp_copy_params(m->dec, ae->dec);
-    if (cfg->gemm_precision == DCI_GEMM_BF16) {
+    /* auto: bf16 where available, else fp32 (each rank alone decides: the
+     * allreduced update keeps the weights equal whatever the products) */
+    const int auto_bf16 = cfg->gemm_precision == DCI_GEMM_AUTO && dci_gemm_bf16_check() == DC_OK;
+    if (cfg->gemm_precision == DCI_GEMM_BF16 || auto_bf16) {
         dci_mlp *nets[3] = {m->enc, m->enc_nb, m->dec};
         for (int i = 0; i < 3 && st == DC_OK; i++)
             if (nets[i]) st = dci_mlp_set_bf16(nets[i], 1);
+        if (st != DC_OK && auto_bf16) {
+            for (int i = 0; i < 3; i++)
+                if (nets[i]) dci_mlp_set_bf16(nets[i], 0);
+            st = DC_OK;
+        }
         if (st != DC_OK) {
             st = dci_context(st, "%s: gemm_precision = bf16", dci_deep_method_name(cfg->method));
             goto fail;

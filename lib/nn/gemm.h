@@ -50,4 +50,14 @@ void dci_gemm_kept(dci_gemm_bf16 *g, int a_slot, int a_reuse, int b_slot, int b_
  * OpenBLAS's; no effect without oneDNN. */
 void dci_gemm_set_threads(int n);
 
+/* Around a phase whose networks run bf16 products: their GEMMs run on
+ * OpenMP's threads, and OpenBLAS's own threads (still used for the small
+ * products elsewhere) would compete with them for the cores -- an EDCWRN
+ * iteration took 40.4 ms with both at 2 threads, 25.7 ms with OpenBLAS at
+ * 1 (docs/benchmarks.md). So OpenBLAS runs single-threaded for the phase,
+ * OpenMP and dci_parallel_for keep the thread count. begin returns what end
+ * restores. */
+int dci_gemm_bf16_phase_begin(void);
+void dci_gemm_bf16_phase_end(int saved);
+
 #endif

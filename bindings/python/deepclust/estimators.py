@@ -592,8 +592,8 @@ _DEEP_DOC = """
     "zero"). gemm_precision: "fp32", "bf16" (the networks' matrix
     products with bfloat16 inputs and fp32 sums in both phases, about twice
     as fast; needs a library built with oneDNN and a CPU with AVX512_BF16 or
-    AMX, else the fit raises) or "auto" (bf16 in pre-training where
-    available, fp32 in the clustering phase). random_state: None (a fresh seed per fit), an int, a
+    AMX, else the fit raises) or "auto" (fp32 in pre-training, bf16 in the
+    clustering phase where available). random_state: None (a fresh seed per fit), an int, a
     RandomState or a Generator.
 
     pretrained: a pre-trained autoencoder (deepclust.Model, e.g. another
