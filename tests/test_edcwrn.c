@@ -1774,6 +1774,7 @@ static void test_gemm_bf16(const blobs *bl) {
         CHECK_MSG(acc >= 0.95, "%s with bf16 products: ACC %.4f", methods[i], acc);
         CHECK_OK(dc_solver_stat(s, "pretrain_loss", &loss));
         dc_solver *s32 = small_solver(methods[i], bl->k, 1);
+        CHECK_OK(dc_solver_set_str(s32, "gemm_precision", "fp32"));
         CHECK_OK(dc_solver_fit(s32, bl->ds));
         double loss32 = 0;
         CHECK_OK(dc_solver_stat(s32, "pretrain_loss", &loss32));

@@ -112,7 +112,7 @@
                 "initial centres: k-means on the pre-trained embedding z (n_init restarts; "  \
                 "DEC, IDEC and the authors), or the means of z over the clusters of "       \
                 "spectral clustering on z (its kNN graph, as the njw method)", DEEP_FIELD(init)}
-#define P_GEMM {"gemm_precision", DC_PARAM_CHOICE, DCI_GEMM_FP32, 0, 2, DCI_CLOSED,            \
+#define P_GEMM {"gemm_precision", DC_PARAM_CHOICE, DCI_GEMM_AUTO, 0, 2, DCI_CLOSED,            \
                "fp32|bf16|auto",                                                              \
                "precision of the networks' matrix products: fp32; bf16 inputs with fp32 sums " \
                "in both phases (about twice as fast; needs a build with oneDNN and a CPU "    \

@@ -828,7 +828,7 @@ class EDCWRN(_DeepEstimator):
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
                  lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="fp32", scale_input=True, image_shape=None, pretrained=None,
+                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="auto", scale_input=True, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -848,7 +848,7 @@ class IDEC(_DeepEstimator):
                  pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
                  max_iter=8000, n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="fp32", scale_input=True, image_shape=None, pretrained=None,
+                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="auto", scale_input=True, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -869,7 +869,7 @@ class DEC(_DeepEstimator):
                  pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
                  lr=0.01, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
                  n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="fp32", scale_input=True, image_shape=None, pretrained=None, checkpoint=None,
+                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="auto", scale_input=True, image_shape=None, pretrained=None, checkpoint=None,
                  checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
