@@ -190,6 +190,7 @@ static void test_composed_gradient(dci_deep_method method) {
     cfg.embed_dim = 3;
     cfg.lambda = 0.5; /* large enough for L_c to matter in every gradient */
     cfg.neighbors_k = 3;
+    cfg.gemm_precision = DCI_GEMM_FP32; /* finite differences need fp32 products */
     dc_model *ae = random_autoencoder(dims, 4, b);
     dci_deep_train *t = NULL;
     CHECK_OK(dci_deep_train_create(&t, &cfg, ae, b, NULL));
@@ -1360,6 +1361,9 @@ static void test_spectral_init(const blobs *bl) {
         const int64_t seed = run % 3;
         dc_solver *s = small_solver(run < 3 ? "idec" : "edcwrn", bl->k, seed);
         CHECK_OK(dc_solver_set(s, "max_iter", 0));
+        /* the output embedding is fp32 (what the model predicts): so must be
+         * the one the centres came from */
+        CHECK_OK(dc_solver_set_str(s, "gemm_precision", "fp32"));
         CHECK_OK(dc_solver_fit(s, bl->ds));
         int64_t n = 0, M = 0, K = 0, c = 0;
         float *z = output_of(s, "embedding", &n, &M);

@@ -355,6 +355,12 @@ static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
     float *q = DCI_NEW_ARRAY(float, n * K, "soft assignment");
     int32_t *labels = DCI_NEW_ARRAY(int32_t, n, "labels");
     dc_status st = (!z || !q || !labels) ? DC_ERR_NOMEM : DC_OK;
+    /* The fit's results are what the model predicts, and a model predicts
+     * with fp32 products (a bf16 clustering phase trained it). */
+    if (st == DC_OK) st = dci_solver_put_stat(s, "bf16_cluster", dci_mlp_bf16(t->m->enc));
+    dci_mlp *nets[3] = {t->m->enc, t->m->enc_nb, t->m->dec};
+    for (int i = 0; i < 3; i++)
+        if (nets[i]) dci_mlp_set_bf16(nets[i], 0);
     /* The training rows become the neighbour branch's reference set, so
      * that predict finds a row's neighbours among them (deep_model.h). */
     if (st == DC_OK && t->m->enc_nb && !t->dist) st = dci_model_set_reference(t->m, x, n);
@@ -430,7 +436,6 @@ static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t 
     DCI_TRY(dci_solver_put_stat(s, "pretrain_restarts", restarts[0]));
     DCI_TRY(dci_solver_put_stat(s, "cluster_restarts", restarts[1]));
     DCI_TRY(dci_solver_put_stat(s, "input_scale", t->m->input_scale));
-    DCI_TRY(dci_solver_put_stat(s, "bf16_cluster", dci_mlp_bf16(t->m->enc)));
     DCI_TRY(dci_solver_put_stat(s, "lr", t->cfg.lr));
     if (pretrain_steps > 0) {
         DCI_TRY(dci_solver_put_stat(s, "pretrain_steps", (double)pretrain_steps));
