@@ -11,7 +11,7 @@
 
 int dci_gemm_bf16_phase_begin(void) {
     const int n = openblas_get_num_threads();
-    dci_parallel_hold_threads(n);
+    dci_parallel_hold_threads(1);
     dci_gemm_set_threads(n);
     openblas_set_num_threads(1);
     return n;

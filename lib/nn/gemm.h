@@ -52,10 +52,11 @@ void dci_gemm_set_threads(int n);
 
 /* Around a phase whose networks run bf16 products: their GEMMs run on
  * OpenMP's threads, and OpenBLAS's own threads (still used for the small
- * products elsewhere) would compete with them for the cores -- an EDCWRN
- * iteration took 40.4 ms with both at 2 threads, 25.7 ms with OpenBLAS at
- * 1 (docs/benchmarks.md). So OpenBLAS runs single-threaded for the phase,
- * OpenMP and dci_parallel_for keep the thread count. begin returns what end
+ * products elsewhere) and dci_parallel_for's would compete with them for
+ * the cores -- an EDCWRN iteration took 40.4 ms with all at 2 threads,
+ * 28.9 ms with OpenBLAS at 1, 25.6-30.5 ms with the element-wise loops at
+ * 1 too (docs/benchmarks.md). So for the phase OpenMP takes the thread
+ * count and the rest runs single-threaded. begin returns what end
  * restores. */
 int dci_gemm_bf16_phase_begin(void);
 void dci_gemm_bf16_phase_end(int saved);
