@@ -75,12 +75,8 @@ __attribute__((destructor)) static void stop_pool(void) {
     pool.started = 0;
 }
 
-static int held_threads;
-
-void dci_parallel_hold_threads(int n) { held_threads = n > 0 ? n : 0; }
-
 int dci_parallel_threads(void) {
-    int t = held_threads > 0 ? held_threads : openblas_get_num_threads();
+    int t = openblas_get_num_threads();
     return t < 1 ? 1 : (t > DCI_PARALLEL_MAX ? DCI_PARALLEL_MAX : t);
 }
 

@@ -32,8 +32,4 @@ void dci_parallel_for(int64_t n, int64_t min_chunk, dci_range_fn fn, void *ctx);
 #define DCI_PARALLEL_MAX 64
 int dci_parallel_threads(void);
 
-/* n > 0: use n threads whatever OpenBLAS's count (a bf16 phase holds 1:
- * nn/gemm.h); 0: follow OpenBLAS again. */
-void dci_parallel_hold_threads(int n);
-
 #endif

@@ -14,9 +14,9 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "graph/knn.h"
-#include "nn/gemm.h"
 #include "methods/method.h"
 #include "nn/autoencoder.h"
+#include "nn/gemm.h"
 
 const char *dci_deep_method_name(dci_deep_method method) {
     static const char *const names[] = {"edcwrn", "idec", "dec"};

@@ -20,6 +20,11 @@ typedef struct deep_mpi {
     int64_t base[DCI_PH_COUNT];
 } deep_mpi;
 
+/* Rank r's rows in the global batch of step it. */
+static int64_t share_at(const deep_mpi *g, int r, int64_t it) {
+    return dci_dist_batch_at(g->rows[r], g->share[r], it);
+}
+
 static dc_status plan(dci_dist *d, int64_t batch) {
     deep_mpi *g = (deep_mpi *)d;
     for (int r = 0; r < d->size; r++) {
@@ -56,7 +61,7 @@ static dc_status step(dci_dist *d, dci_sgd *s, int64_t it, int64_t b, int phase,
                               "gradient buffer"));
     }
     int64_t total = 0;
-    for (int r = 0; r < d->size; r++) total += dci_dist_batch_at(g->rows[r], g->share[r], it);
+    for (int r = 0; r < d->size; r++) total += share_at(g, r, it);
     float *buf = g->buf;
     const int64_t count = len;
     memset(buf, 0, (size_t)count * sizeof *buf);
@@ -121,7 +126,7 @@ static void batch_rows(const dci_dist *d, int64_t it, int64_t *off, int64_t *tot
     const deep_mpi *g = (const deep_mpi *)d;
     *off = *total = 0;
     for (int r = 0; r < d->size; r++) {
-        const int64_t b = dci_dist_batch_at(g->rows[r], g->share[r], it);
+        const int64_t b = share_at(g, r, it);
         if (r < d->rank) *off += b;
         *total += b;
     }
@@ -131,7 +136,7 @@ static dc_status batch_gather(dci_dist *d, int64_t it, float *all, int64_t cols,
                               const char *what) {
     deep_mpi *g = (deep_mpi *)d;
     for (int r = 0; r < d->size; r++)
-        g->counts[r] = dci_dist_batch_at(g->rows[r], g->share[r], it) * cols;
+        g->counts[r] = share_at(g, r, it) * cols;
     return dci_mpi_allgatherv_inplace(all, g->counts, MPI_FLOAT, DCI_PH_TRAIN, what);
 }
 

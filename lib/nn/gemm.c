@@ -6,12 +6,11 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/parallel.h"
 #include "core/util.h"
 
 int dci_gemm_bf16_phase_begin(void) {
+    /* dci_parallel_for follows OpenBLAS's count: single-threaded too */
     const int n = openblas_get_num_threads();
-    dci_parallel_hold_threads(1);
     dci_gemm_set_threads(n);
     openblas_set_num_threads(1);
     return n;
@@ -20,7 +19,6 @@ int dci_gemm_bf16_phase_begin(void) {
 void dci_gemm_bf16_phase_end(int saved) {
     if (saved < 1) return;
     openblas_set_num_threads(saved);
-    dci_parallel_hold_threads(0);
 }
 
 static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,

@@ -56,8 +56,8 @@ void dci_gemm_set_threads(int n);
  * the cores -- an EDCWRN iteration took 40.4 ms with all at 2 threads,
  * 28.9 ms with OpenBLAS at 1, 25.6-30.5 ms with the element-wise loops at
  * 1 too (docs/benchmarks.md). So for the phase OpenMP takes the thread
- * count and the rest runs single-threaded. begin returns what end
- * restores. */
+ * count and OpenBLAS runs single-threaded (dci_parallel_for follows its
+ * count: core/parallel.h). begin returns what end restores. */
 int dci_gemm_bf16_phase_begin(void);
 void dci_gemm_bf16_phase_end(int saved);
 
