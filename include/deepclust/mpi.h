@@ -17,10 +17,13 @@
  * improved mode only (dbas_mode "paper": DC_ERR_UNSUPPORTED); the
  * eigensolver is PARPACK whatever "eigensolver" says. IDEC / DEC / EDCWRN:
  * data-parallel training (each rank its share of every batch, one gradient
- * allreduce per step, every rank the same weights and model); EDCWRN only
- * with neighbors=false and weighting false or after (else
- * DC_ERR_UNSUPPORTED); a checkpoint records the rank count and resumes only
- * on as many ranks (else DC_ERR_INVALID_ARG).
+ * allreduce per step, every rank the same weights and model); EDCWRN with
+ * all its options (the neighbour branch finds neighbours in the global
+ * batch; the target updates' global neighbour lists are searched by each
+ * rank for its own rows and allgathered); a checkpoint records the rank
+ * count and resumes only on as many ranks (else DC_ERR_INVALID_ARG); a
+ * cancel on any rank (dc_solver_cancel, a progress callback) stops every
+ * rank at the same clustering iteration, which the checkpoint then keeps.
  * Results depend on the seed and the rank count only; between rank counts
  * they differ by the rounding of the sums' order (the same labels in
  * practice: the tests compare 1, 2 and 4 ranks). The distributed k-means

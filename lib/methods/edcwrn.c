@@ -339,10 +339,16 @@ static dc_status finish_distributed(dci_deep_train *t, const float *x, float *z)
     dc_status st = t->dist->agree(t->dist, h ? DC_OK : DC_ERR_NOMEM, "row hashes");
     if (st == DC_OK) {
         dci_model_row_hashes(t->m, x, t->nl, h + t->row0);
-        st = t->dist->gather_u64_all(t->dist, h, "row hashes");
+        st = t->dist->gather_u64_all(t->dist, h, 1, "row hashes");
     }
     if (st == DC_OK) st = dci_model_set_reference_parts(t->m, t->e, t->e_nb, h, t->n);
-    if (st == DC_OK) st = dci_model_embed_encoded(t->m, t->e, t->e_nb, h, t->n, z);
+    /* Each rank embeds its own rows against the whole reference set, then
+     * the rows are gathered: the search is the costly part, O(n_l n M). */
+    const int64_t off = t->row0 * t->M;
+    if (st == DC_OK)
+        st = dci_model_embed_encoded(t->m, t->e + off, t->e_nb + off, h + t->row0, t->nl, z + off);
+    st = t->dist->agree(t->dist, st, "final embedding");
+    if (st == DC_OK) st = t->dist->gather(t->dist, z, t->M, "final embedding");
     dci_free(h);
     return st;
 }

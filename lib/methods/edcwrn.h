@@ -129,11 +129,9 @@ typedef struct dci_deep_train {
     /* Data-parallel training (nn/dist.h; NULL in one process): x is this
      * rank's block of nl rows from row0, batches are local shares of Bl
      * rows (order, pos, shuffle and aug are this rank's), the whole-set
-     * state above is of all n rows and the same on every rank. held: a
-     * failure to carry into the next step's collective. */
+     * state above is of all n rows and the same on every rank. */
     dci_dist *dist;
     int64_t nl, row0, Bl;
-    dc_status held;
     /* the global batch's rows: [v_x | e_z] for the neighbour branch (B x 2M),
      * z for the weights (B x M) */
     float *bat, *zg;
@@ -187,6 +185,10 @@ dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *x
  * with the current global neighbour lists, recomputes the lists, Q, P, the
  * weights and the labels; sets t->last_change. */
 dc_status dci_deep_update(dci_deep_train *t, const float *x);
+
+/* t->nbr: the kn nearest other rows of every row of t->zall (n x M).
+ * Collective when distributed (each rank searches for its block). */
+dc_status dci_deep_neighbours(dci_deep_train *t);
 
 /* The representation weights w (K x M) of Eq. 15 from n rows of q and z and
  * the current centres (docs/methods.md §1.5; per-dimension standardised dispersions

@@ -90,7 +90,7 @@ dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_f
              * neighbour branch over the global neighbours of z, not 2 enc(x)
              * (10k digits: spectral clusters 0.97 ACC on it, 0.83 on 2 enc(x),
              * whose centres the neighbour-max embedding is offset from). */
-            DCI_TRY(dci_knn_self(t->zall, t->n, t->M, t->kn, t->nbr, NULL));
+            DCI_TRY(dci_deep_neighbours(t));
             dci_model_combine(t->m, t->e, t->e_nb, t->nbr, t->n, t->zall);
             DCI_TRY(dci_embedding_check(t->zall, t->n, t->M));
         }

@@ -81,21 +81,14 @@ dc_status dci_deep_train_loop(dc_solver *s, const char *checkpoint_path, dci_dee
         if ((st = dci_deep_iteration(t, x)) != DC_OK) break;
         st = dci_solver_progress(s, "cluster", (long long)t->iter, (long long)c->max_iter,
                                  (double)t->loss[(t->n_loss - 1) * 3]);
-        if (st != DC_OK && t->dist) {
-            /* Stops every rank at the next step's collective (or the
-             * agreement after the loop): no rank may leave alone. */
-            t->held = st;
-            st = DC_OK;
-            continue;
-        }
+        /* Distributed, a cancel (usually of one rank) stops every rank here,
+         * between two iterations as in one process: the state a checkpoint
+         * holds, so the cancelled fit saves it. One small allreduce an
+         * iteration beside the step's gradient allreduce. */
+        if (t->dist) st = t->dist->agree(t->dist, st, "clustering phase");
         if (st == DC_ERR_CANCELLED && every > 0)
             return save_cancelled(t, ae, checkpoint_path, crc, base + (dci_now() - t0), name);
         if (st != DC_OK) return st;
-    }
-    if (t->dist) {
-        if (st == DC_OK) st = t->held;
-        t->held = DC_OK;
-        st = t->dist->agree(t->dist, st, "clustering phase");
     }
     t->seconds_cluster = base + (dci_now() - t0);
     /* The final state as well (the loop writes before an iteration's work),

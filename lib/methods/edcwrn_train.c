@@ -245,6 +245,25 @@ dc_status dci_deep_encode_all(dci_deep_train *t, const float *x) {
     return DC_OK;
 }
 
+dc_status dci_deep_neighbours(dci_deep_train *t) {
+    const int64_t n = t->n, M = t->M, kn = t->kn;
+    if (!t->dist) return dci_knn_self(t->zall, n, M, kn, t->nbr, NULL);
+    /* Distributed, each rank searches for its own rows against all n (the
+     * search is exact, so these are the single-process lists) and the lists
+     * are allgathered: O(n_l n M) a rank, not O(n^2 M) on every rank. */
+    int64_t *rows = DCI_NEW_ARRAY(int64_t, t->nl, "neighbour search");
+    dc_status st = rows ? DC_OK : DC_ERR_NOMEM;
+    if (st == DC_OK) {
+        for (int64_t i = 0; i < t->nl; i++) rows[i] = t->row0 + i;
+        const dci_knn_args a = {.x = t->zall, .nref = n, .q_rows = rows, .nq = t->nl, .d = M,
+                                .k = kn, .k_out = kn, .idx = t->nbr + t->row0 * kn};
+        st = dci_knn_search(&a);
+    }
+    dci_free(rows);
+    DCI_TRY(t->dist->agree(t->dist, st, "neighbour search"));
+    return t->dist->gather_u64_all(t->dist, (uint64_t *)t->nbr, kn, "neighbours");
+}
+
 static dc_status append_rows(float **buf, int64_t *n, int64_t *cap, const float *row, int cols) {
     if (*n == *cap) {
         int64_t nc = *cap ? 2 * *cap : 256;
@@ -408,7 +427,7 @@ dc_status dci_deep_update(dci_deep_train *t, const float *x) {
     DCI_TRY(dci_deep_encode_all(t, x));
     dci_model_combine(m, t->e, t->e_nb, t->nbr, n, t->zall);
     DCI_TRY(dci_embedding_check(t->zall, n, M));
-    if (t->kn > 0) DCI_TRY(dci_knn_self(t->zall, n, M, t->kn, t->nbr, NULL));
+    if (t->kn > 0) DCI_TRY(dci_deep_neighbours(t));
     const dci_assign_batch all = {m->kernel, t->zall, n, M, m->centers, m->weights, K};
     DCI_TRY(dci_assign_q(&all, t->q));
     DCI_TRY(dci_assign_target(t->q, n, K, t->p));
@@ -451,14 +470,9 @@ dc_status dci_deep_iteration(dci_deep_train *t, const float *x) {
     for (int64_t i = 0; i < b; i++)
         memcpy(t->pb + i * K, p + idx[i] * K, (size_t)K * sizeof *t->pb);
     double parts[3] = {NAN, NAN, NAN};
-    dc_status st = t->held;
-    t->held = DC_OK;
-    /* Distributed, every rank runs the batch (a held failure too): its
-     * collectives must match on all ranks. */
-    if (st == DC_OK || t->dist) {
-        const dc_status sb = dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts);
-        if (st == DC_OK) st = sb;
-    }
+    /* Distributed, a rank whose batch failed still runs the rest of the
+     * step: its collectives must match on all ranks. */
+    dc_status st = dci_deep_batch_loss(t, t->xb, t->xb_nb, b, t->pb, NULL, 1, parts);
     if (!t->dist) DCI_TRY(st);
     dc_model *m = t->m;
     if (m->weights && (st == DC_OK || t->dist)) {

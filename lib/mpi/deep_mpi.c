@@ -118,8 +118,10 @@ static dc_status gather_u64(dci_dist *d, const void *local, int64_t count, void 
     return dci_mpi_gatherv(local, count, MPI_UINT64_T, all, DCI_PH_CKPT, what);
 }
 
-static dc_status gather_u64_all(dci_dist *d, uint64_t *all, const char *what) {
-    return dci_mpi_allgatherv_inplace(all, ((deep_mpi *)d)->rows, MPI_UINT64_T, DCI_PH_EMBED, what);
+static dc_status gather_u64_all(dci_dist *d, uint64_t *all, int64_t cols, const char *what) {
+    deep_mpi *g = (deep_mpi *)d;
+    for (int r = 0; r < d->size; r++) g->counts[r] = g->rows[r] * cols;
+    return dci_mpi_allgatherv_inplace(all, g->counts, MPI_UINT64_T, DCI_PH_EMBED, what);
 }
 
 static void batch_rows(const dci_dist *d, int64_t it, int64_t *off, int64_t *total) {

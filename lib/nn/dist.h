@@ -47,8 +47,8 @@ struct dci_dist {
     /* count 64-bit words of every rank, in rank order, to rank 0's all. */
     dc_status (*gather_u64)(dci_dist *d, const void *local, int64_t count, void *all,
                             const char *what);
-    /* all: n words with this rank's at row0 -> every rank's in place. */
-    dc_status (*gather_u64_all)(dci_dist *d, uint64_t *all, const char *what);
+    /* all: n x cols words with this rank's rows at row0 -> every rank's in place. */
+    dc_status (*gather_u64_all)(dci_dist *d, uint64_t *all, int64_t cols, const char *what);
     /* The global batch of step `step` (every rank's share in rank order):
      * this rank's first row in it and its rows. Local. */
     void (*batch_rows)(const dci_dist *d, int64_t step, int64_t *off, int64_t *total);

@@ -491,6 +491,12 @@ static double stat_of(const dc_solver *s, const char *name) {
     return v;
 }
 
+static double param_of(const dc_solver *s, const char *name) {
+    double v = -1;
+    CHECK_MSG(dc_solver_get(s, name, &v) == DC_OK, "parameter %s missing", name);
+    return v;
+}
+
 static int32_t *labels_of(const dc_solver *s, int64_t *count) {
     int64_t nl = 0;
     dc_solver_labels(s, NULL, 0, &nl);
@@ -598,7 +604,10 @@ static void deep_ranks(const char *method, int weighting, const float *x, const 
      * global batch's e_z gradient (B M, summed), its weights in training the
      * rows' z (M b_r); the embedding allgathers 4 c M per use (initial
      * centres, every target update, the result), twice with the branch
-     * (e and e_nb), and the reference set's row hashes 8 c. Batch 200 of
+     * (e and e_nb), and the reference set's row hashes 8 c; the neighbour
+     * lists of the rank's rows 8 c kn per search (the spectral initial
+     * centres' and every update's) and its rows of the final embedding
+     * 4 c M (each rank searches for its own rows). Batch 200 of
      * 600 rows: every rank's share b_r = 200 / ranks each step. */
     const int nb = !strcmp(method, "edcwrn");
     const int64_t M = 4, K = 4, B = 200, br = B / size, iters = (int64_t)stat_of(s, "iterations");
@@ -617,7 +626,9 @@ static void deep_ranks(const char *method, int weighting, const float *x, const 
     CHECK_MSG((int64_t)stat_of(s, "mpi_bytes_pretrain") == (P_ae + DCI_DIST_EXTRA) * 4 * steps,
               "%s: pretrain bytes %g, model %lld", method, stat_of(s, "mpi_bytes_pretrain"),
               (long long)((P_ae + DCI_DIST_EXTRA) * 4 * steps));
-    const int64_t embed = 4 * c * M * (updates + 2) * (nb ? 2 : 1) + (nb ? 8 * c : 0);
+    const int64_t kn = nb ? (int64_t)param_of(s, "neighbors_k") : 0;
+    const int64_t embed = 4 * c * M * (updates + 2) * (nb ? 2 : 1) +
+                          (nb ? 8 * c + 8 * c * kn * (updates + 1) + 4 * c * M : 0);
     CHECK_MSG((int64_t)stat_of(s, "mpi_bytes_embed") == embed, "%s: embed bytes %g, model %lld",
               method, stat_of(s, "mpi_bytes_embed"), (long long)embed);
     dc_solver_free(s);
@@ -650,8 +661,18 @@ static void deep_ranks(const char *method, int weighting, const float *x, const 
     dc_dataset_free(ds);
 }
 
+/* Cancels the clustering phase at iteration 17 (the progress callback of
+ * the last rank only, as a signal would reach one process). */
+static int cancel_at_17(void *user, const char *phase, long long done, long long total,
+                        double value) {
+    (void)user, (void)total, (void)value;
+    return rank == size - 1 && !strcmp(phase, "cluster") && done == 17;
+}
+
 /* A checkpoint of N ranks: resumed on N it continues the fit exactly;
- * on another count it is refused naming both. */
+ * on another count it is refused naming both. A fit cancelled on one rank
+ * stops on all at the same iteration and saves it: resuming gives the
+ * uninterrupted fit. */
 static void test_deep_resume(const char *dir, const float *x, int64_t n, int64_t d,
                              const dc_model *ae) {
     int64_t f, c;
@@ -679,6 +700,29 @@ static void test_deep_resume(const char *dir, const float *x, int64_t n, int64_t
     CHECK_MSG(nr == nu && nr == (rank == 0 ? n : c) &&
                   memcmp(R, U, sizeof(int32_t) * (size_t)nr) == 0,
               "rank %d: the resumed fit differs from the uninterrupted one", rank);
+    CHECK(stat_of(r, "iterations") == 25);
+    free(R);
+    dc_solver_free(r);
+    /* cancelled on the last rank at iteration 17 (checkpoints every 10) */
+    char ckc[512];
+    snprintf(ckc, sizeof ckc, "%s/deep_cancel_np%d.ckpt", dir, size);
+    dc_solver *cf = small_deep("dec", 4, 25);
+    CHECK_OK(dc_solver_use_pretrained(cf, ae));
+    CHECK_OK(dc_solver_set_checkpoint(cf, ckc, 10));
+    CHECK_OK(dc_solver_set_progress(cf, cancel_at_17, NULL));
+    CHECK_STATUS(dc_solver_fit(cf, ds), DC_ERR_CANCELLED);
+    CHECK_MSG(strstr(dc_last_error(), "at clustering iteration 17"), "rank %d: %s", rank,
+              dc_last_error());
+    dc_solver_free(cf);
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK_OK(dc_solver_create(&r, "dec"));
+    dc_solver_set(r, "max_iter", 25);
+    CHECK_OK(dc_solver_resume(r, ds, ckc));
+    int64_t pr = 0, pu = 0;
+    R = labels_of(r, &nr);
+    CHECK_MSG(nr == nu && memcmp(R, U, sizeof(int32_t) * (size_t)nr) == 0 &&
+                  params_hash(r, &pr) == params_hash(u, &pu) && pr == pu,
+              "rank %d: the fit resumed from the cancel differs from the uninterrupted one", rank);
     CHECK(stat_of(r, "iterations") == 25);
     free(R), free(U);
     dc_solver_free(r);
