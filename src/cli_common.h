@@ -74,6 +74,14 @@ int cli_usage_lib_error(dc_status st, const char *what);
  * On failure *out may hold a partly prepared set: the caller frees it. */
 int cli_load_data(cli_args *a, dc_dataset **out, int normalize);
 
+/* predict's --normalize (opt, may be NULL) for model m: the training
+ * statistics the model records, the data as given ("none"), or the data's
+ * own statistics through `normalize`; *source says which ("model", "none",
+ * "data"). 0, or the exit code after a message. */
+int cli_normalize_for_model(const dc_model *m, dc_dataset *ds, const char *opt,
+                            const char **source,
+                            dc_status (*normalize)(dc_dataset *, dc_normalization));
+
 typedef struct cli_metrics {
     double acc, nmi, nmi_arith, ari, f1;
 } cli_metrics;

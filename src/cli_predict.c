@@ -22,15 +22,18 @@ static double wall_seconds(void) {
  * (no --normalize, or the model's mode); "none" passes the data as given;
  * another mode would feed the model data unlike its training data. Without
  * a record the option normalises with the data's own statistics, as for
- * cluster. *source: "model", "data" or "none". */
-static int normalize_for_model(const dc_model *m, dc_dataset *ds, const char *opt,
-                               const char **source) {
+ * cluster. *source: "model", "data" or "none". normalize: how the data's
+ * own statistics are applied (dc_dataset_normalize; under mpirun the
+ * statistics of all ranks' rows). */
+int cli_normalize_for_model(const dc_model *m, dc_dataset *ds, const char *opt,
+                            const char **source,
+                            dc_status (*normalize)(dc_dataset *, dc_normalization)) {
     dc_normalization want = DC_NORM_NONE, trained = dc_model_normalization(m);
     dc_status st = opt ? dc_normalization_from_name(opt, &want) : DC_OK;
     if (st) return cli_usage_lib_error(st, "--normalize");
     if (trained == DC_NORM_NONE || (opt && want == DC_NORM_NONE)) {
         *source = want == DC_NORM_NONE ? "none" : "data";
-        st = dc_dataset_normalize(ds, want);
+        st = want == DC_NORM_NONE ? DC_OK : normalize(ds, want);
         return st ? cli_lib_error(st, "--normalize") : 0;
     }
     if (opt && want != trained) {
@@ -72,7 +75,7 @@ int cli_predict(cli_args *a, int json) {
         rc = cli_lib_error(st, "--model");
         goto done;
     }
-    if ((rc = normalize_for_model(m, ds, norm, &norm_source))) goto done;
+    if ((rc = cli_normalize_for_model(m, ds, norm, &norm_source, dc_dataset_normalize))) goto done;
     if ((rc = cli_noise_apply(&nz, ds))) goto done;
     int64_t n = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     pred = malloc(sizeof(int32_t) * (size_t)n);

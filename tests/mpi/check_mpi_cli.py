@@ -7,9 +7,10 @@ single-process run (ARI >= 0.99; the whole split: bench/mpi_scaling.sh);
 the bytes each phase sent agree exactly with the model of docs/scaling.md;
 only rank 0 prints (one JSON object, one summary line) and writes; the bad inputs fail
 cleanly: more ranks than rows, a file that differs between ranks, a
-non-distributed command; zscore uses the statistics of all ranks; IDEC on 2
-ranks writes one file from rank 0 and reports the gradient bytes of the
-model (parameters + 5 floats per step).
+non-distributed command, an output naming the input; zscore uses the
+statistics of all ranks; IDEC on 2 ranks writes one file from rank 0 and
+reports the gradient bytes of the model (parameters + 5 floats per step);
+predict on 2 ranks gives one process's labels and embedding.
 Usage: check_mpi_cli.py DEEPCLUST WORKDIR"""
 import gzip
 import json
@@ -219,6 +220,57 @@ if r.returncode == 0 and len(lines) == 1:
           f"idec np 2: embed bytes {j.get('mpi_bytes_embed')}")
     print(f"idec np 2: ACC {j.get('acc', float('nan')):.4f}, train {j['mpi_bytes_train']} B, "
           f"pretrain {j['mpi_bytes_pretrain']} B, embed {j['mpi_bytes_embed']} B")
+
+# predict under mpirun: an EDCWRN model fitted in one process predicts on 2
+# ranks exactly what one process predicts (labels; embedding to float
+# rounding); rank 0 alone writes; --out naming --data is refused on every
+# command and the input is untouched
+pdir = os.path.join(work, "predict_out")
+shutil.rmtree(pdir, ignore_errors=True)
+os.makedirs(pdir)
+model = os.path.join(work, "edcwrn600.dcm")
+with open(os.path.join(work, "fm-labels-idx1-ubyte"), "rb") as f:
+    truth600 = np.frombuffer(f.read()[8:], dtype=np.uint8)[:600].astype(np.int32)
+sub600_y = os.path.join(work, "fm600_y.npy")
+np.save(sub600_y, truth600)
+small = ["--k", "10", "--hidden1", "32", "--hidden2", "16", "--hidden3", "0", "--embed-dim", "5",
+         "--batch", "200", "--pretrain-steps", "30", "--max-iter", "20", "--update-interval", "10",
+         "--n-init", "2"]
+r = subprocess.run([cli, "cluster", "--method", "edcwrn", "--data", sub600, "--normalize", "scale255",
+                    *small, "--save-model", model, "--quiet"], env=env, capture_output=True,
+                   text=True, timeout=300)
+check(r.returncode == 0, f"edcwrn fit for predict: {r.stderr}")
+one_l, one_e = os.path.join(work, "pred1.npy"), os.path.join(work, "emb1.npy")
+r1 = subprocess.run([cli, "predict", "--model", model, "--data", sub600, "--out", one_l,
+                     "--embedding-out", one_e, "--quiet"], env=env, capture_output=True, text=True,
+                    timeout=300)
+check(r1.returncode == 0, f"predict, one process: {r1.stderr}")
+two_l, two_e = os.path.join(pdir, "pred2.npy"), os.path.join(pdir, "emb2.npy")
+r = mpirun(2, ["predict", "--model", model, "--data", sub600, "--labels", sub600_y, "--out", two_l,
+               "--embedding-out", two_e, "--json"])
+check(r.returncode == 0, f"predict np 2: exit {r.returncode}: {r.stderr}")
+if r.returncode == 0 and r1.returncode == 0:
+    j = json.loads(r.stdout)
+    p1, p2 = np.load(one_l), np.load(two_l)
+    e1, e2 = np.load(one_e), np.load(two_e)
+    check(j["ranks"] == 2 and j["n"] == 600 and j["normalization_source"] == "model",
+          f"predict np 2: {j}")
+    check(np.array_equal(p1, p2), f"predict np 2: {np.sum(p1 != p2)} labels differ from one process")
+    check(e2.shape == (600, 5) and np.allclose(e1, e2, rtol=1e-5, atol=1e-5),
+          f"predict np 2: embedding differs by {np.max(np.abs(e1 - e2)) if e2.shape == e1.shape else e2.shape}")
+    check(sorted(os.listdir(pdir)) == ["emb2.npy", "pred2.npy"], f"predict np 2: files {os.listdir(pdir)}")
+    # the metrics rank 0 reports are those of the gathered labels
+    from sklearn.metrics import normalized_mutual_info_score  # noqa: E402
+    check(abs(j["nmi"] - normalized_mutual_info_score(truth600, p2, average_method="geometric")) < 1e-6,
+          f"predict np 2: NMI {j['nmi']} is not the labels'")
+    print(f"predict np 2: ACC {j['acc']:.4f}, labels equal to one process")
+keep = open(sub600, "rb").read()
+for args in (["cluster", "--method", "kmeans", "--data", sub600, "--k", "3", "--out", sub600],
+             ["predict", "--model", model, "--data", sub600, "--embedding-out", sub600]):
+    r = mpirun(2, args)
+    check(r.returncode == 2 and "is the same file as --data" in r.stderr,
+          f"{args[0]} --out = --data under mpirun: exit {r.returncode}: {r.stderr}")
+    check(open(sub600, "rb").read() == keep, f"{args[0]} under mpirun overwrote its --data")
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
