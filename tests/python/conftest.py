@@ -36,6 +36,29 @@ def unit_blobs(n_per=40, k=3, d=6, seed=0):
     return np.ascontiguousarray(x[perm], dtype=np.float32), y[perm]
 
 
+def spread_blobs(n_per=40, k=3, d=4, seed=0, spread=0.5):
+    """(x float32, y): k Gaussian blobs of standard deviation `spread` around
+    centres drawn with standard deviation 6, rows shuffled. The default
+    spread keeps the blobs far apart: every method should find them."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=6.0, size=(k, d))
+    x = np.concatenate([c + spread * rng.normal(size=(n_per, d)) for c in centres])
+    y = np.repeat(np.arange(k), n_per)
+    perm = rng.permutation(len(y))
+    return np.ascontiguousarray(x[perm], dtype=np.float32), y[perm]
+
+
+def rings(n=240, seed=0):
+    """Two concentric rings: k-means cannot separate them, spectral methods can."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0, 2 * np.pi, n)
+    r = np.where(np.arange(n) < n // 2, 1.0, 4.0) + 0.1 * rng.normal(size=n)
+    x = np.stack([r * np.cos(t), r * np.sin(t)], axis=1).astype(np.float32)
+    return x, (np.arange(n) >= n // 2).astype(int)
+
+
 @pytest.fixture(scope="module")
 def cdll():
     """A fresh ctypes.CDLL of $DEEPCLUST_LIBRARY; skips the module when unset."""

@@ -1,9 +1,9 @@
 """Status codes of include/deepclust/status.h and the exceptions raised for them.
 
 The C library pins its status values (they never change between releases), so
-they are written out here; tests/python/test_binding.py checks them against
-the header. Every failing C call raises the DeepClustError subclass of its
-code. Subclasses for bad input also derive from ValueError, as scikit-learn
+they are written out here; tests/python/test_binding_library.py checks them
+against the header. Every failing C call raises the DeepClustError subclass of
+its code. Subclasses for bad input also derive from ValueError, as scikit-learn
 users expect.
 """
 import enum
