@@ -54,7 +54,10 @@ def main():
     rc.finish_run_args(args, "0,1,2", "noise")
     settings = ["none"] + args.levels.split(",")
     methods = args.methods.split(",")
-    config = {k: getattr(args, k) for k in ("smoke", "seeds", "methods", "subset", "levels", "set")}
+    # Only what changes a run's result: the runs are keyed by setting, method
+    # and seed, so a later call with more seeds, methods or levels reuses
+    # the ones it finds (run seed 0 over every setting first, add seeds later).
+    config = {k: getattr(args, k) for k in ("smoke", "subset", "set")}
     store = rc.Store(args.state, config)
     machine = rc.machine()
     base = ["cluster", *rc.fmnist_test_args(args.subset, args.state), "--k", 10,
