@@ -97,8 +97,9 @@ static inline void fuzz_put_u32(uint8_t *p, uint32_t v) {
 /* Model and checkpoint files (docs/formats.md): a 32-byte header with the
  * payload length and two CRC32s. Random mutations would almost never keep
  * them right, so the harness rewrites length and checksums to match the
- * bytes (the checks themselves are covered by tests/test_file_fuzz.c) and
- * the fuzzer reaches the records. Returns a malloc'd copy. */
+ * bytes (the checks themselves are covered by tests/test_file_fuzz_model.c
+ * and test_file_fuzz_checkpoint.c) and the fuzzer reaches the records.
+ * Returns a malloc'd copy. */
 static inline uint8_t *fuzz_sealed_container(const uint8_t *data, size_t size) {
     uint8_t *b = malloc(size ? size : 1);
     fuzz_require(b != NULL, "memory for the container copy");
