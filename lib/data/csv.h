@@ -26,7 +26,8 @@ int dci_csv_content_line(const char *b, const char *e);
 
 /* The delimiter, the header decision and the first row's field count that
  * dci_csv_read finds, from head[0, len): the start of the file up to its
- * second content line (opt->delimiter / opt->header given: used as they are). */
+ * second content line (opt->delimiter / opt->header given: used as they are);
+ * head[len] must be '\0', as for dci_csv_parse_block. */
 dc_status dci_csv_sniff(const char *path, char *head, size_t len, const dc_load_options *opt,
                         char *delim, int *header, int *nfields);
 
@@ -40,7 +41,9 @@ typedef struct dci_csv_block {
     int nfields;
 } dci_csv_block;
 
-/* Parses a block as dci_csv_read does the whole file: opt gives the
+/* Parses a block as dci_csv_read does the whole file; b->buf[b->len] must
+ * be '\0' (the number parsers read until a byte that is not part of a
+ * number). opt gives the
  * delimiter and the header decision of the whole file (a block that does
  * not start the file has no header). */
 dc_status dci_csv_parse_block(const char *path, const dci_csv_block *b, const dc_load_options *opt,

@@ -161,9 +161,10 @@ static dc_status sniff(walker *w, const dc_load_options *opt, int32_t lay[3]) {
         pos = end = nl < w->size ? nl + 1 : nl;
     }
     if (!found) return dci_fail(DC_ERR_FORMAT, "%s: empty file", w->path);
-    char *head = DCI_NEW_ARRAY(char, end > 0 ? end : 1, "table head");
+    char *head = DCI_NEW_ARRAY(char, end + 1, "table head");
     if (!head) return DC_ERR_NOMEM;
     dc_status st = read_at(w, head, (size_t)end, 0);
+    head[end] = '\0'; /* as parse_mine's block */
     char delim = 0;
     int header = 0, nfields = 0;
     if (st == DC_OK) st = dci_csv_sniff(w->path, head, (size_t)end, opt, &delim, &header, &nfields);
@@ -263,8 +264,13 @@ static dc_status parse_mine(walker *w, const dc_load_options *opt, const layout 
     const int N = dci_mpi_size(), r = dci_mpi_rank();
     const int64_t first = L->off[r], len = L->off[r + 1] - first;
     const int64_t expect = L->n * (r + 1) / N - L->n * r / N;
-    char *buf = DCI_NEW_ARRAY(char, len > 0 ? len : 1, "table block");
+    /* NUL-terminated like the one-process reader's buffer: the number
+     * parsers (strtod_l) stop at the first non-number byte, and at the end
+     * of a file without a final newline that byte is past the block (the
+     * last field read garbage: "'1' is not a number", now and then). */
+    char *buf = DCI_NEW_ARRAY(char, (len > 0 ? len : 0) + 1, "table block");
     dc_status st = buf ? read_at(w, buf, (size_t)len, first) : DC_ERR_NOMEM;
+    if (buf) buf[len > 0 ? len : 0] = '\0';
     dc_load_options o = *opt;
     o.delimiter = L->delim;
     o.header = 0; /* the header, if any, precedes block 0 */
