@@ -38,6 +38,11 @@ static int info_model(const char *path, const char *kind, int json) {
     for (int i = 0; i < 3; i++) dc_model_get(m, names[i], &hidden[i]);
     dc_model_get(m, "seed", &seed);
     const int64_t rows = dc_model_train_rows(m), d = dc_model_input_dim(m);
+    /* A checkpoint: the phase it was written in and how far that got. */
+    const char *phase = NULL;
+    int64_t done = 0, total = 0;
+    if (!strcmp(kind, "checkpoint") && (st = dc_checkpoint_progress(path, &phase, &done, &total)))
+        return cli_lib_error(st, path);
     if (json) {
         cli_json j;
         json_begin(&j, stdout);
@@ -53,6 +58,11 @@ static int info_model(const char *path, const char *kind, int json) {
         if (rows > 0) json_int(&j, "train_rows", rows);
         json_int(&j, "train_cols", d);
         json_int(&j, "seed", (long long)seed);
+        if (phase) {
+            json_str(&j, "phase", phase);
+            json_int(&j, strcmp(phase, "pretrain") ? "iteration" : "pretrain_step", done);
+            json_int(&j, strcmp(phase, "pretrain") ? "max_iter" : "pretrain_steps", total);
+        }
         json_end(&j);
     } else {
         printf("%s: %s %s (%s)\n", path, dc_model_method(m), what, kind);
@@ -65,6 +75,12 @@ static int info_model(const char *path, const char *kind, int json) {
         if (rows > 0) printf("training data: %lld rows x %lld columns\n", (long long)rows, (long long)d);
         else printf("training data: %lld columns (rows not recorded)\n", (long long)d);
         printf("seed: %.0f\n", seed);
+        if (phase && !strcmp(phase, "pretrain"))
+            printf("phase: pre-training, step %lld of %lld (resume continues it, then the "
+                   "clustering phase)\n", (long long)done, (long long)total);
+        else if (phase)
+            printf("phase: clustering, iteration %lld of max_iter %lld\n", (long long)done,
+                   (long long)total);
     }
     dc_model_free(m);
     return 0;

@@ -113,6 +113,7 @@ typedef struct fit_ctx {
     const param *params;
     const char *resume; /* dc_solver_resume from this checkpoint instead of a fit */
     dc_solver *s;
+    const char *checkpoint; /* written every step / iteration (NULL: none) */
 } fit_ctx;
 
 static void fit_setup(void *p) {
@@ -123,6 +124,14 @@ static void fit_setup(void *p) {
             /* idec/dec lack some edcwrn parameters: only an unknown name is fine */
             CHECK(dc_solver_param_help(c->s, q->name)[0] == '\0');
         }
+    if (c->checkpoint) CHECK_OK(dc_solver_set_checkpoint(c->s, c->checkpoint, 1));
+}
+
+/* Cancels after the first pre-training epoch: a pre-training checkpoint. */
+static int stop_in_pretrain(void *user, const char *phase, long long done, long long total,
+                            double value) {
+    (void)user, (void)total, (void)value;
+    return strcmp(phase, "pretrain") == 0 && done >= 1;
 }
 
 static dc_status fit_run(void *p) {
@@ -156,7 +165,7 @@ static void test_fits(void) {
     } fits[] = {{"kmeans", kmeans_params}, {"njw", spectral_params}, {"scdbas", scdbas_params},
                 {"edcwrn", deep_params},   {"idec", deep_params},    {"dec", deep_params}};
     for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
-        fit_ctx c = {fits[i].method, fits[i].params, NULL, NULL};
+        fit_ctx c = {fits[i].method, fits[i].params, NULL, NULL, NULL};
         char name[64];
         snprintf(name, sizeof name, "fit %s", fits[i].method);
         op o = {name, &c, fit_setup, fit_run, fit_gone, fit_release};
@@ -297,7 +306,7 @@ static void test_readers(void) {
     sweep_labels("labels IDX", tmp_path("y-idx1-ubyte"));
 
     /* A model, its pre-trained autoencoder and a checkpoint, by a tiny fit. */
-    fit_ctx c = {"edcwrn", deep_params, NULL, NULL};
+    fit_ctx c = {"edcwrn", deep_params, NULL, NULL, NULL};
     fit_setup(&c);
     CHECK_OK(dc_solver_set_checkpoint(c.s, tmp_path("fit.ckpt"), 3));
     CHECK_OK(dc_solver_fit(c.s, g_ds));
@@ -313,9 +322,24 @@ static void test_readers(void) {
     sweep_model("model file", tmp_path("fit.dcm"));
     sweep_model("autoencoder file", tmp_path("ae.dcm"));
     sweep_model("checkpoint as a model", tmp_path("fit.ckpt"));
-    fit_ctx r = {"edcwrn", deep_params, tmp_path("fit.ckpt"), NULL};
+    fit_ctx r = {"edcwrn", deep_params, tmp_path("fit.ckpt"), NULL, NULL};
     op o = {"resume from a checkpoint", &r, fit_setup, fit_run, fit_gone, fit_release};
     sweep(&o);
+
+    /* Writing pre-training (and clustering) checkpoints at every step, and
+     * resuming a pre-training checkpoint. */
+    fit_ctx w = {"idec", deep_params, NULL, NULL, tmp_path("fit-every.ckpt")};
+    op ow = {"fit with checkpoints", &w, fit_setup, fit_run, fit_gone, fit_release};
+    sweep(&ow);
+    fit_ctx pc = {"idec", deep_params, NULL, NULL, tmp_path("pre.ckpt")};
+    fit_setup(&pc);
+    CHECK_OK(dc_solver_set_progress(pc.s, stop_in_pretrain, NULL));
+    CHECK_STATUS(dc_solver_fit(pc.s, g_ds), DC_ERR_CANCELLED);
+    fit_release(&pc);
+    fit_ctx rp = {"idec", deep_params, tmp_path("pre.ckpt"), NULL, NULL};
+    op orp = {"resume from a pre-training checkpoint", &rp, fit_setup, fit_run, fit_gone,
+              fit_release};
+    sweep(&orp);
 }
 
 int main(void) {

@@ -12,6 +12,14 @@ typedef struct ck_fixture {
     int64_t n, k;
 } ck_fixture;
 
+/* Cancels at the end of the second pre-training epoch: a pre-training
+ * checkpoint. */
+static int stop_in_pretrain(void *user, const char *phase, long long done, long long total,
+                            double value) {
+    (void)user, (void)total, (void)value;
+    return strcmp(phase, "pretrain") == 0 && done >= 2;
+}
+
 /* A damaged max_iter record may ask for a long fit: stop it early. */
 static int stop_long_fit(void *user, const char *phase, long long done, long long total,
                          double value) {
@@ -69,6 +77,8 @@ static void resume_payload(const ck_fixture *fx, const bytes *file, unsigned cha
     free(m.p);
 }
 
+static void test_pretrain_checkpoint(const ck_fixture *fx, const bytes *b);
+
 static void test_checkpoint(void) {
     /* A tiny EDCWRN fit on three blobs, with checkpoints; the final one
      * resumes to the same labels without training. */
@@ -92,11 +102,19 @@ static void test_checkpoint(void) {
         CHECK_OK(dc_solver_set(s, params[i].name, params[i].v));
     const char *ck = tmp_path("fuzz-orig.ckpt");
     CHECK_OK(dc_solver_set_checkpoint(s, ck, 4));
+    /* Pre-training: 3 steps an epoch, cancelled after step 6 of 9. */
+    CHECK_OK(dc_solver_set_progress(s, stop_in_pretrain, NULL));
+    CHECK_STATUS(dc_solver_fit(s, fx.ds), DC_ERR_CANCELLED);
+    bytes pre;
+    pre.p = read_bytes(ck, &pre.n);
+    CHECK_OK(dc_solver_set_progress(s, stop_long_fit, NULL));
     CHECK_OK(dc_solver_fit(s, fx.ds));
     CHECK_OK(dc_solver_labels(s, fx.labels, N, NULL));
     dc_solver_free(s);
     bytes b;
-    b.p = read_bytes(ck, &b.n);
+    b.p = read_bytes(ck, &b.n); /* before tmp_path's buffer is reused */
+    test_pretrain_checkpoint(&fx, &pre);
+    free(pre.p);
     set_case("valid checkpoint");
     check_resume(&fx, &b, DC_OK, 1);
 
@@ -181,6 +199,63 @@ static void test_checkpoint(void) {
     free(b.p);
     dc_dataset_free(fx.ds);
     free(fx.labels);
+}
+
+/* The same for a pre-training checkpoint (methods/edcwrn_pretrain_ckpt.c):
+ * intact, it resumes to the uninterrupted fit's labels. */
+static void test_pretrain_checkpoint(const ck_fixture *fx, const bytes *b) {
+    set_case("valid pre-training checkpoint");
+    check_resume(fx, b, DC_OK, 1);
+    for (int t = 0; t < 60; t++) {
+        size_t len = t < 20 ? (size_t)t : below(b->n);
+        set_case("pre-training checkpoint cut to %zu of %zu", len, b->n);
+        bytes m = splice(b, len, b->n, NULL, 0);
+        check_resume(fx, &m, DC_ERR_TRUNCATED, 0);
+        free(m.p);
+        size_t at = 12 + below(b->n - 12);
+        unsigned char c = (unsigned char)(b->p[at] ^ (1 + below(255)));
+        set_case("pre-training checkpoint byte %zu altered", at);
+        m = splice(b, at, 1, &c, 1);
+        check_resume(fx, &m, DC_ERR_CHECKSUM, 0);
+        free(m.p);
+    }
+    const size_t len = b->n - 32;
+    unsigned char *orig = b->p + 32, *pay = malloc(len + 16);
+    trec r[256];
+    const int n = trec_parse(orig, len, r, 256);
+    CHECK(n > 20);
+    static const struct {
+        const char *rec;
+        int64_t v;
+        int want;
+    } edits[] = {{"pretrain.step", -1, DC_ERR_FORMAT},  {"pretrain.step", 1 << 30, DC_ERR_FORMAT},
+                 {"pretrain.total", 1 << 30, DC_ERR_FORMAT}, {"pretrain.pos", -1, DC_ERR_FORMAT},
+                 {"pretrain.pos", 2, DC_ERR_FORMAT},    {"pretrain.epoch", 1, DC_ERR_FORMAT},
+                 {"pretrain.order", 36, DC_ERR_FORMAT}, {"pretrain.order", -1, DC_ERR_FORMAT},
+                 {"pretrain.attempt", 2, DC_ERR_FORMAT}, {"pretrain.adam", 0, DC_ERR_FORMAT},
+                 {"pretrain.adam_t", -1, DC_ERR_FORMAT}, {"pretrain.lr", -1, DC_ERR_FORMAT},
+                 {"input_scale", 0, EXP_ANY},           {"param.pretrain_epochs", 1 << 20, EXP_FAIL},
+                 {"data.rows", 37, DC_ERR_STATE},       {"data.crc", 12345, DC_ERR_STATE},
+                 {"dims", 0, DC_ERR_FORMAT},            {"param.hidden1", 0, EXP_FAIL}};
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        const trec *t = trec_find(orig, r, n, edits[i].rec);
+        if (!t && strcmp(edits[i].rec, "input_scale") == 0) continue; /* absent when 1 */
+        CHECK_MSG(t != NULL, "no record %s", edits[i].rec);
+        if (!t) continue;
+        memcpy(pay, orig, len);
+        memcpy(pay + t->data + 8 * below(t->count), &edits[i].v, 8);
+        set_case("pre-training checkpoint %s = %lld (resealed)", edits[i].rec,
+                 (long long)edits[i].v);
+        resume_payload(fx, b, pay, len, edits[i].want, 0);
+    }
+    for (int t = 0; t < 200; t++) {
+        memcpy(pay, orig, len);
+        size_t at = below(len);
+        pay[at] = t & 1 ? (unsigned char)(pay[at] ^ (1u << below(8))) : interesting_byte();
+        set_case("pre-training checkpoint payload byte %zu = 0x%02x (resealed)", at, pay[at]);
+        resume_payload(fx, b, pay, len, EXP_ANY, 0);
+    }
+    free(pay);
 }
 
 int main(void) { return fuzz_main(FUZZ_CHECKPOINT, test_checkpoint); }

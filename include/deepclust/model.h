@@ -72,21 +72,28 @@ DC_API dc_status dc_solver_pretrained(const dc_solver *s, dc_model **out);
  * that pre-trained the same autoencoder itself. */
 DC_API dc_status dc_solver_use_pretrained(dc_solver *s, const dc_model *ae);
 
-/* Checkpoints of the clustering phase: when path is not NULL, following fits
- * write the whole training state to `path` (atomically: temporary file +
- * rename) at clustering iteration 0, then every `every` >= 1 iterations, and
- * at the end of a fit that finishes (max_iter reached or stopped by tol), so
- * that it can be continued (dc_solver_resume). This also sets the parameter
- * checkpoint_every. NULL path turns checkpoints off. The path is copied. If a
- * fit fails (e.g. DC_ERR_NUMERIC when the loss diverges) the last checkpoint
- * written stays valid. A fit cancelled in its clustering phase (by
+/* Checkpoints: when path is not NULL, following fits write the whole
+ * training state to `path` (atomically: temporary file + rename), so that
+ * it can be continued (dc_solver_resume). In pre-training `every` counts
+ * batch steps: a pre-training checkpoint every `every` steps and after the
+ * last one (pre-training is most of a fit's time on large data); in the
+ * clustering phase it counts iterations: a checkpoint at iteration 0, which
+ * replaces the pre-training one, then every `every` >= 1 iterations, and at
+ * the end of a fit that finishes (max_iter reached or stopped by tol). This
+ * also sets the parameter checkpoint_every. NULL path turns checkpoints off.
+ * The path is copied. If a fit fails (e.g. DC_ERR_NUMERIC when the loss
+ * diverges) the last checkpoint written stays valid. A cancelled fit (by
  * dc_solver_cancel or the progress callback) first writes its state at the
- * iteration it reached, so that dc_solver_resume loses no work. */
+ * step or iteration it reached, so that dc_solver_resume loses no work. A
+ * distributed fit (deepclust/mpi.h) writes no pre-training checkpoints:
+ * each rank's random streams would have to be gathered. */
 DC_API dc_status dc_solver_set_checkpoint(dc_solver *s, const char *path, int64_t every);
 
 /* Continues the fit saved in a checkpoint on the same data (rows, columns and
  * content are verified: DC_ERR_STATE if they differ; a checkpoint of another
- * method: DC_ERR_INVALID_ARG). The solver's parameters are replaced by the
+ * method: DC_ERR_INVALID_ARG). A pre-training checkpoint continues the
+ * pre-training from its step, then runs the clustering phase as a fresh fit
+ * does (one process only: DC_ERR_UNSUPPORTED under MPI). The solver's parameters are replaced by the
  * checkpoint's, except checkpoint_every and those the caller set on this
  * solver (dc_solver_set, dc_solver_set_str):
  *   - max_iter: the fit continues to it; it must be at least the
@@ -106,6 +113,14 @@ DC_API dc_status dc_solver_set_checkpoint(dc_solver *s, const char *path, int64_
  * the same parameters and seed (the final max_iter and tol included). */
 DC_API dc_status dc_solver_resume(dc_solver *s, const dc_dataset *data,
                                   const char *checkpoint_path);
+
+/* Where the fit saved in a checkpoint file stands: *phase "pretrain" (a
+ * pre-training checkpoint: *done steps of *total) or "cluster" (*done
+ * clustering iterations of max_iter *total). Any output may be NULL. A
+ * model file: DC_ERR_INVALID_ARG; an unreadable or damaged file: the status
+ * dc_model_load gives. */
+DC_API dc_status dc_checkpoint_progress(const char *path, const char **phase, int64_t *done,
+                                        int64_t *total);
 
 /* ---- model files ---- */
 

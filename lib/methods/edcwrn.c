@@ -29,7 +29,6 @@
 #include "core/util.h"
 #include "data/dataset.h"
 #include "deepclust/dataset.h"
-#include "deepclust/metrics.h"
 #include "deepclust/model.h"
 #include "methods/method.h"
 #include "nn/gemm.h"
@@ -124,7 +123,7 @@
                  "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
                  "scaling; the model records and applies it", DEEP_FIELD(scale_input)}
 #define P_CKPT {"checkpoint_every", DC_PARAM_INT, 0, 0, 1e9, DCI_CLOSED, NULL, \
-                "checkpoint every N clustering iterations (0: off; file: dc_solver_set_checkpoint)", DEEP_FIELD(checkpoint_every)}
+                "checkpoint every N clustering iterations, and every N steps in pre-training (0: off; file: dc_solver_set_checkpoint)", DEEP_FIELD(checkpoint_every)}
 #define P_WEIGHTING {"weighting", DC_PARAM_CHOICE, DCI_WEIGHTING_ON, 0, 2, DCI_CLOSED, "false|true|after", \
                      "local representation weighting: false: plain squared distance; true: "  \
                      "Eq. 15 weights in the kernel, updated during training; after: uniform " \
@@ -201,16 +200,51 @@ static double pretrain_lr_of(const dci_deep_cfg *c) {
     return c->pretrain_lr > 0.0 ? c->pretrain_lr : (c->pretrain_adam ? 0.001 : 1.0);
 }
 
-/* One pre-training run from a fresh network at learning rate lr. */
-static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float *x, int64_t n,
-                               int64_t d, const dci_image_shape *shape, double lr,
-                               dc_model **out) {
+/* The pre-training's data and checkpoints. */
+typedef struct pretrain_job {
+    const float *x; /* as the networks see it */
+    int64_t n, d;
+    const dci_image_shape *shape;
+    dci_pretrain_ckpt ck;               /* ck.path NULL: no checkpoints */
+    const dci_pretrain_resume *resume;  /* the first attempt continues it */
+} pretrain_job;
+
+/* The saved state and checkpoint hook of one attempt. */
+static dc_status plan_checkpoints(const dci_deep_cfg *c, pretrain_job *job, dci_autoencoder *ae,
+                                  dci_pretrain_opts *o) {
+    if (job->resume) {
+        DCI_TRY(dci_mlp_copy_params(ae->enc, job->resume->ae->enc));
+        DCI_TRY(dci_mlp_copy_params(ae->dec, job->resume->ae->dec));
+        o->resume = &job->resume->ps;
+        job->resume = NULL;
+    }
+    if (job->ck.path) {
+        job->ck.ae = ae;
+        o->save = dci_deep_pretrain_save;
+        o->save_user = &job->ck;
+        o->save_every = c->checkpoint_every;
+    }
+    return DC_OK;
+}
+
+/* One pre-training run at learning rate lr (attempt: its number), from a
+ * fresh network or the state job->resume holds. */
+static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, pretrain_job *job, double lr,
+                               int attempt, dc_model **out) {
     dci_dist *dist = dist_of(s);
+    const float *x = job->x;
+    const int64_t n = job->n, d = job->d;
+    const dci_image_shape *shape = job->shape;
     int64_t dims[DCI_DEEP_MAX_DIMS];
     const int n_dims = dci_deep_encoder_dims(c, d, dims);
     const int64_t B = c->batch < n ? c->batch : n;
     dci_autoencoder ae;
     DCI_TRY(dci_autoencoder_create(&ae, dims, n_dims, c->seed, B));
+    job->ck.attempt = attempt;
+    job->ck.lr = lr;
+    job->ck.dims = dims;
+    job->ck.n_dims = n_dims;
+    job->ck.batch = B;
     dc_status st = DC_OK;
     if (c->gemm_precision == DCI_GEMM_BF16 &&
         ((st = dci_mlp_set_bf16(ae.enc, 1)) != DC_OK || (st = dci_mlp_set_bf16(ae.dec, 1)) != DC_OK))
@@ -232,6 +266,9 @@ static dc_status pretrain_once(dc_solver *s, const dci_deep_cfg *c, const float 
     o.embed_limit = DCI_EMBED_LIMIT / 2; /* the clustering phase starts from 2 enc(x) */
     o.progress = s->progress;
     o.progress_user = s->progress_user;
+    /* Distributed, none: each rank's generators and batch order would have
+     * to be gathered (fit_on gives no path). */
+    if (st == DC_OK && !dist) st = plan_checkpoints(c, job, &ae, &o);
     double loss = NAN;
     if (st == DC_OK && dist) { /* this rank's block and batch share */
         st = dist->plan(dist, B);
@@ -282,17 +319,18 @@ static dc_status start_clustering(dc_solver *s, const dci_deep_cfg *c, const dou
  * loss, the embedding or the weights leave float range) restarts the
  * pre-training once from a fresh network at half the learning rate, logged;
  * a second one fails with DC_ERR_NUMERIC naming the phase and both rates.
- * The rate used is recorded (c, eff: pretrain_lr). */
-static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, const float *x,
-                                    int64_t n, int64_t d, const dci_image_shape *shape,
+ * The rate used is recorded (c, eff: pretrain_lr). A resumed job continues
+ * the attempt it saved, at that attempt's rate. */
+static dc_status pretrain_and_start(dc_solver *s, dci_deep_cfg *c, double *eff, pretrain_job *job,
                                     dc_model **ae, dci_deep_train **t, int *restarts) {
     const char *name = s->m->name;
-    double lr = pretrain_lr_of(c);
-    for (int attempt = 0;; attempt++) {
-        dc_status st = pretrain_once(s, c, x, n, d, shape, lr, ae);
+    double lr = job->resume ? job->resume->lr : pretrain_lr_of(c);
+    *restarts = job->resume ? job->resume->attempt : 0;
+    for (int attempt = *restarts;; attempt++) {
+        dc_status st = pretrain_once(s, c, job, lr, attempt, ae);
         if (st == DC_OK) {
             dci_deep_record_params(s, eff, *ae);
-            st = start_clustering(s, c, eff, *ae, x, n, shape, t);
+            st = start_clustering(s, c, eff, *ae, job->x, job->n, job->shape, t);
         }
         if (st == DC_OK) return DC_OK;
         dc_model_free(*ae);
@@ -326,111 +364,6 @@ static dc_status train_loop(dc_solver *s, const char *path, dci_deep_train *t, c
     return st;
 }
 
-/* The model's reference set and inference embedding z of all rows, on
- * every rank, from the gathered encodings of the blocks: what one process
- * computes from all rows. */
-static dc_status finish_distributed(dci_deep_train *t, const float *x, float *z) {
-    DCI_TRY(dci_deep_encode_all(t, x));
-    if (!t->m->enc_nb) {
-        dci_model_combine(t->m, t->e, NULL, NULL, t->n, z);
-        return DC_OK;
-    }
-    uint64_t *h = DCI_NEW_ARRAY(uint64_t, t->n, "row hashes");
-    dc_status st = t->dist->agree(t->dist, h ? DC_OK : DC_ERR_NOMEM, "row hashes");
-    if (st == DC_OK) {
-        dci_model_row_hashes(t->m, x, t->nl, h + t->row0);
-        st = t->dist->gather_u64_all(t->dist, h, 1, "row hashes");
-    }
-    if (st == DC_OK) st = dci_model_set_reference_parts(t->m, t->e, t->e_nb, h, t->n);
-    /* Each rank embeds its own rows against the whole reference set, then
-     * the rows are gathered: the search is the costly part, O(n_l n M). */
-    const int64_t off = t->row0 * t->M;
-    if (st == DC_OK)
-        st = dci_model_embed_encoded(t->m, t->e + off, t->e_nb + off, h + t->row0, t->nl, z + off);
-    st = t->dist->agree(t->dist, st, "final embedding");
-    if (st == DC_OK) st = t->dist->gather(t->dist, z, t->M, "final embedding");
-    dci_free(h);
-    return st;
-}
-
-/* Final labels by the model's inference procedure, and the results. */
-static dc_status finish(dc_solver *s, dci_deep_train *t, const float *x) {
-    const dc_model *m = t->m;
-    const int64_t n = t->n, M = t->M, K = t->K;
-    float *z = DCI_NEW_ARRAY(float, n * M, "embedding");
-    float *q = DCI_NEW_ARRAY(float, n * K, "soft assignment");
-    int32_t *labels = DCI_NEW_ARRAY(int32_t, n, "labels");
-    dc_status st = (!z || !q || !labels) ? DC_ERR_NOMEM : DC_OK;
-    /* The fit's results are what the model predicts, and a model predicts
-     * with fp32 products (a bf16 clustering phase trained it). */
-    if (st == DC_OK) st = dci_solver_put_stat(s, "bf16_cluster", dci_mlp_bf16(t->m->enc));
-    dci_mlp *nets[3] = {t->m->enc, t->m->enc_nb, t->m->dec};
-    for (int i = 0; i < 3; i++)
-        if (nets[i]) dci_mlp_set_bf16(nets[i], 0);
-    /* The training rows become the neighbour branch's reference set, so
-     * that predict finds a row's neighbours among them (deep_model.h). */
-    if (st == DC_OK && t->m->enc_nb && !t->dist) st = dci_model_set_reference(t->m, x, n);
-    if (st == DC_OK && !t->dist) st = dci_model_embed(t->m, x, n, z);
-    if (st == DC_OK && t->dist) st = finish_distributed(t, x, z);
-    if (st == DC_OK) st = dci_embedding_check(z, n, M);
-    if (st == DC_OK) st = dci_model_assign(m, z, n, q, labels);
-    /* EDCWRN Table 4: how far apart the clusters lie in the embedding. */
-    double icv = 0.0;
-    if (st == DC_OK) st = dc_metrics_inter_cluster_variance(z, n, M, labels, &icv);
-    if (st == DC_OK) st = dci_solver_put_stat(s, "inter_cluster_variance", icv);
-    float *w = st == DC_OK ? DCI_NEW_ARRAY(float, K * M, "weights") : NULL;
-    if (st == DC_OK && !w) st = DC_ERR_NOMEM;
-    /* weighting = after: Eq. 15 once, from the final q and z (all ones
-     * without weighting). */
-    if (st == DC_OK)
-        st = t->cfg.weighting == DCI_WEIGHTING_AFTER ? dci_deep_weights(t, q, z, n, w)
-                                                     : dc_model_weights(m, w, K * M);
-    if (st != DC_OK) {
-        dci_free(w);
-        dci_free(z);
-        dci_free(q);
-        dci_free(labels);
-        return st;
-    }
-    if (t->dist && t->dist->rank != 0) {
-        /* as the other distributed fits: rank 0 all rows, the others their own */
-        const int64_t r0 = t->row0, nl = t->nl;
-        memmove(labels, labels + r0, (size_t)nl * sizeof *labels);
-        dci_solver_put_labels(s, labels, nl);
-        st = dci_solver_put_output_copy(s, "embedding", z + r0 * M, nl, M);
-        if (st == DC_OK) st = dci_solver_put_output_copy(s, "q", q + r0 * K, nl, K);
-        dci_free(z);
-        dci_free(q);
-    } else {
-        dci_solver_put_labels(s, labels, n);
-        st = dci_solver_put_output(s, "embedding", z, n, M);
-        if (st == DC_OK) st = dci_solver_put_output(s, "q", q, n, K);
-        else dci_free(q);
-    }
-    if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", m->centers, K, M);
-    if (st != DC_OK) {
-        dci_free(w);
-        return st;
-    }
-    DCI_TRY(dci_solver_put_output(s, "weights", w, K, M));
-    if (t->n_loss > 0) DCI_TRY(dci_solver_put_output_copy(s, "loss", t->loss, t->n_loss, 3));
-    if (t->n_trace > 0) DCI_TRY(dci_solver_put_output_copy(s, "trace", t->trace, t->n_trace, 2));
-    DCI_TRY(dci_solver_put_stat(s, "seconds_pretrain", t->seconds_pretrain));
-    DCI_TRY(dci_solver_put_stat(s, "seconds_cluster", t->seconds_cluster));
-    DCI_TRY(dci_solver_put_stat(s, "iterations", (double)t->iter));
-    DCI_TRY(dci_solver_put_stat(s, "updates", (double)t->n_trace));
-    DCI_TRY(dci_solver_put_stat(s, "converged", (double)t->converged));
-    if (isfinite(t->pretrain_loss)) DCI_TRY(dci_solver_put_stat(s, "pretrain_loss", t->pretrain_loss));
-    if (isfinite(t->last_change)) DCI_TRY(dci_solver_put_stat(s, "label_change", t->last_change));
-    if (t->n_loss > 0) {
-        const float *last = t->loss + (t->n_loss - 1) * 3;
-        DCI_TRY(dci_solver_put_stat(s, "loss", last[0]));
-        DCI_TRY(dci_solver_put_stat(s, "loss_reconstruction", last[1]));
-        DCI_TRY(dci_solver_put_stat(s, "loss_clustering", last[2]));
-    }
-    return DC_OK;
-}
-
 static int has_image_shape(const dc_dataset *ds, dci_image_shape *shape) {
     return dc_dataset_image_shape(ds, &shape->h, &shape->w, &shape->c);
 }
@@ -450,9 +383,12 @@ static dc_status put_setup_stats(dc_solver *s, const dci_deep_train *t, int64_t 
     return DC_OK;
 }
 
-/* The training state of the checkpoint being resumed, on every rank. */
+/* The training state of the checkpoint being resumed, on every rank; a
+ * pre-training checkpoint gives *pr instead (one process only: none is
+ * written distributed, and each rank would need its own generators). */
 static dc_status resume_state(dc_solver *s, const deep_state *state, dci_deep_method method,
-                              const dc_dataset *ds, dci_deep_train **t, dc_model **ae) {
+                              const dc_dataset *ds, dci_deep_train **t, dc_model **ae,
+                              dci_pretrain_resume **pr) {
     dci_dist *dist = state->dist;
     const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     dci_image_shape shape_buf;
@@ -464,6 +400,12 @@ static dc_status resume_state(dc_solver *s, const deep_state *state, dci_deep_me
         if (!dci_rec_is(&f, DCI_MAGIC_CHECKPOINT))
             st = dci_fail(DC_ERR_INVALID_ARG, "'%s' is a model file, not a checkpoint",
                           state->resume_path);
+        else if (dci_deep_is_pretrain_checkpoint(&f) && dist)
+            st = dci_fail(DC_ERR_UNSUPPORTED, "'%s' is a pre-training checkpoint, which one "
+                                              "process continues (resume it without MPI)",
+                          state->resume_path);
+        else if (dci_deep_is_pretrain_checkpoint(&f))
+            st = dci_deep_pretrain_restore(s, method, &f, ds, crc, pr);
         else
             st = dci_deep_checkpoint_restore(s, method, &f, dist ? dist->n : nl, d, shape, dist,
                                              crc, t, ae);
@@ -472,6 +414,128 @@ static dc_status resume_state(dc_solver *s, const deep_state *state, dci_deep_me
     if (!dist) return st;
     st = dist->agree(dist, st, "resume");
     return st == DC_OK ? dist->share(dist, (*t)->sgd) : st;
+}
+
+/* A fit's working set (fit_on). */
+typedef struct fit_run {
+    double *eff;             /* the parameters used */
+    const float *x;          /* what the networks see: x_raw * input_scale */
+    float *x_copy;
+    dci_deep_train *t;
+    dc_model *ae;
+    dci_pretrain_resume *pr; /* resuming a pre-training checkpoint */
+    int64_t pretrain_steps;
+    int restarts[2];         /* pre-training, clustering phase */
+    int resumed;             /* the clustering phase continues a checkpoint */
+    uint64_t crc;            /* the data's, when checkpoints are written */
+} fit_run;
+
+/* Pre-training (fresh, or continuing fr->pr) and the clustering phase's
+ * start. */
+static dc_status pretrain_fit(dc_solver *s, const dc_dataset *ds, dci_deep_cfg *cfg,
+                              const deep_state *state, double scale, fit_run *fr) {
+    const int64_t d = dc_dataset_cols(ds);
+    const int64_t n = state->dist ? state->dist->n : dc_dataset_rows(ds);
+    dci_image_shape shape_buf;
+    const double t0 = dci_now();
+    pretrain_job job = {.x = fr->x, .n = n, .d = d, .resume = fr->pr};
+    job.shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
+    /* Distributed: no pre-training checkpoints (see pretrain_once). */
+    if (state->checkpoint_path && cfg->checkpoint_every > 0 && !state->dist)
+        job.ck.path = state->checkpoint_path;
+    job.ck.s = s;
+    job.ck.eff = fr->eff;
+    job.ck.crc = fr->crc;
+    job.ck.n = n;
+    job.ck.d = d;
+    job.ck.input_scale = scale;
+    job.ck.norm = dci_dataset_norm(ds);
+    job.ck.seconds_base = fr->pr ? fr->pr->seconds : 0.0;
+    job.ck.t0 = t0;
+    fr->pretrain_steps = dci_deep_pretrain_steps(cfg, n);
+    DCI_TRY(pretrain_and_start(s, cfg, fr->eff, &job, &fr->ae, &fr->t, &fr->restarts[0]));
+    fr->t->seconds_pretrain = job.ck.seconds_base + (dci_now() - t0);
+    fr->ae->input_scale = fr->t->m->input_scale = scale;
+    fr->ae->train_rows = n;
+    return dci_norm_copy(&fr->ae->norm, dci_dataset_norm(ds), d);
+}
+
+/* A fit that does not continue a clustering checkpoint: its parameters,
+ * the input scale, then pre-training (or the given autoencoder). */
+static dc_status start_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method method,
+                           const deep_state *state, fit_run *fr) {
+    dci_dist *dist = state->dist;
+    const char *name = s->m->name;
+    const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
+    const int64_t n = dist ? dist->n : nl;
+    const float *x_raw = dc_dataset_data(ds);
+    dci_image_shape shape_buf;
+    const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
+    /* A pre-training checkpoint's values already are the preset's. */
+    if (fr->pr) memcpy(fr->eff, s->pv, sizeof *fr->eff * (size_t)s->m->n_params);
+    else dci_deep_effective_params(s, fr->eff);
+    const dc_model *use_ae = fr->pr ? NULL : state->use_ae;
+    dci_deep_cfg cfg = dci_deep_read_cfg(s, fr->eff, method);
+    dc_status st = dci_deep_check(&cfg, n, d, shape);
+    if (st == DC_OK && use_ae && use_ae->dims[0] != d)
+        st = dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld columns, the "
+                                    "data have %lld",
+                      name, (long long)use_ae->dims[0], (long long)d);
+    /* A given autoencoder brings the scale it was trained with; the
+     * distributed fit takes the largest of the blocks' percentiles (a
+     * block of large values must not meet a scale made for small ones:
+     * the rows need not be shuffled across the ranks). */
+    const int own_scale = cfg.scale_input && !use_ae && !fr->pr;
+    double top = own_scale ? dci_input_top(x_raw, nl * d) : 0.0;
+    if (st == DC_OK && dist && own_scale) st = dist->max_f64(dist, &top, 1, "input scale");
+    const double scale = fr->pr       ? fr->pr->ae->input_scale
+                         : use_ae     ? use_ae->input_scale
+                         : own_scale  ? dci_input_scale_of(top)
+                                      : 1.0;
+    if (st == DC_OK && !(fr->x = dci_scaled_input(x_raw, nl, d, scale, &fr->x_copy)))
+        st = DC_ERR_NOMEM;
+    if (st != DC_OK) return st;
+    if (!use_ae) return pretrain_fit(s, ds, &cfg, state, scale, fr);
+    DCI_TRY(dci_model_clone(&fr->ae, use_ae));
+    return start_clustering(s, &cfg, fr->eff, fr->ae, fr->x, n, shape, &fr->t);
+}
+
+/* The clustering phase. A divergence of a fit that did not resume it:
+ * once, the phase starts again from the autoencoder at half the learning
+ * rate. */
+static dc_status cluster_fit(dc_solver *s, const dc_dataset *ds, const deep_state *state,
+                             fit_run *fr) {
+    const int64_t d = dc_dataset_cols(ds);
+    const int64_t n = state->dist ? state->dist->n : dc_dataset_rows(ds);
+    dci_image_shape shape_buf;
+    const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
+    const char *path = state->checkpoint_path;
+    dc_status st = train_loop(s, path, fr->t, fr->ae, fr->x, fr->resumed, fr->crc);
+    if (st != DC_ERR_NUMERIC || fr->resumed) return st;
+    char detail[640];
+    snprintf(detail, sizeof detail, "%s", dc_last_error());
+    dci_deep_cfg cfg = fr->t->cfg;
+    const double seconds_pretrain = fr->t->seconds_pretrain;
+    dci_deep_train_free(fr->t);
+    fr->t = NULL;
+    dci_log(DC_LOG_WARN, "%s; restarting the clustering phase at learning rate %g", detail,
+            0.5 * cfg.lr);
+    cfg.lr *= 0.5;
+    fr->restarts[1] = 1;
+    dci_deep_set_param(s, fr->eff, "lr", cfg.lr);
+    st = start_clustering(s, &cfg, fr->eff, fr->ae, fr->x, n, shape, &fr->t);
+    if (st == DC_OK) {
+        fr->t->seconds_pretrain = seconds_pretrain;
+        st = dci_norm_copy(&fr->t->m->norm, dci_dataset_norm(ds), d);
+    }
+    if (st == DC_OK) st = train_loop(s, path, fr->t, fr->ae, fr->x, 0, fr->crc);
+    if (st == DC_ERR_NUMERIC) {
+        snprintf(detail, sizeof detail, "%s", dc_last_error());
+        st = dci_fail(st, "%s: the clustering phase diverged twice, at learning rates %g "
+                          "and %g; lower lr",
+                      detail, 2.0 * cfg.lr, cfg.lr);
+    }
+    return st;
 }
 
 /* dist: NULL in one process; else this rank's part of a data-parallel fit
@@ -483,112 +547,45 @@ static dc_status fit_on(dc_solver *s, const dc_dataset *ds, dci_deep_method meth
     const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds);
     const int64_t n = dist ? dist->n : nl;
     const float *x_raw = dc_dataset_data(ds);
-    dci_image_shape shape_buf;
-    const dci_image_shape *shape = has_image_shape(ds, &shape_buf) ? &shape_buf : NULL;
-
     double every = 0;
     DCI_TRY(dci_param_value(s, "checkpoint_every", &every));
     if (every > 0 && !state->checkpoint_path)
         return dci_fail(DC_ERR_INVALID_ARG, "%s: checkpoint_every = %lld but no checkpoint file "
                                             "(dc_solver_set_checkpoint)",
                         name, (long long)llround(every));
-    double *eff = DCI_NEW_ARRAY(double, s->m->n_params, "effective parameters");
-    if (!eff) return DC_ERR_NOMEM;
-    dci_deep_train *t = NULL;
-    dc_model *ae = NULL;
-    float *x_copy = NULL;
-    const float *x = x_raw; /* what the networks see: x_raw * input_scale */
-    int64_t pretrain_steps = 0;
-    int restarts[2] = {0, 0}; /* pre-training, clustering phase */
+    fit_run fr = {.x = x_raw};
+    if (!(fr.eff = DCI_NEW_ARRAY(double, s->m->n_params, "effective parameters")))
+        return DC_ERR_NOMEM;
     dc_status st = DC_OK;
-    const int resumed = state->resume_path != NULL;
-    if (resumed) {
-        st = resume_state(s, state, method, ds, &t, &ae);
-        if (st == DC_OK) {
-            memcpy(eff, s->pv, sizeof *eff * (size_t)s->m->n_params);
-            if (!(x = dci_scaled_input(x_raw, nl, d, ae->input_scale, &x_copy))) st = DC_ERR_NOMEM;
-        }
-    } else {
-        dci_deep_effective_params(s, eff);
-        dci_deep_cfg cfg = dci_deep_read_cfg(s, eff, method);
-        st = dci_deep_check(&cfg, n, d, shape);
-        if (st == DC_OK && state->use_ae && state->use_ae->dims[0] != d)
-            st = dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld columns, the "
-                                        "data have %lld",
-                          name, (long long)state->use_ae->dims[0], (long long)d);
-        /* A given autoencoder brings the scale it was trained with; the
-         * distributed fit takes the largest of the blocks' percentiles (a
-         * block of large values must not meet a scale made for small ones:
-         * the rows need not be shuffled across the ranks). */
-        double top = cfg.scale_input && !state->use_ae ? dci_input_top(x_raw, nl * d) : 0.0;
-        if (st == DC_OK && dist && !state->use_ae && cfg.scale_input)
-            st = dist->max_f64(dist, &top, 1, "input scale");
-        const double scale = state->use_ae ? state->use_ae->input_scale
-                                           : (cfg.scale_input ? dci_input_scale_of(top) : 1.0);
-        if (st == DC_OK && !(x = dci_scaled_input(x_raw, nl, d, scale, &x_copy))) st = DC_ERR_NOMEM;
-        if (st == DC_OK && state->use_ae) {
-            st = dci_model_clone(&ae, state->use_ae);
-            if (st == DC_OK) st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
-        } else if (st == DC_OK) {
-            const double t0 = dci_now();
-            pretrain_steps = dci_deep_pretrain_steps(&cfg, n);
-            st = pretrain_and_start(s, &cfg, eff, x, n, d, shape, &ae, &t, &restarts[0]);
-            if (st == DC_OK) {
-                t->seconds_pretrain = dci_now() - t0;
-                ae->input_scale = t->m->input_scale = scale;
-                ae->train_rows = n;
-                st = dci_norm_copy(&ae->norm, dci_dataset_norm(ds), d);
-            }
-        }
+    if (state->checkpoint_path && every > 0)
+        st = dci_deep_data_crc_all(dist, x_raw, nl, d, &fr.crc);
+    if (st == DC_OK && state->resume_path)
+        st = resume_state(s, state, method, ds, &fr.t, &fr.ae, &fr.pr);
+    if (st == DC_OK && fr.t) {
+        fr.resumed = 1;
+        memcpy(fr.eff, s->pv, sizeof *fr.eff * (size_t)s->m->n_params);
+        if (!(fr.x = dci_scaled_input(x_raw, nl, d, fr.ae->input_scale, &fr.x_copy)))
+            st = DC_ERR_NOMEM;
+    } else if (st == DC_OK) {
+        st = start_fit(s, ds, method, state, &fr);
     }
     /* Before the first checkpoint, which holds the model's records. */
-    if (st == DC_OK) st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
-    if (st == DC_OK) t->m->train_rows = n;
+    if (st == DC_OK) st = dci_norm_copy(&fr.t->m->norm, dci_dataset_norm(ds), d);
+    if (st == DC_OK) fr.t->m->train_rows = n;
+    if (st == DC_OK) st = cluster_fit(s, ds, state, &fr);
+    if (st == DC_OK) st = dci_deep_finish(s, fr.t, fr.x);
+    if (st == DC_OK) st = put_setup_stats(s, fr.t, fr.pretrain_steps, fr.restarts);
     if (st == DC_OK) {
-        uint64_t crc = 0;
-        if (state->checkpoint_path && t->cfg.checkpoint_every > 0)
-            st = dci_deep_data_crc_all(dist, x_raw, nl, d, &crc);
-        if (st == DC_OK) st = train_loop(s, state->checkpoint_path, t, ae, x, resumed, crc);
-        /* A divergence of the clustering phase: once, the phase starts
-         * again from the autoencoder at half the learning rate. */
-        if (st == DC_ERR_NUMERIC && !resumed) {
-            char detail[640];
-            snprintf(detail, sizeof detail, "%s", dc_last_error());
-            dci_deep_cfg cfg = t->cfg;
-            const double seconds_pretrain = t->seconds_pretrain;
-            dci_deep_train_free(t);
-            t = NULL;
-            dci_log(DC_LOG_WARN, "%s; restarting the clustering phase at learning rate %g",
-                    detail, 0.5 * cfg.lr);
-            cfg.lr *= 0.5;
-            restarts[1] = 1;
-            dci_deep_set_param(s, eff, "lr", cfg.lr);
-            st = start_clustering(s, &cfg, eff, ae, x, n, shape, &t);
-            if (st == DC_OK) {
-                t->seconds_pretrain = seconds_pretrain;
-                st = dci_norm_copy(&t->m->norm, dci_dataset_norm(ds), d);
-            }
-            if (st == DC_OK) st = train_loop(s, state->checkpoint_path, t, ae, x, resumed, crc);
-            if (st == DC_ERR_NUMERIC) {
-                snprintf(detail, sizeof detail, "%s", dc_last_error());
-                st = dci_fail(st, "%s: the clustering phase diverged twice, at learning rates %g "
-                                  "and %g; lower lr",
-                              detail, 2.0 * cfg.lr, cfg.lr);
-            }
-        }
+        state->model = fr.t->m;
+        fr.t->m = NULL;
+        state->pretrained = fr.ae;
+        fr.ae = NULL;
     }
-    if (st == DC_OK) st = finish(s, t, x);
-    if (st == DC_OK) st = put_setup_stats(s, t, pretrain_steps, restarts);
-    if (st == DC_OK) {
-        state->model = t->m;
-        t->m = NULL;
-        state->pretrained = ae;
-        ae = NULL;
-    }
-    dci_deep_train_free(t);
-    dc_model_free(ae);
-    dci_free(x_copy);
-    dci_free(eff);
+    dci_deep_train_free(fr.t);
+    dc_model_free(fr.ae);
+    dci_pretrain_resume_free(fr.pr);
+    dci_free(fr.x_copy);
+    dci_free(fr.eff);
     return st;
 }
 

@@ -13,9 +13,9 @@
 #include "methods/method.h"
 
 /* ---- checkpoints ----
- * A checkpoint is the container of model_io.h with magic "DCCKPT\0\0": the
- * current model's records (deep_model.h), the pre-trained autoencoder's
- * under "ae.", and
+ * A checkpoint is the container of model_io.h with magic "DCCKPT\0\0". One
+ * of the clustering phase holds the current model's records (deep_model.h),
+ * the pre-trained autoencoder's under "ae.", and
  *   data.rows, data.cols (i64), data.crc (u64: CRC32 of the float data)
  *   state.iter, state.pos (i64), state.order (i64[n]),
  *   state.rng_shuffle, state.rng_augment (u64[4]: xoshiro256** states),
@@ -31,7 +31,30 @@
  *   1). With more than one, state.order is every rank's order of its own
  *   block in rank order, state.pos and the generators are rank 0's and
  *   state.rank_pos (i64[ranks]), state.rank_rng (u64[8 ranks]: shuffle,
- *   augment) are every rank's: a resume needs the same ranks. */
+ *   augment) are every rank's: a resume needs the same ranks.
+ *
+ * A pre-training checkpoint (methods/edcwrn_pretrain_ckpt.c; written from
+ * the first pre-training step until the clustering phase writes its first
+ * checkpoint over it) holds the autoencoder being trained as the current
+ * model (kind "autoencoder", its param.* the fit's, so dc_model_load reads
+ * it) and no "ae." model, so that readers of the clustering checkpoints
+ * that predate it fail on it with DC_ERR_FORMAT; then
+ *   state.phase (text "pretrain": what tells the two kinds apart; absent in
+ *   clustering checkpoints), data.rows, data.cols, data.crc, state.ranks (1:
+ *   a distributed fit writes none, as each rank's generators would have to
+ *   be gathered),
+ *   pretrain.step, pretrain.total (i64: steps made, of the budget),
+ *   pretrain.epoch, pretrain.pos (i64: the next step's epoch and batch in it;
+ *   pos 0: the epoch's shuffle is still to come), pretrain.order (i64[n]),
+ *   pretrain.rng_shuffle, pretrain.rng_augment (u64[4]), pretrain.sum (f64),
+ *   pretrain.seen (i64: the epoch's loss so far, which the final
+ *   pretrain_loss averages), pretrain.epoch_loss (f64: the last finished
+ *   epoch's), pretrain.attempt (i64: 1 after a divergence restarted the
+ *   pre-training), pretrain.lr (f64: that attempt's rate),
+ *   pretrain.adam (i64), pretrain.adam_t (i64: Adam's step count),
+ *   pretrain.velocity.<i>, pretrain.moment2.<i> (f32: the optimiser's first
+ *   and, with Adam, second moments of block i: encoder, decoder),
+ *   stat.seconds_pretrain (f64). */
 
 uint64_t dci_deep_data_crc(const float *x, int64_t n, int64_t d) {
     uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
@@ -221,7 +244,7 @@ static int added_later(const char *name, double *v) {
 
 /* The checkpoint's parameters into the solver, except checkpoint_every and
  * those the caller set (which must agree: check_given). */
-static dc_status restore_params(dc_solver *s, const dci_rec_file *f, const dc_model *cur) {
+dc_status dci_deep_restore_params(dc_solver *s, const dci_rec_file *f, const dc_model *cur) {
     for (int i = 0; i < s->m->n_params; i++) {
         const char *name = s->m->params[i].name;
         if (strcmp(name, "checkpoint_every") == 0) continue;
@@ -370,7 +393,7 @@ dc_status dci_deep_checkpoint_restore(dc_solver *s, dci_deep_method method, cons
                       rows == n && cols == d ? ", different values" : "");
         goto done;
     }
-    if ((st = restore_params(s, f, cur)) != DC_OK) goto done;
+    if ((st = dci_deep_restore_params(s, f, cur)) != DC_OK) goto done;
     /* The checkpoint's values already are the preset's (effective_params). */
     const dci_deep_cfg cfg = dci_deep_read_cfg(s, s->pv, method);
     if ((st = dci_deep_check(&cfg, n, d, shape)) != DC_OK ||

@@ -1,13 +1,16 @@
-/* The clustering phase's loop of the deep methods (methods/edcwrn_fit.h):
- * methods/edcwrn.c prepares the training state and finishes the fit; the
- * step itself is methods/edcwrn_train.c. */
+/* The clustering phase's loop of the deep methods (methods/edcwrn_fit.h)
+ * and the fit's results at its end: methods/edcwrn.c prepares the training
+ * state; the step itself is methods/edcwrn_train.c. */
 #include "methods/edcwrn_fit.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "core/alloc.h"
 #include "core/error.h"
 #include "core/util.h"
+#include "deepclust/metrics.h"
 #include "methods/deep_model.h"
 #include "methods/method.h"
 #include "nn/dense.h"
@@ -107,6 +110,113 @@ dc_status dci_deep_train_loop(dc_solver *s, const char *checkpoint_path, dci_dee
                      (long long)last_ckpt);
         return dci_fail(st, "%s: clustering iteration %lld: %s%s", name, (long long)t->iter,
                         detail, kept);
+    }
+    return DC_OK;
+}
+
+/* ---- the results ---- */
+
+/* The model's reference set and inference embedding z of all rows, on
+ * every rank, from the gathered encodings of the blocks: what one process
+ * computes from all rows. */
+static dc_status finish_distributed(dci_deep_train *t, const float *x, float *z) {
+    DCI_TRY(dci_deep_encode_all(t, x));
+    if (!t->m->enc_nb) {
+        dci_model_combine(t->m, t->e, NULL, NULL, t->n, z);
+        return DC_OK;
+    }
+    uint64_t *h = DCI_NEW_ARRAY(uint64_t, t->n, "row hashes");
+    dc_status st = t->dist->agree(t->dist, h ? DC_OK : DC_ERR_NOMEM, "row hashes");
+    if (st == DC_OK) {
+        dci_model_row_hashes(t->m, x, t->nl, h + t->row0);
+        st = t->dist->gather_u64_all(t->dist, h, 1, "row hashes");
+    }
+    if (st == DC_OK) st = dci_model_set_reference_parts(t->m, t->e, t->e_nb, h, t->n);
+    /* Each rank embeds its own rows against the whole reference set, then
+     * the rows are gathered: the search is the costly part, O(n_l n M). */
+    const int64_t off = t->row0 * t->M;
+    if (st == DC_OK)
+        st = dci_model_embed_encoded(t->m, t->e + off, t->e_nb + off, h + t->row0, t->nl, z + off);
+    st = t->dist->agree(t->dist, st, "final embedding");
+    if (st == DC_OK) st = t->dist->gather(t->dist, z, t->M, "final embedding");
+    dci_free(h);
+    return st;
+}
+
+/* Final labels by the model's inference procedure, and the results. */
+dc_status dci_deep_finish(dc_solver *s, dci_deep_train *t, const float *x) {
+    const dc_model *m = t->m;
+    const int64_t n = t->n, M = t->M, K = t->K;
+    float *z = DCI_NEW_ARRAY(float, n * M, "embedding");
+    float *q = DCI_NEW_ARRAY(float, n * K, "soft assignment");
+    int32_t *labels = DCI_NEW_ARRAY(int32_t, n, "labels");
+    dc_status st = (!z || !q || !labels) ? DC_ERR_NOMEM : DC_OK;
+    /* The fit's results are what the model predicts, and a model predicts
+     * with fp32 products (a bf16 clustering phase trained it). */
+    if (st == DC_OK) st = dci_solver_put_stat(s, "bf16_cluster", dci_mlp_bf16(t->m->enc));
+    dci_mlp *nets[3] = {t->m->enc, t->m->enc_nb, t->m->dec};
+    for (int i = 0; i < 3; i++)
+        if (nets[i]) dci_mlp_set_bf16(nets[i], 0);
+    /* The training rows become the neighbour branch's reference set, so
+     * that predict finds a row's neighbours among them (deep_model.h). */
+    if (st == DC_OK && t->m->enc_nb && !t->dist) st = dci_model_set_reference(t->m, x, n);
+    if (st == DC_OK && !t->dist) st = dci_model_embed(t->m, x, n, z);
+    if (st == DC_OK && t->dist) st = finish_distributed(t, x, z);
+    if (st == DC_OK) st = dci_embedding_check(z, n, M);
+    if (st == DC_OK) st = dci_model_assign(m, z, n, q, labels);
+    /* EDCWRN Table 4: how far apart the clusters lie in the embedding. */
+    double icv = 0.0;
+    if (st == DC_OK) st = dc_metrics_inter_cluster_variance(z, n, M, labels, &icv);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "inter_cluster_variance", icv);
+    float *w = st == DC_OK ? DCI_NEW_ARRAY(float, K * M, "weights") : NULL;
+    if (st == DC_OK && !w) st = DC_ERR_NOMEM;
+    /* weighting = after: Eq. 15 once, from the final q and z (all ones
+     * without weighting). */
+    if (st == DC_OK)
+        st = t->cfg.weighting == DCI_WEIGHTING_AFTER ? dci_deep_weights(t, q, z, n, w)
+                                                     : dc_model_weights(m, w, K * M);
+    if (st != DC_OK) {
+        dci_free(w);
+        dci_free(z);
+        dci_free(q);
+        dci_free(labels);
+        return st;
+    }
+    if (t->dist && t->dist->rank != 0) {
+        /* as the other distributed fits: rank 0 all rows, the others their own */
+        const int64_t r0 = t->row0, nl = t->nl;
+        memmove(labels, labels + r0, (size_t)nl * sizeof *labels);
+        dci_solver_put_labels(s, labels, nl);
+        st = dci_solver_put_output_copy(s, "embedding", z + r0 * M, nl, M);
+        if (st == DC_OK) st = dci_solver_put_output_copy(s, "q", q + r0 * K, nl, K);
+        dci_free(z);
+        dci_free(q);
+    } else {
+        dci_solver_put_labels(s, labels, n);
+        st = dci_solver_put_output(s, "embedding", z, n, M);
+        if (st == DC_OK) st = dci_solver_put_output(s, "q", q, n, K);
+        else dci_free(q);
+    }
+    if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", m->centers, K, M);
+    if (st != DC_OK) {
+        dci_free(w);
+        return st;
+    }
+    DCI_TRY(dci_solver_put_output(s, "weights", w, K, M));
+    if (t->n_loss > 0) DCI_TRY(dci_solver_put_output_copy(s, "loss", t->loss, t->n_loss, 3));
+    if (t->n_trace > 0) DCI_TRY(dci_solver_put_output_copy(s, "trace", t->trace, t->n_trace, 2));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_pretrain", t->seconds_pretrain));
+    DCI_TRY(dci_solver_put_stat(s, "seconds_cluster", t->seconds_cluster));
+    DCI_TRY(dci_solver_put_stat(s, "iterations", (double)t->iter));
+    DCI_TRY(dci_solver_put_stat(s, "updates", (double)t->n_trace));
+    DCI_TRY(dci_solver_put_stat(s, "converged", (double)t->converged));
+    if (isfinite(t->pretrain_loss)) DCI_TRY(dci_solver_put_stat(s, "pretrain_loss", t->pretrain_loss));
+    if (isfinite(t->last_change)) DCI_TRY(dci_solver_put_stat(s, "label_change", t->last_change));
+    if (t->n_loss > 0) {
+        const float *last = t->loss + (t->n_loss - 1) * 3;
+        DCI_TRY(dci_solver_put_stat(s, "loss", last[0]));
+        DCI_TRY(dci_solver_put_stat(s, "loss_reconstruction", last[1]));
+        DCI_TRY(dci_solver_put_stat(s, "loss_clustering", last[2]));
     }
     return DC_OK;
 }

@@ -224,3 +224,31 @@ float *dci_sgd_velocity(dci_sgd *s, int block, int64_t *count) {
     if (count) *count = s->blocks[block].count;
     return s->blocks[block].vel;
 }
+
+float *dci_sgd_moments2(dci_sgd *s, int block, int64_t *count) {
+    if (block < 0 || block >= s->n_blocks) return NULL;
+    if (count) *count = s->blocks[block].count;
+    return s->blocks[block].sq;
+}
+
+int dci_sgd_is_adam(const dci_sgd *s) { return s->adam; }
+
+int64_t dci_sgd_steps(const dci_sgd *s) { return s->t; }
+
+void dci_sgd_set_steps(dci_sgd *s, int64_t t) { s->t = t; }
+
+dc_status dci_sgd_copy_state(dci_sgd *dst, const dci_sgd *src) {
+    int same = dst->adam == src->adam && dst->n_blocks == src->n_blocks;
+    for (int i = 0; same && i < dst->n_blocks; i++)
+        same = dst->blocks[i].count == src->blocks[i].count;
+    if (!same)
+        return dci_fail(DC_ERR_INVALID_ARG, "SGD: the saved optimiser state does not match "
+                                            "(kind or block sizes)");
+    dst->t = src->t;
+    for (int i = 0; i < dst->n_blocks; i++) {
+        const size_t bytes = (size_t)dst->blocks[i].count * sizeof(float);
+        memcpy(dst->blocks[i].vel, src->blocks[i].vel, bytes);
+        if (dst->adam) memcpy(dst->blocks[i].sq, src->blocks[i].sq, bytes);
+    }
+    return DC_OK;
+}

@@ -55,6 +55,15 @@ void dci_sgd_reset(dci_sgd *s);
  * its length: lets a checkpoint save and restore the optimiser state. */
 int dci_sgd_block_count(const dci_sgd *s);
 float *dci_sgd_velocity(dci_sgd *s, int block, int64_t *count);
+/* What a checkpoint needs to continue a run exactly: Adam's second moments
+ * of a block (NULL for SGD) and its step count (0 for SGD). */
+float *dci_sgd_moments2(dci_sgd *s, int block, int64_t *count);
+int dci_sgd_is_adam(const dci_sgd *s);
+int64_t dci_sgd_steps(const dci_sgd *s);
+void dci_sgd_set_steps(dci_sgd *s, int64_t t);
+/* dst's moments and step count become src's; the two must have the same kind
+ * and block sizes (else DC_ERR_INVALID_ARG). */
+dc_status dci_sgd_copy_state(dci_sgd *dst, const dci_sgd *src);
 
 /* The update rule on one block, shared by dci_sgd_step and usable alone. */
 void dci_sgd_update(float *w, float *v, const float *g, int64_t n, float lr, float momentum);

@@ -131,6 +131,32 @@ static void idx_seeds(void) {
     put("labels", "text_header_3", 6, with_header, strlen(with_header));
 }
 
+/* Cancels after the first pre-training epoch. */
+static int stop_in_pretrain(void *user, const char *phase, long long done, long long total,
+                            double value) {
+    (void)user, (void)total, (void)value;
+    return strcmp(phase, "pretrain") == 0 && done >= 1;
+}
+
+/* A pre-training checkpoint of idec (harness byte 1), from a fit cancelled
+ * in pre-training. */
+static void pretrain_seed(const char *tmpdir, dc_dataset *ds) {
+    char ck[1024];
+    snprintf(ck, sizeof ck, "%s/pre.ckpt", tmpdir);
+    dc_solver *s = NULL;
+    fuzz_require(dc_solver_create(&s, "idec") == DC_OK, "solver");
+    fuzz_checkpoint_params(s);
+    fuzz_require(dc_solver_set_checkpoint(s, ck, 2) == DC_OK, "checkpoints");
+    fuzz_require(dc_solver_set_progress(s, stop_in_pretrain, NULL) == DC_OK, "progress");
+    fuzz_require(dc_solver_fit(s, ds) == DC_ERR_CANCELLED, "the cancelled seed fit");
+    dc_solver_free(s);
+    size_t n;
+    unsigned char *b = read_bytes(ck, &n);
+    put("checkpoint", "idec_pretrain_checkpoint", 1, b, n);
+    free(b);
+    remove(ck);
+}
+
 /* Models and checkpoints of a tiny fit of each deep method. */
 static void model_seeds(const char *tmpdir) {
     static const char *const methods[] = {"edcwrn", "idec", "dec"};
@@ -169,6 +195,7 @@ static void model_seeds(const char *tmpdir) {
         remove(mf);
         remove(ae);
     }
+    pretrain_seed(tmpdir, ds);
     dc_dataset_free(ds);
 }
 

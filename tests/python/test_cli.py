@@ -498,6 +498,27 @@ def test_sigint_stops_the_fit_writes_the_checkpoint_and_no_output(deep_data, tmp
     assert rc == 130 and took < 5 and "interrupted" in err
 
 
+def test_sigint_in_pretraining_writes_a_pretraining_checkpoint(deep_data, tmp_path):
+    xp, _ = deep_data
+    ckpt, full, res = tmp_path / "p.ckpt", tmp_path / "full.txt", tmp_path / "res.txt"
+    deep = [a for i, a in enumerate(DEEP) if "--pretrain-epochs" not in (a, DEEP[i - 1])]
+    fit = ["cluster", "--method", "idec", "--data", xp, *deep, "--pretrain-steps", 60000]
+    rc, stdout, err, took = interrupt([*fit, "--checkpoint", ckpt, "--out", res], after=0.7)
+    assert rc == 130 and took < 5 and not res.exists(), (rc, took, err)
+    step = int(re.search(r"pre-training step (\d+) of 60000; its state is in the checkpoint",
+                         err)[1])
+    info = json.loads(run("info", ckpt, "--json", check=0).stdout)
+    assert (info["phase"], info["pretrain_step"], info["pretrain_steps"]) == (
+        "pretrain", step, 60000)
+    assert f"step {step} of 60000" in run("info", ckpt, check=0).stdout
+    # resumed: the uninterrupted fit's labels and pre-training loss
+    p = run("cluster", "--method", "idec", "--data", xp, "--normalize", "minmax", "--resume",
+            ckpt, "--json", "--out", res, check=0)
+    a = json.loads(run(*fit, "--json", "--out", full, check=0).stdout)
+    assert json.loads(p.stdout)["pretrain_loss"] == a["pretrain_loss"]
+    assert res.read_text() == full.read_text()
+
+
 def test_library_warnings_reach_stderr_and_the_json(tmp_path):
     rng = np.random.default_rng(2)
     y = np.repeat(np.arange(4), 30)

@@ -89,7 +89,9 @@ _DEEP_DOC = """
 
     checkpoint: a file to which the fit writes its whole training state
     every checkpoint_every clustering iterations (0 = at every target
-    update; a fit that finishes also writes its final state);
+    update; a fit that finishes also writes its final state), and during
+    pre-training every checkpoint_every steps and at its end (not under
+    MPI); an interrupted fit writes its state where it stopped;
     resume(X, checkpoint) continues an interrupted fit and gives the result
     of the uninterrupted one, or continues a finished fit when max_iter is
     set higher (tol may be lowered).

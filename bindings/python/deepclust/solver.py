@@ -298,7 +298,8 @@ class Solver(_lib.Handle):
 
     def set_checkpoint(self, path, every):
         """Following fits write their whole training state to `path`
-        (atomically) at clustering iteration 0 and every `every`
+        (atomically): in pre-training every `every` steps and after the
+        last one, then at clustering iteration 0 and every `every`
         iterations; path None turns checkpoints off."""
         self._lib.dc_solver_set_checkpoint(self.handle, None if path is None else
                                            _lib.cstr(path), 0 if path is None else int(every))
