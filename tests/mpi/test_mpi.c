@@ -693,6 +693,12 @@ static int cancel_at_17(void *user, const char *phase, long long done, long long
     return rank == size - 1 && !strcmp(phase, "cluster") && done == 17;
 }
 
+static int cancel_in_pretrain(void *user, const char *phase, long long done, long long total,
+                              double value) {
+    (void)user, (void)done, (void)total, (void)value;
+    return !strcmp(phase, "pretrain");
+}
+
 /* A checkpoint of N ranks: resumed on N it continues the fit exactly;
  * on another count it is refused naming both. A fit cancelled on one rank
  * stops on all at the same iteration and saves it: resuming gives the
@@ -778,6 +784,28 @@ static void test_deep_resume(const char *dir, const float *x, int64_t n, int64_t
         CHECK_MSG(strstr(dc_last_error(), want), "%s", dc_last_error());
         dc_solver_free(w);
     }
+    /* a pre-training checkpoint (one process, no communicator: rank 0
+     * alone, cancelled in its first pre-training epoch; a distributed fit
+     * writes none) is refused under MPI on any count */
+    char ckp[512];
+    snprintf(ckp, sizeof ckp, "%s/deep_pretrain_np%d.ckpt", dir, size);
+    CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_NULL)));
+    if (rank == 0) {
+        dc_solver *o = small_deep("dec", 4, 5);
+        CHECK_OK(dc_solver_set_checkpoint(o, ckp, 5));
+        CHECK_OK(dc_solver_set_progress(o, cancel_in_pretrain, NULL));
+        CHECK_STATUS(dc_solver_fit(o, all), DC_ERR_CANCELLED);
+        const char *phase = NULL;
+        CHECK_OK(dc_checkpoint_progress(ckp, &phase, NULL, NULL));
+        CHECK(phase && !strcmp(phase, "pretrain"));
+        dc_solver_free(o);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_WORLD)));
+    dc_solver *pw = NULL;
+    CHECK_OK(dc_solver_create(&pw, "dec"));
+    CHECK_STATUS(dc_solver_resume(pw, ds, ckp), DC_ERR_UNSUPPORTED);
+    dc_solver_free(pw);
     dc_dataset_free(all);
     dc_dataset_free(ds);
 }
