@@ -184,7 +184,7 @@ typedef struct cluster_request {
 typedef struct seed_plan {
     long long seeds[CLI_MAX_SEEDS];
     int n;
-    int shared;
+    int one_ae; /* one pre-trained autoencoder for every seed */
 } seed_plan;
 
 /* --seeds and --seeds-pretrain: 0, or 2 after a message. A checkpoint
@@ -192,7 +192,7 @@ typedef struct seed_plan {
 static int parse_seed_plan(cli_args *a, const dc_solver *s, const char *const *opts, seed_plan *plan) {
     const char *spec = cli_get(a, "seeds"), *pretrain = cli_get(a, "seeds-pretrain");
     plan->n = 0;
-    plan->shared = 0;
+    plan->one_ae = 0;
     if (!spec) return pretrain ? cli_usage_error("--seeds-pretrain needs --seeds LIST%s", "") : 0;
     if (cli_get(a, "seed")) return cli_usage_error("give either --seed or --seeds, not both%s", "");
     for (int i = D_CHECKPOINT; i <= D_RESUME; i++)
@@ -201,7 +201,7 @@ static int parse_seed_plan(cli_args *a, const dc_solver *s, const char *const *o
         if (!cli_has_deep_model(s))
             return cli_usage_error("--seeds-pretrain needs a method with a deep model, not '%s'",
                                    dc_solver_method(s));
-        if (!strcmp(pretrain, "shared")) plan->shared = 1;
+        if (!strcmp(pretrain, "shared")) plan->one_ae = 1;
         else if (strcmp(pretrain, "per-seed"))
             return cli_usage_error("--seeds-pretrain takes per-seed or shared, got '%s'", pretrain);
     }
@@ -251,7 +251,7 @@ static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan,
     json_int(&j, "n", n);
     json_int(&j, "d", d);
     json_int(&j, "k", (long long)k);
-    if (deep) json_str(&j, "seeds_pretrain", plan->shared ? "shared" : "per-seed");
+    if (deep) json_str(&j, "seeds_pretrain", plan->one_ae ? "shared" : "per-seed");
     cli_noise_json(&j, &rq->nz);
     json_begin_array(&j, "runs", &arr);
     for (int i = 0; i < plan->n; i++) {
@@ -269,7 +269,7 @@ static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan,
             rc = cli_lib_error(st, what);
             goto done;
         }
-        if (i == 0 && deep && plan->shared && (rc = share_pretrained(s))) goto done;
+        if (i == 0 && deep && plan->one_ae && (rc = share_pretrained(s))) goto done;
         dc_solver_labels(s, pred, n, NULL);
         cli_metrics mt = {0};
         if (i == 0) {

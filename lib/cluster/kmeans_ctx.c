@@ -73,7 +73,7 @@ static float diff_dist2(const float *a, const float *shift, const float *b, int6
 }
 
 /* Not cloned itself: an ifunc resolver of a cloned global function would be
- * exported from the shared library whatever its visibility. */
+ * exported from the .so whatever its visibility. */
 float dci_km_diff_dist2(const float *a, const float *shift, const float *b, int64_t d) {
     return diff_dist2(a, shift, b, d);
 }

@@ -1,4 +1,4 @@
-/* Internals of k-means shared by its files (cluster/kmeans.c: Lloyd and
+/* Internals of k-means common to its files (cluster/kmeans.c: Lloyd and
  * the entry points; kmeans_ctx.c: the problem context and its row and
  * distance helpers; kmeans_seed.c: k-means++ seeding). Not installed. */
 #ifndef DCI_KMEANS_CTX_H

@@ -1,4 +1,4 @@
-/* Small internal helpers shared by all modules. */
+/* Small internal helpers common to all modules. */
 #ifndef DCI_UTIL_H
 #define DCI_UTIL_H
 

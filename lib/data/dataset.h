@@ -1,4 +1,4 @@
-/* The data set handle's layout, shared by the files of lib/data. */
+/* The data set handle's layout, common to the files of lib/data. */
 #ifndef DCI_DATASET_H
 #define DCI_DATASET_H
 

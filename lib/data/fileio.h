@@ -1,4 +1,4 @@
-/* File plumbing shared by the readers and writers: a reader that treats raw
+/* File plumbing common to the readers and writers: a reader that treats raw
  * and gzip files alike, all-or-nothing output files, and format detection. */
 #ifndef DCI_FILEIO_H
 #define DCI_FILEIO_H

@@ -1,5 +1,5 @@
 /* Top eigenpairs of a dense symmetric matrix (LAPACKE dsyevr, index range),
- * shared by the spectral embedding and PCA. */
+ * used by both the spectral embedding and PCA. */
 #ifndef DCI_GRAPH_EIGEN_H
 #define DCI_GRAPH_EIGEN_H
 

@@ -139,7 +139,7 @@ dc_status dci_model_embed_encoded(const dc_model *m, const float *e, const float
 dc_status dci_model_assign(const dc_model *m, const float *z, int64_t n, float *q,
                            int32_t *labels);
 
-/* The model's records (methods/model_io.h), shared by model files and
+/* The model's records (methods/model_io.h), common to model files and
  * checkpoints, each name preceded by `prefix` (e.g. "ae." for the
  * pre-trained autoencoder inside a checkpoint):
  *   kind (text "clustering"|"autoencoder"), method (text), dims (i64[n_dims]),

@@ -253,7 +253,7 @@ bad:
     return dci_fail(DC_ERR_FORMAT, "'%s': malformed record structure", f->path);
 }
 
-/* The header checks shared by files and buffers, in the documented order.
+/* The header checks common to files and buffers, in the documented order.
  * h holds the first `got` bytes (at most the header); `total` is the whole
  * size. On success *payload is the payload length the header announces and
  * f->buf has room for it. */

@@ -79,7 +79,7 @@ static int progress_adapter(void *user, const char *phase, long long done, long 
     return p->fn(p->user, phase, p->offset + done, p->total, value);
 }
 
-/* Work space of one clustering stage, shared by its beetles in turn. */
+/* Work space of one clustering stage, used by its beetles in turn. */
 typedef struct stage {
     const float *Y;
     int64_t n, d, K, D;

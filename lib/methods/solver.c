@@ -1,5 +1,5 @@
 /* The generic solver handle: parameter tables, results storage and the
- * public dc_solver_* entry points shared by every method. */
+ * public dc_solver_* entry points common to every method. */
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>

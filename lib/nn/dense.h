@@ -17,7 +17,7 @@
  * activation workspace is sized once for `max_batch` rows.
  *
  * Applying one network to several inputs in one step (the EDCWRN neighbour
- * encoder on k·B rows with shared weights): either stack the inputs into one
+ * encoder on k·B rows with the same weights): either stack the inputs into one
  * forward call (one larger GEMM, fastest; size max_batch for it), or run
  * forward/backward pairs one after another — backward accumulates parameter
  * gradients until dci_mlp_zero_grad.

@@ -59,7 +59,7 @@ void dci_gemm_kept(dci_gemm_bf16 *g, int a_slot, int a_reuse, int b_slot, int b_
 #include <oneapi/dnnl/dnnl.h>
 
 /* One engine and stream for the process (oneDNN's CPU engine is stateless
- * beyond its thread pool; streams are not shared between threads, so each
+ * beyond its thread pool; streams are not passed between threads, so each
  * network holds its own). */
 static dnnl_engine_t engine;
 static dnnl_status_t engine_status = dnnl_runtime_error;

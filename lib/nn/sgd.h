@@ -65,7 +65,7 @@ void dci_sgd_set_steps(dci_sgd *s, int64_t t);
  * and block sizes (else DC_ERR_INVALID_ARG). */
 dc_status dci_sgd_copy_state(dci_sgd *dst, const dci_sgd *src);
 
-/* The update rule on one block, shared by dci_sgd_step and usable alone. */
+/* The update rule on one block, common to dci_sgd_step and usable alone. */
 void dci_sgd_update(float *w, float *v, const float *g, int64_t n, float lr, float momentum);
 
 #endif

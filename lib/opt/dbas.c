@@ -169,7 +169,7 @@ dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x
     for (int64_t j = 0; j < B; j++) {
         const double *src = x0 + (x0_rows == 1 ? 0 : j) * dim;
         memcpy(pos + j * dim, src, sizeof(double) * (size_t)dim);
-        /* A shared start is evaluated once. */
+        /* A common start is evaluated once. */
         if (j > 0 && x0_rows == 1) continue;
         double fx = f(src, dim, user);
         if ((st = bad_value(fx, "the start point")) != DC_OK) {
