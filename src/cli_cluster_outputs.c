@@ -221,15 +221,16 @@ static int write_cluster_output(cli_outputs *files, dc_solver *s, int which, con
 
 int cli_check_cluster_files(cli_args *a, const char *out, const char *const *paths,
                             const char *const *opts) {
-    const cli_file inputs[] = {{"data", cli_get(a, "data")},
-                               {"labels", cli_get(a, "labels")},
-                               {"load-pretrained", opts[D_LOAD_PRETRAINED]},
-                               {"resume", opts[D_RESUME]}};
+    const cli_file inputs[] = {{"data", cli_get(a, "data"), 0},
+                               {"labels", cli_get(a, "labels"), 0},
+                               {"load-pretrained", opts[D_LOAD_PRETRAINED], 0},
+                               {"resume", opts[D_RESUME], 0}};
     cli_file outputs[N_OUTPUT_FLAGS + 2];
     int n = 0;
-    outputs[n++] = (cli_file){"out", out};
-    for (int i = 0; i < N_OUTPUT_FLAGS; i++) outputs[n++] = (cli_file){cli_output_flags[i].flag, paths[i]};
-    outputs[n++] = (cli_file){"checkpoint", opts[D_CHECKPOINT]};
+    outputs[n++] = (cli_file){"out", out, 0};
+    for (int i = 0; i < N_OUTPUT_FLAGS; i++)
+        outputs[n++] = (cli_file){cli_output_flags[i].flag, paths[i], 0};
+    outputs[n++] = (cli_file){"checkpoint", opts[D_CHECKPOINT], 0};
     return cli_check_files(inputs, (int)(sizeof inputs / sizeof inputs[0]), outputs, n, "resume",
                            "checkpoint");
 }

@@ -97,7 +97,7 @@ static int check_writable(const cli_file *o) {
                 o->flag, o->path, dir);
         return 2;
     }
-    if (is_table_output(o->flag)) {
+    if (!o->own_format && is_table_output(o->flag)) {
         const char *dot = strrchr(base, '.');
         static const char *const known[] = {".csv", ".tsv", ".txt", ".npy"};
         int ok = 0;

@@ -7,6 +7,7 @@
 typedef struct cli_file {
     const char *flag; /* without dashes, for messages */
     const char *path;
+    int own_format; /* 1: the caller checked the extension (not a label or matrix file) */
 } cli_file;
 
 /* 0, or 2 after a message on stderr when an output's folder does not exist

@@ -189,10 +189,10 @@ static int load_truth(const char *path, int64_t n, int32_t **out) {
 static int check_paths(const mreq *q) {
     int rc = 0;
     if (g_rank == 0) {
-        const cli_file in[] = {{"model", q->model}, {"data", q->data}, {"labels", q->labels}};
-        const cli_file outf[] = {{"out", q->out},
-                                 {"centers-out", q->centers_out},
-                                 {"embedding-out", q->embedding_out}};
+        const cli_file in[] = {{"model", q->model, 0}, {"data", q->data, 0}, {"labels", q->labels, 0}};
+        const cli_file outf[] = {{"out", q->out, 0},
+                                 {"centers-out", q->centers_out, 0},
+                                 {"embedding-out", q->embedding_out, 0}};
         rc = cli_check_files(in, 3, outf, 3, NULL, NULL);
     }
     return agree_rc(rc);

@@ -61,9 +61,9 @@ int cli_predict(cli_args *a, int json) {
     float *z = NULL;
     cli_outputs files;
     cli_outputs_init(&files);
-    const cli_file inputs[] = {{"model", model_path}, {"data", cli_get(a, "data")},
-                               {"labels", cli_get(a, "labels")}};
-    const cli_file outputs[] = {{"out", out}, {"embedding-out", embedding_out}};
+    const cli_file inputs[] = {{"model", model_path, 0}, {"data", cli_get(a, "data"), 0},
+                               {"labels", cli_get(a, "labels"), 0}};
+    const cli_file outputs[] = {{"out", out, 0}, {"embedding-out", embedding_out, 0}};
     int rc = cli_check_files(inputs, 3, outputs, 2, NULL, NULL);
     cli_noise nz;
     if (!rc) rc = cli_noise_parse(cli_get(a, "noise"), cli_get(a, "noise-seed"), &nz);

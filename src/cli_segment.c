@@ -16,6 +16,7 @@
 
 #include <deepclust.h>
 
+#include "cli_files.h"
 #include "cli_json.h"
 
 static const char *const PROG = "deepclust segment";
@@ -176,18 +177,25 @@ typedef struct output {
     const int32_t *label; /* a label file */
 } output;
 
-/* Writes every output; on a failure removes those already written. */
-static int write_outputs(const output *o, int n, int64_t w, int64_t h) {
-    for (int i = 0; i < n; i++) {
-        dc_status st = o[i].rgb ? dc_image_write(o[i].path, o[i].rgb, w, h, 3)
-                                : dc_write_labels(o[i].path, o[i].label, w * h, DC_FORMAT_AUTO);
-        if (st != DC_OK) {
-            int rc = failure(st, o[i].path);
-            for (int j = 0; j < i; j++) unlink(o[j].path);
-            return rc;
+/* Writes the outputs as a group (temporaries renamed over the targets only
+ * when every one is written), so a failure leaves every old file as it was. */
+static int write_outputs(const output *o, const char *const *flags, int n, int64_t w, int64_t h) {
+    cli_outputs files;
+    cli_outputs_init(&files);
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        const char *tmp = cli_outputs_add(&files, flags[i], o[i].path);
+        if (!tmp) {
+            rc = 1;
+            break;
         }
+        dc_status st = o[i].rgb ? dc_image_write(tmp, o[i].rgb, w, h, 3)
+                                : dc_write_labels(tmp, o[i].label, w * h, DC_FORMAT_AUTO);
+        if (st != DC_OK) rc = failure(st, o[i].path);
     }
-    return 0;
+    if (!rc) rc = cli_outputs_commit(&files);
+    cli_outputs_discard(&files);
+    return rc;
 }
 
 typedef struct run {
@@ -249,7 +257,7 @@ static int setup(run *r) {
     if (v[O_THREADS]) {
         double t;
         if (parse_real(v[O_THREADS], &t) || t < 1 || t > 4096 || t != floor(t))
-            return usage("--threads takes a number >= 1, got '%s'", v[O_THREADS]);
+            return usage("--threads takes a whole number in [1, 4096], got '%s'", v[O_THREADS]);
         dc_set_threads((int)t);
     }
     const int images[] = {O_OUT, O_OVERLAY, O_SP_OUT};
@@ -260,7 +268,10 @@ static int setup(run *r) {
         return usage("--labels-out takes a .npy or .csv name, got '%s'", v[O_LABELS_OUT]);
     if (v[O_OUT] && k > PALETTE_SIZE)
         return usage("--out: the palette has 256 colours, --k is %s", v[O_K]);
-    return 0;
+    const cli_file inputs[] = {{"image", v[O_IMAGE], 0}, {"truth", v[O_TRUTH], 0}};
+    const cli_file outputs[] = {{"out", v[O_OUT], 1}, {"overlay", v[O_OVERLAY], 1},
+                                {"superpixels-out", v[O_SP_OUT], 1}, {"labels-out", v[O_LABELS_OUT], 1}};
+    return cli_check_files(inputs, 2, outputs, 4, NULL, NULL);
 }
 
 static void report(const run *r, int32_t n_sp, double slic_s, double total_s, const double *m) {
@@ -340,24 +351,31 @@ static int segment(run *r) {
         metrics = m;
     }
     output out[4];
+    const char *flags[4];
     int n_out = 0;
     if (v[O_OUT]) {
         if (!(r->seg_rgb = malloc((size_t)n * 3))) return failure(DC_ERR_NOMEM, "--out");
         for (int64_t p = 0; p < n; p++) palette_colour(r->seg[p], r->seg_rgb + 3 * p);
+        flags[n_out] = "out";
         out[n_out++] = (output){v[O_OUT], r->seg_rgb, NULL};
     }
     if (v[O_OVERLAY]) {
         if (!(r->overlay_rgb = to_rgb(&r->image))) return failure(DC_ERR_NOMEM, "--overlay");
         draw_boundaries(r->overlay_rgb, r->seg, w, h);
+        flags[n_out] = "overlay";
         out[n_out++] = (output){v[O_OVERLAY], r->overlay_rgb, NULL};
     }
     if (v[O_SP_OUT]) {
         if (!(r->sp_rgb = to_rgb(&r->image)) || paint_means(r->sp_rgb, r->sp, n_sp, n))
             return failure(DC_ERR_NOMEM, "--superpixels-out");
+        flags[n_out] = "superpixels-out";
         out[n_out++] = (output){v[O_SP_OUT], r->sp_rgb, NULL};
     }
-    if (v[O_LABELS_OUT]) out[n_out++] = (output){v[O_LABELS_OUT], NULL, r->seg};
-    int rc = write_outputs(out, n_out, w, h);
+    if (v[O_LABELS_OUT]) {
+        flags[n_out] = "labels-out";
+        out[n_out++] = (output){v[O_LABELS_OUT], NULL, r->seg};
+    }
+    int rc = write_outputs(out, flags, n_out, w, h);
     if (rc) return rc;
     report(r, n_sp, slic_s, now() - t0, metrics);
     return 0;

@@ -133,6 +133,55 @@ def test_bad_input_writes_nothing(files, case, status, message):
     assert not any(o.exists() for o in outs)
 
 
+@pytest.mark.parametrize("flags", [("--out", "photo"), ("--overlay", "photo"),
+                                   ("--out", "truth"), ("--labels-out", "link"),
+                                   ("--out", "twice")])
+def test_outputs_never_replace_inputs_or_each_other(files, flags):
+    """An output naming an input (also through a link) or another output is
+    refused before any work, exit 2, every file as it was."""
+    d, img, truth = files
+    flag, which = flags
+    photo, tpng = d / "photo.png", d / "truth.png"
+    before = {p: p.read_bytes() for p in (photo, tpng)}
+    extra = []
+    if which == "photo":
+        target = photo
+    elif which == "truth":
+        target = tpng
+    elif which == "link":
+        (d / "lab.npy").symlink_to(photo)
+        target = d / "lab.npy"
+    else:
+        target = d / "seg.png"
+        extra = ["--overlay", target]
+    p = run("--image", photo, "--truth", tpng, "--k", 3, flag, target, *extra)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "nothing was done" in p.stderr, p.stderr
+    assert {p_: p_.read_bytes() for p_ in before} == before
+    assert not (d / "seg.png").exists()
+
+
+def test_failed_run_keeps_old_outputs(files):
+    """A run refused before the work or failing while it writes its outputs
+    leaves the outputs of an earlier run as they were, and no temporary."""
+    d, img, truth = files
+    seg = d / "seg.png"
+    p = run("--image", d / "photo.png", "--k", 3, "--out", seg, "--seed", 1)
+    assert p.returncode == 0, p.stderr
+    old = seg.read_bytes()
+    # --labels-out into a missing folder: refused before any work.
+    p = run("--image", d / "photo.png", "--k", 4, "--out", seg, "--labels-out",
+            d / "nodir" / "l.npy")
+    assert p.returncode == 2 and "does not exist" in p.stderr, p.stderr
+    assert seg.read_bytes() == old
+    # A failure while writing: the label file's name is taken by a folder.
+    (d / "l.npy").mkdir()
+    p = run("--image", d / "photo.png", "--k", 4, "--out", seg, "--labels-out", d / "l.npy")
+    assert p.returncode != 0, p.stderr
+    assert seg.read_bytes() == old
+    assert sorted(x.name for x in d.iterdir()) == ["l.npy", "photo.png", "seg.png", "truth.png"]
+
+
 def test_palette_png_and_grey_photo(files):
     d, img, truth = files
     pal = Image.fromarray(img).convert("P", palette=Image.ADAPTIVE, colors=16)
