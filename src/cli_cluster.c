@@ -36,8 +36,13 @@ static int apply_params(cli_args *a, dc_solver *s) {
             if (*c == '-') *c = '_';
         double dummy;
         if (dc_solver_get(s, name, &dummy) != DC_OK) {
-            fprintf(stderr, "%s: unknown option --%s for method '%s' (see '%s help %s')\n", CLI_PROG,
-                    o->key, dc_solver_method(s), CLI_PROG, dc_solver_method(s));
+            if (strcmp(o->key, "param"))
+                fprintf(stderr, "%s: unknown option --%s for method '%s' (see '%s help %s')\n",
+                        CLI_PROG, o->key, dc_solver_method(s), CLI_PROG, dc_solver_method(s));
+            else
+                fprintf(stderr, "%s: --param %s: method '%s' has no parameter '%s' (see '%s help "
+                        "%s')\n", CLI_PROG, o->val, dc_solver_method(s), name, CLI_PROG,
+                        dc_solver_method(s));
             return 2;
         }
         if (!val) return cli_usage_error("option --%s needs a value", o->key);
@@ -67,15 +72,57 @@ static void json_solver_stats(cli_json *j, const dc_solver *s) {
     }
 }
 
-/* --load-pretrained, --checkpoint and --checkpoint-every (deep methods). */
-static int setup_model_options(dc_solver *s, const char *load_pretrained, const char *checkpoint,
+/* Whether the command line sets the method parameter `name` (as --name,
+ * --na-me or --param name=V). */
+static int param_given(const cli_args *a, const char *name) {
+    size_t len = strlen(name);
+    for (int i = 0; i < a->n; i++) {
+        const char *k = a->o[i].key, *v = a->o[i].val;
+        if (!strcmp(k, "param")) {
+            if (v && !strncmp(v, name, len) && v[len] == '=') return 1;
+            continue;
+        }
+        size_t j = 0;
+        while (k[j] && j < len && (k[j] == name[j] || (k[j] == '-' && name[j] == '_'))) j++;
+        if (j == len && !k[j]) return 1;
+    }
+    return 0;
+}
+
+/* --load-pretrained: the autoencoder's layers replace the layer parameters;
+ * one given on the command line that differs is refused rather than
+ * silently ignored. */
+static int use_pretrained(const cli_args *a, dc_solver *s, const char *path,
+                          dc_normalization *norm) {
+    static const char *const layers[] = {"hidden1", "hidden2", "hidden3", "embed_dim"};
+    double before[4] = {0}, after[4] = {0};
+    for (int i = 0; i < 4; i++) dc_solver_get(s, layers[i], &before[i]);
+    dc_model *ae = NULL;
+    dc_status st = dc_model_load(&ae, path);
+    if (!st) st = dc_solver_use_pretrained(s, ae);
+    if (!st) *norm = dc_model_normalization(ae);
+    dc_model_free(ae);
+    if (st) return cli_lib_error(st, "--load-pretrained");
+    for (int i = 0; i < 4; i++) {
+        dc_solver_get(s, layers[i], &after[i]);
+        if (after[i] != before[i] && param_given(a, layers[i])) {
+            fprintf(stderr, "%s: %s = %g given, but the autoencoder in '%s' has %g: its layers fix "
+                    "the network (leave the option out; nothing was done)\n", CLI_PROG, layers[i],
+                    before[i], path, after[i]);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* --load-pretrained (*ae_norm: its training data's normalisation),
+ * --checkpoint and --checkpoint-every (deep methods). */
+static int setup_model_options(const cli_args *a, dc_solver *s, const char *load_pretrained,
+                               dc_normalization *ae_norm, const char *checkpoint,
                                const char *every) {
     if (load_pretrained) {
-        dc_model *ae = NULL;
-        dc_status st = dc_model_load(&ae, load_pretrained);
-        if (!st) st = dc_solver_use_pretrained(s, ae);
-        dc_model_free(ae);
-        if (st) return cli_lib_error(st, "--load-pretrained");
+        int rc = use_pretrained(a, s, load_pretrained, ae_norm);
+        if (rc) return rc;
     }
     if (every && !checkpoint) return cli_usage_error("--checkpoint-every needs --checkpoint FILE%s", "");
     if (checkpoint) {
@@ -397,23 +444,35 @@ int cli_cluster(cli_args *a, int json) {
     for (int i = 0; i < N_DEEP_OPTIONS; i++) rq->opts[i] = cli_get(a, cli_deep_options[i]);
     rq->json = json;
     rq->quiet = cli_has(a, "quiet");
-    rq->show_progress = !rq->quiet && (cli_has(a, "progress") || isatty(STDERR_FILENO));
+    int progress = cli_has(a, "progress"); /* read even with --quiet: not a method parameter */
+    rq->show_progress = !rq->quiet && (progress || isatty(STDERR_FILENO));
     g_warnings.quiet = rq->quiet;
     dc_set_log(on_log, NULL, DC_LOG_WARN);
 
     dc_dataset *ds = NULL;
+    dc_normalization ae_norm = DC_NORM_NONE;
     const char *const *opts = rq->opts;
     int rc = cli_check_cluster_files(a, rq->out, rq->paths, opts);
     if (!rc) rc = parse_seed_plan(a, s, opts, plan);
     if (!rc) rc = cli_noise_parse(cli_get(a, "noise"), cli_get(a, "noise-seed"), &rq->nz);
-    if (!rc) rc = cli_load_data(a, &ds, 1);
-    if (!rc) rc = cli_noise_apply(&rq->nz, ds);
+    /* The command line's mistakes before the data's (a large file takes a
+     * while to read): the options the loader reads are not parameters. */
+    cli_claim_data_options(a);
     if (!rc) rc = apply_params(a, s);
     if (!rc) rc = check_k(s, opts[D_RESUME]);
     if (!rc) rc = cli_check_requests(s, rq->paths, opts);
     if (!rc)
-        rc = setup_model_options(s, opts[D_LOAD_PRETRAINED], opts[D_CHECKPOINT],
+        rc = setup_model_options(a, s, opts[D_LOAD_PRETRAINED], &ae_norm, opts[D_CHECKPOINT],
                                  opts[D_CHECKPOINT_EVERY]);
+    if (!rc) rc = cli_load_data(a, &ds, 1);
+    if (!rc && opts[D_LOAD_PRETRAINED] && ae_norm != dc_dataset_normalization(ds)) {
+        fprintf(stderr, "%s: --load-pretrained '%s' was trained on data normalised with %s, "
+                "these with %s: give --normalize %s (nothing was done)\n", CLI_PROG,
+                opts[D_LOAD_PRETRAINED], dc_normalization_name(ae_norm),
+                dc_normalization_name(dc_dataset_normalization(ds)), dc_normalization_name(ae_norm));
+        rc = 2;
+    }
+    if (!rc) rc = cli_noise_apply(&rq->nz, ds);
     if (!rc) rc = plan->n ? run_seeds(s, ds, plan, rq) : run_once(s, ds, rq);
     free(rq);
     free(plan);

@@ -59,13 +59,16 @@ int cli_parse_args(cli_args *a, int argc, char **argv, int first) {
     return 0;
 }
 
+/* The last of repeated options wins, as for method parameters (a later
+ * --out b replaces --out a, rather than being read as a parameter). */
 const char *cli_get(cli_args *a, const char *key) {
+    const char *found = NULL;
     for (int i = 0; i < a->n; i++)
         if (!strcmp(a->o[i].key, key)) {
             a->o[i].used = 1;
-            return a->o[i].val ? a->o[i].val : "";
+            found = a->o[i].val ? a->o[i].val : "";
         }
-    return NULL;
+    return found;
 }
 
 int cli_has(cli_args *a, const char *key) { return cli_get(a, key) != NULL; }
@@ -93,6 +96,15 @@ const char *cli_stdin_path(const char *path, dc_format *format) {
     if (!cli_is_stdio(path)) return path;
     if (*format == DC_FORMAT_AUTO) *format = DC_FORMAT_CSV;
     return "/dev/stdin";
+}
+
+/* The options cli_load_data reads. */
+static const char *const DATA_OPTIONS[] = {"data", "format", "label-column", "header", "labels",
+                                           "image-shape", "normalize"};
+
+void cli_claim_data_options(cli_args *a) {
+    for (size_t i = 0; i < sizeof DATA_OPTIONS / sizeof DATA_OPTIONS[0]; i++)
+        cli_get(a, DATA_OPTIONS[i]);
 }
 
 int cli_load_data(cli_args *a, dc_dataset **out, int normalize) {

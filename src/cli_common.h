@@ -40,9 +40,13 @@ typedef struct cli_args {
 /* --key value, --key=value and bare flags from argv[first]: 0, or 2 after a
  * message. */
 int cli_parse_args(cli_args *a, int argc, char **argv, int first);
-/* The value of --key ("" for a flag), marking it used; NULL when absent. */
+/* The value of --key ("" for a flag; the last one when repeated), marking
+ * it used; NULL when absent. */
 const char *cli_get(cli_args *a, const char *key);
 int cli_has(cli_args *a, const char *key);
+/* Marks the options cli_load_data reads as used, so that a command can
+ * check its other options before reading the data. */
+void cli_claim_data_options(cli_args *a);
 /* Every option must have been understood by the command: 0, or 2 after a
  * message naming the first one that was not. */
 int cli_check_unused(cli_args *a, const char *cmd);

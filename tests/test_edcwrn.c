@@ -494,7 +494,24 @@ static void test_pretrained(const blobs *bl) {
     CHECK(dc_model_is_autoencoder(back));
 
     dc_solver *b = small_solver("edcwrn", bl->k, 5);
+    /* The autoencoder's layers become the layer parameters (the model
+     * records the network it has); one changed afterwards is refused. */
+    static const char *const layer[] = {"hidden1", "hidden2", "hidden3", "embed_dim"};
+    CHECK_OK(dc_solver_set(b, "hidden1", 77));
+    CHECK_OK(dc_solver_set(b, "embed_dim", 9));
     CHECK_OK(dc_solver_use_pretrained(b, back));
+    for (int i = 0; i < 4; i++) {
+        double va = -1, vb = -2;
+        CHECK_OK(dc_solver_get(a, layer[i], &va));
+        CHECK_OK(dc_solver_get(b, layer[i], &vb));
+        CHECK(va == vb);
+    }
+    CHECK_OK(dc_solver_set(b, "hidden2", 3));
+    CHECK_STATUS(dc_solver_fit(b, bl->ds), DC_ERR_INVALID_ARG);
+    CHECK(strstr(dc_last_error(), "hidden2 = 3") != NULL);
+    double h2 = 0;
+    CHECK_OK(dc_solver_get(a, "hidden2", &h2));
+    CHECK_OK(dc_solver_set(b, "hidden2", h2));
     CHECK_OK(dc_solver_fit(b, bl->ds));
     int32_t *lb = labels_of(b, bl->n);
     float *zb = output_of(b, "embedding", NULL, NULL);

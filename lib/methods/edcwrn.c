@@ -460,6 +460,31 @@ static dc_status pretrain_fit(dc_solver *s, const dc_dataset *ds, dci_deep_cfg *
     return dci_norm_copy(&fr->ae->norm, dci_dataset_norm(ds), d);
 }
 
+static const char *const LAYER_PARAMS[4] = {"hidden1", "hidden2", "hidden3", "embed_dim"};
+
+/* The parameters hidden1..3 and embed_dim an autoencoder's layers amount to
+ * (a missing hidden layer is 0). */
+static void layer_sizes(const dc_model *ae, double v[4]) {
+    for (int i = 0; i < 3; i++) v[i] = i < ae->n_dims - 2 ? (double)ae->dims[i + 1] : 0.0;
+    v[3] = (double)dci_model_dim(ae);
+}
+
+/* A layer parameter set after dc_solver_use_pretrained would be recorded in
+ * the model while the network has the autoencoder's sizes. */
+static dc_status check_layer_sizes(const dc_solver *s, const dc_model *ae) {
+    double want[4];
+    layer_sizes(ae, want);
+    for (int i = 0; i < 4; i++) {
+        double v = 0.0;
+        DCI_TRY(dc_solver_get(s, LAYER_PARAMS[i], &v));
+        if (v != want[i])
+            return dci_fail(DC_ERR_INVALID_ARG, "%s: %s = %g, but the pre-trained autoencoder's "
+                                                "is %g (its layers fix the network)",
+                            s->m->name, LAYER_PARAMS[i], v, want[i]);
+    }
+    return DC_OK;
+}
+
 /* A fit that does not continue a clustering checkpoint: its parameters,
  * the input scale, then pre-training (or the given autoencoder). */
 static dc_status start_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method method,
@@ -481,6 +506,16 @@ static dc_status start_fit(dc_solver *s, const dc_dataset *ds, dci_deep_method m
         st = dci_fail(DC_ERR_SHAPE, "%s: the pre-trained autoencoder takes %lld columns, the "
                                     "data have %lld",
                       name, (long long)use_ae->dims[0], (long long)d);
+    /* An autoencoder should meet data scaled as its own were, else it sees
+     * inputs it never saw (a divergence at best). Only a warning: data
+     * normalised outside the library record none and may be right. */
+    if (st == DC_OK && use_ae && use_ae->norm.mode != dci_dataset_norm(ds)->mode)
+        dci_log(DC_LOG_WARN, "%s: the pre-trained autoencoder's training data were normalised "
+                             "with '%s', these data with '%s'; unless they were normalised the "
+                             "same way outside the library, normalise them so",
+                name, dc_normalization_name(use_ae->norm.mode),
+                dc_normalization_name(dci_dataset_norm(ds)->mode));
+    if (st == DC_OK && use_ae) st = check_layer_sizes(s, use_ae);
     /* A given autoencoder brings the scale it was trained with; the
      * distributed fit takes the largest of the blocks' percentiles (a
      * block of large values must not meet a scale made for small ones:
@@ -698,7 +733,16 @@ dc_status dc_solver_use_pretrained(dc_solver *s, const dc_model *ae) {
     deep_state *state = ensure_state(s);
     if (!state) return DC_ERR_NOMEM;
     dc_model *copy = NULL;
-    if (ae) DCI_TRY(dci_model_clone(&copy, ae));
+    if (ae) {
+        double v[4];
+        layer_sizes(ae, v);
+        for (int i = 0; i < 4; i++)
+            if (dc_solver_set(s, LAYER_PARAMS[i], v[i]) != DC_OK)
+                return dci_fail(DC_ERR_INVALID_ARG, "dc_solver_use_pretrained: the autoencoder's "
+                                                    "%s (%g) is not a valid %s", LAYER_PARAMS[i],
+                                v[i], LAYER_PARAMS[i]);
+        DCI_TRY(dci_model_clone(&copy, ae));
+    }
     dc_model_free(state->use_ae);
     state->use_ae = copy;
     return DC_OK;

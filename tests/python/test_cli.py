@@ -133,6 +133,7 @@ def test_info_reads_a_pipe(tmp_path, gz):
     (["--k", 3, "--no-such-option", 1], 2, "no-such-option"),
     (["--k", 3, "--param", "tol=abc"], 2, "not a number"),
     (["--k", 3, "--normalize", "bogus"], 2, "bogus"),
+    (["--k", 3, "--param", "foo=2"], 2, "has no parameter 'foo'"),
 ])
 def test_bad_parameters_fail_without_output(csv_with_labels, tmp_path, extra, code, needle):
     path, _, _ = csv_with_labels
@@ -144,6 +145,17 @@ def test_bad_parameters_fail_without_output(csv_with_labels, tmp_path, extra, co
     assert p.stdout == ""
     assert not out.exists()
     assert not list(tmp_path.glob("never.csv*"))  # no temp file left either
+
+
+def test_repeated_option_last_wins(csv_with_labels, tmp_path):
+    """A repeated option takes its last value, CLI options (--out, --seed)
+    as method parameters do (--out twice was refused as an unknown option)."""
+    path, _, _ = csv_with_labels
+    a, b = tmp_path / "a.csv", tmp_path / "b.npy"
+    p = run("cluster", "--method", "kmeans", "--data", path, "--label-column", "last", "--k", 3,
+            "--out", a, "--out", b, "--seed", 1, "--seed", 4, "--json", check=0)
+    assert json.loads(p.stdout)["seed"] == 4
+    assert b.exists() and not a.exists()
 
 
 @pytest.mark.parametrize("method,extra,flag,needle", [
@@ -389,6 +401,9 @@ def test_exit_codes(csv_with_labels, tmp_path):
         [*base, "--method", "kmeans", "--k", 3, "--normalize", "fancy"],
         [*base, "--method", "kmeans", "--k", 3, "--n-init", 0],     # out of range
         [*base, "--method", "kmeans", "--k", 3, "--bogus", 1],
+        # the command line is checked before the data are read
+        ["cluster", "--method", "kmeans", "--k", 3, "--data", tmp_path / "missing.csv",
+         "--bogus", 1],
         ["help", "nope"],
         ["frobnicate"],
     ]
@@ -428,6 +443,32 @@ def test_stdin_and_stdout(csv_with_labels, tmp_path):
                             "npy", "--k", "3", "--seed", "1", "--json"],
                            stdin=f, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and json.loads(p.stdout)["n"] == len(x)
+
+
+def test_load_pretrained_layers_and_normalisation(deep_data, tmp_path):
+    """The autoencoder fixes the network: a layer option that differs is
+    refused (it used to be ignored while the model recorded it), and data
+    normalised otherwise than its training data are refused (they diverged
+    with advice to lower the learning rate)."""
+    xp, _ = deep_data
+    ae, model = tmp_path / "ae.dcm", tmp_path / "m.dcm"
+    run("cluster", "--method", "idec", "--data", xp, *DEEP, "--quiet", "--save-pretrained", ae,
+        check=0)
+    base = ["cluster", "--method", "idec", "--data", xp, "--k", 3, "--max-iter", 20,
+            "--load-pretrained", ae, "--quiet"]
+    p = run(*base, "--normalize", "minmax", "--hidden1", 16, "--save-model", model, check=2)
+    assert "hidden1 = 16 given, but the autoencoder" in p.stderr and not model.exists()
+    p = run(*base, "--normalize", "minmax", "--param", "embed_dim=7", check=2)
+    assert "embed_dim = 7 given" in p.stderr
+    for norm in (["--normalize", "zscore"], []):
+        p = run(*base, *norm, "--save-model", model, check=2)
+        assert "give --normalize minmax" in p.stderr and not model.exists()
+    run(*base, "--normalize", "minmax", "--hidden1", 32, "--save-model", model, check=0)
+    j = json.loads(run("info", model, "--json", check=0).stdout)
+    assert (j["hidden1"], j["hidden2"], j["hidden3"], j["embed_dim"]) == (32, 32, 64, 4)
+    # --progress is a CLI option also with --quiet (it was taken for a parameter)
+    p = run(*base, "--normalize", "minmax", "--progress", check=0)
+    assert p.stderr == ""
 
 
 def test_info_on_model_and_checkpoint_files(deep_data, tmp_path):
