@@ -349,17 +349,21 @@ static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan,
     json_end_array(&arr);
     cli_seed_json(&j, runs);
     if (out) json_str(&j, "out", out);
+    json_warnings(&j);
     json_end(&j);
     if ((rc = cli_outputs_commit(&files))) goto done;
     if (fflush(mem) == 0 && rq->json) {
-        fwrite(text, 1, text_len, stdout);
-        fflush(stdout);
+        FILE *to = cli_json_stream(out); /* stderr when the labels go to stdout */
+        fwrite(text, 1, text_len, to);
+        fflush(to);
     }
     if (!rq->quiet) {
         fprintf(stderr, "%s: n=%lld d=%lld k=%lld, ", method, (long long)n, (long long)d,
                 (long long)k);
         cli_seed_print(stderr, runs);
-        if (out) fprintf(stderr, "labels of seed %lld written to %s\n", plan->seeds[0], out);
+        if (out)
+            fprintf(stderr, "labels of seed %lld written to %s\n", plan->seeds[0],
+                    cli_is_stdio(out) ? "stdout" : out);
     }
 done:
     cli_outputs_discard(&files);

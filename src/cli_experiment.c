@@ -89,9 +89,12 @@ int cli_parse_seeds(const char *spec, long long *seeds, int *n) {
 }
 
 void cli_seed_mean_sd(const cli_seed_runs *r, int q, double *mean, double *sd) {
+    /* Summed as offsets from the first run: equal runs give exactly their
+     * value and a standard deviation of exactly 0 (not 1e-16). */
+    const double x0 = r->v[0][q];
     double sum = 0;
-    for (int i = 0; i < r->n; i++) sum += r->v[i][q];
-    *mean = sum / r->n;
+    for (int i = 0; i < r->n; i++) sum += r->v[i][q] - x0;
+    *mean = x0 + sum / r->n;
     double ss = 0;
     for (int i = 0; i < r->n; i++) ss += (r->v[i][q] - *mean) * (r->v[i][q] - *mean);
     *sd = r->n > 1 ? sqrt(ss / (r->n - 1)) : NAN;

@@ -58,6 +58,29 @@ def test_runs_mean_sd_and_first_seed_output(data, tmp_path):
     assert np.array_equal(np.load(out), np.load(tmp_path / "s0.npy"))
 
 
+def test_labels_to_stdout_json_to_stderr_equal_runs_sd_zero(data):
+    """--out - with --seeds: stdout holds only the first seed's labels, the
+    JSON goes to stderr (as for one seed); runs that agree have sd exactly
+    0; the library's warnings reach the JSON."""
+    xp, yp = data
+    p = run("cluster", "--method", "kmeans", "--data", xp, "--labels", yp, "--k", 4,
+            "--seeds", "0-2", "--json", "--quiet", "--out", "-", check=0)
+    labels = [int(x) for x in p.stdout.split()]
+    assert len(labels) == 200
+    j = json.loads(p.stderr.strip().splitlines()[-1])
+    assert [r["seed"] for r in j["runs"]] == [0, 1, 2]
+    # The default 10 restarts find the same partition for every seed: equal
+    # ACCs (matched counts / n, the same double whatever the label order)
+    # give sd exactly 0. (NMI may differ in the last bit between label orders.)
+    assert len({r["acc"] for r in j["runs"]}) == 1
+    assert j["sd"]["acc"] == 0.0 and j["mean"]["acc"] == j["runs"][0]["acc"]
+    x = np.repeat(np.load(xp)[:3], 20, axis=0)  # 3 distinct points, k = 4: a warning
+    np.save(xp, x)
+    j = json.loads(run("cluster", "--method", "kmeans", "--data", xp, "--k", 4, "--seeds", "0,1",
+                       "--json", "--quiet", check=0).stdout)
+    assert any("fewer than k" in w for w in j["warnings"]), j.get("warnings")
+
+
 def test_without_labels_and_single_seed(data):
     xp, _ = data
     j = json.loads(run("cluster", "--method", "kmeans", "--data", xp, "--k", 4, "--seeds", "5",
