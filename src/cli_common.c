@@ -130,6 +130,8 @@ int cli_load_data(cli_args *a, dc_dataset **out, int normalize) {
         else if (!strcmp(hdr, "auto")) lo.header = -1;
         else return cli_usage_error("--header takes yes, no or auto, got '%s'", hdr);
     }
+    if (cli_is_stdio(cli_get(a, "labels")) && cli_is_stdio(cli_get(a, "data")))
+        return cli_usage_error("--data and --labels cannot both read standard input%s", "");
     dc_status st = dc_dataset_load(out, path, &lo);
     if (st) return cli_lib_error(st, "--data"); /* the detail names the file */
     const char *labels = cli_get(a, "labels");
@@ -137,14 +139,21 @@ int cli_load_data(cli_args *a, dc_dataset **out, int normalize) {
         if (lc) {
             return cli_usage_error("give either --labels or --label-column, not both%s", "");
         }
-        st = dc_dataset_load_labels(*out, labels, DC_FORMAT_AUTO);
+        dc_format lf = DC_FORMAT_AUTO;
+        st = dc_dataset_load_labels(*out, cli_stdin_path(labels, &lf), lf);
         if (st) return cli_lib_error(st, "--labels");
     }
     const char *shape = cli_get(a, "image-shape");
     if (shape) {
         long long h, w, c = 1;
-        int got = sscanf(shape, "%lldx%lldx%lld", &h, &w, &c);
-        if (got < 2 || h < 1 || w < 1 || c < 1) {
+        int end = 0; /* the whole text must be the shape: "8x8junk" is refused */
+        int got = sscanf(shape, "%lldx%lld%n", &h, &w, &end);
+        if (got == 2 && shape[end] == 'x') {
+            int more = 0;
+            if (sscanf(shape + end, "x%lld%n", &c, &more) == 1) end += more;
+            else got = 0;
+        }
+        if (got < 2 || shape[end] || h < 1 || w < 1 || c < 1) {
             return cli_usage_error("--image-shape takes HxW or HxWxC, got '%s'", shape);
         }
         st = dc_dataset_set_image_shape(*out, h, w, c);

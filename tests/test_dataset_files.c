@@ -45,6 +45,13 @@ static void test_paths_and_labels(void) {
     o.format = DC_FORMAT_CSV; /* an explicit format overrides the name */
     CHECK_OK(dc_dataset_load(&ds, tmp("data.dat"), &o));
     CHECK(dc_dataset_rows(ds) == 3 && dc_dataset_cols(ds) == 2);
+    /* A label column only exists in text: asked of NPY it is an error, not ignored. */
+    CHECK_OK(dc_write_matrix(tmp("data.npy"), dc_dataset_data(ds), 3, 2, DC_FORMAT_AUTO));
+    dc_dataset *nd = NULL;
+    o.format = DC_FORMAT_AUTO;
+    o.label_column = DC_LABEL_COLUMN_LAST;
+    CHECK_ERR(dc_dataset_load(&nd, tmp("data.npy"), &o), DC_ERR_INVALID_ARG, "label column");
+    CHECK(nd == NULL);
 
     /* Text label files: first column, optional header, "3.0" accepted. */
     write_text(tmp("y.csv"), "label,name\n1,cat\n2.0,dog\r\n-3,cow\n\n");
@@ -61,7 +68,22 @@ static void test_paths_and_labels(void) {
     write_text(tmp("y4.txt"), "4\n5.5\n6\n");
     CHECK_ERR(dc_dataset_load_labels(ds, tmp("y4.txt"), DC_FORMAT_AUTO), DC_ERR_FORMAT,
               "'5.5' is not an integer label");
-    CHECK_ERR(dc_dataset_load_labels(ds, tmp("y.bin"), DC_FORMAT_AUTO), DC_ERR_UNSUPPORTED, "--format");
+    /* A name without a known extension: the first bytes tell NPY and IDX,
+     * anything else is text (a missing one: the open fails). */
+    write_text(tmp("y.labels"), "7\n8\n9\n");
+    CHECK_OK(dc_dataset_load_labels(ds, tmp("y.labels"), DC_FORMAT_AUTO));
+    CHECK(labels_equal(ds, 3, (const int32_t[]){7, 8, 9}));
+    CHECK_OK(dc_write_labels(tmp("yn.npy"), (const int32_t[]){2, 1, 0}, 3, DC_FORMAT_AUTO));
+    CHECK(rename(tmp("yn.npy"), tmp("yn.labels")) == 0);
+    CHECK_OK(dc_dataset_load_labels(ds, tmp("yn.labels"), DC_FORMAT_AUTO));
+    CHECK(labels_equal(ds, 3, (const int32_t[]){2, 1, 0}));
+    FILE *fi = fopen(tmp("yi.lab"), "wb");
+    CHECK(fi && fwrite("\0\0\x08\x01\0\0\0\x03\x05\x04\x03", 1, 11, fi) == 11);
+    if (fi) fclose(fi);
+    CHECK_OK(dc_dataset_load_labels(ds, tmp("yi.lab"), DC_FORMAT_AUTO));
+    CHECK(labels_equal(ds, 3, (const int32_t[]){5, 4, 3}));
+    CHECK_ERR(dc_dataset_load_labels(ds, tmp("y.bin"), DC_FORMAT_AUTO), DC_ERR_IO, "y.bin");
+    CHECK_OK(dc_dataset_load_labels(ds, tmp("y.txt"), DC_FORMAT_AUTO));
     CHECK_ERR(dc_dataset_load_labels(ds, tmp("none.txt"), DC_FORMAT_AUTO), DC_ERR_IO, "none.txt");
     CHECK_STATUS(dc_dataset_load_labels(NULL, tmp("y.txt"), DC_FORMAT_AUTO), DC_ERR_NULL);
     CHECK(labels_equal(ds, 3, (const int32_t[]){4, 5, 6}));

@@ -79,7 +79,9 @@ DC_API dc_status dc_dataset_load(dc_dataset **out, const char *path, const dc_lo
 /* Attaches labels read from a file: IDX labels (ubyte, raw/.gz), NPY integer
  * vector (or floats with integral values), or CSV/text with one integer per
  * line (first column; a header line is detected). format may be
- * DC_FORMAT_AUTO. The count must equal the number of rows (DC_ERR_SHAPE
+ * DC_FORMAT_AUTO: by the name's extension as for dc_dataset_load, and a
+ * name without a known one (y.labels, a pipe such as /dev/stdin) by the
+ * first bytes (NPY or IDX magic, else text). The count must equal the number of rows (DC_ERR_SHAPE
  * otherwise); on failure the set keeps its previous labels. */
 DC_API dc_status dc_dataset_load_labels(dc_dataset *ds, const char *path, dc_format format);
 

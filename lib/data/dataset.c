@@ -4,7 +4,9 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -181,6 +183,10 @@ dc_status dc_dataset_load(dc_dataset **out, const char *path, const dc_load_opti
     DCI_TRY(resolve_options(opt, &o));
     dc_format fmt;
     DCI_TRY(resolve_format(path, o.format, &fmt));
+    if (fmt != DC_FORMAT_CSV && o.label_column != DC_LABEL_COLUMN_NONE)
+        return dci_fail(DC_ERR_INVALID_ARG, "%s: a label column applies to CSV/text data; %s files "
+                                            "have none (give the labels as a file of their own)",
+                        path, fmt == DC_FORMAT_NPY ? "NPY" : "IDX");
     if (fmt == DC_FORMAT_CSV) {
         float *x;
         int32_t *y;
@@ -201,11 +207,31 @@ dc_status dc_dataset_load(dc_dataset **out, const char *path, const dc_load_opti
     return st;
 }
 
+/* Labels come from files named any way (y.labels) and from pipes: a name
+ * that says nothing is told by its first bytes (NPY and IDX magic), and
+ * what cannot be peeked at (a pipe) or has neither magic is text. */
+static dc_format sniff_labels_format(const char *path) {
+    struct stat st;
+    unsigned char b[6] = {0};
+    FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
+    size_t got = f ? fread(b, 1, sizeof b, f) : 0;
+    if (f) fclose(f);
+    if (got == 6 && memcmp(b, "\x93NUMPY", 6) == 0) return DC_FORMAT_NPY;
+    if (got >= 4 && b[0] == 0 && b[1] == 0 && b[2] >= 0x08 && b[2] <= 0x0E && b[3] >= 1 &&
+        b[3] <= 4)
+        return DC_FORMAT_IDX;
+    return DC_FORMAT_CSV;
+}
+
 dc_status dc_dataset_load_labels(dc_dataset *ds, const char *path, dc_format format) {
     DCI_CHECK_NULL(ds);
     DCI_CHECK_NULL(path);
     dc_format fmt;
-    DCI_TRY(resolve_format(path, format, &fmt));
+    if (format == DC_FORMAT_AUTO && dci_format_from_path(path, &fmt) != DC_OK) {
+        fmt = sniff_labels_format(path);
+    } else {
+        DCI_TRY(resolve_format(path, format, &fmt));
+    }
     int32_t *y = NULL;
     int64_t n = 0;
     if (fmt == DC_FORMAT_CSV) {

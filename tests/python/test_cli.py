@@ -134,6 +134,8 @@ def test_info_reads_a_pipe(tmp_path, gz):
     (["--k", 3, "--param", "tol=abc"], 2, "not a number"),
     (["--k", 3, "--normalize", "bogus"], 2, "bogus"),
     (["--k", 3, "--param", "foo=2"], 2, "has no parameter 'foo'"),
+    (["--k", 3, "--image-shape", "2x2junk"], 2, "--image-shape takes"),
+    (["--k", 3, "--image-shape", "2x2x1x1"], 2, "--image-shape takes"),
 ])
 def test_bad_parameters_fail_without_output(csv_with_labels, tmp_path, extra, code, needle):
     path, _, _ = csv_with_labels
@@ -443,6 +445,19 @@ def test_stdin_and_stdout(csv_with_labels, tmp_path):
                             "npy", "--k", "3", "--seed", "1", "--json"],
                            stdin=f, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and json.loads(p.stdout)["n"] == len(x)
+    # labels from a pipe, and from a file named without a known extension
+    lab = tmp_path / "y.labels"
+    np.savetxt(lab, y, fmt="%d")
+    for source in ("-", lab):
+        with open(lab) as f:
+            p = subprocess.run([CLI, "cluster", "--method", "kmeans", "--data", npy, "--labels",
+                                str(source), "--k", "3", "--seed", "1", "--json"],
+                               stdin=f, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and json.loads(p.stdout)["acc"] == 1.0, p.stderr
+    p = run("cluster", "--method", "kmeans", "--data", "-", "--labels", "-", "--k", 3)
+    assert p.returncode == 2 and "both read standard input" in p.stderr
+    p = run("cluster", "--method", "kmeans", "--data", npy, "--label-column", "last", "--k", 3)
+    assert p.returncode == 1 and "label column applies to CSV" in p.stderr
 
 
 def test_load_pretrained_layers_and_normalisation(deep_data, tmp_path):
