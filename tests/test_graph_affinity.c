@@ -179,8 +179,29 @@ static void test_sigma_sampled(void) {
     free(s2);
 }
 
+/* Every point with a duplicate (p = 1): each sigma of the nearest
+ * neighbour is 0, though the groups are far apart. The scale comes from
+ * the 2 nearest (by hand: the mean of 0 and the distance to the nearest
+ * distinct point where the group is a pair, floored elsewhere); the graph
+ * then separates the three groups. Only all-equal points stay degenerate. */
+static void test_sigma_with_duplicates(void) {
+    const float x[] = {0, 0, 0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 20, 20, 20, 20};
+    const int64_t n = 8, d = 2;
+    double sig[8];
+    CHECK_OK(dci_affinity_sigma(x, n, d, 1, sig));
+    const double pair = 0.5 * sqrt(200.0); /* (20,20)'s two nearest: its twin and (10,10) */
+    for (int i = 0; i < n; i++) CHECK_MSG(fabs(sig[i] - pair) < 1e-6, "sigma[%d] = %g", i, sig[i]);
+    dci_csr ws = {0};
+    double sig2[8];
+    CHECK_OK(dci_affinity_sparse(x, n, d, 1, 3, &ws, sig2));
+    CHECK(memcmp(sig, sig2, sizeof sig) == 0);
+    dci_csr_free(&ws);
+    CHECK_OK(dci_affinity_sigma_sampled(x, n, d, 1, 1, 7, NULL, sig2));
+    for (int i = 0; i < n; i++) CHECK(sig2[i] > 0.0);
+}
+
 static const dct_case cases[] = {
-    DCT_CASE(affinity), DCT_CASE(sigma_sampled),
+    DCT_CASE(affinity), DCT_CASE(sigma_sampled), DCT_CASE(sigma_with_duplicates),
 };
 
 int main(int argc, char **argv) { return dct_run(cases, DCT_COUNT(cases), argc, argv); }

@@ -62,11 +62,35 @@ static dc_status check_xp(const float *x, int64_t n, int64_t d, int64_t p) {
     return dci_size_product(n, d, sizeof *x, &count, "affinity data");
 }
 
+static int any_positive(const double *v, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (v[i] > 0.0) return 1;
+    return 0;
+}
+
+dc_status dci_affinity_finish_sigma(const float *x, int64_t n, int64_t d, int64_t p,
+                                    double *sigma) {
+    return any_positive(sigma, n) ? dci_affinity_floor_sigma(sigma, n)
+                                  : dci_affinity_sigma(x, n, d, p, sigma);
+}
+
 dc_status dci_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, double *sigma) {
     DCI_TRY(check_xp(x, n, d, p));
     DCI_CHECK_NULL(sigma);
-    DCI_TRY(dci_knn_select(x, n, NULL, n, d, p, 0, NULL, NULL, p, sigma));
-    return dci_affinity_floor_sigma(sigma, n);
+    /* Data where every point has p exact duplicates (p = n / K^2 is small)
+     * give every sigma 0, though the points are not all equal: the scale
+     * then comes from more neighbours, doubled until some point has a
+     * distinct one (only all-equal data still fail). */
+    for (int64_t q = p;; q = q > (n - 1) / 2 ? n - 1 : 2 * q) {
+        DCI_TRY(dci_knn_select(x, n, NULL, n, d, q, 0, NULL, NULL, q, sigma));
+        if (any_positive(sigma, n) || q == n - 1) {
+            if (q != p && any_positive(sigma, n))
+                dci_log(DC_LOG_WARN, "affinity: every point's %lld nearest neighbour%s "
+                        "duplicate%s of it; sigma is the mean distance to the %lld nearest",
+                        (long long)p, p == 1 ? " is a" : "s are", p == 1 ? "" : "s", (long long)q);
+            return dci_affinity_floor_sigma(sigma, n);
+        }
+    }
 }
 
 dc_status dci_affinity_sigma_sampled(const float *x, int64_t n, int64_t d, int64_t p,
@@ -99,7 +123,7 @@ dc_status dci_affinity_sigma_sampled(const float *x, int64_t n, int64_t d, int64
                             .p_mean = pp, .mean_dist = sigma};
     dc_status st = dci_knn_search(&a);
     dci_free(rows);
-    return st == DC_OK ? dci_affinity_floor_sigma(sigma, n) : st;
+    return st == DC_OK ? dci_affinity_finish_sigma(x, n, d, p, sigma) : st;
 }
 
 static double gauss(double d2, double si, double sj) {
@@ -252,7 +276,7 @@ dc_status dci_affinity_sparse(const float *x, int64_t n, int64_t d, int64_t p, i
     double *sigma = sigma_out ? sigma_out : DCI_NEW_ARRAY(double, n, "sigmas");
     dc_status st = (idx && dist && sigma) ? DC_OK : DC_ERR_NOMEM;
     if (st == DC_OK) st = dci_knn_select(x, n, NULL, n, d, k, m, idx, dist, p, sigma);
-    if (st == DC_OK) st = dci_affinity_floor_sigma(sigma, n);
+    if (st == DC_OK) st = dci_affinity_finish_sigma(x, n, d, p, sigma);
     if (st == DC_OK) st = dci_affinity_csr_from_knn(n, m, idx, dist, sigma, w);
     dci_free(idx);
     dci_free(dist);

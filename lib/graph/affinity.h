@@ -38,6 +38,11 @@ int64_t dci_affinity_default_m(int64_t n, int64_t p);
 
 /* Applies the sigma floor in place (see above); DC_ERR_DEGENERATE if all 0. */
 dc_status dci_affinity_floor_sigma(double *sigma, int64_t n);
+/* The sigmas of p neighbours computed with the graph's search: floored, or,
+ * when every one is 0 (each point has p duplicates), recomputed from
+ * more neighbours as dci_affinity_sigma does. */
+dc_status dci_affinity_finish_sigma(const float *x, int64_t n, int64_t d, int64_t p,
+                                    double *sigma);
 
 /* Adaptive sigmas (floored), 1 <= p <= n-1. */
 dc_status dci_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, double *sigma);

@@ -624,7 +624,7 @@ static dc_status embedding_sparse(embed_work *w) {
         int64_t k = s->p > s->m ? s->p : s->m;
         s->p_sigma = s->p;
         rc = dci_knn_select(w->xs, n, NULL, n, w->ds, k, s->m, idx, dist, s->p, w->sigma);
-        if (rc == DC_OK) rc = dci_affinity_floor_sigma(w->sigma, n);
+        if (rc == DC_OK) rc = dci_affinity_finish_sigma(w->xs, n, w->ds, s->p, w->sigma);
     }
     s->t_knn = next_phase(w);
     if (rc == DC_OK) rc = dci_cancel_check("spectral embedding");
