@@ -172,6 +172,8 @@ static void test_csv(void) {
     CHECK_STATUS(csv_status("inf.csv", "1,-inf\n", NULL), DC_ERR_NONFINITE);
     CHECK_MSG(strstr(dc_last_error(), "line 1, column 2 is Inf") != NULL, "%s", dc_last_error());
     CHECK_STATUS(csv_status("big.csv", "1,1e39\n", NULL), DC_ERR_NONFINITE);
+    CHECK_MSG(strstr(dc_last_error(), "column 2 is beyond the float32 range") != NULL, "%s",
+              dc_last_error());
     dc_load_options_default(&o);
     o.label_column = DC_LABEL_COLUMN_LAST;
     CHECK_STATUS(csv_status("lab.csv", "1,2\n3,2.5\n", &o), DC_ERR_FORMAT);

@@ -107,6 +107,11 @@ static void test_idx(void) {
         for (size_t i = gn / 2; i < gn / 2 + 8; i++) gzb[i] ^= 0x5A;
         write_bytes(tmp("bad-ubyte.gz"), gzb, gn);
         CHECK_ERR(load_status("bad-ubyte.gz"), DC_ERR_FORMAT, "corrupt gzip");
+        CHECK_MSG(strstr(dc_last_error(), "<fd:") == NULL, "%s", dc_last_error());
+        /* 16 bytes declaring a 2^32 x 2^32 array: truncated, not "out of memory". */
+        const unsigned char huge[16] = {0, 0, 8, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        write_bytes(tmp("huge-idx2-ubyte"), huge, 12);
+        CHECK_ERR(load_status("huge-idx2-ubyte"), DC_ERR_TRUNCATED, "file ends inside the IDX data");
         free(gzb);
     }
 }

@@ -45,16 +45,19 @@ static idx_ref ref_idx(const bytes *b) {
         r.shape[i] = ((int64_t)q[0] << 24) | ((int64_t)q[1] << 16) | ((int64_t)q[2] << 8) | q[3];
         bytes_needed *= (long double)r.shape[i];
     }
-    /* A nonzero product over 2^63 bytes is refused as too large; a zero
-     * extent after huge ones too (the running product overflows first). */
+    /* A file shorter than its header's array is truncated, whatever the
+     * array's size (checked first: a small file declaring 2^64 bytes is not
+     * an allocation failure); then a nonzero product over 2^63 bytes is
+     * refused as too large, and a zero extent after huge ones too (the
+     * running product overflows first). */
+    long double have = (long double)(b->n - 4 - 4 * (size_t)r.ndim);
+    if (have < bytes_needed) return (idx_ref){DC_ERR_TRUNCATED, 0, 0, 0, {0}, NULL};
     long double run = 1;
     for (int i = 0; i < r.ndim; i++) {
         if (r.shape[i] && run * r.shape[i] * 8 > 9.2233720368547758e18L)
             return (idx_ref){DC_ERR_NOMEM, 0, 0, 0, {0}, NULL};
         run *= r.shape[i];
     }
-    long double have = (long double)(b->n - 4 - 4 * (size_t)r.ndim);
-    if (have < bytes_needed) return (idx_ref){DC_ERR_TRUNCATED, 0, 0, 0, {0}, NULL};
     if (have > bytes_needed) return (idx_ref){DC_ERR_FORMAT, 0, 0, 0, {0}, NULL};
     r.data = p + 4 + 4 * r.ndim;
     return r;

@@ -313,8 +313,12 @@ static dc_status parse_table(csv_text *t, const dc_load_options *opt, int nfield
             } else if (!parse_float(s, e, t->c_loc, row)) {
                 st = bad_label(t, j, s, e, 0);
             } else if (!isfinite(*row)) {
+                /* An Inf from a finite number (1e39) is a range problem, not an Inf. */
+                int spelled = memchr(s, 'i', (size_t)(e - s)) || memchr(s, 'I', (size_t)(e - s));
                 st = dci_fail(DC_ERR_NONFINITE, "%s: line %ld, column %d is %s", t->path, t->line,
-                              j + 1, isnan(*row) ? "NaN" : "Inf");
+                              j + 1, isnan(*row)  ? "NaN"
+                                     : spelled    ? "Inf"
+                                                  : "beyond the float32 range (|x| > 3.4e38)");
             } else
                 row++;
             j++;

@@ -45,8 +45,12 @@ static dc_status reader_error(dci_reader *r, int saved_errno) {
     case Z_BUF_ERROR:
         return dci_fail(DC_ERR_TRUNCATED, "%s: compressed stream ends early (file truncated?)",
                         r->path);
-    case Z_DATA_ERROR:
-        return dci_fail(DC_ERR_FORMAT, "%s: corrupt gzip data (%s)", r->path, msg);
+    case Z_DATA_ERROR: {
+        /* zlib names the stream "<fd:N>" (it was opened by descriptor): the path says it better. */
+        const char *colon = strncmp(msg, "<fd:", 4) == 0 ? strstr(msg, ": ") : NULL;
+        return dci_fail(DC_ERR_FORMAT, "%s: corrupt gzip data (%s)", r->path,
+                        colon ? colon + 2 : msg);
+    }
     case Z_MEM_ERROR: return dci_fail(DC_ERR_NOMEM, "%s: out of memory while reading", r->path);
     case Z_ERRNO:
         return dci_fail(DC_ERR_IO, "%s: read error: %s", r->path, strerror(saved_errno));
@@ -77,6 +81,19 @@ dc_status dci_reader_read_some(dci_reader *r, void *buf, size_t n, size_t *got) 
 /* Deflate expands at most 1032:1 (a 258-byte match per two bits), so a
  * compressed file of S bytes cannot hold more than 1032 S bytes. */
 #define DCI_DEFLATE_MAX_RATIO 1032u
+
+dc_status dci_reader_expect_elements(dci_reader *r, const int64_t *shape, int ndim,
+                                     size_t width, const char *what) {
+    uint64_t n = width; /* saturates at UINT64_MAX: no file holds that many */
+    for (int i = 0; i < ndim; i++) {
+        uint64_t e = shape[i] > 0 ? (uint64_t)shape[i] : 0;
+        n = e != 0 && n > UINT64_MAX / e ? UINT64_MAX : n * e;
+    }
+    if (n == UINT64_MAX && r->sized)
+        return dci_fail(DC_ERR_TRUNCATED, "%s: file ends inside the %s (the header declares "
+                        "2^64 bytes or more)", r->path, what);
+    return dci_reader_expect_available(r, n, what);
+}
 
 dc_status dci_reader_expect_available(dci_reader *r, uint64_t n, const char *what) {
     /* A pipe or device has no size to check against: reading will tell. */

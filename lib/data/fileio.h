@@ -34,6 +34,11 @@ dc_status dci_reader_read(dci_reader *r, void *buf, size_t n, const char *what);
  * could hold at deflate's largest ratio is refused up front, and the read
  * itself detects the rest. */
 dc_status dci_reader_expect_available(dci_reader *r, uint64_t n, const char *what);
+/* The same for an array header's declared shape, before its byte count is
+ * checked for overflow: a small file that declares an enormous array is
+ * reported as truncated, not as an allocation failure. */
+dc_status dci_reader_expect_elements(dci_reader *r, const int64_t *shape, int ndim,
+                                     size_t width, const char *what);
 
 /* Reads up to n bytes; *got is how many arrived before the end of the file. */
 dc_status dci_reader_read_some(dci_reader *r, void *buf, size_t n, size_t *got);

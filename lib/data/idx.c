@@ -41,8 +41,8 @@ dc_status dci_idx_read_stream(dci_reader *r, dci_array *out) {
         shape[i] = ((int64_t)b[0] << 24) | ((int64_t)b[1] << 16) | ((int64_t)b[2] << 8) | b[3];
     }
     uint64_t bytes;
+    DCI_TRY(dci_reader_expect_elements(r, shape, ndim, dci_dtype_size(t), "IDX data"));
     DCI_TRY(dci_shape_bytes(t, ndim, shape, &bytes, r->path));
-    DCI_TRY(dci_reader_expect_available(r, bytes, "IDX data"));
     DCI_TRY(dci_array_alloc(out, t, ndim, shape, r->path));
     int64_t count = dci_array_count(out);
     size_t width = dci_dtype_size(t);

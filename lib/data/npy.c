@@ -201,8 +201,8 @@ dc_status dci_npy_read_stream(dci_reader *r, dci_array *out) {
     dci_free(hdr);
     DCI_TRY(st);
     uint64_t bytes;
+    DCI_TRY(dci_reader_expect_elements(r, shape, ndim, dci_dtype_size(dtype), "NPY data"));
     DCI_TRY(dci_shape_bytes(dtype, ndim, shape, &bytes, r->path));
-    DCI_TRY(dci_reader_expect_available(r, bytes, "NPY data"));
     DCI_TRY(dci_array_alloc(out, dtype, ndim, shape, r->path));
     size_t width = dci_dtype_size(dtype);
     st = dci_reader_read(r, out->data, (size_t)bytes, "NPY data");
