@@ -1,6 +1,7 @@
 """Estimator base: scikit-learn fallback, seeds, threads, progress and _SolverEstimator."""
 import contextlib
 import inspect
+import numbers
 import os
 import re
 import sys
@@ -10,7 +11,7 @@ import numpy as np
 
 from . import _lib
 from ._arrays import as_matrix
-from ._status import DeepClustError, ShapeError, Status
+from ._status import DeepClustError, InvalidArgumentError, ShapeError, Status
 from .dataset import Dataset
 from .solver import Solver
 
@@ -74,6 +75,7 @@ class NotFittedError(_NotFittedBase):
 
 
 _SEED_END = 2 ** 53  # the C parameter "seed" holds 0 .. 2^53
+_EXACT = 2 ** 53  # integers up to this pass through a C double unchanged
 
 
 def _seed(random_state):
@@ -150,13 +152,34 @@ class _Verbose:
         return self.then(phase, done, total, value) if self.then is not None else None
 
 
+# "k" is also the library's word for a neighbour count ("neighbours: k = 50
+# must be in [1, n - 1]", "kNN: k = 500 neighbours asked, need 1 <= k <= 29"):
+# there it is not n_clusters.
+_NEIGHBOUR_K = re.compile(r"neighbo", re.IGNORECASE)
+
+
+def _about_neighbours(detail, start, end):
+    """Whether the "k" at detail[start:end] counts neighbours: "neighbo..."
+    earlier in its clause (since the last ";"), or right after its value."""
+    clause = detail[detail.rfind(";", 0, start) + 1:start]
+    return bool(_NEIGHBOUR_K.search(clause) or
+                re.match(r" (=|>=|<=|<|>) \S+ neighbo", detail[end:], re.IGNORECASE))
+
+
 def _renamed(detail, names):
     """The library's detail with C parameter names replaced by the
     estimator's argument names ({c_name: arg}): "k = 1, need k >= 2" reads
     "n_clusters = 1, need n_clusters >= 2" from a Python call."""
     for cname, arg in names.items():
         detail = detail.replace("'%s'" % cname, "'%s'" % arg)
-        detail = re.sub(r"(?<![\w'.-])%s(?= (=|>=|<=|<|>) )" % re.escape(cname), arg, detail)
+        pattern = re.compile(r"(?<![\w'.-])%s(?= (=|>=|<=|<|>) )" % re.escape(cname))
+
+        def rename(m, text=detail, keep_neighbours=cname == "k", arg=arg):
+            if keep_neighbours and _about_neighbours(text, m.start(), m.end()):
+                return m.group(0)
+            return arg
+
+        detail = pattern.sub(rename, detail)
     return detail
 
 
@@ -174,6 +197,52 @@ def _same_value(value, default):
         return bool(value == default)
     except (TypeError, ValueError):
         return False
+
+
+def _parameter_value(est, solver, arg, cname, value):
+    """`value` of the estimator argument `arg` as Solver.set takes it for the
+    solver parameter `cname`. Refused here, naming `arg`: what the library
+    would read as another type (a string for a number, which Solver.set
+    parses; a bool for a count) and integers a double cannot hold exactly.
+    The library checks the rest (ranges, whole numbers, choice names)."""
+    info = solver.param_info(cname)
+    where = "%s: %s" % (type(est).__name__, arg)
+    flag = isinstance(value, (bool, np.bool_))
+    if info.type in ("int", "real"):
+        if flag or not isinstance(value, numbers.Real):
+            raise TypeError("%s takes %s, got %r (%s)" % (
+                where, "an integer" if info.type == "int" else "a number", value,
+                type(value).__name__))
+        if not isinstance(value, numbers.Integral):
+            return float(value)
+        value = int(value)
+        if abs(value) <= _EXACT:
+            return value
+        lo, lo_open, hi, hi_open = solver.param_bounds(cname)
+        inside = (value > lo if lo_open else value >= lo) and (value < hi if hi_open else
+                                                               value <= hi)
+        if inside and info.type == "real":
+            return float(value)  # a real parameter: the nearest double is the value
+        raise InvalidArgumentError(
+            Status.ERR_INVALID_ARG, "%s.fit" % type(est).__name__,
+            "parameter '%s' = %d %s" % (arg, value, "cannot pass exactly through a C double"
+                                        if inside else "is outside %s%g, %g%s" % (
+                                            "(" if lo_open else "[", lo, hi,
+                                            ")" if hi_open else "]")))
+    if info.type == "bool":
+        if not flag:
+            raise TypeError("%s takes True or False, got %r (%s)" % (where, value,
+                                                                    type(value).__name__))
+        return bool(value)
+    # a choice: its name, or False / True for the choices that extend a switch
+    switch = tuple(info.choices[:2]) == ("false", "true")
+    if isinstance(value, str) or (switch and flag):
+        return bool(value) if flag else value
+    names = [repr(c) for c in info.choices]
+    if switch:
+        names[:2] = ["False", "True"]
+    raise TypeError("%s takes one of %s, got %r (%s)" % (where, ", ".join(names), value,
+                                                        type(value).__name__))
 
 
 _COMMON_DOC = """
@@ -202,32 +271,40 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
     _stats = {}
 
     def _make_solver(self, resume=False):
-        # Arguments left at their __init__ defaults (the library's) are not
-        # passed on: the library then treats them as not set, so that a
-        # preset chooses their values and a resumed fit keeps the
-        # checkpoint's (it refuses other values). random_state=None still
-        # draws a fresh seed, except when resuming (the checkpoint's seed).
+        # Every argument that is not None is passed on, so that the library
+        # treats it as set: a preset then keeps it (and n_clusters, whose
+        # library default is 0, is always given). None leaves a parameter
+        # unset: the library's default or the preset's value. A resumed fit
+        # also leaves unset the arguments equal to their __init__ default,
+        # which then take the checkpoint's values (the library refuses a set
+        # value that differs from the checkpoint's); random_state=None
+        # resumes with the checkpoint's seed instead of drawing a fresh one.
         defaults = _init_defaults(type(self))
         solver = Solver(self._method)
         try:
             for arg, cname in self._params.items():
                 value = getattr(self, arg)
-                if (arg in defaults and _same_value(value, defaults[arg])
-                        and (resume or arg != "random_state")):
+                if resume and arg in defaults and _same_value(value, defaults[arg]):
                     continue
                 if arg == "random_state":
                     value = _seed(value)
                 elif value is None:
                     continue
-                try:
-                    solver.set(cname, value)
-                except DeepClustError as e:
-                    raise type(e)(e.code, e.function,
-                                  "%s (estimator parameter %s=%r)" % (e.detail, arg, value)) from None
+                self._set_param(solver, arg, cname, value)
         except BaseException:
             solver.close()
             raise
         return solver
+
+    def _set_param(self, solver, arg, cname, value):
+        """solver.set(cname, value) with the estimator's argument named in
+        every error."""
+        try:
+            solver.set(cname, _parameter_value(self, solver, arg, cname, value))
+        except DeepClustError as e:
+            e = self._python_error(e)
+            raise type(e)(e.code, e.function, "%s (estimator parameter %s=%r)"
+                          % (e.detail, arg, value)) from None
 
     def _python_error(self, e):
         """e with the C parameter names of its detail replaced by this

@@ -17,6 +17,11 @@ def _store_args(est, args):
             setattr(est, name, value)
 
 
+def _a(name):
+    """name with its indefinite article, as it is read out: "an IDEC", "a DEC"."""
+    return ("an " if name[:1].lower() in "aeio" else "a ") + name
+
+
 def _autoencoder(pretrained):
     """The Model a fit starts from: None, a Model, or a fitted deep
     estimator (its pretrained_)."""
@@ -45,11 +50,31 @@ _DEEP_PARAMS = dict(_SolverEstimator._params, preset="preset", pretrain_steps="p
                     gemm_precision="gemm_precision", checkpoint_every="checkpoint_every")
 
 _DEEP_DOC = """
-    Network and training (the defaults are the library's; None = the
-    library's default for any of them): preset ("default": the library's
-    measured recipe; "authors": the EDCWRN authors' published code; either
-    gives the values of every argument left at its default, see
-    docs/methods.md). hidden1, hidden2, hidden3 (encoder hidden layers; 0
+    Network and training. preset: "default" (the library's measured recipe)
+    or "authors" (the EDCWRN authors' published code; docs/methods.md
+    compares them). The arguments a preset chooses default to None, which
+    means the preset's value; any value you give is kept under either
+    preset:
+
+        argument                 preset="default"   preset="authors"
+        pretrain_steps           0 (see below)      128000
+        pretrain_optimizer       "adam"             "sgd"
+        pretrain_lr              0 (Adam: 0.001)    1.0
+        pretrain_momentum        0.9                0.9
+        pretrain_schedule        "cosine"           "constant"
+        pretrain_warmup          1000               0
+        scale_input              True               False
+        pretrain_zoom            0.1                0
+        augment_fill             "zero"             "nearest"
+        n_init                   20                 150
+        init                     "spectral"         "kmeans"
+        lr (EDCWRN)              0.1                1.0
+        weighting (EDCWRN)       True               "after"
+        weighting_norm (EDCWRN)  "mean"             "sum"
+
+    The other defaults are the library's under both presets (IDEC and DEC
+    keep their own lr); the values a fit used are in model_.params().
+    hidden1, hidden2, hidden3 (encoder hidden layers; 0
     drops layer 2 or 3; the decoder mirrors them), embed_dim (embedding
     size M). pretrain_steps (0: 500 epochs, at least 2000 and at most 12000
     steps), pretrain_epochs (> 0: the budget in epochs instead),
@@ -106,10 +131,10 @@ _DEEP_DOC = """
     save), pretrained_ (the autoencoder the clustering started from),
     seed_, n_features_in_.
 
-    predict(X) labels new rows with the model (neighbours for the
-    neighbour branch come from the rows passed together: predict whole
-    data sets or large batches); on the training data it reproduces
-    labels_ exactly. transform(X) is the embedding the labels come from
+    predict(X) labels new rows with the model: EDCWRN's neighbour branch
+    takes each row's neighbours among the training rows, which the model
+    keeps, so a row gets the same label alone or in a batch; on the
+    training data predict reproduces labels_ exactly. transform(X) is the embedding the labels come from
     (fit_transform(X) = embedding_), so the estimator is a Pipeline step.
     score(X) is minus the within-cluster sum of squares of the partition
     predict makes of X, in X's space (rows to the mean of their predicted
@@ -264,9 +289,9 @@ class _DeepEstimator(_SolverEstimator):
         model = Model.load(path)
         if model.is_autoencoder or model.method != cls._method:
             what = ("a pre-trained %s autoencoder (use it as pretrained=)" % model.method
-                    if model.is_autoencoder else "a %s model" % model.method)
+                    if model.is_autoencoder else "%s model" % _a(model.method))
             model.close()
-            raise ValueError("%s holds %s, not a %s model" % (path, what, cls.__name__))
+            raise ValueError("%s holds %s, not %s model" % (path, what, _a(cls.__name__)))
         recorded = model.params()
         args = {arg: recorded[cname] for arg, cname in cls._params.items()
                 if cname in recorded and cname != "checkpoint_every"}
@@ -283,8 +308,11 @@ class EDCWRN(_DeepEstimator):
     per-cluster weighted distance s = sum_m w_jm (z_m - r_jm)^2.
 
     lam: weight of the clustering loss, L = L_r + lam L_c (the paper's
-    lambda). a, b: kernel. alpha, beta: representation weighting
-    (weighting=False: plain squared distance). neighbors_k: neighbours per
+    lambda). a, b: kernel. alpha, beta: representation weighting (Eq.
+    15). weighting: True (the weights in the kernel, updated during
+    training), False (plain squared distance) or "after" (uniform weights in
+    training, Eq. 15 computed once at the end: weights_ only; the authors'
+    code). neighbors_k: neighbours per
     sample of the max branch (neighbors=False: no branch). formulation:
     "proposed" (the kernel above with cross-entropy) or "idec" (Student-t
     with KL). ce_normalized: cross-entropy against q normalised over the
@@ -305,17 +333,17 @@ class EDCWRN(_DeepEstimator):
     _outputs = dict(_DeepEstimator._outputs, weights_="weights")
 
     def __init__(self, n_clusters=8, *, lam=0.1, a=1.93, b=0.79, alpha=2.0, beta=2.0,
-                 neighbors_k=2, weighting=True, neighbors=True, formulation="proposed",
-                 ce_normalized=True, weighting_scale="raw", weighting_norm="mean",
+                 neighbors_k=2, weighting=None, neighbors=True, formulation="proposed",
+                 ce_normalized=True, weighting_scale="raw", weighting_norm=None,
                  hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
-                 preset="default", pretrain_steps=0, pretrain_epochs=0,
-                 pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
-                 pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
-                 lr=0.1, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
-                 n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="auto", scale_input=True, image_shape=None, pretrained=None,
-                 checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
-                 verbose=0):
+                 preset="default", pretrain_steps=None, pretrain_epochs=0,
+                 pretrain_warmup=None, pretrain_lr=None, pretrain_momentum=None,
+                 pretrain_optimizer=None, pretrain_schedule=None, batch_size=256,
+                 lr=None, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
+                 n_init=None, init=None, augment="auto", pretrain_zoom=None,
+                 augment_fill=None, gemm_precision="auto", scale_input=None, image_shape=None,
+                 pretrained=None, checkpoint=None, checkpoint_every=0, random_state=None,
+                 n_jobs=None, verbose=0):
         _store_args(self, locals())
 
 
@@ -329,11 +357,12 @@ class IDEC(_DeepEstimator):
     _params = dict(_DEEP_PARAMS, lam="lambda")
 
     def __init__(self, n_clusters=8, *, lam=0.1, hidden1=500, hidden2=500, hidden3=2000,
-                 embed_dim=10, preset="default", pretrain_steps=0, pretrain_epochs=0,
-                 pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
-                 pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256, lr=0.1, momentum=0.9, update_interval=140, tol=0.001,
-                 max_iter=8000, n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="auto", scale_input=True, image_shape=None, pretrained=None,
+                 embed_dim=10, preset="default", pretrain_steps=None, pretrain_epochs=0,
+                 pretrain_warmup=None, pretrain_lr=None, pretrain_momentum=None,
+                 pretrain_optimizer=None, pretrain_schedule=None, batch_size=256, lr=0.1,
+                 momentum=0.9, update_interval=140, tol=0.001, max_iter=8000, n_init=None,
+                 init=None, augment="auto", pretrain_zoom=None, augment_fill=None,
+                 gemm_precision="auto", scale_input=None, image_shape=None, pretrained=None,
                  checkpoint=None, checkpoint_every=0, random_state=None, n_jobs=None,
                  verbose=0):
         _store_args(self, locals())
@@ -349,12 +378,12 @@ class DEC(_DeepEstimator):
     _params = _DEEP_PARAMS
 
     def __init__(self, n_clusters=8, *, hidden1=500, hidden2=500, hidden3=2000, embed_dim=10,
-                 preset="default", pretrain_steps=0, pretrain_epochs=0,
-                 pretrain_warmup=1000, pretrain_lr=0.0, pretrain_momentum=0.9,
-                 pretrain_optimizer="adam", pretrain_schedule="cosine", batch_size=256,
+                 preset="default", pretrain_steps=None, pretrain_epochs=0,
+                 pretrain_warmup=None, pretrain_lr=None, pretrain_momentum=None,
+                 pretrain_optimizer=None, pretrain_schedule=None, batch_size=256,
                  lr=0.01, momentum=0.9, update_interval=140, tol=0.001, max_iter=8000,
-                 n_init=20, init="spectral", augment="auto",
-                 pretrain_zoom=0.1, augment_fill="zero", gemm_precision="auto", scale_input=True, image_shape=None, pretrained=None, checkpoint=None,
-                 checkpoint_every=0, random_state=None, n_jobs=None,
-                 verbose=0):
+                 n_init=None, init=None, augment="auto", pretrain_zoom=None,
+                 augment_fill=None, gemm_precision="auto", scale_input=None, image_shape=None,
+                 pretrained=None, checkpoint=None, checkpoint_every=0, random_state=None,
+                 n_jobs=None, verbose=0):
         _store_args(self, locals())

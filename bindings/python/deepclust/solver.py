@@ -161,13 +161,18 @@ class Solver(_lib.Handle):
 
     def _interruptible(self, fn, *args):
         """fn(*args) on a worker thread while this one waits. Python runs
-        its SIGINT handler on the main thread between bytecodes, never
-        during a C call: waiting in Thread.join instead, the main thread
-        gets KeyboardInterrupt at once, asks the library to stop
-        (dc_solver_cancel, repeated until the call returns: a request that
-        comes before the fit starts is not kept) and raises
-        KeyboardInterrupt when it has. Elsewhere than the main thread
-        signals never arrive, and the call runs directly."""
+        its signal handlers on the main thread between bytecodes, never
+        during a C call: waiting in Event.wait instead, the main thread gets
+        KeyboardInterrupt (or whatever a handler raises: a SIGALRM timeout,
+        SystemExit from a SIGTERM handler) at once. It then asks the library
+        to stop (dc_solver_cancel, repeated until the call returns: a
+        request that comes before the fit starts is not kept) and raises
+        only when the worker has returned, since the caller frees the
+        solver and the data the C call is reading as soon as it raises.
+        Ctrl-C becomes KeyboardInterrupt("deepclust: the fit was
+        cancelled"); any other exception is re-raised as it was. Elsewhere
+        than the main thread signals never arrive, and the call runs
+        directly."""
         if threading.current_thread() is not threading.main_thread():
             return fn(*args)
         outcome = {}
@@ -185,19 +190,22 @@ class Solver(_lib.Handle):
 
         worker = threading.Thread(target=work, name="deepclust-fit", daemon=True)
         worker.start()
-        interrupted = False
+        stop = None  # the exception that interrupted the wait: raised once the worker ends
         while not finished.is_set():
             try:
-                if interrupted:
+                if stop is not None:
                     self._lib.dc_solver_cancel(self.handle)
                     finished.wait(0.05)
                 else:
                     finished.wait()
-            except KeyboardInterrupt:
-                interrupted = True  # another Ctrl-C while stopping: keep waiting
+            except BaseException as e:  # noqa: B902 - re-raised below, after the worker
+                if stop is None:
+                    stop = e  # a later one (another Ctrl-C) while stopping: keep waiting
         worker.join()
-        if interrupted:
+        if isinstance(stop, KeyboardInterrupt):
             raise KeyboardInterrupt("deepclust: the fit was cancelled")
+        if stop is not None:
+            raise stop
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]
