@@ -188,6 +188,14 @@ static void check_range(dc_solver *s, const char *name) {
     CHECK_STATUS(dc_solver_set(s, name, outside(t, lo, -1)), DC_ERR_INVALID_ARG);
     CHECK_STATUS(dc_solver_set(s, name, outside(t, hi, 1)), DC_ERR_INVALID_ARG);
     CHECK(dc_solver_get(s, name, &v) == DC_OK && v == lo);
+    if (t == DC_PARAM_BOOL) { /* a yes/no question answered as such */
+        CHECK_STATUS(dc_solver_set(s, name, 0.5), DC_ERR_INVALID_ARG);
+        CHECK_MSG(strstr(dc_last_error(), "true or false") != NULL, "%s", dc_last_error());
+        CHECK_STATUS(dc_solver_set_str(s, name, "maybe"), DC_ERR_INVALID_ARG);
+        CHECK_MSG(strstr(dc_last_error(), "true or false") != NULL, "%s", dc_last_error());
+        CHECK_OK(dc_solver_set_str(s, name, "yes"));
+        CHECK(dc_solver_get(s, name, &v) == DC_OK && v == 1.0);
+    }
 }
 
 /* A tiny fit with one parameter at an end of its advertised range: the fit

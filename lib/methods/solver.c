@@ -133,6 +133,9 @@ static void accepted_range(const dci_param_def *p, double *lo, double *hi) {
 static dc_status check_value(const dci_param_def *p, double value) {
     const char *name = p->name;
     if (!isfinite(value)) return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' must be finite", name);
+    if (p->type == DC_PARAM_BOOL && value != 0.0 && value != 1.0)
+        return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' takes true or false (1 or 0), got %g",
+                        name, value);
     if (p->type != DC_PARAM_REAL && value != floor(value))
         return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' takes a whole number, got %g", name, value);
     double lo, hi;
@@ -251,6 +254,9 @@ dc_status dc_solver_set_str(dc_solver *s, const char *name, const char *value) {
         if (p->type == DC_PARAM_CHOICE)
             return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s': '%s' is not one of %s", name,
                             value, p->choices);
+        if (p->type == DC_PARAM_BOOL)
+            return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s' takes true or false (also "
+                            "on/off, yes/no, 1/0), got '%s'", name, value);
         return dci_fail(DC_ERR_INVALID_ARG, "parameter '%s': '%s' is not a number", name, value);
     }
     return dc_solver_set(s, name, v);
