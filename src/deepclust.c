@@ -75,7 +75,7 @@ static void print_help(void) {
            "  --normalize MODE      none|scale255|minmax|zscore (default none)\n"
            "  --k K                 number of clusters\n"
            "  --seed S              random seed (default 0)\n"
-           "  --out FILE            write labels (.csv or .npy); only on success; - = stdout\n"
+           "  --out FILE            write labels (.csv .tsv .txt .npy), only on success; - = stdout\n"
            "                        (one label per line; --json then goes to stderr)\n"
            "  --embedding-out FILE  write the method's embedding (.csv or .npy)\n"
            "  --centers-out FILE    write the centres (.csv or .npy)\n"

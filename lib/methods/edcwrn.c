@@ -123,7 +123,7 @@
                  "pixels in [0, 1]) so that learning rates and lambda act alike on any "       \
                  "scaling; the model records and applies it", DEEP_FIELD(scale_input)}
 #define P_CKPT {"checkpoint_every", DC_PARAM_INT, 0, 0, 1e9, DCI_CLOSED, NULL, \
-                "checkpoint every N clustering iterations, and every N steps in pre-training (0: off; file: dc_solver_set_checkpoint)", DEEP_FIELD(checkpoint_every)}
+                "checkpoint every N clustering iterations, and every N steps in pre-training (0: off; set with the file by dc_solver_set_checkpoint; the CLI's --checkpoint: 500 unless --checkpoint-every N)", DEEP_FIELD(checkpoint_every)}
 #define P_WEIGHTING {"weighting", DC_PARAM_CHOICE, DCI_WEIGHTING_ON, 0, 2, DCI_CLOSED, "false|true|after", \
                      "local representation weighting: false: plain squared distance; true: "  \
                      "Eq. 15 weights in the kernel, updated during training; after: uniform " \
