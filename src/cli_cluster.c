@@ -109,7 +109,7 @@ static int use_pretrained(const cli_args *a, dc_solver *s, const char *path,
             fprintf(stderr, "%s: %s = %g given, but the autoencoder in '%s' has %g: its layers fix "
                     "the network (leave the option out; nothing was done)\n", CLI_PROG, layers[i],
                     before[i], path, after[i]);
-            return 2;
+            return 1; /* contradicts a file, as with --resume */
         }
     }
     return 0;
@@ -474,7 +474,7 @@ int cli_cluster(cli_args *a, int json) {
                 "these with %s: give --normalize %s (nothing was done)\n", CLI_PROG,
                 opts[D_LOAD_PRETRAINED], dc_normalization_name(ae_norm),
                 dc_normalization_name(dc_dataset_normalization(ds)), dc_normalization_name(ae_norm));
-        rc = 2;
+        rc = 1;
     }
     if (!rc) rc = cli_noise_apply(&rq->nz, ds);
     if (!rc) rc = plan->n ? run_seeds(s, ds, plan, rq) : run_once(s, ds, rq);
