@@ -194,9 +194,38 @@ static void test_csv(void) {
     CHECK_STATUS(csv_status("col.csv", "1,2\n", &o), DC_ERR_INVALID_ARG);
 }
 
+static char g_warning[512];
+static int g_warnings;
+
+static void keep_warning(void *user, dc_log_level level, const char *message) {
+    (void)user;
+    if (level > DC_LOG_WARN) return;
+    g_warnings++;
+    snprintf(g_warning, sizeof g_warning, "%s", message);
+}
+
+/* A detected header with numbers in it (a data row with a typo, a trailing
+ * comma) is dropped with a warning naming the field; a real header or an
+ * explicit choice is silent. */
+static void test_numeric_header_warning(void) {
+    dc_set_log(keep_warning, NULL, DC_LOG_WARN);
+    CHECK_OK(csv_status("typo.csv", "1,x\n3,4\n5,6\n", NULL));
+    CHECK(g_warnings == 1 && strstr(g_warning, "line 1 taken as a header line (column 2: 'x'"));
+    CHECK_OK(csv_status("trail.csv", "1,2,\n3,4\n", NULL));
+    CHECK(g_warnings == 2 && strstr(g_warning, "2 of its 3 fields are numbers"));
+    CHECK_OK(csv_status("names.csv", "a,b\n3,4\n", NULL));
+    dc_load_options o;
+    dc_load_options_default(&o);
+    o.header = 1;
+    CHECK_OK(csv_status("typo.csv", "1,x\n3,4\n5,6\n", &o));
+    CHECK(g_warnings == 2);
+    dc_set_log(NULL, NULL, DC_LOG_WARN);
+}
+
 int main(void) {
     make_dir();
     test_csv();
+    test_numeric_header_warning();
     test_options_by_name();
     remove_dir();
     DC_TEST_END();

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/util.h"
 #include "data/fileio.h"
 
 /* How much of a bad cell to quote in a message. */
@@ -244,6 +245,31 @@ static int line_all_numeric(const csv_text *t, const char *ls, const char *le, i
     return 1;
 }
 
+/* A detected header with numbers in it may be a data row with a typo (or a
+ * trailing delimiter): it is dropped, so say so. */
+static void warn_numeric_header(const csv_text *t, const char *ls, const char *le) {
+    field_iter it;
+    const char *s, *e, *bad = NULL, *bad_end = NULL;
+    float v;
+    int fields = 0, numbers = 0, bad_col = 0;
+    fields_init(&it, ls, le, t->delim);
+    while (next_field(&it, &s, &e)) {
+        fields++;
+        if (parse_float(s, e, t->c_loc, &v)) numbers++;
+        else if (!bad) {
+            bad = s;
+            bad_end = e;
+            bad_col = fields;
+        }
+    }
+    if (numbers == 0 || !bad) return;
+    int len = (int)(bad_end - bad) > SHOW ? SHOW : (int)(bad_end - bad);
+    dci_log(DC_LOG_WARN, "%s: line 1 taken as a header line (column %d: '%.*s' is not a "
+            "number), though %d of its %d fields are numbers; if it is data, fix it or read the "
+            "file with header = no",
+            t->path, bad_col, len, bad, numbers, fields);
+}
+
 static int64_t count_newlines(const char *p, const char *end) {
     int64_t n = 0;
     while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
@@ -265,7 +291,10 @@ static dc_status read_first_line(csv_text *t, char delim, int header, int first_
                                  const char **ls, const char **le, int *header_out) {
     if (!next_line(t, ls, le)) return dci_fail(DC_ERR_FORMAT, "%s: empty file", t->path);
     t->delim = delim ? delim : dci_path_is_tsv(t->path) ? '\t' : detect_delim(*ls, *le);
-    if (header < 0) header = !line_all_numeric(t, *ls, *le, first_only);
+    if (header < 0) {
+        header = !line_all_numeric(t, *ls, *le, first_only);
+        if (header && !first_only) warn_numeric_header(t, *ls, *le);
+    }
     if (header_out) *header_out = header;
     if (header && !next_line(t, ls, le))
         return dci_fail(DC_ERR_FORMAT, "%s: no data rows after the header line", t->path);
