@@ -615,6 +615,37 @@ static void test_pretrain_recovery(const blobs *bl) {
     dc_dataset_free(ds);
 }
 
+/* A rate far too large with the default input scale and Adam: the loss
+ * explodes yet stays finite (1e14), and DEC, whose clustering phase never
+ * looks at reconstructions, returned garbage labels without an error. Now
+ * the epoch loss against an all-zero output's is a divergence: restarted,
+ * then DC_ERR_NUMERIC naming pretrain_lr. The same data at an ordinary
+ * rate stay below the limit. */
+static void test_pretrain_finite_divergence(const blobs *bl) {
+    for (int huge = 1; huge >= 0; huge--) {
+        dc_solver *s = NULL;
+        CHECK_OK(dc_solver_create(&s, "dec"));
+        const char *names[] = {"k", "hidden1", "hidden2", "hidden3", "embed_dim",
+                               "pretrain_steps", "max_iter", "update_interval", "pretrain_lr",
+                               "seed"};
+        const double vals[] = {(double)bl->k, 16, 0, 0, 2, 100, 20, 10, huge ? 1e3 : 1e-3, 0};
+        for (int i = 0; i < 10; i++) CHECK_OK(dc_solver_set(s, names[i], vals[i]));
+        log_capture cap = {0, ""};
+        dc_set_log(capture_log, &cap, DC_LOG_WARN);
+        const dc_status st = dc_solver_fit(s, bl->ds);
+        dc_set_log(NULL, NULL, DC_LOG_ERROR);
+        if (huge) {
+            CHECK_STATUS(st, DC_ERR_NUMERIC);
+            CHECK_MSG(strstr(dc_last_error(), "reconstruction loss diverged") &&
+                          strstr(dc_last_error(), "lower pretrain_lr"), "%s", dc_last_error());
+            CHECK(cap.warnings == 1);
+        } else {
+            CHECK_OK(st);
+        }
+        dc_solver_free(s);
+    }
+}
+
 /* augment = auto: on with an image shape (the fit's statistic says so),
  * off without; true without a shape is refused. */
 static void test_augment_auto(const blobs *bl) {
@@ -763,6 +794,7 @@ int main(void) {
     test_weighting_after(&bl);
     test_augment_auto(&bl);
     test_pretrain_recovery(&bl);
+    test_pretrain_finite_divergence(&bl);
     test_gemm_bf16(&bl);
     test_weighting_norm(&bl);
     test_weighting_standardized_update(&bl);

@@ -95,7 +95,21 @@ typedef struct pretrain_run {
     dci_augment_ranges ranges;
     float *xb, *grad;
     int64_t last_epoch, last_batch;
+    double loss_limit; /* an epoch's mean loss above it is a divergence (0: none) */
 } pretrain_run;
+
+/* A network that outputs zeros has the data's mean square as its loss; one
+ * whose epoch loss ends a thousand times above that has diverged even when
+ * the numbers stay finite (a too large rate on large values: its labels
+ * would be garbage without an error). */
+#define LOSS_LIMIT_FACTOR 1000.0
+
+static double loss_limit_of(const float *x, int64_t n, int64_t d) {
+    double acc[4] = {0.0, 0.0, 0.0, 0.0};
+    for (int64_t i = 0; i < n * d; i++) acc[i & 3] += (double)x[i] * (double)x[i];
+    const double mean_sq = ((acc[0] + acc[1]) + (acc[2] + acc[3])) / (double)(n * d);
+    return mean_sq > 0.0 ? LOSS_LIMIT_FACTOR * mean_sq : 0.0;
+}
 
 /* One batch step at ps's position (st: the status so far; distributed, a
  * failure still joins the step's collective, which fails it everywhere). */
@@ -166,6 +180,12 @@ static dc_status run_steps(pretrain_run *r, dci_pretrain_state *ps) {
         ps->step++;
         if (++ps->pos < per_epoch && ps->step < ps->total) continue;
         ps->epoch_loss = ps->sum / (double)ps->seen;
+        if (st == DC_OK && r->loss_limit > 0.0 && ps->epoch_loss > r->loss_limit)
+            st = dci_fail(DC_ERR_NUMERIC, "pretrain: the reconstruction loss diverged: %g at "
+                          "epoch %lld, over %g times that of an all-zero output (%g; learning "
+                          "rate %g)", ps->epoch_loss, (long long)ps->epoch + 1, LOSS_LIMIT_FACTOR,
+                          r->loss_limit / LOSS_LIMIT_FACTOR,
+                          dci_pretrain_lr_at(o, ps->step - 1, ps->total));
         ps->pos = 0;
         ps->epoch++;
         /* Distributed, a failure waits for the next step's collective
@@ -229,7 +249,8 @@ dc_status dci_pretrain(dci_autoencoder *ae, const float *x, int64_t n, int64_t d
     const dci_pretrain_opts o = *opts;
     if (o.dist && (o.save || o.resume))
         return dci_fail(DC_ERR_INVALID_ARG, "pretrain: checkpoints are for one process only");
-    pretrain_run r = {.ae = ae, .x = x, .n = n, .d = d, .o = &o};
+    pretrain_run r = {.ae = ae, .x = x, .n = n, .d = d, .o = &o,
+                      .loss_limit = loss_limit_of(x, n, d)};
     r.batch = o.batch < n ? o.batch : n;
     r.ranges = o.ranges ? *o.ranges : dci_augment_ranges_default();
     dci_pretrain_state ps = {0};
