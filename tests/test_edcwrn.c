@@ -234,6 +234,12 @@ static void test_blobs(const char *method, const blobs *bl) {
         CHECK_OK(dc_solver_stat(s, "inter_cluster_variance", &icv));
         CHECK_OK(dc_metrics_inter_cluster_variance(z, zr, zc, lab, &want));
         CHECK(icv == want && icv > 0);
+        /* distinct_clusters counts the labels' values. */
+        int seen[64] = {0}, distinct = 0;
+        for (int64_t i = 0; i < bl->n; i++) distinct += !seen[lab[i]]++;
+        double dc = -1;
+        CHECK_OK(dc_solver_stat(s, "distinct_clusters", &dc));
+        CHECK(dc == distinct && distinct == bl->k);
         free(z);
         free(lab);
     }
@@ -655,6 +661,47 @@ static void test_pretrain_divergence(const blobs *bl) {
     }
 }
 
+static int g_warn_count;
+static char g_warn[512];
+
+static void keep_warning(void *user, dc_log_level level, const char *message) {
+    (void)user;
+    if (level > DC_LOG_WARN) return;
+    g_warn_count++;
+    snprintf(g_warn, sizeof g_warn, "%s", message);
+}
+
+/* Three distinct points, k = 6: the final labels cannot fill every cluster;
+ * the statistic says how many they fill and a warning says so (k-means
+ * warns alike), instead of a silent partition into fewer clusters. */
+static void test_fewer_distinct_clusters(const blobs *bl) {
+    const int64_t n = 60, d = bl->d;
+    float *x = malloc(sizeof(float) * (size_t)(n * d));
+    for (int64_t i = 0; i < n; i++)
+        memcpy(x + i * d, dc_dataset_data(bl->ds) + (i % 3) * d, sizeof(float) * (size_t)d);
+    dc_dataset *ds = NULL;
+    CHECK_OK(dc_dataset_create(&ds, x, n, d, DC_COPY));
+    free(x);
+    dc_solver *s = small_solver("idec", 6, 1);
+    CHECK_OK(dc_solver_set_str(s, "init", "kmeans"));
+    CHECK_OK(dc_solver_set(s, "max_iter", 20));
+    g_warn_count = 0;
+    dc_set_log(keep_warning, NULL, DC_LOG_WARN);
+    CHECK_OK(dc_solver_fit(s, ds));
+    dc_set_log(NULL, NULL, DC_LOG_ERROR);
+    int32_t *lab = labels_of(s, n);
+    int seen[6] = {0}, distinct = 0;
+    for (int64_t i = 0; i < n; i++) distinct += !seen[lab[i]]++;
+    double dcl = -1;
+    CHECK_OK(dc_solver_stat(s, "distinct_clusters", &dcl));
+    CHECK(distinct <= 3 && dcl == distinct);
+    CHECK_MSG(strstr(g_warn, "distinct clusters found, fewer than k = 6") != NULL, "'%s' (%d)",
+              g_warn, g_warn_count);
+    free(lab);
+    dc_solver_free(s);
+    dc_dataset_free(ds);
+}
+
 int main(void) {
     dci_rng_init(&trng, 2024, DCI_STREAM_TEST);
     scratch_make("dc_edcwrn");
@@ -673,6 +720,7 @@ int main(void) {
     test_bad_inputs(&bl);
     test_divergence(&bl);
     test_pretrain_divergence(&bl);
+    test_fewer_distinct_clusters(&bl);
     free_blobs(&bl);
 
     scratch_remove();

@@ -143,6 +143,26 @@ static dc_status finish_distributed(dci_deep_train *t, const float *x, float *z)
     return st;
 }
 
+/* The statistic distinct_clusters, and a warning (once, `say`) when the
+ * final labels leave clusters empty, as k-means warns. */
+static dc_status report_distinct(dc_solver *s, const int32_t *labels, int64_t n, int64_t K,
+                                 int say) {
+    unsigned char *seen = DCI_NEW_ZEROS(unsigned char, K, "cluster flags");
+    if (!seen) return DC_ERR_NOMEM;
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!seen[labels[i]]) {
+            seen[labels[i]] = 1;
+            distinct++;
+        }
+    dci_free(seen);
+    if (distinct < K && say)
+        dci_log(DC_LOG_WARN, "%s: %lld distinct clusters found, fewer than k = %lld (empty "
+                "clusters: k too large for the data, or a collapsed embedding)",
+                s->m->name, (long long)distinct, (long long)K);
+    return dci_solver_put_stat(s, "distinct_clusters", (double)distinct);
+}
+
 /* Final labels by the model's inference procedure, and the results. */
 dc_status dci_deep_finish(dc_solver *s, dci_deep_train *t, const float *x) {
     const dc_model *m = t->m;
@@ -168,6 +188,7 @@ dc_status dci_deep_finish(dc_solver *s, dci_deep_train *t, const float *x) {
     double icv = 0.0;
     if (st == DC_OK) st = dc_metrics_inter_cluster_variance(z, n, M, labels, &icv);
     if (st == DC_OK) st = dci_solver_put_stat(s, "inter_cluster_variance", icv);
+    if (st == DC_OK) st = report_distinct(s, labels, n, K, !t->dist || t->dist->rank == 0);
     float *w = st == DC_OK ? DCI_NEW_ARRAY(float, K * M, "weights") : NULL;
     if (st == DC_OK && !w) st = DC_ERR_NOMEM;
     /* weighting = after: Eq. 15 once, from the final q and z (all ones
