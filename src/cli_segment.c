@@ -77,10 +77,17 @@ static int parse_options(int argc, char **argv, const char *val[N_OPTIONS]) {
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         if (strncmp(s, "--", 2) != 0) return usage("unexpected argument '%s'", s);
+        /* --name value or --name=value, as cluster takes them */
+        const char *eq = strchr(s + 2, '=');
+        size_t len = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
         int o = 0;
-        while (o < N_OPTIONS && strcmp(s + 2, OPTIONS[o].name) != 0) o++;
+        while (o < N_OPTIONS && (strlen(OPTIONS[o].name) != len ||
+                                 strncmp(s + 2, OPTIONS[o].name, len) != 0))
+            o++;
         if (o == N_OPTIONS) return usage("unknown option '%s'", s);
+        if (OPTIONS[o].flag && eq) return usage("option --%s takes no value", OPTIONS[o].name);
         if (OPTIONS[o].flag) val[o] = "";
+        else if (eq) val[o] = eq + 1;
         else if (i + 1 < argc) val[o] = argv[++i];
         else return usage("option %s needs a value", s);
     }

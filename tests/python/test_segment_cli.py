@@ -182,6 +182,18 @@ def test_failed_run_keeps_old_outputs(files):
     assert sorted(x.name for x in d.iterdir()) == ["l.npy", "photo.png", "seg.png", "truth.png"]
 
 
+def test_name_equals_value_options(files):
+    """--name=value as cluster takes it; the same run as --name value."""
+    d, img, truth = files
+    a, b = d / "a.npy", d / "b.npy"
+    run("--image", d / "photo.png", "--k", 3, "--seed", 4, "--labels-out", a)
+    p = run(f"--image={d / 'photo.png'}", "--k=3", "--seed=4", f"--labels-out={b}")
+    assert p.returncode == 0, p.stderr
+    assert np.array_equal(np.load(a), np.load(b))
+    p = run("--image", d / "photo.png", "--k", 3, "--json=yes")
+    assert p.returncode == 2 and "takes no value" in p.stderr
+
+
 def test_palette_png_and_grey_photo(files):
     d, img, truth = files
     pal = Image.fromarray(img).convert("P", palette=Image.ADAPTIVE, colors=16)
