@@ -6,7 +6,7 @@
 dc_status dci_nmax_check_k(int64_t k, int64_t n) {
     if (k < 1 || k >= n)
         return dci_fail(DC_ERR_INVALID_ARG,
-                        "neighbours: k = %lld must be in [1, n - 1] with n = %lld samples",
+                        "neighbours: %lld asked, need 1 to n - 1 with n = %lld samples",
                         (long long)k, (long long)n);
     return DC_OK;
 }

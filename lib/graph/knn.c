@@ -365,7 +365,7 @@ static dc_status check_search_args(const dci_knn_args *a) {
     int64_t avail = self ? a->nref - 1 : a->nref;
     if (a->k < 1 || a->k > avail)
         return dci_fail(DC_ERR_INVALID_ARG,
-                        "kNN: k = %lld neighbours asked, need 1 <= k <= %lld (%s)",
+                        "kNN: %lld neighbours asked, need 1 to %lld (%s)",
                         (long long)a->k, (long long)avail,
                         self ? "number of other points" : "number of reference points");
     if (a->k_out < 0 || a->k_out > a->k ||
