@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "cluster/scratch.h"
+#include "core/alloc.h"
 #include "core/error.h"
 
 dc_status dci_kernel_check(dci_kernel kern) {
@@ -202,4 +203,17 @@ dc_status dci_assign_loss(const dci_assign_batch *b, dci_closs loss, const float
         return dci_fail(DC_ERR_NUMERIC, "clustering loss is not finite (NaN/Inf in embeddings, "
                                         "centres, weights or target)");
     return DC_OK;
+}
+
+int64_t dci_count_labels(const int32_t *labels, int64_t n, int64_t K) {
+    unsigned char *seen = DCI_NEW_ZEROS(unsigned char, K, "label counts");
+    if (!seen) return -1;
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (!seen[labels[i]]) {
+            seen[labels[i]] = 1;
+            distinct++;
+        }
+    dci_free(seen);
+    return distinct;
 }

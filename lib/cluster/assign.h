@@ -87,6 +87,10 @@ dc_status dci_assign_target(const float *q, int64_t n, int64_t K, float *p);
 /* labels_i = argmax_j q_ij (Eq. 14; ties: lowest j). */
 void dci_assign_labels(const float *q, int64_t n, int64_t K, int32_t *labels);
 
+/* How many of the K clusters the labels (in [0, K)) use; -1 when out of
+ * memory. */
+int64_t dci_count_labels(const int32_t *labels, int64_t n, int64_t K);
+
 /* Clustering loss of a batch against a fixed target p (B x K).
  * Returns the loss in *value (may be NULL) and ADDS the gradients:
  *     dz (B x M) += scale * dL/dz,   dr (K x M) += scale * dL/dr

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster/assign.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/util.h"
@@ -147,15 +148,8 @@ static dc_status finish_distributed(dci_deep_train *t, const float *x, float *z)
  * final labels leave clusters empty, as k-means warns. */
 static dc_status report_distinct(dc_solver *s, const int32_t *labels, int64_t n, int64_t K,
                                  int say) {
-    unsigned char *seen = DCI_NEW_ZEROS(unsigned char, K, "cluster flags");
-    if (!seen) return DC_ERR_NOMEM;
-    int64_t distinct = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (!seen[labels[i]]) {
-            seen[labels[i]] = 1;
-            distinct++;
-        }
-    dci_free(seen);
+    const int64_t distinct = dci_count_labels(labels, n, K);
+    if (distinct < 0) return DC_ERR_NOMEM;
     if (distinct < K && say)
         dci_log(DC_LOG_WARN, "%s: %lld distinct clusters found, fewer than k = %lld (empty "
                 "clusters: k too large for the data, or a collapsed embedding)",

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cluster/kmeans.h"
+#include "cluster/assign.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/util.h"
@@ -42,20 +43,6 @@ static void free_state(void *p) {
     dci_free(st);
 }
 
-/* Number of the k labels that occur; -1 when out of memory. */
-static int64_t count_labels(const int32_t *labels, int64_t n, int64_t k) {
-    unsigned char *seen = DCI_NEW_ZEROS(unsigned char, k, "label counts");
-    if (!seen) return -1;
-    int64_t distinct = 0;
-    for (int64_t i = 0; i < n; i++)
-        if (!seen[labels[i]]) {
-            seen[labels[i]] = 1;
-            distinct++;
-        }
-    dci_free(seen);
-    return distinct;
-}
-
 static dc_status fit(dc_solver *s, const dc_dataset *ds) {
 #ifdef DCI_HAVE_MPI
     if (dci_mpi_active()) return dci_kmeans_fit_mpi(s, ds); /* lib/mpi/kmeans_mpi.c */
@@ -94,7 +81,7 @@ static dc_status fit(dc_solver *s, const dc_dataset *ds) {
     if (rc == DC_OK) rc = dci_kmeans_assign(x, n, d, centers, k, labels, &inertia);
     int64_t distinct = 0;
     if (rc == DC_OK) {
-        distinct = count_labels(labels, n, k);
+        distinct = dci_count_labels(labels, n, k);
         if (distinct < 0) rc = DC_ERR_NOMEM;
         else if (distinct < k)
             dci_log(DC_LOG_WARN, "kmeans: %lld distinct clusters found, fewer than k = %lld "
