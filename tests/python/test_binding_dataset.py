@@ -1,6 +1,8 @@
 """Array handling (no-copy path, conversions), Dataset, and the lifetime of handles."""
+import copy
 import gc
 import os
+import pickle
 import subprocess
 import sys
 
@@ -108,6 +110,53 @@ def test_normalize_copies_a_borrowed_array_first():
     np.testing.assert_allclose(z, ref, atol=1e-5)
     with pytest.raises(dc.UnknownNameError, match="zscore"):
         dc.Dataset(x).normalize("bogus")
+
+
+@pytest.mark.parametrize("how", [copy.copy, copy.deepcopy])
+def test_dataset_copies_are_independent_and_whole(how):
+    x, _ = blobs(n_per=3)
+    ds = dc.Dataset(x, labels=np.arange(len(x)) % 3)
+    ds.set_image_shape(2, 2)
+    ds.normalize("minmax")
+    twin = how(ds)
+    assert twin.handle is not ds.handle and twin._data_address() != ds._data_address()
+    np.testing.assert_array_equal(twin.to_numpy(), ds.to_numpy())
+    np.testing.assert_array_equal(twin.labels, ds.labels)
+    assert twin.image_shape == ds.image_shape == (2, 2, 1)
+    assert twin.normalization == "minmax"
+    # the copy owns its handle: collecting the original does not close it
+    del ds
+    gc.collect()
+    assert not twin.closed and twin.shape == x.shape
+    with twin:  # nor does closing the copy close another copy
+        other = copy.copy(twin)
+    assert twin.closed and not other.closed and len(other) == len(x)
+
+
+def test_handles_refuse_pickling_and_say_what_to_keep():
+    x, _ = blobs(n_per=3)
+    with pytest.raises(TypeError, match=r"to_numpy\(\)"):
+        pickle.dumps(dc.Dataset(x))
+    s = dc.Solver("kmeans", k=2)
+    for how in (pickle.dumps, copy.copy, copy.deepcopy):
+        with pytest.raises(TypeError, match=r"Solver\(s.method, \*\*s.get_params\(\)\)"):
+            how(s)
+    assert dc.Solver(s.method, **s.get_params()).get_params() == s.get_params()
+
+
+def test_estimators_take_arrays_not_datasets():
+    x, _ = blobs()
+    ds = dc.Dataset(x)
+    km = dc.KMeans(3, random_state=0)
+    with pytest.raises(TypeError, match=r"X is a deepclust.Dataset.*X.to_numpy\(\)"):
+        km.fit(ds)
+    km.fit(ds.to_numpy())
+    with pytest.raises(TypeError, match=r"to_numpy\(\)"):
+        km.predict(ds)
+    with pytest.raises(TypeError, match=r"copy.copy\(ds\)"):
+        dc.Dataset(ds)
+    np.testing.assert_array_equal(dc.Solver("kmeans", k=3, seed=0).fit(ds).labels(),
+                                  km.labels_)
 
 
 def test_handles_are_freed_by_the_garbage_collector():

@@ -59,7 +59,8 @@ def soft_assignment(est):
     w = est.weights_.astype(np.float64) if hasattr(est, "weights_") else np.ones_like(r)
     s = ((z[:, None, :] - r[None, :, :]) ** 2 * w[None, :, :]).sum(-1)
     if isinstance(est, dc.EDCWRN):
-        if est.weighting and est.weighting_norm == "mean":
+        used = est.model_.params()  # weighting, weighting_norm: None = the preset's
+        if used["weighting"] and used["weighting_norm"] == "mean":
             s = s * z.shape[1]
         return 1.0 / (1.0 + est.a * s ** est.b)
     q = 1.0 / (1.0 + s)
@@ -140,7 +141,13 @@ def test_save_load_predict_and_pickle(data, fitted, tmp_path):
     loaded = dc.EDCWRN.load(path)
     np.testing.assert_array_equal(loaded.predict(x), est.labels_)
     np.testing.assert_array_equal(loaded.embed(x), est.embedding_)
-    assert loaded.get_params() == est.get_params()  # recorded in the file
+    # recorded in the file: the arguments given, and the preset's values of
+    # those left at None
+    used = est.model_.params()
+    assert loaded.get_params() == {
+        arg: used[dc.EDCWRN._params[arg]] if value is None and arg in dc.EDCWRN._params
+        else value for arg, value in est.get_params().items()}
+    assert loaded.lr == 0.1 and loaded.init == "spectral" and est.lr is None
     assert loaded.n_features_in_ == 12 and not hasattr(loaded, "labels_")
     with dc.Model.load(path) as m:
         np.testing.assert_array_equal(m.predict(x), est.labels_)
@@ -150,8 +157,10 @@ def test_save_load_predict_and_pickle(data, fitted, tmp_path):
     with pytest.raises(TypeError, match="Model.load"):
         dc.Model()
     # wrong class, an autoencoder, damaged files
-    with pytest.raises(ValueError, match="holds a edcwrn model, not a IDEC"):
+    with pytest.raises(ValueError, match="holds an edcwrn model, not an IDEC model"):
         dc.IDEC.load(path)
+    with pytest.raises(ValueError, match="holds an edcwrn model, not a DEC model"):
+        dc.DEC.load(path)
     est.pretrained_.save(tmp_path / "ae.dcm")
     with pytest.raises(ValueError, match="autoencoder"):
         dc.EDCWRN.load(tmp_path / "ae.dcm")
@@ -283,16 +292,81 @@ def test_resume_continues_a_finished_fit(data, tmp_path):
 # Parameters, errors, scikit-learn conventions
 
 
+# The arguments the authors' preset chooses (lib/methods/edcwrn_config.c,
+# docs/methods.md) and their values there; IDEC and DEC keep their lr,
+# weighting and weighting_norm are EDCWRN's.
+AUTHORS = dict(pretrain_steps=128000, pretrain_optimizer="sgd", pretrain_lr=1.0,
+               pretrain_momentum=0.9, pretrain_schedule="constant", pretrain_warmup=0,
+               scale_input=False, pretrain_zoom=0.0, augment_fill="nearest", n_init=150,
+               init="kmeans")
+AUTHORS_EDCWRN = dict(AUTHORS, lr=1.0, weighting="after", weighting_norm="sum")
+
+
 @pytest.mark.parametrize("cls", DEEP)
 def test_defaults_equal_the_library_defaults(cls):
+    """Every default is the library's, except n_clusters (the library has
+    none: 0 means not set) and the arguments a preset chooses, which are
+    None (not passed: the preset's value)."""
     est = cls()
+    by_preset = AUTHORS_EDCWRN if cls is dc.EDCWRN else AUTHORS
     with dc.Solver(cls._method) as s:
         assert set(cls._params.values()) == set(s.param_names())
         for arg, cname in cls._params.items():
-            if arg not in ("n_clusters", "random_state"):
+            if arg in by_preset:
+                assert getattr(est, arg) is None, arg
+            elif arg not in ("n_clusters", "random_state"):
                 assert s.get(cname) == getattr(est, arg), arg
     assert set(est.get_params()) == set(cls._params) | {"image_shape", "pretrained",
                                                         "checkpoint", "n_jobs", "verbose"}
+
+
+@pytest.mark.parametrize("cls", DEEP)
+def test_default_n_clusters_is_passed(cls):
+    """n_clusters=8 is the Python default but not the library's (0, not
+    set): it must reach the library whether left default or given."""
+    x, _ = block_blobs(n=160, d=16, k=8)
+    for est in (cls(random_state=0, **SMALL), cls(n_clusters=8, random_state=0, **SMALL)):
+        est.fit(x)
+        assert est.model_.k == 8 and est.cluster_centers_.shape == (8, 3)
+
+
+# The authors' preset with a tiny network (the epochs budget replaces its
+# 128000 steps).
+TINY_AUTHORS = dict(preset="authors", hidden1=16, hidden2=0, hidden3=0, embed_dim=2,
+                    batch_size=32, pretrain_epochs=5, max_iter=20, update_interval=10,
+                    random_state=0)
+
+
+@pytest.mark.parametrize("cls", [dc.EDCWRN, dc.IDEC])
+def test_preset_keeps_the_arguments_given(cls, data):
+    """preset="authors" chooses the arguments left at None and keeps every
+    argument given, also one equal to the default recipe's value; clone
+    keeps which is which."""
+    sklearn_base = pytest.importorskip("sklearn.base")
+    x, _ = data
+    by_preset = AUTHORS_EDCWRN if cls is dc.EDCWRN else AUTHORS
+    used = cls(3, **TINY_AUTHORS).fit(x).model_.params()
+    for arg, value in by_preset.items():
+        assert used[arg] == value, arg
+    assert used["lr"] == (1.0 if cls is dc.EDCWRN else 0.1)  # IDEC keeps its own
+    # the default recipe's values, given: kept (they equal the defaults of
+    # the library's parameter table, which the preset replaces)
+    given = dict(lr=0.1, n_init=20, init="spectral", pretrain_zoom=0.1, scale_input=True)
+    if cls is dc.EDCWRN:
+        given.update(weighting=True, weighting_norm="mean")
+    est = cls(3, **TINY_AUTHORS, **given)
+    copy = sklearn_base.clone(est)
+    assert copy.get_params() == est.get_params()
+    for fitted in (est.fit(x), copy.fit(x)):
+        used = fitted.model_.params()
+        for arg, value in given.items():
+            assert used[cls._params[arg]] == value, arg
+        assert used["pretrain_optimizer"] == "sgd" and used["augment_fill"] == "nearest"
+    # and the default preset gives None the library's values
+    with dc.Solver(cls._method) as s:
+        used = cls(3, **dict(TINY_AUTHORS, preset="default")).fit(x).model_.params()
+        for arg in by_preset:
+            assert used[arg] == s.get(arg), arg
 
 
 # The default recipe with only a small network and short phases.

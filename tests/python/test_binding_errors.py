@@ -1,6 +1,7 @@
 """Errors: exception classes, details in Python terms, per-thread error details."""
 import os
 import pickle
+import warnings
 
 import pytest
 
@@ -40,6 +41,50 @@ def test_overflowing_float64_is_rejected_not_clipped():
     x64[1, 0] = np.inf  # a real Inf is the library's NonFiniteError
     with pytest.raises(dc.NonFiniteError, match="row 1"):
         dc.KMeans(3).fit(x64)
+
+
+def test_overflow_is_a_value_error_even_when_warnings_are_errors():
+    """The overflow check must not leak numpy's RuntimeWarning (Inf - Inf
+    in the sum): with warnings as errors (pytest -W error) or
+    np.seterr(all="raise") the caller would get that instead."""
+    x = np.array([[1e39], [-1e39], [0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"X\[0, 0\] = 1e\+39 overflows float32"):
+            dc.KMeans(2).fit(x)
+        with np.errstate(all="raise"):
+            with pytest.raises(ValueError, match="overflows float32"):
+                dc.KMeans(2).fit(x)
+
+
+def test_values_that_float32_makes_zero_are_rejected():
+    x = np.array([[1e-50], [1.1e-50], [1e-49], [1.1e-49]])  # two clusters in float64
+    for make in (lambda a: a, lambda a: a.astype(object), np.asfortranarray):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=r"X\[0, 0\] = 1e-50 underflows float32"):
+                dc.KMeans(2).fit(make(x))
+    with pytest.raises(ValueError, match=r"X\[1, 2\] = -3e-46 underflows"):
+        dc.Dataset(np.array([[0.0, 1.0, 2.0], [0.0, 1.0, -3e-46]]))
+    # zeros stay zeros; tiny values float32 keeps (subnormal) are accepted
+    got = dc.Dataset(np.array([[0.0, 1e-40], [-0.0, 1.0]])).to_numpy()
+    assert got[0, 0] == 0 and got[0, 1] > 0 and got[1, 1] == 1
+
+
+def test_file_errors_are_os_errors(tmp_path):
+    missing = str(tmp_path / "missing")
+    for load in (dc.Dataset.load, dc.Model.load):
+        try:
+            load(missing + ".csv")
+        except OSError as e:
+            assert isinstance(e, dc.FileIOError) and isinstance(e, dc.DeepClustError)
+            assert "missing.csv" in str(e) and e.detail == str(e)
+            assert e.errno is None and e.code == dc.Status.ERR_IO
+            again = pickle.loads(pickle.dumps(e))
+            assert type(again) is dc.FileIOError and again.detail == e.detail
+            assert again.function == e.function and again.errno is None
+        else:
+            pytest.fail("%s of a missing file did not raise" % load.__qualname__)
 
 
 def test_object_arrays_of_numbers_are_numbers():
@@ -101,6 +146,53 @@ def test_bad_parameter_values_name_the_estimator_argument():
         dc.Solver("kmeans", bogus=1)
     with pytest.raises(dc.UnknownNameError, match="unknown method"):
         dc.Solver("nope")
+
+
+@pytest.mark.parametrize("est, message", [
+    (dc.KMeans(2 ** 31), "parameter 'n_clusters' = 2.14748e+09 is outside [1, 1e+09]"),
+    (dc.KMeans(10 ** 30), "parameter 'n_clusters' = %d is outside [1, 1e+09]" % 10 ** 30),
+    (dc.KMeans(3, random_state=2 ** 53 + 1), "parameter 'random_state' = %d is outside"
+     % (2 ** 53 + 1)),
+    (dc.KMeans(3, random_state=-1), "parameter 'random_state' = -1 is outside"),
+    (dc.NJW(3, n_neighbors=-1), "parameter 'n_neighbors' = -1 is outside"),
+    (dc.IDEC(3, batch_size=0), "parameter 'batch_size' = 0 is outside"),
+    (dc.IDEC(3, lam=-1), "parameter 'lam' = -1 is outside"),
+])
+def test_parameter_range_errors_name_the_estimator_argument(est, message):
+    x, _ = blobs()
+    with pytest.raises(dc.InvalidArgumentError) as e:
+        est.fit(x)
+    assert str(e.value).startswith(message), str(e.value)
+    for cname in ("'k'", "'seed'", "'m'", "'batch'", "'lambda'"):
+        assert cname not in str(e.value)
+
+
+def test_neighbour_counts_are_not_renamed_n_clusters():
+    """The library calls a neighbour count k too: only the cluster count
+    becomes n_clusters."""
+    from deepclust._estimators_base import _renamed
+    names = {"k": "n_clusters", "m": "n_neighbors"}
+    for same in ("edcwrn: parameter neighbors_k: neighbours: k = 50 must be in [1, n - 1] "
+                 "with n = 30 samples",
+                 "kNN: k = 500 neighbours asked, need 1 <= k <= 29 (number of other points)",
+                 "neighbours: k = 50 neighbours asked, need 1 <= k <= 29",
+                 "batch neighbours: k = 0 must be >= 1",
+                 "edcwrn: parameter neighbors_k: neighbours: 50 asked, need 1 to n - 1"):
+        assert _renamed(same, names) == same
+    assert _renamed("kmeans: k = 1, need k >= 2", names) == \
+        "kmeans: n_clusters = 1, need n_clusters >= 2"
+    assert _renamed("spectral embedding: the affinity graph has 4 connected components, more "
+                    "than k = 3; raise the graph's neighbours (parameter 'm')", names) == (
+        "spectral embedding: the affinity graph has 4 connected components, more than "
+        "n_clusters = 3; raise the graph's neighbours (parameter 'n_neighbors')")
+    assert _renamed("njw: m = 500 neighbours, need m < n = 30", names) == \
+        "njw: n_neighbors = 500 neighbours, need n_neighbors < n = 30"
+    x = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(dc.InvalidArgumentError) as e:
+        dc.EDCWRN(3, neighbors_k=50, hidden1=8, hidden2=0, hidden3=0, embed_dim=2,
+                  pretrain_steps=10, max_iter=10).fit(x)
+    assert "neighbors_k" in str(e.value) and "50" in str(e.value)
+    assert "n_clusters" not in str(e.value)
 
 
 def test_predict_errors():

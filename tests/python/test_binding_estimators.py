@@ -45,6 +45,60 @@ def test_estimator_defaults_equal_the_library_defaults(cls):
 
 
 @pytest.mark.parametrize("cls", [dc.KMeans, dc.NJW, dc.SCDBAS])
+def test_default_n_clusters_is_passed(cls):
+    """n_clusters=8 is the Python default but not the library's (0, not
+    set): it must reach the library whether left default or given."""
+    x, _ = blobs(n_per=15, k=8)
+    for est in (cls(random_state=0), cls(n_clusters=8, random_state=0)):
+        assert len(np.unique(est.fit(x).labels_)) == 8
+        assert est.cluster_centers_.shape[0] == 8
+
+
+@pytest.mark.parametrize("cls, args, arg, kind", [
+    (dc.KMeans, dict(n_clusters="3"), "n_clusters", TypeError),
+    (dc.NJW, dict(n_clusters="3"), "n_clusters", TypeError),
+    (dc.SCDBAS, dict(n_clusters=np.str_("3")), "n_clusters", TypeError),
+    (dc.KMeans, dict(n_clusters=True), "n_clusters", TypeError),
+    (dc.NJW, dict(n_clusters=np.bool_(True)), "n_clusters", TypeError),
+    (dc.KMeans, dict(n_clusters=3, n_init="5"), "n_init", TypeError),
+    (dc.KMeans, dict(n_clusters=3, tol="0.1"), "tol", TypeError),
+    (dc.KMeans, dict(n_clusters=3, max_iter=None), None, None),  # None: the library default
+    (dc.KMeans, dict(n_clusters=2.5), "n_clusters", ValueError),
+    (dc.NJW, dict(n_clusters=3, n_neighbors=5.5), "n_neighbors", ValueError),
+    (dc.NJW, dict(n_clusters=3, affinity=1), "affinity", TypeError),
+    (dc.SCDBAS, dict(n_clusters=3, record_undamped="yes"), "record_undamped", TypeError),
+    (dc.SCDBAS, dict(n_clusters=3, record_undamped=1), "record_undamped", TypeError),
+    (dc.SCDBAS, dict(n_clusters=3, dbas_eta=False), "dbas_eta", TypeError),
+])
+def test_parameter_types_are_checked_before_the_fit(cls, args, arg, kind):
+    """A str or bool where a number is expected (which Solver.set would
+    parse or read as 0/1), or a fraction for an integer, fails before any
+    work with an error naming the estimator's argument."""
+    x, _ = blobs(n_per=10)
+    calls = []
+    est = cls(random_state=0, **args)
+    if kind is None:
+        est.fit(x, progress=lambda *a: calls.append(a))
+        assert calls and hasattr(est, "labels_")
+        return
+    with pytest.raises(kind) as e:
+        est.fit(x, progress=lambda *a: calls.append(a))
+    assert arg in str(e.value) and not calls and not hasattr(est, "labels_")
+    if kind is TypeError:
+        assert str(e.value).startswith("%s: %s takes " % (cls.__name__, arg))
+
+
+def test_numbers_of_every_kind_are_accepted():
+    x, _ = blobs()
+    want = dc.KMeans(3, random_state=0).fit(x).labels_
+    for k, n_init, tol in ((np.int64(3), np.int32(10), np.float32(1e-4)), (3.0, 10.0, 1e-4)):
+        got = dc.KMeans(k, n_init=n_init, tol=tol, random_state=0).fit(x).labels_
+        np.testing.assert_array_equal(got, want)
+    est = dc.SCDBAS(3, record_undamped=np.bool_(True), random_state=0).fit(x)
+    assert hasattr(est, "fitness_trace_undamped_")
+
+
+@pytest.mark.parametrize("cls", [dc.KMeans, dc.NJW, dc.SCDBAS])
 def test_estimators_cluster_blobs(cls):
     x, y = blobs()
     est = cls(n_clusters=3, random_state=2)

@@ -58,3 +58,60 @@ def test_sigint_stops_a_long_fit(what):
     assert lines[2:] == ["fitted", "False", "refit", "200"]
     assert p.returncode == -signal.SIGINT  # Python's exit on an uncaught KeyboardInterrupt
     assert "KeyboardInterrupt" in err and "Exception ignored" not in err, err
+
+
+# An exception a signal handler raises while the fit runs (a timeout from
+# SIGALRM, SystemExit from a SIGTERM handler) reaches the caller, which then
+# frees the solver and the data: the fit must have stopped before that, or
+# the worker reads freed memory (a crash, here within the sleep).
+EXCEPTION_CHILD = r'''
+import os, signal, sys, threading, time
+import numpy as np
+import deepclust as dc
+
+
+class Deadline(Exception):
+    pass
+
+
+def deadline(*_):
+    raise Deadline("the fit took too long")
+
+
+how = sys.argv[1]
+x = np.random.default_rng(0).uniform(size=(2000, 20)).astype(np.float32)
+est = dc.IDEC(3, hidden1=32, hidden2=0, hidden3=0, embed_dim=3, batch_size=64,
+              pretrain_epochs=1, n_init=1, tol=0, max_iter=10 ** 8)
+if how == "sigterm":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))
+    threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    expected = SystemExit
+else:
+    signal.signal(signal.SIGALRM, deadline)
+    signal.setitimer(signal.ITIMER_REAL, 1.5)
+    expected = Deadline
+progress = (lambda *a: None) if how == "alarm-progress" else None
+try:
+    est.fit(x, progress=progress)
+    print("not interrupted", flush=True)
+except expected as e:
+    workers = [t for t in threading.enumerate() if t.name == "deepclust-fit"]
+    print("raised %s %r workers %d fitted %s" % (type(e).__name__, str(e), len(workers),
+                                                 hasattr(est, "labels_")), flush=True)
+time.sleep(1.0)
+est.set_params(max_iter=5)
+est.fit(x[:200])
+print("refit %d" % len(est.labels_), flush=True)
+'''
+
+
+@pytest.mark.parametrize("how, raised", [
+    ("alarm", "raised Deadline 'the fit took too long'"),
+    ("alarm-progress", "raised Deadline 'the fit took too long'"),
+    ("sigterm", "raised SystemExit '3'"),
+])
+def test_any_exception_while_waiting_stops_the_fit_first(how, raised):
+    p = subprocess.run([sys.executable, "-c", EXCEPTION_CHILD, how], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert p.stdout.splitlines() == [raised + " workers 0 fitted False", "refit 200"], p.stderr

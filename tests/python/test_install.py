@@ -42,7 +42,7 @@ def test_pip_install_leaves_the_tree_clean_and_lookup_names_real_paths(tmp_path)
 
     lib = os.environ.get("DEEPCLUST_LIBRARY")
     if lib:  # the installed copy works with a library named explicitly
-        env["DEEPCLUST_LIBRARY"] = lib
+        env["DEEPCLUST_LIBRARY"] = os.path.abspath(lib)  # the child runs in tmp_path
         fit = ("import numpy as np, deepclust as dc; "
                "print(dc.KMeans(2, random_state=0).fit(np.eye(4)).labels_.shape)")
         p = subprocess.run([sys.executable, "-c", fit], capture_output=True, text=True,

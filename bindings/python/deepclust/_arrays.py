@@ -5,8 +5,9 @@ else numeric (float64, integers, bool, numbers held in an object array,
 Fortran order, strided views, lists, DataFrames) is converted ONCE with
 np.ascontiguousarray(dtype=float32); the converted array is private, so the
 C side borrows it too. The library computes in float32: a finite float64
-beyond float32's range is refused here, naming the entry; NaN and Inf raise
-NonFiniteError naming the row and column.
+beyond float32's range, or a nonzero one too small for it (it would become
+0), is refused here, naming the entry; NaN and Inf raise NonFiniteError
+naming the row and column.
 
 Bad input raises ValueError / TypeError worded as scikit-learn words them
 (its estimator checks match on "Complex data not supported", "Reshape your
@@ -16,6 +17,7 @@ import numpy as np
 
 _INT32 = np.iinfo(np.int32)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).smallest_subnormal)
 
 
 def _reject_sparse(x, name):
@@ -63,9 +65,23 @@ def _overflow_error(src, out, name):
                       "computes: rescale the data" % (name, r, c, src[r, c], _FLOAT32_MAX))
 
 
+def _underflow_error(src, out, name):
+    """ValueError naming the first nonzero entry of src that became 0 in out."""
+    r, c = np.argwhere((out == 0) & (src != 0))[0]
+    return ValueError("%s[%d, %d] = %g underflows float32 (nonzero |x| >= %.4g), in which "
+                      "deepclust computes: it would become 0; rescale the data"
+                      % (name, r, c, src[r, c], _FLOAT32_TINY))
+
+
 def as_matrix(x, name="X"):
     """A C-contiguous float32 (n, d) array with n, d >= 1; `x` itself when
     it already is one."""
+    from .dataset import Dataset  # late: dataset imports this module
+
+    if isinstance(x, Dataset):
+        raise TypeError("%s is a deepclust.Dataset, but this call takes an array-like: pass "
+                        "%s.to_numpy() (Solver.fit and Model.predict / embed take a Dataset)"
+                        % (name, name))
     arr = _numeric_matrix_values(x, name)
     if arr.ndim != 2:
         if arr.ndim < 2:
@@ -80,12 +96,20 @@ def as_matrix(x, name="X"):
         if arr.shape[axis] == 0:
             raise ValueError("Found array with 0 %s (shape=%s) while a minimum of 1 is "
                              "required." % (what, arr.shape))
-    with np.errstate(over="ignore"):
+    # Overflow, underflow and Inf - Inf are detected below and explained by
+    # a ValueError; numpy's warnings (errors under np.seterr or
+    # warnings.simplefilter("error")) would come first and say less.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
-    # A float64 sum of float32 values cannot overflow: it is finite exactly
-    # when every value is, without a temporary the size of the data.
-    if not np.isfinite(out.sum(dtype=np.float64)):
+        # A float64 sum of float32 values cannot overflow: it is finite
+        # exactly when every value is, without a temporary the size of the
+        # data.
+        finite = np.isfinite(out.sum(dtype=np.float64))
+    if not finite:
         raise _nonfinite_error(arr, out, name)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 and \
+            np.count_nonzero(out) != np.count_nonzero(arr):
+        raise _underflow_error(arr, out, name)
     return out
 
 

@@ -152,9 +152,8 @@ class _Verbose:
         return self.then(phase, done, total, value) if self.then is not None else None
 
 
-# "k" is also the library's word for a neighbour count ("neighbours: k = 50
-# must be in [1, n - 1]", "kNN: k = 500 neighbours asked, need 1 <= k <= 29"):
-# there it is not n_clusters.
+# "k" may also count neighbours in a library message (older builds said
+# "neighbours: k = 50 must be in [1, n - 1]"): there it is not n_clusters.
 _NEIGHBOUR_K = re.compile(r"neighbo", re.IGNORECASE)
 
 
@@ -330,8 +329,7 @@ class _SolverEstimator(ClusterMixin, BaseEstimator):
     def _fit(self, X, run, progress, resume=False):
         """Runs run(solver, dataset, progress) on a fresh solver, with the
         estimator's threads and verbosity, and stores the results."""
-        dtype = _result_dtype(X)
-        X = as_matrix(X)
+        X, dtype = as_matrix(X), _result_dtype(X)
         self._reset()
         if self.verbose:
             progress = _Verbose(type(self).__name__, int(self.verbose), progress)

@@ -134,8 +134,9 @@ _DEEP_DOC = """
     predict(X) labels new rows with the model: EDCWRN's neighbour branch
     takes each row's neighbours among the training rows, which the model
     keeps, so a row gets the same label alone or in a batch; on the
-    training data predict reproduces labels_ exactly. transform(X) is the embedding the labels come from
-    (fit_transform(X) = embedding_), so the estimator is a Pipeline step.
+    training data predict reproduces labels_ exactly. transform(X) is the
+    embedding the labels come from (fit_transform(X) = embedding_), so the
+    estimator is a Pipeline step.
     score(X) is minus the within-cluster sum of squares of the partition
     predict makes of X, in X's space (rows to the mean of their predicted
     cluster): higher is better, as for KMeans, and comparable between

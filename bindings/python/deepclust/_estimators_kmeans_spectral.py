@@ -94,17 +94,28 @@ _SPECTRAL_DOC = """
     affinity: "sparse" (default: Gaussian affinity on the symmetrised
     n_neighbors-nearest-neighbour graph), "dense" (all pairs) or "auto"
     (dense up to 4000 points). n_neighbors: neighbours per point of the
-    sparse graph; None = max(p, 10) capped at 50 with p = round(n / k^2).
-    eigensolver: "auto" | "lapack" | "arpack". pca: components of the
-    projection the sparse graph is built on (None = auto: the fewest keeping
-    95 % of the variance, at most 50, when there are more than 128 features;
-    -1 = raw features). sigma_sample: None = auto (exact sigmas while
-    p <= 1000), -1 = exact, s = sampled estimate with about s neighbours.
-    disconnected: what a graph with more connected components than
+    sparse graph; None = min(10, n - 1) (10 as scikit-learn's n_neighbors).
+    eigensolver: "auto" (ARPACK; LAPACK when n <= 64 or n_clusters > n / 4,
+    and as the fallback if ARPACK fails on a matrix that fits densely),
+    "lapack" or "arpack". pca: components of the projection the sparse
+    graph is built on (None = auto: with the sparse affinity and more than
+    128 features, the fewest keeping 95 % of the variance, at most 50; -1 =
+    raw features). sigma_sample: None = auto (exact sigmas while p <= 1000
+    or with the dense affinity, else sampled with 128), -1 = exact, s =
+    each sigma estimated from a uniform sample holding about s of its p
+    nearest. disconnected: what a graph with more connected components than
     n_clusters gets -- "regularize" (the default: tau / n added to every
     affinity, tau the mean degree, which connects the graph; a UserWarning
     says so, and stats_["tau"] holds tau) or "error" (DegenerateDataError,
-    the strict behaviour).""" + _COMMON_DOC
+    the strict behaviour).
+
+    Ctrl-C (KeyboardInterrupt) stops a fit at its next check, but two steps
+    are single uninterruptible calls, after which it takes effect: a LAPACK
+    eigendecomposition (eigensolver="lapack"; "auto" uses LAPACK when n <=
+    64 or n_clusters > n / 4, and when ARPACK fails), whose time grows as
+    n^3 (seconds to minutes for thousands of points), and the dense
+    affinity's n x n matrix (affinity="dense", or "auto" up to 4000
+    points). ARPACK (the default) checks between its iterations.""" + _COMMON_DOC
 
 
 class NJW(_SpectralEstimator):

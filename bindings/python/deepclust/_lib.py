@@ -123,6 +123,12 @@ class Handle:
     def closed(self):
         return not self._finalizer.alive
 
+    def __reduce__(self):
+        # Copied, the object would share the handle and its finalizer: the
+        # first copy collected frees the handle under the others.
+        raise TypeError("a deepclust.%s holds a C handle: it cannot be pickled or copied"
+                        % type(self).__name__)
+
     def __enter__(self):
         return self
 

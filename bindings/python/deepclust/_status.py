@@ -95,8 +95,20 @@ class OutOfMemoryError(DeepClustError, MemoryError):
     code = Status.ERR_NOMEM
 
 
-class FileIOError(DeepClustError):
+class FileIOError(DeepClustError, OSError):
+    """A file could not be opened, read or written: also an OSError, as
+    Python's own file errors are. The library's detail names the file and
+    the system's reason; errno and filename are not known separately
+    (None)."""
+
     code = Status.ERR_IO
+
+    def __init__(self, status, name, detail=""):
+        super().__init__(status, name, detail)
+        # OSError.__init__ read the arguments as (errno, strerror, filename)
+        # and kept two of them as args.
+        self.args = (status, name, detail)
+        self.errno, self.strerror, self.filename = None, detail or None, None
 
 
 class FileFormatError(DeepClustError, ValueError):

@@ -61,9 +61,17 @@ class Dataset(_lib.Handle):
 
     The handle is freed by :meth:`close`, by ``with Dataset(X) as ds:``, or
     when the object is garbage-collected (also safe at interpreter exit).
+
+    ``copy.copy(ds)`` and ``copy.deepcopy(ds)`` are independent datasets
+    holding a copy of the data, labels, image shape and normalisation
+    record. A Dataset does not pickle: pickle ``ds.to_numpy()``,
+    ``ds.labels`` and ``ds.image_shape`` instead.
     """
 
     def __init__(self, X, labels=None, *, copy=False):
+        if isinstance(X, Dataset):
+            raise TypeError("Dataset(X) takes an array-like, got a Dataset: copy.copy(ds) "
+                            "copies one")
         arr = as_matrix(X)
         lib = _lib.lib()
         handle = _lib.DatasetP()
@@ -72,6 +80,26 @@ class Dataset(_lib.Handle):
         self._adopt(lib, handle, None if copy else arr)
         if labels is not None:
             self.set_labels(labels)
+
+    def __copy__(self):
+        # By value: copied, the object itself would share the handle and its
+        # finalizer. dc_dataset_subset copies labels, image shape and the
+        # normalisation record along with the rows.
+        return self.subset(0, len(self))
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
+    def __reduce__(self):
+        # The normalisation record (the statistics normalize() applied,
+        # which a model fitted on the dataset keeps) has no public setter,
+        # so a pickle could not restore what the dataset holds.
+        raise TypeError(
+            "a deepclust.Dataset holds a C handle and does not pickle: pickle its contents "
+            "(ds.to_numpy(), ds.labels, ds.image_shape) and rebuild it with Dataset(X, labels) "
+            "and set_image_shape(); for normalised data pickle the raw data and normalise "
+            "again, or pickle the fitted model, whose apply_normalization() applies the "
+            "training statistics")
 
     def _adopt(self, lib, handle, keepalive):
         self._own(lib, handle, lib.dc_dataset_free, keepalive)

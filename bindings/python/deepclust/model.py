@@ -9,10 +9,12 @@ from a fitted estimator (``est.model_``, ``est.pretrained_``), a Solver
     with deepclust.Model.load("idec.dcm") as m:
         labels = m.predict(X)     # X: (n, m.input_dim)
 
-Labels for a batch are computed with the neighbours found among the rows
-passed together (the neighbour-max branch of EDCWRN), so predict on a whole
-data set, or large batches, rather than row by row; predict on the training
-data reproduces the fitted labels exactly.
+The neighbour-max branch of EDCWRN takes each row's neighbours among the
+training rows, which the model keeps, so a row gets the same label whether
+it is predicted alone or in a batch, and predict on the training data
+reproduces the fitted labels exactly. (Model files of versions before the
+training rows were kept take the neighbours among the rows passed
+together: predict whole data sets with those.)
 
 A model fitted on a normalised Dataset (``Dataset.normalize``) records the
 training statistics (``m.normalization``); normalise new raw data with them,

@@ -84,6 +84,13 @@ class Solver(_lib.Handle):
     def method(self):
         return _lib.pystr(self._lib.dc_solver_method(self.handle))
 
+    def __reduce__(self):
+        raise TypeError(
+            "a deepclust.Solver holds a C solver handle: it cannot be pickled or copied. "
+            "Another solver with the same parameters: Solver(s.method, **s.get_params()); "
+            "keep the results instead (s.labels(), s.outputs(), s.stats(), s.model(): a Model "
+            "pickles), or use an estimator (deepclust.KMeans, ..., EDCWRN), which pickles")
+
     def __repr__(self):
         if self.closed:
             return "<deepclust.Solver (closed)>"
