@@ -34,14 +34,14 @@ static dc_status example_load(const char *data, const char *labels, int64_t max_
     if (strcmp(labels, "-") == 0) opt.label_column = DC_LABEL_COLUMN_LAST;
     dc_dataset *all = NULL, *part = NULL;
     dc_status st = dc_dataset_load(&all, data, &opt);
-    if (st == DC_OK && strcmp(labels, "-") != 0)
-        st = dc_dataset_load_labels(all, labels, DC_FORMAT_AUTO);
-    if (st == DC_OK && !dc_dataset_labels(all)) {
+    /* The library refuses a label column of IDX or NPY data. */
+    if (st == DC_ERR_INVALID_ARG && strcmp(labels, "-") == 0) {
         fprintf(stderr, "LABELS '-' means: the labels are the last column of a CSV file; %s is "
                         "not a CSV file, give its labels file as LABELS\n", data);
-        dc_dataset_free(all);
-        return DC_ERR_INVALID_ARG;
+        return st;
     }
+    if (st == DC_OK && strcmp(labels, "-") != 0)
+        st = dc_dataset_load_labels(all, labels, DC_FORMAT_AUTO);
     if (st == DC_OK && max_rows > 0 && max_rows < dc_dataset_rows(all)) {
         st = dc_dataset_subset(&part, all, 0, max_rows);
         if (st == DC_OK) {

@@ -551,6 +551,8 @@ static void test_weighting_after(const blobs *bl) {
     dc_solver_free(o);
 }
 
+/* The divergence warnings (others, such as empty clusters after a barely
+ * trained network, are not what these tests count). */
 typedef struct log_capture {
     int warnings;
     char last[512];
@@ -559,6 +561,7 @@ typedef struct log_capture {
 static void capture_log(void *user, dc_log_level level, const char *message) {
     log_capture *c = user;
     if (level != DC_LOG_WARN) return;
+    if (!strstr(message, "diverged")) return;
     c->warnings++;
     snprintf(c->last, sizeof c->last, "%s", message);
 }
