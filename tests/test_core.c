@@ -61,12 +61,36 @@ static void test_parallel_for(void) {
     }
 }
 
+/* Distinct rows: against the O(n^2) count on random rows drawn from a few
+ * patterns (many exact duplicates, a sign-only difference), edge sizes. */
+static void test_count_distinct_rows(void) {
+    const int64_t n = 500, d = 3;
+    float *x = malloc(sizeof(float) * (size_t)(n * d));
+    dci_rng r;
+    dci_rng_init(&r, 5, DCI_STREAM_TEST);
+    for (int64_t i = 0; i < n * d; i++) x[i] = (float)dci_rng_below(&r, 3) - 1.0f;
+    for (int64_t j = 0; j < d; j++) x[7 * d + j] = -0.0f; /* -0 and 0 differ bit for bit */
+    int64_t want = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t j = 0;
+        while (j < i && memcmp(x + j * d, x + i * d, sizeof(float) * (size_t)d)) j++;
+        want += j == i;
+    }
+    CHECK_MSG(dci_count_distinct_rows(x, n, d) == want, "%lld, want %lld",
+              (long long)dci_count_distinct_rows(x, n, d), (long long)want);
+    CHECK(want > 20 && want <= 28); /* 27 patterns, one with -0 */
+    CHECK(dci_count_distinct_rows(x, 1, d) == 1);
+    CHECK(dci_count_distinct_rows(x, 0, d) == 0);
+    free(x);
+}
+
 static long n_mallocs, n_frees;
 static void *count_malloc(void *u, size_t n) { (void)u; n_mallocs++; return malloc(n); }
 static void *count_realloc(void *u, void *p, size_t n) { (void)u; return realloc(p, n); }
 static void count_free(void *u, void *p) { (void)u; n_frees++; free(p); }
 
 int main(void) {
+    test_count_distinct_rows();
     /* Every status has its own non-empty text. */
     for (int a = 0; a >= -19; a--) {
         CHECK(strlen(dc_strerror((dc_status)a)) > 0);

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cblas.h>
@@ -16,6 +18,44 @@ double dci_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct row_hash {
+    uint64_t h;
+    int64_t row;
+} row_hash;
+
+static int by_hash(const void *a, const void *b) {
+    const row_hash *x = a, *y = b;
+    return x->h < y->h ? -1 : x->h > y->h ? 1 : (x->row > y->row) - (x->row < y->row);
+}
+
+int64_t dci_count_distinct_rows(const float *x, int64_t n, int64_t d) {
+    row_hash *r = DCI_NEW_ARRAY(row_hash, n, "row hashes");
+    if (!r) return -1;
+    const size_t bytes = (size_t)d * sizeof *x;
+    for (int64_t i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)(x + i * d);
+        uint64_t h = 1469598103934665603ull; /* FNV-1a */
+        for (size_t j = 0; j < bytes; j++) h = (h ^ p[j]) * 1099511628211ull;
+        r[i] = (row_hash){h, i};
+    }
+    qsort(r, (size_t)n, sizeof *r, by_hash);
+    int64_t distinct = 0;
+    for (int64_t g = 0; g < n;) {
+        int64_t end = g;
+        while (end < n && r[end].h == r[g].h) end++;
+        /* a run of equal hashes: count the rows unlike every earlier one in
+         * the run (almost always one distinct row; collisions are rare) */
+        for (int64_t i = g; i < end; i++) {
+            int64_t j = g;
+            while (j < i && memcmp(x + r[j].row * d, x + r[i].row * d, bytes) != 0) j++;
+            distinct += j == i;
+        }
+        g = end;
+    }
+    dci_free(r);
+    return distinct;
 }
 
 dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *what) {

@@ -12,6 +12,11 @@ double dci_now(void);
 /* DC_ERR_NONFINITE naming the first bad (row, col) of an n x d matrix. */
 dc_status dci_check_finite(const float *x, int64_t n, int64_t d, const char *what);
 
+/* Number of distinct rows of x (n × d, compared bit for bit); -1 when out
+ * of memory. O(n d + n log n): rows hashed, sorted by hash, equal hashes
+ * compared. */
+int64_t dci_count_distinct_rows(const float *x, int64_t n, int64_t d);
+
 /* The checks of a matrix argument (n rows of d floats), so that the same bad
  * matrix gets the same status from every entry point: x NULL is
  * DC_ERR_NULL, no rows or no columns DC_ERR_SHAPE ("what: no rows"), a size

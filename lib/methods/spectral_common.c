@@ -58,6 +58,15 @@ dc_status dci_spectral_fit_embedding(dc_solver *s, const dc_dataset *ds, const c
                         method, (long long)pca, (long long)d);
 
     if (k == 1) return one_cluster(s, n, Y, n_out, k_out);
+    /* k clusters of fewer distinct points must split identical points,
+     * which the labels would not show (k-means and the deep methods warn
+     * of the empty clusters they get instead). */
+    const int64_t distinct = dci_count_distinct_rows(x, n, d);
+    if (distinct < 0) return DC_ERR_NOMEM;
+    if (distinct < k)
+        dci_log(DC_LOG_WARN, "%s: the data have %lld distinct points, fewer than k = %lld: "
+                "identical points fall into different clusters", method, (long long)distinct,
+                (long long)k);
 
     dci_spectral_opts o = {
         .mode = c->affinity,

@@ -597,6 +597,14 @@ def test_library_warnings_reach_stderr_and_the_json(tmp_path):
     j = json.loads(p.stdout)
     assert j["distinct_clusters"] == 1 and "1 distinct clusters" in j["warnings"][0]
     assert p.stderr == ""  # --quiet silences the warning, the JSON keeps it
+    # spectral methods split identical points rather than leave clusters
+    # empty: said, with the count of distinct points
+    two = tmp_path / "two.npy"
+    np.save(two, np.repeat(np.array([[0, 0], [5, 5]], np.float32), [5, 1], axis=0))
+    for method in ("njw", "scdbas"):
+        j = json.loads(run("cluster", "--method", method, "--data", two, "--k", 3, "--json",
+                           "--quiet", check=0).stdout)
+        assert any("2 distinct points, fewer than k = 3" in w for w in j["warnings"]), j
 
 
 def test_outputs_never_replace_inputs(deep_data, tmp_path):
