@@ -697,20 +697,37 @@ dc_status dci_spectral_embedding_mpi(const dci_block *b, int64_t K, const dci_sp
         st = dci_mpi_agree(bd && bi && sigma ? DC_OK : DC_ERR_NOMEM, "kNN");
     }
     if (st == DC_OK) st = knn_ring(&(dci_block){xs, nl, q, n, row0}, kk, bd, bi);
-    if (st == DC_OK) { /* sigma_i: mean distance to the p nearest; zeros raised to the smallest */
+    /* sigma_i: mean distance to the p nearest; zeros raised to the smallest.
+     * When every point's p nearest are duplicates, q = 2p, 4p, ... as one
+     * process does (graph/affinity.c), within the kk neighbours found. */
+    for (int64_t qn = s.p; st == DC_OK;) {
         double floor = INFINITY;
         for (int64_t i = 0; i < nl; i++) {
             double a = 0.0;
-            for (int64_t l = 0; l < s.p; l++) a += sqrt(bd[i * kk + l]);
-            sigma[i] = a / (double)s.p;
+            for (int64_t l = 0; l < qn; l++) a += sqrt(bd[i * kk + l]);
+            sigma[i] = a / (double)qn;
             if (sigma[i] > 0.0 && sigma[i] < floor) floor = sigma[i];
         }
         st = dci_mpi_allreduce(&floor, 1, MPI_DOUBLE, MPI_MIN, DCI_PH_GRAPH, "sigma floor");
-        if (st == DC_OK && !isfinite(floor))
-            st = dci_fail(DC_ERR_DEGENERATE, "affinity: every point coincides with its nearest "
-                          "neighbours (all points identical?), so no scale sigma can be set");
+        if (st != DC_OK) break;
+        const int64_t wider = qn > (n - 1) / 2 ? n - 1 : 2 * qn;
+        if (!isfinite(floor) && qn < n - 1 && wider <= kk) {
+            qn = wider;
+            continue;
+        }
+        if (!isfinite(floor))
+            st = dci_fail(DC_ERR_DEGENERATE, "affinity: every point coincides with its %lld "
+                          "nearest neighbours%s, so no scale sigma can be set", (long long)qn,
+                          qn == n - 1 ? " (all points identical)"
+                                      : "; a larger m lets the scale come from more of them");
         for (int64_t i = 0; st == DC_OK && i < nl; i++)
             if (!(sigma[i] > 0.0)) sigma[i] = floor;
+        if (st == DC_OK && qn != s.p && dci_mpi_rank() == 0)
+            dci_log(DC_LOG_WARN, "affinity: every point's %lld nearest neighbour%s "
+                    "duplicate%s of it; sigma is the mean distance to the %lld nearest",
+                    (long long)s.p, s.p == 1 ? " is a" : "s are", s.p == 1 ? "" : "s",
+                    (long long)qn);
+        break;
     }
     s.t_knn = dci_now() - t0;
     t0 = dci_now();

@@ -482,6 +482,27 @@ static void test_spectral(void) {
     dc_solver_free(s);
     dc_dataset_free(ds);
     free(x);
+
+    /* Every point with a duplicate and p = round(8 / 9) = 1: the sigmas of
+     * the nearest are all 0; the scale comes from the 2 nearest, as in one
+     * process (this failed as degenerate), and the three groups come out. */
+    const float dup[16] = {0, 0, 0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 20, 20, 20, 20};
+    const int32_t groups[8] = {0, 0, 0, 1, 1, 1, 2, 2};
+    dc_mpi_block(8, rank, size, &f, &c);
+    CHECK_OK(dc_dataset_create(&ds, dup + f * 2, c, 2, DC_BORROW));
+    CHECK_OK(dc_solver_create(&s, "njw"));
+    dc_solver_set(s, "k", 3);
+    dc_solver_set(s, "m", 5);
+    CHECK_OK(dc_solver_fit(s, ds));
+    int32_t lab8[8] = {0};
+    dc_solver_labels(s, lab8, rank == 0 ? 8 : c, NULL);
+    double ari8 = 0;
+    if (rank == 0) {
+        CHECK_OK(dc_metrics_ari(groups, lab8, 8, &ari8));
+        CHECK_MSG(ari8 == 1.0, "duplicates: ARI %g", ari8);
+    }
+    dc_solver_free(s);
+    dc_dataset_free(ds);
 }
 
 /* ---- the deep methods ---- */
