@@ -216,7 +216,7 @@ int main(int argc, char **argv) {
     const char *threads = cli_get(&a, "threads");
     if (threads) {
         long long t = cli_parse_count(threads);
-        if (t < 1 || t > 4096) return cli_usage_error("--threads takes a number >= 1, got '%s'", threads);
+        if (t < 1 || t > 4096) return cli_usage_error("--threads takes a whole number in [1, 4096], got '%s'", threads);
         dc_set_threads((int)t);
     }
     if (!strcmp(cmd, "cluster")) {
