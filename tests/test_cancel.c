@@ -193,8 +193,62 @@ static void test_deep_cancel_saves_a_checkpoint(void) {
     dc_dataset_free(ds);
 }
 
+/* From its own progress callback a running solver refuses every change
+ * (a nested fit freed what the outer one used; a new checkpoint path freed
+ * the one being written), and cancel still works after those attempts. */
+typedef struct meddler {
+    dc_solver *s;
+    const dc_dataset *ds;
+    int tried, refused;
+} meddler;
+
+static int meddle(void *user, const char *phase, long long done, long long total, double value) {
+    (void)phase, (void)done, (void)total, (void)value;
+    meddler *m = user;
+    if (m->tried) return 0;
+    m->tried = 1;
+    const dc_status st[] = {
+        dc_solver_fit(m->s, m->ds),
+        dc_solver_set(m->s, "seed", 5),
+        dc_solver_set_str(m->s, "init", "kmeans"),
+        dc_solver_set_progress(m->s, NULL, NULL),
+        dc_solver_set_checkpoint(m->s, NULL, 0),
+        dc_solver_use_pretrained(m->s, NULL),
+        dc_solver_resume(m->s, m->ds, "none.dcc"),
+    };
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) m->refused += st[i] == DC_ERR_STATE;
+    CHECK(strstr(dc_last_error(), "a fit of this solver is running") != NULL);
+    CHECK(dc_solver_cancel(m->s) == 1);
+    return 0;
+}
+
+static void test_callback_cannot_change_a_running_solver(void) {
+    const char *methods[] = {"kmeans", "njw", "idec"};
+    dc_dataset *ds = blobs(90, 6, 3);
+    for (int i = 0; i < 3; i++) {
+        dc_solver *s = solver(methods[i]);
+        if (i == 2) {
+            small_deep(s);
+            CHECK_OK(dc_solver_set_checkpoint(s, tmp_path("meddle.dcc"), 1));
+        }
+        meddler m = {s, ds, 0, 0};
+        CHECK_OK(dc_solver_set_progress(s, meddle, &m));
+        CHECK_STATUS(dc_solver_fit(s, ds), DC_ERR_CANCELLED);
+        const int want = i == 2 ? 7 : 4; /* the others refuse the deep-only calls as such */
+        CHECK_MSG(m.tried && m.refused >= want, "%s: %d of the calls refused", methods[i],
+                  m.refused);
+        /* idle again: the changes are accepted */
+        CHECK_OK(dc_solver_set(s, "seed", 5));
+        CHECK_OK(dc_solver_set_progress(s, NULL, NULL));
+        CHECK_OK(dc_solver_fit(s, ds));
+        dc_solver_free(s);
+    }
+    dc_dataset_free(ds);
+}
+
 int main(void) {
     scratch_make("dc_test_cancel");
+    test_callback_cannot_change_a_running_solver();
     test_every_method_stops();
     test_request_while_idle_is_not_kept();
     test_from_another_thread();

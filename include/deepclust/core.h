@@ -45,7 +45,11 @@ DC_API void dc_set_log(dc_log_fn fn, void *user, dc_log_level max_level);
  * "pretrain", "cluster", "eigen", ...); `done`/`total` count the phase's
  * units (total <= 0 if unknown); `value` is a phase metric (loss, inertia,
  * label change) or NaN. Return non-zero to cancel: the call then fails with
- * DC_ERR_CANCELLED and leaves no partial result in the handle. */
+ * DC_ERR_CANCELLED and leaves no partial result in the handle. While its
+ * fit runs, the solver refuses what would change it (dc_solver_fit,
+ * _resume, _set, _set_str, _set_progress, _set_checkpoint,
+ * _use_pretrained: DC_ERR_STATE), from the callback or another thread;
+ * dc_solver_cancel works, and the solver must not be freed. */
 typedef int (*dc_progress_fn)(void *user, const char *phase, long long done,
                               long long total, double value);
 

@@ -726,6 +726,7 @@ dc_status dc_solver_pretrained(const dc_solver *s, dc_model **out) {
 
 dc_status dc_solver_use_pretrained(dc_solver *s, const dc_model *ae) {
     DCI_CHECK_NULL(s);
+    DCI_TRY(dci_solver_check_idle(s, "dc_solver_use_pretrained"));
     DCI_TRY(need_deep(s, "dc_solver_use_pretrained"));
     if (ae && ae->kind != DCI_MODEL_AUTOENCODER)
         return dci_fail(DC_ERR_INVALID_ARG, "dc_solver_use_pretrained: the model is a clustering "
@@ -750,6 +751,7 @@ dc_status dc_solver_use_pretrained(dc_solver *s, const dc_model *ae) {
 
 dc_status dc_solver_set_checkpoint(dc_solver *s, const char *path, int64_t every) {
     DCI_CHECK_NULL(s);
+    DCI_TRY(dci_solver_check_idle(s, "dc_solver_set_checkpoint"));
     DCI_TRY(need_deep(s, "dc_solver_set_checkpoint"));
     deep_state *state = ensure_state(s);
     if (!state) return DC_ERR_NOMEM;
@@ -775,6 +777,7 @@ dc_status dc_solver_resume(dc_solver *s, const dc_dataset *data, const char *che
     DCI_CHECK_NULL(s);
     DCI_CHECK_NULL(data);
     DCI_CHECK_NULL(checkpoint_path);
+    DCI_TRY(dci_solver_check_idle(s, "dc_solver_resume"));
     DCI_TRY(need_deep(s, "dc_solver_resume"));
     deep_state *state = ensure_state(s);
     if (!state) return DC_ERR_NOMEM;

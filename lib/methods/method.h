@@ -122,6 +122,12 @@ struct dc_solver {
     void *state; /* method-private, kept across fit for predict */
 };
 
+/* DC_OK when no fit of s runs; DC_ERR_STATE naming fn otherwise: the calls
+ * that change what a running fit reads (parameters, the progress callback,
+ * the checkpoint path, a given autoencoder, another fit) are refused from
+ * its progress callback or another thread. */
+dc_status dci_solver_check_idle(const dc_solver *s, const char *fn);
+
 /* *value = the current value of a parameter of the solver's own method, by
  * name (fits read their configuration struct instead). A name the method
  * does not declare is a bug: DC_ERR_INTERNAL (and an assertion in debug

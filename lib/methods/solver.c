@@ -180,7 +180,16 @@ static dc_status set_value(dc_solver *s, const char *name, double value, int giv
     return DC_OK;
 }
 
+dc_status dci_solver_check_idle(const dc_solver *s, const char *fn) {
+    if (__atomic_load_n(&s->run, __ATOMIC_SEQ_CST) == DCI_RUN_IDLE) return DC_OK;
+    return dci_fail(DC_ERR_STATE, "%s: a fit of this solver is running (called from its progress "
+                                  "callback or another thread); call it before or after the fit",
+                    fn);
+}
+
 dc_status dc_solver_set(dc_solver *s, const char *name, double value) {
+    DCI_CHECK_NULL(s);
+    DCI_TRY(dci_solver_check_idle(s, "dc_solver_set"));
     return set_value(s, name, value, 1);
 }
 
@@ -328,6 +337,7 @@ const char *dc_solver_param_choices(const dc_solver *s, const char *name) {
 
 dc_status dc_solver_set_progress(dc_solver *s, dc_progress_fn fn, void *user) {
     DCI_CHECK_NULL(s);
+    DCI_TRY(dci_solver_check_idle(s, "dc_solver_set_progress"));
     s->progress = fn;
     s->progress_user = user;
     return DC_OK;
@@ -385,6 +395,8 @@ static dc_status run_fit(dc_solver *s, const dc_dataset *data) {
 dc_status dc_solver_fit(dc_solver *s, const dc_dataset *data) {
     DCI_CHECK_NULL(s);
     DCI_CHECK_NULL(data);
+    /* A fit started from within a fit would free what the running one uses. */
+    DCI_TRY(dci_solver_check_idle(s, "dc_solver_fit"));
     dci_solver_clear_results(s);
     double t0 = dci_now();
     dc_status st = run_fit(s, data);
