@@ -71,7 +71,10 @@ static void test_paths_and_labels(void) {
     /* A name without a known extension: the first bytes tell NPY and IDX,
      * anything else is text (a missing one: the open fails). */
     write_text(tmp("y.labels"), "7\n8\n9\n");
+    CHECK_STATUS(dc_dataset_load_labels(ds, tmp("gone.txt"), DC_FORMAT_AUTO), DC_ERR_IO);
     CHECK_OK(dc_dataset_load_labels(ds, tmp("y.labels"), DC_FORMAT_AUTO));
+    /* the name's unknown extension is not a failure: the last one stays */
+    CHECK_MSG(strstr(dc_last_error(), "gone.txt") != NULL, "%s", dc_last_error());
     CHECK(labels_equal(ds, 3, (const int32_t[]){7, 8, 9}));
     CHECK_OK(dc_write_labels(tmp("yn.npy"), (const int32_t[]){2, 1, 0}, 3, DC_FORMAT_AUTO));
     CHECK(rename(tmp("yn.npy"), tmp("yn.labels")) == 0);

@@ -697,6 +697,21 @@ static void test_fewer_distinct_clusters(const blobs *bl) {
     CHECK(distinct <= 3 && dcl == distinct);
     CHECK_MSG(strstr(g_warn, "distinct clusters found, fewer than k = 6") != NULL, "'%s' (%d)",
               g_warn, g_warn_count);
+    /* A failure the fit recovers from (spectral centres of identical points
+     * have no scale: k-means instead) leaves the caller's last error. */
+    dc_dataset *same = NULL;
+    float *rows = malloc(sizeof(float) * (size_t)(30 * d));
+    for (int64_t i = 0; i < 30; i++) memcpy(rows + i * d, dc_dataset_data(ds), sizeof(float) * (size_t)d);
+    CHECK_OK(dc_dataset_create(&same, rows, 30, d, DC_COPY));
+    free(rows);
+    CHECK_OK(dc_solver_set_str(s, "init", "spectral"));
+    CHECK_OK(dc_solver_set(s, "k", 2));
+    CHECK_STATUS(dc_solver_set(s, "no_such_parameter", 1), DC_ERR_UNKNOWN_NAME);
+    char before[1024];
+    snprintf(before, sizeof before, "%s", dc_last_error());
+    CHECK_OK(dc_solver_fit(s, same));
+    dc_dataset_free(same);
+    CHECK_MSG(strcmp(before, dc_last_error()) == 0, "'%s'", dc_last_error());
     free(lab);
     dc_solver_free(s);
     dc_dataset_free(ds);

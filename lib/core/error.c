@@ -37,6 +37,10 @@ const char *dc_last_error(void) { return dci_errbuf; }
 
 void dc_clear_error(void) { dci_errbuf[0] = '\0'; }
 
+void dci_error_save(dci_error_saved *e) { memcpy(e->text, dci_errbuf, sizeof e->text); }
+
+void dci_error_restore(const dci_error_saved *e) { memcpy(dci_errbuf, e->text, sizeof e->text); }
+
 dc_status dci_fail(dc_status code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -14,6 +14,15 @@ dc_status dci_fail(dc_status code, const char *fmt, ...) __attribute__((format(p
  * e.g. return dci_context(st, "%s", path); */
 dc_status dci_context(dc_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The calling thread's detail, saved before work the library may recover
+ * from (a fallback, a restart) and restored when the call succeeds: the
+ * detail stays the caller's last failure's, as dc_last_error promises. */
+typedef struct dci_error_saved {
+    char text[1024];
+} dci_error_saved;
+void dci_error_save(dci_error_saved *e);
+void dci_error_restore(const dci_error_saved *e);
+
 #define DCI_CHECK_NULL(p)                                                          \
     do {                                                                           \
         if ((p) == NULL) return dci_fail(DC_ERR_NULL, "%s: argument '%s' is NULL", \

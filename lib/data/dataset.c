@@ -227,7 +227,7 @@ dc_status dc_dataset_load_labels(dc_dataset *ds, const char *path, dc_format for
     DCI_CHECK_NULL(ds);
     DCI_CHECK_NULL(path);
     dc_format fmt;
-    if (format == DC_FORMAT_AUTO && dci_format_from_path(path, &fmt) != DC_OK) {
+    if (format == DC_FORMAT_AUTO && !dci_format_guess(path, &fmt)) {
         fmt = sniff_labels_format(path);
     } else {
         DCI_TRY(resolve_format(path, format, &fmt));

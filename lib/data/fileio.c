@@ -249,6 +249,15 @@ static int ends_with(const char *s, size_t len, const char *suffix) {
 }
 
 dc_status dci_format_from_path(const char *path, dc_format *out) {
+    if (dci_format_guess(path, out)) return DC_OK;
+    return dci_fail(DC_ERR_UNSUPPORTED,
+                    "cannot tell the format of '%s' from its name (known: .csv .tsv .txt "
+                    ".npy .idx *-ubyte, each optionally + .gz); give the format explicitly "
+                    "(--format csv|npy|idx)",
+                    path);
+}
+
+int dci_format_guess(const char *path, dc_format *out) {
     size_t len = strlen(path);
     if (ends_with(path, len, ".gz")) len -= 3;
     if (ends_with(path, len, ".csv") || ends_with(path, len, ".tsv") ||
@@ -261,12 +270,8 @@ dc_status dci_format_from_path(const char *path, dc_format *out) {
               path[len - 1] <= '4'))
         *out = DC_FORMAT_IDX;
     else
-        return dci_fail(DC_ERR_UNSUPPORTED,
-                        "cannot tell the format of '%s' from its name (known: .csv .tsv .txt "
-                        ".npy .idx *-ubyte, each optionally + .gz); give the format explicitly "
-                        "(--format csv|npy|idx)",
-                        path);
-    return DC_OK;
+        return 0;
+    return 1;
 }
 
 int dci_path_is_tsv(const char *path) {

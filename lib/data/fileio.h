@@ -72,6 +72,8 @@ void dci_atomic_abort(dci_atomic_file *af);
  * and *-ubyte => IDX, each optionally followed by .gz. Unknown names are
  * DC_ERR_UNSUPPORTED with a message listing the known extensions. */
 dc_status dci_format_from_path(const char *path, dc_format *out);
+/* The same without an error: 1 and *out when the name tells, else 0. */
+int dci_format_guess(const char *path, dc_format *out);
 
 /* Whether `path` names a TSV file (tab-separated by convention). */
 int dci_path_is_tsv(const char *path);
