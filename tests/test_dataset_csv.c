@@ -211,9 +211,17 @@ static void test_numeric_header_warning(void) {
     dc_set_log(keep_warning, NULL, DC_LOG_WARN);
     CHECK_OK(csv_status("typo.csv", "1,x\n3,4\n5,6\n", NULL));
     CHECK(g_warnings == 1 && strstr(g_warning, "line 1 taken as a header line (column 2: 'x'"));
-    CHECK_OK(csv_status("trail.csv", "1,2,\n3,4\n", NULL));
+    CHECK_OK(csv_status("num.csv", "1,2,y\n3,4,5\n", NULL));
     CHECK(g_warnings == 2 && strstr(g_warning, "2 of its 3 fields are numbers"));
+    /* An empty field is no sign of a header: the row is data, and its
+     * missing value an error (it was dropped as a header, silently). */
+    CHECK_STATUS(csv_status("blank.csv", "1,,3\n4,5,6\n", NULL), DC_ERR_FORMAT);
+    CHECK_MSG(strstr(dc_last_error(), "line 1, column 2") != NULL, "%s", dc_last_error());
+    CHECK_STATUS(csv_status("trail.csv", "1,2,\n3,4,\n", NULL), DC_ERR_FORMAT);
+    CHECK_MSG(strstr(dc_last_error(), "line 1, column 3") != NULL, "%s", dc_last_error());
+    CHECK(g_warnings == 2);
     CHECK_OK(csv_status("names.csv", "a,b\n3,4\n", NULL));
+    CHECK_OK(csv_status("pandas.csv", ",a,b\n0,3,4\n1,5,6\n", NULL)); /* blank index name */
     dc_load_options o;
     dc_load_options_default(&o);
     o.header = 1;

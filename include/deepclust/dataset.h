@@ -42,7 +42,7 @@ typedef struct dc_load_options {
     char delimiter;       /* CSV: ',', ';', '\t', or ' ' (runs of blanks, as numpy's
                              savetxt writes); 0 = detect from the first line (.tsv: tab) */
     int header;           /* CSV: 1 = first line is a header, 0 = no, -1 = detect (a header
-                             has a non-numeric field) */
+                             has a non-empty, non-numeric field) */
     int label_column;     /* CSV: 0-based index of a column of integer labels ("3.0" is
                              accepted), DC_LABEL_COLUMN_LAST, or _NONE (default) */
 } dc_load_options;

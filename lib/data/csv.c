@@ -239,7 +239,9 @@ static int line_all_numeric(const csv_text *t, const char *ls, const char *le, i
     float v;
     fields_init(&it, ls, le, t->delim);
     while (next_field(&it, &s, &e)) {
-        if (!parse_float(s, e, t->c_loc, &v)) return 0;
+        /* An empty field says nothing (a header's blank index name, or a
+         * data row's missing value, which the row's parse then reports). */
+        if (s != e && !parse_float(s, e, t->c_loc, &v)) return 0;
         if (first_only) break;
     }
     return 1;
@@ -256,7 +258,7 @@ static void warn_numeric_header(const csv_text *t, const char *ls, const char *l
     while (next_field(&it, &s, &e)) {
         fields++;
         if (parse_float(s, e, t->c_loc, &v)) numbers++;
-        else if (!bad) {
+        else if (!bad && s != e) {
             bad = s;
             bad_end = e;
             bad_col = fields;
