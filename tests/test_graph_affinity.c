@@ -21,6 +21,8 @@ static void test_affinity(void) {
     CHECK(dci_affinity_p(150, 10) == 2);  /* 1.5 rounds up */
     CHECK(dci_affinity_p(10, 1) == 9);    /* clamped to n - 1 */
     CHECK(dci_affinity_p(10, 100) == 1);  /* at least 1 */
+    CHECK(dci_affinity_p(INT64_MAX, 1) == INT64_MAX - 1); /* no llround beyond int64 */
+    CHECK(dci_affinity_p(INT64_MAX - 1, 1) == INT64_MAX - 2);
     CHECK(dci_affinity_default_m(1000, 3) == 10);
     CHECK(dci_affinity_default_m(100000, 700) == 50);
     CHECK(dci_affinity_default_m(6, 1) == 5);

@@ -73,7 +73,8 @@ DC_API dc_status dc_dataset_create(dc_dataset **out, const float *data, int64_t 
  * DC_ERR_UNSUPPORTED (unknown extension, dtype, Fortran order, big-endian),
  * DC_ERR_FORMAT (malformed: detail names the line and column for CSV),
  * DC_ERR_TRUNCATED (file shorter than its header says, cut .gz stream),
- * DC_ERR_NONFINITE (NaN/Inf), DC_ERR_SHAPE (no rows or no columns). */
+ * DC_ERR_NONFINITE (NaN/Inf), DC_ERR_SHAPE (an NPY/IDX array with no rows
+ * or no columns; an empty CSV or one with only a header is DC_ERR_FORMAT). */
 DC_API dc_status dc_dataset_load(dc_dataset **out, const char *path, const dc_load_options *opt);
 
 /* Attaches labels read from a file: IDX labels (ubyte, raw/.gz), NPY integer

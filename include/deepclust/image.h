@@ -33,7 +33,8 @@ typedef struct dc_image {
  * reason), DC_ERR_FORMAT (not an image, bad header, CRC mismatch, corrupt
  * compressed data, data after the image), DC_ERR_TRUNCATED (the file ends
  * before the image does, or is too short to hold the size its header
- * states), DC_ERR_UNSUPPORTED, DC_ERR_SHAPE (0 x 0 image), DC_ERR_NOMEM. */
+ * states), DC_ERR_UNSUPPORTED, DC_ERR_SHAPE (a 0 x 0 PGM/PPM; PNG forbids
+ * one: DC_ERR_FORMAT), DC_ERR_NOMEM. */
 DC_API dc_status dc_image_read(const char *path, dc_image *out);
 
 /* Writes pixels as .png (any channel count), .pgm (1 channel) or .ppm (3);

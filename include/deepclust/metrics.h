@@ -3,7 +3,8 @@
  * allowed); truth and pred each hold n labels. All functions are thread-safe
  * and allocate only temporary memory (O(n) plus, for ACC, the largest
  * connected block of the contingency table). On failure *out is unchanged.
- * Errors: DC_ERR_NULL (a NULL pointer), DC_ERR_SHAPE (n < 1, or n > 3.0e9),
+ * Errors: DC_ERR_NULL (a NULL pointer), DC_ERR_SHAPE (n < 1, or n above
+ * 3037000499, where n^2 pair counts would overflow int64),
  * DC_ERR_NOMEM. */
 #ifndef DEEPCLUST_METRICS_H
 #define DEEPCLUST_METRICS_H

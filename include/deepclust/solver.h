@@ -10,8 +10,9 @@
  * a C struct: every parameter has a type, a default, bounds and a help text
  * that can be queried. The bounds are exactly what dc_solver_set accepts:
  * a fit never rejects a value inside them for being out of range, and
- * checks only limits that depend on the data or on other parameters
- * (k <= n; hidden3 needs hidden2).
+ * checks only limits that depend on the data or on other settings
+ * (k <= n; hidden3 needs hidden2; checkpoint_every needs a checkpoint file,
+ * dc_solver_set_checkpoint).
  * Enumerated parameters take one of their
  * choice names through dc_solver_set_str and read back as the choice index.
  *

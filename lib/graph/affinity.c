@@ -21,7 +21,10 @@ void dci_csr_free(dci_csr *a) {
 }
 
 int64_t dci_affinity_p(int64_t n, int64_t K) {
-    int64_t p = (int64_t)llround((double)n / ((double)K * (double)K));
+    /* clamped in double first: llround of a value beyond int64 is undefined */
+    const double q = (double)n / ((double)K * (double)K);
+    if (!(q < (double)(n - 1))) return n - 1;
+    int64_t p = (int64_t)llround(q);
     if (p < 1) p = 1;
     if (p > n - 1) p = n - 1;
     return p;
