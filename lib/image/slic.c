@@ -469,7 +469,8 @@ dc_status dc_slic_options_set(dc_slic_options *opt, const char *name, double val
     else if (!strcmp(name, "min_size_factor")) o.min_size_factor = value;
     else if (!strcmp(name, "n_segments") || !strcmp(name, "max_iter") ||
              !strcmp(name, "enforce_connectivity"))
-        return dci_fail(DC_ERR_INVALID_ARG, "%s takes a whole number, got %g", name, value);
+        return dci_fail(DC_ERR_INVALID_ARG, "%s takes a whole number below 2^31, got %g", name,
+                        value);
     else
         return dci_fail(DC_ERR_UNKNOWN_NAME, "unknown SLIC option '%s' (n_segments, compactness, "
                         "sigma, max_iter, enforce_connectivity, min_size_factor)", name);

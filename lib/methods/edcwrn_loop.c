@@ -74,8 +74,12 @@ dc_status dci_deep_train_loop(dc_solver *s, const char *checkpoint_path, dci_dee
                 t->converged = 0;
             } else {
                 if ((st = dci_deep_update(t, x)) != DC_OK) break;
-                dci_log(DC_LOG_INFO, "%s: iteration %lld: %.4f%% of the labels changed", name,
-                        (long long)iter, 100.0 * t->last_change);
+                if (isnan(t->last_change)) /* the first update: nothing to compare with */
+                    dci_log(DC_LOG_INFO, "%s: iteration %lld: first target update", name,
+                            (long long)iter);
+                else
+                    dci_log(DC_LOG_INFO, "%s: iteration %lld: %.4f%% of the labels changed",
+                            name, (long long)iter, 100.0 * t->last_change);
             }
             if (t->last_change < c->tol) {
                 t->converged = 1;
