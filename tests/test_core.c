@@ -111,6 +111,15 @@ int main(void) {
     dc_clear_error();
     CHECK(dc_last_error()[0] == '\0');
 
+    /* A NULL argument is named with the public function that was called,
+     * never with an internal helper's name. */
+    double v = 0;
+    CHECK_STATUS(dc_metrics_acc(NULL, (const int32_t[]){0, 1}, 2, &v), DC_ERR_NULL);
+    CHECK_MSG(!strcmp(dc_last_error(), "argument 'truth' is NULL"), "%s", dc_last_error());
+    CHECK_STATUS(dc_solver_set(NULL, "k", 2), DC_ERR_NULL);
+    CHECK_MSG(!strcmp(dc_last_error(), "dc_solver_set: argument 's' is NULL"), "%s",
+              dc_last_error());
+
     /* Overflowing sizes fail cleanly instead of wrapping. */
     CHECK(dci_alloc_array(INT64_MAX / 2, 8, "huge") == NULL);
     CHECK(strstr(dc_last_error(), "huge") != NULL);

@@ -3,6 +3,7 @@
 #define DCI_ERROR_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "deepclust/status.h"
 
@@ -23,10 +24,14 @@ typedef struct dci_error_saved {
 void dci_error_save(dci_error_saved *e);
 void dci_error_restore(const dci_error_saved *e);
 
-#define DCI_CHECK_NULL(p)                                                          \
-    do {                                                                           \
-        if ((p) == NULL) return dci_fail(DC_ERR_NULL, "%s: argument '%s' is NULL", \
-                                         __func__, #p);                            \
+/* The message names the public function (dc_*) that checks; a helper's
+ * own name would mean nothing to the caller. */
+#define DCI_CHECK_NULL(p)                                                               \
+    do {                                                                                \
+        if ((p) == NULL)                                                                \
+            return dci_fail(DC_ERR_NULL, "%s%sargument '%s' is NULL",                   \
+                            strncmp(__func__, "dc_", 3) == 0 ? __func__ : "",           \
+                            strncmp(__func__, "dc_", 3) == 0 ? ": " : "", #p);          \
     } while (0)
 
 #define DCI_TRY(expr)                    \
