@@ -6,6 +6,7 @@
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -260,7 +261,7 @@ static dc_status pnm_write_stream(FILE *f, const char *path, const uint8_t *pixe
     size_t n = (size_t)(w * h * channels);
     if (fprintf(f, "P%c\n%lld %lld\n255\n", channels == 1 ? '5' : '6', (long long)w,
                 (long long)h) < 0 || fwrite(pixels, 1, n, f) != n)
-        return dci_fail(DC_ERR_IO, "cannot write '%s'", path);
+        return dci_fail(DC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
     return DC_OK;
 }
 
