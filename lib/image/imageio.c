@@ -3,10 +3,10 @@
  * of the other readers (and a .gz-compressed image reads too). */
 #include "image/imageio.h"
 
+#include <errno.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
-#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
