@@ -227,7 +227,7 @@ typedef struct cluster_request {
 } cluster_request;
 
 /* cluster --seeds: the seeds, and whether the deep methods pre-train once
- * (shared) or per seed. n = 0: one ordinary run. */
+ * (--seeds-pretrain shared) or per seed. n = 0: one ordinary run. */
 typedef struct seed_plan {
     long long seeds[CLI_MAX_SEEDS];
     int n;
@@ -237,10 +237,10 @@ typedef struct seed_plan {
 /* --seeds and --seeds-pretrain: 0, or 2 after a message. A checkpoint
  * belongs to one fit, so --resume and --checkpoint cannot span seeds. */
 static int parse_seed_plan(cli_args *a, const dc_solver *s, const char *const *opts, seed_plan *plan) {
-    const char *spec = cli_get(a, "seeds"), *pretrain = cli_get(a, "seeds-pretrain");
+    const char *text = cli_get(a, "seeds"), *pretrain = cli_get(a, "seeds-pretrain");
     plan->n = 0;
     plan->one_ae = 0;
-    if (!spec) return pretrain ? cli_usage_error("--seeds-pretrain needs --seeds LIST%s", "") : 0;
+    if (!text) return pretrain ? cli_usage_error("--seeds-pretrain needs --seeds LIST%s", "") : 0;
     if (cli_get(a, "seed")) return cli_usage_error("give either --seed or --seeds, not both%s", "");
     for (int i = D_CHECKPOINT; i <= D_RESUME; i++)
         if (opts[i]) return cli_usage_error("--%s cannot be used with --seeds", cli_deep_options[i]);
@@ -252,7 +252,7 @@ static int parse_seed_plan(cli_args *a, const dc_solver *s, const char *const *o
         else if (strcmp(pretrain, "per-seed"))
             return cli_usage_error("--seeds-pretrain takes per-seed or shared, got '%s'", pretrain);
     }
-    return cli_parse_seeds(spec, plan->seeds, &plan->n);
+    return cli_parse_seeds(text, plan->seeds, &plan->n);
 }
 
 /* Makes the following fits start from the autoencoder the last one

@@ -19,14 +19,14 @@ static long long parse_seed(const char *s, const char *end) {
     return v;
 }
 
-int cli_noise_parse(const char *spec, const char *seed, cli_noise *nz) {
+int cli_noise_parse(const char *text, const char *seed, cli_noise *nz) {
     memset(nz, 0, sizeof *nz);
-    if (!spec) {
+    if (!text) {
         if (!seed) return 0;
         fprintf(stderr, "%s: --noise-seed needs --noise KIND:LEVEL\n", PROG);
         return 2;
     }
-    if (dc_noise_parse(spec, &nz->kind, &nz->level) != DC_OK) {
+    if (dc_noise_parse(text, &nz->kind, &nz->level) != DC_OK) {
         fprintf(stderr, "%s: --noise: %s\n(use gaussian:VARIANCE, saltpepper:DENSITY in [0, 1] "
                 "or speckle:VARIANCE)\n", PROG, dc_last_error());
         return 2;
@@ -54,20 +54,20 @@ int cli_noise_apply(const cli_noise *nz, dc_dataset *ds) {
 
 void cli_noise_json(cli_json *j, const cli_noise *nz) {
     if (!nz->on) return;
-    char spec[64];
-    snprintf(spec, sizeof spec, "%s:%.10g", dc_noise_name(nz->kind), nz->level);
-    json_str(j, "noise", spec);
+    char text[64];
+    snprintf(text, sizeof text, "%s:%.10g", dc_noise_name(nz->kind), nz->level);
+    json_str(j, "noise", text);
     json_int(j, "noise_seed", (long long)nz->seed);
 }
 
-static int seeds_error(const char *why, const char *spec) {
-    fprintf(stderr, "%s: --seeds '%s': %s (e.g. 0,1,2 or 0-4)\n", PROG, spec, why);
+static int seeds_error(const char *why, const char *text) {
+    fprintf(stderr, "%s: --seeds '%s': %s (e.g. 0,1,2 or 0-4)\n", PROG, text, why);
     return 2;
 }
 
-int cli_parse_seeds(const char *spec, long long *seeds, int *n) {
+int cli_parse_seeds(const char *text, long long *seeds, int *n) {
     *n = 0;
-    const char *p = spec;
+    const char *p = text;
     for (;;) {
         const char *end = strchr(p, ',');
         if (!end) end = p + strlen(p);
@@ -75,12 +75,12 @@ int cli_parse_seeds(const char *spec, long long *seeds, int *n) {
         long long first = parse_seed(p, dash ? dash : end);
         long long last = dash ? parse_seed(dash + 1, end) : first;
         if (first < 0 || last < 0) return seeds_error("each item is a seed or a range A-B of "
-                                                      "whole numbers in [0, 2^53]", spec);
-        if (last < first) return seeds_error("a range goes upwards", spec);
-        if (last - first >= CLI_MAX_SEEDS - *n) return seeds_error("more than 1000 seeds", spec);
+                                                      "whole numbers in [0, 2^53]", text);
+        if (last < first) return seeds_error("a range goes upwards", text);
+        if (last - first >= CLI_MAX_SEEDS - *n) return seeds_error("more than 1000 seeds", text);
         for (long long s = first; s <= last; s++) {
             for (int i = 0; i < *n; i++)
-                if (seeds[i] == s) return seeds_error("a seed is given twice", spec);
+                if (seeds[i] == s) return seeds_error("a seed is given twice", text);
             seeds[(*n)++] = s;
         }
         if (!*end) return 0;

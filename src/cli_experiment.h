@@ -19,7 +19,7 @@ typedef struct cli_noise {
 } cli_noise;
 
 /* --noise and --noise-seed (NULL: not given): 0, or 2 after a message. */
-int cli_noise_parse(const char *spec, const char *seed, cli_noise *nz);
+int cli_noise_parse(const char *text, const char *seed, cli_noise *nz);
 /* Adds the noise (nothing when off): 0, or 1 after a message. */
 int cli_noise_apply(const cli_noise *nz, dc_dataset *ds);
 /* "noise" ("gaussian:0.1", the option's spelling) and "noise_seed", when on. */
@@ -34,7 +34,7 @@ void cli_noise_json(cli_json *j, const cli_noise *nz);
  * CLI_MAX_SEEDS) in the order given: 0, or 2 after a message (an empty
  * item, not a whole number in [0, 2^53], a descending range, a seed given
  * twice, more than CLI_MAX_SEEDS seeds). */
-int cli_parse_seeds(const char *spec, long long *seeds, int *n);
+int cli_parse_seeds(const char *text, long long *seeds, int *n);
 
 /* What --seeds summarises, in the order of the JSON keys. */
 enum { CLI_SEED_ACC, CLI_SEED_NMI, CLI_SEED_ARI, CLI_SEED_F1, CLI_SEED_SECONDS, CLI_SEED_N };

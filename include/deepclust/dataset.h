@@ -152,7 +152,7 @@ DC_API dc_status dc_dataset_add_noise(dc_dataset *ds, dc_noise_kind kind, double
 /* Parses "KIND:LEVEL" ("gaussian:0.1", "saltpepper:0.05", "speckle:0.2"),
  * the CLI's --noise spelling, checking the level as dc_dataset_add_noise
  * does. Anything else: DC_ERR_INVALID_ARG with the reason in the detail. */
-DC_API dc_status dc_noise_parse(const char *spec, dc_noise_kind *kind, double *level);
+DC_API dc_status dc_noise_parse(const char *text, dc_noise_kind *kind, double *level);
 /* "gaussian", "saltpepper", "speckle"; NULL for a value that is not a
  * dc_noise_kind. */
 DC_API const char *dc_noise_name(dc_noise_kind kind);

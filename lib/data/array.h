@@ -47,7 +47,7 @@ void dci_array_free(dci_array *a);
 
 struct dci_reader;
 /* Opens `path` (raw or .gz), reads one array with `read_stream`, requires the
- * file to end there, closes it; on failure *out holds nothing. Shared by the
+ * file to end there, closes it; on failure *out holds nothing. Used by the
  * NPY and IDX readers. */
 dc_status dci_array_read_file(const char *path, dci_array *out,
                               dc_status (*read_stream)(struct dci_reader *r, dci_array *out));

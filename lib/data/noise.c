@@ -65,25 +65,25 @@ dc_status dc_dataset_add_noise(dc_dataset *ds, dc_noise_kind kind, double level,
     return dci_noise_apply(x, count, (dci_noise_kind)kind, level, lo, hi, &r);
 }
 
-dc_status dc_noise_parse(const char *spec, dc_noise_kind *kind, double *level) {
-    DCI_CHECK_NULL(spec);
+dc_status dc_noise_parse(const char *text, dc_noise_kind *kind, double *level) {
+    DCI_CHECK_NULL(text);
     DCI_CHECK_NULL(kind);
     DCI_CHECK_NULL(level);
-    const char *colon = strchr(spec, ':');
+    const char *colon = strchr(text, ':');
     if (!colon)
         return dci_fail(DC_ERR_INVALID_ARG, "noise '%s': expected KIND:LEVEL, e.g. gaussian:0.1",
-                        spec);
-    const size_t len = (size_t)(colon - spec);
+                        text);
+    const size_t len = (size_t)(colon - text);
     int found = -1;
     for (int i = 0; i < N_NOISE; i++)
-        if (strlen(noise_names[i]) == len && strncasecmp(spec, noise_names[i], len) == 0) found = i;
+        if (strlen(noise_names[i]) == len && strncasecmp(text, noise_names[i], len) == 0) found = i;
     if (found < 0)
         return dci_fail(DC_ERR_INVALID_ARG, "noise '%s': unknown kind '%.*s' (gaussian, saltpepper, "
-                        "speckle)", spec, (int)len, spec);
+                        "speckle)", text, (int)len, text);
     char *end;
     const double v = strtod(colon + 1, &end);
     if (end == colon + 1 || *end)
-        return dci_fail(DC_ERR_INVALID_ARG, "noise '%s': level '%s' is not a number", spec,
+        return dci_fail(DC_ERR_INVALID_ARG, "noise '%s': level '%s' is not a number", text,
                         colon + 1);
     DCI_TRY(check_level((dc_noise_kind)found, v));
     *kind = (dc_noise_kind)found;

@@ -44,7 +44,7 @@ dc_status dci_pca_fit(const float *x, int64_t n, int64_t d, int64_t q_max, doubl
 /* The end of a fit, from the q_max leading eigenpairs of the scatter matrix
  * (val descending; eigenvector c at v + c d) and p->mean, p->total already
  * set: keeps the components as dci_pca_fit says (var_keep), signs them and
- * allocates p->components and p->variance. Shared with the distributed PCA
+ * allocates p->components and p->variance. Also used by the distributed PCA
  * (lib/mpi/spectral_mpi.c). */
 dc_status dci_pca_select(dci_pca *p, const double *val, const double *v, int64_t n, int64_t d,
                          int64_t q_max, double var_keep);

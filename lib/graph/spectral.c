@@ -365,7 +365,7 @@ static dc_status check_solver_args(int64_t n, int64_t K, int eigensolver, double
     return DC_OK;
 }
 
-/* Shared tail of the dense and sparse forms once g is known. scratch: NULL,
+/* The common tail of the dense and sparse forms once g is known. scratch: NULL,
  * or an n x n buffer for the dense operator (may be wd, which is then lost).
  *
  * Auto solver: ARPACK, which needs only mat-vecs (measured 20x faster than

@@ -79,7 +79,7 @@ double dci_scdbas_sse(dci_sse_ctx *c, const double *x);
 
 /* The search options of a "scdbas" solver's parameters (checked); and its
  * trace outputs from the four traces of len values each (the undamped two
- * only with record_undamped). Shared with the distributed fit. */
+ * only with record_undamped). Also used by the distributed fit. */
 struct dc_solver;
 dc_status dci_scdbas_opts_from_solver(const struct dc_solver *s, dci_scdbas_opts *o);
 dc_status dci_scdbas_put_traces(struct dc_solver *s, const double *traces, int64_t len,

@@ -134,7 +134,7 @@ dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x
     const int64_t B = o.beetles;
     if (x0_rows != 1 && x0_rows != B)
         return dci_fail(DC_ERR_INVALID_ARG,
-                        "dbas: x0_rows = %lld, need 1 (shared start) or beetles = %lld",
+                        "dbas: x0_rows = %lld, need 1 (one start for every beetle) or beetles = %lld",
                         (long long)x0_rows, (long long)B);
     /* Every later product (x0_rows * dim, B * dim) is at most this one. */
     int64_t cells = 0;
