@@ -79,6 +79,20 @@ static void resume_payload(const ck_fixture *fx, const bytes *file, unsigned cha
 
 static void test_pretrain_checkpoint(const ck_fixture *fx, const bytes *b);
 
+/* 200 random byte changes of the payload `orig` (len bytes), each resealed
+ * (valid checksum) so that the reader's own checks must catch it: any
+ * status but never a crash. `pay` is len bytes of scratch. */
+static void resealed_damage(const ck_fixture *fx, const bytes *file, const unsigned char *orig,
+                            unsigned char *pay, size_t len, const char *what) {
+    for (int t = 0; t < 200; t++) {
+        memcpy(pay, orig, len);
+        size_t at = below(len);
+        pay[at] = t & 1 ? (unsigned char)(pay[at] ^ (1u << below(8))) : interesting_byte();
+        set_case("%s payload byte %zu = 0x%02x (resealed)", what, at, pay[at]);
+        resume_payload(fx, file, pay, len, EXP_ANY, 0);
+    }
+}
+
 static void test_checkpoint(void) {
     /* A tiny EDCWRN fit on three blobs, with checkpoints; the final one
      * resumes to the same labels without training. */
@@ -187,14 +201,7 @@ static void test_checkpoint(void) {
         set_case("checkpoint state.loss one element short");
         resume_payload(&fx, &b, pay, len - 4, DC_ERR_FORMAT, 0);
     }
-    /* Random resealed damage. */
-    for (int t = 0; t < 200; t++) {
-        memcpy(pay, orig, len);
-        size_t at = below(len);
-        pay[at] = t & 1 ? (unsigned char)(pay[at] ^ (1u << below(8))) : interesting_byte();
-        set_case("checkpoint payload byte %zu = 0x%02x (resealed)", at, pay[at]);
-        resume_payload(&fx, &b, pay, len, EXP_ANY, 0);
-    }
+    resealed_damage(&fx, &b, orig, pay, len, "checkpoint");
     free(pay);
     free(b.p);
     dc_dataset_free(fx.ds);
@@ -248,13 +255,7 @@ static void test_pretrain_checkpoint(const ck_fixture *fx, const bytes *b) {
                  (long long)edits[i].v);
         resume_payload(fx, b, pay, len, edits[i].want, 0);
     }
-    for (int t = 0; t < 200; t++) {
-        memcpy(pay, orig, len);
-        size_t at = below(len);
-        pay[at] = t & 1 ? (unsigned char)(pay[at] ^ (1u << below(8))) : interesting_byte();
-        set_case("pre-training checkpoint payload byte %zu = 0x%02x (resealed)", at, pay[at]);
-        resume_payload(fx, b, pay, len, EXP_ANY, 0);
-    }
+    resealed_damage(fx, b, orig, pay, len, "pre-training checkpoint");
     free(pay);
 }
 
