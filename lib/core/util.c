@@ -35,9 +35,14 @@ int64_t dci_count_distinct_rows(const float *x, int64_t n, int64_t d) {
     if (!r) return -1;
     const size_t bytes = (size_t)d * sizeof *x;
     for (int64_t i = 0; i < n; i++) {
-        const unsigned char *p = (const unsigned char *)(x + i * d);
-        uint64_t h = 1469598103934665603ull; /* FNV-1a */
-        for (size_t j = 0; j < bytes; j++) h = (h ^ p[j]) * 1099511628211ull;
+        /* FNV-1a over the floats' bit patterns, a word at a time (every
+         * spectral fit hashes its data: a byte loop cost 4x as much) */
+        uint64_t h = 1469598103934665603ull;
+        for (int64_t j = 0; j < d; j++) {
+            uint32_t w;
+            memcpy(&w, x + i * d + j, sizeof w);
+            h = (h ^ w) * 1099511628211ull;
+        }
         r[i] = (row_hash){h, i};
     }
     qsort(r, (size_t)n, sizeof *r, by_hash);

@@ -84,16 +84,19 @@ dc_status dci_affinity_sigma(const float *x, int64_t n, int64_t d, int64_t p, do
      * give every sigma 0, though the points are not all equal: the scale
      * then comes from more neighbours, doubled until some point has a
      * distinct one (only all-equal data still fail). */
-    for (int64_t q = p;; q = q > (n - 1) / 2 ? n - 1 : 2 * q) {
+    for (int64_t q = p;; q = dci_affinity_wider(q, n)) {
         DCI_TRY(dci_knn_select(x, n, NULL, n, d, q, 0, NULL, NULL, q, sigma));
         if (any_positive(sigma, n) || q == n - 1) {
-            if (q != p && any_positive(sigma, n))
-                dci_log(DC_LOG_WARN, "affinity: every point's %lld nearest neighbour%s "
-                        "duplicate%s of it; sigma is the mean distance to the %lld nearest",
-                        (long long)p, p == 1 ? " is a" : "s are", p == 1 ? "" : "s", (long long)q);
+            if (q != p && any_positive(sigma, n)) dci_affinity_warn_widened(p, q);
             return dci_affinity_floor_sigma(sigma, n);
         }
     }
+}
+
+void dci_affinity_warn_widened(int64_t p, int64_t q) {
+    dci_log(DC_LOG_WARN, "affinity: every point's %lld nearest neighbour%s duplicate%s of it; "
+            "sigma is the mean distance to the %lld nearest",
+            (long long)p, p == 1 ? " is a" : "s are", p == 1 ? "" : "s", (long long)q);
 }
 
 dc_status dci_affinity_sigma_sampled(const float *x, int64_t n, int64_t d, int64_t p,

@@ -38,6 +38,14 @@ int64_t dci_affinity_default_m(int64_t n, int64_t p);
 
 /* Applies the sigma floor in place (see above); DC_ERR_DEGENERATE if all 0. */
 dc_status dci_affinity_floor_sigma(double *sigma, int64_t n);
+/* The next neighbour count when every sigma of q neighbours is 0 (each
+ * point has q duplicates): 2q, at most n - 1; and the warning that the
+ * scale came from q rather than p neighbours. One process and MPI alike. */
+static inline int64_t dci_affinity_wider(int64_t q, int64_t n) {
+    return q > (n - 1) / 2 ? n - 1 : 2 * q;
+}
+void dci_affinity_warn_widened(int64_t p, int64_t q);
+
 /* The sigmas of p neighbours computed with the graph's search: floored, or,
  * when every one is 0 (each point has p duplicates), recomputed from
  * more neighbours as dci_affinity_sigma does. */

@@ -710,7 +710,7 @@ dc_status dci_spectral_embedding_mpi(const dci_block *b, int64_t K, const dci_sp
         }
         st = dci_mpi_allreduce(&floor, 1, MPI_DOUBLE, MPI_MIN, DCI_PH_GRAPH, "sigma floor");
         if (st != DC_OK) break;
-        const int64_t wider = qn > (n - 1) / 2 ? n - 1 : 2 * qn;
+        const int64_t wider = dci_affinity_wider(qn, n);
         if (!isfinite(floor) && qn < n - 1 && wider <= kk) {
             qn = wider;
             continue;
@@ -722,11 +722,7 @@ dc_status dci_spectral_embedding_mpi(const dci_block *b, int64_t K, const dci_sp
                                       : "; a larger m lets the scale come from more of them");
         for (int64_t i = 0; st == DC_OK && i < nl; i++)
             if (!(sigma[i] > 0.0)) sigma[i] = floor;
-        if (st == DC_OK && qn != s.p && dci_mpi_rank() == 0)
-            dci_log(DC_LOG_WARN, "affinity: every point's %lld nearest neighbour%s "
-                    "duplicate%s of it; sigma is the mean distance to the %lld nearest",
-                    (long long)s.p, s.p == 1 ? " is a" : "s are", s.p == 1 ? "" : "s",
-                    (long long)qn);
+        if (st == DC_OK && qn != s.p && dci_mpi_rank() == 0) dci_affinity_warn_widened(s.p, qn);
         break;
     }
     s.t_knn = dci_now() - t0;
