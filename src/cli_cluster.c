@@ -16,24 +16,36 @@
 #include "cli_json.h"
 #include "cli_progress.h"
 
-/* --some-name VALUE for every remaining option that names a solver parameter
- * (dashes map to underscores), plus --param name=value. */
+/* The parameter an option sets: --some-name VALUE names some_name (dashes
+ * map to underscores), --param name=value names name. *name gets it and the
+ * value is returned (NULL for a bare flag); 0 and *name empty for a --param
+ * without name=value. */
+static int option_param(const cli_opt *o, char *name, size_t size, const char **val) {
+    *val = o->val;
+    name[0] = '\0';
+    if (!strcmp(o->key, "param")) {
+        const char *eq = o->val ? strchr(o->val, '=') : NULL;
+        if (!eq || eq == o->val) return 0;
+        snprintf(name, size, "%.*s", (int)(eq - o->val), o->val);
+        *val = eq + 1;
+    } else {
+        snprintf(name, size, "%s", o->key);
+    }
+    for (char *c = name; *c; c++)
+        if (*c == '-') *c = '_';
+    return 1;
+}
+
+/* --some-name VALUE for every remaining option that names a solver parameter,
+ * plus --param name=value. */
 static int apply_params(cli_args *a, dc_solver *s) {
     for (int i = 0; i < a->n; i++) {
         cli_opt *o = &a->o[i];
         if (o->used) continue;
         char name[128];
-        const char *val = o->val;
-        if (!strcmp(o->key, "param")) {
-            const char *eq = val ? strchr(val, '=') : NULL;
-            if (!eq || eq == val) return cli_usage_error("--param takes name=value, got '%s'", val ? val : "");
-            snprintf(name, sizeof name, "%.*s", (int)(eq - val), val);
-            val = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", o->key);
-        }
-        for (char *c = name; *c; c++)
-            if (*c == '-') *c = '_';
+        const char *val;
+        if (!option_param(o, name, sizeof name, &val))
+            return cli_usage_error("--param takes name=value, got '%s'", o->val ? o->val : "");
         double dummy;
         if (dc_solver_get(s, name, &dummy) != DC_OK) {
             if (strcmp(o->key, "param"))
@@ -75,16 +87,10 @@ static void json_solver_stats(cli_json *j, const dc_solver *s) {
 /* Whether the command line sets the method parameter `name` (as --name,
  * --na-me or --param name=V). */
 static int param_given(const cli_args *a, const char *name) {
-    size_t len = strlen(name);
     for (int i = 0; i < a->n; i++) {
-        const char *k = a->o[i].key, *v = a->o[i].val;
-        if (!strcmp(k, "param")) {
-            if (v && !strncmp(v, name, len) && v[len] == '=') return 1;
-            continue;
-        }
-        size_t j = 0;
-        while (k[j] && j < len && (k[j] == name[j] || (k[j] == '-' && name[j] == '_'))) j++;
-        if (j == len && !k[j]) return 1;
+        char given[128];
+        const char *val;
+        if (option_param(&a->o[i], given, sizeof given, &val) && !strcmp(given, name)) return 1;
     }
     return 0;
 }
