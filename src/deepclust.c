@@ -68,7 +68,7 @@ static void print_help(void) {
            "  --data PATH           .csv/.tsv/.txt, .npy, IDX (-ubyte, .idx), optionally .gz;\n"
            "                        - = standard input, in --format (default csv)\n"
            "  --format F            csv|npy|idx|auto (default auto: by extension)\n"
-           "  --labels PATH         true labels (IDX, .npy, or one integer per line)\n"
+           "  --labels PATH         true labels (IDX, .npy, or one integer per line; - = stdin)\n"
            "  --label-column N|last CSV column holding the true labels\n"
            "  --header yes|no|auto  CSV header line (default auto)\n"
            "  --image-shape HxW[xC] image shape for non-IDX data\n"
