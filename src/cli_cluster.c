@@ -65,25 +65,6 @@ static int apply_params(cli_args *a, dc_solver *s) {
     return 0;
 }
 
-/* Solver statistics: "seconds_X" become phases.X, the rest go top level. */
-static void json_solver_stats(cli_json *j, const dc_solver *s) {
-    cli_json ph;
-    json_begin_object(j, "phases", &ph);
-    for (int i = 0; i < dc_solver_stat_count(s); i++) {
-        const char *name = dc_solver_stat_name(s, i);
-        double v;
-        dc_solver_stat(s, name, &v);
-        if (!strncmp(name, "seconds_", 8)) json_num(&ph, name + 8, v);
-    }
-    json_end_object(&ph);
-    for (int i = 0; i < dc_solver_stat_count(s); i++) {
-        const char *name = dc_solver_stat_name(s, i);
-        double v;
-        dc_solver_stat(s, name, &v);
-        if (strncmp(name, "seconds", 7)) json_num(j, name, v);
-    }
-}
-
 /* Whether the command line sets the method parameter `name` (as --name,
  * --na-me or --param name=V). */
 static int param_given(const cli_args *a, const char *name) {
@@ -138,30 +119,6 @@ static int setup_model_options(const cli_args *a, dc_solver *s, const char *load
         if (st) return cli_lib_error(st, "--checkpoint");
     }
     return 0;
-}
-
-/* The library's warnings (a regularised graph, fewer distinct clusters than
- * k, an eigensolver fallback): on stderr as they come, unless --quiet, and
- * kept for the JSON's "warnings". */
-#define MAX_WARNINGS 16
-static struct {
-    char text[MAX_WARNINGS][512];
-    const char *list[MAX_WARNINGS];
-    int n, quiet;
-} g_warnings;
-
-static void on_log(void *user, dc_log_level level, const char *message) {
-    (void)user;
-    if (level > DC_LOG_WARN) return;
-    if (!g_warnings.quiet) fprintf(stderr, "%s: warning: %s\n", CLI_PROG, message);
-    if (g_warnings.n == MAX_WARNINGS) return;
-    snprintf(g_warnings.text[g_warnings.n], sizeof g_warnings.text[0], "%s", message);
-    g_warnings.list[g_warnings.n] = g_warnings.text[g_warnings.n];
-    g_warnings.n++;
-}
-
-static void json_warnings(cli_json *j) {
-    if (g_warnings.n) json_str_list(j, "warnings", g_warnings.list, g_warnings.n);
 }
 
 /* k is required (a resumed fit takes the checkpoint's). */
@@ -345,7 +302,7 @@ static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan,
         json_array_object(&arr, &run);
         cli_json_run_keys(&run, method, n, d, (long long)k, seed, seconds);
         if (truth) cli_json_metrics(&run, &mt);
-        json_solver_stats(&run, s);
+        cli_json_solver_stats(&run, s, NULL, 0);
         json_end_object(&run);
         if (!rq->quiet) {
             fprintf(stderr, "seed %lld: %.3f s%s", seed, seconds, truth ? "  " : "\n");
@@ -355,7 +312,7 @@ static int run_seeds(dc_solver *s, const dc_dataset *ds, const seed_plan *plan,
     json_end_array(&arr);
     cli_seed_json(&j, runs);
     if (out) json_str(&j, "out", out);
-    json_warnings(&j);
+    cli_json_warnings(&j);
     json_end(&j);
     if ((rc = cli_outputs_commit(&files))) goto done;
     if (fflush(mem) == 0 && rq->json) {
@@ -420,9 +377,9 @@ static int run_once(dc_solver *s, const dc_dataset *ds, const cluster_request *r
                      seconds);
         if (truth) cli_json_metrics(&j, &mt);
         cli_noise_json(&j, &rq->nz);
-        json_solver_stats(&j, s);
+        cli_json_solver_stats(&j, s, NULL, 0);
         if (out) json_str(&j, "out", out);
-        json_warnings(&j);
+        cli_json_warnings(&j);
         json_end(&j);
     }
     if (!rq->quiet) {
@@ -456,8 +413,7 @@ int cli_cluster(cli_args *a, int json) {
     rq->quiet = cli_has(a, "quiet");
     int progress = cli_has(a, "progress"); /* read even with --quiet: not a method parameter */
     rq->show_progress = !rq->quiet && (progress || isatty(STDERR_FILENO));
-    g_warnings.quiet = rq->quiet;
-    dc_set_log(on_log, NULL, DC_LOG_WARN);
+    cli_collect_warnings(rq->quiet);
 
     dc_dataset *ds = NULL;
     dc_normalization ae_norm = DC_NORM_NONE;

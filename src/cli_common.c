@@ -229,6 +229,57 @@ void cli_json_metrics(cli_json *j, const cli_metrics *mt) {
     json_num(j, "f1", mt->f1);
 }
 
+/* Solver statistics: "seconds_X" become phases.X (after `extra_phase`, when
+ * not NULL: a phase the caller timed), the rest go top level. */
+void cli_json_solver_stats(cli_json *j, const dc_solver *s, const char *extra_phase,
+                           double extra_seconds) {
+    cli_json ph;
+    json_begin_object(j, "phases", &ph);
+    if (extra_phase) json_num(&ph, extra_phase, extra_seconds);
+    for (int i = 0; i < dc_solver_stat_count(s); i++) {
+        const char *name = dc_solver_stat_name(s, i);
+        double v;
+        dc_solver_stat(s, name, &v);
+        if (!strncmp(name, "seconds_", 8)) json_num(&ph, name + 8, v);
+    }
+    json_end_object(&ph);
+    for (int i = 0; i < dc_solver_stat_count(s); i++) {
+        const char *name = dc_solver_stat_name(s, i);
+        double v;
+        dc_solver_stat(s, name, &v);
+        if (strncmp(name, "seconds", 7)) json_num(j, name, v);
+    }
+}
+
+/* The library's warnings (a regularised graph, fewer distinct clusters than
+ * k, an eigensolver fallback): on stderr as they come, unless quiet, and
+ * kept for the JSON's "warnings". */
+#define MAX_WARNINGS 16
+static struct {
+    char text[MAX_WARNINGS][512];
+    const char *list[MAX_WARNINGS];
+    int n, quiet;
+} g_warnings;
+
+static void on_log(void *user, dc_log_level level, const char *message) {
+    (void)user;
+    if (level > DC_LOG_WARN) return;
+    if (!g_warnings.quiet) fprintf(stderr, "%s: warning: %s\n", CLI_PROG, message);
+    if (g_warnings.n == MAX_WARNINGS) return;
+    snprintf(g_warnings.text[g_warnings.n], sizeof g_warnings.text[0], "%s", message);
+    g_warnings.list[g_warnings.n] = g_warnings.text[g_warnings.n];
+    g_warnings.n++;
+}
+
+void cli_collect_warnings(int quiet) {
+    g_warnings.quiet = quiet;
+    dc_set_log(on_log, NULL, DC_LOG_WARN);
+}
+
+void cli_json_warnings(cli_json *j) {
+    if (g_warnings.n) json_str_list(j, "warnings", g_warnings.list, g_warnings.n);
+}
+
 void cli_print_metrics(const cli_metrics *mt) {
     fprintf(stderr, "ACC %.4f  NMI %.4f (sqrt; arithmetic %.4f)  ARI %.4f  F1 %.4f\n", mt->acc, mt->nmi,
             mt->nmi_arith, mt->ari, mt->f1);

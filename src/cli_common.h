@@ -107,6 +107,14 @@ void cli_json_run_keys(cli_json *j, const char *method, int64_t n, int64_t d, lo
 void cli_json_run(cli_json *j, FILE *f, const char *method, int64_t n, int64_t d, long long k,
                   long long seed, double seconds);
 void cli_json_metrics(cli_json *j, const cli_metrics *mt);
+/* Solver statistics: "seconds_X" become phases.X (after `extra_phase` =
+ * extra_seconds, when not NULL), the rest go top level. */
+void cli_json_solver_stats(cli_json *j, const dc_solver *s, const char *extra_phase,
+                           double extra_seconds);
+/* From now on the library's warnings go to stderr (unless quiet) and are kept
+ * for cli_json_warnings ("warnings": a list, absent when there were none). */
+void cli_collect_warnings(int quiet);
+void cli_json_warnings(cli_json *j);
 
 /* ---- the subcommands: each returns the exit status ---- */
 

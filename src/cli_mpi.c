@@ -80,7 +80,8 @@ typedef struct mreq {
 /* The result a run reports (rank 0). */
 typedef struct mres {
     int64_t n;
-    double t_load, acc, nmi, ari;
+    double t_load;
+    cli_metrics mt;
     const int32_t *truth;
 } mres;
 
@@ -115,6 +116,8 @@ static int parse_request(int argc, char **argv, mreq *q, const char *const *own,
     q->embedding_out = opt_get(o, n_opt, "embedding-out");
     q->json = opt_get(o, n_opt, "json") != NULL;
     q->quiet = opt_get(o, n_opt, "quiet") != NULL;
+    /* Rank 0 speaks for all (the ranks' warnings are the same). */
+    if (g_rank == 0) cli_collect_warnings(q->quiet);
     const char *fmt = opt_get(o, n_opt, "format"), *norm = opt_get(o, n_opt, "normalize");
     const char *threads = opt_get(o, n_opt, "threads");
     if (!q->data) return usage("missing --data PATH", NULL);
@@ -207,20 +210,6 @@ static int put_matrix(cli_outputs *files, const char *flag, const char *path, co
     return st ? lib_error(st, path) : 0;
 }
 
-/* Rank 0: the metrics of the n labels, and the labels file; added to files. */
-static int score_and_put(const mreq *q, const int32_t *pred, cli_outputs *files, mres *r) {
-    if (r->truth) {
-        dc_metrics_acc(r->truth, pred, r->n, &r->acc);
-        dc_metrics_nmi(r->truth, pred, r->n, DC_NMI_SQRT, &r->nmi);
-        dc_metrics_ari(r->truth, pred, r->n, &r->ari);
-    }
-    if (!q->out) return 0;
-    const char *tmp = cli_outputs_add(files, "out", q->out);
-    if (!tmp) return 1;
-    dc_status st = dc_write_labels(tmp, pred, r->n, DC_FORMAT_AUTO);
-    return st ? lib_error(st, q->out) : 0;
-}
-
 /* Rank 0: the labels, the metrics and the output files (all or none). */
 static int write_outputs(const mreq *q, const dc_solver *s, mres *r) {
     cli_outputs files;
@@ -228,7 +217,8 @@ static int write_outputs(const mreq *q, const dc_solver *s, mres *r) {
     int32_t *pred = malloc(sizeof *pred * (size_t)r->n);
     float *c = NULL;
     dc_status st = pred ? dc_solver_labels(s, pred, r->n, NULL) : DC_ERR_NOMEM;
-    int rc = st ? lib_error(st, "labels") : score_and_put(q, pred, &files, r);
+    int rc = st ? lib_error(st, "labels")
+                : cli_score_and_write(r->truth, pred, r->n, &files, q->out, &r->mt);
     if (!rc && q->centers_out) {
         int64_t rows = 0, cols = 0;
         st = dc_solver_output(s, "centers", NULL, 0, &rows, &cols);
@@ -244,7 +234,9 @@ static int write_outputs(const mreq *q, const dc_solver *s, mres *r) {
     return rc;
 }
 
-/* Rank 0: the JSON object on stdout and the summary on stderr. */
+/* Rank 0: the JSON object (the one-process keys, plus ranks and the
+ * distributed statistics; phases.load: the data's reading) and the summary
+ * on stderr. */
 static void report(const mreq *q, const dc_solver *s, const dc_dataset *ds, const mres *r) {
     double seconds = 0, k = 0, seed = 0;
     dc_solver_stat(s, "seconds", &seconds);
@@ -253,36 +245,21 @@ static void report(const mreq *q, const dc_solver *s, const dc_dataset *ds, cons
     const int64_t d = dc_dataset_cols(ds);
     if (q->json) {
         cli_json j;
-        json_begin(&j, stdout);
-        json_str(&j, "method", q->method);
-        json_int(&j, "n", r->n);
-        json_int(&j, "d", d);
-        json_int(&j, "k", (long long)k);
-        json_int(&j, "seed", (long long)seed);
-        json_num(&j, "seconds", seconds);
-        json_int(&j, "ranks", dc_mpi_size());
-        json_num(&j, "seconds_load", r->t_load);
+        cli_json_run(&j, cli_json_stream(q->out), q->method, r->n, d, (long long)k,
+                     (long long)seed, seconds);
+        if (r->truth) cli_json_metrics(&j, &r->mt);
         json_int(&j, "mpi_bytes_load", dc_mpi_bytes_sent("load"));
-        if (r->truth) {
-            json_num(&j, "acc", r->acc);
-            json_num(&j, "nmi", r->nmi);
-            json_num(&j, "ari", r->ari);
-        }
-        for (int i = 0; i < dc_solver_stat_count(s); i++) {
-            const char *name = dc_solver_stat_name(s, i);
-            double v;
-            if (!strcmp(name, "seconds") || !strcmp(name, "ranks")) continue;
-            dc_solver_stat(s, name, &v);
-            json_num(&j, name, v);
-        }
+        cli_json_solver_stats(&j, s, "load", r->t_load);
         if (q->out) json_str(&j, "out", q->out);
+        cli_json_warnings(&j);
         json_end(&j);
     }
     if (!q->quiet) {
         fprintf(stderr, "%s: n=%lld d=%lld k=%lld on %d ranks in %.3f s\n", q->method,
                 (long long)r->n, (long long)d, (long long)k, dc_mpi_size(), seconds);
-        if (r->truth) fprintf(stderr, "ACC %.4f  NMI %.4f  ARI %.4f\n", r->acc, r->nmi, r->ari);
-        if (q->out) fprintf(stderr, "labels written to %s\n", q->out);
+        if (r->truth) cli_print_metrics(&r->mt);
+        if (q->out)
+            fprintf(stderr, "labels written to %s\n", cli_is_stdio(q->out) ? "stdout" : q->out);
     }
 }
 
@@ -399,7 +376,7 @@ static int predict(int argc, char **argv) {
     if (!rc && g_rank == 0) {
         cli_outputs files;
         cli_outputs_init(&files);
-        rc = score_and_put(&q, all, &files, &r);
+        rc = cli_score_and_write(truth, all, r.n, &files, q.out, &r.mt);
         if (!rc && zall) rc = put_matrix(&files, "embedding-out", q.embedding_out, zall, r.n, M);
         if (!rc) rc = cli_outputs_commit(&files);
         cli_outputs_discard(&files);
@@ -410,14 +387,10 @@ static int predict(int argc, char **argv) {
         dc_model_get(m, "seed", &seed);
         if (q.json) {
             cli_json j;
-            cli_json_run(&j, stdout, dc_model_method(m), r.n, dc_dataset_cols(ds), dc_model_k(m),
-                         (long long)seed, seconds);
+            cli_json_run(&j, cli_json_stream(q.out), dc_model_method(m), r.n,
+                         dc_dataset_cols(ds), dc_model_k(m), (long long)seed, seconds);
             json_int(&j, "ranks", dc_mpi_size());
-            if (truth) {
-                json_num(&j, "acc", r.acc);
-                json_num(&j, "nmi", r.nmi);
-                json_num(&j, "ari", r.ari);
-            }
+            if (truth) cli_json_metrics(&j, &r.mt);
             json_str(&j, "model", q.model);
             json_str(&j, "normalization", dc_normalization_name(dc_dataset_normalization(ds)));
             json_str(&j, "normalization_source", source);
@@ -427,8 +400,9 @@ static int predict(int argc, char **argv) {
         if (!q.quiet) {
             fprintf(stderr, "predict (%s model): n=%lld on %d ranks in %.3f s\n",
                     dc_model_method(m), (long long)r.n, dc_mpi_size(), seconds);
-            if (truth) fprintf(stderr, "ACC %.4f  NMI %.4f  ARI %.4f\n", r.acc, r.nmi, r.ari);
-            if (q.out) fprintf(stderr, "labels written to %s\n", q.out);
+            if (truth) cli_print_metrics(&r.mt);
+            if (q.out)
+                fprintf(stderr, "labels written to %s\n", cli_is_stdio(q.out) ? "stdout" : q.out);
         }
     }
     free(truth);

@@ -466,9 +466,11 @@ static dc_status graph_finish(lgraph *g, int regularize) {
             g->comp[i] = 0;
         }
         g->c = 1;
-        dci_log(DC_LOG_WARN, "spectral embedding (distributed): %lld connected components, more "
-                "than k = %lld; embedded the regularised graph (tau = %g)",
-                (long long)g->c_graph, (long long)K, g->tau);
+        dci_log(DC_LOG_WARN, "spectral embedding (distributed): the affinity graph has %lld "
+                "connected components, more than k = %lld; embedded the regularised graph "
+                "instead (tau / n = %g added to every affinity, tau = %g, the mean degree; "
+                "parameter 'disconnected' = error refuses)",
+                (long long)g->c_graph, (long long)K, g->tau / (double)n, g->tau);
     } else { /* component numbers in the order of their lowest member */
         int64_t mine = 0;
         for (int64_t i = 0; i < nl; i++) mine += lab[i] == (double)(g->row0 + i);

@@ -160,6 +160,30 @@ check("differs between ranks" in r.stderr and "rank 1" in r.stderr, "differing f
 # what is not distributed
 r = mpirun(2, ["info", tiny])
 check(r.returncode == 2 and "only 'cluster'" in r.stderr, "info under mpirun: " + r.stderr)
+# the JSON under mpirun: the one-process run's keys (metrics, phases,
+# warnings) plus the distributed ones; a library warning (three separate
+# groups, k = 2: a regularised graph) reaches stderr and the JSON once, and
+# --quiet keeps it off stderr only
+three, three_y = os.path.join(work, "three.npy"), os.path.join(work, "three_y.npy")
+rng3 = np.random.default_rng(0)
+np.save(three, np.concatenate([rng3.normal(c, 0.1, (15, 2)) for c in (0, 10, 20)]).astype(np.float32))
+np.save(three_y, np.repeat([0, 1, 2], 15).astype(np.int32))
+njw3 = ["cluster", "--method", "njw", "--data", three, "--labels", three_y, "--k", "2", "--json"]
+r1 = subprocess.run([cli] + njw3, env=env, capture_output=True, text=True, timeout=120)
+r2 = mpirun(2, njw3)
+check(r1.returncode == 0 and r2.returncode == 0, f"njw 3 groups: {r1.stderr} {r2.stderr}")
+if r1.returncode == 0 and r2.returncode == 0:
+    j1, j2 = json.loads(r1.stdout), json.loads(r2.stdout)
+    extra = {k for k in j2 if k in ("ranks", "rows_local", "matvecs", "halo_sent",
+                                    "lloyd_iterations_total") or k.startswith("mpi_bytes_")}
+    check(set(j2) - extra == set(j1), f"mpirun JSON keys {sorted(set(j2) - extra)} vs {sorted(j1)}")
+    check(set(j2["phases"]) == set(j1["phases"]) | {"load"}, f"phases {j2['phases']}")
+    check(j2["f1"] == j1["f1"] and j2["components"] == 3, f"njw 3 groups np 2: {j2}")
+    check(len(j2.get("warnings", [])) == 1 and "3 connected components" in j2["warnings"][0]
+          and r2.stderr.count("warning: ") == 1, f"warnings np 2: {j2.get('warnings')} {r2.stderr}")
+r = mpirun(2, njw3 + ["--quiet"])
+check(r.returncode == 0 and "warning" not in r.stderr and "warnings" in json.loads(r.stdout or "{}"),
+      f"njw --quiet np 2: {r.stderr}")
 # zscore with the statistics of all rows: the same labels with 1 and 2 ranks
 zl = []
 for np_ in (1, 2):
