@@ -3,7 +3,7 @@
  * Every fallible call returns a dc_status: 0 on success, a negative code on
  * failure. The values are pinned: they never change between releases, so
  * bindings may hard-code them. After a failure, dc_last_error() gives a
- * human-readable detail ("row 17: expected 784 columns, got 12"). */
+ * human-readable detail ("bad.csv: line 2: expected 3 fields, got 2"). */
 #ifndef DEEPCLUST_STATUS_H
 #define DEEPCLUST_STATUS_H
 
