@@ -11,6 +11,7 @@ from conftest import label_boundaries, shapes_scene
 np = pytest.importorskip("numpy")
 Image = pytest.importorskip("PIL.Image")
 sk_metrics = pytest.importorskip("sklearn.metrics")
+linear_sum_assignment = pytest.importorskip("scipy.optimize").linear_sum_assignment
 
 CLI = os.environ.get("DEEPCLUST_CLI")
 pytestmark = pytest.mark.skipif(not CLI, reason="DEEPCLUST_CLI is not set")
@@ -202,9 +203,42 @@ def test_palette_png_and_grey_photo(files):
             d / "truth.png", "--json", "--method", "kmeans")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["acc"] >= 0.9
-    Image.fromarray(img.mean(axis=2).astype(np.uint8)).save(d / "grey.png")
-    p = run("--image", d / "grey.png", "--k", 3, "--json", "--method", "njw")
+    grey = img.mean(axis=2).astype(np.uint8)
+    Image.fromarray(grey).save(d / "grey.png")
+    p = run("--image", d / "grey.png", "--k", 3, "--json", "--method", "njw", "--truth",
+            d / "truth.png", "--labels-out", d / "grey.npy")
     assert p.returncode == 0, p.stderr
+    acc = json.loads(p.stdout)["acc"]
+    assert acc >= 0.9, acc
+    labels = np.load(d / "grey.npy").reshape(truth.shape)
+    # The JSON's ACC is the Hungarian accuracy of the written labels.
+    c = np.zeros((3, 3))
+    np.add.at(c, (truth.ravel(), labels.ravel()), 1)
+    rows, cols = linear_sum_assignment(c, maximize=True)
+    assert acc == pytest.approx(c[rows, cols].sum() / truth.size, abs=1e-9)
+    # The binding, on the grey photo as one channel, gives the same labels
+    # for the same settings (200 superpixels, compactness 10, seed 0).
+    deepclust = pytest.importorskip("deepclust")
+    np.testing.assert_array_equal(labels, deepclust.segment(grey[..., None], 3, method="njw"))
+
+
+def test_superpixels_out_paints_mean_colours(files):
+    """--superpixels-out: every superpixel in the mean colour of its pixels
+    (of the unsmoothed photo), as scikit-image's label2rgb(kind="avg")
+    paints deepclust.slic's superpixels at the same settings; label2rgb
+    truncates the mean to uint8 where the CLI rounds, hence +-1."""
+    deepclust = pytest.importorskip("deepclust")
+    skcolor = pytest.importorskip("skimage.color")
+    d, img, truth = files
+    p = run("--image", d / "photo.png", "--k", 3, "--superpixels", 60, "--sigma", 1,
+            "--compactness", 10, "--superpixels-out", d / "sp.png")
+    assert p.returncode == 0, p.stderr
+    out = np.asarray(Image.open(d / "sp.png"))
+    assert out.shape == img.shape and out.dtype == np.uint8
+    sp = deepclust.slic(img, n_segments=60, compactness=10, sigma=1)
+    ref = skcolor.label2rgb(sp, img, kind="avg", bg_label=-1)
+    diff = np.abs(out.astype(int) - np.asarray(ref, float))
+    assert diff.max() <= 1, (diff.max(), (diff > 1).mean())
 
 
 def test_binding_segment_and_slic(files):
