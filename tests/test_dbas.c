@@ -88,6 +88,40 @@ static void test_direction_is_unit(void) {
     CHECK(fabs(mean0 / 2000) < 0.025);
 }
 
+/* The direction is uniform on the unit sphere S^{d-1}: for one coordinate
+ * E[b0^2] = 1/d, E[b0^4] = 3/(d(d+2)), E[b0^8] = 105/(d(d+2)(d+4)(d+6))
+ * (moments of the uniform sphere, e.g. from b = g/|g| with g ~ N(0, I):
+ * E[b0^2m] = (2m-1)!! / (d(d+2)...(d+2m-2))) and E[b0 b1] = 0 with
+ * E[b0^2 b1^2] = 1/(d(d+2)). Each sample mean is within 5 standard errors
+ * (closed-form variances over M draws) of its expectation. A normalised
+ * uniform-cube draw has E[b0^4] ~ 0.0704 at d = 5 (~14 SE below 3/35), an
+ * axis-aligned one 1/5; both have E[b0^2] = 1/d by symmetry. */
+static void test_direction_is_uniform_on_sphere(void) {
+    enum { D = 5, M = 20000 };
+    const double d = D;
+    const double m2 = 1.0 / d, m4 = 3.0 / (d * (d + 2)),
+                 m8 = 105.0 / (d * (d + 2) * (d + 4) * (d + 6)), m22 = 1.0 / (d * (d + 2));
+    const double se2 = sqrt((m4 - m2 * m2) / M), se4 = sqrt((m8 - m4 * m4) / M),
+                 se01 = sqrt(m22 / M);
+    dci_rng r;
+    dci_rng_init(&r, 11, DCI_STREAM_TEST);
+    double b[D], s2 = 0, s4 = 0, s01 = 0, t2 = 0, t4 = 0;
+    for (int rep = 0; rep < M; rep++) {
+        dci_dbas_direction(&r, b, D);
+        s2 += b[0] * b[0];
+        s4 += b[0] * b[0] * b[0] * b[0];
+        s01 += b[0] * b[1];
+        /* the last coordinate too: no coordinate is special */
+        t2 += b[D - 1] * b[D - 1];
+        t4 += b[D - 1] * b[D - 1] * b[D - 1] * b[D - 1];
+    }
+    CHECK_NEAR(s2 / M, m2, 5 * se2);
+    CHECK_NEAR(s4 / M, m4, 5 * se4);
+    CHECK_NEAR(s01 / M, 0.0, 5 * se01);
+    CHECK_NEAR(t2 / M, m2, 5 * se2);
+    CHECK_NEAR(t4 / M, m4, 5 * se4);
+}
+
 /* The first iteration of dc_dbas_minimize, rebuilt from its documented
  * pieces: beetle 0 draws from a stream seeded by the first number of the
  * master stream. With damp = 0 this is exactly one plain BAS move. */
@@ -298,6 +332,7 @@ static void test_quadratic_25(void) { check_quadratic(25, 3000, 1.0, 0.997, 1e-5
 
 static const dct_case cases[] = {
     DCT_CASE(defaults),     DCT_CASE(single_step_by_hand),       DCT_CASE(direction_is_unit),
+    DCT_CASE(direction_is_uniform_on_sphere),
     DCT_CASE(first_iteration_matches_bas), DCT_CASE(quadratic_4), DCT_CASE(quadratic_25),
     DCT_CASE(determinism_and_population),  DCT_CASE(errors),
 };

@@ -440,6 +440,125 @@ static void test_solver(void) {
     free(x);
 }
 
+/* Brute-force nearest centre in double: squared Euclidean distance, the
+ * lowest index on ties (strict <, scanning up), as include/deepclust/solver.h
+ * documents for dc_assign_nearest. dist gets the k distances of the row. */
+static int32_t brute_nearest(const float *xr, int64_t d, const float *c, int64_t k,
+                             double *dist) {
+    int32_t best = 0;
+    for (int64_t j = 0; j < k; j++) {
+        double s = 0.0;
+        for (int64_t t = 0; t < d; t++) {
+            double u = (double)xr[t] - (double)c[j * d + t];
+            s += u * u;
+        }
+        dist[j] = s;
+        if (s < dist[best]) best = (int32_t)j;
+    }
+    return best;
+}
+
+/* dc_assign_nearest with centres that no fit produced (so its labels are not
+ * a fixed point of anything), against the brute-force argmin above. */
+static void test_assign_nearest_random(void) {
+    enum { N = 200, D = 7, K = 5 };
+    static float x[N * D], c[K * D];
+    int32_t lab[N];
+    double dist[K];
+    dci_rng r;
+
+    /* (a) Continuous data and centres, N(0, 2^2). The library computes
+     * ||c||^2 - 2 x.c in float, so a row whose two best distances lie within
+     * float rounding (tol, relative to the norms) may go either way: there the
+     * label must be one of the near-minimal centres; elsewhere it must be the
+     * argmin exactly. Such near-ties must be rare, or the check says little. */
+    dci_rng_init(&r, 77, DCI_STREAM_TEST);
+    for (int i = 0; i < N * D; i++) x[i] = (float)(2.0 * dci_rng_normal(&r));
+    for (int i = 0; i < K * D; i++) c[i] = (float)(2.0 * dci_rng_normal(&r));
+    memset(lab, 0xff, sizeof lab);
+    CHECK_OK(dc_assign_nearest(x, N, D, c, K, lab));
+    int exact = 1, near_ok = 1, ambiguous = 0, used[K] = {0};
+    for (int i = 0; i < N; i++) {
+        int32_t b = brute_nearest(x + i * D, D, c, K, dist);
+        double second = INFINITY, norms = 0.0, cmax = 0.0;
+        for (int j = 0; j < K; j++)
+            if (j != b && dist[j] < second) second = dist[j];
+        for (int t = 0; t < D; t++) norms += (double)x[i * D + t] * x[i * D + t];
+        for (int j = 0; j < K; j++) {
+            double cn = 0.0;
+            for (int t = 0; t < D; t++) cn += (double)c[j * D + t] * c[j * D + t];
+            if (cn > cmax) cmax = cn;
+        }
+        const double tol = 1e-5 * (norms + cmax);
+        if (lab[i] < 0 || lab[i] >= K) {
+            near_ok = exact = 0;
+            continue;
+        }
+        used[lab[i]]++;
+        if (second - dist[b] > tol) exact &= lab[i] == b;
+        else ambiguous++;
+        near_ok &= dist[lab[i]] <= dist[b] + tol;
+    }
+    CHECK_MSG(exact, "labels differ from the brute-force argmin");
+    CHECK(near_ok);
+    CHECK_MSG(ambiguous <= 2, "%d near-ties", ambiguous);
+    /* Not a degenerate draw: every centre is someone's nearest. */
+    for (int j = 0; j < K; j++) CHECK_MSG(used[j] > 0, "centre %d unused", j);
+
+    /* (b) Exact ties. Integer coordinates in [-2, 2]: every squared distance,
+     * norm and dot product is a small integer, exact in float, so the
+     * library's distances are exact and ties are real. Centre 4 duplicates
+     * centre 1 (rows nearest to it tie between 1 and 4: label 1, never 4), and
+     * rows 0..9 are set to midpoints of centres 0 and 2 / 2 and 3 (that these
+     * are the nearest pair is confirmed by the brute force: same seed). */
+    dci_rng_init(&r, 78, DCI_STREAM_TEST);
+    for (int i = 0; i < N * D; i++) x[i] = (float)((int)dci_rng_below(&r, 5) - 2);
+    for (int i = 0; i < K * D; i++) c[i] = (float)((int)dci_rng_below(&r, 5) - 2);
+    for (int t = 0; t < D; t++) {
+        c[4 * D + t] = c[1 * D + t];
+        /* centres 0 and 2 differ by 2 in coordinate 0 only, 2 and 3 by 2 in
+         * coordinate 1 only: integer midpoints */
+        c[2 * D + t] = c[0 * D + t];
+        c[3 * D + t] = c[0 * D + t];
+    }
+    c[0 * D + 0] = -1.0f;
+    c[2 * D + 0] = 1.0f;
+    c[0 * D + 1] = c[2 * D + 1] = -1.0f;
+    c[3 * D + 0] = 1.0f;
+    c[3 * D + 1] = 1.0f;
+    for (int i = 0; i < 10; i++)
+        for (int t = 0; t < D; t++) {
+            /* i even: midpoint of 0 and 2, i odd: midpoint of 2 and 3 */
+            float mid = i % 2 == 0 ? 0.5f * (c[0 * D + t] + c[2 * D + t])
+                                   : 0.5f * (c[2 * D + t] + c[3 * D + t]);
+            x[i * D + t] = mid;
+        }
+    memset(lab, 0xff, sizeof lab);
+    CHECK_OK(dc_assign_nearest(x, N, D, c, K, lab));
+    int same = 1, ties = 0, dup_ties = 0, first_bad = -1;
+    for (int i = 0; i < N; i++) {
+        int32_t b = brute_nearest(x + i * D, D, c, K, dist);
+        int at_min = 0;
+        for (int j = 0; j < K; j++) at_min += dist[j] == dist[b];
+        /* ties between distinct centres (the duplicate pair counts once) */
+        int distinct_min = at_min - (dist[1] == dist[b] && dist[4] == dist[b]);
+        ties += distinct_min > 1;
+        dup_ties += dist[1] == dist[b];
+        if (lab[i] != b && first_bad < 0) first_bad = i;
+        same &= lab[i] == b;
+    }
+    CHECK_MSG(same, "row %d: label %d, brute-force (lowest index) %d", first_bad,
+              first_bad >= 0 ? lab[first_bad] : -1,
+              first_bad >= 0 ? brute_nearest(x + first_bad * D, D, c, K, dist) : -1);
+    /* The rows 0..9 are ties by construction (0/2 and 2/3 equidistant and
+     * nearest): label 0 for the even, 2 for the odd ones. */
+    int mids = 1;
+    for (int i = 0; i < 10; i++) mids &= lab[i] == (i % 2 == 0 ? 0 : 2);
+    CHECK(mids);
+    CHECK_MSG(ties >= 10, "only %d ties between distinct centres", ties);
+    CHECK_MSG(dup_ties >= 1, "no row nearest to the duplicated centre");
+}
+
 /* 50 copies of one point and k = 3: the centres coincide, so the labels are
  * all the lowest index -- as predict gives them -- and 1 distinct cluster
  * is reported. */
@@ -474,7 +593,7 @@ static void test_fewer_distinct_points_than_k(void) {
 static const dct_case cases[] = {
     DCT_CASE(hand), DCT_CASE(blobs), DCT_CASE(magnitude), DCT_CASE(reference_lloyd),
     DCT_CASE(determinism), DCT_CASE(empty_and_degenerate), DCT_CASE(solver),
-    DCT_CASE(fewer_distinct_points_than_k),
+    DCT_CASE(fewer_distinct_points_than_k), DCT_CASE(assign_nearest_random),
 };
 
 int main(int argc, char **argv) { return dct_run(cases, DCT_COUNT(cases), argc, argv); }

@@ -90,10 +90,17 @@ static dc_status fit(const char *method, const float *x, int64_t n, int64_t d, i
         CHECK_OK(dc_solver_labels(s, out->labels, n, NULL));
         CHECK_OK(dc_metrics_acc(truth, out->labels, n, &out->acc));
         int64_t r, c;
+        /* docs/scdbas.md: scdbas and njw output "embedding" (n x k) and
+         * "centers" (k x k); kmeans has no embedding. */
+        int spectral = strcmp(method, "kmeans") != 0;
         out->emb = get_output(s, "embedding", &r, &c);
-        if (out->emb) CHECK(r == n && c == k);
+        if (spectral)
+            CHECK_MSG(out->emb && r == n && c == k, "%s: embedding missing or wrong shape",
+                      method);
         out->centers = get_output(s, "centers", &r, &c);
-        if (strcmp(method, "kmeans") != 0) CHECK(out->centers && r == k && c == k);
+        if (spectral)
+            CHECK_MSG(out->centers && r == k && c == k, "%s: centers missing or wrong shape",
+                      method);
         out->trace = get_output(s, "trace", &r, &out->len);
         out->trace_u = get_output(s, "trace_undamped", &r, &out->len_u);
         if (dc_solver_stat(s, "fitness", &out->fitness) != DC_OK)
@@ -116,6 +123,12 @@ static dc_status fit(const char *method, const float *x, int64_t n, int64_t d, i
 /* labels are the nearest centres of the embedding rows, and the fitness is
  * their SSE (recomputed here in double). */
 static void check_nearest_and_fitness(const fitted *f) {
+    /* Both outputs are documented for scdbas and njw: a missing one fails
+     * here instead of skipping the checks below. */
+    CHECK_MSG(f->emb != NULL && f->centers != NULL && f->labels != NULL,
+              "embedding %p, centers %p, labels %p", (void *)f->emb, (void *)f->centers,
+              (void *)f->labels);
+    if (!f->emb || !f->centers || !f->labels) return;
     int nearest = 1;
     double sse = 0.0;
     for (int64_t i = 0; i < f->n; i++) {
@@ -157,12 +170,12 @@ static void test_shapes(const char *name, float *(*gen)(int64_t, double, uint64_
     for (uint64_t seed = 0; seed < 2; seed++) {
         CHECK_OK(fit("scdbas", x, n, 2, 2, seed, truth, NULL, &f));
         CHECK_MSG(f.acc == 1.0, "%s scdbas seed %llu: ACC %g", name, (unsigned long long)seed, f.acc);
-        if (f.emb) check_nearest_and_fitness(&f);
+        check_nearest_and_fitness(&f);
         check_trace(f.trace, f.len, 101, f.fitness);
         fitted_free(&f);
         CHECK_OK(fit("njw", x, n, 2, 2, seed, truth, NULL, &f));
         CHECK_MSG(f.acc == 1.0, "%s njw seed %llu: ACC %g", name, (unsigned long long)seed, f.acc);
-        if (f.emb) check_nearest_and_fitness(&f);
+        check_nearest_and_fitness(&f);
         fitted_free(&f);
     }
     /* The sets are not trivial: k-means on the raw points fails. */
@@ -217,7 +230,7 @@ static void test_paper_mode_and_traces(void) {
     const char *const paper[] = {"dbas_mode", "paper", "record_undamped", "true", "dbas_iters",
                                  "60", NULL};
     CHECK_OK(fit("scdbas", x, n, 2, 2, 3, truth, paper, &f));
-    if (f.emb) check_nearest_and_fitness(&f);
+    check_nearest_and_fitness(&f);
     check_trace(f.trace, f.len, 61, f.fitness);
     check_trace(f.trace_u, f.len_u, 61, -INFINITY);
     /* Same start for the damped and the undamped search. */

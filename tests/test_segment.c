@@ -2,7 +2,7 @@
  * composition. The quality measures (boundary recall, undersegmentation
  * error, 4-connectivity) are computed here from their definitions, not
  * through the library. (scikit-image cross-checks of the colour conversion
- * are in tests/python/test_segment.py.) */
+ * and of SLIC are in tests/python/test_image_skimage.py.) */
 #include <math.h>
 #include <png.h>
 #include <stdint.h>
@@ -163,6 +163,39 @@ static void test_lab_reference(void) {
     CHECK_STATUS(dc_srgb_to_lab(rgb, 1, 5, a), DC_ERR_SHAPE);
 }
 
+/* scipy.ndimage's 'reflect' border (d c b a | a b c d | d c b a): the index
+ * pattern repeats with period 2n, the edge pixel itself mirrored, so an
+ * index any distance outside [0, n) maps back in. */
+static int64_t reflect_index(int64_t i, int64_t n) {
+    int64_t m = i % (2 * n);
+    if (m < 0) m += 2 * n;
+    return m < n ? m : 2 * n - 1 - m;
+}
+
+/* Direct Gaussian blur in double per lib/image/slic.h and docs/segment.md
+ * (scipy's gaussian_filter): weights exp(-x^2 / (2 sigma^2)) for integer
+ * |x| <= radius = int(4 sigma + 0.5), normalised to sum 1, applied as a full
+ * (2r+1)^2 window (product of the two 1-D weights) with the reflect rule on
+ * each axis; every channel on its own. */
+static void reference_blur(const float *src, int64_t w, int64_t h, int ch, double sigma,
+                           double *dst) {
+    const int r = (int)(4.0 * sigma + 0.5);
+    double g[64], sum = 0.0;
+    for (int j = -r; j <= r; j++) sum += g[j + r] = exp(-0.5 * j * j / (sigma * sigma));
+    for (int j = 0; j <= 2 * r; j++) g[j] /= sum;
+    for (int64_t y = 0; y < h; y++)
+        for (int64_t x = 0; x < w; x++)
+            for (int c = 0; c < ch; c++) {
+                double acc = 0.0;
+                for (int dy = -r; dy <= r; dy++)
+                    for (int dx = -r; dx <= r; dx++) {
+                        int64_t yy = reflect_index(y + dy, h), xx = reflect_index(x + dx, w);
+                        acc += g[dy + r] * g[dx + r] * src[(yy * w + xx) * ch + c];
+                    }
+                dst[(y * w + x) * ch + c] = acc;
+            }
+}
+
 static void test_gaussian(void) {
     /* An impulse spreads to the normalised kernel; mirrored borders keep
      * the total. */
@@ -179,6 +212,33 @@ static void test_gaussian(void) {
     double s2 = 0;
     for (int i = 0; i < 5; i++) s2 += edge[i];
     CHECK_NEAR(s2, 1.0, 1e-5);
+
+    /* A 7 x 5 image of 3 channels against the direct reference: sigma 2 has
+     * radius 8, wider than both sides, so the border reflects more than once
+     * (column -8 -> 6, row 12 -> 2); sigma 0.7 has radius int(3.3) = 3 (a
+     * truncation at int(4 sigma) = 2 would be off by ~3e-5 here); sigma 1.3
+     * radius 5. Values in [0, 1]: float rounding stays near 1e-7. */
+    enum { BW = 7, BH = 5, BC = 3 };
+    static const double sigmas[] = {2.0, 0.7, 1.3};
+    float src[BW * BH * BC], out[BW * BH * BC];
+    double ref[BW * BH * BC];
+    dci_rng r;
+    dci_rng_init(&r, 9, DCI_STREAM_TEST);
+    for (int i = 0; i < BW * BH * BC; i++) src[i] = (float)dci_rng_uniform(&r);
+    for (size_t si = 0; si < sizeof sigmas / sizeof sigmas[0]; si++) {
+        memcpy(out, src, sizeof src);
+        CHECK_OK(dci_gaussian_blur(out, BW, BH, BC, sigmas[si]));
+        reference_blur(src, BW, BH, BC, sigmas[si], ref);
+        double worst = 0.0;
+        int at = 0;
+        for (int i = 0; i < BW * BH * BC; i++)
+            if (fabs(out[i] - ref[i]) > worst) {
+                worst = fabs(out[i] - ref[i]);
+                at = i;
+            }
+        CHECK_MSG(worst < 1e-5, "sigma %g: max |blur - reference| = %g at pixel %d channel %d",
+                  sigmas[si], worst, at / BC, at % BC);
+    }
 }
 
 static void test_slic_recovers_regions(void) {

@@ -244,6 +244,8 @@ dc_status dc_solver_set_str(dc_solver *s, const char *name, const char *value) {
     DCI_CHECK_NULL(s);
     DCI_CHECK_NULL(name);
     DCI_CHECK_NULL(value);
+    /* Before the name: a running solver refuses every change alike. */
+    DCI_TRY(dci_solver_check_idle(s, "dc_solver_set_str"));
     int i = param_index(s, name);
     if (i < 0) return unknown_param(s, name);
     const dci_param_def *p = &s->m->params[i];

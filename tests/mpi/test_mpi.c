@@ -295,7 +295,17 @@ static void test_kmeans(void) {
     dc_solver_set(s, "seed", 5);
     dc_solver_set(s, "n_init", 3);
     dc_mpi_reset_counters();
+    /* right after the reset: nothing counted, so the counts below are this
+     * fit's (the check that the reset clears nonzero counts follows the fit) */
+    CHECK(dc_mpi_bytes_sent("lloyd") == 0);
+    CHECK(dc_mpi_bytes_sent("seed") == 0);
+    CHECK(dc_mpi_bytes_sent("setup") == 0);
     CHECK_OK(dc_solver_fit(s, ds));
+    /* every rank takes part in the Lloyd and seeding allreduces, which count
+     * on every rank (even alone: MPI is still called) */
+    CHECK_MSG(dc_mpi_bytes_sent("lloyd") > 0, "lloyd %lld",
+              (long long)dc_mpi_bytes_sent("lloyd"));
+    CHECK_MSG(dc_mpi_bytes_sent("seed") > 0, "seed %lld", (long long)dc_mpi_bytes_sent("seed"));
     int64_t nl = 0;
     CHECK_OK(dc_solver_labels(s, NULL, 0, &nl));
     CHECK(nl == (rank == 0 ? n : c));
@@ -313,6 +323,15 @@ static void test_kmeans(void) {
     CHECK(dc_mpi_bytes_sent("nonsense") == -1);
     float cent[4 * 5];
     CHECK_OK(dc_solver_output(s, "centers", cent, k * d, NULL, NULL));
+    /* The reset clears the counts the fit just made, every phase (the
+     * phase names of include/deepclust/mpi.h). */
+    dc_mpi_reset_counters();
+    static const char *const phases[] = {"setup", "load",   "seed",  "lloyd",    "gather",
+                                         "pca",   "knn",    "graph", "eigen",    "search",
+                                         "pretrain", "train", "embed", "checkpoint"};
+    for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++)
+        CHECK_MSG(dc_mpi_bytes_sent(phases[i]) == 0, "after reset: %s = %lld", phases[i],
+                  (long long)dc_mpi_bytes_sent(phases[i]));
 
     /* the reference: the same code, one rank, all rows */
     CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_SELF)));
