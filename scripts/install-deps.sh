@@ -9,7 +9,7 @@ pkgs=(
   libopenblas-dev liblapacke-dev libarpack2-dev zlib1g-dev libpng-dev
   # oneDNN: the deep methods' gemm_precision = bf16 (meson option dnnl, auto)
   libdnnl-dev
-  python3 python3-numpy python3-sklearn python3-scipy python3-threadpoolctl python3-pytest python3-skimage
+  python3 python3-numpy python3-sklearn python3-scipy python3-threadpoolctl python3-pytest python3-skimage python3-pil
   python3-pip python3-setuptools python3-joblib
   dataset-fashion-mnist
   # the fuzz flavour: clang with libFuzzer and the sanitizer runtimes, and

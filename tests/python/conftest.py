@@ -15,6 +15,53 @@ import os
 
 import pytest
 
+# ---- DEEPCLUST_REQUIRE_REFERENCES=1: a missing reference is a failure -------
+#
+# The cross-checks skip (pytest.importorskip) when scikit-learn, scipy,
+# scikit-image, ... are missing, which is right on a developer's machine but
+# would let a CI machine without them show green. meson's pytest test sets
+# DEEPCLUST_REQUIRE_REFERENCES=1 (scripts/install-deps.sh installs them all):
+# then a skip whose reason says a module could not be imported or a tool "is
+# not installed" turns into a failure, at collection (module-level skips) or
+# in the test. Skips for other reasons (an unset DEEPCLUST_CLI, ...) stay.
+
+_MISSING_MARKERS = ("could not import", "is not installed")
+
+
+def _require_references():
+    return os.environ.get("DEEPCLUST_REQUIRE_REFERENCES", "") not in ("", "0")
+
+
+def _missing_reference(report):
+    """The skip reason of `report` if it is a missing module or tool, else None."""
+    if not report.skipped:
+        return None
+    lr = report.longrepr
+    reason = lr[2] if isinstance(lr, tuple) and len(lr) == 3 else str(lr)
+    return reason if any(m in reason for m in _MISSING_MARKERS) else None
+
+
+def _fail_missing(report):
+    reason = _missing_reference(report)
+    if reason is not None and _require_references():
+        report.outcome = "failed"
+        report.longrepr = ("DEEPCLUST_REQUIRE_REFERENCES is set, so a missing reference is a "
+                           "failure, not a skip (scripts/install-deps.sh installs them): "
+                           + reason)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _fail_missing(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_missing(outcome.get_result())
+
+
 # Tiny deep networks and short phases (estimator arguments) for the tests of
 # the estimators' Python behaviour, where the clustering quality is not the
 # point.

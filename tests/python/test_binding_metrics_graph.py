@@ -11,13 +11,6 @@ if not os.environ.get("DEEPCLUST_LIBRARY"):
 import deepclust as dc  # noqa: E402
 from conftest import spread_blobs as blobs  # noqa: E402
 
-try:
-    from sklearn import metrics as skm
-    HAVE_SKLEARN = True
-except ImportError:
-    HAVE_SKLEARN = False
-
-
 # --------------------------------------------------------------------------
 # Metrics and graph
 
@@ -33,17 +26,60 @@ def test_metrics_against_sklearn_and_hand_values():
         dc.metrics.nmi([0, 1], [0, 1, 1])
     with pytest.raises(ValueError, match="normalization"):
         dc.metrics.nmi(t, p, normalization="max")
-    if not HAVE_SKLEARN:
-        return
+
+
+def sk_pair_f1(truth, pred):
+    """Pair-counting F1 (include/deepclust/metrics.h: precision SS/(SS+SD),
+    recall SS/(SS+DS)) from scikit-learn's pair confusion matrix."""
+    from sklearn.metrics.cluster import pair_confusion_matrix
+    c = pair_confusion_matrix(truth, pred)  # ordered pairs: ratios unaffected
+    ss, sd, ds = int(c[1, 1]), int(c[0, 1]), int(c[1, 0])
+    if ss + sd == 0 and ss + ds == 0:
+        return 1.0
+    if ss + sd == 0 or ss + ds == 0 or ss == 0:
+        return 0.0
+    prec, rec = ss / (ss + sd), ss / (ss + ds)
+    return 2 * prec * rec / (prec + rec)
+
+
+def sk_reference_metrics(truth, pred):
+    """all_metrics computed by scikit-learn and scipy: ACC = Hungarian
+    (scipy linear_sum_assignment) on the contingency matrix."""
+    skm = pytest.importorskip("sklearn.metrics")
+    lsa = pytest.importorskip("scipy.optimize").linear_sum_assignment
+    cm = skm.cluster.contingency_matrix(truth, pred)
+    rows, cols = lsa(cm, maximize=True)
+    return {"acc": cm[rows, cols].sum() / len(truth),
+            "nmi": skm.normalized_mutual_info_score(truth, pred, average_method="geometric"),
+            "nmi_arithmetic": skm.normalized_mutual_info_score(truth, pred,
+                                                               average_method="arithmetic"),
+            "ari": skm.adjusted_rand_score(truth, pred),
+            "f1": sk_pair_f1(truth, pred)}
+
+
+@pytest.mark.parametrize("noise", [0.3, 1.0])
+def test_metrics_and_all_metrics_against_sklearn(noise):
+    """Each metric and each value of all_metrics against scikit-learn, on
+    a partial agreement (noise 0.3: a share of the labels redrawn, so every
+    metric is distinct and in (0, 1)) and on unrelated labels (noise 1);
+    label sets of different sizes, negative values."""
     rng = np.random.default_rng(0)
-    t, p = rng.integers(0, 5, 300), rng.integers(-2, 4, 300)
-    assert dc.metrics.ari(t, p) == pytest.approx(skm.adjusted_rand_score(t, p), abs=1e-9)
-    assert dc.metrics.nmi(t, p) == pytest.approx(
-        skm.normalized_mutual_info_score(t, p, average_method="geometric"), abs=1e-9)
+    t = rng.integers(0, 5, 300)
+    p = np.where(rng.random(300) < noise, rng.integers(-2, 7, 300), t - 1)
+    ref = sk_reference_metrics(t, p)
+    if noise < 1:
+        vals = sorted(ref.values())
+        assert 0 < vals[0] and vals[-1] < 0.95 and np.diff(vals).min() > 1e-3, ref
+    assert dc.metrics.acc(t, p) == pytest.approx(ref["acc"], abs=1e-9)
+    assert dc.metrics.ari(t, p) == pytest.approx(ref["ari"], abs=1e-9)
+    assert dc.metrics.f1(t, p) == pytest.approx(ref["f1"], abs=1e-9)
+    assert dc.metrics.nmi(t, p) == pytest.approx(ref["nmi"], abs=1e-9)
     assert dc.metrics.nmi(t, p, normalization="arithmetic") == pytest.approx(
-        skm.normalized_mutual_info_score(t, p), abs=1e-9)
+        ref["nmi_arithmetic"], abs=1e-9)
     m = dc.metrics.all_metrics(t, p)
-    assert set(m) == {"acc", "nmi", "nmi_arithmetic", "ari", "f1"}
+    assert set(m) == set(ref)
+    for key in ref:
+        assert m[key] == pytest.approx(ref[key], abs=1e-9), (key, m, ref)
 
 
 def test_inter_cluster_variance_matches_numpy():
@@ -77,9 +113,49 @@ def test_graph_functions_against_numpy():
     ref = np.exp(-d2f / np.outer(sigma, sigma))
     np.fill_diagonal(ref, 0)
     np.testing.assert_allclose(W, ref, atol=1e-5)
-    Y = dc.graph.spectral_embedding(x, 3, mode="dense")
-    np.testing.assert_allclose(np.linalg.norm(Y, axis=1), 1.0, atol=1e-4)
     with pytest.raises(dc.KRangeError):
         dc.graph.spectral_embedding(x, 1)
     with pytest.raises(dc.InvalidArgumentError):
         dc.graph.knn(x, n)
+
+
+def embedding_gram_ref(x, k, m=None):
+    """Rotation-free numpy reference of the spectral embedding (docs/methods.md
+    §SCDBAS and NJW): for the top-k eigenvectors U of D^-1/2 W D^-1/2 and
+    Y = diag(1/|U_i|) U, Y Y^T depends only on the eigenspace. W: adaptive
+    sigma Gaussian affinity (p = max(1, round(n/k^2)) neighbours), on all
+    pairs or (m given) on the symmetrised m-nearest-neighbour graph.
+    Returns (Y Y^T, eigengap)."""
+    x = x.astype(np.float64)
+    n = x.shape[0]
+    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    off = d2 + np.diag(np.full(n, np.inf))
+    p = min(n - 1, max(1, round(n / k ** 2)))
+    sigma = np.sqrt(np.sort(off, axis=1)[:, :p]).mean(1)
+    w = np.exp(-d2 / np.outer(sigma, sigma))
+    np.fill_diagonal(w, 0.0)
+    if m is not None:
+        keep = np.zeros((n, n), bool)
+        keep[np.repeat(np.arange(n), m), np.argsort(off, axis=1, kind="stable")[:, :m].ravel()] = 1
+        w = np.where(keep | keep.T, w, 0.0)
+    dinv = 1.0 / np.sqrt(w.sum(1))
+    vals, vecs = np.linalg.eigh(dinv[:, None] * w * dinv[None, :])
+    u = vecs[:, -k:]
+    g = u @ u.T
+    nrm = 1.0 / np.sqrt(np.diag(g))
+    return nrm[:, None] * g * nrm[None, :], vals[-k] - vals[-k - 1]
+
+
+@pytest.mark.parametrize("mode,m", [("dense", 0), ("sparse", 8), ("auto", 0)])
+def test_spectral_embedding_gram_against_numpy(mode, m):
+    """dc.graph.spectral_embedding (both modes; auto is dense for 90
+    points) spans the numpy reference's eigenspace: Y Y^T agrees, rows
+    are unit vectors."""
+    x, _ = blobs(n_per=30, k=3, d=3, seed=2, spread=2.0)
+    k = 3
+    ref, gap = embedding_gram_ref(x, k, m if mode == "sparse" else None)
+    assert gap > 0.05  # the top-k eigenspace is well defined
+    Y = dc.graph.spectral_embedding(x, k, mode=mode, m=m)
+    assert Y.shape == (x.shape[0], k)
+    np.testing.assert_allclose(np.linalg.norm(Y, axis=1), 1.0, atol=1e-4)
+    np.testing.assert_allclose(Y.astype(np.float64) @ Y.T, ref, atol=1e-4)

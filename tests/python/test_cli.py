@@ -10,6 +10,8 @@ import pytest
 
 np = pytest.importorskip("numpy")
 sk_metrics = pytest.importorskip("sklearn.metrics")
+sk_cluster = pytest.importorskip("sklearn.metrics.cluster")
+linear_sum_assignment = pytest.importorskip("scipy.optimize").linear_sum_assignment
 
 CLI = os.environ.get("DEEPCLUST_CLI")
 pytestmark = pytest.mark.skipif(not CLI, reason="DEEPCLUST_CLI is not set")
@@ -58,13 +60,62 @@ def test_json_contract_and_metrics_match_sklearn(csv_with_labels, tmp_path):
         assert 0.0 <= j[key] <= 1.0
     pred = np.loadtxt(out, dtype=np.int64)
     assert pred.shape == y.shape and set(pred) <= {0, 1, 2}
-    assert j["ari"] == pytest.approx(sk_metrics.adjusted_rand_score(y, pred), abs=1e-9)
-    assert j["nmi"] == pytest.approx(
-        sk_metrics.normalized_mutual_info_score(y, pred, average_method="geometric"), abs=1e-9)
-    assert j["nmi_arithmetic"] == pytest.approx(
-        sk_metrics.normalized_mutual_info_score(y, pred), abs=1e-9)
+    ref = reference_metrics(y, pred)
+    for key in METRIC_KEYS:
+        assert j[key] == pytest.approx(ref[key], abs=1e-9), key
     assert j["acc"] == 1.0  # well-separated blobs
     assert "ACC" in p.stderr  # human summary goes to stderr
+
+
+METRIC_KEYS = ("acc", "nmi", "nmi_arithmetic", "ari", "f1")
+
+
+def pair_f1(truth, pred):
+    """Pair-counting F1 of include/deepclust/metrics.h (precision SS/(SS+SD),
+    recall SS/(SS+DS)) from scikit-learn's pair confusion matrix."""
+    c = sk_cluster.pair_confusion_matrix(truth, pred)  # ordered pairs: ratios unaffected
+    ss, sd, ds = int(c[1, 1]), int(c[0, 1]), int(c[1, 0])
+    if ss + sd == 0 and ss + ds == 0:
+        return 1.0
+    if ss + sd == 0 or ss + ds == 0 or ss == 0:
+        return 0.0
+    prec, rec = ss / (ss + sd), ss / (ss + ds)
+    return 2 * prec * rec / (prec + rec)
+
+
+def reference_metrics(truth, pred):
+    """The CLI's JSON metrics computed independently: ACC by scipy's Hungarian
+    solver on scikit-learn's contingency matrix, NMI (geometric = sqrt, and
+    arithmetic) and ARI by scikit-learn, F1 by pair counting."""
+    cm = sk_cluster.contingency_matrix(truth, pred)
+    rows, cols = linear_sum_assignment(cm, maximize=True)
+    return {"acc": cm[rows, cols].sum() / len(truth),
+            "nmi": sk_metrics.normalized_mutual_info_score(truth, pred,
+                                                           average_method="geometric"),
+            "nmi_arithmetic": sk_metrics.normalized_mutual_info_score(
+                truth, pred, average_method="arithmetic"),
+            "ari": sk_metrics.adjusted_rand_score(truth, pred),
+            "f1": pair_f1(truth, pred)}
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_json_metrics_match_references_on_an_imperfect_partition(tmp_path, k):
+    """Overlapping blobs, k = 2 or 4 on 3 classes: every metric is different
+    and below 1, so a key holding another metric's value (or the metric of
+    other labels than those written) fails."""
+    x, y = blobs(seed=1, spread=4.0)
+    path, out = tmp_path / "overlap.csv", tmp_path / "labels.csv"
+    np.savetxt(path, np.column_stack([x, y]), delimiter=",", fmt="%.6f")
+    p = run("cluster", "--method", "kmeans", "--data", path, "--label-column", "last",
+            "--header", "no", "--k", k, "--seed", 5, "--json", "--out", out, check=0)
+    j = json.loads(p.stdout)
+    pred = np.loadtxt(out, dtype=np.int64)
+    assert pred.shape == y.shape and len(set(pred)) == k
+    ref = reference_metrics(y, pred)
+    vals = sorted(ref.values())
+    assert vals[-1] < 0.95 and min(b - a for a, b in zip(vals, vals[1:])) > 1e-4, ref
+    for key in METRIC_KEYS:
+        assert j[key] == pytest.approx(ref[key], abs=1e-9), (key, j[key], ref)
 
 
 def test_same_seed_same_labels_npy_output(csv_with_labels, tmp_path):
@@ -241,9 +292,21 @@ def test_unknown_method_and_command():
 
 
 def test_help_lists_every_parameter():
-    for method in run("methods", check=0).stdout.split():
+    """`deepclust help METHOD` has a line for the flag of every parameter the
+    library declares for METHOD (dc.Solver(METHOD).param_names())."""
+    dc = pytest.importorskip("deepclust")
+    if not os.environ.get("DEEPCLUST_LIBRARY"):
+        pytest.skip("DEEPCLUST_LIBRARY is not set")
+    methods = run("methods", check=0).stdout.split()
+    assert set(methods) == set(dc.methods())
+    for method in methods:
         text = run("help", method, check=0).stdout
-        assert "--k " in text and "--seed " in text, method
+        flags = set(re.findall(r"^\s+(--[a-z0-9-]+)\s", text, re.M))
+        names = dc.Solver(method).param_names()
+        assert {"k", "seed"} <= set(names), (method, names)
+        missing = ["--" + n.replace("_", "-") for n in names
+                   if "--" + n.replace("_", "-") not in flags]
+        assert not missing, (method, missing)
 
 
 # ---- deep methods: model files, predict, checkpoints, pictures ----

@@ -43,8 +43,14 @@ def test_pip_install_leaves_the_tree_clean_and_lookup_names_real_paths(tmp_path)
     lib = os.environ.get("DEEPCLUST_LIBRARY")
     if lib:  # the installed copy works with a library named explicitly
         env["DEEPCLUST_LIBRARY"] = os.path.abspath(lib)  # the child runs in tmp_path
+        # two well-separated pairs: the installed copy really clusters
         fit = ("import numpy as np, deepclust as dc; "
-               "print(dc.KMeans(2, random_state=0).fit(np.eye(4)).labels_.shape)")
+               "x = np.array([[0, 0], [0, 0.1], [10, 10], [10.1, 10]]); "
+               "print(' '.join(map(str, dc.KMeans(2, random_state=0).fit(x).labels_)))")
         p = subprocess.run([sys.executable, "-c", fit], capture_output=True, text=True,
                            env=env, cwd=tmp_path, timeout=60)
-        assert p.returncode == 0 and p.stdout.strip() == "(4,)", p.stderr
+        assert p.returncode == 0, p.stderr
+        labels = [int(v) for v in p.stdout.split()]
+        assert len(labels) == 4, p.stdout
+        assert labels[0] == labels[1] != labels[2] == labels[3], labels
+        assert set(labels) == {0, 1}

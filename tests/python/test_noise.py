@@ -30,6 +30,61 @@ def test_gaussian_and_speckle_moments():
     assert abs(e.mean()) < 2e-3 and e.var() == pytest.approx(0.02, rel=0.02)
 
 
+def lag1_corr(e):
+    e = e.astype(np.float64) - e.mean()
+    return float((e[:-1] * e[1:]).sum() / (e * e).sum())
+
+
+@pytest.mark.parametrize("kind,fill,level,seed", [("gaussian", 0.3, 0.05, 2),
+                                                  ("gaussian", -7.0, 1.5, 11),
+                                                  ("speckle", 4.0, 0.02, 2),
+                                                  ("speckle", -3.0, 0.3, 7)])
+def test_gaussian_and_speckle_distribution_ks(kind, fill, level, seed):
+    """The whole distribution, not just two moments: Gaussian residuals
+    y - x, and speckle residuals (y - x) / x, are N(0, V) by a
+    Kolmogorov-Smirnov test (scipy), and consecutive draws are uncorrelated.
+    The data sit far inside [-100, 100]: nothing is clipped."""
+    stats = pytest.importorskip("scipy.stats")
+    x = wide(fill)
+    y = deepclust.add_noise(x, "%s:%g" % (kind, level), seed=seed)
+    e = (y.astype(np.float64) - x).ravel()[2:]
+    if kind == "speckle":
+        e /= fill
+    assert np.abs(y.ravel()[2:]).max() < 90  # away from the clipping bounds
+    sd = np.sqrt(level)
+    res = stats.kstest(e, stats.norm(0.0, sd).cdf)
+    assert res.pvalue > 1e-3, (kind, level, res)
+    assert abs(lag1_corr(e)) < 5 / np.sqrt(e.size)
+
+
+def test_ks_detects_a_wrong_variance():
+    """The KS test above has the power to see a 2 % error in the standard
+    deviation (so a variance/standard-deviation mix-up cannot pass)."""
+    stats = pytest.importorskip("scipy.stats")
+    x = wide(0.3)
+    e = (deepclust.add_noise(x, "gaussian:0.05", seed=2).astype(np.float64) - x).ravel()[2:]
+    assert stats.kstest(e, stats.norm(0.0, 1.02 * np.sqrt(0.05)).cdf).pvalue < 1e-3
+    assert stats.kstest(e, stats.norm(0.0, 0.05).cdf).pvalue < 1e-3
+
+
+@pytest.mark.parametrize("density,seed", [(0.3, 5), (0.02, 8), (0.9, 1)])
+def test_salt_pepper_binomial_counts_and_uniform_positions(density, seed):
+    """saltpepper:P sets each value to the minimum with probability P/2 and
+    to the maximum with probability P/2 (docs/api.md): each count is within
+    5 binomial standard deviations of n P/2, the rest is untouched, and the
+    corrupted positions are uniform over the matrix (KS test, scipy)."""
+    stats = pytest.importorskip("scipy.stats")
+    x = wide(0.5)
+    y = deepclust.add_noise(x, "saltpepper:%g" % density, seed=seed).ravel()[2:]
+    n, half = y.size, density / 2
+    tol = 5 * np.sqrt(n * half * (1 - half))
+    lo, hi = int(np.sum(y == -100)), int(np.sum(y == 100))
+    assert abs(lo - n * half) < tol and abs(hi - n * half) < tol, (lo, hi, n * half, tol)
+    assert lo + hi + int(np.sum(y == 0.5)) == n
+    for pos in (np.flatnonzero(y == -100), np.flatnonzero(y == 100)):
+        assert stats.kstest(pos / n, "uniform").pvalue > 1e-3
+
+
 def test_salt_pepper_density_and_clipping():
     x = wide(0.5)
     y = deepclust.add_noise(x, "saltpepper:0.3", seed=5).ravel()[2:]
