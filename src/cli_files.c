@@ -165,37 +165,57 @@ static mode_t target_mode(const char *path) {
     return 0666 & ~mask;
 }
 
+/* A device, FIFO or socket: written in place, never renamed over. */
+static int is_stream(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 const char *cli_outputs_add(cli_outputs *t, const char *flag, const char *path) {
     if (t->n == CLI_MAX_OUTPUTS) {
         fprintf(stderr, "deepclust: --%s: too many output files\n", flag);
         return NULL;
     }
+    const int stream = is_stream(path);
+    struct stat lst;
+    char *target = NULL;
+    if (!stream && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) target = realpath(path, NULL);
+    const char *where = target ? target : path;
     char dir[PATH_MAX];
     const char *base;
-    split_path(path, dir, sizeof dir, &base);
+    split_path(where, dir, sizeof dir, &base);
     const char *dot = strrchr(base, '.');
     if (dot == base) dot = NULL; /* ".name": a hidden file, not an extension */
-    const size_t stem = dot ? (size_t)(dot - path) : strlen(path);
     const char *ext = dot ? dot : "";
+    const char *tmpdir = getenv("TMPDIR");
+    if (!tmpdir || !*tmpdir) tmpdir = "/tmp";
+    /* stream: "$TMPDIR/deepclust-out.tmp-XXXXXX.ext"; else "<target stem>.tmp-XXXXXX.ext" */
+    const size_t stem = stream ? strlen(tmpdir) + strlen("/deepclust-out")
+                               : dot ? (size_t)(dot - where) : strlen(where);
     const size_t size = stem + strlen(".tmp-XXXXXX") + strlen(ext) + 1;
     char *tmp = malloc(size);
     if (!tmp) {
         fprintf(stderr, "deepclust: --%s: out of memory\n", flag);
+        free(target);
         return NULL;
     }
-    snprintf(tmp, size, "%.*s.tmp-XXXXXX%s", (int)stem, path, ext);
+    if (stream) snprintf(tmp, size, "%s/deepclust-out.tmp-XXXXXX%s", tmpdir, ext);
+    else snprintf(tmp, size, "%.*s.tmp-XXXXXX%s", (int)stem, where, ext);
     const int fd = mkostemps(tmp, (int)strlen(ext), O_CLOEXEC);
     if (fd < 0) {
         fprintf(stderr, "deepclust: error: --%s: cannot write '%s': %s\n", flag, path,
                 strerror(errno));
         free(tmp);
+        free(target);
         return NULL;
     }
-    (void)fchmod(fd, target_mode(path)); /* not fatal: the content is what matters */
+    if (!stream) (void)fchmod(fd, target_mode(where)); /* not fatal: the content is what matters */
     close(fd);
     t->f[t->n].flag = flag;
     t->f[t->n].path = path;
     t->f[t->n].tmp = tmp;
+    t->f[t->n].target = target;
+    t->f[t->n].stream = stream;
     t->n++;
     return tmp;
 }
@@ -205,11 +225,28 @@ static void discard_from(cli_outputs *t, int from) {
     for (int i = from; i < t->n; i++) {
         unlink(t->f[i].tmp);
         free(t->f[i].tmp);
+        free(t->f[i].target);
     }
     t->n = from < t->n ? from : t->n;
 }
 
 void cli_outputs_discard(cli_outputs *t) { discard_from(t, 0); }
+
+/* The bytes of file `from` written to the stream `to`; 0 or an errno. */
+static int copy_to_stream(const char *from, const char *to) {
+    FILE *in = fopen(from, "rb");
+    if (!in) return errno;
+    FILE *out = fopen(to, "wb");
+    int e = out ? 0 : errno;
+    char buf[65536];
+    size_t got;
+    while (!e && (got = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, got, out) != got) e = errno ? errno : EIO;
+    if (!e && ferror(in)) e = EIO;
+    if (out && fclose(out) != 0 && !e) e = errno;
+    fclose(in);
+    return e;
+}
 
 int cli_outputs_commit(cli_outputs *t) {
     for (int i = 0; i < t->n; i++) {
@@ -222,14 +259,22 @@ int cli_outputs_commit(cli_outputs *t) {
         }
     }
     for (int i = 0; i < t->n; i++) {
-        if (rename(t->f[i].tmp, t->f[i].path) != 0) {
+        int e = 0;
+        if (t->f[i].stream) {
+            e = copy_to_stream(t->f[i].tmp, t->f[i].path);
+            if (!e) unlink(t->f[i].tmp);
+        } else if (rename(t->f[i].tmp, t->f[i].target ? t->f[i].target : t->f[i].path) != 0) {
+            e = errno;
+        }
+        if (e) {
             fprintf(stderr, "deepclust: error: --%s: cannot write '%s': %s (%d of %d outputs "
-                    "written before it)\n", t->f[i].flag, t->f[i].path, strerror(errno), i, t->n);
+                    "written before it)\n", t->f[i].flag, t->f[i].path, strerror(e), i, t->n);
             discard_from(t, i);
             return 1;
         }
         free(t->f[i].tmp);
-        t->f[i].tmp = NULL;
+        free(t->f[i].target);
+        t->f[i].tmp = t->f[i].target = NULL;
     }
     t->n = 0;
     return 0;

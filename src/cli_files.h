@@ -25,12 +25,17 @@ int cli_check_files(const cli_file *inputs, int n_inputs, const cli_file *output
  * folder (same extension, so writers that go by it choose the same format,
  * and the permissions a new or replaced target would get), all renamed over
  * their targets only by cli_outputs_commit. On any failure
- * cli_outputs_discard removes the temporaries and no target changes. */
+ * cli_outputs_discard removes the temporaries and no target changes. A
+ * symbolic link's target is replaced (the link stays); a device, FIFO or
+ * socket (/dev/null, a pipe) gets the temporary's bytes copied into it at
+ * commit (its temporary lives in $TMPDIR), never a rename over it. */
 #define CLI_MAX_OUTPUTS 16
 typedef struct cli_outputs {
     struct {
         const char *flag, *path;
         char *tmp;
+        char *target; /* the file a symbolic link names (realpath), or NULL */
+        int stream;   /* path is a device, FIFO or socket */
     } f[CLI_MAX_OUTPUTS];
     int n;
 } cli_outputs;

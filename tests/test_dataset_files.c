@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "data/fileio.h"
@@ -168,10 +170,54 @@ static void test_writers(void) {
     CHECK(count_prefixed("w.csv.tmp.") == 0);
 }
 
+/* Outputs that are not plain files: a symbolic link keeps pointing at the
+ * file it names (now holding the new content), and a FIFO (as /dev/null or
+ * a shell's process substitution) stays a FIFO and receives the bytes: a
+ * rename over either would have replaced it with a plain file. */
+static void test_write_through_links_and_fifos(void) {
+    const int32_t y[3] = {4, 5, 6};
+    write_text(tmp("linked.csv"), "old\n");
+    CHECK(symlink("linked.csv", tmp("link.csv")) == 0);
+    CHECK_OK(dc_write_labels(tmp("link.csv"), y, 3, DC_FORMAT_AUTO));
+    struct stat st;
+    CHECK(lstat(tmp("link.csv"), &st) == 0 && S_ISLNK(st.st_mode));
+    size_t n;
+    unsigned char *raw = read_file(tmp("linked.csv"), &n);
+    CHECK_MSG(raw && !strcmp((char *)raw, "4\n5\n6\n"), "linked file holds '%s'", raw);
+    free(raw);
+    CHECK(count_prefixed("link.csv.tmp.") == 0 && count_prefixed("linked.csv.tmp.") == 0);
+
+    CHECK(mkfifo(tmp("pipe.csv"), 0600) == 0);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    const pid_t child = fork();
+    if (child == 0) { /* the reader: the FIFO's bytes back through the pipe */
+        close(fds[0]);
+        alarm(20); /* a writer that replaced the FIFO never opens it: give up */
+        FILE *f = fopen(tmp("pipe.csv"), "rb");
+        char buf[256];
+        size_t got = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (write(fds[1], buf, got) != (ssize_t)got) _exit(2);
+        _exit(f ? 0 : 1);
+    }
+    close(fds[1]);
+    CHECK_OK(dc_write_labels(tmp("pipe.csv"), y, 3, DC_FORMAT_AUTO));
+    char got[256] = {0};
+    ssize_t len = read(fds[0], got, sizeof got - 1);
+    int status = 0;
+    waitpid(child, &status, 0);
+    close(fds[0]);
+    CHECK_MSG(len == 6 && !memcmp(got, "4\n5\n6\n", 6), "the reader got %zd bytes '%s'", len, got);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(stat(tmp("pipe.csv"), &st) == 0 && S_ISFIFO(st.st_mode));
+    CHECK(count_prefixed("pipe.csv.tmp.") == 0);
+}
+
 int main(void) {
     make_dir();
     test_paths_and_labels();
     test_writers();
+    test_write_through_links_and_fifos();
     remove_dir();
     DC_TEST_END();
 }

@@ -171,7 +171,10 @@ DC_API void dc_dataset_free(dc_dataset *ds);
  * (labels '<i4' of shape (n,), matrices '<f4' of shape (rows, cols)); other
  * names are DC_ERR_UNSUPPORTED. Written to "<path>.tmp.XXXXXX" in the same
  * folder and renamed, so a failed write (DC_ERR_IO) never leaves a partial
- * file at `path`, nor a temporary file. */
+ * file at `path`, nor a temporary file. A symbolic link's target is replaced
+ * that way (the link stays); a device, FIFO or socket (/dev/null, a pipe) is
+ * written in place, as a stream cannot be replaced. Models and checkpoints
+ * are written the same way. */
 DC_API dc_status dc_write_labels(const char *path, const int32_t *labels, int64_t n,
                                  dc_format format);
 DC_API dc_status dc_write_matrix(const char *path, const float *data, int64_t rows,

@@ -192,22 +192,47 @@ static mode_t output_mode(const char *path) {
     return 0666 & ~mask;
 }
 
+/* A device, FIFO or socket (/dev/null, a pipe from a shell's process
+ * substitution): a rename would replace it with a plain file, so it is
+ * written in place (not atomic: a stream cannot be). */
+static int is_stream(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 dc_status dci_atomic_begin(dci_atomic_file *af, const char *path) {
     af->f = NULL;
     af->path = path;
-    size_t len = strlen(path);
+    af->tmp = NULL;
+    af->target = NULL;
+    if (is_stream(path)) {
+        af->f = fopen(path, "wb");
+        if (!af->f) return dci_fail(DC_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        return DC_OK;
+    }
+    /* Through a symbolic link: replace the file it names and keep the link
+     * (a rename over the link itself would turn it into a plain file). */
+    struct stat lst;
+    const char *target = path;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && (af->target = realpath(path, NULL)))
+        target = af->target;
+    size_t len = strlen(target);
     af->tmp = DCI_NEW_ARRAY(char, (int64_t)len + 12, "temporary file name");
-    if (!af->tmp) return DC_ERR_NOMEM;
-    memcpy(af->tmp, path, len);
+    if (!af->tmp) {
+        dci_atomic_abort(af);
+        return DC_ERR_NOMEM;
+    }
+    memcpy(af->tmp, target, len);
     memcpy(af->tmp + len, ".tmp.XXXXXX", 12);
     int fd = mkostemp(af->tmp, O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         dci_free(af->tmp);
         af->tmp = NULL;
+        dci_atomic_abort(af);
         return dci_fail(DC_ERR_IO, "cannot create '%s': %s", path, strerror(e));
     }
-    (void)fchmod(fd, output_mode(path)); /* not fatal: the content is what matters */
+    (void)fchmod(fd, output_mode(target)); /* not fatal: the content is what matters */
     af->f = fdopen(fd, "wb");
     if (!af->f) {
         int e = errno;
@@ -222,16 +247,15 @@ dc_status dci_atomic_commit(dci_atomic_file *af) {
     int e = 0;
     if (fflush(af->f) != 0 || ferror(af->f)) e = errno ? errno : EIO;
     /* Sync before the rename so a crash cannot leave an empty file at `path`. */
-    if (!e && fsync(fileno(af->f)) != 0 && errno != EINVAL) e = errno;
+    if (!e && af->tmp && fsync(fileno(af->f)) != 0 && errno != EINVAL) e = errno;
     if (fclose(af->f) != 0 && !e) e = errno;
     af->f = NULL;
-    if (!e && rename(af->tmp, af->path) != 0) e = errno;
+    if (!e && af->tmp && rename(af->tmp, af->target ? af->target : af->path) != 0) e = errno;
     if (e) {
         dci_atomic_abort(af);
         return dci_fail(DC_ERR_IO, "cannot write '%s': %s", af->path, strerror(e));
     }
-    dci_free(af->tmp);
-    af->tmp = NULL;
+    dci_atomic_abort(af); /* nothing left to remove: frees the names */
     return DC_OK;
 }
 
@@ -241,6 +265,8 @@ void dci_atomic_abort(dci_atomic_file *af) {
     if (af->tmp) unlink(af->tmp);
     dci_free(af->tmp);
     af->tmp = NULL;
+    free(af->target);
+    af->target = NULL;
 }
 
 static int ends_with(const char *s, size_t len, const char *suffix) {

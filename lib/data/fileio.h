@@ -54,11 +54,13 @@ void dci_reader_close(dci_reader *r);
 
 /* An output file written as "<path>.tmp.XXXXXX" next to `path` and renamed
  * over it on commit, so readers never see a partial file and a failed write
- * leaves `path` as it was. */
+ * leaves `path` as it was. A symbolic link's target is replaced (the link
+ * stays); a device, FIFO or socket (/dev/null, a pipe) is written in place. */
 typedef struct dci_atomic_file {
     FILE *f;
-    char *tmp; /* temporary name (dci_malloc'd) */
+    char *tmp; /* temporary name (dci_malloc'd); NULL when writing straight to `path` */
     const char *path;
+    char *target; /* the file a symbolic link `path` names (malloc'd by realpath), or NULL */
 } dci_atomic_file;
 
 dc_status dci_atomic_begin(dci_atomic_file *af, const char *path);

@@ -763,3 +763,42 @@ def test_outputs_checked_before_any_work(deep_data, tmp_path):
     p = run("predict", "--model", tmp_path / "m.dcm", "--data", xp, "--out", tmp_path / "l.bin")
     assert p.returncode == 2 and "unknown extension" in p.stderr
     locked.chmod(0o700)
+
+
+def test_outputs_through_links_and_into_fifos(deep_data, tmp_path):
+    """An output named by a symbolic link replaces the file the link names
+    (the link stays); one that is a FIFO (as /dev/null, or a shell's
+    `>(...)`) receives the bytes and stays a FIFO: a rename over either used
+    to turn it into a plain file (as root, --out /dev/null-like devices)."""
+    import threading
+    xp, yp = deep_data
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    (real_dir / "labels.csv").write_text("old\n")
+    (tmp_path / "labels.csv").symlink_to(real_dir / "labels.csv")
+    (real_dir / "m.dcm").write_bytes(b"old")
+    (tmp_path / "m.dcm").symlink_to(real_dir / "m.dcm")
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()), daemon=True)
+    reader.start()
+    run("cluster", "--method", "idec", "--data", xp, *DEEP, "--quiet", "--out",
+        tmp_path / "labels.csv", "--embedding-out", fifo, "--save-model", tmp_path / "m.dcm",
+        check=0)
+    reader.join(timeout=30)
+    assert (tmp_path / "labels.csv").is_symlink() and (tmp_path / "m.dcm").is_symlink()
+    labels = np.loadtxt(real_dir / "labels.csv", dtype=int)
+    assert labels.shape == (240,)
+    q = run("predict", "--model", tmp_path / "m.dcm", "--data", xp, "--normalize", "minmax",
+            "--out", tmp_path / "l2.npy", check=0)
+    assert np.array_equal(np.load(tmp_path / "l2.npy"), labels), q.stderr
+    assert stat_is_fifo(fifo) and got and got[0].count("\n") == 240
+    emb = np.loadtxt(got[0].splitlines(), delimiter=",")
+    assert emb.ndim == 2 and emb.shape[0] == 240 and np.isfinite(emb).all()
+    assert not list(tmp_path.glob("*.tmp*")) and not list(real_dir.glob("*.tmp*"))
+
+
+def stat_is_fifo(path):
+    import stat
+    return stat.S_ISFIFO(os.stat(path).st_mode)
