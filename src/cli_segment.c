@@ -40,7 +40,7 @@ void cli_segment_help(FILE *f) {
             "  --image PATH          the photo: PNG (8-bit; palette expanded), binary PPM/PGM\n"
             "  --k K                 number of segments (clusters of superpixels, >= 2)\n"
             "  --superpixels N       SLIC superpixels asked for (default 200)\n"
-            "  --compactness M       SLIC compactness, > 0 (default 10)\n"
+            "  --compactness M       SLIC compactness, in (0, 1e6] (default 10)\n"
             "  --sigma S             Gaussian pre-smoothing in pixels (default 0: none)\n"
             "  --method M            clustering method of the superpixels (default scdbas;\n"
             "                        njw, kmeans, or any of 'deepclust methods')\n"
@@ -259,8 +259,10 @@ static int setup(run *r) {
     }
     r->position_weight = DC_SEGMENT_POSITION_WEIGHT;
     if (v[O_POSITION_WEIGHT] &&
-        (parse_real(v[O_POSITION_WEIGHT], &r->position_weight) || r->position_weight < 0))
-        return usage("--position-weight takes a number >= 0, got '%s'", v[O_POSITION_WEIGHT]);
+        (parse_real(v[O_POSITION_WEIGHT], &r->position_weight) || r->position_weight < 0 ||
+         r->position_weight > DC_SEGMENT_POSITION_WEIGHT_MAX))
+        return usage("--position-weight takes a number in [0, 1e6], got '%s'",
+                     v[O_POSITION_WEIGHT]);
     if (v[O_THREADS]) {
         double t;
         if (parse_real(v[O_THREADS], &t) || t < 1 || t > 4096 || t != floor(t))

@@ -345,6 +345,12 @@ static void test_slic_bad_input(void) {
     dc_slic_options_default(&o);
     CHECK_STATUS(dc_slic_options_set(&o, "compactness", 0.0), DC_ERR_INVALID_ARG);
     CHECK_STATUS(dc_slic_options_set(&o, "compactness", -1.0), DC_ERR_INVALID_ARG);
+    /* Beyond 1e6 the spatial term swamps float colour distances; at 1e20
+     * (m / S)^2 was inf in float and no pixel ever moved. */
+    CHECK_STATUS(dc_slic_options_set(&o, "compactness", 1e20), DC_ERR_INVALID_ARG);
+    CHECK(strstr(dc_last_error(), "(0, 1e6]") != NULL);
+    CHECK_OK(dc_slic_options_set(&o, "compactness", 1e6));
+    CHECK_OK(dc_slic_options_set(&o, "compactness", 10.0));
     CHECK(o.compactness == 10.0);
     CHECK_STATUS(dc_slic_options_set(&o, "n_segments", 2.5), DC_ERR_INVALID_ARG);
     CHECK_STATUS(dc_slic_options_set(&o, "colour", 1.0), DC_ERR_UNKNOWN_NAME);
@@ -544,6 +550,9 @@ static void test_segment(void) {
     CHECK_STATUS(dc_segment(s, px, W, H, 3, &o, 0.5, seg, NULL, NULL), DC_ERR_K_RANGE);
     CHECK(strstr(dc_last_error(), "superpixels") != NULL);
     CHECK_STATUS(dc_segment(s, px, W, H, 3, &o, -1.0, seg, NULL, NULL), DC_ERR_INVALID_ARG);
+    /* 1e300 made the features inf (reported as bad input data): refused as the argument */
+    CHECK_STATUS(dc_segment(s, px, W, H, 3, &o, 1e300, seg, NULL, NULL), DC_ERR_INVALID_ARG);
+    CHECK(strstr(dc_last_error(), "position_weight must be in") != NULL);
     for (int p = 0; p < W * H; p++) sp[p] = p % 40;
     sp[5] = 40;
     CHECK_STATUS(dc_segment_superpixels(s, px, W, H, 3, sp, 40, 0.5, seg), DC_ERR_SHAPE);

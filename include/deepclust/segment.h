@@ -27,6 +27,9 @@
 extern "C" {
 #endif
 
+/* Largest position_weight: beyond it the colour block is noise to float32
+ * features (and 1e300 overflows them). */
+#define DC_SEGMENT_POSITION_WEIGHT_MAX 1e6
 /* Default of position_weight in the CLI and the bindings. */
 #define DC_SEGMENT_POSITION_WEIGHT 0.5
 
@@ -37,8 +40,8 @@ extern "C" {
  * holds the fit afterwards (its labels are per superpixel). labels
  * receives width * height cluster indices 0 .. k - 1.
  * Errors: DC_ERR_NULL, DC_ERR_SHAPE (sizes, channels, a superpixel index
- * out of range or unused), DC_ERR_INVALID_ARG (position_weight < 0 or not
- * finite), DC_ERR_K_RANGE (k > n_superpixels, detail names both), and what
+ * out of range or unused), DC_ERR_INVALID_ARG (position_weight outside
+ * [0, DC_SEGMENT_POSITION_WEIGHT_MAX]), DC_ERR_K_RANGE (k > n_superpixels, detail names both), and what
  * the solver's fit returns. */
 DC_API dc_status dc_segment_superpixels(dc_solver *solver, const uint8_t *pixels, int64_t width,
                                         int64_t height, int channels, const int32_t *superpixels,

@@ -32,7 +32,7 @@ extern "C" {
 typedef struct dc_slic_options {
     int struct_size;          /* sizeof(dc_slic_options), set by _default() */
     int n_segments;           /* approximate number of superpixels: 200 */
-    double compactness;       /* m > 0: 10 (larger: more square superpixels) */
+    double compactness;       /* m in (0, 1e6]: 10 (larger: more square superpixels) */
     double sigma;             /* Gaussian pre-smoothing in pixels, 0 = none: 0 */
     int max_iter;             /* k-means rounds, >= 1: 10 */
     int enforce_connectivity; /* 1 (default) or 0 */
@@ -44,7 +44,7 @@ DC_API void dc_slic_options_default(dc_slic_options *opt);
 /* Layout-free access for bindings (as dc_load_options): size, then set by
  * name ("n_segments", "compactness", "sigma", "max_iter",
  * "enforce_connectivity", "min_size_factor"). Unknown name:
- * DC_ERR_UNKNOWN_NAME; out of range (compactness <= 0, n_segments < 1,
+ * DC_ERR_UNKNOWN_NAME; out of range (compactness not in (0, 1e6], n_segments < 1,
  * sigma < 0 or > 100, max_iter < 1, a fraction outside [0, 1]):
  * DC_ERR_INVALID_ARG, nothing changed. */
 DC_API size_t dc_slic_options_size(void);

@@ -441,8 +441,11 @@ static dc_status check_options(const dc_slic_options *o) {
                         "(initialise with dc_slic_options_default)", o->struct_size, (int)sizeof *o);
     if (o->n_segments < 1)
         return dci_fail(DC_ERR_INVALID_ARG, "n_segments must be >= 1, got %d", o->n_segments);
-    if (!(o->compactness > 0.0) || !isfinite(o->compactness))
-        return dci_fail(DC_ERR_INVALID_ARG, "compactness must be > 0, got %g", o->compactness);
+    /* Above 1e6 the spatial term (m / S)^2 swamps float32 colour distances
+     * (and near 1e19 it overflows to inf: every pixel would stay put). */
+    if (!(o->compactness > 0.0 && o->compactness <= 1e6))
+        return dci_fail(DC_ERR_INVALID_ARG, "compactness must be in (0, 1e6], got %g",
+                        o->compactness);
     if (!(o->sigma >= 0.0 && o->sigma <= 100.0))
         return dci_fail(DC_ERR_INVALID_ARG, "sigma must be in [0, 100], got %g", o->sigma);
     if (o->max_iter < 1)

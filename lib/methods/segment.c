@@ -88,8 +88,9 @@ dc_status dc_segment_superpixels(dc_solver *solver, const uint8_t *pixels, int64
     if (n_superpixels < 1 || n_superpixels > width * height)
         return dci_fail(DC_ERR_SHAPE, "%d superpixels in an image of %lld pixels", n_superpixels,
                         (long long)(width * height));
-    if (!(position_weight >= 0.0) || !isfinite(position_weight))
-        return dci_fail(DC_ERR_INVALID_ARG, "position_weight must be >= 0, got %g", position_weight);
+    if (!(position_weight >= 0.0 && position_weight <= DC_SEGMENT_POSITION_WEIGHT_MAX))
+        return dci_fail(DC_ERR_INVALID_ARG, "position_weight must be in [0, %g], got %g",
+                        DC_SEGMENT_POSITION_WEIGHT_MAX, position_weight);
     double k = 0.0;
     DCI_TRY(dc_solver_get(solver, "k", &k));
     if (k > n_superpixels)

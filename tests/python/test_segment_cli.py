@@ -84,8 +84,10 @@ def write_ppm(path, w, h, maxval=255, data=b""):
     ("one_pixel", 1, "1 x 1"),
     ("too_many_superpixels", 1, "superpixels asked of an image"),
     ("k_above_superpixels", 1, "superpixels"),
-    ("compactness_zero", 2, "compactness must be > 0"),
-    ("compactness_negative", 2, "compactness must be > 0"),
+    ("compactness_zero", 2, "compactness must be in (0, 1e6]"),
+    ("compactness_negative", 2, "compactness must be in (0, 1e6]"),
+    ("compactness_huge", 2, "compactness must be in (0, 1e6]"),
+    ("position_weight_huge", 2, "--position-weight takes a number in [0, 1e6]"),
     ("sixteen_bit", 1, "16-bit"),
     ("truth_size", 1, "truth"),
     ("truncated", 1, "trunc"),
@@ -110,6 +112,10 @@ def test_bad_input_writes_nothing(files, case, status, message):
         extra = ["--compactness", 0]
     elif case == "compactness_negative":
         extra = ["--compactness", -3]
+    elif case == "compactness_huge":
+        extra = ["--compactness", "1e20"]
+    elif case == "position_weight_huge":
+        extra = ["--position-weight", "1e300"]
     elif case == "sixteen_bit":
         photo = d / "wide.png"
         Image.fromarray((truth.astype(np.uint16) * 1000)).save(photo)
