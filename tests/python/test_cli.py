@@ -383,14 +383,19 @@ def test_deep_pretrained_reuse_and_pictures(deep_data, tmp_path):
     xp, yp = deep_data
     ae, l1, l2 = tmp_path / "ae.dcm", tmp_path / "a.npy", tmp_path / "b.npy"
     w_svg, e_svg, w_csv = tmp_path / "w.svg", tmp_path / "e.svg", tmp_path / "w.csv"
+    model = tmp_path / "m.dcm"
     run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--quiet", "--out", l1,
         "--save-pretrained", ae, "--weights-svg", w_svg, "--embedding-svg", e_svg,
-        "--weights-out", w_csv, check=0)
+        "--weights-out", w_csv, "--save-model", model, check=0)
     run("cluster", "--method", "edcwrn", "--data", xp, *DEEP, "--quiet", "--out", l2,
         "--load-pretrained", ae, check=0)
     assert np.array_equal(np.load(l1), np.load(l2))  # same seed: same as pre-training itself
     w = np.loadtxt(w_csv, delimiter=",")
     assert w.shape == (3, 4) and np.allclose(w.sum(axis=1), 1, atol=1e-5)
+    dc = pytest.importorskip("deepclust")
+    # the weights the model holds (%.9g round-trips a float), trained away from uniform
+    assert np.array_equal(w.astype(np.float32), dc.Model.load(str(model)).weights)
+    assert np.abs(w - 0.25).max() > 1e-3
     svg = "{http://www.w3.org/2000/svg}"
     cells = ET.parse(w_svg).getroot().findall(f"{svg}rect")
     assert len(cells) >= 12  # one cell per weight (+ background, colour bar)
