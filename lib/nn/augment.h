@@ -2,8 +2,9 @@
  * experiment (EDCWRN §5.6).
  *
  * Images are rows of x stored H × W × C (row-major, channels last), as the
- * data readers produce them. The random affine transform follows Keras'
- * ImageDataGenerator as used by DEC-DA / EDCWRN: shift up to ±0.1·W and
+ * data readers produce them. The random affine transform takes its ranges
+ * from Keras' ImageDataGenerator as used by DEC-DA / EDCWRN (the geometry
+ * below is ours, docs/methods.md §1.2): shift up to ±0.1·W and
  * ±0.1·H pixels (continuous), rotation up to ±10°, independent zooms in
  * 1 ± 0.1 per axis, all about the image centre; bilinear sampling; pixels
  * from outside the image repeat the nearest edge pixel (Keras' default
