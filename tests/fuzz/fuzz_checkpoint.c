@@ -37,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_require(dc_solver_get(s, "k", &k) == DC_OK, "k");
         for (int i = 0; i < FUZZ_CK_ROWS; i++)
             fuzz_require(labels[i] >= 0 && labels[i] < k, "labels in 0..k-1");
+        fuzz_n_loaded++;
     }
     dc_solver_free(s);
     return 0;

@@ -20,6 +20,12 @@
 
 #include "deepclust.h"
 
+/* Inputs a harness loaded successfully: replay.c --refused N asks that all
+ * but the N documented refusals of a corpus load (the seeds are valid
+ * files), so a reader that starts refusing valid files fails the replay. Weak: one definition per
+ * executable, whether replay.c is linked or libFuzzer's main. */
+__attribute__((weak)) int fuzz_n_loaded;
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static inline void fuzz_require(int ok, const char *what) {
@@ -77,6 +83,7 @@ static inline void fuzz_load_dataset(const uint8_t *data, size_t size, const dc_
         return;
     }
     fuzz_check_dataset(ds);
+    fuzz_n_loaded++;
     if (o && o->label_column != DC_LABEL_COLUMN_NONE)
         fuzz_require(dc_dataset_labels(ds) != NULL, "a label column gives labels");
     dc_dataset_free(ds);

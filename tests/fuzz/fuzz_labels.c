@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_require(dc_dataset_labels(ds) == NULL, "a failed load keeps the previous labels");
     } else {
         fuzz_require(dc_dataset_labels(ds) != NULL, "a load gives labels");
+        fuzz_n_loaded++;
     }
     dc_dataset_free(ds);
     return 0;

@@ -49,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     use_model(m);
+    fuzz_n_loaded++;
     dc_model_free(m);
     return 0;
 }

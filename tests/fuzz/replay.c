@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+extern int fuzz_n_loaded;
 
 static int run_file(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -51,9 +52,19 @@ static int run_path(const char *path) {
     return count;
 }
 
+/* replay [--refused N] PATH...: with --refused, exactly N inputs may fail
+ * to load (the corpus's files that the format documents as refused). */
 int main(int argc, char **argv) {
-    int count = 0;
-    for (int i = 1; i < argc; i++) count += run_path(argv[i]);
-    printf("%d inputs ran\n", count);
+    int count = 0, refused = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--refused") && i + 1 < argc) refused = atoi(argv[++i]);
+        else count += run_path(argv[i]);
+    }
+    printf("%d inputs ran, %d loaded\n", count, fuzz_n_loaded);
+    if (refused >= 0 && count - fuzz_n_loaded != refused) {
+        fprintf(stderr, "replay: %d of %d seed files were refused, expected %d\n",
+                count - fuzz_n_loaded, count, refused);
+        return 1;
+    }
     return count > 0 ? 0 : 1;
 }
