@@ -3,8 +3,9 @@
  * model and measurements). Include it after <deepclust.h>, with MPI's own
  * <mpi.h> on the include path (Open MPI: `pkg-config --cflags mpi-c`).
  *
- * Model: every rank holds a contiguous block of the rows, in rank order
- * (dc_mpi_block gives the split dc_mpi_dataset_load uses). While a
+ * Model: every rank holds a contiguous, non-empty block of the rows, in
+ * rank order (dc_mpi_block gives the split dc_mpi_dataset_load uses; any
+ * other split works too, the fits gather the block sizes). While a
  * communicator is set, dc_solver_fit of "kmeans", "njw", "scdbas", "idec",
  * "dec" and "edcwrn" (and dc_solver_resume of the deep three) is
  * collective over it and treats the data set it is given as this rank's
@@ -23,7 +24,9 @@
  * rank for its own rows and allgathered); a checkpoint records the rank
  * count and resumes only on as many ranks (else DC_ERR_INVALID_ARG); a
  * cancel on any rank (dc_solver_cancel, a progress callback) stops every
- * rank at the same clustering iteration, which the checkpoint then keeps.
+ * rank at the same clustering iteration, which the checkpoint then keeps;
+ * for k-means, NJW and SCDBAS such a cancel returns DC_ERR_CANCELLED on
+ * every rank, at the same step (docs/scaling.md).
  * Results depend on the seed and the rank count only; between rank counts
  * they differ by the rounding of the sums' order (the same labels in
  * practice: the tests compare 1, 2 and 4 ranks). The distributed k-means
@@ -70,8 +73,10 @@ DC_API void dc_mpi_block(int64_t n, int rank, int size, int64_t *first, int64_t 
 /* Loads this rank's block of rows of a data file (collective). NPY
  * (float32/float64/uint8, C order) and uncompressed IDX (unsigned bytes)
  * are read by seeking: a rank reads the header and its own rows only. CSV
- * and gzip-compressed files cannot be seeked into: every rank reads the
- * whole file and keeps its block (memory of the whole set for a moment).
+ * and gzip-compressed files (known by their first bytes, whatever their
+ * name) cannot be seeked into: every rank reads the whole file and keeps
+ * its block (memory of the whole set for a moment). A header declaring
+ * more data than the file holds: DC_ERR_TRUNCATED, as in one process.
  * Checked first, on every rank against rank 0: the file's size and the
  * CRC-32 of its first 64 KiB must agree (files that differ between
  * machines: DC_ERR_IO naming the rank); more ranks than rows:

@@ -247,6 +247,11 @@ dc_status dci_mpi_cancel_agree(const char *phase) {
     return flag ? dci_fail(DC_ERR_CANCELLED, "%s: cancelled (on some rank)", phase) : DC_OK;
 }
 
+dc_status dci_mpi_progress(const dc_solver *s, const char *phase, long long done,
+                           long long total, double value) {
+    return dci_mpi_agree(dci_solver_progress(s, phase, done, total, value), phase);
+}
+
 dc_status dci_mpi_put_labels(dc_solver *s, int32_t *labels, int64_t nl, int64_t n) {
     int32_t *all = NULL;
     if (g_rank == 0 && !(all = DCI_NEW_ARRAY(int32_t, n, "labels (all ranks)"))) {

@@ -97,6 +97,13 @@ dc_status dci_mpi_sendrecv_replace(void *buf, int64_t count, MPI_Datatype t, int
  * stop (dc_solver_cancel), else DC_OK. Collective. */
 dc_status dci_mpi_cancel_agree(const char *phase);
 
+/* dci_solver_progress (the cancel flag, then the progress callback) on every
+ * rank, its status agreed (dci_mpi_agree): a cancel on any rank, by
+ * dc_solver_cancel or its callback, is DC_ERR_CANCELLED on every rank.
+ * Collective: for progress points every rank reaches. */
+dc_status dci_mpi_progress(const dc_solver *s, const char *phase, long long done,
+                           long long total, double value);
+
 /* The labels of a distributed fit to the solver: this rank's nl labels
  * (takes ownership, dci_malloc'd; freed on failure too) gathered on rank 0,
  * which keeps all n; the other ranks keep their own. Collective. */

@@ -167,8 +167,15 @@ static dc_status relocate(kctx *c, int64_t j, float *cent) {
             mine[1] = (double)(c->row0 + i);
         }
     double all[2 * 1024], *buf = all;
-    if (c->size > 1024 && !(buf = DCI_NEW_ARRAY(double, 2 * (int64_t)c->size, "relocation")))
-        return DC_ERR_NOMEM;
+    if (c->size > 1024) { /* the same test on every rank */
+        buf = DCI_NEW_ARRAY(double, 2 * (int64_t)c->size, "relocation");
+        /* agreed: a rank without the buffer must not leave the others in the allgather */
+        dc_status st = dci_mpi_agree(buf ? DC_OK : DC_ERR_NOMEM, "kmeans (distributed)");
+        if (st != DC_OK) {
+            dci_free(buf);
+            return st;
+        }
+    }
     dc_status st = dci_mpi_allgather(mine, 2, MPI_DOUBLE, buf, DCI_PH_LLOYD, "empty cluster");
     int best = 0;
     for (int r = 1; r < c->size; r++)
@@ -423,15 +430,20 @@ dc_status dci_kmeans_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     if (st == DC_OK)
         st = dci_kmeans_mpi(&(dci_block){dc_dataset_data(ds), nl, d, n, row0}, k, &o, labels,
                             centers, &inertia, &iterations);
+    /* a local failure (memory) agreed before the gather of the labels */
     if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", centers, k, d);
-    if (st == DC_OK) st = dci_mpi_put_labels(s, labels, nl, n);
-    labels = NULL; /* the solver's now */
+    st = dci_mpi_agree(st, "kmeans (distributed)");
     dci_free(centers);
+    if (st == DC_OK) st = dci_mpi_put_labels(s, labels, nl, n); /* takes labels, also on failure */
+    else dci_free(labels);
     DCI_TRY(st);
-    DCI_TRY(dci_solver_put_stat(s, "inertia", inertia));
-    DCI_TRY(dci_solver_put_stat(s, "iterations", (double)iterations));
-    DCI_TRY(dci_solver_put_stat(s, "n_init", (double)o.n_init));
-    DCI_TRY(dci_solver_put_stat(s, "rows_local", (double)nl));
-    DCI_TRY(dci_solver_put_stat(s, "lloyd_iterations_total", (double)dci_kmeans_mpi_lloyd_total(0)));
+    st = dci_solver_put_stat(s, "inertia", inertia);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "iterations", (double)iterations);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "n_init", (double)o.n_init);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "rows_local", (double)nl);
+    if (st == DC_OK)
+        st = dci_solver_put_stat(s, "lloyd_iterations_total",
+                                 (double)dci_kmeans_mpi_lloyd_total(0));
+    DCI_TRY(dci_mpi_agree(st, "kmeans (distributed)"));
     return dci_mpi_put_stats(s, base);
 }

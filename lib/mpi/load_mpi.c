@@ -1,7 +1,7 @@
 /* dc_mpi_dataset_load: this rank's block of rows of a data file. Raw NPY
  * and IDX files are read by seeking (header, then the block with pread);
  * uncompressed text tables by the line offsets of the blocks
- * (load_csv_mpi.c); gzip-compressed files, which cannot be seeked into, are
+ * (load_csv_mpi.c); gzip-compressed files (whatever their name), which cannot be seeked into, are
  * read whole on every rank and cut. Before anything, the ranks check that they see the
  * same file: its size and the CRC-32 of its first 64 KiB against rank 0's. */
 #include <errno.h>
@@ -81,6 +81,34 @@ static dc_status read_exact(int fd, void *buf, size_t len, int64_t off, const ch
     return DC_OK;
 }
 
+/* a * b, saturating at UINT64_MAX (no file holds that many bytes). */
+static uint64_t mul_sat(uint64_t a, uint64_t b) {
+    return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* The whole data (n x d elements of width bytes after the header) must be in
+ * the file: the status and wording of the one-process readers
+ * (dci_reader_expect_elements), and the same verdict on every rank. Every
+ * product later made of n, d, width and a block's rows is then below the
+ * file size. d_sat: d as declared, saturated (IDX: the product of its
+ * extents). what: "NPY data", "IDX data". */
+static dc_status check_size(int fd, const char *path, const block_src *b, uint64_t d_sat,
+                            const char *what) {
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return dci_fail(DC_ERR_IO, "%s: cannot stat on rank %d: %s", path, dci_mpi_rank(),
+                        strerror(errno));
+    const uint64_t need = mul_sat(mul_sat((uint64_t)b->width, (uint64_t)b->n), d_sat);
+    const uint64_t left = (int64_t)sb.st_size > b->offset ? (uint64_t)(sb.st_size - b->offset) : 0;
+    if (need == UINT64_MAX)
+        return dci_fail(DC_ERR_TRUNCATED, "%s: file ends inside the %s (the header declares "
+                        "2^64 bytes or more)", path, what);
+    if (need > left)
+        return dci_fail(DC_ERR_TRUNCATED, "%s: file ends inside the %s (%llu of %llu bytes "
+                        "present)", path, what, (unsigned long long)left, (unsigned long long)need);
+    return DC_OK;
+}
+
 /* NPY v1-3 header: dtype <f4, <f8 or |u1, C order, 1 or 2 dimensions. */
 static dc_status npy_header(int fd, const char *path, block_src *b) {
     unsigned char pre[12];
@@ -144,6 +172,8 @@ static dc_status npy_header(int fd, const char *path, block_src *b) {
         b->d = nd == 2 ? v[1] : 1;
     }
     dci_free(h);
+    /* strtoll saturates: n, d <= LLONG_MAX; their product with the width is checked */
+    if (st == DC_OK) st = check_size(fd, path, b, (uint64_t)b->d, "NPY data");
     return st;
 }
 
@@ -163,11 +193,14 @@ static dc_status idx_header(int fd, const char *path, block_src *b) {
         ext[i] = ((int64_t)h[4 + 4 * i] << 24) | (h[5 + 4 * i] << 16) | (h[6 + 4 * i] << 8) |
                  h[7 + 4 * i];
     b->n = ext[0];
-    b->d = 1;
-    for (int i = 1; i < nd; i++) b->d *= ext[i];
+    /* up to three extents below 2^32: the product may pass 2^63 */
+    uint64_t d = 1;
+    for (int i = 1; i < nd; i++) d = mul_sat(d, (uint64_t)ext[i]);
+    b->d = d > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)d;
     if (b->n < 1 || b->d < 1) return dci_fail(DC_ERR_FORMAT, "%s: empty IDX array", path);
     b->width = 1;
     b->offset = 4 + 4 * (int64_t)nd;
+    DCI_TRY(check_size(fd, path, b, d, "IDX data"));
     if (nd >= 3) {
         b->h = ext[1];
         b->w = ext[2];
@@ -213,6 +246,17 @@ static dc_status too_many_ranks(const char *path, int64_t n) {
                     (long long)n);
 }
 
+/* Whether the file starts as gzip data does (the readers take it whatever
+ * its name). */
+static int gzip_magic(const char *path) {
+    unsigned char m[2] = {0, 0};
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    ssize_t got = pread(fd, m, 2, 0);
+    close(fd);
+    return got == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
 /* This rank's block by seeking (raw NPY or IDX). */
 static dc_status load_seek(const char *path, int npy, dc_dataset **out, int64_t *n_total) {
     int fd = open(path, O_RDONLY);
@@ -235,17 +279,6 @@ static dc_status load_seek(const char *path, int npy, dc_dataset **out, int64_t 
     if (st == DC_OK && b.h) st = dc_dataset_set_image_shape(*out, b.h, b.w, b.c);
     if (st == DC_OK) *n_total = b.n;
     return st;
-}
-
-/* Whether the file starts as gzip data does (the readers take it whatever
- * its name). */
-static int gzip_magic(const char *path) {
-    unsigned char m[2] = {0, 0};
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return 0;
-    ssize_t got = pread(fd, m, 2, 0);
-    close(fd);
-    return got == 2 && m[0] == 0x1f && m[1] == 0x8b;
 }
 
 /* Every rank reads the whole file and keeps its block (gzip-compressed files). */
@@ -295,7 +328,8 @@ dc_status dc_mpi_dataset_load(dc_dataset **out, const char *path, const dc_load_
     int64_t n = 0;
     const int gz = ends_with(path, ".gz");
     if (st == DC_OK) {
-        if (!gz && (fmt == DC_FORMAT_NPY || fmt == DC_FORMAT_IDX))
+        /* gzip data whatever the name (the one-process readers take it): read whole */
+        if (!gz && (fmt == DC_FORMAT_NPY || fmt == DC_FORMAT_IDX) && !gzip_magic(path))
             st = load_seek(path, fmt == DC_FORMAT_NPY, out, &n);
         else if (!gz && fmt == DC_FORMAT_CSV && !gzip_magic(path))
             st = dci_mpi_load_csv_block(path, &o, out, &n);

@@ -48,7 +48,10 @@ dc_status dci_spectral_fit_embedding_mpi(dc_solver *s, const dc_dataset *ds, con
                         method, (long long)p, DCI_SPECTRAL_SIGMA_EXACT_MAX_P);
     float *emb = DCI_NEW_ARRAY(float, nl * k, "spectral embedding");
     dc_status st = dci_mpi_agree(emb ? DC_OK : DC_ERR_NOMEM, method);
-    if (st != DC_OK) return st;
+    if (st != DC_OK) { /* another rank's failure: this one may hold emb */
+        dci_free(emb);
+        return st;
+    }
     dci_spectral_stats stt = {0};
     if (k == 1) {
         for (int64_t i = 0; i < nl; i++) emb[i] = 1.0f;
@@ -63,23 +66,25 @@ dc_status dci_spectral_fit_embedding_mpi(dc_solver *s, const dc_dataset *ds, con
             .sigma_sample = -1,
             .disconnected = (int)dci_param_i(s, "disconnected"),
         };
-        DCI_TRY(dci_solver_progress(s, "embedding", 0, 1, NAN));
-        st = dci_spectral_embedding_mpi(&(dci_block){dc_dataset_data(ds), nl, d, n, row0}, k, &o,
-                                        emb, &stt);
+        /* a cancel from the callback (or dc_solver_cancel) of any rank: all stop */
+        st = dci_mpi_progress(s, "embedding", 0, 1, NAN);
+        if (st == DC_OK)
+            st = dci_spectral_embedding_mpi(&(dci_block){dc_dataset_data(ds), nl, d, n, row0}, k,
+                                            &o, emb, &stt);
     }
     if (st == DC_OK) st = dci_mpi_put_rows(s, "embedding", emb, nl, n, k);
+    /* the statistics are local (memory): agreed before the caller's next collective */
+    if (st == DC_OK && k > 1) st = dci_spectral_put_stats(s, &stt);
+    int64_t mv = 0, hs = 0;
+    dci_spectral_mpi_counts(&mv, &hs);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "rows_local", (double)nl);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "matvecs", (double)mv);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "halo_sent", (double)hs);
+    st = dci_mpi_agree(st, method);
     if (st != DC_OK) {
         dci_free(emb);
         return dci_context(st, "%s", method);
     }
-    if (k > 1) {
-        DCI_TRY(dci_spectral_put_stats(s, &stt));
-    }
-    DCI_TRY(dci_solver_put_stat(s, "rows_local", (double)nl));
-    int64_t mv = 0, hs = 0;
-    dci_spectral_mpi_counts(&mv, &hs);
-    DCI_TRY(dci_solver_put_stat(s, "matvecs", (double)mv));
-    DCI_TRY(dci_solver_put_stat(s, "halo_sent", (double)hs));
     *Y = emb;
     *n_out = n;
     *row0_out = row0;
@@ -105,15 +110,20 @@ dc_status dci_njw_fit_mpi(dc_solver *s, const dc_dataset *ds) {
         st = dci_kmeans_mpi(&(dci_block){Y, nl, k, n, row0}, k, &o, labels, centers, &inertia,
                             &iterations);
     dci_free(Y);
+    /* a local failure (memory) agreed before the gather of the labels */
     if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", centers, k, k);
+    st = dci_mpi_agree(st, "njw");
     dci_free(centers);
     if (st == DC_OK) st = dci_mpi_put_labels(s, labels, nl, n);
     else dci_free(labels);
     DCI_TRY(st);
-    DCI_TRY(dci_solver_put_stat(s, "seconds_assign", dci_now() - t0));
-    DCI_TRY(dci_solver_put_stat(s, "inertia", inertia));
-    DCI_TRY(dci_solver_put_stat(s, "iterations", (double)iterations));
-    DCI_TRY(dci_solver_put_stat(s, "lloyd_iterations_total", (double)dci_kmeans_mpi_lloyd_total(0)));
+    st = dci_solver_put_stat(s, "seconds_assign", dci_now() - t0);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "inertia", inertia);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "iterations", (double)iterations);
+    if (st == DC_OK)
+        st = dci_solver_put_stat(s, "lloyd_iterations_total",
+                                 (double)dci_kmeans_mpi_lloyd_total(0));
+    DCI_TRY(dci_mpi_agree(st, "njw"));
     return dci_mpi_put_stats(s, base);
 }
 
@@ -127,6 +137,9 @@ typedef struct dstage {
     float *yn;
     double *mu;
     dc_status err;   /* an MPI failure inside the fitness */
+    dci_error_saved err_msg; /* its detail */
+    int cancelled;   /* the fitness saw a cancel (of any rank) */
+    dci_dbas_work dw; /* the search's work space */
     /* the beetle's search: options and work space */
     const dci_scdbas_opts *o;
     const dc_dbas_config *cfg;
@@ -137,14 +150,26 @@ typedef struct dstage {
 } dstage;
 
 /* The allreduced SSE of the centres x (K x K, row-major). An MPI failure
- * makes it NaN (every rank sees its own failure) and is kept in err. */
+ * makes it NaN (every rank sees its own failure) and is kept in err. A
+ * cancel (dc_solver_cancel) rides in the same sum: a rank asked to stop
+ * adds -Inf instead of its sum of squares, so every rank sees -Inf (NaN if
+ * another rank's sum overflowed to +Inf), which no sum of squares is, at the
+ * same call: the fitness is then NaN on every rank, the search ends there
+ * everywhere (DC_ERR_NUMERIC, which dbeetle turns back into the cancel). */
 static double dsse(const double *x, int64_t D, void *user) {
     dstage *w = user;
     (void)D;
-    double total = dci_scdbas_sse(&w->fit, x);
+    double total = dci_cancel_requested() ? -INFINITY : dci_scdbas_sse(&w->fit, x);
     dc_status st = dci_mpi_allreduce(&total, 1, MPI_DOUBLE, MPI_SUM, DCI_PH_SEARCH, "fitness");
     if (st != DC_OK) {
-        if (w->err == DC_OK) w->err = st;
+        if (w->err == DC_OK) {
+            w->err = st;
+            dci_error_save(&w->err_msg);
+        }
+        return NAN;
+    }
+    if (isnan(total) || total == -INFINITY) {
+        w->cancelled = 1;
         return NAN;
     }
     return total;
@@ -183,8 +208,16 @@ static dc_status dbeetle(dstage *w, double damp, uint64_t seed, double *sse, dou
         bc.progress = NULL;
         for (int64_t i = 0; i < D; i++) x[i] = cur[i];
         double fb;
-        DCI_TRY(dci_dbas_run(dsse, w, D, x, 1, &bc, xb, &fb, xf, tr, trc));
-        DCI_TRY(w->err);
+        /* no local cancel check or allocation inside: every rank leaves at the same call */
+        dc_status st = dci_dbas_run_collective(dsse, w, D, x, 1, &bc, &w->dw, xb, &fb, xf, tr, trc);
+        if (w->err != DC_OK) {
+            dci_error_restore(&w->err_msg);
+            return w->err;
+        }
+        if (w->cancelled)
+            return dci_fail(DC_ERR_CANCELLED, "scdbas (distributed): beetle search cancelled (on "
+                            "some rank) in the excursion from iteration %lld", (long long)t0);
+        DCI_TRY(st);
         for (int64_t t = 1; t <= len; t++) {
             if (tr[t] < best_seen) best_seen = tr[t];
             btr[t0 + t] = best_seen;
@@ -240,6 +273,8 @@ dc_status dci_scdbas_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     double *xs = DCI_NEW_ARRAY(double, 3 * D + 4 * len, "scdbas individuals");
     double *traces = DCI_NEW_ARRAY(double, 4 * len, "scdbas traces");
     dc_status st = w.yc && w.yn && w.mu && cbuf && lbuf && xs && traces ? DC_OK : DC_ERR_NOMEM;
+    /* the search's work space here, agreed: dci_dbas_run_collective allocates nothing */
+    if (st == DC_OK) st = dci_dbas_work_alloc(&w.dw, 1, D);
     st = dci_mpi_agree(st, "scdbas");
     const double t0 = dci_now();
     dci_scdbas_result r = {INFINITY, INFINITY, 0};
@@ -294,27 +329,34 @@ dc_status dci_scdbas_fit_mpi(dc_solver *s, const dc_dataset *ds) {
                 memcpy(best_l, w.lab, sizeof(int32_t) * (size_t)nl);
                 memcpy(best_c, w.cur, sizeof(float) * (size_t)D);
             }
-            st = dci_solver_progress(s, "dbas", (long long)((b + 1) * iters),
-                                     (long long)(B * iters), r.fitness);
+            /* a cancel from the callback (or dc_solver_cancel) of any rank: all stop */
+            st = dci_mpi_progress(s, "dbas", (long long)((b + 1) * iters),
+                                  (long long)(B * iters), r.fitness);
             if (st != DC_OK) goto done;
         }
     }
     const double t_assign = dci_now() - t0;
     int32_t *labels = DCI_NEW_ARRAY(int32_t, nl, "scdbas labels");
     st = dci_mpi_agree(labels ? DC_OK : DC_ERR_NOMEM, "scdbas");
-    if (st != DC_OK) goto done;
+    if (st != DC_OK) {
+        dci_free(labels);
+        goto done;
+    }
     memcpy(labels, best_l, sizeof(int32_t) * (size_t)nl);
     if ((st = dci_mpi_put_labels(s, labels, nl, n))) goto done;
-    if ((st = dci_solver_put_output_copy(s, "centers", best_c, K, K))) goto done;
-    if ((st = dci_scdbas_put_traces(s, traces, len, o.record_undamped))) goto done;
-    if ((st = dci_solver_put_stat(s, "seconds_assign", t_assign))) goto done;
-    if ((st = dci_solver_put_stat(s, "fitness", r.fitness))) goto done;
-    if ((st = dci_solver_put_stat(s, "fitness_start", r.fitness_start))) goto done;
-    if ((st = dci_solver_put_stat(s, "improvements", (double)r.improvements))) goto done;
-    if ((st = dci_solver_put_stat(s, "beetles", (double)B))) goto done;
-    if ((st = dci_solver_put_stat(s, "dbas_iters", (double)iters))) goto done;
-    st = dci_mpi_put_stats(s, base);
+    /* local (memory) failures below: agreed before the byte counters' allreduce */
+    st = dci_solver_put_output_copy(s, "centers", best_c, K, K);
+    if (st == DC_OK) st = dci_scdbas_put_traces(s, traces, len, o.record_undamped);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "seconds_assign", t_assign);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "fitness", r.fitness);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "fitness_start", r.fitness_start);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "improvements", (double)r.improvements);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "beetles", (double)B);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "dbas_iters", (double)iters);
+    st = dci_mpi_agree(st, "scdbas");
+    if (st == DC_OK) st = dci_mpi_put_stats(s, base);
 done:
+    dci_dbas_work_free(&w.dw);
     dci_free(Y);
     dci_free(w.yc);
     dci_free(w.yn);

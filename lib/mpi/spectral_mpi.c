@@ -39,6 +39,7 @@ void dci_spectral_mpi_counts(int64_t *matvecs, int64_t *halo_sent) {
 typedef struct halo {
     int size;
     int64_t nl, row0, n;
+    const int64_t *offs; /* size + 1: every rank's first row, then n (not owned) */
     int64_t ng;      /* ghosts */
     int64_t *gid;    /* ng global ids, ascending (so grouped by owner) */
     int *rcount, *rdisp, *scount, *sdisp; /* size each */
@@ -55,16 +56,55 @@ static void halo_free(halo *h) {
     memset(h, 0, sizeof *h);
 }
 
-static int owner_of(int64_t n, int size, int64_t g) {
+/* The rank holding global row g: the last one whose first row is <= g.
+ * offs: size + 1 entries, every rank's first row in rank order, then n (the
+ * blocks need not be dc_mpi_block's split: row_offsets). */
+static int owner_of(const int64_t *offs, int size, int64_t g) {
     int lo = 0, hi = size - 1;
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
-        int64_t f;
-        dc_mpi_block(n, mid, size, &f, NULL);
-        if (f <= g) lo = mid;
+        if (offs[mid] <= g) lo = mid;
         else hi = mid - 1;
     }
     return lo;
+}
+
+/* Every rank's first row (offs[r]) and offs[size] = n, from an allgather of
+ * the block sizes: the caller's blocks are any contiguous blocks in rank
+ * order (deepclust/mpi.h), not necessarily dc_mpi_block's. Checks that b
+ * agrees with them (row0, n), on every rank. *maxrows: the largest block.
+ * Collective. */
+static dc_status row_offsets(const dci_block *b, int64_t **offs_out, int64_t *maxrows) {
+    const int size = dci_mpi_size();
+    int64_t *offs = DCI_NEW_ARRAY(int64_t, (int64_t)size + 1, "row offsets");
+    dc_status st = dci_mpi_agree(offs ? DC_OK : DC_ERR_NOMEM, "spectral embedding (distributed)");
+    const int64_t nl = b->nl;
+    if (st == DC_OK) st = dci_mpi_allgather(&nl, 1, MPI_INT64_T, offs, DCI_PH_SETUP, "rows per rank");
+    int64_t big = 0, acc = 0;
+    for (int r = 0; st == DC_OK && r < size; r++) {
+        const int64_t c = offs[r];
+        offs[r] = acc;
+        acc += c;
+        if (c > big) big = c;
+    }
+    if (st == DC_OK) {
+        offs[size] = acc;
+        if (offs[dci_mpi_rank()] != b->row0 || acc != b->n)
+            st = dci_fail(DC_ERR_INVALID_ARG, "spectral embedding (distributed): rank %d's block "
+                          "says rows %lld..%lld of %lld, the ranks' row counts put it at "
+                          "%lld..%lld of %lld", dci_mpi_rank(), (long long)b->row0,
+                          (long long)(b->row0 + nl), (long long)b->n,
+                          (long long)offs[dci_mpi_rank()], (long long)(offs[dci_mpi_rank()] + nl),
+                          (long long)acc);
+        st = dci_mpi_agree(st, "spectral embedding (distributed)");
+    }
+    if (st != DC_OK) {
+        dci_free(offs);
+        return st;
+    }
+    *offs_out = offs;
+    *maxrows = big;
+    return DC_OK;
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -73,18 +113,18 @@ static int cmp_i64(const void *a, const void *b) {
 }
 
 /* From the ghost ids (sorted, unique, none own); takes ownership of gid. */
-static dc_status halo_init(halo *h, int64_t n, int64_t nl, int64_t row0, int64_t *gid,
-                           int64_t ng) {
+static dc_status halo_init(halo *h, const int64_t *offs, int64_t n, int64_t nl, int64_t row0,
+                           int64_t *gid, int64_t ng) {
     const int size = dci_mpi_size();
     memset(h, 0, sizeof *h);
-    *h = (halo){.size = size, .nl = nl, .row0 = row0, .n = n, .ng = ng, .gid = gid};
+    *h = (halo){.size = size, .nl = nl, .row0 = row0, .n = n, .offs = offs, .ng = ng, .gid = gid};
     h->rcount = DCI_NEW_ZEROS(int, 4 * (int64_t)size, "halo counts");
     dc_status st = dci_mpi_agree(h->rcount ? DC_OK : DC_ERR_NOMEM, "halo");
     if (st != DC_OK) return st;
     h->rdisp = h->rcount + size;
     h->scount = h->rdisp + size;
     h->sdisp = h->scount + size;
-    for (int64_t g = 0; g < ng; g++) h->rcount[owner_of(n, size, gid[g])]++;
+    for (int64_t g = 0; g < ng; g++) h->rcount[owner_of(offs, size, gid[g])]++;
     for (int r = 1; r < size; r++) h->rdisp[r] = h->rdisp[r - 1] + h->rcount[r - 1];
     DCI_TRY(dci_mpi_alltoall(h->rcount, 1, MPI_INT, h->scount, DCI_PH_GRAPH, "halo counts"));
     for (int r = 0; r < size; r++) {
@@ -189,12 +229,14 @@ static void knn_offer(double *bd, int64_t *bi, int64_t kk, int64_t *have, double
 
 /* The kk nearest other rows of every own row: bd (squared distances) and bi
  * (global ids), nl x kk. z: nl x q. Each rank's block travels once around
- * the ring (N - 1 MPI_Sendrecv_replace of at most ceil(n/N) rows). */
-static dc_status knn_ring(const dci_block *b, int64_t kk, double *bd, int64_t *bi) {
+ * the ring (N - 1 MPI_Sendrecv_replace of maxrows rows, the largest block:
+ * ceil(n/N) for dc_mpi_block's split); offs: row_offsets. */
+static dc_status knn_ring(const dci_block *b, const int64_t *offs, int64_t maxrows, int64_t kk,
+                          double *bd, int64_t *bi) {
     const float *z = b->x;
-    const int64_t nl = b->nl, q = b->d, n = b->n, row0 = b->row0;
+    const int64_t nl = b->nl, q = b->d, row0 = b->row0;
     const int size = dci_mpi_size(), rank = dci_mpi_rank();
-    const int64_t maxrows = (n + size - 1) / size, stride = q + 1;
+    const int64_t stride = q + 1;
     double *blk = DCI_NEW_ARRAY(double, maxrows * stride, "kNN ring block");
     double *own = DCI_NEW_ARRAY(double, nl * stride, "kNN own rows");
     double *g = DCI_NEW_ARRAY(double, KNN_TILE * maxrows, "kNN distances");
@@ -215,8 +257,7 @@ static dc_status knn_ring(const dci_block *b, int64_t kk, double *bd, int64_t *b
     }
     for (int step = 0; st == DC_OK && step < size; step++) {
         const int origin = (rank - step + size) % size;
-        int64_t f, nb;
-        dc_mpi_block(n, origin, size, &f, &nb);
+        const int64_t f = offs[origin], nb = offs[origin + 1] - offs[origin];
         for (int64_t i0 = 0; i0 < nl; i0 += KNN_TILE) {
             const int64_t t = nl - i0 < KNN_TILE ? nl - i0 : KNN_TILE;
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)t, (int)nb, (int)q, -2.0,
@@ -261,6 +302,7 @@ static int cmp_edge(const void *a, const void *b) {
  * (own rows, then ghosts), plus everything the operator needs. */
 typedef struct lgraph {
     int64_t nl, n, row0, K;
+    const int64_t *offs;   /* row_offsets (not owned) */
     halo h;
     int64_t *rowptr, *col; /* col: local column index */
     double *val;           /* W, then S = D^-1/2 W D^-1/2 */
@@ -295,10 +337,13 @@ static dc_status build_graph(lgraph *g, const int64_t *bi, const double *bd, int
     const int64_t nl = g->nl, n = g->n, row0 = g->row0;
     int *cnt = DCI_NEW_ZEROS(int, 4 * (int64_t)size, "edge counts");
     dc_status st = dci_mpi_agree(cnt ? DC_OK : DC_ERR_NOMEM, "affinity");
-    if (st != DC_OK) return st;
+    if (st != DC_OK) { /* another rank's failure: this one may hold cnt */
+        dci_free(cnt);
+        return st;
+    }
     int *sdisp = cnt + size, *rcnt = sdisp + size, *rdisp = rcnt + size;
     for (int64_t i = 0; i < nl; i++)
-        for (int64_t l = 0; l < m; l++) cnt[owner_of(n, size, bi[i * kk + l])] += 3;
+        for (int64_t l = 0; l < m; l++) cnt[owner_of(g->offs, size, bi[i * kk + l])] += 3;
     for (int r = 1; r < size; r++) sdisp[r] = sdisp[r - 1] + cnt[r - 1];
     const int64_t nsend = (int64_t)sdisp[size - 1] + cnt[size - 1];
     double *sb = DCI_NEW_ARRAY(double, nsend > 0 ? nsend : 1, "reverse edges");
@@ -312,7 +357,7 @@ static dc_status build_graph(lgraph *g, const int64_t *bi, const double *bd, int
     for (int64_t i = 0; i < nl; i++)
         for (int64_t l = 0; l < m; l++) {
             const int64_t j = bi[i * kk + l];
-            int r = owner_of(n, size, j);
+            int r = owner_of(g->offs, size, j);
             double *t = sb + fill[r];
             fill[r] += 3;
             t[0] = (double)j;
@@ -375,7 +420,7 @@ static dc_status build_graph(lgraph *g, const int64_t *bi, const double *bd, int
     int64_t u = 0;
     for (int64_t e = 0; e < ng; e++)
         if (u == 0 || gh[u - 1] != gh[e]) gh[u++] = gh[e];
-    st = halo_init(&g->h, n, nl, row0, gh, u);
+    st = halo_init(&g->h, g->offs, n, nl, row0, gh, u);
     gh = NULL; /* owned by the halo now */
     if (st != DC_OK) goto done;
     g->col = DCI_NEW_ARRAY(int64_t, nnz > 0 ? nnz : 1, "CSR columns");
@@ -671,12 +716,13 @@ dc_status dci_spectral_embedding_mpi(const dci_block *b, int64_t K, const dci_sp
     dci_pca pca = {0};
     float *z = NULL;
     double *bd = NULL, *sigma = NULL, *lam = NULL, *ev = NULL;
-    int64_t *bi = NULL;
-    lgraph g = {.nl = nl, .n = n, .row0 = row0, .K = K};
+    int64_t *bi = NULL, *offs = NULL, maxrows = 0;
+    double t0 = dci_now();
+    dc_status st = row_offsets(b, &offs, &maxrows);
+    if (st != DC_OK) return st;
+    lgraph g = {.nl = nl, .n = n, .row0 = row0, .K = K, .offs = offs};
     const float *xs = x;
     int64_t q = d;
-    double t0 = dci_now();
-    dc_status st = DC_OK;
     if (pca_auto || o->pca_dims > 0) {
         int64_t qmax = pca_auto ? DCI_SPECTRAL_PCA_AUTO_MAX : o->pca_dims;
         if (qmax > d) qmax = d;
@@ -698,7 +744,7 @@ dc_status dci_spectral_embedding_mpi(const dci_block *b, int64_t K, const dci_sp
         sigma = DCI_NEW_ARRAY(double, nl, "sigmas");
         st = dci_mpi_agree(bd && bi && sigma ? DC_OK : DC_ERR_NOMEM, "kNN");
     }
-    if (st == DC_OK) st = knn_ring(&(dci_block){xs, nl, q, n, row0}, kk, bd, bi);
+    if (st == DC_OK) st = knn_ring(&(dci_block){xs, nl, q, n, row0}, offs, maxrows, kk, bd, bi);
     /* sigma_i: mean distance to the p nearest; zeros raised to the smallest.
      * When every point's p nearest are duplicates, q = 2p, 4p, ... as one
      * process does (graph/affinity.c), within the kk neighbours found. */
@@ -753,5 +799,6 @@ dc_status dci_spectral_embedding_mpi(const dci_block *b, int64_t K, const dci_sp
     dci_free(lam);
     dci_free(ev);
     lgraph_free(&g);
+    dci_free(offs);
     return st;
 }

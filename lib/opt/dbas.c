@@ -122,9 +122,45 @@ dc_status dc_dbas_minimize(dc_fitness_fn f, void *user, int64_t dim, const doubl
                         trace_current);
 }
 
-dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x0,
-                       int64_t x0_rows, const dc_dbas_config *cfg, double *x_best,
-                       double *f_best, double *x_final, double *trace, double *trace_current) {
+/* (B + 4) dim doubles, checked. */
+static dc_status work_cells(int64_t B, int64_t dim, int64_t *cells) {
+    if (!dci_add_i64(B, 4, cells) || !dci_mul_i64(*cells, dim, cells))
+        return dci_fail(DC_ERR_NOMEM, "dbas: %lld beetles in dimension %lld do not fit in memory",
+                        (long long)B, (long long)dim);
+    return DC_OK;
+}
+
+dc_status dci_dbas_work_alloc(dci_dbas_work *w, int64_t beetles, int64_t dim) {
+    memset(w, 0, sizeof *w);
+    int64_t cells = 0;
+    if (beetles < 1 || dim < 1)
+        return dci_fail(DC_ERR_INVALID_ARG, "dbas: work space for %lld beetles in dimension %lld",
+                        (long long)beetles, (long long)dim);
+    DCI_TRY(work_cells(beetles, dim, &cells));
+    w->mem = DCI_NEW_ARRAY(double, cells, "dbas work space");
+    w->rng = DCI_NEW_ARRAY(dci_rng, beetles, "dbas random streams");
+    if (!w->mem || !w->rng) {
+        dci_dbas_work_free(w);
+        return DC_ERR_NOMEM;
+    }
+    w->beetles = beetles;
+    w->dim = dim;
+    return DC_OK;
+}
+
+void dci_dbas_work_free(dci_dbas_work *w) {
+    dci_free(w->mem);
+    dci_free(w->rng);
+    memset(w, 0, sizeof *w);
+}
+
+/* The search. ws: work space of at least B beetles in dimension dim, or NULL
+ * (allocated and freed here). collective: no cancel check and no progress
+ * call of its own (dci_dbas_run_collective). */
+static dc_status dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x0,
+                          int64_t x0_rows, const dc_dbas_config *cfg, dci_dbas_work *ws,
+                          int collective, double *x_best, double *f_best, double *x_final,
+                          double *trace, double *trace_current) {
     DCI_CHECK_NULL(f);
     DCI_CHECK_NULL(x0);
     if (dim < 1)
@@ -138,8 +174,10 @@ dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x
                         (long long)x0_rows, (long long)B);
     /* Every later product (x0_rows * dim, B * dim) is at most this one. */
     int64_t cells = 0;
-    if (!dci_add_i64(B, 4, &cells) || !dci_mul_i64(cells, dim, &cells))
-        return dci_fail(DC_ERR_NOMEM, "dbas: %lld beetles in dimension %lld do not fit in memory",
+    DCI_TRY(work_cells(B, dim, &cells));
+    if (ws && (ws->beetles < B || ws->dim != dim))
+        return dci_fail(DC_ERR_INVALID_ARG, "dbas: work space for %lld beetles in dimension %lld, "
+                        "need %lld in %lld", (long long)ws->beetles, (long long)ws->dim,
                         (long long)B, (long long)dim);
     for (int64_t i = 0; i < x0_rows * dim; i++)
         if (!isfinite(x0[i]))
@@ -147,8 +185,8 @@ dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x
                             (long long)(i / dim), (long long)(i % dim));
 
     /* pos: B current positions, then next / work / direction / best rows. */
-    double *mem = DCI_NEW_ARRAY(double, cells, "dbas work space");
-    dci_rng *rng = DCI_NEW_ARRAY(dci_rng, B, "dbas random streams");
+    double *mem = ws ? ws->mem : DCI_NEW_ARRAY(double, cells, "dbas work space");
+    dci_rng *rng = ws ? ws->rng : DCI_NEW_ARRAY(dci_rng, B, "dbas random streams");
     if (!mem || !rng) {
         dci_free(mem);
         dci_free(rng);
@@ -212,15 +250,34 @@ dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x
         if (trace) trace[t] = fbest;
         if (trace_current) trace_current[t] = fcur_min;
         step *= o.eta;
-        if ((st = dci_progress(o.progress, o.progress_user, "dbas", t, o.iterations, fbest)) !=
-            DC_OK)
+        if (!collective &&
+            (st = dci_progress(o.progress, o.progress_user, "dbas", t, o.iterations, fbest)) !=
+                DC_OK)
             goto done;
     }
     if (x_best) memcpy(x_best, best, sizeof(double) * (size_t)dim);
     if (f_best) *f_best = fbest;
     if (x_final) memcpy(x_final, pos, sizeof(double) * (size_t)(B * dim));
 done:
-    dci_free(mem);
-    dci_free(rng);
+    if (!ws) {
+        dci_free(mem);
+        dci_free(rng);
+    }
     return st;
+}
+
+dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x0,
+                       int64_t x0_rows, const dc_dbas_config *cfg, double *x_best,
+                       double *f_best, double *x_final, double *trace, double *trace_current) {
+    return dbas_run(f, user, dim, x0, x0_rows, cfg, NULL, 0, x_best, f_best, x_final, trace,
+                    trace_current);
+}
+
+dc_status dci_dbas_run_collective(dc_fitness_fn f, void *user, int64_t dim, const double *x0,
+                                  int64_t x0_rows, const dc_dbas_config *cfg, dci_dbas_work *ws,
+                                  double *x_best, double *f_best, double *x_final, double *trace,
+                                  double *trace_current) {
+    DCI_CHECK_NULL(ws);
+    return dbas_run(f, user, dim, x0, x0_rows, cfg, ws, 1, x_best, f_best, x_final, trace,
+                    trace_current);
 }

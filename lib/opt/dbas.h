@@ -32,4 +32,28 @@ dc_status dci_dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double *x
                        int64_t x0_rows, const dc_dbas_config *cfg, double *x_best,
                        double *f_best, double *x_final, double *trace, double *trace_current);
 
+/* Work space of a search of up to `beetles` beetles in dimension dim
+ * ((beetles + 4) dim doubles and beetles random streams). */
+typedef struct dci_dbas_work {
+    double *mem;
+    dci_rng *rng;
+    int64_t beetles, dim;
+} dci_dbas_work;
+
+dc_status dci_dbas_work_alloc(dci_dbas_work *w, int64_t beetles, int64_t dim);
+void dci_dbas_work_free(dci_dbas_work *w);
+
+/* dci_dbas_run for a fitness that is collective over MPI ranks, run in
+ * lockstep by every rank (lib/mpi/scdbas_mpi.c): it allocates nothing (ws,
+ * allocated and agreed on beforehand) and neither checks the cancel flag nor
+ * calls cfg->progress, which are local to a rank: a rank leaving on its own
+ * would leave the others waiting in the next fitness. Every other way out
+ * depends only on its arguments and the fitness values, the same on every
+ * rank; the fitness carries a cancel itself (returning NaN everywhere at the
+ * same call, which ends the search with DC_ERR_NUMERIC on every rank). */
+dc_status dci_dbas_run_collective(dc_fitness_fn f, void *user, int64_t dim, const double *x0,
+                                  int64_t x0_rows, const dc_dbas_config *cfg, dci_dbas_work *ws,
+                                  double *x_best, double *f_best, double *x_final, double *trace,
+                                  double *trace_current);
+
 #endif

@@ -29,4 +29,8 @@ static inline float *blobs(int64_t n, int64_t d, uint64_t seed) { return blobs_s
  * *passed and *failed. */
 void test_deep(const char *dir, int *passed, int *failed);
 
+/* Edge cases (test_mpi_edge.c): uneven blocks, a cancel on one rank, crafted
+ * and gzip files under plain names; counts as test_deep. */
+void test_edge(const char *dir, int *passed, int *failed);
+
 #endif

@@ -7,7 +7,8 @@
  * distributed fit refused, counters; the distributed spectral embedding
  * equal to the single-process one up to the eigenvectors' signs, NJW and
  * SCDBAS labels equal to the single-process methods' (ARI >= 0.99); the
- * data-parallel deep methods: test_mpi_deep.c. */
+ * data-parallel deep methods: test_mpi_deep.c; uneven blocks, a cancel on
+ * one rank, crafted and misnamed files: test_mpi_edge.c (group "edge"). */
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -528,6 +529,7 @@ int main(int argc, char **argv) {
     }
     if (!only || !strcmp(only, "kmeans")) test_kmeans();
     if (!only || !strcmp(only, "spectral")) test_spectral();
+    if (!only || !strcmp(only, "edge")) test_edge(dir, &dct_pass, &dct_fail);
     if (!only || !strcmp(only, "deep")) test_deep(dir, &dct_pass, &dct_fail);
     CHECK_OK(dc_mpi_set_comm(MPI_Comm_c2f(MPI_COMM_NULL)));
     /* each rank its own count; the total over ranks decides */
