@@ -51,6 +51,9 @@ if os.path.exists(FM + "/t10k-images-idx3-ubyte.gz"):
             shutil.copyfileobj(f, g)
     n_expect = 10000
 else:  # without the Debian package: a synthetic IDX file of the same layout
+    print("Fashion-MNIST not installed (dataset-fashion-mnist): a synthetic IDX set instead")
+    check(os.environ.get("DEEPCLUST_REQUIRE_REFERENCES", "0") in ("", "0"),
+          "Fashion-MNIST missing although DEEPCLUST_REQUIRE_REFERENCES is set")
     rng = np.random.default_rng(0)
     y = rng.integers(0, 10, 3000).astype(np.uint8)
     x = np.clip(rng.normal(25.0 * y[:, None], 20, (3000, 784)), 0, 255).astype(np.uint8)
