@@ -10,6 +10,7 @@ if not os.environ.get("DEEPCLUST_LIBRARY"):
 
 import deepclust as dc  # noqa: E402
 from conftest import spread_blobs as blobs  # noqa: E402
+from references import njw_affinity, reference_metrics  # noqa: E402
 
 # --------------------------------------------------------------------------
 # Metrics and graph
@@ -28,35 +29,6 @@ def test_metrics_against_sklearn_and_hand_values():
         dc.metrics.nmi(t, p, normalization="max")
 
 
-def sk_pair_f1(truth, pred):
-    """Pair-counting F1 (include/deepclust/metrics.h: precision SS/(SS+SD),
-    recall SS/(SS+DS)) from scikit-learn's pair confusion matrix."""
-    from sklearn.metrics.cluster import pair_confusion_matrix
-    c = pair_confusion_matrix(truth, pred)  # ordered pairs: ratios unaffected
-    ss, sd, ds = int(c[1, 1]), int(c[0, 1]), int(c[1, 0])
-    if ss + sd == 0 and ss + ds == 0:
-        return 1.0
-    if ss + sd == 0 or ss + ds == 0 or ss == 0:
-        return 0.0
-    prec, rec = ss / (ss + sd), ss / (ss + ds)
-    return 2 * prec * rec / (prec + rec)
-
-
-def sk_reference_metrics(truth, pred):
-    """all_metrics computed by scikit-learn and scipy: ACC = Hungarian
-    (scipy linear_sum_assignment) on the contingency matrix."""
-    skm = pytest.importorskip("sklearn.metrics")
-    lsa = pytest.importorskip("scipy.optimize").linear_sum_assignment
-    cm = skm.cluster.contingency_matrix(truth, pred)
-    rows, cols = lsa(cm, maximize=True)
-    return {"acc": cm[rows, cols].sum() / len(truth),
-            "nmi": skm.normalized_mutual_info_score(truth, pred, average_method="geometric"),
-            "nmi_arithmetic": skm.normalized_mutual_info_score(truth, pred,
-                                                               average_method="arithmetic"),
-            "ari": skm.adjusted_rand_score(truth, pred),
-            "f1": sk_pair_f1(truth, pred)}
-
-
 @pytest.mark.parametrize("noise", [0.3, 1.0])
 def test_metrics_and_all_metrics_against_sklearn(noise):
     """Each metric and each value of all_metrics against scikit-learn, on
@@ -66,7 +38,9 @@ def test_metrics_and_all_metrics_against_sklearn(noise):
     rng = np.random.default_rng(0)
     t = rng.integers(0, 5, 300)
     p = np.where(rng.random(300) < noise, rng.integers(-2, 7, 300), t - 1)
-    ref = sk_reference_metrics(t, p)
+    pytest.importorskip("sklearn")
+    pytest.importorskip("scipy")
+    ref = reference_metrics(t, p)
     if noise < 1:
         vals = sorted(ref.values())
         assert 0 < vals[0] and vals[-1] < 0.95 and np.diff(vals).min() > 1e-3, ref
@@ -126,18 +100,7 @@ def embedding_gram_ref(x, k, m=None):
     sigma Gaussian affinity (p = max(1, round(n/k^2)) neighbours), on all
     pairs or (m given) on the symmetrised m-nearest-neighbour graph.
     Returns (Y Y^T, eigengap)."""
-    x = x.astype(np.float64)
-    n = x.shape[0]
-    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-    off = d2 + np.diag(np.full(n, np.inf))
-    p = min(n - 1, max(1, round(n / k ** 2)))
-    sigma = np.sqrt(np.sort(off, axis=1)[:, :p]).mean(1)
-    w = np.exp(-d2 / np.outer(sigma, sigma))
-    np.fill_diagonal(w, 0.0)
-    if m is not None:
-        keep = np.zeros((n, n), bool)
-        keep[np.repeat(np.arange(n), m), np.argsort(off, axis=1, kind="stable")[:, :m].ravel()] = 1
-        w = np.where(keep | keep.T, w, 0.0)
+    w = njw_affinity(x, k, m)
     dinv = 1.0 / np.sqrt(w.sum(1))
     vals, vecs = np.linalg.eigh(dinv[:, None] * w * dinv[None, :])
     u = vecs[:, -k:]

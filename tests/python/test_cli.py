@@ -11,7 +11,8 @@ import pytest
 np = pytest.importorskip("numpy")
 sk_metrics = pytest.importorskip("sklearn.metrics")
 sk_cluster = pytest.importorskip("sklearn.metrics.cluster")
-linear_sum_assignment = pytest.importorskip("scipy.optimize").linear_sum_assignment
+pytest.importorskip("scipy.optimize")
+from references import reference_metrics  # noqa: E402
 
 CLI = os.environ.get("DEEPCLUST_CLI")
 pytestmark = pytest.mark.skipif(not CLI, reason="DEEPCLUST_CLI is not set")
@@ -68,34 +69,6 @@ def test_json_contract_and_metrics_match_sklearn(csv_with_labels, tmp_path):
 
 
 METRIC_KEYS = ("acc", "nmi", "nmi_arithmetic", "ari", "f1")
-
-
-def pair_f1(truth, pred):
-    """Pair-counting F1 of include/deepclust/metrics.h (precision SS/(SS+SD),
-    recall SS/(SS+DS)) from scikit-learn's pair confusion matrix."""
-    c = sk_cluster.pair_confusion_matrix(truth, pred)  # ordered pairs: ratios unaffected
-    ss, sd, ds = int(c[1, 1]), int(c[0, 1]), int(c[1, 0])
-    if ss + sd == 0 and ss + ds == 0:
-        return 1.0
-    if ss + sd == 0 or ss + ds == 0 or ss == 0:
-        return 0.0
-    prec, rec = ss / (ss + sd), ss / (ss + ds)
-    return 2 * prec * rec / (prec + rec)
-
-
-def reference_metrics(truth, pred):
-    """The CLI's JSON metrics computed independently: ACC by scipy's Hungarian
-    solver on scikit-learn's contingency matrix, NMI (geometric = sqrt, and
-    arithmetic) and ARI by scikit-learn, F1 by pair counting."""
-    cm = sk_cluster.contingency_matrix(truth, pred)
-    rows, cols = linear_sum_assignment(cm, maximize=True)
-    return {"acc": cm[rows, cols].sum() / len(truth),
-            "nmi": sk_metrics.normalized_mutual_info_score(truth, pred,
-                                                           average_method="geometric"),
-            "nmi_arithmetic": sk_metrics.normalized_mutual_info_score(
-                truth, pred, average_method="arithmetic"),
-            "ari": sk_metrics.adjusted_rand_score(truth, pred),
-            "f1": pair_f1(truth, pred)}
 
 
 @pytest.mark.parametrize("k", [2, 4])

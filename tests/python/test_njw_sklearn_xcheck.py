@@ -20,6 +20,7 @@ if not os.environ.get("DEEPCLUST_LIBRARY"):
     pytest.skip("DEEPCLUST_LIBRARY is not set", allow_module_level=True)
 
 import deepclust as dc  # noqa: E402
+from references import njw_affinity  # noqa: E402
 
 N = 200
 
@@ -32,24 +33,6 @@ def dataset(name, noise):
     else:
         x, y = sk_datasets.make_blobs(N, centers=3, cluster_std=noise, random_state=0)
     return x.astype(np.float32), y
-
-
-def affinity_ref(x, k, m=None):
-    """The NJW affinity of docs/methods.md in float64 numpy: all pairs, or
-    (m given) the m-nearest-neighbour graph symmetrised by union."""
-    x = x.astype(np.float64)
-    n = x.shape[0]
-    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-    off = d2 + np.diag(np.full(n, np.inf))
-    p = min(n - 1, max(1, round(n / k ** 2)))
-    sigma = np.sqrt(np.sort(off, axis=1)[:, :p]).mean(1)
-    w = np.exp(-d2 / np.outer(sigma, sigma))
-    np.fill_diagonal(w, 0.0)
-    if m is not None:
-        keep = np.zeros((n, n), bool)
-        keep[np.repeat(np.arange(n), m), np.argsort(off, axis=1, kind="stable")[:, :m].ravel()] = 1
-        w = np.where(keep | keep.T, w, 0.0)
-    return w
 
 
 def sklearn_labels(w, k, seed=0):
@@ -72,7 +55,7 @@ def test_dense_njw_matches_sklearn_spectral_clustering(name, noise):
     agreement is not just two methods both finding the obvious answer."""
     x, y = dataset(name, noise)
     k = len(np.unique(y))
-    w = affinity_ref(x, k)
+    w = njw_affinity(x, k)
     # the binding's affinity is this one (the comparison is apples to apples)
     wb = dc.graph.affinity_dense(x, dc.graph.affinity_p(x.shape[0], k))
     np.testing.assert_allclose(wb, w, rtol=1e-4, atol=1e-6)
@@ -90,7 +73,7 @@ def test_sparse_njw_matches_sklearn_spectral_clustering(name, noise):
     affinity on the symmetrised 10-NN graph separates moons and circles."""
     x, y = dataset(name, noise)
     k, m = len(np.unique(y)), 10
-    ref = sklearn_labels(affinity_ref(x, k, m), k)
+    ref = sklearn_labels(njw_affinity(x, k, m), k)
     assert ari(y, ref) >= 0.99  # the partition is well defined: the ground truth
     est = dc.NJW(k, affinity="sparse", n_neighbors=m, random_state=0).fit(x)
     assert est.stats_["tau"] == 0  # a connected graph: no regularisation added
