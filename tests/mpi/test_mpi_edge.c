@@ -183,16 +183,25 @@ static void check_all_cancelled(dc_status st, const char *what) {
     CHECK_MSG(every == 1, "%s: not every rank was cancelled", what);
 }
 
-/* cb: the progress callback cases; th: dc_solver_cancel from a thread */
-static void test_cancel(int cb, int th) {
-    const int64_t n = 90, d = 3;
-    float *x = blobs_sep(n, d, 22, 3, 8.0);
+/* This rank's block of three separated blobs (n x d, seed), copied into a
+ * data set after switching to the counting allocator: everything the test
+ * allocates next is counted. Free with dc_dataset_free, then restore the
+ * allocator. */
+static dc_dataset *counted_block(int64_t n, int64_t d, uint64_t seed) {
+    float *x = blobs_sep(n, d, seed, 3, 8.0);
     int64_t f, c;
     dc_mpi_block(n, rank, size, &f, &c);
-    /* everything below allocated with the counting allocator */
     CHECK_OK(dc_set_allocator(count_malloc, count_realloc, count_free, NULL));
     dc_dataset *ds = NULL;
     CHECK_OK(dc_dataset_create(&ds, x + f * d, c, d, DC_COPY));
+    free(x);
+    return ds;
+}
+
+/* cb: the progress callback cases; th: dc_solver_cancel from a thread */
+static void test_cancel(int cb, int th) {
+    const int64_t n = 90, d = 3;
+    dc_dataset *ds = counted_block(n, d, 22);
 
     /* the last rank's progress callback: in the embedding, between beetles */
     const char *phases[2] = {"embedding", "dbas"};
@@ -262,7 +271,6 @@ static void test_cancel(int cb, int th) {
     dc_dataset_free(ds);
     dc_dataset_free(dk_ds);
     CHECK_OK(dc_set_allocator(NULL, NULL, NULL, NULL));
-    free(x);
     free(xk);
 }
 
@@ -275,12 +283,7 @@ static void test_cancel(int cb, int th) {
  * left allocated. */
 static void test_alloc_failures(void) {
     const int64_t n = 60, d = 3;
-    float *x = blobs_sep(n, d, 25, 3, 8.0);
-    int64_t f, c;
-    dc_mpi_block(n, rank, size, &f, &c);
-    CHECK_OK(dc_set_allocator(count_malloc, count_realloc, count_free, NULL));
-    dc_dataset *ds = NULL;
-    CHECK_OK(dc_dataset_create(&ds, x + f * d, c, d, DC_COPY));
+    dc_dataset *ds = counted_block(n, d, 25);
     const char *methods[3] = {"kmeans", "njw", "scdbas"};
     for (int t = 0; t < 3; t++) {
         long total = 0, bad = 0, leaked = 0, disagree = 0;
@@ -325,7 +328,6 @@ static void test_alloc_failures(void) {
     alarm(0);
     dc_dataset_free(ds);
     CHECK_OK(dc_set_allocator(NULL, NULL, NULL, NULL));
-    free(x);
 }
 
 /* ---- files ---- */
