@@ -1,4 +1,4 @@
-/* Clustering-phase throughput (docs/methods.md §2, step 5) of EDCWRN or IDEC: one
+/* Clustering-phase throughput (docs/methods.md "EDCWRN", step 5) of EDCWRN or IDEC: one
  * iteration = next mini-batch, encoders (sample and neighbour), batch-local
  * kNN and neighbour max, decoder, MSE + clustering loss, backward, SGD
  * momentum step on encoders, decoder and centres, and (EDCWRN) the weights

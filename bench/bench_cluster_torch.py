@@ -1,6 +1,6 @@
 """PyTorch equivalent of bench_cluster.c: clustering-phase iteration throughput.
 
-One iteration, as dci_deep_iteration (docs/methods.md §2, step 5) on random data in [0, 1)
+One iteration, as dci_deep_iteration (docs/methods.md "EDCWRN", step 5) on random data in [0, 1)
 with a random autoencoder 784-500-500-2000-10 (ReLU on internal layers,
 uniform +-sqrt(1/fan_in) weights, zero biases), K = 10, batch 256, CPU:
 

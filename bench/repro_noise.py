@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""EDCWRN Table 5 (robustness to noise, paper §5.6): edcwrn, idec and dec on
+"""EDCWRN Table 5 (robustness to noise, paper, Sec. 5.6): edcwrn, idec and dec on
 the Fashion-MNIST test split (10,000 images, pixels / 255) without noise and
 under nine noise settings (three levels each of Gaussian, salt & pepper and
 speckle noise, added after the normalisation: `deepclust cluster --noise`),
@@ -26,7 +26,7 @@ import time
 
 import repro_common as rc
 
-# The paper's nine settings (EDCWRN §5.6): Gaussian variance 0.01, 0.03,
+# The paper's nine settings (EDCWRN paper, Sec. 5.6): Gaussian variance 0.01, 0.03,
 # 0.05; salt & pepper density 0.05, 0.1, 0.2; speckle variance 0.05, 0.1, 0.15.
 LEVELS = ("gaussian:0.01,gaussian:0.03,gaussian:0.05,saltpepper:0.05,saltpepper:0.1,"
           "saltpepper:0.2,speckle:0.05,speckle:0.1,speckle:0.15")
@@ -136,7 +136,7 @@ method; per setting and seed the three methods start from one pre-trained
 autoencoder, as pre-training does not depend on the method); NMI with sqrt
 normalisation (the paper's Eq. 17). Noise is added to the pixels after
 scaling to [0, 1] and clipped to that range (`--noise KIND:LEVEL`,
-`--noise-seed 0`). The nine settings are the paper's (§5.6: variance for
+`--noise-seed 0`). The nine settings are the paper's (Sec. 5.6: variance for
 gaussian and speckle, density for salt & pepper); the "paper" columns are
 its Table 5 Fashion-MNIST rows (ACC / NMI, one run each as published; its
 noise-free EDCWRN value 62.5 / 68.0 is from its Table 3, it gives none for

@@ -136,7 +136,7 @@ static void test_affine(void) {
 /* ---- a double-precision reference for the composite transform ----
  *
  * Written from the documented conventions (nn/augment.h, docs/methods.md
- * §1.2), not from augment.c:
+ * "EDCWRN"), not from augment.c:
  *  - pixel (r, c) has its centre at integer coordinates; the transform is
  *    about the image centre ((H−1)/2, (W−1)/2);
  *  - in the display frame (x = c − cx to the right, y = cy − r up, row 0

@@ -128,7 +128,7 @@ DC_API dc_status dc_normalization_from_name(const char *name, dc_normalization *
  * value that is not a dc_normalization. */
 DC_API const char *dc_normalization_name(dc_normalization mode);
 
-/* Noise models of the robustness experiment (EDCWRN §5.6). */
+/* Noise models of the robustness experiment (EDCWRN paper, Sec. 5.6). */
 typedef enum dc_noise_kind {
     DC_NOISE_GAUSSIAN = 0,    /* "gaussian": x + n, n ~ N(0, v); level v = variance >= 0 */
     DC_NOISE_SALT_PEPPER = 1, /* "saltpepper": each value becomes the data's minimum with

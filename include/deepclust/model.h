@@ -183,7 +183,7 @@ DC_API int64_t dc_model_train_rows(const dc_model *m);
  * capacity too small: DC_ERR_SHAPE. */
 DC_API dc_status dc_model_centers(const dc_model *m, float *out, int64_t capacity);
 /* Representation weights w, k x embed_dim (EDCWRN: rows sum to 1, docs/methods.md
- * §1.5; a model trained without weighting: all ones, the plain squared
+ * "EDCWRN"; a model trained without weighting: all ones, the plain squared
  * distance). Errors as dc_model_centers. */
 DC_API dc_status dc_model_weights(const dc_model *m, float *out, int64_t capacity);
 /* Value of a hyper-parameter of the fit that made the model (the solver

@@ -1,8 +1,8 @@
 /* Clustering layer: soft assignment kernels, target distribution, clustering
- * losses and their gradients (docs/methods.md §1.4; EDCWRN Eqs. 4, 5, 11, 13).
+ * losses and their gradients (docs/methods.md "EDCWRN"; EDCWRN Eqs. 4, 5, 11, 13).
  *
  * Shapes (row-major float32): z is B x M (embeddings), r is K x M (centres),
- * w is K x M (per-cluster representation weights, docs/methods.md §1.5) or NULL for
+ * w is K x M (per-cluster representation weights, docs/methods.md "EDCWRN") or NULL for
  * w_jm = 1 (plain squared Euclidean distance), q and p are B x K.
  *
  * Both kernels share one form. With the weighted squared distance
@@ -55,7 +55,7 @@ static inline dci_kernel dci_kernel_student(void) {
  * normalised over j, qhat_ij = k_ij / sum_j' k_ij' (equal to q for Student-t). */
 typedef enum dci_closs {
     DCI_CLOSS_CE = 0,        /* -(1/B) sum p log qhat: EDCWRN default (what the authors'
-                                code trains, docs/methods.md §1.4) */
+                                code trains, docs/methods.md "EDCWRN") */
     DCI_CLOSS_CE_UNNORM = 1, /* -(1/B) sum p log q, q the kernel output (Eq. 13 literally) */
     DCI_CLOSS_KL = 2         /* KL(P||Qhat) = (1/B) sum p log(p / qhat): IDEC/DEC (Eq. 3);
                                 0 log 0 = 0 */
@@ -79,7 +79,7 @@ dc_status dci_assign_q(const dci_assign_batch *b, float *q);
 
 /* Target distribution (Eq. 5) over all n rows of q (n x K, entries >= 0):
  *     p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'),  f_j = sum_i q_ij.
- * Pass the q of the whole data set (docs/methods.md §1.4: computed every T iterations). A
+ * Pass the q of the whole data set (docs/methods.md "EDCWRN": computed every T iterations). A
  * cluster with f_j = 0 contributes 0; a row whose q is all zero gets the
  * uniform row 1/K. Rows of p sum to 1. p may not alias q. */
 dc_status dci_assign_target(const float *q, int64_t n, int64_t K, float *p);

@@ -1,4 +1,4 @@
-/* k-means (docs/methods.md §1.6): greedy k-means++ seeding
+/* k-means (docs/methods.md "k-means"): greedy k-means++ seeding
  * (cluster/kmeans_seed.c), Lloyd iterations with the scikit-learn stopping
  * rule, best of n_init restarts; the problem context and its row and
  * distance helpers are in cluster/kmeans_ctx.c.

@@ -1,4 +1,4 @@
-/* k-means: greedy k-means++ seeding, Lloyd iterations, restarts (docs/methods.md §1.6).
+/* k-means: greedy k-means++ seeding, Lloyd iterations, restarts (docs/methods.md "k-means").
  * Used directly as the "kmeans" method and by NJW, SCDBAS (final polish) and
  * EDCWRN (centre initialisation). Distances are computed as
  * ||x||^2 + ||c||^2 - 2 x.c with sgemm on row tiles, so memory beyond the data

@@ -1,4 +1,4 @@
-/* Neighbour-max encoder branch (docs/methods.md §1.3, EDCWRN Eq. 8):
+/* Neighbour-max encoder branch (docs/methods.md "EDCWRN", EDCWRN Eq. 8):
  *     v_z(i) = max_{l=1..k} enc_z(x_nbr(i,l))   (element-wise)
  * and its backward, plus the neighbour lists the branch consumes.
  *

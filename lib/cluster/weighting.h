@@ -1,4 +1,4 @@
-/* Local representation weighting (docs/methods.md §1.5, EDCWRN Eq. 15): per cluster, a
+/* Local representation weighting (docs/methods.md "EDCWRN", EDCWRN Eq. 15): per cluster, a
  * weight per embedding dimension, larger for dimensions along which the
  * cluster's members are tighter around the centre.
  *

@@ -1,4 +1,4 @@
-/* Noise on a data set (EDCWRN §5.6): the public face of the noise models of
+/* Noise on a data set (EDCWRN paper, Sec. 5.6): the public face of the noise models of
  * nn/augment.c, which the robustness experiment and the CLI's --noise use. */
 #include <math.h>
 #include <stdlib.h>

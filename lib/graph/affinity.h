@@ -1,4 +1,4 @@
-/* Gaussian affinity with adaptive sigma (docs/methods.md §3.1).
+/* Gaussian affinity with adaptive sigma (docs/methods.md "SCDBAS and NJW").
  *
  *   p       = max(1, round(n / K^2)), clamped to n - 1
  *   sigma_i = mean Euclidean distance from x_i to its p nearest other points

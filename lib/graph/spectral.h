@@ -1,4 +1,4 @@
-/* Spectral embedding (docs/methods.md §3.2): kNN -> adaptive-sigma affinity W ->
+/* Spectral embedding (docs/methods.md "SCDBAS and NJW"): kNN -> adaptive-sigma affinity W ->
  * S = D^-1/2 W D^-1/2 -> top-K eigenvectors U of S -> rows of U normalised.
  *
  * Connected components: the eigenvalue 1 of S has one eigenvector per
@@ -38,7 +38,7 @@ enum { DCI_DISCONNECTED_REGULARIZE = 0, DCI_DISCONNECTED_ERROR = 1 };
 #define DCI_SPECTRAL_DENSE_MAX 4000
 
 /* Sparse mode, speed options (0 = auto, as every other option; auto is off in
- * dense mode, which stays the exact all-pairs computation of docs/methods.md §3.1):
+ * dense mode, which stays the exact all-pairs computation of docs/methods.md "SCDBAS and NJW"):
  *
  * pca_dims: the kNN graph and the affinity are computed on the projection of
  * the data onto its leading principal components (graph/pca.h). Auto: for

@@ -17,7 +17,7 @@
  *   pass 2: z_i = e_i + max_l e'_{nbr(i,l)}  (element-wise max)
  *   q_ij   = kernel(z_i, r_j, w_j),  label_i = argmax_j q_ij
  * Without the neighbour branch z_i = 2 e_i (the branch would see the sample
- * itself and, trained on the same input and gradient, equal enc; docs/methods.md §1.3).
+ * itself and, trained on the same input and gradient, equal enc; docs/methods.md "EDCWRN").
  *
  * Networks run in chunks of `batch` rows (the training batch), so a saved
  * and reloaded model repeats the fitted model's arithmetic exactly. */

@@ -1,4 +1,4 @@
-/* The "edcwrn", "idec" and "dec" methods (docs/methods.md §2): one training loop,
+/* The "edcwrn", "idec" and "dec" methods (docs/methods.md "EDCWRN"): one training loop,
  * three parameter tables.
  *
  *   1. pre-train the autoencoder (or start from a given pre-trained one)

@@ -1,4 +1,4 @@
-/* EDCWRN clustering phase (docs/methods.md §2) and its IDEC / DEC special cases: the
+/* EDCWRN clustering phase (docs/methods.md "EDCWRN") and its IDEC / DEC special cases: the
  * training state, one mini-batch loss with gradients, target updates
  * (methods/edcwrn_train.c). methods/edcwrn.c composes them into the
  * "edcwrn", "idec" and "dec" methods; the pieces are declared here for the
@@ -65,9 +65,9 @@ typedef struct dci_deep_cfg {
  * reconstruction term to hold it back). */
 #define DCI_DEEP_LR_DEFAULT 0.1
 #define DCI_DEC_LR_DEFAULT 0.01
-/* Zoom range of the pre-training augmentation (docs/methods.md §2). */
+/* Zoom range of the pre-training augmentation (docs/methods.md "EDCWRN"). */
 #define DCI_PRETRAIN_ZOOM_DEFAULT 0.1
-/* Fill of both phases' augmentation (DCI_FILL_ZERO: docs/methods.md §2). */
+/* Fill of both phases' augmentation (DCI_FILL_ZERO: docs/methods.md "EDCWRN"). */
 #define DCI_AUGMENT_FILL_DEFAULT DCI_FILL_ZERO
 
 /* The method's fixed settings and the parameter defaults. */
@@ -167,7 +167,7 @@ dc_status dci_deep_check(const dci_deep_cfg *cfg, int64_t n, int64_t d,
 dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_fn progress,
                                 void *user);
 
-/* Loss of one mini-batch, docs/methods.md §2 step 4, with the target rows pb (b x K)
+/* Loss of one mini-batch, docs/methods.md "EDCWRN" step 4, with the target rows pb (b x K)
  * and the current weights held fixed:
  *   z_i = enc(x_i) + max_l enc_nb(x'_{nbr(i,l)}),  L = L_r + lambda L_c
  * where x' = xb_nb (the same rows under their own augmentation, so that the
@@ -181,7 +181,7 @@ dc_status dci_deep_init_centers(dci_deep_train *t, const float *x, dc_progress_f
 dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *xb_nb, int64_t b,
                               const float *pb, const int64_t *nbr, int grad, double parts[3]);
 
-/* Target update (docs/methods.md §2 step 4, every T iterations): embeds all n rows of x
+/* Target update (docs/methods.md "EDCWRN" step 4, every T iterations): embeds all n rows of x
  * with the current global neighbour lists, recomputes the lists, Q, P, the
  * weights and the labels; sets t->last_change. */
 dc_status dci_deep_update(dci_deep_train *t, const float *x);
@@ -191,7 +191,7 @@ dc_status dci_deep_update(dci_deep_train *t, const float *x);
 dc_status dci_deep_neighbours(dci_deep_train *t);
 
 /* The representation weights w (K x M) of Eq. 15 from n rows of q and z and
- * the current centres (docs/methods.md §1.5; per-dimension standardised dispersions
+ * the current centres (docs/methods.md "EDCWRN"; per-dimension standardised dispersions
  * with weighting_scale = standardized). */
 dc_status dci_deep_weights(dci_deep_train *t, const float *q, const float *z, int64_t n, float *w);
 

@@ -1,7 +1,7 @@
-/* The clustering phase's initial centres (docs/methods.md §2): k-means on
+/* The clustering phase's initial centres (docs/methods.md "EDCWRN"): k-means on
  * the pre-trained embedding z = 2 enc(x), as DEC, IDEC and the EDCWRN
  * authors, or (the default) the means of z over the clusters that spectral
- * clustering finds in z -- the kNN-graph embedding of §3.1-3.2 followed by
+ * clustering finds in z -- the kNN-graph embedding of docs/methods.md "SCDBAS and NJW" followed by
  * k-means, i.e. the NJW method run on the embedding. k-means on z splits and
  * merges classes whose embedded shape is not a ball; the graph follows the
  * manifold the autoencoder learned (the idea of N2D, McConville et al. 2020,

@@ -409,7 +409,7 @@ dc_status dci_deep_batch_loss(dci_deep_train *t, const float *xb, const float *x
     return st;
 }
 
-/* The representation weights w (K x M) from n rows of q and z (docs/methods.md §1.5). */
+/* The representation weights w (K x M) from n rows of q and z (docs/methods.md "EDCWRN"). */
 dc_status dci_deep_weights(dci_deep_train *t, const float *q, const float *z, int64_t n,
                                 float *w) {
     const double *scale = NULL;

@@ -1,6 +1,6 @@
 /* NJW spectral clustering (Ng, Jordan & Weiss 2001) on the SCDBAS affinity:
  * the spectral embedding Y (unit rows) followed by k-means on Y. The baseline
- * SCDBAS is compared with (docs/methods.md §3.4), sharing every step but the last. */
+ * SCDBAS is compared with (docs/methods.md "SCDBAS and NJW"), sharing every step but the last. */
 #include "cluster/kmeans.h"
 #include "core/alloc.h"
 #include "core/error.h"

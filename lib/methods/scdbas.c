@@ -1,6 +1,6 @@
 /* SCDBAS (Zhang, Liu & Wang 2020): spectral embedding with the adaptive-sigma
  * Gaussian affinity, then K centres found by the damped beetle antennae
- * search (docs/methods.md §3.4). Paper mode follows the publication; the default
+ * search (docs/methods.md "SCDBAS and NJW"). Paper mode follows the publication; the default
  * (improved) mode uses the search to hop between the local minima that Lloyd
  * iterations find -- see dci_scdbas_mode in scdbas.h, and docs/scdbas.md for
  * the measurements behind it. */

@@ -1,4 +1,4 @@
-/* SCDBAS clustering stage (docs/methods.md §3.4): K centres found by the damped beetle
+/* SCDBAS clustering stage (docs/methods.md "SCDBAS and NJW"): K centres found by the damped beetle
  * antennae search minimising the within-cluster sum of squares (SSE) of the
  * rows of Y. Separate from the solver method so that other compositions
  * (image segmentation) and the unit tests can call it on any n x d matrix. */

@@ -1,5 +1,5 @@
 /* What the spectral methods (NJW, SCDBAS) share: their common parameters and
- * the first half of their fit -- checks, the spectral embedding Y (docs/methods.md §3.1,
+ * the first half of their fit -- checks, the spectral embedding Y (docs/methods.md "SCDBAS and NJW",
  * 3.2), and the "embedding" output and graph statistics of the solver. */
 #ifndef DCI_METHODS_SPECTRAL_COMMON_H
 #define DCI_METHODS_SPECTRAL_COMMON_H

@@ -1,10 +1,10 @@
-/* Image augmentation (docs/methods.md §1.2) and the noise models of the robustness
- * experiment (EDCWRN §5.6).
+/* Image augmentation (docs/methods.md "EDCWRN") and the noise models of the robustness
+ * experiment (EDCWRN paper, Sec. 5.6).
  *
  * Images are rows of x stored H × W × C (row-major, channels last), as the
  * data readers produce them. The random affine transform takes its ranges
  * from Keras' ImageDataGenerator as used by DEC-DA / EDCWRN (the geometry
- * below is ours, docs/methods.md §1.2): shift up to ±0.1·W and
+ * below is ours, docs/methods.md "EDCWRN"): shift up to ±0.1·W and
  * ±0.1·H pixels (continuous), rotation up to ±10°, independent zooms in
  * 1 ± 0.1 per axis, all about the image centre; bilinear sampling; pixels
  * from outside the image repeat the nearest edge pixel (Keras' default

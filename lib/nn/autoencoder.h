@@ -1,4 +1,4 @@
-/* The dense autoencoder of DEC / IDEC / EDCWRN (docs/methods.md §1.1): an encoder
+/* The dense autoencoder of DEC / IDEC / EDCWRN (docs/methods.md "EDCWRN"): an encoder
  * [d, 500, 500, 2000, M] and the mirrored decoder [M, 2000, 500, 500, d],
  * ReLU after every internal layer, embedding and reconstruction linear,
  * reconstruction loss = mean squared error. Parameter layout and workspace

@@ -77,7 +77,7 @@ double dci_pretrain_lr_at(const dci_pretrain_opts *opts, int64_t step, int64_t t
 int64_t dci_pretrain_total_steps(const dci_pretrain_opts *opts, int64_t n);
 
 /* epochs 200, steps 0, no warm-up, batch 256, lr 1.0, momentum 0.9 (docs/methods.md
- * §1.1), seed 0, no augmentation, no embedding limit, no progress callback. */
+ * "EDCWRN"), seed 0, no augmentation, no embedding limit, no progress callback. */
 dci_pretrain_opts dci_pretrain_opts_default(void);
 
 /* Trains ae in place on x (n × d, borrowed). *final_loss (may be NULL) gets

@@ -1,4 +1,4 @@
-/* Damped beetle antennae search (docs/methods.md §3.3): the public minimiser
+/* Damped beetle antennae search (docs/scdbas.md "DBAS"): the public minimiser
  * dc_dbas_minimize (include/deepclust/dbas.h) plus the pieces unit tests and
  * methods reach directly. */
 #ifndef DCI_DBAS_H
@@ -17,7 +17,7 @@ dc_status dci_dbas_resolve(const dc_dbas_config *in, dc_dbas_config *out);
 /* Draws a uniformly distributed unit vector (normalised Gaussian) into b. */
 void dci_dbas_direction(dci_rng *r, double *b, int64_t dim);
 
-/* One beetle move from x along the unit direction b (docs/methods.md §3.3): smells
+/* One beetle move from x along the unit direction b (docs/scdbas.md "DBAS"): smells
  * x +- (step / c) b, goes to the candidate x - step * b * sign(f_l - f_r) and
  * damps: x_new = damp * x + (1 - damp) * candidate. x_new may not alias x.
  * work holds dim doubles. The antenna values go to *f_left / *f_right (may

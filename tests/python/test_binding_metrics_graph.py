@@ -95,7 +95,7 @@ def test_graph_functions_against_numpy():
 
 def embedding_gram_ref(x, k, m=None):
     """Rotation-free numpy reference of the spectral embedding (docs/methods.md
-    §SCDBAS and NJW): for the top-k eigenvectors U of D^-1/2 W D^-1/2 and
+    "SCDBAS and NJW"): for the top-k eigenvectors U of D^-1/2 W D^-1/2 and
     Y = diag(1/|U_i|) U, Y Y^T depends only on the eigenspace. W: adaptive
     sigma Gaussian affinity (p = max(1, round(n/k^2)) neighbours), on all
     pairs or (m given) on the symmetrised m-nearest-neighbour graph.

@@ -1,5 +1,5 @@
 """Cross-check the graph modules (include/deepclust/graph.h) against an
-independent numpy implementation of docs/methods.md §3.1-3.2: exact kNN with ties,
+independent numpy implementation of docs/methods.md "SCDBAS and NJW": exact kNN with ties,
 adaptive sigmas, dense affinity, and the whole spectral embedding in dense
 and sparse mode. The embedding is compared rotation-free: for Y = N U with
 N = diag(1 / |U_i|), Y Y^T = N (U U^T) N depends only on the eigenspace."""
