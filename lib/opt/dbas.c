@@ -175,6 +175,7 @@ static dc_status dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double
     /* Every later product (x0_rows * dim, B * dim) is at most this one. */
     int64_t cells = 0;
     DCI_TRY(work_cells(B, dim, &cells));
+    (void)cells;
     if (ws && (ws->beetles < B || ws->dim != dim))
         return dci_fail(DC_ERR_INVALID_ARG, "dbas: work space for %lld beetles in dimension %lld, "
                         "need %lld in %lld", (long long)ws->beetles, (long long)ws->dim,
@@ -184,14 +185,14 @@ static dc_status dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double
             return dci_fail(DC_ERR_INVALID_ARG, "dbas: start point row %lld, entry %lld is not finite",
                             (long long)(i / dim), (long long)(i % dim));
 
-    /* pos: B current positions, then next / work / direction / best rows. */
-    double *mem = ws ? ws->mem : DCI_NEW_ARRAY(double, cells, "dbas work space");
-    dci_rng *rng = ws ? ws->rng : DCI_NEW_ARRAY(dci_rng, B, "dbas random streams");
-    if (!mem || !rng) {
-        dci_free(mem);
-        dci_free(rng);
-        return DC_ERR_NOMEM;
+    dci_dbas_work own = {0};
+    if (!ws) {
+        DCI_TRY(dci_dbas_work_alloc(&own, B, dim));
+        ws = &own;
     }
+    /* pos: B current positions, then next / work / direction / best rows. */
+    double *mem = ws->mem;
+    dci_rng *rng = ws->rng;
     double *pos = mem, *next = mem + B * dim, *work = next + dim, *b = work + dim,
            *best = b + dim;
     dc_status st = DC_OK;
@@ -259,10 +260,7 @@ static dc_status dbas_run(dc_fitness_fn f, void *user, int64_t dim, const double
     if (f_best) *f_best = fbest;
     if (x_final) memcpy(x_final, pos, sizeof(double) * (size_t)(B * dim));
 done:
-    if (!ws) {
-        dci_free(mem);
-        dci_free(rng);
-    }
+    dci_dbas_work_free(&own); /* nothing when the caller's */
     return st;
 }
 
