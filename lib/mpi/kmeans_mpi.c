@@ -412,38 +412,43 @@ int64_t dci_kmeans_mpi_lloyd_total(int reset) {
     return v;
 }
 
+dc_status dci_kmeans_mpi_stage(dc_solver *s, const dci_block *b, int64_t k,
+                               const dci_kmeans_mpi_opts *o, const char *method) {
+    dci_kmeans_mpi_lloyd_total(1);
+    int32_t *labels = DCI_NEW_ARRAY(int32_t, b->nl, "labels");
+    float *centers = DCI_NEW_ARRAY(float, k * b->d, "centres");
+    double inertia = 0.0;
+    int64_t iterations = 0;
+    dc_status st = dci_mpi_agree(labels && centers ? DC_OK : DC_ERR_NOMEM, method);
+    if (st == DC_OK) st = dci_kmeans_mpi(b, k, o, labels, centers, &inertia, &iterations);
+    /* a local failure (memory) agreed before the gather of the labels */
+    if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", centers, k, b->d);
+    st = dci_mpi_agree(st, method);
+    dci_free(centers);
+    if (st == DC_OK) st = dci_mpi_put_labels(s, labels, b->nl, b->n); /* takes labels */
+    else dci_free(labels);
+    DCI_TRY(st);
+    st = dci_solver_put_stat(s, "inertia", inertia);
+    if (st == DC_OK) st = dci_solver_put_stat(s, "iterations", (double)iterations);
+    if (st == DC_OK)
+        st = dci_solver_put_stat(s, "lloyd_iterations_total",
+                                 (double)dci_kmeans_mpi_lloyd_total(0));
+    return dci_mpi_agree(st, method);
+}
+
 dc_status dci_kmeans_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     int64_t base[DCI_PH_COUNT];
     dci_mpi_snapshot(base);
-    dci_kmeans_mpi_lloyd_total(1);
     const int64_t nl = dc_dataset_rows(ds), d = dc_dataset_cols(ds), k = dci_param_i(s, "k");
     int64_t n = 0, row0 = 0;
     DCI_TRY(dci_mpi_rows(ds, "kmeans", &n, &row0));
     DCI_TRY(dci_check_k(k, n, 1, "kmeans"));
     dci_kmeans_mpi_opts o = {dci_param_i(s, "n_init"), dci_param_i(s, "max_iter"),
                              dci_param(s, "tol"), (uint64_t)dci_param_i(s, "seed")};
-    int32_t *labels = DCI_NEW_ARRAY(int32_t, nl, "kmeans labels");
-    float *centers = DCI_NEW_ARRAY(float, k * d, "kmeans centres");
-    double inertia = 0.0;
-    int64_t iterations = 0;
-    dc_status st = dci_mpi_agree(labels && centers ? DC_OK : DC_ERR_NOMEM, "kmeans (distributed)");
-    if (st == DC_OK)
-        st = dci_kmeans_mpi(&(dci_block){dc_dataset_data(ds), nl, d, n, row0}, k, &o, labels,
-                            centers, &inertia, &iterations);
-    /* a local failure (memory) agreed before the gather of the labels */
-    if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", centers, k, d);
-    st = dci_mpi_agree(st, "kmeans (distributed)");
-    dci_free(centers);
-    if (st == DC_OK) st = dci_mpi_put_labels(s, labels, nl, n); /* takes labels, also on failure */
-    else dci_free(labels);
-    DCI_TRY(st);
-    st = dci_solver_put_stat(s, "inertia", inertia);
-    if (st == DC_OK) st = dci_solver_put_stat(s, "iterations", (double)iterations);
-    if (st == DC_OK) st = dci_solver_put_stat(s, "n_init", (double)o.n_init);
+    DCI_TRY(dci_kmeans_mpi_stage(s, &(dci_block){dc_dataset_data(ds), nl, d, n, row0}, k, &o,
+                                 "kmeans (distributed)"));
+    dc_status st = dci_solver_put_stat(s, "n_init", (double)o.n_init);
     if (st == DC_OK) st = dci_solver_put_stat(s, "rows_local", (double)nl);
-    if (st == DC_OK)
-        st = dci_solver_put_stat(s, "lloyd_iterations_total",
-                                 (double)dci_kmeans_mpi_lloyd_total(0));
     DCI_TRY(dci_mpi_agree(st, "kmeans (distributed)"));
     return dci_mpi_put_stats(s, base);
 }

@@ -41,6 +41,14 @@ dc_status dci_mpi_rows(const struct dc_dataset *ds, const char *method, int64_t 
  * last reset (reset != 0 resets after reading): the byte model's count. */
 int64_t dci_kmeans_mpi_lloyd_total(int reset);
 
+/* The last stage of a distributed fit that ends in k-means (kmeans on the
+ * data, njw on the embedding): dci_kmeans_mpi on b, then the solver's
+ * "centers" (k x b->d), the labels gathered on rank 0 and the statistics
+ * inertia, iterations, lloyd_iterations_total; every local failure (memory)
+ * agreed before the next collective. Collective. */
+dc_status dci_kmeans_mpi_stage(struct dc_solver *s, const dci_block *b, int64_t k,
+                               const dci_kmeans_mpi_opts *o, const char *method);
+
 /* The "kmeans" method's fit while a communicator is set. */
 dc_status dci_kmeans_fit_mpi(struct dc_solver *s, const struct dc_dataset *ds);
 

@@ -99,31 +99,12 @@ dc_status dci_njw_fit_mpi(dc_solver *s, const dc_dataset *ds) {
     int64_t n, row0, k;
     const int64_t nl = dc_dataset_rows(ds);
     DCI_TRY(dci_spectral_fit_embedding_mpi(s, ds, "njw", &Y, &n, &row0, &k));
-    dci_kmeans_mpi_lloyd_total(1);
     dci_kmeans_mpi_opts o = {dci_param_i(s, "n_init"), 300, 1e-4, (uint64_t)dci_param_i(s, "seed")};
-    int32_t *labels = DCI_NEW_ARRAY(int32_t, nl, "njw labels");
-    float *centers = DCI_NEW_ARRAY(float, k * k, "njw centres");
-    double inertia = 0.0, t0 = dci_now();
-    int64_t iterations = 0;
-    dc_status st = dci_mpi_agree(labels && centers ? DC_OK : DC_ERR_NOMEM, "njw");
-    if (st == DC_OK)
-        st = dci_kmeans_mpi(&(dci_block){Y, nl, k, n, row0}, k, &o, labels, centers, &inertia,
-                            &iterations);
+    const double t0 = dci_now();
+    dc_status st = dci_kmeans_mpi_stage(s, &(dci_block){Y, nl, k, n, row0}, k, &o, "njw");
     dci_free(Y);
-    /* a local failure (memory) agreed before the gather of the labels */
-    if (st == DC_OK) st = dci_solver_put_output_copy(s, "centers", centers, k, k);
-    st = dci_mpi_agree(st, "njw");
-    dci_free(centers);
-    if (st == DC_OK) st = dci_mpi_put_labels(s, labels, nl, n);
-    else dci_free(labels);
     DCI_TRY(st);
-    st = dci_solver_put_stat(s, "seconds_assign", dci_now() - t0);
-    if (st == DC_OK) st = dci_solver_put_stat(s, "inertia", inertia);
-    if (st == DC_OK) st = dci_solver_put_stat(s, "iterations", (double)iterations);
-    if (st == DC_OK)
-        st = dci_solver_put_stat(s, "lloyd_iterations_total",
-                                 (double)dci_kmeans_mpi_lloyd_total(0));
-    DCI_TRY(dci_mpi_agree(st, "njw"));
+    DCI_TRY(dci_mpi_agree(dci_solver_put_stat(s, "seconds_assign", dci_now() - t0), "njw"));
     return dci_mpi_put_stats(s, base);
 }
 
