@@ -326,12 +326,12 @@ dc_status dc_mpi_dataset_load(dc_dataset **out, const char *path, const dc_load_
     dc_format fmt = o.format;
     if (fmt == DC_FORMAT_AUTO) st = dci_format_from_path(path, &fmt);
     int64_t n = 0;
-    const int gz = ends_with(path, ".gz");
+    /* gzip data whatever the name (the one-process readers take it): read whole */
+    const int gz = ends_with(path, ".gz") || gzip_magic(path);
     if (st == DC_OK) {
-        /* gzip data whatever the name (the one-process readers take it): read whole */
-        if (!gz && (fmt == DC_FORMAT_NPY || fmt == DC_FORMAT_IDX) && !gzip_magic(path))
+        if (!gz && (fmt == DC_FORMAT_NPY || fmt == DC_FORMAT_IDX))
             st = load_seek(path, fmt == DC_FORMAT_NPY, out, &n);
-        else if (!gz && fmt == DC_FORMAT_CSV && !gzip_magic(path))
+        else if (!gz && fmt == DC_FORMAT_CSV)
             st = dci_mpi_load_csv_block(path, &o, out, &n);
         else st = load_whole(path, &o, out, &n);
     }
